@@ -1,0 +1,37 @@
+/**
+ * The HTTP application: one route per endpoint, wired on Hono. Touches no runtime API.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import type { AppDeps } from "./app_deps.ts";
+import { handleHealthz } from "../routes/healthz.ts";
+import { handleIndex } from "../routes/index.tsx";
+import { handleMetrics } from "../routes/metrics.ts";
+import { handleStats } from "../routes/api/stats.ts";
+import { handleWs } from "../routes/ws.ts";
+
+/**
+ * Builds the Hono app over the server's shared state.
+ *
+ * @example
+ * ```ts
+ * const app = createApp(deps);
+ * const res = await app.request("/healthz");
+ * ```
+ */
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono();
+  app.get("/ws", (c) => handleWs(deps, c.req.raw));
+  app.get("/healthz", () => handleHealthz(deps));
+  app.get("/api/stats", () => handleStats(deps));
+  app.get("/metrics", () => handleMetrics(deps));
+  app.get("/", (c) => handleIndex(deps, c.req.raw));
+  app.notFound((c) => c.text(`not found: ${c.req.method} ${new URL(c.req.url).pathname}\n`, 404));
+  app.onError((err, c) => {
+    deps.logger.error("http.error", { path: new URL(c.req.url).pathname, error: String(err) });
+    return c.text("internal error\n", 500);
+  });
+  return app;
+}

@@ -1,0 +1,136 @@
+/**
+ * Server configuration: read once from the environment by `main.ts`, validated and filled with
+ * defaults by the pure {@linkcode loadConfig}.
+ *
+ * @module
+ */
+
+import type { LogFormat, LogLevel } from "./log.ts";
+
+/** Every setting of the server, with its unit in the name where it has one. */
+export interface Config {
+  /** TCP port to listen on (`PORT`, default 8000; 0 picks a free port). */
+  port: number;
+  /** Interface to bind (`HOST`, default `0.0.0.0`). */
+  host: string;
+  /** Largest accepted frame in bytes (`MAX_MESSAGE_BYTES`, default 65536). */
+  maxMessageBytes: number;
+  /** Messages kept per room for replay (`HISTORY_SIZE`, default 1000). */
+  historySize: number;
+  /** Messages sent in `welcome.history` to a client that does not resume (`HISTORY_ON_JOIN`, 50). */
+  historyOnJoin: number;
+  /** Sustained frames per second per connection (`RATE_LIMIT`, default 20). */
+  rateLimit: number;
+  /** Frames a connection may send at once above the rate (`RATE_BURST`, default 40). */
+  rateBurst: number;
+  /** Rejected frames within 10 s after which the connection is closed 1008 (`RATE_LIMIT_CLOSE_AFTER`, 100). */
+  rateLimitCloseAfter: number;
+  /** Open WebSocket connections allowed at once (`MAX_CONNECTIONS`, default 10000). */
+  maxConnections: number;
+  /** Allowed browser origins (`ALLOWED_ORIGINS`, comma separated, `*` for any; default same-origin). */
+  allowedOrigins: string[];
+  /** Bytes queued for one socket before it is closed 4008 (`MAX_BUFFERED_BYTES`, default 1 MiB). */
+  maxBufferedBytes: number;
+  /** Seconds without traffic before the server pings and then drops a peer (`IDLE_TIMEOUT_SECONDS`, 30). */
+  idleTimeoutSeconds: number;
+  /** How long a `ref` is remembered for idempotent resends, in ms (`DEDUP_TTL_MS`, 5 minutes). */
+  dedupTtlMs: number;
+  /** Window in which joins and leaves are coalesced into one presence frame (`PRESENCE_INTERVAL_MS`, 250). */
+  presenceIntervalMs: number;
+  /** How long an empty room keeps its history, in ms (`ROOM_TTL_MS`, 10 minutes). */
+  roomTtlMs: number;
+  /** Bytes packed into one NDJSON frame before it is sent early (`FLUSH_BYTES`, default 65536). */
+  flushBytes: number;
+  /** Time allowed for a graceful shutdown, in ms (`SHUTDOWN_GRACE_MS`, default 5000). */
+  shutdownGraceMs: number;
+  /** Least severe log level written (`LOG_LEVEL`: debug, info, warn, error; default info). */
+  logLevel: LogLevel;
+  /** Log line format (`LOG_FORMAT`: pretty or json; default pretty). */
+  logFormat: LogFormat;
+  /** Redis URL; when set, rooms are shared across processes (`REDIS_URL`, default unset). */
+  redisUrl: string | null;
+}
+
+/** Environment variables as a plain record, e.g. `Deno.env.toObject()`. */
+export type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === "") return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new RangeError(`${name} must be one of ${allowed.join(", ")}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function origins(env: Env): string[] {
+  const raw = env.ALLOWED_ORIGINS?.trim() ?? "";
+  if (raw === "") return [];
+  return raw.split(",").map((s) => s.trim()).filter(Boolean).map((origin) => {
+    if (origin === "*") return origin;
+    try {
+      return new URL(origin).origin;
+    } catch {
+      throw new RangeError(`ALLOWED_ORIGINS holds an invalid origin: "${origin}"`);
+    }
+  });
+}
+
+function redisUrl(env: Env): string | null {
+  const raw = env.REDIS_URL?.trim();
+  if (!raw) return null;
+  if (!/^rediss?:\/\//.test(raw)) {
+    throw new RangeError(
+      `REDIS_URL must start with redis:// or rediss://, got "${raw.slice(0, 8)}…"`,
+    );
+  }
+  return raw;
+}
+
+/**
+ * Validates the environment and returns the complete configuration.
+ * Throws a `RangeError` naming the variable and the bad value.
+ *
+ * @example
+ * ```ts
+ * const config = loadConfig({ PORT: "9000" });
+ * config.port; // 9000
+ * config.maxMessageBytes; // 65536
+ * ```
+ */
+export function loadConfig(env: Env): Config {
+  const MiB = 1024 * 1024;
+  const historySize = integer(env, "HISTORY_SIZE", 1000, 0, 1_000_000);
+  return {
+    port: integer(env, "PORT", 8000, 0, 65535),
+    host: env.HOST?.trim() || "0.0.0.0",
+    maxMessageBytes: integer(env, "MAX_MESSAGE_BYTES", 64 * 1024, 64, 16 * MiB),
+    historySize,
+    historyOnJoin: Math.min(integer(env, "HISTORY_ON_JOIN", 50, 0, 1_000_000), historySize),
+    rateLimit: integer(env, "RATE_LIMIT", 20, 1, 1_000_000),
+    rateBurst: integer(env, "RATE_BURST", 40, 1, 1_000_000),
+    rateLimitCloseAfter: integer(env, "RATE_LIMIT_CLOSE_AFTER", 100, 1, 1_000_000),
+    maxConnections: integer(env, "MAX_CONNECTIONS", 10_000, 1, 10_000_000),
+    allowedOrigins: origins(env),
+    maxBufferedBytes: integer(env, "MAX_BUFFERED_BYTES", MiB, 1024, 1024 * MiB),
+    idleTimeoutSeconds: integer(env, "IDLE_TIMEOUT_SECONDS", 30, 1, 3600),
+    dedupTtlMs: integer(env, "DEDUP_TTL_MS", 5 * 60_000, 0, 24 * 3600_000),
+    presenceIntervalMs: integer(env, "PRESENCE_INTERVAL_MS", 250, 0, 60_000),
+    roomTtlMs: integer(env, "ROOM_TTL_MS", 10 * 60_000, 0, 7 * 24 * 3600_000),
+    flushBytes: integer(env, "FLUSH_BYTES", 64 * 1024, 1024, 16 * MiB),
+    shutdownGraceMs: integer(env, "SHUTDOWN_GRACE_MS", 5000, 0, 600_000),
+    logLevel: oneOf(env, "LOG_LEVEL", "info", ["debug", "info", "warn", "error"] as const),
+    logFormat: oneOf(env, "LOG_FORMAT", "pretty", ["pretty", "json"] as const),
+    redisUrl: redisUrl(env),
+  };
+}

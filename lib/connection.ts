@@ -1,0 +1,112 @@
+/**
+ * One client connection: its identity, its mode, its rate limiter, and its send queue, which
+ * packs everything queued in one event-loop turn into one NDJSON frame (JSON mode).
+ *
+ * @module
+ */
+
+import type { Handshake } from "./handshake.ts";
+import type { RateLimiter } from "./rate_limiter.ts";
+
+/** The part of a WebSocket a connection uses; `WebSocket` satisfies it. */
+export interface SocketLike {
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+const OPEN = 1;
+
+/** Lifecycle of a connection: waiting for its welcome, open, or gone. */
+export type ConnectionState = "joining" | "open" | "closed";
+
+/**
+ * A client connection as the hub sees it.
+ *
+ * @example
+ * ```ts
+ * const conn = new Connection("c1", socket, handshake, true, limiter);
+ * conn.push('{"type":"pong","t":1}');
+ * conn.flush(); // sends one frame
+ * ```
+ */
+export class Connection {
+  readonly id: string;
+  readonly room: string;
+  readonly name: string | null;
+  readonly client: string | null;
+  /** JSON mode (`fanout.v1`) when true, plain text mode otherwise. */
+  readonly json: boolean;
+  readonly limiter: RateLimiter;
+  state: ConnectionState = "joining";
+  /** True while the connection waits in the hub's flush list. */
+  dirty = false;
+  #socket: SocketLike;
+  #queue: string[] = [];
+  #queuedBytes = 0;
+
+  constructor(
+    id: string,
+    socket: SocketLike,
+    handshake: Handshake,
+    json: boolean,
+    limiter: RateLimiter,
+  ) {
+    this.id = id;
+    this.#socket = socket;
+    this.room = handshake.room;
+    this.name = handshake.name;
+    this.client = handshake.client;
+    this.json = json;
+    this.limiter = limiter;
+  }
+
+  /** Bytes (UTF-16 units, close enough) waiting in the queue plus the socket's own buffer. */
+  get backlog(): number {
+    return this.#queuedBytes + this.#socket.bufferedAmount;
+  }
+
+  /** Queues one frame (JSON object or plain text); returns the bytes now queued. */
+  push(frame: string): number {
+    this.#queue.push(frame);
+    return (this.#queuedBytes += frame.length);
+  }
+
+  /** Puts a frame in front of everything queued (the welcome). */
+  pushFirst(frame: string): void {
+    this.#queue.unshift(frame);
+    this.#queuedBytes += frame.length;
+  }
+
+  /**
+   * Sends what is queued: one NDJSON frame in JSON mode, one frame per text in plain mode.
+   * Returns the number of frames written; nothing is written to a socket that is not open.
+   */
+  flush(): number {
+    const queue = this.#queue;
+    if (queue.length === 0) return 0;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    if (this.#socket.readyState !== OPEN) return 0;
+    if (this.json) {
+      this.#socket.send(queue.length === 1 ? queue[0] : queue.join("\n"));
+      return 1;
+    }
+    for (const text of queue) this.#socket.send(text);
+    return queue.length;
+  }
+
+  /** Closes the socket once; later calls do nothing. */
+  close(code: number, reason: string): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    try {
+      this.#socket.close(code, reason);
+    } catch {
+      // Already closing: nothing left to do.
+    }
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * The Deno adapter: listens with `Deno.serve`, upgrades with `Deno.upgradeWebSocket`, reads
+ * memory with `Deno.memoryUsage`, and turns SIGINT/SIGTERM into a graceful shutdown.
+ * Everything runtime-specific lives here.
+ *
+ * @module
+ */
+
+import type { Upgrade } from "./app_deps.ts";
+import type { Config } from "./config.ts";
+import { createFanout, type Fanout, type FanoutOptions } from "./fanout.ts";
+import { createLogger } from "./log.ts";
+
+/** `Deno.upgradeWebSocket` in the shape the routes expect. */
+export const denoUpgrade: Upgrade = (req, options) =>
+  Deno.upgradeWebSocket(req, {
+    idleTimeout: options.idleTimeout,
+    ...(options.protocol ? { protocol: options.protocol } : {}),
+  });
+
+/** Reads process memory. */
+export const denoMemory = () => {
+  const { rss, heapUsed } = Deno.memoryUsage();
+  return { rss, heapUsed };
+};
+
+/**
+ * Builds a Fanout server with the Deno runtime pieces filled in (for `deno serve` and tests).
+ *
+ * @example
+ * ```ts
+ * const fanout = createDenoFanout(loadConfig(Deno.env.toObject()));
+ * export default { fetch: fanout.fetch };
+ * ```
+ */
+export function createDenoFanout(config: Config, options: Partial<FanoutOptions> = {}): Fanout {
+  return createFanout(config, { upgrade: denoUpgrade, memory: denoMemory, ...options });
+}
+
+/** A listening server. */
+export interface RunningServer {
+  fanout: Fanout;
+  /** The HTTP URL, e.g. `http://127.0.0.1:8000/`. */
+  url: URL;
+  port: number;
+  /** Drains, waits for sockets to close (at most `SHUTDOWN_GRACE_MS`) and stops listening. */
+  shutdown(): Promise<void>;
+  /** Resolves when the listener has stopped. */
+  finished: Promise<void>;
+}
+
+/**
+ * Starts the engine and listens on `config.host:config.port`.
+ *
+ * @example
+ * ```ts
+ * const server = await listen(loadConfig({ PORT: "0" }));
+ * console.log(server.url.href);
+ * await server.shutdown();
+ * ```
+ */
+export async function listen(
+  config: Config,
+  options: Partial<FanoutOptions> = {},
+): Promise<RunningServer> {
+  const fanout = createDenoFanout(config, options);
+  await fanout.start();
+  const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve(
+    { port: config.port, hostname: config.host, onListen: resolve },
+    fanout.fetch,
+  );
+  const addr = await listening;
+  const shown = addr.hostname === "0.0.0.0" || addr.hostname === "::" ? "localhost" : addr.hostname;
+  let stopping: Promise<void> | undefined;
+  return {
+    fanout,
+    url: new URL(`http://${shown}:${addr.port}/`),
+    port: addr.port,
+    finished: server.finished,
+    shutdown() {
+      stopping ??= (async () => {
+        await fanout.shutdown();
+        const grace = new Promise<void>((r) => setTimeout(r, config.shutdownGraceMs));
+        await Promise.race([server.shutdown(), grace]);
+      })();
+      return stopping;
+    },
+  };
+}
+
+/**
+ * On SIGINT or SIGTERM: runs `shutdown`, then exits 0 (also when the grace period runs out).
+ *
+ * @example
+ * ```ts
+ * exitOnSignals(() => server.shutdown(), config.shutdownGraceMs);
+ * ```
+ */
+export function exitOnSignals(
+  shutdown: () => Promise<void>,
+  graceMs: number,
+  exit = Deno.exit,
+): void {
+  const log = createLogger();
+  const onSignal = (signal: Deno.Signal) => () => {
+    log.info("server.stopping", { signal });
+    const timer = setTimeout(() => exit(0), graceMs + 500);
+    shutdown().finally(() => {
+      clearTimeout(timer);
+      log.info("server.stopped");
+      exit(0);
+    });
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, onSignal(signal));
+  }
+}
+
+/**
+ * True when this process was started by `deno serve` (which listens by itself). Deno has no API
+ * for this yet, so it reads the command line on Linux and says false elsewhere.
+ *
+ * @example
+ * ```ts
+ * if (import.meta.main && !startedByDenoServe()) await listen(config);
+ * ```
+ */
+export function startedByDenoServe(): boolean {
+  try {
+    return Deno.readTextFileSync("/proc/self/cmdline").split("\0")[1] === "serve";
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The engine keeps each room's log (epoch, offsets, history, `ref` deduplication) and delivers
+ * accepted messages to the hub. The hub does not know which engine it talks to: the in-memory one
+ * (one process) or the Redis one (many processes).
+ *
+ * @module
+ */
+
+import type { ChatMessage } from "./protocol.ts";
+
+/** A message the hub asks the engine to accept. */
+export interface Draft {
+  room: string;
+  /** Connection id of the sender. */
+  from: string;
+  client: string | null;
+  name: string | null;
+  text: string;
+  ref: string | null;
+}
+
+/** Outcome of a publish: a new message, or the original ack of an earlier one with the same ref. */
+export type PublishResult =
+  | { status: "accepted"; message: ChatMessage }
+  | { status: "duplicate"; offset: number; ts: number };
+
+/** Where the client stands after joining: the room's log position and what it gets replayed. */
+export interface Recovery {
+  epoch: string;
+  offset: number;
+  recovered: boolean;
+  history: ChatMessage[];
+}
+
+/** Log position of a room, as shown by `/api/stats`. */
+export interface RoomPosition {
+  epoch: string;
+  offset: number;
+}
+
+/** Receives every accepted message of the rooms the hub has joined, in offset order per room. */
+export type MessageSink = (message: ChatMessage) => void;
+
+/** The hub's view of a message engine. */
+export interface Engine {
+  /** Name shown in logs and metrics, e.g. `memory` or `redis`. */
+  readonly name: string;
+  /** Starts the engine; accepted messages go to `sink` from now on. */
+  start(sink: MessageSink): Promise<void>;
+  /** Accepts a message (assigning its offset) or recognises a resend of one. Rejects when unavailable. */
+  publish(draft: Draft): Promise<PublishResult>;
+  /**
+   * Called when the first local connection joins `room`, before {@linkcode Engine.recover}, so
+   * that live messages flow from then on.
+   */
+  join(room: string): Promise<void>;
+  /** Called when the last local connection leaves `room`. */
+  leave(room: string): void;
+  /**
+   * Returns the room's position and the history for a joining client: everything after
+   * `resume.since` when the epoch matches and the gap is still kept, else the last `recent`.
+   */
+  recover(
+    room: string,
+    resume: { since: number; epoch: string } | null,
+    recent: number,
+  ): Promise<Recovery>;
+  /** Connections online in `room` across every process, given this process's own count. */
+  online(room: string, local: number): number;
+  /** Tells the engine how many local connections each room has (for shared presence). */
+  reportPresence?(counts: Map<string, number>): void;
+  /** Positions of the rooms this process knows. */
+  positions(): Map<string, RoomPosition>;
+  /** Periodic housekeeping (expiry of idle rooms and old refs). */
+  maintain(now: number): void;
+  /** True while the engine can accept messages. */
+  readonly healthy: boolean;
+  /** Stops the engine and releases its connections. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,87 @@
+/**
+ * Builds a whole Fanout server (engine, hub, routes) from a config, without listening:
+ * `main.ts` and the tests listen through the Deno adapter.
+ *
+ * @module
+ */
+
+import type { Hono } from "hono";
+import { createApp } from "./app.ts";
+import type { AppDeps, MemoryUsage, Upgrade } from "./app_deps.ts";
+import type { Config } from "./config.ts";
+import { createEngine } from "./create_engine.ts";
+import type { Engine } from "./engine.ts";
+import { Hub } from "./hub.ts";
+import { createLogger, type Logger } from "./log.ts";
+
+/** Runtime pieces injected into {@linkcode createFanout}. */
+export interface FanoutOptions {
+  upgrade: Upgrade;
+  logger?: Logger;
+  memory?: () => MemoryUsage;
+  now?: () => number;
+  engine?: Engine;
+  /** Interval of engine housekeeping in ms (default 10 000). */
+  maintainEveryMs?: number;
+}
+
+/** A built server: its app, its parts, and its lifecycle. */
+export interface Fanout {
+  app: Hono;
+  fetch: (req: Request) => Response | Promise<Response>;
+  deps: AppDeps;
+  /** Starts the engine and the housekeeping timer. */
+  start(): Promise<void>;
+  /** Refuses new sockets, closes open ones with 1012 and stops the engine. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Creates the server.
+ *
+ * @example
+ * ```ts
+ * const fanout = createFanout(loadConfig({}), { upgrade: Deno.upgradeWebSocket });
+ * await fanout.start();
+ * Deno.serve(fanout.fetch);
+ * ```
+ */
+export function createFanout(config: Config, options: FanoutOptions): Fanout {
+  const logger = options.logger ??
+    createLogger({ level: config.logLevel, format: config.logFormat });
+  const now = options.now ?? Date.now;
+  const engine = options.engine ?? createEngine(config, { logger, now });
+  const hub = new Hub({ config, engine, logger, now });
+  const deps: AppDeps = {
+    config,
+    hub,
+    engine,
+    logger,
+    upgrade: options.upgrade,
+    memory: options.memory ?? (() => ({ rss: 0, heapUsed: 0 })),
+    now,
+    startedAt: now(),
+    lifecycle: { draining: false },
+  };
+  const app = createApp(deps);
+  let timer: ReturnType<typeof setInterval> | undefined;
+  return {
+    app,
+    fetch: (req) => app.fetch(req),
+    deps,
+    async start() {
+      await engine.start((message) => hub.deliver(message));
+      timer = setInterval(() => {
+        engine.maintain(now());
+        engine.reportPresence?.(hub.roomSizes());
+      }, options.maintainEveryMs ?? 10_000);
+      logger.info("engine.started", { engine: engine.name });
+    },
+    async shutdown() {
+      deps.lifecycle.draining = true;
+      clearInterval(timer);
+      hub.drain();
+      await engine.close();
+    },
+  };
+}

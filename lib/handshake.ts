@@ -1,0 +1,119 @@
+/**
+ * Validation of the `/ws` handshake: query parameters and the Origin header.
+ *
+ * @module
+ */
+
+/** What a client asked for when it connected. */
+export interface Handshake {
+  room: string;
+  name: string | null;
+  client: string | null;
+  /** Present when the client resumes after a disconnect. */
+  resume: { since: number; epoch: string } | null;
+}
+
+/** Result of {@linkcode parseHandshake}: the values, or the reason for a 400. */
+export type HandshakeResult = { ok: true; value: Handshake } | { ok: false; reason: string };
+
+const ROOM = /^[a-z0-9_-]{1,64}$/;
+const CLIENT = /^[A-Za-z0-9_-]{8,64}$/;
+const EPOCH = /^[A-Za-z0-9_-]{1,64}$/;
+// Control characters, and the bidi marks, embeddings, overrides and isolates.
+const FORBIDDEN_IN_NAME = /[\p{Cc}\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/u;
+/** Longest display name, in characters after trimming. */
+export const MAX_NAME_CHARS = 32;
+
+function shown(value: string): string {
+  return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+}
+
+/**
+ * Validates the query of a `/ws` request.
+ *
+ * @example
+ * ```ts
+ * parseHandshake(new URL("ws://h/ws?room=dev&name=Ann"));
+ * // { ok: true, value: { room: "dev", name: "Ann", client: null, resume: null } }
+ * ```
+ */
+export function parseHandshake(url: URL): HandshakeResult {
+  const q = url.searchParams;
+  const room = q.get("room") ?? "lobby";
+  if (!ROOM.test(room)) {
+    return {
+      ok: false,
+      reason: `room must be 1-64 characters of a-z, 0-9, _ and -, got ${shown(room)}`,
+    };
+  }
+  let name: string | null = null;
+  const rawName = q.get("name");
+  if (rawName !== null) {
+    name = rawName.trim();
+    const chars = [...name].length;
+    if (chars < 1 || chars > MAX_NAME_CHARS) {
+      return {
+        ok: false,
+        reason: `name must be 1-${MAX_NAME_CHARS} characters after trimming, got ${chars}`,
+      };
+    }
+    if (FORBIDDEN_IN_NAME.test(name)) {
+      return {
+        ok: false,
+        reason: `name must not contain control or bidi-override characters, got ${shown(name)}`,
+      };
+    }
+  }
+  const client = q.get("client");
+  if (client !== null && !CLIENT.test(client)) {
+    return {
+      ok: false,
+      reason: `client must be 8-64 characters of A-Z, a-z, 0-9, _ and -, got ${shown(client)}`,
+    };
+  }
+  const since = q.get("since");
+  const epoch = q.get("epoch");
+  if ((since === null) !== (epoch === null)) {
+    return { ok: false, reason: "since and epoch must be given together to resume" };
+  }
+  let resume: Handshake["resume"] = null;
+  if (since !== null && epoch !== null) {
+    const offset = Number(since);
+    if (!/^\d{1,15}$/.test(since) || !Number.isSafeInteger(offset)) {
+      return { ok: false, reason: `since must be a non-negative integer, got ${shown(since)}` };
+    }
+    if (!EPOCH.test(epoch)) {
+      return {
+        ok: false,
+        reason: `epoch must be 1-64 characters of A-Z, a-z, 0-9, _ and -, got ${shown(epoch)}`,
+      };
+    }
+    resume = { since: offset, epoch };
+  }
+  return { ok: true, value: { room, name, client, resume } };
+}
+
+/**
+ * Decides whether a browser origin may connect. Requests without `Origin` (console clients,
+ * servers) always may; `*` allows every origin; an empty list allows the same origin only.
+ *
+ * @example
+ * ```ts
+ * originAllowed("http://a.test", "a.test", []); // true: same origin
+ * originAllowed("http://evil.test", "a.test", []); // false
+ * ```
+ */
+export function originAllowed(
+  origin: string | null,
+  host: string | null,
+  allowed: string[],
+): boolean {
+  if (origin === null) return true;
+  if (allowed.includes("*")) return true;
+  if (allowed.length > 0) return allowed.includes(origin);
+  try {
+    return host !== null && new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * Wire protocol v1: the frames clients and servers exchange, and the parser of client frames.
+ * See `docs/PROTOCOL.md` for the prose version with examples.
+ *
+ * @module
+ */
+
+/** Subprotocol a client offers to speak JSON mode. */
+export const SUBPROTOCOL = "fanout.v1";
+
+/** Codes of error frames; each comes with a human sentence. */
+export type ErrorCode =
+  | "invalid_json"
+  | "invalid_message"
+  | "unknown_type"
+  | "empty_message"
+  | "too_large"
+  | "rate_limited"
+  | "unsupported_binary"
+  | "unavailable";
+
+/** A broadcast message as stored in history and sent to clients. */
+export interface ChatMessage {
+  type: "message";
+  room: string;
+  offset: number;
+  id: string;
+  from: string;
+  client: string | null;
+  name: string | null;
+  text: string;
+  ts: number;
+}
+
+/** A connection as shown in presence frames. */
+export interface Peer {
+  id: string;
+  name: string | null;
+}
+
+/** Frames a JSON-mode client sends. */
+export type ClientFrame =
+  | { type: "message"; text: string; ref?: string }
+  | { type: "ping"; t: number | null };
+
+/** Frames the server sends in JSON mode. */
+export type ServerFrame =
+  | {
+    type: "welcome";
+    id: string;
+    room: string;
+    epoch: string;
+    offset: number;
+    online: number;
+    recovered: boolean;
+    history: ChatMessage[];
+    limits: { maxMessageBytes: number; rateLimit: number; rateBurst: number };
+  }
+  | ChatMessage
+  | { type: "ack"; ref: string | null; offset: number; ts: number }
+  | {
+    type: "presence";
+    online: number;
+    joined?: Peer;
+    left?: Peer;
+    joins?: number;
+    leaves?: number;
+  }
+  | { type: "pong"; t: number | null }
+  | { type: "error"; code: ErrorCode; message: string; ref?: string };
+
+/** A rejected frame: the error code, a sentence saying what was wrong, and the `ref` if known. */
+export interface ProtocolError {
+  code: ErrorCode;
+  message: string;
+  ref?: string;
+}
+
+/** Result of {@linkcode parseClientFrame}. */
+export type ParseResult = { ok: true; frame: ClientFrame } | { ok: false; error: ProtocolError };
+
+/** Longest accepted `ref`, in characters. */
+export const MAX_REF_LENGTH = 128;
+
+function fail(code: ErrorCode, message: string, ref?: string): ParseResult {
+  return { ok: false, error: ref === undefined ? { code, message } : { code, message, ref } };
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return typeof value === "object" ? "an object" : `${typeof value} ${JSON.stringify(value)}`;
+}
+
+/**
+ * Parses one JSON-mode text frame. Never throws: bad input yields a {@linkcode ProtocolError}.
+ *
+ * @example
+ * ```ts
+ * const result = parseClientFrame('{"type":"message","text":"hi","ref":"r1"}');
+ * if (result.ok) result.frame; // { type: "message", text: "hi", ref: "r1" }
+ * ```
+ */
+export function parseClientFrame(data: string): ParseResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    return fail("invalid_json", `frame is not valid JSON: ${reason.slice(0, 120)}`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return fail("invalid_message", `frame must be a JSON object, got ${describe(value)}`);
+  }
+  const obj = value as Record<string, unknown>;
+  const ref = obj.ref;
+  if (
+    ref !== undefined &&
+    (typeof ref !== "string" || ref.length === 0 || ref.length > MAX_REF_LENGTH)
+  ) {
+    return fail(
+      "invalid_message",
+      `"ref" must be a string of 1-${MAX_REF_LENGTH} characters, got ${describe(ref).slice(0, 60)}`,
+    );
+  }
+  switch (obj.type) {
+    case "message": {
+      const text = obj.text;
+      if (typeof text !== "string") {
+        return fail(
+          "invalid_message",
+          `"text" must be a string, got ${describe(text).slice(0, 60)}`,
+          ref,
+        );
+      }
+      if (text.trim() === "") return fail("empty_message", "text is empty or only whitespace", ref);
+      return {
+        ok: true,
+        frame: ref === undefined ? { type: "message", text } : { type: "message", text, ref },
+      };
+    }
+    case "ping": {
+      const t = obj.t;
+      if (t !== undefined && (typeof t !== "number" || !Number.isFinite(t))) {
+        return fail(
+          "invalid_message",
+          `"t" of a ping must be a number, got ${describe(t).slice(0, 60)}`,
+          ref,
+        );
+      }
+      return { ok: true, frame: { type: "ping", t: t ?? null } };
+    }
+    default:
+      return fail(
+        "unknown_type",
+        `unknown frame type ${describe(obj.type).slice(0, 60)}; expected "message" or "ping"`,
+        ref,
+      );
+  }
+}
+
+/**
+ * Checks a plain-mode frame: its whole text is the message.
+ *
+ * @example
+ * ```ts
+ * parsePlainFrame("  "); // { ok: false, error: { code: "empty_message", ... } }
+ * ```
+ */
+export function parsePlainFrame(data: string): ParseResult {
+  if (data.trim() === "") return fail("empty_message", "text is empty or only whitespace");
+  return { ok: true, frame: { type: "message", text: data } };
+}

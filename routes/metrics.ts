@@ -1,0 +1,87 @@
+/**
+ * `GET /metrics`: Prometheus text format.
+ *
+ * @module
+ */
+
+import type { AppDeps } from "../lib/app_deps.ts";
+import { renderPrometheus, type Sample } from "../lib/metrics.ts";
+
+/**
+ * Builds the metric samples of the server.
+ *
+ * @example
+ * ```ts
+ * collectSamples(deps).map((s) => s.name);
+ * ```
+ */
+export function collectSamples(deps: AppDeps): Sample[] {
+  const { hub, engine } = deps;
+  const m = hub.metrics;
+  const memory = deps.memory();
+  const counter = (name: string, help: string, value: number): Sample => ({
+    name,
+    help,
+    type: "counter",
+    values: [{ value }],
+  });
+  const gauge = (name: string, help: string, value: number): Sample => ({
+    ...counter(name, help, value),
+    type: "gauge",
+  });
+  return [
+    gauge("fanout_connections", "Open WebSocket connections.", hub.size),
+    counter(
+      "fanout_connections_total",
+      "WebSocket connections accepted since start.",
+      m.connectionsTotal,
+    ),
+    gauge("fanout_rooms", "Rooms with local connections.", hub.roomSizes().size),
+    counter("fanout_messages_received_total", "Messages accepted from clients.", m.messagesIn),
+    counter(
+      "fanout_messages_delivered_total",
+      "Message copies queued for recipients.",
+      m.messagesOut,
+    ),
+    counter(
+      "fanout_frames_sent_total",
+      "WebSocket frames written (several messages may share one).",
+      m.framesOut,
+    ),
+    counter("fanout_presence_frames_total", "Presence frames queued.", m.presenceFrames),
+    counter(
+      "fanout_slow_consumers_total",
+      "Connections closed 4008 for a full send buffer.",
+      m.slowConsumers,
+    ),
+    {
+      name: "fanout_rejected_total",
+      help: "Rejected frames and handshakes by reason.",
+      type: "counter",
+      values: [...m.rejected].map(([reason, value]) => ({ labels: { reason }, value })),
+    },
+    gauge("fanout_send_queue_bytes", "Bytes waiting to be sent across all sockets.", hub.backlog()),
+    gauge(
+      "fanout_engine_up",
+      `1 when the ${engine.name} engine accepts messages.`,
+      engine.healthy ? 1 : 0,
+    ),
+    gauge("fanout_draining", "1 while the server shuts down.", deps.lifecycle.draining ? 1 : 0),
+    gauge("process_resident_memory_bytes", "Resident set size.", memory.rss),
+    gauge("process_heap_used_bytes", "V8 heap in use.", memory.heapUsed),
+  ];
+}
+
+/**
+ * Answers `/metrics`.
+ *
+ * @example
+ * ```ts
+ * app.get("/metrics", () => handleMetrics(deps));
+ * ```
+ */
+export function handleMetrics(deps: AppDeps): Response {
+  return new Response(renderPrometheus(collectSamples(deps)), {
+    headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+  });
+}

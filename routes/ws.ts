@@ -1,0 +1,93 @@
+/**
+ * `GET /ws`: validates the handshake, upgrades, and hands the socket to the hub.
+ *
+ * @module
+ */
+
+import type { AppDeps } from "../lib/app_deps.ts";
+import { originAllowed, parseHandshake } from "../lib/handshake.ts";
+import { SUBPROTOCOL } from "../lib/protocol.ts";
+
+function refuse(
+  deps: AppDeps,
+  status: number,
+  reason: string,
+  metric: string,
+  headers: HeadersInit = {},
+): Response {
+  deps.hub.metrics.reject(metric);
+  deps.logger.info("ws.refused", { status, reason: metric });
+  return new Response(`${reason}\n`, {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8", ...headers },
+  });
+}
+
+/**
+ * Handles a WebSocket handshake: 503 while draining or full, 426 without an upgrade, 403 for a
+ * foreign origin, 400 for a bad query, else 101.
+ *
+ * @example
+ * ```ts
+ * app.get("/ws", (c) => handleWs(deps, c.req.raw));
+ * ```
+ */
+export function handleWs(deps: AppDeps, req: Request): Response {
+  const { hub, config, logger } = deps;
+  if (deps.lifecycle.draining) {
+    return refuse(deps, 503, "server is shutting down; reconnect shortly", "handshake_draining", {
+      "retry-after": "1",
+    });
+  }
+  if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+    return refuse(
+      deps,
+      426,
+      "this endpoint speaks WebSocket: connect with a WebSocket client, e.g. wscat -c ws://HOST/ws",
+      "handshake_no_upgrade",
+      { upgrade: "websocket" },
+    );
+  }
+  const origin = req.headers.get("origin");
+  if (!originAllowed(origin, req.headers.get("host"), config.allowedOrigins)) {
+    return refuse(
+      deps,
+      403,
+      `origin ${origin} is not allowed; set ALLOWED_ORIGINS to allow it`,
+      "handshake_origin",
+    );
+  }
+  const parsed = parseHandshake(new URL(req.url));
+  if (!parsed.ok) return refuse(deps, 400, `bad request: ${parsed.reason}`, "handshake_invalid");
+  if (hub.size >= config.maxConnections) {
+    return refuse(
+      deps,
+      503,
+      `server is full (${config.maxConnections} connections); retry later`,
+      "handshake_full",
+      {
+        "retry-after": "5",
+      },
+    );
+  }
+  const offered = req.headers.get("sec-websocket-protocol")?.split(",").map((p) => p.trim()) ?? [];
+  const json = offered.includes(SUBPROTOCOL);
+  const { socket, response } = deps.upgrade(req, {
+    protocol: json ? SUBPROTOCOL : undefined,
+    idleTimeout: config.idleTimeoutSeconds,
+  });
+  const handshake = parsed.value;
+  const conn = hub.accept(socket, handshake, json)!;
+  socket.binaryType = "arraybuffer";
+  socket.onopen = () => {
+    logger.debug("ws.open", { id: conn.id, room: conn.room, mode: json ? "json" : "plain" });
+    void hub.open(conn, handshake.resume);
+  };
+  socket.onmessage = (event) => hub.receive(conn, event.data);
+  socket.onclose = (event) => {
+    logger.debug("ws.close", { id: conn.id, room: conn.room, code: event.code });
+    hub.remove(conn);
+  };
+  socket.onerror = () => hub.remove(conn);
+  return response;
+}
