@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import { loadConfig } from "../lib/config.ts";
+
+Deno.test("loadConfig fills every default from an empty environment", () => {
+  const c = loadConfig({});
+  assert.equal(c.port, 8000);
+  assert.equal(c.host, "0.0.0.0");
+  assert.equal(c.maxMessageBytes, 65536);
+  assert.equal(c.historySize, 1000);
+  assert.equal(c.historyOnJoin, 50);
+  assert.equal(c.rateLimit, 20);
+  assert.equal(c.rateBurst, 40);
+  assert.equal(c.rateLimitCloseAfter, 100);
+  assert.equal(c.maxConnections, 10000);
+  assert.deepEqual(c.allowedOrigins, []);
+  assert.equal(c.maxBufferedBytes, 1024 * 1024);
+  assert.equal(c.idleTimeoutSeconds, 30);
+  assert.equal(c.dedupTtlMs, 300000);
+  assert.equal(c.shutdownGraceMs, 5000);
+  assert.equal(c.logLevel, "info");
+  assert.equal(c.logFormat, "pretty");
+  assert.equal(c.redisUrl, null);
+});
+
+Deno.test("loadConfig reads and validates values", () => {
+  const c = loadConfig({
+    PORT: "0",
+    MAX_MESSAGE_BYTES: "1024",
+    ALLOWED_ORIGINS: "https://a.example, http://b.example:8080/",
+    LOG_FORMAT: "JSON",
+    REDIS_URL: "redis://127.0.0.1:6379",
+    HISTORY_SIZE: "10",
+    HISTORY_ON_JOIN: "50",
+  });
+  assert.equal(c.port, 0);
+  assert.equal(c.maxMessageBytes, 1024);
+  assert.deepEqual(c.allowedOrigins, ["https://a.example", "http://b.example:8080"]);
+  assert.equal(c.logFormat, "json");
+  assert.equal(c.redisUrl, "redis://127.0.0.1:6379");
+  assert.equal(c.historyOnJoin, 10, "history on join is capped by the history size");
+});
+
+Deno.test("loadConfig names the variable and the value it rejects", () => {
+  assert.throws(
+    () => loadConfig({ PORT: "abc" }),
+    /PORT must be an integer from 0 to 65535, got "abc"/,
+  );
+  assert.throws(() => loadConfig({ PORT: "65536" }), /PORT .* got "65536"/);
+  assert.throws(() => loadConfig({ RATE_LIMIT: "0" }), /RATE_LIMIT .* got "0"/);
+  assert.throws(() => loadConfig({ MAX_MESSAGE_BYTES: "1.5" }), /MAX_MESSAGE_BYTES/);
+  assert.throws(
+    () => loadConfig({ LOG_LEVEL: "loud" }),
+    /LOG_LEVEL must be one of debug, info, warn, error, got "loud"/,
+  );
+  assert.throws(
+    () => loadConfig({ ALLOWED_ORIGINS: "not a url" }),
+    /ALLOWED_ORIGINS holds an invalid origin: "not a url"/,
+  );
+  assert.throws(
+    () => loadConfig({ REDIS_URL: "http://x" }),
+    /REDIS_URL must start with redis:\/\//,
+  );
+});
