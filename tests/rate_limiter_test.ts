@@ -23,7 +23,7 @@ Deno.test("RateLimiter allows a burst, then the sustained rate", () => {
 });
 
 Deno.test("RateLimiter turns abusive after closeAfter rejections within the window", () => {
-  let t = 0;
+  const t = 0;
   const limiter = new RateLimiter({
     rate: 1,
     burst: 1,
