@@ -177,7 +177,7 @@ export class Hub {
       room.joining.delete(conn);
       room.members.add(conn);
       conn.state = "open";
-      conn.pushFirst(JSON.stringify(welcome));
+      if (conn.json) conn.pushFirst(JSON.stringify(welcome));
       for (const m of held) {
         if (m.offset > recovery.offset) this.#queue(conn, conn.json ? JSON.stringify(m) : m.text);
       }
