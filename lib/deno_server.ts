@@ -81,8 +81,12 @@ export async function listen(
     shutdown() {
       stopping ??= (async () => {
         await fanout.shutdown();
-        const grace = new Promise<void>((r) => setTimeout(r, config.shutdownGraceMs));
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const grace = new Promise<void>((resolve) =>
+          timer = setTimeout(resolve, config.shutdownGraceMs)
+        );
         await Promise.race([server.shutdown(), grace]);
+        clearTimeout(timer);
       })();
       return stopping;
     },

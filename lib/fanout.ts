@@ -80,7 +80,12 @@ export function createFanout(config: Config, options: FanoutOptions): Fanout {
     async shutdown() {
       deps.lifecycle.draining = true;
       clearInterval(timer);
-      hub.drain();
+      let graceTimer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise<void>((resolve) => {
+        graceTimer = setTimeout(resolve, config.shutdownGraceMs);
+      });
+      await Promise.race([hub.drain(), grace]);
+      clearTimeout(graceTimer);
       await engine.close();
     },
   };

@@ -50,8 +50,12 @@ export interface HubOptions {
   newId?: () => string;
   /** Runs `fn` once the current turn's work is queued (default `queueMicrotask`). */
   defer?: (fn: () => void) => void;
-  /** Timer for presence batches (default `setTimeout`). */
+  /** Timer for presence batches and slow-consumer checks (default `setTimeout`). */
   setTimer?: (fn: () => void, ms: number) => unknown;
+  /** Cancels a timer of `setTimer` (default `clearTimeout`). */
+  clearTimer?: (handle: unknown) => void;
+  /** How long a backlog over `maxBufferedBytes` may last without shrinking (default 1000 ms). */
+  slowGraceMs?: number;
 }
 
 interface LocalRoom {
@@ -84,10 +88,15 @@ export class Hub {
   #newId: () => string;
   #defer: (fn: () => void) => void;
   #setTimer: (fn: () => void, ms: number) => unknown;
+  #clearTimer: (handle: unknown) => void;
+  #slowGraceMs: number;
+  /** Connections over the buffer limit, with the timer that judges them. */
+  #slow = new Map<Connection, unknown>();
   #connections = new Set<Connection>();
   #rooms = new Map<string, LocalRoom>();
   #dirty: Connection[] = [];
   #flushScheduled = false;
+  #drained: (() => void) | null = null;
 
   constructor(options: HubOptions) {
     this.#config = options.config;
@@ -99,6 +108,8 @@ export class Hub {
     this.#newId = options.newId ?? connectionIds();
     this.#defer = options.defer ?? queueMicrotask;
     this.#setTimer = options.setTimer ?? setTimeout;
+    this.#clearTimer = options.clearTimer ?? ((h) => clearTimeout(h as number));
+    this.#slowGraceMs = options.slowGraceMs ?? 1000;
   }
 
   /** Connections currently held (joining or open). */
@@ -199,6 +210,11 @@ export class Hub {
   /** Called on close or error: forgets the connection and announces the leave. */
   remove(conn: Connection): void {
     if (!this.#connections.delete(conn)) return;
+    if (this.#slow.has(conn)) {
+      this.#clearTimer(this.#slow.get(conn));
+      this.#slow.delete(conn);
+    }
+    if (this.#drained && this.#connections.size === 0) this.#drained();
     if (conn.state !== "closed") conn.state = "closed";
     const room = this.#rooms.get(conn.room);
     if (!room) return;
@@ -298,10 +314,17 @@ export class Hub {
     this.metrics.messagesOut += count;
   }
 
-  /** Shutdown: flushes and closes every socket with 1012 so clients reconnect elsewhere or later. */
-  drain(): void {
+  /**
+   * Shutdown: flushes and closes every socket with 1012 so clients reconnect elsewhere or later.
+   * Resolves when every socket has finished closing.
+   */
+  drain(): Promise<void> {
     this.#flush();
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#drained = resolve;
     for (const conn of this.#connections) conn.close(CloseCode.restart, "server restarting");
+    if (this.#connections.size === 0) resolve();
+    return promise;
   }
 
   #send(conn: Connection, frame: ServerFrame): void {
@@ -358,12 +381,31 @@ export class Hub {
       this.remove(conn);
       return;
     }
-    if (conn.backlog > this.#config.maxBufferedBytes) {
+    if (conn.backlog > this.#config.maxBufferedBytes) this.#watchSlow(conn);
+  }
+
+  /**
+   * Judges a connection over `maxBufferedBytes` one grace period later. Deno counts every byte
+   * handed to `send` in `bufferedAmount` until its write completes, and writes progress only
+   * between event-loop turns, so right after a burst or a large welcome even a fast reader is
+   * over the limit. A connection still over it whose backlog did not shrink is closed 4008; one
+   * that is draining is looked at again later (so its backlog stays bounded).
+   */
+  #watchSlow(conn: Connection): void {
+    if (this.#slow.has(conn)) return;
+    const mark = conn.backlog;
+    const timer = this.#setTimer(() => {
+      this.#slow.delete(conn);
+      if (conn.state !== "open") return;
+      const backlog = conn.backlog;
+      if (backlog <= this.#config.maxBufferedBytes) return;
+      if (backlog < mark) return this.#watchSlow(conn);
       this.metrics.slowConsumers++;
-      this.#log.info("ws.slow_consumer", { id: conn.id, room: conn.room, backlog: conn.backlog });
+      this.#log.info("ws.slow_consumer", { id: conn.id, room: conn.room, backlog });
       conn.close(CloseCode.slow, "slow consumer");
       this.remove(conn);
-    }
+    }, this.#slowGraceMs);
+    this.#slow.set(conn, timer);
   }
 
   #announce(name: string, room: LocalRoom, kind: "joined" | "left", conn: Connection): void {
