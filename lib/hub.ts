@@ -381,7 +381,16 @@ export class Hub {
       this.remove(conn);
       return;
     }
-    if (conn.backlog > this.#config.maxBufferedBytes) this.#watchSlow(conn);
+    const limit = this.#config.maxBufferedBytes;
+    if (conn.backlog > 4 * limit) this.#closeSlow(conn, conn.backlog);
+    else if (conn.backlog > limit) this.#watchSlow(conn);
+  }
+
+  #closeSlow(conn: Connection, backlog: number): void {
+    this.metrics.slowConsumers++;
+    this.#log.info("ws.slow_consumer", { id: conn.id, room: conn.room, backlog });
+    conn.close(CloseCode.slow, "slow consumer");
+    this.remove(conn);
   }
 
   /**
@@ -389,7 +398,8 @@ export class Hub {
    * handed to `send` in `bufferedAmount` until its write completes, and writes progress only
    * between event-loop turns, so right after a burst or a large welcome even a fast reader is
    * over the limit. A connection still over it whose backlog did not shrink is closed 4008; one
-   * that is draining is looked at again later (so its backlog stays bounded).
+   * that is draining is looked at again later. Past 4 times the limit it is closed at once, which
+   * bounds memory while the grace runs.
    */
   #watchSlow(conn: Connection): void {
     if (this.#slow.has(conn)) return;
@@ -400,10 +410,7 @@ export class Hub {
       const backlog = conn.backlog;
       if (backlog <= this.#config.maxBufferedBytes) return;
       if (backlog < mark) return this.#watchSlow(conn);
-      this.metrics.slowConsumers++;
-      this.#log.info("ws.slow_consumer", { id: conn.id, room: conn.room, backlog });
-      conn.close(CloseCode.slow, "slow consumer");
-      this.remove(conn);
+      this.#closeSlow(conn, backlog);
     }, this.#slowGraceMs);
     this.#slow.set(conn, timer);
   }
