@@ -61,10 +61,10 @@ export interface RunningServer {
  */
 export async function listen(
   config: Config,
-  options: Partial<FanoutOptions> = {},
+  options: Partial<FanoutOptions> & { fanout?: Fanout } = {},
 ): Promise<RunningServer> {
-  const fanout = createDenoFanout(config, options);
-  await fanout.start();
+  const fanout = options.fanout ?? createDenoFanout(config, options);
+  if (!options.fanout) await fanout.start();
   const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve(
     { port: config.port, hostname: config.host, onListen: resolve },
@@ -122,18 +122,16 @@ export function exitOnSignals(
 }
 
 /**
- * True when this process was started by `deno serve` (which listens by itself). Deno has no API
- * for this yet, so it reads the command line on Linux and says false elsewhere.
+ * Prints where the server listens, HTTP and WebSocket.
  *
  * @example
  * ```ts
- * if (import.meta.main && !startedByDenoServe()) await listen(config);
+ * printUrls(new URL("http://localhost:8000/"));
+ * // Fanout listening on http://localhost:8000/  (WebSocket: ws://localhost:8000/ws)
  * ```
  */
-export function startedByDenoServe(): boolean {
-  try {
-    return Deno.readTextFileSync("/proc/self/cmdline").split("\0")[1] === "serve";
-  } catch {
-    return false;
-  }
+export function printUrls(url: URL, print: (line: string) => void = console.log): void {
+  const ws = new URL("/ws", url);
+  ws.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  print(`Fanout listening on ${url.href}  (WebSocket: ${ws.href})`);
 }
