@@ -1,0 +1,122 @@
+/**
+ * Scenarios about connections: `idle` (server RSS per idle connection), `connect` (handshakes
+ * per second) and `join-storm` (N clients at once: time until all are welcomed, presence
+ * frames spent).
+ *
+ * @module
+ */
+
+import { allWelcomed, connectMany, sleep } from "./clients.ts";
+import { metric, rssBytes, type ServerHandle } from "./servers.ts";
+
+/** Figures of the `idle` scenario. */
+export interface IdleResult {
+  connections: number;
+  failed: number;
+  /** Server RSS growth per connection, in bytes. */
+  rssPerConnection: number;
+  rssBefore: number;
+  rssAfter: number;
+}
+
+/**
+ * Opens `count` idle connections and reads the server's RSS before and after.
+ *
+ * @example
+ * ```ts
+ * const r = await runIdle(server, 1000);
+ * console.log(r.rssPerConnection);
+ * ```
+ */
+export async function runIdle(server: ServerHandle, count: number): Promise<IdleResult> {
+  await sleep(500);
+  const rssBefore = rssBytes(server.pid);
+  const opened = await connectMany(server, { count, concurrency: 200, bufferBytes: 1024 });
+  try {
+    if (server.protocol) await allWelcomed(opened.clients, 60_000);
+    await sleep(1500); // presence batches, GC settle
+    const rssAfter = rssBytes(server.pid);
+    const live = opened.clients.filter((c) => !c.closed).length;
+    return {
+      connections: live,
+      failed: opened.failed + (opened.clients.length - live),
+      rssPerConnection: (rssAfter - rssBefore) / Math.max(1, live),
+      rssBefore,
+      rssAfter,
+    };
+  } finally {
+    for (const c of opened.clients) c.close();
+  }
+}
+
+/** Figures of the `connect` scenario. */
+export interface ConnectResult {
+  connections: number;
+  failed: number;
+  perSec: number;
+}
+
+/**
+ * Opens `count` connections, `concurrency` handshakes at a time, and reports handshakes/s.
+ *
+ * @example
+ * ```ts
+ * const r = await runConnect(server, 2000, 50);
+ * ```
+ */
+export async function runConnect(
+  server: ServerHandle,
+  count: number,
+  concurrency = 50,
+): Promise<ConnectResult> {
+  const t0 = performance.now();
+  const opened = await connectMany(server, { count, concurrency, bufferBytes: 1024 });
+  const seconds = (performance.now() - t0) / 1000;
+  for (const c of opened.clients) c.close();
+  await sleep(500);
+  return {
+    connections: opened.clients.length,
+    failed: opened.failed,
+    perSec: opened.clients.length / seconds,
+  };
+}
+
+/** Figures of the `join-storm` scenario. */
+export interface StormResult {
+  connections: number;
+  failed: number;
+  /** Time until every client is welcomed (Fanout) or upgraded (baseline), in ms. */
+  allWelcomedMs: number;
+  /** `fanout_presence_frames_total` after the storm (NaN for the baseline). */
+  presenceFrames: number;
+  /** Frames each client received after its first one (presence), on average. */
+  framesPerClient: number;
+}
+
+/**
+ * Connects `count` clients at once to one room.
+ *
+ * @example
+ * ```ts
+ * const r = await runJoinStorm(server, 1000);
+ * ```
+ */
+export async function runJoinStorm(server: ServerHandle, count: number): Promise<StormResult> {
+  const t0 = performance.now();
+  const opened = await connectMany(server, { count, concurrency: Infinity, bufferBytes: 4096 });
+  try {
+    if (server.protocol) await allWelcomed(opened.clients, 60_000);
+    const allWelcomedMs = performance.now() - t0;
+    await sleep(1500); // let the last presence batch go out
+    const frames = opened.clients.reduce((a, c) => a + Math.max(0, c.frames - 1), 0);
+    return {
+      connections: opened.clients.length,
+      failed: opened.failed,
+      allWelcomedMs,
+      presenceFrames: await metric(server, "fanout_presence_frames_total"),
+      framesPerClient: frames / Math.max(1, opened.clients.length),
+    };
+  } finally {
+    for (const c of opened.clients) c.close();
+  }
+}

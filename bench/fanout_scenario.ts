@@ -1,0 +1,148 @@
+/**
+ * The `fanout` scenario: N clients in one room, S of them sending 60-byte texts that carry a
+ * unique marker and their send time. A message is in flight until every other client has it;
+ * each sender keeps at most K in flight (or sends at a fixed rate with `rate`). Every delivery
+ * is counted (several per NDJSON frame), checked for loss, duplicates and order, and timed.
+ *
+ * @module
+ */
+
+import { allWelcomed, connectMany, Histogram, sleep } from "./clients.ts";
+import { nowUs } from "./raw_ws_reader.ts";
+import { cpuSeconds, type ServerHandle } from "./servers.ts";
+
+/** Parameters of one fanout run. */
+export interface FanoutParams {
+  clients: number;
+  senders: number;
+  /** Messages in flight per sender (at most 1024). */
+  inflight: number;
+  /** Messages per second per sender; 0 sends as fast as the in-flight window allows. */
+  rate: number;
+  seconds: number;
+}
+
+/** Figures of one fanout run. */
+export interface FanoutResult {
+  deliveriesPerSec: number;
+  sent: number;
+  expected: number;
+  received: number;
+  lost: number;
+  duplicates: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  /** Deliveries per data frame received (all frames counted: coalescing indicator). */
+  perFrame: number;
+  /** CPU of the load generator and of the server, in % of one core. */
+  genCpu: number;
+  serverCpu: number;
+  failedConnections: number;
+  /** Sequence gaps seen by receivers (reordering or loss). */
+  outOfOrder: number;
+}
+
+const RING = 1024;
+
+function text(sender: number, seq: number): string {
+  const head = `#${sender}.${seq}.${nowUs()}|`;
+  return head + "x".repeat(Math.max(0, 60 - head.length));
+}
+
+/**
+ * Runs the scenario against a started server.
+ *
+ * @example
+ * ```ts
+ * const r = await runFanout(server, { clients: 100, senders: 10, inflight: 16, rate: 0, seconds: 5 });
+ * console.log(r.deliveriesPerSec, r.p99);
+ * ```
+ */
+export async function runFanout(server: ServerHandle, p: FanoutParams): Promise<FanoutResult> {
+  const { clients: n, senders: s, inflight: k } = p;
+  if (k > RING) throw new RangeError(`inflight must be at most ${RING}, got ${k}`);
+  let recipients = n - 1;
+  const hist = new Histogram();
+  const last = new Float64Array(n * s).fill(-1);
+  const counts = new Uint32Array(s * RING);
+  const inflight = new Uint32Array(s);
+  const nextSeq = new Float64Array(s);
+  let received = 0, duplicates = 0, gaps = 0, sending = false;
+  const json = server.protocol !== undefined;
+  const send = (i: number) => {
+    const t = text(i, nextSeq[i]++);
+    senders[i].sendText(json ? `{"type":"message","text":"${t}"}` : t);
+    inflight[i]++;
+  };
+  const pump = (i: number) => {
+    while (sending && p.rate === 0 && inflight[i] < k) send(i);
+  };
+  const sink = (r: number) => (from: number, seq: number, sentUs: number, now: number) => {
+    received++;
+    hist.add(now - sentUs);
+    const li = r * s + from;
+    const prev = last[li];
+    if (seq <= prev) duplicates++;
+    else {
+      if (seq > prev + 1) gaps += seq - prev - 1;
+      last[li] = seq;
+    }
+    const ci = from * RING + (seq & (RING - 1));
+    if (++counts[ci] === recipients) {
+      counts[ci] = 0;
+      inflight[from]--;
+      pump(from);
+    }
+  };
+  const opened = await connectMany(server, { count: n, bufferBytes: 64 * 1024, onMarker: sink });
+  const clients = opened.clients;
+  recipients = clients.length - 1;
+  const senders = Array.from({ length: s }, (_, i) => clients[Math.floor(i * n / s)]);
+  try {
+    if (json) await allWelcomed(clients, 30_000);
+    await sleep(json ? 800 : 300); // let presence (Fanout) or onopen (baseline) settle
+    const cpu0 = cpuSeconds("self"), srv0 = cpuSeconds(server.pid), t0 = performance.now();
+    sending = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (p.rate === 0) { for (let i = 0; i < s; i++) pump(i); }
+    else {
+      timer = setInterval(() => {
+        const due = Math.floor((performance.now() - t0) * p.rate / 1000);
+        for (let i = 0; i < s; i++) while (nextSeq[i] < due && inflight[i] < k) send(i);
+      }, 2);
+    }
+    await sleep(p.seconds * 1000);
+    sending = false;
+    clearInterval(timer);
+    const wall = (performance.now() - t0) / 1000;
+    const inWindow = received;
+    const genCpu = (cpuSeconds("self") - cpu0) / wall * 100;
+    const serverCpu = (cpuSeconds(server.pid) - srv0) / wall * 100;
+    const sent = nextSeq.reduce((a, b) => a + b, 0);
+    const expected = sent * recipients;
+    for (let waited = 0; received < expected && waited < 10_000; waited += 50) await sleep(50);
+    await sleep(200); // late duplicates
+    const frames = clients.reduce((a, c) => a + c.frames, 0);
+    return {
+      deliveriesPerSec: inWindow / wall,
+      sent,
+      expected,
+      received,
+      lost: Math.max(0, expected - received + duplicates),
+      duplicates,
+      p50: hist.quantile(0.5),
+      p90: hist.quantile(0.9),
+      p99: hist.quantile(0.99),
+      max: hist.maxUs / 1000,
+      perFrame: received / Math.max(1, frames),
+      genCpu,
+      serverCpu,
+      failedConnections: opened.failed,
+      outOfOrder: gaps,
+    };
+  } finally {
+    for (const c of clients) c.close();
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Command-line flags of `deno task bench` and the default size of each scenario.
+ *
+ * @module
+ */
+
+/** The scenarios; `fanout-rate` is `fanout` at a fixed rate per sender (100 clients, 40/s). */
+export const SCENARIOS = ["fanout", "fanout-rate", "idle", "connect", "join-storm"] as const;
+/** One scenario name. */
+export type Scenario = typeof SCENARIOS[number];
+
+/** Parsed flags; an undefined number keeps the scenario's default. */
+export interface Flags {
+  scenarios: Scenario[];
+  clients?: number;
+  senders?: number;
+  seconds?: number;
+  inflight?: number;
+  rate?: number;
+  rounds: number;
+  quick: boolean;
+  json?: string;
+}
+
+/** Sizes of one scenario run. */
+export interface Params {
+  clients: number;
+  senders: number;
+  seconds: number;
+  inflight: number;
+  rate: number;
+}
+
+const FULL: Record<Scenario, Params> = {
+  "fanout": { clients: 1000, senders: 10, seconds: 10, inflight: 16, rate: 0 },
+  "fanout-rate": { clients: 100, senders: 10, seconds: 10, inflight: 1024, rate: 40 },
+  "idle": { clients: 10_000, senders: 0, seconds: 0, inflight: 0, rate: 0 },
+  "connect": { clients: 2000, senders: 0, seconds: 0, inflight: 0, rate: 0 },
+  "join-storm": { clients: 1000, senders: 0, seconds: 0, inflight: 0, rate: 0 },
+};
+const QUICK: Record<Scenario, Params> = {
+  "fanout": { clients: 20, senders: 2, seconds: 1, inflight: 4, rate: 0 },
+  "fanout-rate": { clients: 10, senders: 2, seconds: 1, inflight: 1024, rate: 20 },
+  "idle": { clients: 50, senders: 0, seconds: 0, inflight: 0, rate: 0 },
+  "connect": { clients: 50, senders: 0, seconds: 0, inflight: 0, rate: 0 },
+  "join-storm": { clients: 50, senders: 0, seconds: 0, inflight: 0, rate: 0 },
+};
+
+function num(name: string, raw: string | undefined): number {
+  const value = Number(raw);
+  if (raw === undefined || !Number.isFinite(value) || value < 0) {
+    throw new RangeError(`--${name} needs a non-negative number, got "${raw}"`);
+  }
+  return value;
+}
+
+/**
+ * Parses `deno task bench` arguments; throws a `RangeError` naming a bad flag.
+ *
+ * @example
+ * ```ts
+ * parseFlags(["--scenario", "fanout", "--clients", "100"]).clients; // 100
+ * ```
+ */
+export function parseFlags(args: string[]): Flags {
+  const flags: Flags = { scenarios: [...SCENARIOS], rounds: 1, quick: false };
+  for (let i = 0; i < args.length; i++) {
+    const [name, inline] = args[i].replace(/^--/, "").split("=", 2);
+    const value = () => inline ?? args[++i];
+    switch (name) {
+      case "scenario": {
+        const v = value();
+        if (v === "all") flags.scenarios = [...SCENARIOS];
+        else if ((SCENARIOS as readonly string[]).includes(v)) flags.scenarios = [v as Scenario];
+        else {throw new RangeError(
+            `--scenario must be one of ${SCENARIOS.join(", ")}, all; got "${v}"`,
+          );}
+        break;
+      }
+      case "clients":
+      case "senders":
+      case "seconds":
+      case "inflight":
+      case "rate":
+      case "rounds":
+        flags[name] = num(name, value());
+        break;
+      case "quick":
+        flags.quick = true;
+        break;
+      case "json":
+        flags.json = value();
+        break;
+      default:
+        throw new RangeError(`unknown flag "${args[i]}"; see bench/run.ts for the list`);
+    }
+  }
+  return flags;
+}
+
+/**
+ * Sizes of `scenario` under `flags` (explicit flags win over the defaults).
+ *
+ * @example
+ * ```ts
+ * scenarioParams("fanout", parseFlags(["--quick"])).clients; // 20
+ * ```
+ */
+export function scenarioParams(scenario: Scenario, flags: Flags): Params {
+  const base = (flags.quick ? QUICK : FULL)[scenario];
+  return {
+    clients: flags.clients ?? base.clients,
+    senders: flags.senders ?? base.senders,
+    seconds: flags.seconds ?? base.seconds,
+    inflight: flags.inflight ?? base.inflight,
+    rate: flags.rate ?? base.rate,
+  };
+}

@@ -1,0 +1,158 @@
+/**
+ * Starts the servers under test as subprocesses (Fanout's `main.ts` or the naive baseline),
+ * pinned to one core with `taskset` when available, and reads their RSS and CPU time from
+ * `/proc`.
+ *
+ * @module
+ */
+
+/** Which server: the product or the naive baseline. */
+export type ServerKind = "fanout" | "baseline";
+
+/** A running server subprocess. */
+export interface ServerHandle {
+  kind: ServerKind;
+  port: number;
+  pid: number;
+  /** Fanout in JSON mode (`fanout.v1`) offers the subprotocol; the baseline does not. */
+  protocol: string | undefined;
+  stop(): Promise<void>;
+}
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+/** Environment given to Fanout: high limits so that the benchmark is never rate-limited. */
+export const FANOUT_ENV: Record<string, string> = {
+  HOST: "127.0.0.1",
+  LOG_LEVEL: "warn",
+  RATE_LIMIT: "1000000",
+  RATE_BURST: "1000000",
+  MAX_CONNECTIONS: "100000",
+  MAX_BUFFERED_BYTES: String(64 * 1024 * 1024),
+  IDLE_TIMEOUT_SECONDS: "600",
+};
+
+/** True when `taskset` can pin processes (Linux with at least 2 cores). */
+export function canPin(): boolean {
+  if (navigator.hardwareConcurrency < 2) return false;
+  try {
+    return Deno.statSync("/usr/bin/taskset").isFile;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Pins the current process (all threads) to `cpu` with `taskset`.
+ *
+ * @example
+ * ```ts
+ * await pinSelf("1");
+ * ```
+ */
+export async function pinSelf(cpu: string): Promise<boolean> {
+  if (!canPin()) return false;
+  const out = await new Deno.Command("taskset", {
+    args: ["-a", "-p", "-c", cpu, String(Deno.pid)],
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  return out.success;
+}
+
+/** A free loopback port (closed again before returning). */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/**
+ * Starts a server and waits until it accepts TCP connections.
+ *
+ * @example
+ * ```ts
+ * const srv = await startServer("baseline", { cpu: "0" });
+ * await srv.stop();
+ * ```
+ */
+export async function startServer(
+  kind: ServerKind,
+  options: { cpu?: string; env?: Record<string, string> } = {},
+): Promise<ServerHandle> {
+  const port = freePort();
+  const deno = Deno.execPath();
+  const args = kind === "fanout"
+    ? ["run", "-P", "main.ts"]
+    : ["run", "--allow-net", "--allow-env", "bench/baseline_naive.ts"];
+  const pin = options.cpu !== undefined && canPin();
+  const env = kind === "fanout" ? { ...FANOUT_ENV, ...options.env } : { ...options.env };
+  const child = new Deno.Command(pin ? "taskset" : deno, {
+    args: pin ? ["-c", options.cpu!, deno, ...args] : args,
+    cwd: ROOT,
+    env: { ...env, PORT: String(port), NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  let exited = false;
+  child.status.then(() => exited = true);
+  const deadline = Date.now() + 30_000;
+  while (true) {
+    if (exited) throw new Error(`${kind} server exited before listening on port ${port}`);
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        child.kill("SIGKILL");
+        throw new Error(`${kind} server did not listen on port ${port} within 30 s`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    kind,
+    port,
+    pid: child.pid,
+    protocol: kind === "fanout" ? "fanout.v1" : undefined,
+    async stop() {
+      if (exited) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => !exited && child.kill("SIGKILL"), 3000);
+      await child.status;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Resident set size of a process in bytes (`VmRSS` of `/proc/<pid>/status`), or NaN. */
+export function rssBytes(pid: number | "self"): number {
+  try {
+    const m = Deno.readTextFileSync(`/proc/${pid}/status`).match(/VmRSS:\s+(\d+) kB/);
+    return m ? Number(m[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU time (user + system, all threads) of a process in seconds, from `/proc/<pid>/stat`. */
+export function cpuSeconds(pid: number | "self"): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks
+  } catch {
+    return NaN;
+  }
+}
+
+/** Reads one counter from Fanout's `/metrics` (NaN for the baseline or when missing). */
+export async function metric(server: ServerHandle, name: string): Promise<number> {
+  if (server.kind !== "fanout") return NaN;
+  const res = await fetch(`http://127.0.0.1:${server.port}/metrics`);
+  const text = await res.text();
+  const m = text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m"));
+  return m ? Number(m[1]) : NaN;
+}
