@@ -49,6 +49,12 @@ export interface Config {
   logFormat: LogFormat;
   /** Redis URL; when set, rooms are shared across processes (`REDIS_URL`, default unset). */
   redisUrl: string | null;
+  /** Prefix of every Redis key and channel (`REDIS_KEY_PREFIX`, default `fanout`). */
+  redisKeyPrefix: string;
+  /** Longest wait for one Redis command before failing, in ms (`REDIS_TIMEOUT_MS`, 2000). */
+  redisTimeoutMs: number;
+  /** How long an instance's presence counts stay without refresh, in ms (`PRESENCE_TTL_MS`, 6000). */
+  presenceTtlMs: number;
 }
 
 /** Environment variables as a plain record, e.g. `Deno.env.toObject()`. */
@@ -97,6 +103,14 @@ function redisUrl(env: Env): string | null {
   return raw;
 }
 
+function keyPrefix(env: Env): string {
+  const raw = env.REDIS_KEY_PREFIX?.trim() || "fanout";
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(raw)) {
+    throw new RangeError(`REDIS_KEY_PREFIX must be 1-64 of A-Z a-z 0-9 _ . : -, got "${raw}"`);
+  }
+  return raw;
+}
+
 /**
  * Validates the environment and returns the complete configuration.
  * Throws a `RangeError` naming the variable and the bad value.
@@ -132,5 +146,8 @@ export function loadConfig(env: Env): Config {
     logLevel: oneOf(env, "LOG_LEVEL", "info", ["debug", "info", "warn", "error"] as const),
     logFormat: oneOf(env, "LOG_FORMAT", "pretty", ["pretty", "json"] as const),
     redisUrl: redisUrl(env),
+    redisKeyPrefix: keyPrefix(env),
+    redisTimeoutMs: integer(env, "REDIS_TIMEOUT_MS", 2000, 50, 60_000),
+    presenceTtlMs: integer(env, "PRESENCE_TTL_MS", 6000, 300, 600_000),
   };
 }

@@ -1,5 +1,5 @@
 /**
- * Picks the engine for a config: in-memory by default.
+ * Picks the engine for a config: Redis when `REDIS_URL` is set, in-memory otherwise.
  *
  * @module
  */
@@ -8,6 +8,7 @@ import type { Config } from "./config.ts";
 import type { Engine } from "./engine.ts";
 import type { Logger } from "./log.ts";
 import { MemoryEngine } from "./memory_engine.ts";
+import { RedisEngine } from "./redis_engine.ts";
 
 /**
  * Creates the engine the config asks for.
@@ -15,21 +16,29 @@ import { MemoryEngine } from "./memory_engine.ts";
  * @example
  * ```ts
  * createEngine(loadConfig({}), { logger: silentLogger }).name; // "memory"
+ * createEngine(loadConfig({ REDIS_URL: "redis://127.0.0.1:6379" }), { logger }).name; // "redis"
  * ```
  */
 export function createEngine(
   config: Config,
   options: { logger: Logger; now?: () => number },
 ): Engine {
-  if (config.redisUrl !== null) {
-    options.logger.warn("engine.redis_unavailable", {
-      reason: "the Redis engine is not built yet; using memory",
-    });
-  }
-  return new MemoryEngine({
+  const common = {
     historySize: config.historySize,
     dedupTtlMs: config.dedupTtlMs,
     roomTtlMs: config.roomTtlMs,
     now: options.now,
-  });
+  };
+  if (config.redisUrl !== null) {
+    return new RedisEngine({
+      ...common,
+      now: options.now ?? Date.now,
+      url: config.redisUrl,
+      logger: options.logger,
+      keyPrefix: config.redisKeyPrefix,
+      commandTimeoutMs: config.redisTimeoutMs,
+      presenceTtlMs: config.presenceTtlMs,
+    });
+  }
+  return new MemoryEngine(common);
 }

@@ -1,0 +1,325 @@
+/**
+ * The Redis engine: any number of Fanout processes sharing one Redis behave as one server.
+ * A publish is one Lua script (dedup, offset, capped stream, channel); each process subscribes to
+ * the channels of its rooms and delivers their messages once and in order, catching up from the
+ * stream after a gap. See `docs/SCALING.md`.
+ *
+ * @module
+ */
+
+import { refKey } from "./dedup_cache.ts";
+import type {
+  Draft,
+  Engine,
+  MessageSink,
+  PublishResult,
+  Recovery,
+  RoomPosition,
+} from "./engine.ts";
+import { randomToken } from "./ids.ts";
+import type { Logger } from "./log.ts";
+import { type CatchUp, RoomFeed } from "./redis_feed.ts";
+import { roomKeys } from "./redis_keys.ts";
+import { RedisLink } from "./redis_link.ts";
+import { buildMessage, decodeEntries, decodePayload, encodeBody } from "./redis_messages.ts";
+import { PresenceTable } from "./redis_presence.ts";
+import {
+  type LuaScript,
+  luaScript,
+  PRESENCE_LUA,
+  PUBLISH_LUA,
+  READ_LUA,
+  runScript,
+} from "./redis_scripts.ts";
+
+/** Options of {@linkcode RedisEngine}. */
+export interface RedisEngineOptions {
+  url: string;
+  logger: Logger;
+  historySize: number;
+  dedupTtlMs: number;
+  roomTtlMs: number;
+  /** Prefix of every key and channel (default `fanout`). */
+  keyPrefix?: string;
+  /** How long an instance's presence counts live without a refresh (default 6000 ms). */
+  presenceTtlMs?: number;
+  /** Longest wait for one Redis command (default 2000 ms). */
+  commandTimeoutMs?: number;
+  /** Clock in epoch ms (default `Date.now`). */
+  now?: () => number;
+  newEpoch?: () => string;
+  /** Names this process in presence (default: random). */
+  instanceId?: string;
+}
+
+type ScriptName = "publish" | "read" | "presence";
+
+interface JoinedRoom {
+  feed: RoomFeed;
+  listener: (payload: string) => void;
+  /** Offset seen by the previous presence tick while the feed was behind. */
+  suspect: number;
+}
+
+/**
+ * The engine used when `REDIS_URL` is set.
+ *
+ * @example
+ * ```ts
+ * const engine = new RedisEngine({ url: "redis://127.0.0.1:6379", logger, historySize: 1000,
+ *   dedupTtlMs: 300_000, roomTtlMs: 600_000 });
+ * await engine.start((m) => hub.deliver(m));
+ * ```
+ */
+export class RedisEngine implements Engine {
+  readonly name = "redis";
+  readonly instanceId: string;
+  #o: Required<RedisEngineOptions>;
+  #link: RedisLink;
+  #sink: MessageSink = () => {};
+  #rooms = new Map<string, JoinedRoom>();
+  #positions = new Map<string, RoomPosition>();
+  #presence: PresenceTable;
+  #scripts?: Record<ScriptName, LuaScript>;
+  #timer?: ReturnType<typeof setTimeout>;
+  #dueAt = Infinity;
+  #ticking = false;
+  #closed = false;
+
+  constructor(options: RedisEngineOptions) {
+    this.#o = {
+      keyPrefix: "fanout",
+      presenceTtlMs: 6000,
+      commandTimeoutMs: 2000,
+      now: Date.now,
+      newEpoch: () => randomToken(10),
+      instanceId: randomToken(12),
+      ...options,
+    };
+    this.instanceId = this.#o.instanceId;
+    this.#presence = new PresenceTable(this.#o.keyPrefix);
+    this.#link = new RedisLink({
+      url: this.#o.url,
+      logger: this.#o.logger,
+      commandTimeoutMs: this.#o.commandTimeoutMs,
+      now: this.#o.now,
+      onSubscriberReady: () => {
+        for (const room of this.#rooms.values()) room.feed.catchUp();
+      },
+    });
+  }
+
+  get healthy(): boolean {
+    return !this.#closed && this.#link.healthy;
+  }
+
+  async start(sink: MessageSink): Promise<void> {
+    this.#sink = sink;
+    this.#scripts = {
+      publish: await luaScript(PUBLISH_LUA),
+      read: await luaScript(READ_LUA),
+      presence: await luaScript(PRESENCE_LUA),
+    };
+    await this.#link.connect(this.#o.commandTimeoutMs);
+    this.#schedule(this.#tickMs);
+  }
+
+  get #tickMs(): number {
+    return Math.max(100, Math.floor(this.#o.presenceTtlMs / 3));
+  }
+
+  #run(script: ScriptName, keys: string[], argv: string[]): Promise<unknown> {
+    if (!this.#scripts) return Promise.reject(new Error("the Redis engine is not started"));
+    return runScript((args) => this.#link.cmd.sendCommand(args), this.#scripts[script], keys, argv);
+  }
+
+  get #streamCap(): number {
+    return Math.max(this.#o.historySize, 100);
+  }
+
+  get #keyTtl(): number {
+    return Math.max(this.#o.roomTtlMs, this.#o.presenceTtlMs * 2, 1000);
+  }
+
+  async publish(draft: Draft): Promise<PublishResult> {
+    const k = roomKeys(this.#o.keyPrefix, draft.room);
+    const dedup = draft.ref !== null && this.#o.dedupTtlMs > 0;
+    const keys = [k.epoch, k.offset, k.stream];
+    if (dedup) keys.push(k.ref(refKey(draft.client, draft.from, draft.ref!)));
+    const ts = this.#o.now();
+    const body = encodeBody(draft);
+    const reply = await this.#run("publish", keys, [
+      k.channel,
+      this.#o.newEpoch(),
+      String(this.#streamCap),
+      String(this.#keyTtl),
+      String(this.#o.dedupTtlMs),
+      String(ts),
+      body,
+    ]) as [number, string, number?];
+    if (Number(reply[0]) === 0) {
+      const [offset, seenTs] = String(reply[1]).split(":").map(Number);
+      return { status: "duplicate", offset, ts: seenTs };
+    }
+    const epoch = String(reply[1]);
+    const offset = Number(reply[2]);
+    this.#positions.set(draft.room, { epoch, offset });
+    const message = buildMessage(draft.room, epoch, offset, ts, JSON.parse(body));
+    return { status: "accepted", message };
+  }
+
+  /** Reads a room's position and stream part (see `READ_LUA`). */
+  async #read(
+    room: string,
+    resumeEpoch: string | null,
+    since: number,
+    maxAfter: number,
+    recent: number,
+  ) {
+    const k = roomKeys(this.#o.keyPrefix, room);
+    const reply = await this.#run("read", [k.epoch, k.offset, k.stream], [
+      this.#o.newEpoch(),
+      String(this.#keyTtl),
+      resumeEpoch ?? "",
+      String(since),
+      String(maxAfter),
+      String(recent),
+    ]) as [string, number, number, unknown];
+    const epoch = String(reply[0]);
+    const offset = Number(reply[1]);
+    this.#positions.set(room, { epoch, offset });
+    const messages = decodeEntries(room, epoch, reply[3]);
+    return { epoch, offset, after: Number(reply[2]) === 1, messages };
+  }
+
+  async join(room: string): Promise<void> {
+    if (this.#rooms.has(room)) return;
+    const feed = new RoomFeed({
+      deliver: (message) => {
+        this.#positions.set(room, { epoch: feed.position.epoch!, offset: message.offset });
+        this.#sink(message);
+      },
+      read: async (epoch, since): Promise<CatchUp> => {
+        const got = await this.#read(room, epoch, since, this.#streamCap, this.#streamCap);
+        return { epoch: got.epoch, offset: got.offset, messages: got.messages };
+      },
+      onGap: (from, to) => this.#o.logger.warn("redis.catchup_gap", { room, from, to }),
+      onError: (err) => this.#o.logger.debug("redis.catchup_failed", { room, error: String(err) }),
+    });
+    const listener = (payload: string) => feed.push(decodePayload(room, payload));
+    const joined: JoinedRoom = { feed, listener, suspect: 0 };
+    this.#rooms.set(room, joined);
+    try {
+      await this.#link.sub.subscribe(roomKeys(this.#o.keyPrefix, room).channel, listener);
+      const { epoch, offset } = await this.#read(room, null, 0, 0, 0);
+      if (this.#rooms.get(room) === joined) feed.start(epoch, offset);
+    } catch (err) {
+      if (this.#rooms.get(room) === joined) this.leave(room);
+      throw err;
+    }
+  }
+
+  leave(room: string): void {
+    const joined = this.#rooms.get(room);
+    if (!joined) return;
+    this.#rooms.delete(room);
+    joined.feed.close();
+    this.#presence.setLocal(room, 0);
+    const channel = roomKeys(this.#o.keyPrefix, room).channel;
+    this.#link.sub.unsubscribe(channel, joined.listener).catch(() => {});
+  }
+
+  async recover(
+    room: string,
+    resume: { since: number; epoch: string } | null,
+    recent: number,
+  ): Promise<Recovery> {
+    const cap = this.#o.historySize;
+    const since = resume?.since ?? 0;
+    const count = Math.min(recent, cap);
+    const got = await this.#read(room, resume?.epoch ?? null, since, cap, count);
+    const { epoch, offset, messages } = got;
+    // Recovered only when the stream still holds every offset after `since`.
+    const recovered = resume !== null && got.after && messages.length === offset - since &&
+      (messages.length === 0 || messages[0].offset === since + 1);
+    const history = recovered || !got.after ? messages : messages.slice(messages.length - count);
+    return { epoch, offset, recovered, history: count === 0 && !recovered ? [] : history };
+  }
+
+  online(room: string, local: number): number {
+    if (this.#rooms.has(room)) {
+      this.#presence.setLocal(room, local);
+      if (this.#presence.changed) this.#schedule(50);
+    }
+    return this.#presence.online(room, local);
+  }
+
+  reportPresence(counts: Map<string, number>): void {
+    const joined = new Map([...counts].filter(([room]) => this.#rooms.has(room)));
+    this.#presence.replaceLocal(joined);
+  }
+
+  positions(): Map<string, RoomPosition> {
+    return new Map(this.#positions);
+  }
+
+  maintain(_now: number): void {
+    for (const room of this.#positions.keys()) {
+      if (!this.#rooms.has(room)) this.#positions.delete(room);
+    }
+  }
+
+  /** Runs the presence tick in `ms`, unless one is already due sooner. */
+  #schedule(ms: number): void {
+    const at = performance.now() + ms;
+    if (this.#closed || at >= this.#dueAt) return;
+    clearTimeout(this.#timer);
+    this.#dueAt = at;
+    this.#timer = setTimeout(() => {
+      this.#dueAt = Infinity;
+      this.#tick();
+    }, ms);
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#ticking || this.#closed) return;
+    this.#ticking = true;
+    try {
+      await this.#presenceTick();
+    } catch (err) {
+      this.#o.logger.debug("redis.presence_failed", { error: String(err) });
+    } finally {
+      this.#ticking = false;
+      this.#schedule(this.#tickMs);
+    }
+  }
+
+  async #presenceTick(): Promise<void> {
+    const { rooms, keys, counts } = this.#presence.batch();
+    if (rooms.length === 0) return;
+    const reply = await this.#run("presence", keys, [
+      this.instanceId,
+      String(this.#o.presenceTtlMs),
+      String(this.#keyTtl),
+      ...counts,
+    ]);
+    for (const tick of this.#presence.apply(rooms, reply)) {
+      const joined = this.#rooms.get(tick.room);
+      if (!joined) continue;
+      const { epoch, last } = joined.feed.position;
+      const behind = tick.epoch !== epoch || tick.offset > last;
+      // Behind twice in a row (not just a message in flight): read the stream.
+      if (behind && joined.suspect > 0 && last < joined.suspect) joined.feed.catchUp();
+      joined.suspect = behind ? Math.max(tick.offset, 1) : 0;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    for (const room of [...this.#rooms.keys()]) this.leave(room);
+    if (this.#link.healthy) await this.#presenceTick().catch(() => {});
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    await this.#link.close();
+  }
+}

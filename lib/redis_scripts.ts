@@ -1,0 +1,160 @@
+/**
+ * The Lua scripts of the Redis engine. Each runs atomically inside Redis, so a publish (dedup,
+ * offset, stream, channel) is one step no matter how many Fanout processes share the Redis.
+ *
+ * Keys of one room share the hash tag `{room}`. The stream's entry ids are `<offset>-0`, so a
+ * range of offsets is a plain `XRANGE`.
+ *
+ * @module
+ */
+
+/**
+ * Makes sure the room exists, returning its epoch and offset: a missing epoch or offset key, or a
+ * missing stream while the offset is above 0, means the history was lost, so a new epoch starts.
+ * KEYS: epoch, offset, stream. Shared by the scripts below (defined once per script).
+ */
+const ENSURE = `
+local function ensure(candidate)
+  local epoch = redis.call('GET', KEYS[1])
+  local offset = tonumber(redis.call('GET', KEYS[2]))
+  if epoch and offset and (offset == 0 or redis.call('EXISTS', KEYS[3]) == 1) then
+    return epoch, offset
+  end
+  redis.call('DEL', KEYS[3])
+  redis.call('SET', KEYS[1], candidate)
+  redis.call('SET', KEYS[2], 0)
+  return candidate, 0
+end
+local function touch(ttl)
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  redis.call('PEXPIRE', KEYS[2], ttl)
+  redis.call('PEXPIRE', KEYS[3], ttl)
+end
+`;
+
+/**
+ * Publish. KEYS: epoch, offset, stream, [ref]. ARGV: channel, candidate epoch, stream cap,
+ * room ttl ms, dedup ttl ms, ts, body (a JSON object of from/client/name/text).
+ * Returns `{0, "offset:ts"}` for a known ref, else `{1, epoch, offset}`.
+ */
+export const PUBLISH_LUA = ENSURE + `
+if KEYS[4] then
+  local seen = redis.call('GET', KEYS[4])
+  if seen then return {0, seen} end
+end
+local epoch = ensure(ARGV[2])
+local offset = redis.call('INCR', KEYS[2])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], offset .. '-0', 'd', ARGV[7], 't', ARGV[6])
+touch(ARGV[4])
+if KEYS[4] then redis.call('SET', KEYS[4], offset .. ':' .. ARGV[6], 'PX', ARGV[5]) end
+redis.call('PUBLISH', ARGV[1],
+  '{"e":"' .. epoch .. '","o":' .. offset .. ',"t":' .. ARGV[6] .. ',"d":' .. ARGV[7] .. '}')
+return {1, epoch, offset}
+`;
+
+/**
+ * Read a room's position and part of its stream. KEYS: epoch, offset, stream. ARGV: candidate
+ * epoch, room ttl ms, resume epoch ('' for none), since, most entries after since, recent count.
+ * When the resume epoch matches and at most that many entries follow `since`, returns
+ * `{epoch, offset, 1, entries after since}`, else `{epoch, offset, 0, last recent entries, newest
+ * first}`.
+ */
+export const READ_LUA = ENSURE + `
+local epoch, offset = ensure(ARGV[1])
+touch(ARGV[2])
+local since = tonumber(ARGV[4])
+if ARGV[3] == epoch and since >= 0 and since <= offset and offset - since <= tonumber(ARGV[5]) then
+  if since == offset then return {epoch, offset, 1, {}} end
+  return {epoch, offset, 1,
+    redis.call('XRANGE', KEYS[3], (since + 1) .. '-0', '+', 'COUNT', offset - since)}
+end
+local recent = tonumber(ARGV[6])
+if recent <= 0 or offset == 0 then return {epoch, offset, 0, {}} end
+return {epoch, offset, 0, redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', recent)}
+`;
+
+/**
+ * Presence tick. KEYS: for each room, its presence hash then its epoch, offset and stream keys.
+ * ARGV: instance id, presence ttl ms, room ttl ms, then one local count per room. Writes this
+ * instance's count (or removes it at 0), drops expired entries, keeps rooms with members alive,
+ * and returns per room `{remote count, epoch or false, offset}`.
+ */
+export const PRESENCE_LUA = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local me, ttl, roomTtl = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local out = {}
+for i = 1, #KEYS / 4 do
+  local presence = KEYS[i * 4 - 3]
+  local count = tonumber(ARGV[i + 3])
+  if count > 0 then
+    redis.call('HSET', presence, me, count .. ':' .. (now + ttl))
+    redis.call('PEXPIRE', presence, ttl * 2)
+    for k = i * 4 - 2, i * 4 do redis.call('PEXPIRE', KEYS[k], roomTtl) end
+  else
+    redis.call('HDEL', presence, me)
+  end
+  local remote = 0
+  local fields = redis.call('HGETALL', presence)
+  for f = 1, #fields, 2 do
+    local n, expires = string.match(fields[f + 1], '^(%d+):(%d+)$')
+    if not expires or tonumber(expires) <= now then
+      redis.call('HDEL', presence, fields[f])
+    elseif fields[f] ~= me then
+      remote = remote + tonumber(n)
+    end
+  end
+  out[#out + 1] = remote
+  out[#out + 1] = redis.call('GET', KEYS[i * 4 - 2])
+  out[#out + 1] = tonumber(redis.call('GET', KEYS[i * 4 - 1]) or '0')
+end
+return out
+`;
+
+/** A script with its SHA-1, for `EVALSHA` with a fallback to `EVAL`. */
+export interface LuaScript {
+  source: string;
+  sha: string;
+}
+
+/**
+ * Computes the SHA-1 Redis uses to name a script.
+ *
+ * @example
+ * ```ts
+ * const publish = await luaScript(PUBLISH_LUA);
+ * publish.sha.length; // 40
+ * ```
+ */
+export async function luaScript(source: string): Promise<LuaScript> {
+  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(source));
+  const sha = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return { source, sha };
+}
+
+/** Sends one raw command (the shape of `client.sendCommand`). */
+export type SendCommand = (args: string[]) => Promise<unknown>;
+
+/**
+ * Runs a script by SHA and falls back to sending its source when Redis does not know it yet
+ * (first use, or after a Redis restart).
+ *
+ * @example
+ * ```ts
+ * const reply = await runScript((args) => client.sendCommand(args), publish, keys, argv);
+ * ```
+ */
+export async function runScript(
+  send: SendCommand,
+  script: LuaScript,
+  keys: string[],
+  argv: string[],
+): Promise<unknown> {
+  const rest = [String(keys.length), ...keys, ...argv];
+  try {
+    return await send(["EVALSHA", script.sha, ...rest]);
+  } catch (err) {
+    if (!String((err as Error)?.message ?? err).includes("NOSCRIPT")) throw err;
+    return await send(["EVAL", script.source, ...rest]);
+  }
+}
