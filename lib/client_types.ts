@@ -1,0 +1,100 @@
+/**
+ * Types of the client core's public API: options, states, events and the socket it needs.
+ * Import them from `lib/client.ts`, which re-exports everything here.
+ *
+ * @module
+ */
+
+import type { ChatMessage, ErrorCode, Peer } from "./protocol.ts";
+import type { OutboxItem } from "./client_outbox.ts";
+
+/** The parts of a WebSocket the client uses. Handler parameters are `never` so that the DOM's
+ * own `WebSocket` fits; the client reads `data`, `code` and `reason` from the events. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  onopen: ((event: never) => void) | null;
+  onmessage: ((event: never) => void) | null;
+  onclose: ((event: never) => void) | null;
+  onerror: ((event: never) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+/** A WebSocket constructor, e.g. `globalThis.WebSocket` or a fake in tests. */
+export type WebSocketConstructorLike = new (
+  url: string,
+  protocols?: string | string[],
+) => WebSocketLike;
+
+/**
+ * Connection state: `idle` before {@linkcode FanoutClient.connect}; `connecting` while a socket
+ * opens (first or later attempt); `online` after the welcome; `reconnecting` while waiting
+ * `retryInMs` for the next attempt; `offline` after `disconnect()`.
+ */
+export type ClientState = "idle" | "connecting" | "online" | "reconnecting" | "offline";
+
+/** Options of the client core. Only `url` and `room` are required. */
+export interface FanoutClientOptions {
+  /** Base WebSocket URL, e.g. `ws://localhost:8000/ws`; room/name/client/since/epoch are added. */
+  url: string;
+  room: string;
+  name?: string | null;
+  /** Stable client id (8-64 of `[A-Za-z0-9_-]`); default: 16 random characters. */
+  clientId?: string;
+  /** Default `globalThis.WebSocket`, looked up when connecting. */
+  WebSocket?: WebSocketConstructorLike;
+  /** Wall clock in ms (default `Date.now`). */
+  now?: () => number;
+  /** Random source in [0, 1) (default `Math.random`). */
+  random?: () => number;
+  setTimeout?: (fn: () => void, ms: number) => unknown;
+  clearTimeout?: (id: unknown) => void;
+  backoff?: { baseMs?: number; capMs?: number; stableMs?: number };
+  ping?: { intervalMs?: number; timeoutMs?: number };
+  /** Time a socket may take from creation to the welcome before it is dropped (default 10 000). */
+  connectTimeoutMs?: number;
+  /** Delay before resending after `rate_limited` or `unavailable` (default 1000). */
+  retrySendMs?: number;
+}
+
+/** Events of the client core and their payloads. */
+export interface ClientEvents {
+  /** Every state change. `reconnecting` carries the wait and the close code that caused it. */
+  state: {
+    state: ClientState;
+    attempt: number;
+    retryInMs: number | null;
+    closeCode?: number;
+    closeReason?: string;
+  };
+  welcome: {
+    id: string;
+    room: string;
+    epoch: string;
+    offset: number;
+    online: number;
+    recovered: boolean;
+    /** True when this connection asked to resume (sent `since` and `epoch`). */
+    resumed: boolean;
+  };
+  /** Someone else's message (live or from history), once per `(epoch, offset)`. */
+  message: ChatMessage;
+  /** A resume failed: messages between `since` and the new position may be missing. */
+  gap: { room: string; previousEpoch: string | null; epoch: string; since: number | null };
+  /** The server stored one of our messages. */
+  ack: { ref: string; offset: number; ts: number; text: string };
+  /** The outbox changed. */
+  outbox: { items: OutboxItem[] };
+  presence: { online: number; joined?: Peer; left?: Peer; joins?: number; leaves?: number };
+  /** A server error (or a local check with the same code). `retrying`: the message is kept. */
+  error: { code: ErrorCode | string; message: string; ref?: string; retrying?: boolean };
+  /** Round-trip time of the latest ping. */
+  rtt: { ms: number };
+}
+
+/** Limits the server announced in its welcome. */
+export interface ServerLimits {
+  maxMessageBytes: number;
+  rateLimit: number;
+  rateBurst: number;
+}
