@@ -243,3 +243,17 @@ Deno.test("hub: drain closes every socket with 1012", async () => {
   assert.equal(a.socket.closeCode, 1012);
   assert.equal(b.socket.closeCode, 1012);
 });
+
+Deno.test("hub: FLUSH_BYTES sends a frame early once that many bytes are queued", async () => {
+  const t = fakeHub({ FLUSH_BYTES: "1024" });
+  const a = await t.connect();
+  const b = await t.connect();
+  b.socket.sent.length = 0;
+  const text = "x".repeat(300); // each delivered message is about 450 bytes
+  for (let i = 0; i < 4; i++) t.hub.receive(a.conn, msg(text));
+  assert.equal(b.socket.sent.length, 1, "the third message crossed the budget: one early frame");
+  assert.equal(b.socket.sent[0].split("\n").length, 3);
+  await t.turn();
+  assert.equal(b.socket.sent.length, 2, "the fourth leaves at the end of the turn");
+  assert.equal(b.socket.objects().length, 4, "no message lost across the two frames");
+});
