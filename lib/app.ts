@@ -6,6 +6,7 @@
 
 import { Hono } from "hono";
 import type { AppDeps } from "./app_deps.ts";
+import { handleAsset } from "../routes/assets.ts";
 import { handleHealthz } from "../routes/healthz.ts";
 import { handleIndex } from "../routes/index.tsx";
 import { handleMetrics } from "../routes/metrics.ts";
@@ -28,6 +29,7 @@ export function createApp(deps: AppDeps): Hono {
   app.get("/api/stats", () => handleStats(deps));
   app.get("/metrics", () => handleMetrics(deps));
   app.get("/", (c) => handleIndex(deps, c.req.raw));
+  app.get("/assets/:file", (c) => handleAsset(deps, c.req.raw, c.req.param("file")));
   app.notFound((c) => c.text(`not found: ${c.req.method} ${new URL(c.req.url).pathname}\n`, 404));
   app.onError((err, c) => {
     deps.logger.error("http.error", { path: new URL(c.req.url).pathname, error: String(err) });

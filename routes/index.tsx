@@ -1,54 +1,79 @@
 /**
- * `GET /`: the web client's page (a minimal shell until the web client lands).
+ * `GET /`: the web client's page. The shell is rendered on the server; the `Chat` island is
+ * hydrated by the bundle (`lib/island_boot.ts`), whose hashed URL comes from the asset store.
+ * Query: `room` (shareable), `name`, and `backoff=<baseMs>-<capMs>` (short reconnect waits, for
+ * tests and demos).
  *
  * @module
  */
 
-import { renderToString } from "preact-render-to-string";
 import type { AppDeps } from "../lib/app_deps.ts";
+import type { AssetStore } from "../lib/bundle.ts";
+import { Island, renderPage } from "../lib/island.ts";
+import { Document } from "../components/Document.tsx";
+import { Chat, type ChatProps } from "../islands/Chat.tsx";
+import { sharedAssets } from "./assets.ts";
 
-/** Props of {@linkcode IndexPage}. */
-export interface IndexPageProps {
-  room: string;
-}
+const ROOM = /^[a-z0-9_-]{1,64}$/;
 
 /**
- * The page, rendered on the server.
+ * Reads the island's props from the page URL; invalid values fall back to defaults.
  *
  * @example
- * ```tsx
- * renderToString(<IndexPage room="lobby" />);
+ * ```ts
+ * pageProps(new URL("http://h/?room=dev&backoff=50-500"), config);
  * ```
  */
-export function IndexPage({ room }: IndexPageProps) {
-  return (
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>Fanout</title>
-      </head>
-      <body>
-        <h1>Fanout</h1>
-        <p>
-          Real-time broadcast hub. Connect a WebSocket client to <code>/ws?room={room}</code>.
-        </p>
-      </body>
-    </html>
-  );
+export function pageProps(url: URL, config: AppDeps["config"]): ChatProps {
+  const q = url.searchParams;
+  const room = q.get("room") ?? "lobby";
+  const name = (q.get("name") ?? "").trim();
+  const backoff = /^(\d{1,6})-(\d{1,6})$/.exec(q.get("backoff") ?? "");
+  const baseMs = backoff ? Math.max(10, Number(backoff[1])) : 0;
+  return {
+    room: ROOM.test(room) ? room : "lobby",
+    name: name.length >= 1 && name.length <= 64 ? name : null,
+    wsPath: "/ws",
+    limits: {
+      maxMessageBytes: config.maxMessageBytes,
+      rateLimit: config.rateLimit,
+      rateBurst: config.rateBurst,
+    },
+    backoff: backoff ? { baseMs, capMs: Math.max(baseMs, Number(backoff[2])) } : null,
+  };
 }
 
 /**
- * Renders the page for a request.
+ * Renders the page for a request. Without a working asset store the page still renders (no
+ * script, no styles) and the failure is logged.
  *
  * @example
  * ```ts
  * app.get("/", (c) => handleIndex(deps, c.req.raw));
  * ```
  */
-export function handleIndex(_deps: AppDeps, req: Request): Response {
-  const room = new URL(req.url).searchParams.get("room") ?? "lobby";
-  const safeRoom = /^[a-z0-9_-]{1,64}$/.test(room) ? room : "lobby";
-  const html = "<!doctype html>" + renderToString(<IndexPage room={safeRoom} />);
-  return new Response(html, { headers: { "content-type": "text/html; charset=utf-8" } });
+export async function handleIndex(
+  deps: AppDeps,
+  req: Request,
+  assets: AssetStore = sharedAssets(deps),
+): Promise<Response> {
+  const props = pageProps(new URL(req.url), deps.config);
+  let script: string | null = null;
+  let style: string | null = null;
+  try {
+    const ready = await assets.ready();
+    script = ready.get("island.js")?.url ?? null;
+    style = ready.get("app.css")?.url ?? null;
+  } catch (err) {
+    deps.logger.error("assets.failed", { error: String(err) });
+  }
+  const { html } = renderPage(
+    <Document title={`#${props.room} · Fanout`} styleHref={style}>
+      <Island name="Chat" component={Chat} props={props} />
+    </Document>,
+    script,
+  );
+  return new Response(html, {
+    headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache" },
+  });
 }

@@ -1,0 +1,373 @@
+/**
+ * The chat island's view state as a pure reducer over the client core's events: the Broadcasts
+ * log, the Chat timeline (own messages from the outbox and acks, others' from `message`), the
+ * metrics and the notices. No DOM, no timers: the island feeds it events and the clock.
+ *
+ * @module
+ */
+
+/** Connection states, as the client core names them. */
+export type ConnState = "idle" | "connecting" | "online" | "reconnecting" | "offline";
+
+/** Kinds of Broadcasts entries. */
+export type LogKind = "message" | "sent" | "join" | "leave" | "status" | "gap" | "error" | "room";
+
+/** One line of the Broadcasts view. */
+export interface LogEntry {
+  seq: number;
+  at: number;
+  kind: LogKind;
+  text: string;
+  name?: string;
+}
+
+/** One bubble (or gap marker) of the Chat view. */
+export interface ChatItem {
+  key: string;
+  kind: "own" | "other" | "gap";
+  /** Sender key for grouping (client id, else connection id). */
+  sender: string;
+  name: string;
+  text: string;
+  ts: number;
+  /** Own messages: `queued` (not on the wire yet), `sent` (waiting for ack), `delivered`. */
+  status?: "queued" | "sent" | "delivered";
+}
+
+/** A readable error shown above the views. */
+export interface Notice {
+  seq: number;
+  text: string;
+}
+
+/** Everything the island renders. */
+export interface ViewState {
+  conn: ConnState;
+  attempt: number;
+  /** Clock time of the next reconnect attempt, when one is scheduled. */
+  retryAt: number | null;
+  room: string;
+  myId: string | null;
+  log: LogEntry[];
+  chat: ChatItem[];
+  notices: Notice[];
+  stats: {
+    events: number;
+    sent: number;
+    received: number;
+    online: number;
+    onlineMs: number;
+    onlineSince: number | null;
+    reconnects: number;
+    rttMs: number | null;
+  };
+  seq: number;
+  /** True once a connection was lost; the next welcome counts as a reconnect. */
+  lost: boolean;
+}
+
+/** Outbox item as the client core reports it. */
+export interface OutboxView {
+  ref: string;
+  text: string;
+  status: "queued" | "sent";
+  createdAt: number;
+}
+
+/** Events the reducer understands (the client core's events, plus UI actions). */
+export type ChatEvent =
+  | {
+    type: "state";
+    state: ConnState;
+    attempt: number;
+    retryInMs: number | null;
+    closeCode?: number;
+  }
+  | {
+    type: "welcome";
+    id: string;
+    room: string;
+    online: number;
+    recovered: boolean;
+    resumed: boolean;
+  }
+  | {
+    type: "message";
+    id: string;
+    from: string;
+    client?: string | null;
+    name: string;
+    text: string;
+    ts: number;
+    offset: number;
+  }
+  | { type: "gap"; room: string; since: number }
+  | { type: "ack"; ref: string; ts: number; text: string }
+  | { type: "outbox"; items: OutboxView[] }
+  | {
+    type: "presence";
+    online: number;
+    joined?: { id: string; name: string };
+    left?: { id: string; name: string };
+    joins?: number;
+    leaves?: number;
+  }
+  | { type: "error"; code: string; message: string; retrying?: boolean }
+  | { type: "rtt"; ms: number }
+  | { type: "room"; room: string }
+  | { type: "dismiss"; seq: number };
+
+/** Most entries kept in each view. */
+export const MAX_ITEMS = 500;
+
+const ERROR_TEXT: Record<string, string> = {
+  rate_limited: "You are sending faster than the server allows.",
+  too_large: "That message is larger than the server allows.",
+  empty_message: "Empty messages are not sent.",
+  unavailable: "The server cannot store messages right now.",
+};
+
+const CLOSE_TEXT: Record<number, string> = {
+  1000: "closed",
+  1001: "server going away",
+  1006: "connection dropped",
+  1008: "refused for abuse",
+  1012: "server restarting",
+  4000: "no answer to ping",
+  4008: "too slow to keep up",
+};
+
+/**
+ * A short phrase for a WebSocket close code.
+ *
+ * @example
+ * ```ts
+ * closeText(1012); // "server restarting"
+ * ```
+ */
+export function closeText(code: number): string {
+  return CLOSE_TEXT[code] ?? `close code ${code}`;
+}
+
+/**
+ * The state before any event.
+ *
+ * @example
+ * ```ts
+ * const s = initialState("lobby");
+ * ```
+ */
+export function initialState(room: string): ViewState {
+  return {
+    conn: "idle",
+    attempt: 0,
+    retryAt: null,
+    room,
+    myId: null,
+    log: [],
+    chat: [],
+    notices: [],
+    stats: {
+      events: 0,
+      sent: 0,
+      received: 0,
+      online: 0,
+      onlineMs: 0,
+      onlineSince: null,
+      reconnects: 0,
+      rttMs: null,
+    },
+    seq: 0,
+    lost: false,
+  };
+}
+
+/**
+ * Milliseconds online so far, including the running session.
+ *
+ * @example
+ * ```ts
+ * timeOnline(state, Date.now());
+ * ```
+ */
+export function timeOnline(s: ViewState, now: number): number {
+  return s.stats.onlineMs + (s.stats.onlineSince === null ? 0 : now - s.stats.onlineSince);
+}
+
+function cap<T>(list: T[]): T[] {
+  return list.length > MAX_ITEMS ? list.slice(list.length - MAX_ITEMS) : list;
+}
+
+function addLog(s: ViewState, now: number, kind: LogKind, text: string, name?: string): ViewState {
+  const seq = s.seq + 1;
+  const entry: LogEntry = name === undefined
+    ? { seq, at: now, kind, text }
+    : { seq, at: now, kind, text, name };
+  return {
+    ...s,
+    seq,
+    log: cap([...s.log, entry]),
+    stats: { ...s.stats, events: s.stats.events + 1 },
+  };
+}
+
+const STATE_TEXT: Record<ConnState, string> = {
+  idle: "Not connected",
+  connecting: "Connecting…",
+  online: "Online",
+  reconnecting: "Connection lost, reconnecting",
+  offline: "Disconnected",
+};
+
+/**
+ * Applies one event at clock time `now`.
+ *
+ * @example
+ * ```ts
+ * let s = initialState("lobby");
+ * s = reduce(s, { type: "rtt", ms: 12 }, Date.now());
+ * ```
+ */
+export function reduce(s: ViewState, e: ChatEvent, now: number): ViewState {
+  switch (e.type) {
+    case "state": {
+      if (e.state === s.conn && e.state !== "reconnecting") return s;
+      const leaving = s.conn === "online" && e.state !== "online";
+      const stats = leaving
+        ? { ...s.stats, onlineMs: timeOnline(s, now), onlineSince: null }
+        : s.stats;
+      const next: ViewState = {
+        ...s,
+        conn: e.state,
+        attempt: e.attempt,
+        retryAt: e.retryInMs === null ? null : now + e.retryInMs,
+        stats,
+        lost: e.state === "offline" ? false : s.lost || e.state === "reconnecting",
+      };
+      if (e.state === "online" || (e.state === "connecting" && e.attempt > 0)) return next;
+      if (e.state !== "reconnecting") return addLog(next, now, "status", STATE_TEXT[e.state]);
+      const why = e.closeCode === undefined ? "" : ` (${closeText(e.closeCode)})`;
+      const wait = e.retryInMs === null ? "" : `, retrying in ${Math.ceil(e.retryInMs / 1000)}s`;
+      const head = s.conn === "online" ? "Connection lost" : `Attempt ${e.attempt} failed`;
+      return addLog(next, now, "status", head + why + wait);
+    }
+    case "welcome": {
+      const reconnect = s.lost;
+      const next: ViewState = {
+        ...s,
+        myId: e.id,
+        room: e.room,
+        lost: false,
+        stats: {
+          ...s.stats,
+          online: e.online,
+          onlineSince: s.stats.onlineSince ?? now,
+          reconnects: s.stats.reconnects + (reconnect ? 1 : 0),
+        },
+      };
+      const how = reconnect
+        ? (e.resumed ? "Reconnected, nothing missed" : "Reconnected")
+        : "Joined";
+      return addLog(next, now, "status", `${how}: #${e.room}, ${e.online} online`);
+    }
+    case "message": {
+      const item: ChatItem = {
+        key: `m${e.offset}-${e.id}`,
+        kind: "other",
+        sender: e.client || e.from,
+        name: e.name,
+        text: e.text,
+        ts: e.ts,
+      };
+      const next = {
+        ...s,
+        chat: cap([...s.chat, item]),
+        stats: { ...s.stats, received: s.stats.received + 1 },
+      };
+      return addLog(next, now, "message", e.text, e.name);
+    }
+    case "gap": {
+      const item: ChatItem = {
+        key: `gap${s.seq + 1}`,
+        kind: "gap",
+        sender: "",
+        name: "",
+        text: "Server restarted: messages sent meanwhile may be missing",
+        ts: now,
+      };
+      const next = { ...s, chat: cap([...s.chat, item]) };
+      return addLog(next, now, "gap", "History gap: the server lost its log (new epoch)");
+    }
+    case "outbox": {
+      const byRef = new Map(e.items.map((i) => [i.ref, i]));
+      const known = new Set<string>();
+      const chat = s.chat.map((c) => {
+        if (c.kind !== "own" || c.status === "delivered") return c;
+        known.add(c.key);
+        const item = byRef.get(c.key);
+        return item && item.status !== c.status ? { ...c, status: item.status } : c;
+      });
+      const added: ChatItem[] = e.items.filter((i) => !known.has(i.ref)).map((i) => ({
+        key: i.ref,
+        kind: "own",
+        sender: "me",
+        name: "You",
+        text: i.text,
+        ts: i.createdAt,
+        status: i.status,
+      }));
+      return { ...s, chat: cap([...chat, ...added]) };
+    }
+    case "ack": {
+      let found = false;
+      const chat = s.chat.map((c) => {
+        if (c.kind !== "own" || c.key !== e.ref) return c;
+        found = true;
+        return { ...c, status: "delivered" as const, ts: e.ts };
+      });
+      if (!found) {
+        chat.push({
+          key: e.ref,
+          kind: "own",
+          sender: "me",
+          name: "You",
+          text: e.text,
+          ts: e.ts,
+          status: "delivered",
+        });
+      }
+      const next = { ...s, chat: cap(chat), stats: { ...s.stats, sent: s.stats.sent + 1 } };
+      return addLog(next, now, "sent", e.text, "You");
+    }
+    case "presence": {
+      const next = { ...s, stats: { ...s.stats, online: e.online } };
+      if (e.joined) {
+        const who = e.joined.id === s.myId ? "You" : e.joined.name;
+        return addLog(next, now, "join", `${who} joined`);
+      }
+      if (e.left) return addLog(next, now, "leave", `${e.left.name} left`);
+      const parts = [];
+      if (e.joins) parts.push(`${e.joins} joined`);
+      if (e.leaves) parts.push(`${e.leaves} left`);
+      if (parts.length === 0) return next;
+      return addLog(next, now, e.leaves && !e.joins ? "leave" : "join", parts.join(", "));
+    }
+    case "error": {
+      const known = ERROR_TEXT[e.code];
+      const text = (known ?? `Server error (${e.code}): ${e.message}`) +
+        (e.retrying ? " It will be sent again shortly." : "");
+      const seq = s.seq + 1;
+      const next = { ...s, notices: [...s.notices, { seq, text }].slice(-3) };
+      return addLog(next, now, "error", text);
+    }
+    case "rtt":
+      return { ...s, stats: { ...s.stats, rttMs: e.ms } };
+    case "room": {
+      if (e.room === s.room) return s;
+      const next = { ...s, room: e.room, chat: [], myId: null };
+      return addLog(next, now, "room", `Switched to #${e.room}`);
+    }
+    case "dismiss":
+      return { ...s, notices: s.notices.filter((n) => n.seq !== e.seq) };
+  }
+}

@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { createAssetStore, gzipBytes, IMMUTABLE, prepareAsset } from "../lib/bundle.ts";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const js = enc("console.log('island');".repeat(20));
+const css = enc("body{color:red}");
+
+function fakeLoader(fail = 0) {
+  const calls = { n: 0 };
+  const load = () => {
+    calls.n++;
+    if (calls.n <= fail) return Promise.reject(new Error("bundler exploded"));
+    return Promise.resolve([{ name: "island.js", body: js }, { name: "app.css", body: css }]);
+  };
+  return { load, calls };
+}
+
+Deno.test("prepareAsset: content hash in the URL changes with the content", async () => {
+  const a = await prepareAsset({ name: "island.js", body: js });
+  const b = await prepareAsset({ name: "island.js", body: enc("other") });
+  assert.match(a.url, /^\/assets\/island\.[0-9a-f]{12}\.js$/);
+  assert.equal(a.url, `/assets/island.${a.hash}.js`);
+  assert.notEqual(a.hash, b.hash);
+  assert.equal(a.type, "text/javascript; charset=utf-8");
+});
+
+Deno.test("hashed URL is immutable with an ETag; If-None-Match gives 304", async () => {
+  const { load, calls } = fakeLoader();
+  const store = createAssetStore(load);
+  const asset = (await store.ready()).get("island.js")!;
+  const file = asset.url.slice("/assets/".length);
+  const res = await store.respond(new Request("http://h" + asset.url), file);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("cache-control"), IMMUTABLE);
+  assert.equal(res.headers.get("etag"), `"${asset.hash}"`);
+  assert.deepEqual(new Uint8Array(await res.arrayBuffer()), js);
+  const again = await store.respond(
+    new Request("http://h" + asset.url, { headers: { "if-none-match": `"${asset.hash}"` } }),
+    file,
+  );
+  assert.equal(again.status, 304);
+  assert.equal(again.body, null);
+  assert.equal(calls.n, 1, "the loader runs once and the result is kept in memory");
+});
+
+Deno.test("plain name revalidates; gzip is served when accepted", async () => {
+  const store = createAssetStore(fakeLoader().load);
+  const res = await store.respond(
+    new Request("http://h/assets/island.js", { headers: { "accept-encoding": "gzip, br" } }),
+    "island.js",
+  );
+  assert.equal(res.headers.get("cache-control"), "no-cache");
+  assert.equal(res.headers.get("content-encoding"), "gzip");
+  const gz = new Uint8Array(await res.arrayBuffer());
+  assert.deepEqual(gz, await gzipBytes(js));
+  assert.ok(gz.length < js.length);
+  const plain = await new Response(
+    new Blob([gz]).stream().pipeThrough(new DecompressionStream("gzip")),
+  ).arrayBuffer();
+  assert.deepEqual(new Uint8Array(plain), js);
+});
+
+Deno.test("unknown file is 404; a failing loader gives 503 and is retried", async () => {
+  const { load, calls } = fakeLoader(1);
+  const store = createAssetStore(load);
+  const failed = await store.respond(new Request("http://h/assets/island.js"), "island.js");
+  assert.equal(failed.status, 503);
+  assert.match(await failed.text(), /bundler exploded/);
+  const ok = await store.respond(new Request("http://h/assets/app.css"), "app.css");
+  assert.equal(ok.status, 200);
+  assert.equal(ok.headers.get("content-type"), "text/css; charset=utf-8");
+  assert.equal(await ok.text(), "body{color:red}");
+  const missing = await store.respond(new Request("http://h/assets/nope.js"), "nope.js");
+  assert.equal(missing.status, 404);
+  await missing.body?.cancel();
+  assert.equal(calls.n, 2);
+});
