@@ -48,7 +48,10 @@ export interface HubOptions {
   /** Monotonic clock for rate limits (default `performance.now`). */
   monotonic?: () => number;
   newId?: () => string;
-  /** Runs `fn` once the current turn's work is queued (default `queueMicrotask`). */
+  /**
+   * Runs `fn` once the current turn's work is queued (default `setImmediate`: after the
+   * event-loop turn, so every message read in that turn shares one frame per connection).
+   */
   defer?: (fn: () => void) => void;
   /** Timer for presence batches and slow-consumer checks (default `setTimeout`). */
   setTimer?: (fn: () => void, ms: number) => unknown;
@@ -106,7 +109,7 @@ export class Hub {
     this.#now = options.now ?? Date.now;
     this.#monotonic = options.monotonic ?? (() => performance.now());
     this.#newId = options.newId ?? connectionIds();
-    this.#defer = options.defer ?? queueMicrotask;
+    this.#defer = options.defer ?? setImmediate;
     this.#setTimer = options.setTimer ?? setTimeout;
     this.#clearTimer = options.clearTimer ?? ((h) => clearTimeout(h as number));
     this.#slowGraceMs = options.slowGraceMs ?? 1000;
