@@ -1,0 +1,136 @@
+/**
+ * Runs Fanout as a separate process (`deno run -P main.ts`, or `deno serve --parallel`) on a
+ * free loopback port, for tests that need several instances or that kill one.
+ *
+ * @module
+ */
+
+import { freePort } from "./server.ts";
+
+/** A Fanout process under test. */
+export interface ProcessServer {
+  port: number;
+  /** `ws://127.0.0.1:PORT/ws?<query>`. */
+  wsUrl(query?: Record<string, string>): string;
+  httpUrl(path: string): string;
+  /** Everything the process printed so far (stdout and stderr). */
+  output(): string;
+  /** SIGTERM (graceful), then SIGKILL after `graceMs`; resolves when the process is gone. */
+  stop(graceMs?: number): Promise<void>;
+  /** SIGKILL at once: a crash. */
+  kill(): Promise<void>;
+}
+
+/** Options of {@linkcode startProcessServer}. */
+export interface ProcessServerOptions {
+  env?: Record<string, string>;
+  /** Runs `deno serve --parallel` with this many workers instead of `deno run`. */
+  workers?: number;
+  /** Longest wait for the listening line (ms). */
+  timeoutMs?: number;
+}
+
+const ROOT = new URL("../../", import.meta.url);
+
+/**
+ * Starts `main.ts` in a subprocess and waits for its "Fanout listening on" line.
+ *
+ * @example
+ * ```ts
+ * const srv = await startProcessServer({ env: { REDIS_URL: redis.url } });
+ * try { await TestClient.join(srv.wsUrl({ room: "r" })); } finally { await srv.stop(); }
+ * ```
+ */
+export async function startProcessServer(
+  options: ProcessServerOptions = {},
+): Promise<ProcessServer> {
+  const port = freePort();
+  const env = {
+    HOST: "127.0.0.1",
+    PORT: String(port),
+    PRESENCE_INTERVAL_MS: "10",
+    SHUTDOWN_GRACE_MS: "500",
+    LOG_LEVEL: "warn",
+    ...options.env,
+  };
+  const args = options.workers
+    ? ["serve", "--parallel", "--port", String(port), "--host", "127.0.0.1", "-P", "main.ts"]
+    : ["run", "-P", "main.ts"];
+  if (options.workers) {
+    Object.assign(env, {
+      DENO_JOBS: String(options.workers),
+      FANOUT_SERVE: "1",
+      LOG_LEVEL: "info",
+    });
+  }
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const { promise: listening, resolve } = Promise.withResolvers<void>();
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      text += decoder.decode(chunk, { stream: true });
+      if (text.includes("Fanout listening on")) resolve();
+    }
+  };
+  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  let done = false;
+  const status = child.status.then((s) => {
+    done = true;
+    return s;
+  });
+  const exit = async (signal: Deno.Signal, graceMs: number) => {
+    if (!done) {
+      try {
+        child.kill(signal);
+      } catch { /* already gone */ }
+    }
+    const timer = setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+    }, graceMs);
+    await status;
+    clearTimeout(timer);
+    await pumps;
+  };
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    listening.then(() => "ok"),
+    status.then((s) => `exited with code ${s.code}`),
+    new Promise<string>((r) =>
+      timer = setTimeout(() => r(`not listening after ${timeoutMs} ms`), timeoutMs)
+    ),
+  ]);
+  clearTimeout(timer);
+  if (outcome !== "ok") {
+    await exit("SIGKILL", 0);
+    throw new Error(`Fanout process on port ${port} ${outcome}:\n${text.slice(-2000)}`);
+  }
+  // `deno serve --parallel` prints the line from its first worker only: wait until every worker
+  // has started its engine (logged at info level).
+  if (options.workers) {
+    const started = () => text.match(/engine\.started/g)?.length ?? 0;
+    for (let i = 0; i < 200 && started() < options.workers; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  const base = `127.0.0.1:${port}`;
+  return {
+    port,
+    wsUrl: (query = {}) => `ws://${base}/ws?${new URLSearchParams(query)}`,
+    httpUrl: (path) => `http://${base}${path}`,
+    output: () => text,
+    stop: (graceMs = 3000) => exit("SIGTERM", graceMs),
+    kill: () => exit("SIGKILL", 0),
+  };
+}
