@@ -1,0 +1,111 @@
+/**
+ * The web client in real Chromium: two pages in one room, and rooms kept apart.
+ */
+import assert from "node:assert/strict";
+import type { Page } from "playwright-core";
+import {
+  bubbles,
+  CHROMIUM,
+  launchBrowser,
+  logTexts,
+  metric,
+  openPage,
+  sendMessage,
+  until,
+} from "../helpers/browser.ts";
+import { startTestServer } from "../helpers/server.ts";
+
+const status = (page: Page) => page.locator(".status").getAttribute("data-state");
+
+Deno.test({
+  name: "web client: chat between two pages, rooms kept apart",
+  ignore: CHROMIUM.ignore,
+  async fn(t) {
+    const srv = await startTestServer();
+    const browser = await launchBrowser();
+    try {
+      const a = await openPage(browser, srv.httpUrl("/?room=r1&name=Ann"));
+      const b = await openPage(browser, srv.httpUrl("/?room=r1&name=Bob"));
+
+      await t.step("both pages come online and see 2 in the room", async () => {
+        await until(() => status(a), (s) => s === "online", "A online");
+        await until(() => status(b), (s) => s === "online", "B online");
+        await until(() => metric(a, "online"), (v) => v === "2", "A sees 2 online");
+        await until(() => metric(b, "online"), (v) => v === "2", "B sees 2 online");
+      });
+
+      await t.step(
+        "A sends: B shows it in both views, A shows its own delivered bubble",
+        async () => {
+          await sendMessage(a, "hello from Ann");
+          await until(() => bubbles(b, "other"), (v) => v.length === 1, "B's incoming bubble");
+          assert.deepEqual(await bubbles(b, "other"), ["hello from Ann"]);
+          assert.equal(await b.locator(".group:not(.own) .who").first().innerText(), "Ann");
+          assert.deepEqual(await logTexts(b, "message"), ["Ann: hello from Ann"]);
+          await until(
+            () => a.locator('.bubble[data-kind="own"]').getAttribute("data-status"),
+            (s) => s === "delivered",
+            "A's bubble delivered",
+          );
+          assert.deepEqual(await bubbles(a, "own"), ["hello from Ann"]);
+          assert.deepEqual(
+            await bubbles(a, "other"),
+            [],
+            "A never shows its own message as incoming",
+          );
+          assert.deepEqual(await logTexts(a, "message"), []);
+          assert.deepEqual(await bubbles(b, "own"), []);
+        },
+      );
+
+      await t.step("B replies; the metrics count correctly on both sides", async () => {
+        await sendMessage(b, "hi Ann");
+        await sendMessage(b, "second line");
+        await until(() => bubbles(a, "other"), (v) => v.length === 2, "A gets both replies");
+        assert.deepEqual(await bubbles(a, "other"), ["hi Ann", "second line"]);
+        await until(() => metric(b, "sent"), (v) => v === "2", "B sent 2");
+        assert.equal(await metric(a, "sent"), "1");
+        assert.equal(await metric(a, "received"), "2");
+        assert.equal(await metric(b, "received"), "1");
+        assert.equal(await metric(a, "reconnects"), "0");
+        // Grouping: B's two messages form one group with one name label on A's page.
+        assert.equal(await a.locator(".group:not(.own)").count(), 1);
+        // Events on A: its join line, B's join, its own sent message, two received messages.
+        const events = Number(await metric(a, "events"));
+        assert.equal(events, await a.locator(".entry").count());
+        assert.ok(events >= 5, `A logged ${events} events`);
+      });
+
+      await t.step("a page in another room sees nothing of r1, and r1 nothing of it", async () => {
+        const c = await openPage(browser, srv.httpUrl("/?room=r2&name=Cy"));
+        await until(() => status(c), (s) => s === "online", "C online");
+        assert.equal(await metric(c, "online"), "1");
+        await sendMessage(c, "only in r2");
+        await until(
+          () => c.locator('.bubble[data-kind="own"]').getAttribute("data-status"),
+          (s) => s === "delivered",
+          "C's message delivered",
+        );
+        await sendMessage(a, "still r1");
+        await until(() => bubbles(b, "other"), (v) => v.length === 2, "B gets A's second");
+        assert.deepEqual(await bubbles(b, "other"), ["hello from Ann", "still r1"]);
+        assert.deepEqual(await bubbles(a, "other"), ["hi Ann", "second line"]);
+        assert.deepEqual(await bubbles(c, "other"), []);
+        assert.equal(await metric(a, "online"), "2");
+      });
+
+      await t.step("switching room by the field updates the URL and joins the room", async () => {
+        await b.fill("#room-input", "r2");
+        await b.press("#room-input", "Enter");
+        await until(() => b.evaluate(() => location.search), (s) => s.includes("room=r2"), "URL");
+        await until(() => metric(b, "online"), (v) => v === "2", "B sees 2 in r2");
+        assert.equal(await b.locator(".room-chip").innerText(), "#r2");
+        await until(() => metric(a, "online"), (v) => v === "1", "A alone in r1");
+        assert.deepEqual(await bubbles(b, "other"), ["only in r2"], "history of r2 replayed");
+      });
+    } finally {
+      await browser.close();
+      await srv.stop();
+    }
+  },
+});
