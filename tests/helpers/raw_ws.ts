@@ -91,6 +91,8 @@ export class RawWs {
   readonly conn: Deno.Conn;
   #buf: Uint8Array;
   #closed = false;
+  /** NDJSON lines read by {@linkcode RawWs.until} but not consumed yet. */
+  #lines: string[] = [];
 
   private constructor(conn: Deno.Conn, rest: Uint8Array) {
     this.conn = conn;
@@ -256,8 +258,25 @@ export class RawWs {
   }
 
   /**
-   * Reads messages until one satisfies `match` (text split on NDJSON lines and parsed as JSON
-   * when `json`); returns it, or throws on close/eof/timeout with what was seen.
+   * Reads the next JSON-mode object (NDJSON lines split, the rest kept for the next call), or
+   * the close frame, binary frame or end of the stream. Rejects after `timeoutMs`.
+   */
+  async nextJson(
+    timeoutMs = 3000,
+  ): Promise<
+    { kind: "json"; frame: Record<string, unknown> } | Exclude<RawMessage, { kind: "text" }>
+  > {
+    if (this.#lines.length === 0) {
+      const msg = await this.read(timeoutMs);
+      if (msg.kind !== "text") return msg;
+      this.#lines.push(...msg.text.split("\n"));
+    }
+    return { kind: "json", frame: JSON.parse(this.#lines.shift()!) };
+  }
+
+  /**
+   * Reads JSON-mode objects until one satisfies `match` and returns it. Throws on close, eof or
+   * timeout with what was seen.
    */
   async until(
     match: (frame: Record<string, unknown>) => boolean,
@@ -268,15 +287,12 @@ export class RawWs {
     while (true) {
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no matching frame; saw ${seen.join(" | ").slice(-400)}`);
-      const msg = await this.read(left);
-      if (msg.kind !== "text") {
-        throw new Error(`got ${JSON.stringify(msg)} before a match; saw ${seen.join(" | ")}`);
+      const next = await this.nextJson(left);
+      if (next.kind !== "json") {
+        throw new Error(`got ${JSON.stringify(next)} before a match; saw ${seen.join(" | ")}`);
       }
-      for (const line of msg.text.split("\n")) {
-        seen.push(line);
-        const frame = JSON.parse(line);
-        if (match(frame)) return frame;
-      }
+      seen.push(JSON.stringify(next.frame).slice(0, 100));
+      if (match(next.frame)) return next.frame;
     }
   }
 

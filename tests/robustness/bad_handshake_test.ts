@@ -1,0 +1,193 @@
+/**
+ * The handshake half of the bad-input matrix: hostile query values and headers get their exact
+ * HTTP status and a reason naming the field, before any upgrade, and the room notices nothing.
+ */
+
+import assert from "node:assert/strict";
+import { RawWs } from "../helpers/raw_ws.ts";
+import { startTestServer } from "../helpers/server.ts";
+import { TestClient } from "../helpers/ws_client.ts";
+
+interface HandshakeCase {
+  name: string;
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+  upgrade?: boolean;
+  status: number;
+  reason: RegExp;
+}
+
+const CASES: HandshakeCase[] = [
+  { name: "plain GET", upgrade: false, status: 426, reason: /speaks WebSocket/ },
+  { name: "room with a space", query: { room: "Bad Room" }, status: 400, reason: /room must be/ },
+  { name: "room in capitals", query: { room: "LOBBY" }, status: 400, reason: /room must be/ },
+  { name: "empty room", query: { room: "" }, status: 400, reason: /room must be/ },
+  {
+    name: "room of 65 chars",
+    query: { room: "r".repeat(65) },
+    status: 400,
+    reason: /room must be/,
+  },
+  { name: "room with a slash", query: { room: "../etc" }, status: 400, reason: /room must be/ },
+  { name: "blank name", query: { name: "   " }, status: 400, reason: /name must be 1-32/ },
+  {
+    name: "name of 33 chars",
+    query: { name: "n".repeat(33) },
+    status: 400,
+    reason: /name must be 1-32/,
+  },
+  { name: "name with BEL", query: { name: "bell\u0007" }, status: 400, reason: /control or bidi/ },
+  { name: "name with NUL", query: { name: "a\u0000b" }, status: 400, reason: /control or bidi/ },
+  { name: "name with newline", query: { name: "a\nb" }, status: 400, reason: /control or bidi/ },
+  {
+    name: "name with RLO override",
+    query: { name: "ann\u202Egpj.exe" },
+    status: 400,
+    reason: /control or bidi/,
+  },
+  {
+    name: "name with LRI isolate",
+    query: { name: "\u2066x" },
+    status: 400,
+    reason: /control or bidi/,
+  },
+  {
+    name: "name with RLM mark",
+    query: { name: "x\u200F" },
+    status: 400,
+    reason: /control or bidi/,
+  },
+  {
+    name: "name with ALM mark",
+    query: { name: "x\u061Cy" },
+    status: 400,
+    reason: /control or bidi/,
+  },
+  { name: "name with DEL", query: { name: "x\u007F" }, status: 400, reason: /control or bidi/ },
+  {
+    name: "short client id",
+    query: { client: "short" },
+    status: 400,
+    reason: /client must be 8-64/,
+  },
+  {
+    name: "client id with !",
+    query: { client: "abcdefgh!" },
+    status: 400,
+    reason: /client must be/,
+  },
+  { name: "since without epoch", query: { since: "3" }, status: 400, reason: /since and epoch/ },
+  { name: "epoch without since", query: { epoch: "e1" }, status: 400, reason: /since and epoch/ },
+  {
+    name: "negative since",
+    query: { since: "-1", epoch: "e1" },
+    status: 400,
+    reason: /since must be/,
+  },
+  {
+    name: "since in exponent form",
+    query: { since: "1e3", epoch: "e1" },
+    status: 400,
+    reason: /since must be/,
+  },
+  {
+    name: "huge since",
+    query: { since: "9".repeat(30), epoch: "e1" },
+    status: 400,
+    reason: /since must be/,
+  },
+  {
+    name: "epoch with a space",
+    query: { since: "1", epoch: "e 1" },
+    status: 400,
+    reason: /epoch must be/,
+  },
+  {
+    name: "foreign Origin",
+    headers: { Origin: "http://evil.example" },
+    status: 403,
+    reason: /origin http:\/\/evil.example is not allowed/,
+  },
+  {
+    name: "Origin null",
+    headers: { Origin: "null" },
+    status: 403,
+    reason: /origin null is not allowed/,
+  },
+  {
+    name: "same host on another port",
+    headers: { Origin: "http://127.0.0.1:1" },
+    status: 403,
+    reason: /not allowed/,
+  },
+];
+
+Deno.test("bad handshake: each hostile query or header gets its status and reason", async () => {
+  const srv = await startTestServer();
+  const { client: witness } = await TestClient.join(srv.wsUrl({ room: "lobby" }));
+  try {
+    for (const c of CASES) {
+      const query = new URLSearchParams(c.query ?? {});
+      const hs = await RawWs.connect(srv.server.port, `/ws?${query}`, {
+        headers: c.headers,
+        upgrade: c.upgrade,
+        protocols: ["fanout.v1"],
+      });
+      hs.ws?.abort();
+      assert.equal(hs.status, c.status, `case "${c.name}": ${hs.body}`);
+      assert.match(hs.body, c.reason, `case "${c.name}"`);
+      assert.ok(hs.body.length < 300, `case "${c.name}": the reason is one short line`);
+    }
+    // Positive control: accents, emoji and a resume are fine.
+    const ok = await TestClient.join(
+      srv.wsUrl({ name: "Zoë 😀", client: "client-123", since: "0", epoch: "old-epoch" }),
+    );
+    assert.equal(ok.welcome.recovered, false);
+    await witness.next((f) => f.type === "presence" && f.joined?.name === "Zoë 😀");
+    await ok.client.close();
+    await witness.next((f) => f.type === "presence" && f.left?.id === ok.welcome.id);
+    const ids = new Set([witness.frames[0].id, ok.welcome.id]);
+    for (const f of witness.frames.filter((f) => f.type === "presence")) {
+      const who = f.joined?.id ?? f.left?.id;
+      assert.ok(ids.has(who), `a refused handshake was announced: ${JSON.stringify(f)}`);
+      assert.equal(f.joins ?? 0, 0, "no coalesced joins either");
+    }
+    const stats = await (await fetch(srv.httpUrl("/api/stats"))).json();
+    assert.equal(stats.connections, 1);
+    console.log(`bad-handshake matrix: ${CASES.length} cases`);
+  } finally {
+    await witness.close();
+    await srv.stop();
+  }
+});
+
+Deno.test("bad handshake: past MAX_CONNECTIONS the handshake gets 503, and a freed slot is reused", async () => {
+  const srv = await startTestServer({ MAX_CONNECTIONS: "3" });
+  const clients: TestClient[] = [];
+  try {
+    for (let i = 0; i < 3; i++) clients.push((await TestClient.join(srv.wsUrl())).client);
+    for (let i = 0; i < 5; i++) {
+      const hs = await RawWs.connect(srv.server.port, "/ws", { protocols: ["fanout.v1"] });
+      hs.ws?.abort();
+      assert.equal(hs.status, 503);
+      assert.match(hs.body, /server is full \(3 connections\)/);
+      assert.equal(hs.headers.get("retry-after"), "5");
+    }
+    // Others are unaffected: they still talk.
+    clients[0].send({ type: "message", text: "still here" });
+    await clients[1].next((f) => f.type === "message" && f.text === "still here");
+    await clients.pop()!.close();
+    let again: TestClient | null = null;
+    for (let i = 0; i < 50 && !again; i++) {
+      again = await TestClient.join(srv.wsUrl()).then((j) => j.client, () => null);
+      if (!again) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(again, "a freed slot can be used again");
+    clients.push(again);
+    const metrics = await (await fetch(srv.httpUrl("/metrics"))).text();
+    assert.match(metrics, /^fanout_rejected_total\{reason="handshake_full"\} [5-9]$/m);
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+    await srv.stop();
+  }
+});
