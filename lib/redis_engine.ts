@@ -57,8 +57,8 @@ type ScriptName = "publish" | "read" | "presence";
 interface JoinedRoom {
   feed: RoomFeed;
   listener: (payload: string) => void;
-  /** Offset seen by the previous presence tick while the feed was behind. */
-  suspect: number;
+  /** Position seen by the previous presence tick while the feed was behind it. */
+  suspect: { epoch: string; offset: number } | null;
 }
 
 /**
@@ -207,7 +207,7 @@ export class RedisEngine implements Engine {
       onError: (err) => this.#o.logger.debug("redis.catchup_failed", { room, error: String(err) }),
     });
     const listener = (payload: string) => feed.push(decodePayload(room, payload));
-    const joined: JoinedRoom = { feed, listener, suspect: 0 };
+    const joined: JoinedRoom = { feed, listener, suspect: null };
     this.#rooms.set(room, joined);
     try {
       await this.#link.sub.subscribe(roomKeys(this.#o.keyPrefix, room).channel, listener);
@@ -305,12 +305,15 @@ export class RedisEngine implements Engine {
     ]);
     for (const tick of this.#presence.apply(rooms, reply)) {
       const joined = this.#rooms.get(tick.room);
-      if (!joined) continue;
+      if (!joined || tick.epoch === null) continue;
       const { epoch, last } = joined.feed.position;
+      // Still behind what the previous tick saw (not just a message in flight): read the stream.
+      const prev = joined.suspect;
+      if (prev && (epoch === prev.epoch ? last < prev.offset : epoch !== null)) {
+        joined.feed.catchUp();
+      }
       const behind = tick.epoch !== epoch || tick.offset > last;
-      // Behind twice in a row (not just a message in flight): read the stream.
-      if (behind && joined.suspect > 0 && last < joined.suspect) joined.feed.catchUp();
-      joined.suspect = behind ? Math.max(tick.offset, 1) : 0;
+      joined.suspect = behind ? { epoch: tick.epoch, offset: tick.offset } : null;
     }
   }
 

@@ -169,6 +169,48 @@ Deno.test({ name: "redis engine", ignore }, async (t) => {
       },
     );
 
+    await t.step("a message lost on pub/sub is read from the stream by the tick", async () => {
+      const { a, b, keyPrefix } = await pair({ presenceTtlMs: 600 });
+      await a.e.join("l");
+      a.e.online("l", 1);
+      await b.e.publish(draft("l", "one"));
+      await until("a got one", () => a.received.length === 1);
+      // Append offset 2 to the stream without publishing it on the channel.
+      const body = JSON.stringify({ from: "cx", client: null, name: null, text: "lost" });
+      await redis.command(
+        "EVAL",
+        "local o = redis.call('INCR', KEYS[1]); " +
+          "redis.call('XADD', KEYS[2], o .. '-0', 'd', ARGV[1], 't', '1'); return o",
+        "2",
+        `${keyPrefix}:{l}:offset`,
+        `${keyPrefix}:{l}:stream`,
+        body,
+      );
+      await until("a caught up", () => a.received.length === 2, 5000);
+      assert.deepEqual(a.received.map((m) => [m.offset, m.text]), [[1, "one"], [2, "lost"]]);
+      await b.e.publish(draft("l", "three"));
+      await until("a got three", () => a.received.length === 3);
+      assert.equal(a.received[2].offset, 3);
+    });
+
+    await t.step(
+      "after its pub/sub connection is cut, an instance catches up in order",
+      async () => {
+        const { a, b } = await pair();
+        await a.e.join("k");
+        await redis.command("CLIENT", "KILL", "TYPE", "pubsub");
+        const sent: string[] = [];
+        for (let i = 0; i < 20; i++) {
+          sent.push(`k${i}`);
+          await b.e.publish(draft("k", `k${i}`));
+        }
+        await until("a got all 20", () => a.received.length >= 20);
+        await new Promise((r) => setTimeout(r, 100));
+        assert.deepEqual(a.received.map((m) => m.text), sent);
+        assert.deepEqual(a.received.map((m) => m.offset), sent.map((_, i) => i + 1));
+      },
+    );
+
     await t.step(
       "redis down: publish rejects fast, healthy is false, then it resumes",
       async () => {
