@@ -292,7 +292,9 @@ export class FanoutClient {
       }
     }) as (event: never) => void;
     socket.onclose = ((event: { code?: number; reason?: string }) => {
-      if (socket === this.#socket) this.#lost(event.code ?? 1006, event.reason ?? "");
+      // Some runtimes report 0 for a connection that never opened; the standard says 1006.
+      const code = event.code !== undefined && event.code >= 1000 ? event.code : 1006;
+      if (socket === this.#socket) this.#lost(code, event.reason ?? "");
     }) as (event: never) => void;
     socket.onerror = null;
     this.#connectTimer = this.#timers.setTimeout(() => {

@@ -1,0 +1,84 @@
+/**
+ * The console client: `deno task client [--url ws://localhost:8000/ws] [--room lobby]
+ * [--name bob] [--json] [--timeout 10]`. This file only wires Deno's stdin, stdout, stderr,
+ * environment and signals to the runtime-free parts in `lib/console_*.ts` and `lib/client.ts`.
+ *
+ * @module
+ */
+
+import { FanoutClient } from "./lib/client.ts";
+import { parseConsoleArgs, USAGE } from "./lib/console_args.ts";
+import { useColor } from "./lib/console_format.ts";
+import { InputQueue, pumpKeys, pumpLines } from "./lib/console_input.ts";
+import { Screen } from "./lib/console_screen.ts";
+import { EXIT, runSession } from "./lib/console_session.ts";
+
+const encoder = new TextEncoder();
+
+function writer(stream: { writeSync(p: Uint8Array): number }): (text: string) => void {
+  return (text) => {
+    let bytes = encoder.encode(text);
+    while (bytes.length > 0) bytes = bytes.subarray(stream.writeSync(bytes));
+  };
+}
+
+async function* decoded(): AsyncIterable<string> {
+  yield* Deno.stdin.readable.pipeThrough(new TextDecoderStream());
+}
+
+async function main(): Promise<number> {
+  const env = Deno.env.toObject();
+  const parsed = parseConsoleArgs(Deno.args, env);
+  if (!parsed.ok) {
+    console.error(`error: ${parsed.error}`);
+    return EXIT.usage;
+  }
+  const options = parsed.options;
+  if (options.help) {
+    console.log(USAGE);
+    return EXIT.ok;
+  }
+  const typing = Deno.stdin.isTerminal();
+  const raw = typing && Deno.stdout.isTerminal();
+  const screen = new Screen({
+    write: writer(Deno.stdout),
+    writeError: writer(Deno.stderr),
+    interactive: raw,
+    columns: () => Deno.consoleSize().columns,
+  });
+  let client: FanoutClient;
+  try {
+    client = new FanoutClient({ url: options.url, room: options.room, name: options.name });
+  } catch (err) {
+    console.error(`error: ${(err as Error).message}`);
+    return EXIT.failed;
+  }
+  const input = new InputQueue();
+  const onSigint = () => input.push({ kind: "interrupt" });
+  Deno.addSignalListener("SIGINT", onSigint);
+  if (raw) {
+    Deno.stdin.setRaw(true);
+    screen.setInput("");
+    pumpKeys(decoded(), input, (text) => screen.setInput(text)).catch(() => input.end());
+  } else {
+    pumpLines(decoded(), input).catch(() => input.end());
+  }
+  try {
+    return await runSession({
+      client,
+      options,
+      input,
+      print: (line) => screen.print(line),
+      printError: (line) => screen.printError(line),
+      interactive: typing,
+      style: { color: useColor(Deno.stdout.isTerminal(), env) },
+      timers: { setTimeout, clearTimeout: (id) => clearTimeout(id as number) },
+    });
+  } finally {
+    screen.close();
+    if (raw) Deno.stdin.setRaw(false);
+    Deno.removeSignalListener("SIGINT", onSigint);
+  }
+}
+
+if (import.meta.main) Deno.exit(await main());
