@@ -6,7 +6,7 @@
  */
 
 import type { Config } from "./config.ts";
-import { Connection, type SocketLike } from "./connection.ts";
+import { Connection, FrameCache, type SocketLike } from "./connection.ts";
 import type { Engine } from "./engine.ts";
 import type { Handshake } from "./handshake.ts";
 import { connectionIds } from "./ids.ts";
@@ -370,14 +370,15 @@ export class Hub {
     this.#flushScheduled = false;
     const list = this.#dirty;
     this.#dirty = [];
-    for (const conn of list) this.#flushOne(conn);
+    const cache = new FrameCache();
+    for (const conn of list) this.#flushOne(conn, cache);
   };
 
-  #flushOne(conn: Connection): void {
+  #flushOne(conn: Connection, cache?: FrameCache): void {
     conn.dirty = false;
     if (conn.state !== "open") return;
     try {
-      this.metrics.framesOut += conn.flush();
+      this.metrics.framesOut += conn.flush(cache);
     } catch (err) {
       this.#log.warn("ws.send_failed", { id: conn.id, error: String(err) });
       conn.close(1011, "send failed");
