@@ -9,7 +9,7 @@
 
 import { allWelcomed, connectMany, Histogram, sleep } from "./clients.ts";
 import { nowUs } from "./raw_ws_reader.ts";
-import { cpuSeconds, type ServerHandle } from "./servers.ts";
+import { cpuSeconds, machineBusySeconds, type ServerHandle } from "./servers.ts";
 
 /** Parameters of one fanout run. */
 export interface FanoutParams {
@@ -39,6 +39,10 @@ export interface FanoutResult {
   /** CPU of the load generator and of the server, in % of one core. */
   genCpu: number;
   serverCpu: number;
+  /** Server CPU time per delivery in ns: cost, less sensitive to other load than rates. */
+  serverNsPerDelivery: number;
+  /** CPU used by everything else on the machine meanwhile (other processes), % of one core. */
+  otherCpu: number;
   failedConnections: number;
   /** Sequence gaps seen by receivers (reordering or loss). */
   outOfOrder: number;
@@ -103,14 +107,18 @@ export async function runFanout(server: ServerHandle, p: FanoutParams): Promise<
   try {
     if (json) await allWelcomed(clients, 30_000);
     await sleep(json ? 800 : 300); // let presence (Fanout) or onopen (baseline) settle
-    const cpu0 = cpuSeconds("self"), srv0 = cpuSeconds(server.pid), t0 = performance.now();
+    const cpu0 = cpuSeconds("self"), srv0 = cpuSeconds(server.pid), all0 = machineBusySeconds();
+    const t0 = performance.now();
     sending = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
     if (p.rate === 0) { for (let i = 0; i < s; i++) pump(i); }
     else {
       timer = setInterval(() => {
-        const due = Math.floor((performance.now() - t0) * p.rate / 1000);
-        for (let i = 0; i < s; i++) while (nextSeq[i] < due && inflight[i] < k) send(i);
+        const at = (performance.now() - t0) * p.rate / 1000;
+        for (let i = 0; i < s; i++) {
+          const due = Math.floor(at + i / s); // senders evenly staggered, not in lockstep
+          while (nextSeq[i] < due && inflight[i] < k) send(i);
+        }
       }, 2);
     }
     await sleep(p.seconds * 1000);
@@ -120,6 +128,7 @@ export async function runFanout(server: ServerHandle, p: FanoutParams): Promise<
     const inWindow = received;
     const genCpu = (cpuSeconds("self") - cpu0) / wall * 100;
     const serverCpu = (cpuSeconds(server.pid) - srv0) / wall * 100;
+    const otherCpu = (machineBusySeconds() - all0) / wall * 100 - genCpu - serverCpu;
     const sent = nextSeq.reduce((a, b) => a + b, 0);
     const expected = sent * recipients;
     for (let waited = 0; received < expected && waited < 10_000; waited += 50) await sleep(50);
@@ -139,6 +148,8 @@ export async function runFanout(server: ServerHandle, p: FanoutParams): Promise<
       perFrame: received / Math.max(1, frames),
       genCpu,
       serverCpu,
+      otherCpu,
+      serverNsPerDelivery: serverCpu / 100 / (inWindow / wall) * 1e9,
       failedConnections: opened.failed,
       outOfOrder: gaps,
     };

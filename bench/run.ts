@@ -33,7 +33,9 @@ const FANOUT_COLUMNS: Column[] = [
   { key: "duplicates", label: "duplicates" },
   { key: "perFrame", label: "deliveries per frame", digits: 1 },
   { key: "serverCpu", label: "server CPU (% of a core)" },
+  { key: "serverNsPerDelivery", label: "server CPU per delivery (ns)" },
   { key: "genCpu", label: "load generator CPU (% of a core)" },
+  { key: "otherCpu", label: "other processes' CPU meanwhile (% of a core)" },
   { key: "failedConnections", label: "failed connections" },
 ];
 const COLUMNS: Record<Scenario, Column[]> = {

@@ -156,3 +156,15 @@ export async function metric(server: ServerHandle, name: string): Promise<number
   const m = text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m"));
   return m ? Number(m[1]) : NaN;
 }
+
+/** Busy CPU time of the whole machine (all cores, all processes) in seconds, from `/proc/stat`. */
+export function machineBusySeconds(): number {
+  try {
+    const line = Deno.readTextFileSync("/proc/stat").split("\n")[0];
+    const v = line.trim().split(/\s+/).slice(1).map(Number);
+    const idle = v[3] + (v[4] ?? 0);
+    return (v.reduce((a, b) => a + b, 0) - idle) / 100;
+  } catch {
+    return NaN;
+  }
+}
