@@ -96,7 +96,12 @@ export function Chat(props: ChatProps) {
     const offs = EVENTS.map((type) =>
       c.on(type, (e) => {
         if (type === "outbox") setPending((e as ClientEvents["outbox"]).items.length);
-        if (type === "welcome" && c.limits) setLimits(c.limits);
+        if (type === "welcome") {
+          if (c.limits) setLimits(c.limits);
+          // Probe the fresh connection at once so "Last RTT" is filled without waiting for
+          // the first periodic ping.
+          setTimeout(() => c.notifyOnline(), 0);
+        }
         dispatch({ ...e, type } as ChatEvent);
       })
     );

@@ -19,7 +19,10 @@ export interface ComposerProps {
   onSend(text: string): void;
 }
 
-function hint(p: ComposerProps, over: number): { text: string; tone: "" | "warn" | "bad" } {
+function hint(
+  p: ComposerProps,
+  over: number,
+): { text: string; extra?: string; tone: "" | "warn" | "bad" } {
   if (!p.ready) return { text: "Starting… (this page needs JavaScript)", tone: "warn" };
   if (p.conn === "idle" || p.conn === "offline") {
     return { text: "You are disconnected. Press Connect to chat.", tone: "warn" };
@@ -33,7 +36,7 @@ function hint(p: ComposerProps, over: number): { text: string; tone: "" | "warn"
     };
   }
   if (p.pending > 0) return { text: `Sending ${p.pending}…`, tone: "" };
-  return { text: "Enter to send · Shift+Enter for a new line", tone: "" };
+  return { text: "Enter to send", extra: " · Shift+Enter for a new line", tone: "" };
 }
 
 /**
@@ -50,7 +53,7 @@ export function Composer(p: ComposerProps) {
   const over = bytes - p.maxBytes;
   const closed = !p.ready || p.conn === "idle" || p.conn === "offline";
   const canSend = !closed && text.trim().length > 0 && over <= 0;
-  const { text: help, tone } = hint(p, over);
+  const { text: help, extra, tone } = hint(p, over);
   const send = () => {
     if (!canSend) return;
     p.onSend(text);
@@ -86,7 +89,10 @@ export function Composer(p: ComposerProps) {
         </button>
       </div>
       <div class="composer-foot">
-        <span id="composer-help" class={`help ${tone}`}>{help}</span>
+        <span id="composer-help" class={`help ${tone}`}>
+          {help}
+          {extra && <span class="wide-only">{extra}</span>}
+        </span>
         <span id="composer-count" class={over > 0 ? "count bad" : "count"}>
           {bytes.toLocaleString("en")} / {p.maxBytes.toLocaleString("en")} bytes
         </span>

@@ -232,7 +232,7 @@ export function reduce(s: ViewState, e: ChatEvent, now: number): ViewState {
   switch (e.type) {
     case "state": {
       if (e.state === s.conn && e.state !== "reconnecting") return s;
-      const leaving = s.conn === "online" && e.state !== "online";
+      const leaving = s.stats.onlineSince !== null && e.state !== "online";
       const stats = leaving
         ? { ...s.stats, onlineMs: timeOnline(s, now), onlineSince: null }
         : s.stats;
@@ -248,7 +248,7 @@ export function reduce(s: ViewState, e: ChatEvent, now: number): ViewState {
       if (e.state !== "reconnecting") return addLog(next, now, "status", STATE_TEXT[e.state]);
       const why = e.closeCode === undefined ? "" : ` (${closeText(e.closeCode)})`;
       const wait = e.retryInMs === null ? "" : `, retrying in ${Math.ceil(e.retryInMs / 1000)}s`;
-      const head = s.conn === "online" ? "Connection lost" : `Attempt ${e.attempt} failed`;
+      const head = leaving ? "Connection lost" : `Attempt ${e.attempt} failed`;
       return addLog(next, now, "status", head + why + wait);
     }
     case "welcome": {

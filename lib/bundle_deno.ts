@@ -17,7 +17,7 @@ export const BUILD_FILE = "static/build/island.js";
 /** Style sheets served next to the bundle, relative to the root. */
 export const STYLES = ["static/app.css"];
 /** Folders and files whose changes make a prebuilt bundle stale. */
-export const SOURCES = ["islands", "lib", "deno.json"];
+export const SOURCES = ["islands", "lib", "deno.json", "deno.lock"];
 
 /** Options of {@linkcode denoAssetLoader}. */
 export interface DenoAssetOptions {
@@ -69,9 +69,8 @@ export async function newestMtime(root: URL, paths: string[]): Promise<number> {
   const visit = async (url: URL) => {
     const info = await Deno.stat(url);
     if (info.isDirectory) {
-      for await (const entry of Deno.readDir(url)) {
-        await visit(new URL(entry.name + (entry.isDirectory ? "/" : ""), url));
-      }
+      const dir = url.href.endsWith("/") ? url : new URL(url.href + "/");
+      for await (const entry of Deno.readDir(dir)) await visit(new URL(entry.name, dir));
     } else newest = Math.max(newest, info.mtime?.getTime() ?? 0);
   };
   for (const path of paths) {
