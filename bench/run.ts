@@ -52,6 +52,7 @@ const COLUMNS: Record<Scenario, Column[]> = {
     { key: "failed", label: "failed connections" },
   ],
   "join-storm": [
+    { key: "allUpgradedMs", label: "time until all upgraded (101) (ms)" },
     { key: "allWelcomedMs", label: "time until all welcomed (ms)" },
     { key: "presenceFrames", label: "presence frames (server)" },
     { key: "framesPerClient", label: "frames per client after welcome" },
