@@ -7,7 +7,6 @@
  * @module
  */
 
-import { refKey } from "./dedup_cache.ts";
 import type {
   Draft,
   Engine,
@@ -18,19 +17,12 @@ import type {
 } from "./engine.ts";
 import { randomToken } from "./ids.ts";
 import type { Logger } from "./log.ts";
-import { type CatchUp, RoomFeed } from "./redis_feed.ts";
+import { RoomFeed } from "./redis_feed.ts";
 import { roomKeys } from "./redis_keys.ts";
 import { RedisLink } from "./redis_link.ts";
-import { buildMessage, decodeEntries, decodePayload, encodeBody } from "./redis_messages.ts";
+import { decodePayload } from "./redis_messages.ts";
 import { PresenceTable } from "./redis_presence.ts";
-import {
-  type LuaScript,
-  luaScript,
-  PRESENCE_LUA,
-  PUBLISH_LUA,
-  READ_LUA,
-  runScript,
-} from "./redis_scripts.ts";
+import { RedisStore } from "./redis_store.ts";
 
 /** Options of {@linkcode RedisEngine}. */
 export interface RedisEngineOptions {
@@ -51,8 +43,6 @@ export interface RedisEngineOptions {
   /** Names this process in presence (default: random). */
   instanceId?: string;
 }
-
-type ScriptName = "publish" | "read" | "presence";
 
 interface JoinedRoom {
   feed: RoomFeed;
@@ -80,7 +70,7 @@ export class RedisEngine implements Engine {
   #rooms = new Map<string, JoinedRoom>();
   #positions = new Map<string, RoomPosition>();
   #presence: PresenceTable;
-  #scripts?: Record<ScriptName, LuaScript>;
+  #store?: RedisStore;
   #timer?: ReturnType<typeof setTimeout>;
   #dueAt = Infinity;
   #ticking = false;
@@ -115,11 +105,10 @@ export class RedisEngine implements Engine {
 
   async start(sink: MessageSink): Promise<void> {
     this.#sink = sink;
-    this.#scripts = {
-      publish: await luaScript(PUBLISH_LUA),
-      read: await luaScript(READ_LUA),
-      presence: await luaScript(PRESENCE_LUA),
-    };
+    this.#store = await RedisStore.create({
+      ...this.#o,
+      send: (args) => this.#link.cmd.sendCommand(args),
+    });
     await this.#link.connect(this.#o.commandTimeoutMs);
     this.#schedule(this.#tickMs);
   }
@@ -128,68 +117,24 @@ export class RedisEngine implements Engine {
     return Math.max(100, Math.floor(this.#o.presenceTtlMs / 3));
   }
 
-  #run(script: ScriptName, keys: string[], argv: string[]): Promise<unknown> {
-    if (!this.#scripts) return Promise.reject(new Error("the Redis engine is not started"));
-    return runScript((args) => this.#link.cmd.sendCommand(args), this.#scripts[script], keys, argv);
-  }
-
-  get #streamCap(): number {
-    return Math.max(this.#o.historySize, 100);
-  }
-
-  get #keyTtl(): number {
-    return Math.max(this.#o.roomTtlMs, this.#o.presenceTtlMs * 2, 1000);
+  get #started(): RedisStore {
+    if (!this.#store) throw new Error("the Redis engine is not started");
+    return this.#store;
   }
 
   async publish(draft: Draft): Promise<PublishResult> {
-    const k = roomKeys(this.#o.keyPrefix, draft.room);
-    const dedup = draft.ref !== null && this.#o.dedupTtlMs > 0;
-    const keys = [k.epoch, k.offset, k.stream];
-    if (dedup) keys.push(k.ref(refKey(draft.client, draft.from, draft.ref!)));
-    const ts = this.#o.now();
-    const body = encodeBody(draft);
-    const reply = await this.#run("publish", keys, [
-      k.channel,
-      this.#o.newEpoch(),
-      String(this.#streamCap),
-      String(this.#keyTtl),
-      String(this.#o.dedupTtlMs),
-      String(ts),
-      body,
-    ]) as [number, string, number?];
-    if (Number(reply[0]) === 0) {
-      const [offset, seenTs] = String(reply[1]).split(":").map(Number);
-      return { status: "duplicate", offset, ts: seenTs };
+    const result = await this.#started.publish(draft, this.#o.now());
+    if (result.status === "accepted") {
+      const { message } = result;
+      this.#positions.set(draft.room, { epoch: message.id.split("-")[0], offset: message.offset });
     }
-    const epoch = String(reply[1]);
-    const offset = Number(reply[2]);
-    this.#positions.set(draft.room, { epoch, offset });
-    const message = buildMessage(draft.room, epoch, offset, ts, JSON.parse(body));
-    return { status: "accepted", message };
+    return result;
   }
 
-  /** Reads a room's position and stream part (see `READ_LUA`). */
-  async #read(
-    room: string,
-    resumeEpoch: string | null,
-    since: number,
-    maxAfter: number,
-    recent: number,
-  ) {
-    const k = roomKeys(this.#o.keyPrefix, room);
-    const reply = await this.#run("read", [k.epoch, k.offset, k.stream], [
-      this.#o.newEpoch(),
-      String(this.#keyTtl),
-      resumeEpoch ?? "",
-      String(since),
-      String(maxAfter),
-      String(recent),
-    ]) as [string, number, number, unknown];
-    const epoch = String(reply[0]);
-    const offset = Number(reply[1]);
-    this.#positions.set(room, { epoch, offset });
-    const messages = decodeEntries(room, epoch, reply[3]);
-    return { epoch, offset, after: Number(reply[2]) === 1, messages };
+  async #read(room: string, epoch: string | null, since: number, maxAfter: number, recent: number) {
+    const got = await this.#started.read(room, epoch, since, maxAfter, recent);
+    this.#positions.set(room, { epoch: got.epoch, offset: got.offset });
+    return got;
   }
 
   async join(room: string): Promise<void> {
@@ -199,9 +144,9 @@ export class RedisEngine implements Engine {
         this.#positions.set(room, { epoch: feed.position.epoch!, offset: message.offset });
         this.#sink(message);
       },
-      read: async (epoch, since): Promise<CatchUp> => {
-        const got = await this.#read(room, epoch, since, this.#streamCap, this.#streamCap);
-        return { epoch: got.epoch, offset: got.offset, messages: got.messages };
+      read: (epoch, since) => {
+        const cap = this.#started.streamCap;
+        return this.#read(room, epoch, since, cap, cap);
       },
       onGap: (from, to) => this.#o.logger.warn("redis.catchup_gap", { room, from, to }),
       onError: (err) => this.#o.logger.debug("redis.catchup_failed", { room, error: String(err) }),
@@ -243,7 +188,7 @@ export class RedisEngine implements Engine {
     const recovered = resume !== null && got.after && messages.length === offset - since &&
       (messages.length === 0 || messages[0].offset === since + 1);
     const history = recovered || !got.after ? messages : messages.slice(messages.length - count);
-    return { epoch, offset, recovered, history: count === 0 && !recovered ? [] : history };
+    return { epoch, offset, recovered, history };
   }
 
   online(room: string, local: number): number {
@@ -297,12 +242,7 @@ export class RedisEngine implements Engine {
   async #presenceTick(): Promise<void> {
     const { rooms, keys, counts } = this.#presence.batch();
     if (rooms.length === 0) return;
-    const reply = await this.#run("presence", keys, [
-      this.instanceId,
-      String(this.#o.presenceTtlMs),
-      String(this.#keyTtl),
-      ...counts,
-    ]);
+    const reply = await this.#started.presence(this.instanceId, keys, counts);
     for (const tick of this.#presence.apply(rooms, reply)) {
       const joined = this.#rooms.get(tick.room);
       if (!joined || tick.epoch === null) continue;
