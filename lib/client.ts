@@ -12,9 +12,9 @@ import { backoffDelay, DEFAULT_BACKOFF } from "./client_backoff.ts";
 import { Emitter } from "./client_emitter.ts";
 import { parseServerFrames, socketUrl } from "./client_frames.ts";
 import { DEFAULT_PING, Liveness, type Timers } from "./client_liveness.ts";
-import { Outbox, type OutboxItem } from "./client_outbox.ts";
-import { Pacer } from "./client_pacer.ts";
-import { SeenSet } from "./client_seen.ts";
+import type { OutboxItem } from "./client_outbox.ts";
+import { ResumePosition } from "./client_position.ts";
+import { Sender } from "./client_sender.ts";
 import type {
   ClientEvents,
   ClientState,
@@ -25,14 +25,11 @@ import type {
 } from "./client_types.ts";
 import { randomToken } from "./ids.ts";
 import { type ChatMessage, type ServerFrame, SUBPROTOCOL } from "./protocol.ts";
-import { exceedsBytes } from "./text_size.ts";
 
 export type * from "./client_types.ts";
 export type { OutboxItem };
 export { parseServerFrames };
 
-/** Error codes after which a message is dropped from the outbox instead of resent. */
-const RETRYABLE = new Set(["rate_limited", "unavailable"]);
 /** A hidden tab counts as having slept (timers throttled, socket maybe dead) after this long. */
 const LONG_SLEEP_MS = 5000;
 /** Close code the client uses when it gives up on a silent connection. */
@@ -63,10 +60,9 @@ export class FanoutClient {
   #timers: Timers;
   #backoff: typeof DEFAULT_BACKOFF;
   #connectTimeoutMs: number;
-  #retrySendMs: number;
   #events = new Emitter<ClientEvents>();
-  #outbox: Outbox;
-  #seen = new SeenSet();
+  #sender: Sender;
+  #position = new ResumePosition();
   #live: Liveness;
   #state: ClientState = "idle";
   #attempt = 0;
@@ -76,13 +72,9 @@ export class FanoutClient {
   #online = 0;
   #rttMs: number | null = null;
   #limits: ServerLimits | null = null;
-  #pacer: Pacer | null = null;
-  #epoch: string | null = null;
-  #since: number | null = null;
   #retryTimer: unknown = null;
   #connectTimer: unknown = null;
   #stableTimer: unknown = null;
-  #flushTimer: unknown = null;
   #closingSockets = 0;
   #closedWaiters: (() => void)[] = [];
 
@@ -100,16 +92,21 @@ export class FanoutClient {
     };
     this.#backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
-    this.#retrySendMs = options.retrySendMs ?? 1000;
     this.clientId = options.clientId ?? randomToken(16, this.#random);
-    this.#outbox = new Outbox(`${this.clientId}-${randomToken(4, this.#random)}`, this.#now);
+    this.#sender = new Sender({
+      prefix: `${this.clientId}-${randomToken(4, this.#random)}`,
+      now: this.#now,
+      timers: this.#timers,
+      retrySendMs: options.retrySendMs ?? 1000,
+      events: this.#events,
+    });
     this.#live = new Liveness(
       { ...DEFAULT_PING, ...options.ping },
       this.#timers,
-      () => this.#sendFrame({ type: "ping", t: this.#now() }),
+      () => this.#transmit(JSON.stringify({ type: "ping", t: this.#now() })),
       () => this.#drop(CLOSE_DEAD, "no answer to ping"),
     );
-    this.#socketUrl(); // throws now, not on connect, when the url, room, name or id is invalid
+    this.#check({}); // throws now, not on connect, when the url, room, name or id is invalid
   }
 
   get state(): ClientState {
@@ -132,9 +129,11 @@ export class FanoutClient {
   get rttMs(): number | null {
     return this.#rttMs;
   }
+  /** Messages not yet acknowledged, oldest first (a copy). */
   get outbox(): OutboxItem[] {
-    return this.#outbox.items;
+    return this.#sender.items;
   }
+  /** Limits from the latest welcome. */
   get limits(): ServerLimits | null {
     return this.#limits && { ...this.#limits };
   }
@@ -170,28 +169,7 @@ export class FanoutClient {
    * ref. Empty or oversized text is not queued: an `error` event with the ref says why.
    */
   send(text: string): string {
-    if (text.trim() === "") {
-      const ref = this.#outbox.nextRef();
-      this.#events.emit("error", {
-        code: "empty_message",
-        message: "text is empty or only whitespace",
-        ref,
-      });
-      return ref;
-    }
-    const item = this.#outbox.add(text);
-    const max = this.#limits?.maxMessageBytes;
-    if (max !== undefined && exceedsBytes(messageFrame(text, item.ref), max)) {
-      this.#outbox.remove(item.ref);
-      this.#events.emit("error", {
-        code: "too_large",
-        message: `message is larger than the limit of ${max} bytes`,
-        ref: item.ref,
-      });
-      return item.ref;
-    }
-    if (!this.#flush()) this.#emitOutbox();
-    return item.ref;
+    return this.#sender.send(text);
   }
 
   /** Skips the current backoff wait and connects now. */
@@ -210,10 +188,8 @@ export class FanoutClient {
     if (room === this.#room) return;
     this.#check({ room });
     this.#room = room;
-    this.#epoch = null;
-    this.#since = null;
-    this.#seen.clear();
-    if (this.#outbox.clear().length > 0) this.#emitOutbox();
+    this.#position.reset();
+    this.#sender.clear();
     this.#restart();
   }
 
@@ -233,28 +209,18 @@ export class FanoutClient {
 
   /** The tab is visible again after `hiddenForMs`: after a long sleep, check or reconnect now. */
   notifyVisible(hiddenForMs: number): void {
-    if (hiddenForMs < LONG_SLEEP_MS) return;
-    this.notifyOnline();
+    if (hiddenForMs >= LONG_SLEEP_MS) this.notifyOnline();
   }
 
-  #check(change: { room?: string; name?: string | null }): void {
-    socketUrl(this.#url, {
+  /** The socket URL for the current settings (with `change` applied); throws when invalid. */
+  #check(change: { room?: string; name?: string | null }, resume = false): string {
+    const position = resume ? this.#position.resume : null;
+    return socketUrl(this.#url, {
       room: change.room ?? this.#room,
       name: change.name !== undefined ? change.name : this.#name,
       client: this.clientId,
-      since: null,
-      epoch: null,
-    });
-  }
-
-  #socketUrl(): string {
-    const resume = this.#epoch !== null && this.#since !== null;
-    return socketUrl(this.#url, {
-      room: this.#room,
-      name: this.#name,
-      client: this.clientId,
-      since: resume ? this.#since : null,
-      epoch: resume ? this.#epoch : null,
+      since: position?.since ?? null,
+      epoch: position?.epoch ?? null,
     });
   }
 
@@ -267,10 +233,8 @@ export class FanoutClient {
 
   #open(): void {
     this.#retryTimer = null;
-    const url = this.#socketUrl();
-    this.#resumeSent = this.#epoch !== null && this.#since !== null
-      ? { since: this.#since, epoch: this.#epoch }
-      : null;
+    const url = this.#check({}, true);
+    this.#resumeSent = this.#position.resume;
     this.#setState("connecting");
     let socket: WebSocketLike;
     try {
@@ -309,19 +273,9 @@ export class FanoutClient {
         return this.#welcome(frame);
       case "message":
         return this.#message(frame);
-      case "ack": {
-        if (frame.ref === null) return;
-        const item = this.#outbox.remove(frame.ref);
-        if (!item) return;
-        this.#events.emit("ack", {
-          ref: item.ref,
-          offset: frame.offset,
-          ts: frame.ts,
-          text: item.text,
-        });
-        this.#emitOutbox();
+      case "ack":
+        if (frame.ref !== null) this.#sender.ack(frame.ref, frame.offset, frame.ts);
         return;
-      }
       case "presence": {
         const { type: _type, ...presence } = frame;
         this.#online = frame.online;
@@ -334,7 +288,7 @@ export class FanoutClient {
         this.#events.emit("rtt", { ms: this.#rttMs });
         return;
       case "error":
-        return this.#error(frame);
+        return this.#sender.error(frame);
     }
   }
 
@@ -342,99 +296,32 @@ export class FanoutClient {
     if (this.#connectTimer !== null) this.#timers.clearTimeout(this.#connectTimer);
     this.#connectTimer = null;
     const resumed = this.#resumeSent;
-    if (this.#epoch !== frame.epoch) this.#seen.clear();
-    this.#epoch = frame.epoch;
-    this.#since = frame.offset;
+    this.#position.welcome(frame.epoch, frame.offset);
     this.#id = frame.id;
     this.#online = frame.online;
     this.#limits = { ...frame.limits };
-    this.#pacer = new Pacer(frame.limits, this.#now);
     this.#setState("online");
-    this.#events.emit("welcome", {
-      id: frame.id,
-      room: frame.room,
-      epoch: frame.epoch,
-      offset: frame.offset,
-      online: frame.online,
-      recovered: frame.recovered,
-      resumed: resumed !== null,
-    });
+    const { type: _type, history, limits: _limits, ...rest } = frame;
+    this.#events.emit("welcome", { ...rest, resumed: resumed !== null });
     if (resumed && !frame.recovered) {
-      this.#events.emit("gap", {
-        room: frame.room,
-        previousEpoch: resumed.epoch,
-        epoch: frame.epoch,
-        since: resumed.since,
-      });
+      const { room, epoch } = frame;
+      this.#events.emit("gap", { room, previousEpoch: resumed.epoch, epoch, since: resumed.since });
     }
-    for (const message of frame.history ?? []) this.#message(message);
+    for (const message of history ?? []) this.#message(message);
     this.#live.start();
     this.#stableTimer = this.#timers.setTimeout(() => {
       this.#stableTimer = null;
       this.#attempt = 0;
     }, this.#backoff.stableMs);
-    this.#flush();
+    this.#sender.attach((data) => this.#transmit(data), frame.limits);
   }
 
   #message(message: ChatMessage): void {
-    const epoch = this.#epoch ?? "";
-    if (this.#since === null || message.offset > this.#since) this.#since = message.offset;
-    if (!this.#seen.add(`${epoch}:${message.offset}`)) return;
-    if (message.client === this.clientId) return;
-    this.#events.emit("message", message);
+    if (!this.#position.accept(message.offset)) return;
+    if (message.client !== this.clientId) this.#events.emit("message", message);
   }
 
-  #error(frame: Extract<ServerFrame, { type: "error" }>): void {
-    const { code, message, ref } = frame;
-    const item = ref === undefined ? undefined : this.#outbox.get(ref);
-    if (!item) {
-      this.#events.emit("error", ref === undefined ? { code, message } : { code, message, ref });
-      return;
-    }
-    if (RETRYABLE.has(code)) {
-      this.#outbox.mark(item.ref, "queued");
-      this.#pacer?.drain();
-      this.#emitOutbox();
-      this.#events.emit("error", { code, message, ref, retrying: true });
-      this.#scheduleFlush(this.#retrySendMs);
-      return;
-    }
-    this.#outbox.remove(item.ref);
-    this.#emitOutbox();
-    this.#events.emit("error", { code, message, ref });
-  }
-
-  /** Sends queued items while the pacer allows; returns true when the outbox changed. */
-  #flush(): boolean {
-    if (this.#state !== "online" || this.#flushTimer !== null || !this.#pacer) return false;
-    let changed = false;
-    for (let item = this.#outbox.next(); item; item = this.#outbox.next()) {
-      const wait = this.#pacer.take();
-      if (wait > 0) {
-        this.#scheduleFlush(wait);
-        break;
-      }
-      if (!this.#sendRaw(messageFrame(item.text, item.ref))) break;
-      this.#outbox.mark(item.ref, "sent");
-      changed = true;
-    }
-    if (changed) this.#emitOutbox();
-    return changed;
-  }
-
-  #scheduleFlush(ms: number): void {
-    if (this.#flushTimer !== null) this.#timers.clearTimeout(this.#flushTimer);
-    this.#flushTimer = this.#timers.setTimeout(() => {
-      this.#flushTimer = null;
-      this.#flush();
-    }, ms);
-  }
-
-  #sendFrame(frame: { type: "ping"; t: number }): void {
-    this.#sendRaw(JSON.stringify(frame));
-  }
-
-  #sendRaw(data: string): boolean {
+  #transmit(data: string): boolean {
     const socket = this.#socket;
     if (!socket || socket.readyState !== 1) return false;
     try {
@@ -466,41 +353,37 @@ export class FanoutClient {
     this.#socket = null;
     if (socket) {
       socket.onmessage = null;
-      socket.onerror = null;
-      if (code !== null && socket.readyState < 2) {
-        this.#closingSockets++;
-        let finished = false;
-        const done = () => {
-          if (finished) return;
-          finished = true;
-          if (--this.#closingSockets === 0) {
-            for (const wake of this.#closedWaiters.splice(0)) wake();
-          }
-        };
-        socket.onclose = done;
-        try {
-          socket.close(code, reason);
-        } catch {
-          done();
-        }
-      } else {
-        socket.onclose = null;
-      }
+      socket.onclose = null;
+      if (code !== null && socket.readyState < 2) this.#close(socket, code, reason);
     }
-    for (
-      const timer of [this.#retryTimer, this.#connectTimer, this.#stableTimer, this.#flushTimer]
-    ) {
+    for (const timer of [this.#retryTimer, this.#connectTimer, this.#stableTimer]) {
       if (timer !== null) this.#timers.clearTimeout(timer);
     }
-    this.#retryTimer =
-      this.#connectTimer =
-      this.#stableTimer =
-      this.#flushTimer =
-        null;
+    this.#retryTimer = this.#connectTimer = this.#stableTimer = null;
     this.#live.stop();
-    this.#pacer = null;
     this.#id = null;
-    if (this.#outbox.requeueAll()) this.#emitOutbox();
+    this.#sender.detach();
+  }
+
+  /** Closes a socket we let go of, counting it until its close event for `whenClosed`. */
+  #close(socket: WebSocketLike, code: number, reason: string): void {
+    this.#closingSockets++;
+    let finished = false;
+    const done = () => {
+      if (finished) return;
+      finished = true;
+      if (--this.#closingSockets === 0) {
+        for (const wake of this.#closedWaiters.splice(0)) {
+          wake();
+        }
+      }
+    };
+    socket.onclose = done;
+    try {
+      socket.close(code, reason);
+    } catch {
+      done();
+    }
   }
 
   #setState(state: ClientState, retryInMs: number | null = null, code?: number, reason?: string) {
@@ -512,12 +395,4 @@ export class FanoutClient {
     }
     this.#events.emit("state", event);
   }
-
-  #emitOutbox(): void {
-    this.#events.emit("outbox", { items: this.#outbox.items });
-  }
-}
-
-function messageFrame(text: string, ref: string): string {
-  return JSON.stringify({ type: "message", text, ref });
 }

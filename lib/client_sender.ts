@@ -1,0 +1,169 @@
+/**
+ * The sending half of the client core: the outbox, pacing below the server's rate limit,
+ * acknowledgements, and what to do with each error code.
+ *
+ * @module
+ */
+
+import type { Emitter } from "./client_emitter.ts";
+import type { Timers } from "./client_liveness.ts";
+import { Outbox, type OutboxItem } from "./client_outbox.ts";
+import { Pacer } from "./client_pacer.ts";
+import type { ClientEvents, ServerLimits } from "./client_types.ts";
+import type { ServerFrame } from "./protocol.ts";
+import { exceedsBytes } from "./text_size.ts";
+
+/** Error codes after which a message stays in the outbox and is resent later. */
+const RETRYABLE = new Set(["rate_limited", "unavailable"]);
+
+/** Options of {@linkcode Sender}. */
+export interface SenderOptions {
+  /** Ref prefix, unique per client instance. */
+  prefix: string;
+  now: () => number;
+  timers: Timers;
+  /** Delay before resending after `rate_limited` or `unavailable`. */
+  retrySendMs: number;
+  events: Emitter<ClientEvents>;
+}
+
+/**
+ * Keeps messages until acknowledged and sends them, in order, whenever a connection is attached.
+ *
+ * @example
+ * ```ts
+ * const sender = new Sender({ prefix: "tab1-x", now, timers, retrySendMs: 1000, events });
+ * sender.send("hi"); // queued
+ * sender.attach((data) => (ws.send(data), true), welcome.limits); // sent now
+ * sender.ack("tab1-x-1", 7, Date.now()); // removed, `ack` emitted
+ * ```
+ */
+export class Sender {
+  #outbox: Outbox;
+  #o: SenderOptions;
+  #transmit: ((data: string) => boolean) | null = null;
+  #pacer: Pacer | null = null;
+  #maxBytes: number | null = null;
+  #timer: unknown = null;
+
+  constructor(options: SenderOptions) {
+    this.#o = options;
+    this.#outbox = new Outbox(options.prefix, options.now);
+  }
+
+  get items(): OutboxItem[] {
+    return this.#outbox.items;
+  }
+
+  /** A connection is online: send everything queued, paced by `limits`. */
+  attach(transmit: (data: string) => boolean, limits: ServerLimits): void {
+    this.#transmit = transmit;
+    this.#pacer = new Pacer(limits, this.#o.now);
+    this.#maxBytes = limits.maxMessageBytes;
+    this.#flush();
+  }
+
+  /** The connection is gone: unacknowledged messages wait (queued) for the next one. */
+  detach(): void {
+    this.#transmit = null;
+    this.#pacer = null;
+    this.#clearTimer();
+    if (this.#outbox.requeueAll()) this.#emit();
+  }
+
+  /** Queues `text` (refusing empty or oversized text with an `error`) and returns its ref. */
+  send(text: string): string {
+    const { events } = this.#o;
+    if (text.trim() === "") {
+      const ref = this.#outbox.nextRef();
+      events.emit("error", {
+        code: "empty_message",
+        message: "text is empty or only whitespace",
+        ref,
+      });
+      return ref;
+    }
+    const item = this.#outbox.add(text);
+    const max = this.#maxBytes;
+    if (max !== null && exceedsBytes(messageFrame(text, item.ref), max)) {
+      this.#outbox.remove(item.ref);
+      const message = `message is larger than the limit of ${max} bytes`;
+      events.emit("error", { code: "too_large", message, ref: item.ref });
+      return item.ref;
+    }
+    if (!this.#flush()) this.#emit();
+    return item.ref;
+  }
+
+  /** The server stored the message with `ref`. */
+  ack(ref: string, offset: number, ts: number): void {
+    const item = this.#outbox.remove(ref);
+    if (!item) return;
+    this.#o.events.emit("ack", { ref, offset, ts, text: item.text });
+    this.#emit();
+  }
+
+  /** An error frame: resend later, drop the message, or just report it. */
+  error(frame: Extract<ServerFrame, { type: "error" }>): void {
+    const { code, message, ref } = frame;
+    const { events } = this.#o;
+    const item = ref === undefined ? undefined : this.#outbox.get(ref);
+    if (!item || ref === undefined) {
+      events.emit("error", ref === undefined ? { code, message } : { code, message, ref });
+    } else if (RETRYABLE.has(code)) {
+      this.#outbox.mark(ref, "queued");
+      this.#pacer?.drain();
+      this.#emit();
+      events.emit("error", { code, message, ref, retrying: true });
+      this.#schedule(this.#o.retrySendMs);
+    } else {
+      this.#outbox.remove(ref);
+      this.#emit();
+      events.emit("error", { code, message, ref });
+    }
+  }
+
+  /** Drops every waiting message. */
+  clear(): void {
+    if (this.#outbox.clear().length > 0) this.#emit();
+  }
+
+  /** Sends queued items while the pacer allows; returns true when the outbox changed. */
+  #flush(): boolean {
+    if (!this.#transmit || !this.#pacer || this.#timer !== null) return false;
+    let changed = false;
+    for (let item = this.#outbox.next(); item; item = this.#outbox.next()) {
+      const wait = this.#pacer.take();
+      if (wait > 0) {
+        this.#schedule(wait);
+        break;
+      }
+      if (!this.#transmit(messageFrame(item.text, item.ref))) break;
+      this.#outbox.mark(item.ref, "sent");
+      changed = true;
+    }
+    if (changed) this.#emit();
+    return changed;
+  }
+
+  #schedule(ms: number): void {
+    this.#clearTimer();
+    this.#timer = this.#o.timers.setTimeout(() => {
+      this.#timer = null;
+      this.#flush();
+    }, ms);
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== null) this.#o.timers.clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  #emit(): void {
+    this.#o.events.emit("outbox", { items: this.#outbox.items });
+  }
+}
+
+function messageFrame(text: string, ref: string): string {
+  return JSON.stringify({ type: "message", text, ref });
+}
