@@ -24,6 +24,24 @@ async function cluster(n: number): Promise<{ redis: TestRedis; servers: ProcessS
   return { redis, servers };
 }
 
+/** The room's `online` count as each server's `/api/stats` reports it. */
+async function onlineCounts(servers: ProcessServer[], room: string): Promise<number[]> {
+  return await Promise.all(servers.map(async (s) => {
+    const stats = await (await fetch(s.httpUrl("/api/stats"))).json();
+    return stats.rooms[room]?.online ?? 0;
+  }));
+}
+
+async function eventuallyOnline(servers: ProcessServer[], room: string, want: number) {
+  let last: number[] = [];
+  for (let i = 0; i < 80; i++) {
+    last = await onlineCounts(servers, room);
+    if (last.every((n) => n === want)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.deepEqual(last, servers.map(() => want), "online across instances");
+}
+
 async function teardown(peers: Peer[], servers: ProcessServer[], redis: TestRedis) {
   await Promise.all(peers.map((p) => p.disconnect().catch(() => {})));
   await Promise.all(servers.map((s) => s.stop()));
@@ -119,6 +137,8 @@ Deno.test(
       await eventually("all delivered", () => allDelivered(peers));
       await new Promise((r) => setTimeout(r, 200)); // late duplicates would show up here
       assertExactlyOnce(peers);
+      // The dead process's count expires (PRESENCE_TTL_MS = 1.5 s): the survivors count 6, not 8.
+      await eventuallyOnline(servers.slice(0, 2), "k", 6);
       const moved = peers.filter((p) => p.welcomes.length === 2);
       assert.equal(moved.length, 2);
       for (const p of moved) assert.equal(p.welcomes[1].recovered, true);
