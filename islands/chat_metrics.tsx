@@ -20,7 +20,7 @@ export function Metrics(
 ) {
   const items: [string, string, string][] = [
     ["events", "Events", String(stats.events)],
-    ["sent", "Sent", String(stats.sent) + (pending ? ` +${pending}` : "")],
+    ["sent", "Sent", String(stats.sent)],
     ["received", "Received", String(stats.received)],
     ["online", "Online now", String(stats.online)],
     ["uptime", "Time online", duration(onlineMs)],
@@ -33,7 +33,10 @@ export function Metrics(
         {items.map(([key, label, value]) => (
           <div class="metric" key={key} data-metric={key}>
             <dt>{label}</dt>
-            <dd>{value}</dd>
+            <dd>
+              {value}
+              {key === "sent" && pending > 0 && <small>{pending} pending</small>}
+            </dd>
           </div>
         ))}
       </dl>

@@ -94,6 +94,32 @@ Deno.test({
         assert.equal(await metric(a, "online"), "2");
       });
 
+      await t.step("auto-scroll follows new messages until the reader scrolls up", async () => {
+        const list = a.locator(".chat-list");
+        const gapToBottom = () =>
+          list.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight);
+        for (let i = 1; i <= 20; i++) await sendMessage(b, `line ${i}`);
+        await until(() => bubbles(a, "other"), (v) => v.at(-1) === "line 20", "A gets 20 lines");
+        await until(gapToBottom, (d) => d <= 2, "A follows to the bottom");
+        assert.ok(await list.evaluate((el) => el.scrollHeight > el.clientHeight + 200));
+        // Scroll to the top and wait for the scroll event (the island's listener runs first).
+        await list.evaluate((el) =>
+          new Promise((done) => {
+            el.addEventListener("scroll", () => done(null), { once: true });
+            el.scrollTo({ top: 0 });
+          })
+        );
+        await sendMessage(b, "while reading above");
+        await until(() => bubbles(a, "other"), (v) => v.at(-1) === "while reading above", "got it");
+        assert.equal(
+          await list.evaluate((el) => el.scrollTop),
+          0,
+          "the view stays where the reader is",
+        );
+        await a.click("text=New messages ↓");
+        await until(gapToBottom, (d) => d <= 2, "jump to the bottom");
+      });
+
       await t.step("switching room by the field updates the URL and joins the room", async () => {
         await b.fill("#room-input", "r2");
         await b.press("#room-input", "Enter");
@@ -102,6 +128,7 @@ Deno.test({
         assert.equal(await b.locator(".room-chip").innerText(), "#r2");
         await until(() => metric(a, "online"), (v) => v === "1", "A alone in r1");
         assert.deepEqual(await bubbles(b, "other"), ["only in r2"], "history of r2 replayed");
+        assert.deepEqual(await bubbles(b, "own"), [], "the chat was cleared for the new room");
       });
     } finally {
       await browser.close();

@@ -71,7 +71,14 @@ Deno.test({
             (n) => n === 1,
             "sent",
           );
-          if (SHOTS) await page.screenshot({ path: `docs/screenshot-desktop-${scheme}.png` });
+          if (SHOTS) {
+            await until(
+              () => page.locator('[data-metric="uptime"] dd').innerText(),
+              (v) => v !== "0s",
+              "ticking",
+            );
+            await page.screenshot({ path: `docs/screenshot-desktop-${scheme}.png` });
+          }
           await page.context().close();
         }
       });
