@@ -112,6 +112,11 @@ export class RedisLink {
 
   #down(err: unknown): void {
     if (this.#closed || this.#downSince !== null) return;
+    // An error while both sockets are still ready (e.g. a failed ping) is not an outage.
+    if (this.cmd.isReady && this.sub.isReady) {
+      this.#log.debug("redis.error", { error: String((err as Error)?.message ?? err) });
+      return;
+    }
     this.#downSince = this.#now();
     this.#log.warn("redis.down", {
       error: String((err as Error)?.message ?? err),

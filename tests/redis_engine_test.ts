@@ -78,6 +78,16 @@ Deno.test({ name: "redis engine", ignore }, async (t) => {
       },
     );
 
+    await t.step("leaving and joining again at once keeps the subscription", async () => {
+      const { a, b } = await pair();
+      await a.e.join("j");
+      a.e.leave("j");
+      await a.e.join("j");
+      await b.e.publish(draft("j", "after rejoin"));
+      await until("a got it", () => a.received.length === 1);
+      assert.equal(a.received[0].text, "after rejoin");
+    });
+
     await t.step("a ref is deduplicated across instances", async () => {
       const { a, b } = await pair();
       const first = await a.e.publish(draft("r", "x", { client: "cl-1", ref: "r1" }));
