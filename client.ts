@@ -54,7 +54,8 @@ async function main(): Promise<number> {
     return EXIT.failed;
   }
   const input = new InputQueue();
-  const onSigint = () => input.push({ kind: "interrupt" });
+  const interrupted = Promise.withResolvers<void>();
+  const onSigint = () => interrupted.resolve();
   Deno.addSignalListener("SIGINT", onSigint);
   if (raw) {
     Deno.stdin.setRaw(true);
@@ -71,6 +72,7 @@ async function main(): Promise<number> {
       print: (line) => screen.print(line),
       printError: (line) => screen.printError(line),
       interactive: typing,
+      interrupted: interrupted.promise,
       style: { color: useColor(Deno.stdout.isTerminal(), env) },
       timers: { setTimeout, clearTimeout: (id) => clearTimeout(id as number) },
     });

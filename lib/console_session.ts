@@ -41,6 +41,8 @@ export interface SessionDeps {
   interactive: boolean;
   style: Style;
   timers: Timers;
+  /** Resolves on SIGINT: leave at once (exit 130), also while waiting for acknowledgements. */
+  interrupted?: Promise<void>;
   /** Clock for the time of one's own lines (default `Date.now`). */
   now?: () => number;
   /** How long to wait for the close handshake when leaving (default 1000 ms). */
@@ -135,7 +137,10 @@ export async function runSession(deps: SessionDeps): Promise<number> {
     }
     return EXIT.ok;
   })();
-  let code = await Promise.race([reading, fatal.promise]);
+  const interrupted = new Promise<number>((resolve) => {
+    deps.interrupted?.then(() => resolve(EXIT.interrupted));
+  });
+  let code = await Promise.race([reading, fatal.promise, interrupted]);
 
   if (!interactive && code === EXIT.ok) {
     // Piped: wait for the first welcome and every acknowledgement, bounded by --timeout.
@@ -149,7 +154,7 @@ export async function runSession(deps: SessionDeps): Promise<number> {
     const timeout = new Promise<"timeout">((resolve) => {
       timer = timers.setTimeout(() => resolve("timeout"), options.timeoutSeconds * 1000);
     });
-    const outcome = await Promise.race([allSettled(), timeout, fatal.promise]);
+    const outcome = await Promise.race([allSettled(), timeout, fatal.promise, interrupted]);
     timers.clearTimeout(timer);
     if (typeof outcome === "number") code = outcome;
     else {

@@ -186,3 +186,33 @@ Deno.test("session (--json): one JSON object per line, ending with exit", async 
   assert.deepEqual(events.map((e) => e.event), ["sent", "welcome", "ack", "done", "exit"]);
   assert.deepEqual(events.at(-2), { event: "done", sent: 1, delivered: 1, undelivered: 0 });
 });
+
+Deno.test("session (piped): SIGINT while waiting for acks leaves at once with 130", async () => {
+  const t = fakeClient();
+  const input = new InputQueue();
+  const interrupted = Promise.withResolvers<void>();
+  const out: string[] = [];
+  const done = runSession({
+    client: t.client,
+    options,
+    input,
+    print: (line) => out.push(line),
+    printError: (line) => out.push(line),
+    interactive: false,
+    style: { color: false },
+    timers: t.clock,
+    interrupted: interrupted.promise,
+    closeWaitMs: 10,
+  });
+  input.push({ kind: "line", text: "never acked" });
+  input.push({ kind: "eof" });
+  await settle();
+  t.net.last.open();
+  t.net.last.receive(welcomeFrame());
+  await settle();
+  interrupted.resolve();
+  await settle();
+  t.clock.advance(10);
+  assert.equal(await done, 130);
+  assert.equal(t.net.last.closedWith?.code, 1000);
+});
