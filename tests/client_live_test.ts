@@ -53,3 +53,75 @@ Deno.test("live: two clients on a real server exchange messages once, without ec
     await srv.stop();
   }
 });
+
+/** A real WebSocket whose first connection loses every ack and then drops (like a cut cable). */
+function lossyFirstConnection() {
+  let connections = 0;
+  return class LossySocket {
+    onopen: ((e: unknown) => void) | null = null;
+    onmessage: ((e: { data: unknown }) => void) | null = null;
+    onclose: ((e: { code: number; reason: string }) => void) | null = null;
+    onerror: ((e: unknown) => void) | null = null;
+    #ws: WebSocket;
+    constructor(url: string, protocols?: string | string[]) {
+      const lossy = ++connections === 1;
+      const ws = this.#ws = new WebSocket(url, protocols);
+      ws.onopen = (e) => this.onopen?.(e);
+      ws.onmessage = (e) => {
+        if (lossy && String(e.data).includes('"type":"ack"')) {
+          ws.close(4001, "cut"); // the ack is lost with the connection
+          return;
+        }
+        this.onmessage?.(e);
+      };
+      ws.onclose = (e) => this.onclose?.({ code: lossy ? 1006 : e.code, reason: "" });
+    }
+    get readyState() {
+      return this.#ws.readyState;
+    }
+    send(data: string) {
+      this.#ws.send(data);
+    }
+    close(code?: number, reason?: string) {
+      this.#ws.close(code, reason);
+    }
+  };
+}
+
+Deno.test("live: a message whose ack was lost is resent after reconnect and delivered once", async () => {
+  const srv = await startTestServer();
+  const url = srv.wsUrl().split("?")[0];
+  const a = new FanoutClient({
+    url,
+    room: "lossy",
+    WebSocket: lossyFirstConnection(),
+    backoff: { baseMs: 20 },
+  });
+  const b = new FanoutClient({ url, room: "lossy" });
+  const gotB: string[] = [];
+  b.on("message", (m) => gotB.push(m.text));
+  try {
+    const bOnline = waitFor(b, "welcome");
+    b.connect();
+    await bOnline;
+    const aOnline = waitFor(a, "welcome");
+    a.connect();
+    await aOnline;
+    const acked = waitFor(a, "ack", () => true, 5000);
+    const ref = a.send("exactly once");
+    const reconnected = waitFor(a, "welcome", (w) => w.resumed);
+    const ack = await acked;
+    await reconnected;
+    assert.equal(ack.ref, ref);
+    // A later message proves B is up to date; the first one arrived only once.
+    const later = waitFor(b, "message", (m) => m.text === "later");
+    a.send("later");
+    await later;
+    assert.deepEqual(gotB, ["exactly once", "later"]);
+  } finally {
+    a.disconnect();
+    b.disconnect();
+    await Promise.all([a.whenClosed(), b.whenClosed()]);
+    await srv.stop();
+  }
+});
