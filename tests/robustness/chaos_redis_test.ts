@@ -10,16 +10,9 @@ import { startProcessServer } from "../helpers/process_server.ts";
 import { redisBinary, startRedis } from "../helpers/redis.ts";
 import { freePort } from "../helpers/server.ts";
 import { ChaosClient } from "./chaos_client.ts";
+import { waitUntil } from "./chaos_scenario.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, ok: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(20);
-  }
-}
 
 Deno.test({
   name: "chaos (redis): SIGKILL and restart lose no acknowledged message; clients recover",
@@ -46,24 +39,24 @@ Deno.test({
     };
     try {
       for (const c of all) c.start();
-      await until("everyone is welcomed", () => all.every((c) => c.ready));
+      await waitUntil("everyone is welcomed", () => all.every((c) => c.ready));
       for (let round = 1; round <= 2; round++) {
         await sendFor(500);
         await server.kill();
         await sendFor(200);
         server = await startProcessServer({ env });
-        await until(
+        await waitUntil(
           "everyone is back",
           () => all.every((c) => c.ready && c.welcomes.length > round),
         );
       }
       await sendFor(300);
-      await until("every message is acknowledged", () => sender.outbox.size === 0);
+      await waitUntil("every message is acknowledged", () => sender.outbox.size === 0);
       assert.equal(sender.acked.size, n);
       const offsets = [...sender.acked.values()].map((a) => a.offset);
       assert.equal(new Set(offsets).size, n, "no message stored twice");
       assert.equal(new Set([...sender.acked.values()].map((a) => a.epoch)).size, 1, "one epoch");
-      await until(
+      await waitUntil(
         "receivers have everything",
         () => receivers.every((r) => r.messages.length === n),
       );
