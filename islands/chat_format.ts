@@ -52,7 +52,8 @@ export function duration(ms: number): string {
 }
 
 /**
- * Groups consecutive bubbles of one sender (within five minutes) so only the first shows a name.
+ * Groups consecutive bubbles of one sender under one name (within five minutes) so only the
+ * first shows the name.
  *
  * @example
  * ```ts
@@ -66,7 +67,8 @@ export function groupChat(items: ChatItem[]): ChatItem[][] {
     const prev = last?.at(-1);
     if (
       last && prev && item.kind !== "gap" && prev.kind === item.kind &&
-      prev.sender === item.sender && Math.abs(item.ts - prev.ts) < 5 * 60_000
+      prev.sender === item.sender && prev.name === item.name &&
+      Math.abs(item.ts - prev.ts) < 5 * 60_000
     ) last.push(item);
     else groups.push([item]);
   }

@@ -156,8 +156,9 @@ Deno.test("format helpers: groups, initials, durations, bytes", () => {
     { ...base, key: "3", kind: "own", sender: "me", ts: 2000 },
     { ...base, key: "4", kind: "other", sender: "b", ts: 3000 },
     { ...base, key: "5", kind: "other", sender: "b", ts: 10 * 60_000 },
+    { ...base, key: "6", kind: "other", sender: "b", ts: 10 * 60_000, name: "Renamed" },
   ]);
-  assert.deepEqual(groups.map((g) => g.map((i) => i.key).join("")), ["12", "3", "4", "5"]);
+  assert.deepEqual(groups.map((g) => g.map((i) => i.key).join("")), ["12", "3", "4", "5", "6"]);
   assert.equal(initials("Ann Lee"), "AL");
   assert.equal(initials("bob"), "B");
   assert.equal(duration(59_999), "59s");

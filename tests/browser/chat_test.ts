@@ -10,6 +10,7 @@ import {
   logTexts,
   metric,
   openPage,
+  pageErrors,
   sendMessage,
   until,
 } from "../helpers/browser.ts";
@@ -120,6 +121,29 @@ Deno.test({
         await until(gapToBottom, (d) => d <= 2, "jump to the bottom");
       });
 
+      await t.step("Disconnect explains the disabled composer; Connect comes back", async () => {
+        await a.click("button:has-text('Disconnect')");
+        await until(() => status(a), (s) => s === "offline", "A offline");
+        assert.equal(await a.locator(".status-text").innerText(), "Disconnected");
+        assert.ok(await a.locator("#composer-input").isDisabled());
+        assert.match(await a.locator("#composer-help").innerText(), /disconnected.*Connect/i);
+        await until(() => metric(b, "online"), (v) => v === "1", "B sees A leave");
+        await a.click("button:has-text('Connect')");
+        await until(() => status(a), (s) => s === "online", "A online again");
+        await until(() => metric(b, "online"), (v) => v === "2", "B sees A back");
+        assert.equal(await metric(a, "reconnects"), "0", "a chosen disconnect is no reconnect");
+      });
+
+      await t.step("renaming shows the new name to others and is remembered", async () => {
+        await b.fill("#name-input", "Bobby");
+        await b.press("#name-input", "Enter");
+        await until(() => status(b), (s) => s === "online", "B back after rename");
+        await sendMessage(b, "new name");
+        await until(() => bubbles(a, "other"), (v) => v.at(-1) === "new name", "A gets it");
+        assert.equal(await a.locator(".group:not(.own) .who").last().innerText(), "Bobby");
+        assert.equal(await b.evaluate(() => localStorage.getItem("fanout.name")), "Bobby");
+      });
+
       await t.step("switching room by the field updates the URL and joins the room", async () => {
         await b.fill("#room-input", "r2");
         await b.press("#room-input", "Enter");
@@ -130,6 +154,7 @@ Deno.test({
         assert.deepEqual(await bubbles(b, "other"), ["only in r2"], "history of r2 replayed");
         assert.deepEqual(await bubbles(b, "own"), [], "the chat was cleared for the new room");
       });
+      assert.deepEqual([...pageErrors(a), ...pageErrors(b)], [], "no console errors");
     } finally {
       await browser.close();
       await srv.stop();

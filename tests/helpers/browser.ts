@@ -36,6 +36,20 @@ export function launchBrowser(): Promise<Browser> {
   });
 }
 
+const consoleErrors = new WeakMap<Page, string[]>();
+
+/**
+ * Console errors and uncaught exceptions a page opened by {@linkcode openPage} has reported.
+ *
+ * @example
+ * ```ts
+ * assert.deepEqual(pageErrors(page), []);
+ * ```
+ */
+export function pageErrors(page: Page): string[] {
+  return consoleErrors.get(page) ?? [];
+}
+
 /** Options of {@linkcode openPage}. */
 export interface PageOptions {
   width?: number;
@@ -62,7 +76,11 @@ export async function openPage(
   });
   const page = await context.newPage();
   const errors: string[] = [];
+  consoleErrors.set(page, errors);
   page.on("pageerror", (err) => errors.push(String(err)));
+  page.on("console", (msg) => {
+    if (msg.type() === "error") errors.push(msg.text());
+  });
   await page.goto(url);
   await page.waitForSelector(".app[data-ready=true]", { timeout: 10_000 }).catch((err) => {
     throw new Error(`island did not hydrate at ${url}: ${errors.join("; ") || err}`);
