@@ -68,7 +68,14 @@ export function clockTime(ts: number, utc = false): string {
   return parts.map((n) => String(n).padStart(2, "0")).join(":");
 }
 
-/** Name to show for a sender or peer: the display name, else the connection id. */
+/**
+ * Name to show for a sender or peer: the display name, else the connection id.
+ *
+ * @example
+ * ```ts
+ * who({ name: null, from: "c1-2" }); // "c1-2"
+ * ```
+ */
 export function who(peer: { name: string | null; id?: string; from?: string }): string {
   return peer.name !== null && peer.name !== "" ? peer.name : (peer.from ?? peer.id ?? "?");
 }
@@ -86,28 +93,65 @@ export function formatMessage(m: ChatMessage, style: Style): string {
   return `${dim(style, time)} ${bold(style, cyan(style, safeText(who(m))))}: ${safeText(m.text)}`;
 }
 
-/** One's own line as sent: `[HH:MM:SS] you: <text>`, dim. */
+/**
+ * One's own line as sent: `[HH:MM:SS] you: <text>`, dim.
+ *
+ * @example
+ * ```ts
+ * formatOwn("hi", Date.UTC(2026, 0, 1, 9), { color: false, utc: true }); // "[09:00:00] you: hi"
+ * ```
+ */
 export function formatOwn(text: string, ts: number, style: Style): string {
   return dim(style, `[${clockTime(ts, style.utc)}] you: ${safeText(text)}`);
 }
 
-/** A dim status line starting with `* `. */
+/**
+ * A dim status line starting with `* `.
+ *
+ * @example
+ * ```ts
+ * formatStatus("Bob joined (2 online)", { color: false }); // "* Bob joined (2 online)"
+ * ```
+ */
 export function formatStatus(text: string, style: Style): string {
   return dim(style, `* ${text}`);
 }
 
-/** A red line for a server or client error. */
+/**
+ * A red line for a server or client error.
+ *
+ * @example
+ * ```ts
+ * formatError({ code: "too_large", message: "too big", ref: "r" }, { color: false });
+ * // "! too_large: too big (message not delivered)"
+ * ```
+ */
 export function formatError(e: ClientEvents["error"], style: Style): string {
   const what = e.retrying ? " (will retry)" : e.ref ? " (message not delivered)" : "";
   return red(style, `! ${e.code}: ${safeText(e.message)}${what}`);
 }
 
-/** `Connected to <url> (room <room>, <n> online)`. */
+/**
+ * `Connected to <url> (room <room>, <n> online)`.
+ *
+ * @example
+ * ```ts
+ * formatConnected("ws://h/ws", "dev", 3); // "Connected to ws://h/ws (room dev, 3 online)"
+ * ```
+ */
 export function formatConnected(url: string, room: string, online: number): string {
   return `Connected to ${url} (room ${room}, ${online} online)`;
 }
 
-/** Text of a presence change, e.g. `Ann joined (3 online)` or `2 joined, 1 left (4 online)`. */
+/**
+ * Text of a presence change.
+ *
+ * @example
+ * ```ts
+ * presenceText({ online: 3, joined: { id: "c1", name: "Ann" } }); // "Ann joined (3 online)"
+ * presenceText({ online: 4, joins: 2, leaves: 1 }); // "2 joined, 1 left (4 online)"
+ * ```
+ */
 export function presenceText(p: ClientEvents["presence"]): string {
   const name = (peer: Peer) => safeText(who(peer));
   if (p.joined) return `${name(p.joined)} joined (${p.online} online)`;
@@ -118,7 +162,15 @@ export function presenceText(p: ClientEvents["presence"]): string {
   return `${parts.join(", ") || "presence"} (${p.online} online)`;
 }
 
-/** Text of a lost connection, e.g. `Connection lost (1006); reconnecting in 1.2 s (attempt 2)`. */
+/**
+ * Text of a lost connection.
+ *
+ * @example
+ * ```ts
+ * lostText({ state: "reconnecting", attempt: 2, retryInMs: 1200, closeCode: 1006 });
+ * // "Connection lost (1006); reconnecting in 1.2 s (attempt 2)"
+ * ```
+ */
 export function lostText(s: ClientEvents["state"]): string {
   const reason = s.closeReason ? `: ${safeText(s.closeReason)}` : "";
   const code = s.closeCode === undefined ? "" : ` (${s.closeCode}${reason})`;
