@@ -30,8 +30,9 @@ export interface ChatItem {
   name: string;
   text: string;
   ts: number;
-  /** Own messages: `queued` (not on the wire yet), `sent` (waiting for ack), `delivered`. */
-  status?: "queued" | "sent" | "delivered";
+  /** Own messages: `queued` (not on the wire yet), `sent` (waiting for ack), `delivered`, or
+   * `failed` (the server refused it for good). */
+  status?: "queued" | "sent" | "delivered" | "failed";
 }
 
 /** A readable error shown above the views. */
@@ -112,7 +113,7 @@ export type ChatEvent =
     joins?: number;
     leaves?: number;
   }
-  | { type: "error"; code: string; message: string; retrying?: boolean }
+  | { type: "error"; code: string; message: string; ref?: string; retrying?: boolean }
   | { type: "rtt"; ms: number }
   | { type: "room"; room: string }
   | { type: "dismiss"; seq: number };
@@ -302,7 +303,7 @@ export function reduce(s: ViewState, e: ChatEvent, now: number): ViewState {
       const byRef = new Map(e.items.map((i) => [i.ref, i]));
       const known = new Set<string>();
       const chat = s.chat.map((c) => {
-        if (c.kind !== "own" || c.status === "delivered") return c;
+        if (c.kind !== "own" || c.status === "delivered" || c.status === "failed") return c;
         known.add(c.key);
         const item = byRef.get(c.key);
         return item && item.status !== c.status ? { ...c, status: item.status } : c;
@@ -357,7 +358,15 @@ export function reduce(s: ViewState, e: ChatEvent, now: number): ViewState {
       const text = (known ?? `Server error (${e.code}): ${e.message}`) +
         (e.retrying ? " It will be sent again shortly." : "");
       const seq = s.seq + 1;
-      const next = { ...s, notices: [...s.notices, { seq, text }].slice(-3) };
+      const failed = e.ref !== undefined && !e.retrying;
+      const chat = failed
+        ? s.chat.map((c) =>
+          c.kind === "own" && c.key === e.ref && c.status !== "delivered"
+            ? { ...c, status: "failed" as const }
+            : c
+        )
+        : s.chat;
+      const next = { ...s, chat, notices: [...s.notices, { seq, text }].slice(-3) };
       return addLog(next, now, "error", text);
     }
     case "rtt":

@@ -40,6 +40,7 @@ const MARK = {
   queued: { icon: "◷", label: "Queued, will send when online" },
   sent: { icon: "✓", label: "Sent, waiting for the server" },
   delivered: { icon: "✓✓", label: "Delivered" },
+  failed: { icon: "!", label: "Not delivered: the server refused it" },
 };
 
 /**

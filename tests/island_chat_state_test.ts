@@ -122,6 +122,16 @@ Deno.test("presence: own join says You, bursts say counts, online follows", () =
   assert.equal(s.stats.online, 1);
 });
 
+Deno.test("a message the server refuses for good is marked failed, a retried one is not", () => {
+  const s = run([
+    [0, { type: "outbox", items: [item("r1", "sent"), item("r2", "sent")] }],
+    [1, { type: "error", code: "rate_limited", message: "x", ref: "r1", retrying: true }],
+    [2, { type: "outbox", items: [item("r1", "queued")] }],
+    [3, { type: "error", code: "invalid_message", message: "bad", ref: "r2" }],
+  ]);
+  assert.deepEqual(s.chat.map((c) => `${c.key}:${c.status}`), ["r1:queued", "r2:failed"]);
+});
+
 Deno.test("errors become readable notices that can be dismissed", () => {
   let s = run([
     [0, { type: "error", code: "rate_limited", message: "x", retrying: true }],
