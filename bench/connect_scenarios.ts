@@ -7,7 +7,7 @@
  */
 
 import { allWelcomed, connectMany, sleep } from "./clients.ts";
-import { metric, rssBytes, type ServerHandle } from "./servers.ts";
+import { cpuSeconds, metric, rssBytes, type ServerHandle } from "./servers.ts";
 
 /** Figures of the `idle` scenario. */
 export interface IdleResult {
@@ -54,6 +54,8 @@ export interface ConnectResult {
   connections: number;
   failed: number;
   perSec: number;
+  /** Server CPU while connecting, in % of one core. */
+  serverCpu: number;
 }
 
 /**
@@ -69,15 +71,17 @@ export async function runConnect(
   count: number,
   concurrency = 50,
 ): Promise<ConnectResult> {
-  const t0 = performance.now();
+  const t0 = performance.now(), cpu0 = cpuSeconds(server.pid);
   const opened = await connectMany(server, { count, concurrency, bufferBytes: 1024 });
   const seconds = (performance.now() - t0) / 1000;
+  const serverCpu = (cpuSeconds(server.pid) - cpu0) / seconds * 100;
   for (const c of opened.clients) c.close();
   await sleep(500);
   return {
     connections: opened.clients.length,
     failed: opened.failed,
     perSec: opened.clients.length / seconds,
+    serverCpu,
   };
 }
 

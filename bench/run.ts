@@ -49,6 +49,7 @@ const COLUMNS: Record<Scenario, Column[]> = {
   ],
   "connect": [
     { key: "perSec", label: "connections accepted/s" },
+    { key: "serverCpu", label: "server CPU (% of a core)" },
     { key: "failed", label: "failed connections" },
   ],
   "join-storm": [
@@ -64,6 +65,8 @@ async function runOne(kind: ServerKind, scenario: Scenario, flags: ReturnType<ty
   const p = scenarioParams(scenario, flags);
   const server = await startServer(kind, { cpu: "0" });
   try {
+    // Warm-up (JIT, lazily loaded code), the same for both servers; not measured.
+    await runConnect(server, flags.quick ? 20 : 300);
     switch (scenario) {
       case "fanout":
       case "fanout-rate":
