@@ -19,6 +19,8 @@ export interface Flags {
   rate?: number;
   rounds: number;
   quick: boolean;
+  /** Measure Fanout under `deno serve --parallel` with Redis instead of one process. */
+  parallel: boolean;
   json?: string;
 }
 
@@ -63,7 +65,7 @@ function num(name: string, raw: string | undefined): number {
  * ```
  */
 export function parseFlags(args: string[]): Flags {
-  const flags: Flags = { scenarios: [...SCENARIOS], rounds: 1, quick: false };
+  const flags: Flags = { scenarios: [...SCENARIOS], rounds: 1, quick: false, parallel: false };
   for (let i = 0; i < args.length; i++) {
     const [name, inline] = args[i].replace(/^--/, "").split("=", 2);
     const value = () => inline ?? args[++i];
@@ -87,6 +89,9 @@ export function parseFlags(args: string[]): Flags {
         break;
       case "quick":
         flags.quick = true;
+        break;
+      case "parallel":
+        flags.parallel = true;
         break;
       case "json":
         flags.json = value();

@@ -4,7 +4,7 @@
  * load generator to core 1, runs the scenarios, and prints Markdown tables (absolute figures and
  * ratios to the baseline). Flags: `--scenario fanout|fanout-rate|idle|connect|join-storm|all`,
  * `--clients`, `--senders`, `--seconds`, `--inflight`, `--rate`, `--rounds`, `--quick`,
- * `--json <file>`.
+ * `--parallel` (Fanout under `deno serve --parallel` with Redis), `--json <file>`.
  *
  * @example
  * ```sh
@@ -101,14 +101,22 @@ if (import.meta.main) {
     };
     const p = scenarioParams(scenario, flags);
     for (let round = 0; round < flags.rounds; round++) {
-      const order: ServerKind[] = round % 2 === 0 ? ["baseline", "fanout"] : ["fanout", "baseline"];
-      for (const kind of order) out[kind].push(await runOne(kind, scenario, flags));
+      const order = round % 2 === 0
+        ? ["baseline", "fanout"] as const
+        : ["fanout", "baseline"] as const;
+      for (const column of order) {
+        const kind: ServerKind = column === "fanout" && flags.parallel ? "fanout-parallel" : column;
+        out[column].push(await runOne(kind, scenario, flags));
+      }
     }
     const what = scenario.startsWith("fanout")
       ? `${p.clients} clients, ${p.senders} senders, ` +
         (p.rate > 0 ? `${p.rate} msg/s each` : `${p.inflight} in flight each`) + `, ${p.seconds} s`
       : `${p.clients} clients`;
-    console.log(table(`${scenario} (${what})`, COLUMNS[scenario], out.baseline, out.fanout));
+    const where = flags.parallel ? "; Fanout: deno serve --parallel + Redis, not pinned" : "";
+    console.log(
+      table(`${scenario} (${what}${where})`, COLUMNS[scenario], out.baseline, out.fanout),
+    );
   }
   if (flags.json) await Deno.writeTextFile(flags.json, JSON.stringify(results, null, 2));
 }

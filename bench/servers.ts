@@ -6,8 +6,11 @@
  * @module
  */
 
-/** Which server: the product or the naive baseline. */
-export type ServerKind = "fanout" | "baseline";
+/**
+ * Which server: the product, the product under `deno serve --parallel` (one worker per core,
+ * rooms shared through a `redis-server` started for it), or the naive baseline.
+ */
+export type ServerKind = "fanout" | "fanout-parallel" | "baseline";
 
 /** A running server subprocess. */
 export interface ServerHandle {
@@ -83,11 +86,16 @@ export async function startServer(
 ): Promise<ServerHandle> {
   const port = freePort();
   const deno = Deno.execPath();
+  const redis = kind === "fanout-parallel" ? await startRedis() : null;
   const args = kind === "fanout"
     ? ["run", "-P", "main.ts"]
+    : kind === "fanout-parallel"
+    ? ["serve", "--parallel", "-P", "--host", "127.0.0.1", "--port", String(port), "main.ts"]
     : ["run", "--allow-net", "--allow-env", "bench/baseline_naive.ts"];
-  const pin = options.cpu !== undefined && canPin();
-  const env = kind === "fanout" ? { ...FANOUT_ENV, ...options.env } : { ...options.env };
+  // The parallel server needs every core: it is not pinned.
+  const pin = options.cpu !== undefined && canPin() && kind !== "fanout-parallel";
+  const env = kind === "baseline" ? { ...options.env } : { ...FANOUT_ENV, ...options.env };
+  if (redis) Object.assign(env, { REDIS_URL: redis.url, FANOUT_SERVE: "1" });
   const child = new Deno.Command(pin ? "taskset" : deno, {
     args: pin ? ["-c", options.cpu!, deno, ...args] : args,
     cwd: ROOT,
@@ -97,16 +105,20 @@ export async function startServer(
     stderr: "inherit",
   }).spawn();
   let exited = false;
-  child.status.then(() => exited = true);
+  child.status.then(() => exited = true, () => exited = true);
   const deadline = Date.now() + 30_000;
   while (true) {
-    if (exited) throw new Error(`${kind} server exited before listening on port ${port}`);
+    if (exited) {
+      await redis?.stop();
+      throw new Error(`${kind} server exited before listening on port ${port}`);
+    }
     try {
       (await Deno.connect({ hostname: "127.0.0.1", port })).close();
       break;
     } catch {
       if (Date.now() > deadline) {
         child.kill("SIGKILL");
+        await redis?.stop();
         throw new Error(`${kind} server did not listen on port ${port} within 30 s`);
       }
       await new Promise((r) => setTimeout(r, 100));
@@ -116,13 +128,45 @@ export async function startServer(
     kind,
     port,
     pid: child.pid,
-    protocol: kind === "fanout" ? "fanout.v1" : undefined,
+    protocol: kind === "baseline" ? undefined : "fanout.v1",
     async stop() {
-      if (exited) return;
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => !exited && child.kill("SIGKILL"), 3000);
+      if (!exited) {
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => !exited && child.kill("SIGKILL"), 3000);
+        await child.status;
+        clearTimeout(timer);
+      }
+      await redis?.stop();
+    },
+  };
+}
+
+/** Starts a throw-away `redis-server` on a free loopback port (no persistence). */
+async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = freePort();
+  const child = new Deno.Command("redis-server", {
+    args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    stdin: "null",
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  for (let i = 0; i < 100; i++) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // Already gone.
+      }
       await child.status;
-      clearTimeout(timer);
     },
   };
 }
