@@ -6,55 +6,16 @@
  * @module
  */
 
-import { useEffect, useReducer, useRef, useState } from "preact/hooks";
-import { type ClientEvents, FanoutClient } from "../lib/client.ts";
+import { useEffect, useReducer, useState } from "preact/hooks";
+import { useFanoutClient } from "./chat_client.ts";
 import { ChatHeader } from "./chat_header.tsx";
 import { Composer } from "./chat_composer.tsx";
 import { Metrics } from "./chat_metrics.tsx";
 import { type ChatEvent, initialState, reduce, timeOnline } from "./chat_state.ts";
+import type { ChatProps } from "./chat_types.ts";
 import { BroadcastsView, ChatView } from "./chat_views.tsx";
 
-/** Props of {@linkcode Chat} (plain JSON). */
-export interface ChatProps {
-  room: string;
-  /** Display name from the URL, else the one stored in the browser, else a guest name. */
-  name: string | null;
-  /** Path of the WebSocket endpoint, e.g. `/ws`. */
-  wsPath: string;
-  /** The server's limits, shown before the welcome confirms them. */
-  limits: { maxMessageBytes: number; rateLimit: number; rateBurst: number };
-  /** Reconnect backoff override (tests use a short one), else the client's default. */
-  backoff: { baseMs: number; capMs: number } | null;
-}
-
-const EVENTS: (keyof ClientEvents)[] = [
-  "state",
-  "welcome",
-  "message",
-  "gap",
-  "ack",
-  "outbox",
-  "presence",
-  "error",
-  "rtt",
-];
-
-function tabClientId(): string {
-  const key = "fanout.client";
-  let id = sessionStorage.getItem(key);
-  if (!id || !/^[A-Za-z0-9_-]{8,64}$/.test(id)) {
-    const abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    id = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => abc[b % abc.length])
-      .join("");
-    sessionStorage.setItem(key, id);
-  }
-  return id;
-}
-
-function startName(fromUrl: string | null): string {
-  const stored = localStorage.getItem("fanout.name");
-  return fromUrl || stored || `guest-${Math.floor(1000 + Math.random() * 9000)}`;
-}
+export type { ChatProps };
 
 /**
  * The chat island.
@@ -71,7 +32,6 @@ export function Chat(props: ChatProps) {
     props.room,
     initialState,
   );
-  const client = useRef<FanoutClient | null>(null);
   const [ready, setReady] = useState(false);
   const [name, setName] = useState(props.name ?? "");
   const [now, setNow] = useState(0);
@@ -80,66 +40,18 @@ export function Chat(props: ChatProps) {
   const [pending, setPending] = useState(0);
   const [limits, setLimits] = useState(props.limits);
 
+  const client = useFanoutClient(props, {
+    event: dispatch,
+    pending: setPending,
+    limits: setLimits,
+    network: setNetwork,
+    name: setName,
+  });
   useEffect(() => {
-    const first = startName(props.name);
-    setName(first);
-    const url = new URL(props.wsPath, location.href);
-    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-    const c = new FanoutClient({
-      url: url.href,
-      room: props.room,
-      name: first,
-      clientId: tabClientId(),
-      ...(props.backoff ? { backoff: props.backoff } : {}),
-    });
-    client.current = c;
-    const offs = EVENTS.map((type) =>
-      c.on(type, (e) => {
-        if (type === "outbox") setPending((e as ClientEvents["outbox"]).items.length);
-        if (type === "welcome") {
-          if (c.limits) setLimits(c.limits);
-          // Probe the fresh connection at once so "Last RTT" is filled without waiting for
-          // the first periodic ping.
-          setTimeout(() => c.notifyOnline(), 0);
-        }
-        dispatch({ ...e, type } as ChatEvent);
-      })
-    );
-    let hiddenAt = 0;
-    const onVisibility = () => {
-      if (document.hidden) hiddenAt = Date.now();
-      else if (hiddenAt) c.notifyVisible(Date.now() - hiddenAt);
-    };
-    const onOnline = () => {
-      setNetwork(true);
-      c.notifyOnline();
-    };
-    const onOffline = () => setNetwork(false);
-    const onPop = () => {
-      const room = new URL(location.href).searchParams.get("room") ?? "lobby";
-      if (/^[a-z0-9_-]{1,64}$/.test(room) && room !== c.room) {
-        dispatch({ type: "room", room });
-        c.setRoom(room);
-      }
-    };
-    addEventListener("online", onOnline);
-    addEventListener("offline", onOffline);
-    addEventListener("popstate", onPop);
-    document.addEventListener("visibilitychange", onVisibility);
-    setNetwork(navigator.onLine);
     const tick = setInterval(() => setNow(Date.now()), 1000);
     setNow(Date.now());
     setReady(true);
-    c.connect();
-    return () => {
-      offs.forEach((off) => off());
-      clearInterval(tick);
-      removeEventListener("online", onOnline);
-      removeEventListener("offline", onOffline);
-      removeEventListener("popstate", onPop);
-      document.removeEventListener("visibilitychange", onVisibility);
-      c.disconnect();
-    };
+    return () => clearInterval(tick);
   }, []);
 
   useEffect(() => {

@@ -6,149 +6,13 @@
  * @module
  */
 
-/** Connection states, as the client core names them. */
-export type ConnState = "idle" | "connecting" | "online" | "reconnecting" | "offline";
+import type { ChatEvent, ChatItem, LogEntry, LogKind, ViewState } from "./chat_types.ts";
+import { closeText, ERROR_TEXT, STATE_TEXT } from "./chat_text.ts";
 
-/** Kinds of Broadcasts entries. */
-export type LogKind = "message" | "sent" | "join" | "leave" | "status" | "gap" | "error" | "room";
-
-/** One line of the Broadcasts view. */
-export interface LogEntry {
-  seq: number;
-  at: number;
-  kind: LogKind;
-  text: string;
-  name?: string;
-}
-
-/** One bubble (or gap marker) of the Chat view. */
-export interface ChatItem {
-  key: string;
-  kind: "own" | "other" | "gap";
-  /** Sender key for grouping (client id, else connection id). */
-  sender: string;
-  name: string;
-  text: string;
-  ts: number;
-  /** Own messages: `queued` (not on the wire yet), `sent` (waiting for ack), `delivered`, or
-   * `failed` (the server refused it for good). */
-  status?: "queued" | "sent" | "delivered" | "failed";
-}
-
-/** A readable error shown above the views. */
-export interface Notice {
-  seq: number;
-  text: string;
-}
-
-/** Everything the island renders. */
-export interface ViewState {
-  conn: ConnState;
-  attempt: number;
-  /** Clock time of the next reconnect attempt, when one is scheduled. */
-  retryAt: number | null;
-  room: string;
-  myId: string | null;
-  log: LogEntry[];
-  chat: ChatItem[];
-  notices: Notice[];
-  stats: {
-    events: number;
-    sent: number;
-    received: number;
-    online: number;
-    onlineMs: number;
-    onlineSince: number | null;
-    reconnects: number;
-    rttMs: number | null;
-  };
-  seq: number;
-  /** True once a connection was lost; the next welcome counts as a reconnect. */
-  lost: boolean;
-}
-
-/** Outbox item as the client core reports it. */
-export interface OutboxView {
-  ref: string;
-  text: string;
-  status: "queued" | "sent";
-  createdAt: number;
-}
-
-/** Events the reducer understands (the client core's events, plus UI actions). */
-export type ChatEvent =
-  | {
-    type: "state";
-    state: ConnState;
-    attempt: number;
-    retryInMs: number | null;
-    closeCode?: number;
-  }
-  | {
-    type: "welcome";
-    id: string;
-    room: string;
-    online: number;
-    recovered: boolean;
-    resumed: boolean;
-  }
-  | {
-    type: "message";
-    id: string;
-    from: string;
-    client?: string | null;
-    name: string;
-    text: string;
-    ts: number;
-    offset: number;
-  }
-  | { type: "gap"; room: string; since: number }
-  | { type: "ack"; ref: string; ts: number; text: string }
-  | { type: "outbox"; items: OutboxView[] }
-  | {
-    type: "presence";
-    online: number;
-    joined?: { id: string; name: string };
-    left?: { id: string; name: string };
-    joins?: number;
-    leaves?: number;
-  }
-  | { type: "error"; code: string; message: string; ref?: string; retrying?: boolean }
-  | { type: "rtt"; ms: number }
-  | { type: "room"; room: string }
-  | { type: "dismiss"; seq: number };
+export type * from "./chat_types.ts";
 
 /** Most entries kept in each view. */
 export const MAX_ITEMS = 500;
-
-const ERROR_TEXT: Record<string, string> = {
-  rate_limited: "You are sending faster than the server allows.",
-  too_large: "That message is larger than the server allows.",
-  empty_message: "Empty messages are not sent.",
-  unavailable: "The server cannot store messages right now.",
-};
-
-const CLOSE_TEXT: Record<number, string> = {
-  1000: "closed",
-  1001: "server going away",
-  1006: "connection dropped",
-  1008: "refused for abuse",
-  1012: "server restarting",
-  4000: "no answer to ping",
-  4008: "too slow to keep up",
-};
-
-/**
- * A short phrase for a WebSocket close code.
- *
- * @example
- * ```ts
- * closeText(1012); // "server restarting"
- * ```
- */
-export function closeText(code: number): string {
-  return CLOSE_TEXT[code] ?? `close code ${code}`;
-}
 
 /**
  * The state before any event.
@@ -211,14 +75,6 @@ function addLog(s: ViewState, now: number, kind: LogKind, text: string, name?: s
     stats: { ...s.stats, events: s.stats.events + 1 },
   };
 }
-
-const STATE_TEXT: Record<ConnState, string> = {
-  idle: "Not connected",
-  connecting: "Connecting…",
-  online: "Online",
-  reconnecting: "Connection lost, reconnecting",
-  offline: "Disconnected",
-};
 
 /**
  * Applies one event at clock time `now`.

@@ -1,0 +1,46 @@
+/**
+ * Words the chat island shows for connection states, close codes and server errors.
+ *
+ * @module
+ */
+
+import type { ConnState } from "./chat_types.ts";
+
+/** Readable sentences for server error codes. */
+export const ERROR_TEXT: Record<string, string> = {
+  rate_limited: "You are sending faster than the server allows.",
+  too_large: "That message is larger than the server allows.",
+  empty_message: "Empty messages are not sent.",
+  unavailable: "The server cannot store messages right now.",
+};
+
+/** Broadcasts line for each connection state. */
+export const STATE_TEXT: Record<ConnState, string> = {
+  idle: "Not connected",
+  connecting: "Connecting…",
+  online: "Online",
+  reconnecting: "Connection lost, reconnecting",
+  offline: "Disconnected",
+};
+
+const CLOSE_TEXT: Record<number, string> = {
+  1000: "closed",
+  1001: "server going away",
+  1006: "connection dropped",
+  1008: "refused for abuse",
+  1012: "server restarting",
+  4000: "no answer to ping",
+  4008: "too slow to keep up",
+};
+
+/**
+ * A short phrase for a WebSocket close code.
+ *
+ * @example
+ * ```ts
+ * closeText(1012); // "server restarting"
+ * ```
+ */
+export function closeText(code: number): string {
+  return CLOSE_TEXT[code] ?? `close code ${code}`;
+}

@@ -1,0 +1,130 @@
+/**
+ * Types of the chat island's view state and of the events that change it.
+ *
+ * @module
+ */
+
+/** Connection states, as the client core names them. */
+export type ConnState = "idle" | "connecting" | "online" | "reconnecting" | "offline";
+
+/** Kinds of Broadcasts entries. */
+export type LogKind = "message" | "sent" | "join" | "leave" | "status" | "gap" | "error" | "room";
+
+/** One line of the Broadcasts view. */
+export interface LogEntry {
+  seq: number;
+  at: number;
+  kind: LogKind;
+  text: string;
+  name?: string;
+}
+
+/** One bubble (or gap marker) of the Chat view. */
+export interface ChatItem {
+  key: string;
+  kind: "own" | "other" | "gap";
+  /** Sender key for grouping (client id, else connection id). */
+  sender: string;
+  name: string;
+  text: string;
+  ts: number;
+  /** Own messages: `queued` (not on the wire yet), `sent` (waiting for ack), `delivered`, or
+   * `failed` (the server refused it for good). */
+  status?: "queued" | "sent" | "delivered" | "failed";
+}
+
+/** A readable error shown above the views. */
+export interface Notice {
+  seq: number;
+  text: string;
+}
+
+/** Everything the island renders. */
+export interface ViewState {
+  conn: ConnState;
+  attempt: number;
+  /** Clock time of the next reconnect attempt, when one is scheduled. */
+  retryAt: number | null;
+  room: string;
+  myId: string | null;
+  log: LogEntry[];
+  chat: ChatItem[];
+  notices: Notice[];
+  stats: {
+    events: number;
+    sent: number;
+    received: number;
+    online: number;
+    onlineMs: number;
+    onlineSince: number | null;
+    reconnects: number;
+    rttMs: number | null;
+  };
+  seq: number;
+  /** True once a connection was lost; the next welcome counts as a reconnect. */
+  lost: boolean;
+}
+
+/** Outbox item as the client core reports it. */
+export interface OutboxView {
+  ref: string;
+  text: string;
+  status: "queued" | "sent";
+  createdAt: number;
+}
+
+/** Events the reducer understands (the client core's events, plus UI actions). */
+export type ChatEvent =
+  | {
+    type: "state";
+    state: ConnState;
+    attempt: number;
+    retryInMs: number | null;
+    closeCode?: number;
+  }
+  | {
+    type: "welcome";
+    id: string;
+    room: string;
+    online: number;
+    recovered: boolean;
+    resumed: boolean;
+  }
+  | {
+    type: "message";
+    id: string;
+    from: string;
+    client?: string | null;
+    name: string;
+    text: string;
+    ts: number;
+    offset: number;
+  }
+  | { type: "gap"; room: string; since: number }
+  | { type: "ack"; ref: string; ts: number; text: string }
+  | { type: "outbox"; items: OutboxView[] }
+  | {
+    type: "presence";
+    online: number;
+    joined?: { id: string; name: string };
+    left?: { id: string; name: string };
+    joins?: number;
+    leaves?: number;
+  }
+  | { type: "error"; code: string; message: string; ref?: string; retrying?: boolean }
+  | { type: "rtt"; ms: number }
+  | { type: "room"; room: string }
+  | { type: "dismiss"; seq: number };
+
+/** Props of the `Chat` island (plain JSON, rendered into the page). */
+export interface ChatProps {
+  room: string;
+  /** Display name from the URL, else the one stored in the browser, else a guest name. */
+  name: string | null;
+  /** Path of the WebSocket endpoint, e.g. `/ws`. */
+  wsPath: string;
+  /** The server's limits, shown before the welcome confirms them. */
+  limits: { maxMessageBytes: number; rateLimit: number; rateBurst: number };
+  /** Reconnect backoff override (tests use a short one), else the client's default. */
+  backoff: { baseMs: number; capMs: number } | null;
+}
