@@ -1,0 +1,148 @@
+/**
+ * The load generator's parser of server WebSocket frames (unmasked): it reads headers and
+ * lengths across read boundaries and scans data payloads for benchmark markers
+ * `#<sender>.<seq>.<µs>|` without decoding JSON, so a frame holding many NDJSON objects counts
+ * every marker in it, and a marker split between two reads is still found once.
+ *
+ * @module
+ */
+
+/** Called for every marker found: sender index, sequence number, send time and read time (µs). */
+export type MarkerSink = (sender: number, seq: number, sentUs: number, nowUs: number) => void;
+
+/** What the scanner reports besides markers. */
+export interface ScannerHooks {
+  onMarker?: MarkerSink;
+  /** A whole control frame (close 8, ping 9, pong 10) with its payload. */
+  onControl?: (opcode: number, payload: number[]) => void;
+  /** A data frame header was read (`frames` already counts it). */
+  onDataFrame?: (frames: number) => void;
+}
+
+const DOT = 0x2e, BAR = 0x7c;
+const decoder = new TextDecoder();
+
+/**
+ * Incremental frame parser and marker counter.
+ *
+ * @example
+ * ```ts
+ * const s = new FrameScanner({ onMarker: (from, seq) => console.log(from, seq) });
+ * s.push(new Uint8Array([0x81, 8, ...new TextEncoder().encode("#1.2.30|")]), 40); // logs 1 2
+ * ```
+ */
+export class FrameScanner {
+  /** Data frames whose header was read. */
+  frames = 0;
+  /** Markers found. */
+  markers = 0;
+  #hooks: ScannerHooks;
+  #remaining = 0;
+  #opcode = 0;
+  #hdr = new Uint8Array(14);
+  #hdrLen = 0;
+  #control: number[] = [];
+  // Marker state: 0 outside a marker, 1..3 inside field 1..3.
+  #field = 0;
+  #acc = 0;
+  #sender = 0;
+  #seq = 0;
+
+  constructor(hooks: ScannerHooks = {}) {
+    this.#hooks = hooks;
+  }
+
+  /** Feeds the bytes of one read; `nowUs` is the read time given to every marker in it. */
+  push(chunk: Uint8Array, nowUs: number): void {
+    const n = chunk.length;
+    let p = 0;
+    while (p < n) {
+      if (this.#remaining === 0) {
+        p = this.#header(chunk, p, n);
+        continue;
+      }
+      const end = Math.min(n, p + this.#remaining);
+      if (this.#opcode >= 8) {
+        for (let i = p; i < end; i++) this.#control.push(chunk[i]);
+      } else this.#scan(chunk, p, end, nowUs);
+      this.#remaining -= end - p;
+      p = end;
+      if (this.#remaining === 0) this.#frameDone();
+    }
+  }
+
+  #header(chunk: Uint8Array, p: number, n: number): number {
+    const hdr = this.#hdr;
+    while (p < n) {
+      hdr[this.#hdrLen++] = chunk[p++];
+      if (this.#hdrLen < 2) continue;
+      const len7 = hdr[1] & 0x7f;
+      const need = len7 < 126 ? 2 : len7 === 126 ? 4 : 10;
+      if (this.#hdrLen < need) continue;
+      this.#opcode = hdr[0] & 0x0f;
+      this.#remaining = need === 2
+        ? len7
+        : need === 4
+        ? (hdr[2] << 8) | hdr[3]
+        : Number(new DataView(hdr.buffer).getBigUint64(2));
+      this.#hdrLen = 0;
+      if (this.#opcode < 8) {
+        this.frames++;
+        this.#hooks.onDataFrame?.(this.frames);
+      }
+      if (this.#remaining === 0) this.#frameDone();
+      return p;
+    }
+    return p;
+  }
+
+  #frameDone(): void {
+    this.#field = 0;
+    if (this.#opcode >= 8) {
+      const payload = this.#control;
+      this.#control = [];
+      this.#hooks.onControl?.(this.#opcode, payload);
+    }
+  }
+
+  /**
+   * Finds markers in `chunk[p, end)`. The bytes are decoded first because `String#indexOf` is
+   * several times faster than `Uint8Array#indexOf` (benchmark payloads are ASCII, so a read
+   * boundary never splits a character).
+   */
+  #scan(chunk: Uint8Array, p: number, end: number, now: number): void {
+    const s = decoder.decode(chunk.subarray(p, end));
+    const n = s.length;
+    const sink = this.#hooks.onMarker;
+    let field = this.#field, acc = this.#acc, sender = this.#sender, seq = this.#seq;
+    let i = 0;
+    while (i < n) {
+      if (field === 0) {
+        const h = s.indexOf("#", i);
+        if (h < 0) break;
+        i = h + 1;
+        field = 1;
+        acc = 0;
+        continue;
+      }
+      const d = s.charCodeAt(i++) - 48;
+      if (d >= 0 && d <= 9) acc = acc * 10 + d;
+      else if (d === DOT - 48 && field < 3) {
+        if (field === 1) sender = acc;
+        else seq = acc;
+        field++;
+        acc = 0;
+      } else {
+        if (d === BAR - 48 && field === 3) {
+          this.markers++;
+          sink?.(sender, seq, acc, now);
+        }
+        field = 0;
+      }
+    }
+    this.#field = field;
+    this.#acc = acc;
+    this.#sender = sender;
+    this.#seq = seq;
+  }
+}
