@@ -37,6 +37,8 @@ export interface LoadReport {
   violations: string[];
   /** Receivers that were closed during the run. */
   dropped: number;
+  /** Close codes of the dropped receivers, with counts, e.g. `{ "4008": 3 }`. */
+  dropCodes: Record<string, number>;
   seconds: number;
   deliveriesPerSecond: number;
   latencyMs: { p50: number; p99: number; max: number };
@@ -86,6 +88,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const violate = (what: string) => {
     if (violationCount++ < 10) violations.push(what);
   };
+  const dropCodes: Record<string, number> = {};
   let deliveries = 0;
   let lastDelivery = 0;
   try {
@@ -112,7 +115,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
             else if (first !== f.text) violate(`offset ${f.offset} has two different texts`);
           }
         });
-        r.ws.onclose = () => r.closed = true;
+        r.ws.onclose = (event) => {
+          r.closed = true;
+          const key = `${event.code}${event.reason ? ` ${event.reason}` : ""}`;
+          dropCodes[key] = (dropCodes[key] ?? 0) + 1;
+        };
       }));
     }
     const acks = new Map<string, number>();
@@ -182,6 +189,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       expectedDeliveries: acks.size * receivers.filter((r) => !r.closed).length,
       violations,
       dropped: receivers.filter((r) => r.closed).length,
+      dropCodes: { ...dropCodes },
       seconds,
       deliveriesPerSecond: Math.round(deliveries / Math.max(seconds, 0.001)),
       latencyMs: {
@@ -207,6 +215,7 @@ export function formatReport(r: LoadReport): string {
   return `${r.receivers} receivers, ${r.senders} senders: ${r.accepted} messages accepted, ` +
     `${r.deliveries}/${r.expectedDeliveries} deliveries in ${r.seconds.toFixed(1)} s ` +
     `(${r.deliveriesPerSecond} deliveries/s), latency p50 ${r.latencyMs.p50} ms, ` +
-    `p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms; dropped ${r.dropped}; ` +
+    `p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms; dropped ${r.dropped} ` +
+    `${JSON.stringify(r.dropCodes)}; ` +
     `violations: ${r.violations.length ? r.violations.join("; ") : "none"}`;
 }

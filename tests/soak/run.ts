@@ -4,7 +4,7 @@
  * then proxy-cut chaos for longer. Prints figures and exits 1 if anything was lost, duplicated
  * or out of order. Every phase is bounded in time.
  *
- *     deno task soak --clients 2000 --senders 8 --seconds 60 --rate 20 --chaos-seconds 30
+ *     deno task soak --clients 2000 --senders 4 --seconds 60 --rate 10 --chaos-seconds 30
  *
  * @module
  */
@@ -18,9 +18,9 @@ const { values } = parseArgs({
   args: Deno.args,
   options: {
     clients: { type: "string", default: "2000" },
-    senders: { type: "string", default: "8" },
+    senders: { type: "string", default: "4" },
     seconds: { type: "string", default: "60" },
-    rate: { type: "string", default: "20" },
+    rate: { type: "string", default: "10" },
     "text-bytes": { type: "string", default: "100" },
     "chaos-seconds": { type: "string", default: "30" },
     "chaos-receivers": { type: "string", default: "20" },
@@ -102,6 +102,7 @@ try {
   failed = true;
 } finally {
   await server.stop();
+  if (failed) console.log(`server output (tail):\n${server.output().slice(-3000)}`);
 }
 console.log(failed ? "soak: FAIL" : "soak: PASS");
 Deno.exit(failed ? 1 : 0);
