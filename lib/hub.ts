@@ -239,6 +239,7 @@ export class Hub {
       if (size > 4 * max) {
         return this.#abuse(conn, CloseCode.tooBig, "too_large", "frame far over the size limit");
       }
+      if (!this.#withinRate(conn)) return;
       return this.#reject(
         conn,
         "unsupported_binary",
@@ -249,29 +250,39 @@ export class Hub {
       if (data.length > 4 * max) {
         return this.#abuse(conn, CloseCode.tooBig, "too_large", "frame far over the size limit");
       }
+      if (!this.#withinRate(conn)) return;
       return this.#reject(conn, "too_large", `frame is larger than the limit of ${max} bytes`);
     }
     const parsed = conn.json ? parseClientFrame(data) : parsePlainFrame(data);
-    if (!conn.limiter.take()) {
-      const ref = parsed.ok
-        ? (parsed.frame.type === "message" ? parsed.frame.ref : undefined)
-        : parsed.error.ref;
-      if (conn.limiter.abusive) {
-        return this.#abuse(conn, CloseCode.policy, "rate_limited", "rate limit exceeded");
-      }
-      return this.#reject(
-        conn,
-        "rate_limited",
-        `too many frames: at most ${this.#config.rateLimit} per second`,
-        ref,
-      );
-    }
+    const ref = parsed.ok
+      ? (parsed.frame.type === "message" ? parsed.frame.ref : undefined)
+      : parsed.error.ref;
+    if (!this.#withinRate(conn, ref)) return;
     if (!parsed.ok) {
       return this.#reject(conn, parsed.error.code, parsed.error.message, parsed.error.ref);
     }
     const frame = parsed.frame;
     if (frame.type === "ping") return this.#send(conn, { type: "pong", t: frame.t });
     this.#publish(conn, frame.text, frame.ref ?? null);
+  }
+
+  /**
+   * Takes a token for any frame (refused ones too, so a flood of binary or oversized frames is
+   * limited like any other); answers `rate_limited`, or closes 1008 on sustained abuse.
+   */
+  #withinRate(conn: Connection, ref?: string): boolean {
+    if (conn.limiter.take()) return true;
+    if (conn.limiter.abusive) {
+      this.#abuse(conn, CloseCode.policy, "rate_limited", "rate limit exceeded");
+    } else {
+      this.#reject(
+        conn,
+        "rate_limited",
+        `too many frames: at most ${this.#config.rateLimit} per second`,
+        ref,
+      );
+    }
+    return false;
   }
 
   #publish(conn: Connection, text: string, ref: string | null): void {

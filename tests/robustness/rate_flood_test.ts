@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { RawWs } from "../helpers/raw_ws.ts";
+import { type FrameSpec, Op, RawWs } from "../helpers/raw_ws.ts";
 import { startTestServer } from "../helpers/server.ts";
 import { TestClient } from "../helpers/ws_client.ts";
 
@@ -87,6 +87,49 @@ Deno.test("bad input: a flood is rate limited with refs, then closed 1008; other
   } finally {
     ws.abort();
     await witness.close();
+    await srv.stop();
+  }
+});
+
+Deno.test("bad input: floods of binary or oversized frames are rate limited and closed 1008 too", async () => {
+  const srv = await startTestServer({
+    RATE_LIMIT: "5",
+    RATE_BURST: "5",
+    RATE_LIMIT_CLOSE_AFTER: "20",
+    MAX_MESSAGE_BYTES: "1024",
+  });
+  try {
+    const floods: [string, FrameSpec][] = [
+      ["unsupported_binary", { opcode: Op.binary, payload: new Uint8Array(10) }],
+      ["too_large", { opcode: Op.text, payload: "x".repeat(2000) }],
+    ];
+    for (const [code, spec] of floods) {
+      const ws = (await RawWs.connect(srv.server.port, "/ws?room=f2", {
+        protocols: ["fanout.v1"],
+      })).ws!;
+      try {
+        await ws.until((f) => f.type === "welcome");
+        const codes: string[] = [];
+        let close: { code: number | null } | null = null;
+        for (let i = 0; i < 100 && !close; i++) {
+          await ws.sendFrame(spec);
+          while (true) {
+            const next = await ws.nextJson(5000);
+            if (next.kind === "close") close = next;
+            else if (next.kind !== "json") throw new Error(`got ${next.kind}`);
+            else if (next.frame.type !== "error") continue;
+            else codes.push(next.frame.code as string);
+            break;
+          }
+        }
+        assert.equal(close?.code, 1008, `a ${code} flood is closed for abuse`);
+        assert.deepEqual(codes.slice(0, 5), Array(5).fill(code), "the burst gets the real error");
+        assert.ok(codes.slice(5).every((c) => c === "rate_limited"), codes.join(","));
+      } finally {
+        ws.abort();
+      }
+    }
+  } finally {
     await srv.stop();
   }
 });
