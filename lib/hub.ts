@@ -167,10 +167,11 @@ export class Hub {
     try {
       await room.ready;
       const recovery = await this.#engine.recover(conn.room, resume, this.#config.historyOnJoin);
+      // Leave out the client's own messages, and those this connection sent before its welcome.
       const own = conn.client;
-      const history = own === null
-        ? recovery.history
-        : recovery.history.filter((m) => m.client !== own);
+      const history = recovery.history.filter((m) =>
+        m.from !== conn.id && (own === null || m.client !== own)
+      );
       welcome = {
         type: "welcome",
         id: conn.id,
@@ -317,7 +318,7 @@ export class Hub {
   deliver(message: ChatMessage): void {
     const room = this.#rooms.get(message.room);
     if (!room) return;
-    for (const held of room.joining.values()) held.push(message);
+    for (const [joiner, held] of room.joining) if (joiner.id !== message.from) held.push(message);
     let json: string | undefined;
     let count = 0;
     for (const conn of room.members) {

@@ -1,0 +1,87 @@
+/**
+ * A client may send before its welcome arrives. With an engine whose `recover` takes time (Redis),
+ * its own message is published while it is still joining: it must be acknowledged, reach the
+ * others, and never be echoed back to the sender.
+ */
+
+import assert from "node:assert/strict";
+import { loadConfig } from "../../lib/config.ts";
+import type { Engine } from "../../lib/engine.ts";
+import { Hub } from "../../lib/hub.ts";
+import { silentLogger } from "../../lib/log.ts";
+import { MemoryEngine } from "../../lib/memory_engine.ts";
+import { FakeSocket } from "../helpers/fake_hub.ts";
+
+/**
+ * The memory engine, with `recover` answered only when the test releases it; `snapshotFirst`
+ * takes the room's position before the release (so later messages are live, not history).
+ */
+function slowRecoverEngine(
+  inner: MemoryEngine,
+  snapshotFirst: boolean,
+): { engine: Engine; release: () => void } {
+  let release = () => {};
+  const gate = new Promise<void>((r) => release = r);
+  const engine: Engine = {
+    name: "slow-recover",
+    healthy: true,
+    start: (sink) => inner.start(sink),
+    publish: (draft) => inner.publish(draft),
+    join: (room) => inner.join(room),
+    leave: (room) => inner.leave(room),
+    recover: async (room, resume, recent) => {
+      const early = snapshotFirst ? await inner.recover(room, resume, recent) : null;
+      await gate;
+      return early ?? inner.recover(room, resume, recent);
+    },
+    online: (room, local) => inner.online(room, local),
+    positions: () => inner.positions(),
+    maintain: (now) => inner.maintain(now),
+    close: () => inner.close(),
+  };
+  return { engine, release };
+}
+
+for (const snapshotFirst of [true, false]) {
+  const path = snapshotFirst ? "live" : "history";
+  Deno.test(`join race (${path}): a message sent before the welcome is not echoed to its sender`, async () => {
+    const config = loadConfig({ PRESENCE_INTERVAL_MS: "0" });
+    const inner = new MemoryEngine(config);
+    const { engine, release } = slowRecoverEngine(inner, snapshotFirst);
+    const hub = new Hub({ config, engine, logger: silentLogger });
+    await engine.start((m) => hub.deliver(m));
+    const handshake = { room: "race", name: null, client: null, resume: null };
+    const settle = () => new Promise((r) => setTimeout(r, 5));
+    const otherSocket = new FakeSocket();
+    const other = hub.accept(otherSocket, handshake, true)!;
+    const earlySocket = new FakeSocket();
+    const early = hub.accept(earlySocket, handshake, true)!;
+    const opening = [hub.open(other), hub.open(early)];
+    await settle();
+    // The sender's frame arrives while both are still joining.
+    hub.receive(early, JSON.stringify({ type: "message", text: "too early", ref: "e1" }));
+    await settle();
+    release();
+    await Promise.all(opening);
+    await settle();
+    /** Texts a socket got, in its welcome's history or as live messages. */
+    const texts = (socket: FakeSocket) =>
+      socket.objects().flatMap((f) =>
+        f.type === "welcome"
+          ? f.history.map((m: { text: string }) => m.text)
+          : f.type === "message"
+          ? [f.text]
+          : []
+      );
+    assert.equal(earlySocket.objects()[0].type, "welcome");
+    assert.deepEqual(texts(earlySocket), [], "the sender never gets its own message");
+    const acks = earlySocket.objects().filter((f) => f.type === "ack" && f.ref === "e1");
+    assert.equal(acks.length, 1);
+    assert.deepEqual(texts(otherSocket), ["too early"], "the others get it once");
+    for (const c of [other, early]) {
+      c.close(1000, "done");
+      hub.remove(c);
+    }
+    await settle();
+  });
+}
