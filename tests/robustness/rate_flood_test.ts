@@ -37,7 +37,7 @@ Deno.test("bad input: a flood is rate limited with refs, then closed 1008; other
       [...refs].sort(),
       "every frame is answered once, with its ref",
     );
-    assert.ok(acked.length >= 5 && acked.length <= 7, `accepted ${acked.length} of the burst`);
+    assert.ok(acked.length >= 5 && acked.length < 12, `accepted ${acked.length} of the burst`);
     assert.deepEqual(acked.slice(0, 5), refs.slice(0, 5), "the burst passes in order");
 
     // Tokens come back at 5/s: after a second the connection sends again.
@@ -124,7 +124,9 @@ Deno.test("bad input: floods of binary or oversized frames are rate limited and 
         }
         assert.equal(close?.code, 1008, `a ${code} flood is closed for abuse`);
         assert.deepEqual(codes.slice(0, 5), Array(5).fill(code), "the burst gets the real error");
-        assert.ok(codes.slice(5).every((c) => c === "rate_limited"), codes.join(","));
+        // Tokens trickle back at 5/s, so a slow machine may see a few more real errors.
+        assert.ok(codes.every((c) => c === code || c === "rate_limited"), codes.join(","));
+        assert.ok(codes.filter((c) => c === "rate_limited").length >= 19, codes.join(","));
       } finally {
         ws.abort();
       }
