@@ -128,7 +128,7 @@ export async function runFanout(server: ServerHandle, p: FanoutParams): Promise<
     const inWindow = received;
     const genCpu = (cpuSeconds("self") - cpu0) / wall * 100;
     const serverCpu = (cpuSeconds(server.pid) - srv0) / wall * 100;
-    const otherCpu = (machineBusySeconds() - all0) / wall * 100 - genCpu - serverCpu;
+    const otherCpu = Math.max(0, (machineBusySeconds() - all0) / wall * 100 - genCpu - serverCpu);
     const sent = nextSeq.reduce((a, b) => a + b, 0);
     const expected = sent * recipients;
     for (let waited = 0; received < expected && waited < 10_000; waited += 50) await sleep(50);
