@@ -61,7 +61,14 @@ export async function connectMany(server: ServerHandle, o: ConnectManyOptions): 
   return { clients: clients.filter(Boolean), failed, firstError };
 }
 
-/** Waits until every client got its first frame (Fanout's welcome), or `timeoutMs` passed. */
+/**
+ * Waits until every client got its first frame (Fanout's welcome), or `timeoutMs` passed.
+ *
+ * @example
+ * ```ts
+ * const ok = await allWelcomed(clients, 30_000);
+ * ```
+ */
 export async function allWelcomed(clients: RawWs[], timeoutMs: number): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<false>((r) => timer = setTimeout(() => r(false), timeoutMs));
@@ -71,7 +78,14 @@ export async function allWelcomed(clients: RawWs[], timeoutMs: number): Promise<
   return ok;
 }
 
-/** Waits `ms` milliseconds. */
+/**
+ * Waits `ms` milliseconds.
+ *
+ * @example
+ * ```ts
+ * await sleep(100);
+ * ```
+ */
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**

@@ -25,12 +25,26 @@ export interface RawWsOptions {
 
 const enc = new TextEncoder();
 
-/** Microseconds since the time origin, as the markers carry them. */
+/**
+ * Microseconds since the time origin, as the markers carry them.
+ *
+ * @example
+ * ```ts
+ * const text = `#0.1.${nowUs()}|`;
+ * ```
+ */
 export function nowUs(): number {
   return Math.round(performance.now() * 1000);
 }
 
-/** Encodes a masked client text frame with an all-zero mask key (payload stays as is). */
+/**
+ * Encodes a masked client text frame with an all-zero mask key (payload stays as is).
+ *
+ * @example
+ * ```ts
+ * clientTextFrame("hi"); // Uint8Array [0x81, 0x82, 0, 0, 0, 0, 0x68, 0x69]
+ * ```
+ */
 export function clientTextFrame(text: string): Uint8Array {
   const payload = enc.encode(text);
   const len = payload.length;

@@ -5,14 +5,21 @@
  * @module
  */
 
-/** How a figure is shown: label, unit, digits, and whether larger is better. */
+/** One row of a table: which figure (`key`), its label, and how many decimals to show. */
 export interface Column {
   key: string;
   label: string;
   digits?: number;
 }
 
-/** Median of the finite numbers (NaN when none). */
+/**
+ * Median of the finite numbers (NaN when none).
+ *
+ * @example
+ * ```ts
+ * median([3, 1, NaN, 2]); // 2
+ * ```
+ */
 export function median(values: number[]): number {
   const v = values.filter(Number.isFinite).sort((a, b) => a - b);
   if (v.length === 0) return NaN;

@@ -35,7 +35,14 @@ export const FANOUT_ENV: Record<string, string> = {
   IDLE_TIMEOUT_SECONDS: "600",
 };
 
-/** True when `taskset` can pin processes (Linux with at least 2 cores). */
+/**
+ * True when `taskset` can pin processes (Linux with at least 2 cores).
+ *
+ * @example
+ * ```ts
+ * if (canPin()) await pinSelf("1");
+ * ```
+ */
 export function canPin(): boolean {
   if (navigator.hardwareConcurrency < 2) return false;
   try {
@@ -63,7 +70,14 @@ export async function pinSelf(cpu: string): Promise<boolean> {
   return out.success;
 }
 
-/** A free loopback port (closed again before returning). */
+/**
+ * A free loopback port (closed again before returning).
+ *
+ * @example
+ * ```ts
+ * const port = freePort();
+ * ```
+ */
 export function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
@@ -171,7 +185,14 @@ async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
   };
 }
 
-/** Resident set size of a process in bytes (`VmRSS` of `/proc/<pid>/status`), or NaN. */
+/**
+ * Resident set size of a process in bytes (`VmRSS` of `/proc/<pid>/status`), or NaN.
+ *
+ * @example
+ * ```ts
+ * rssBytes(server.pid); // e.g. 74145792
+ * ```
+ */
 export function rssBytes(pid: number | "self"): number {
   try {
     const m = Deno.readTextFileSync(`/proc/${pid}/status`).match(/VmRSS:\s+(\d+) kB/);
@@ -181,7 +202,14 @@ export function rssBytes(pid: number | "self"): number {
   }
 }
 
-/** CPU time (user + system, all threads) of a process in seconds, from `/proc/<pid>/stat`. */
+/**
+ * CPU time (user + system, all threads) of a process in seconds, from `/proc/<pid>/stat`.
+ *
+ * @example
+ * ```ts
+ * const before = cpuSeconds("self");
+ * ```
+ */
 export function cpuSeconds(pid: number | "self"): number {
   try {
     const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
@@ -192,7 +220,14 @@ export function cpuSeconds(pid: number | "self"): number {
   }
 }
 
-/** Reads one counter from Fanout's `/metrics` (NaN for the baseline or when missing). */
+/**
+ * Reads one counter from Fanout's `/metrics` (NaN for the baseline or when missing).
+ *
+ * @example
+ * ```ts
+ * await metric(server, "fanout_presence_frames_total"); // e.g. 1000
+ * ```
+ */
 export async function metric(server: ServerHandle, name: string): Promise<number> {
   if (server.kind !== "fanout") return NaN;
   const res = await fetch(`http://127.0.0.1:${server.port}/metrics`);
@@ -201,7 +236,14 @@ export async function metric(server: ServerHandle, name: string): Promise<number
   return m ? Number(m[1]) : NaN;
 }
 
-/** Busy CPU time of the whole machine (all cores, all processes) in seconds, from `/proc/stat`. */
+/**
+ * Busy CPU time of the whole machine (all cores, all processes) in seconds, from `/proc/stat`.
+ *
+ * @example
+ * ```ts
+ * const before = machineBusySeconds();
+ * ```
+ */
 export function machineBusySeconds(): number {
   try {
     const line = Deno.readTextFileSync("/proc/stat").split("\n")[0];
