@@ -150,6 +150,7 @@ export function formatConnected(url: string, room: string, online: number): stri
  * ```ts
  * presenceText({ online: 3, joined: { id: "c1", name: "Ann" } }); // "Ann joined (3 online)"
  * presenceText({ online: 4, joins: 2, leaves: 1 }); // "2 joined, 1 left (4 online)"
+ * presenceText({ online: 5 }); // "5 online" (the count changed on other servers)
  * ```
  */
 export function presenceText(p: ClientEvents["presence"]): string {
@@ -159,7 +160,7 @@ export function presenceText(p: ClientEvents["presence"]): string {
   const parts = [];
   if (p.joins) parts.push(`${p.joins} joined`);
   if (p.leaves) parts.push(`${p.leaves} left`);
-  return `${parts.join(", ") || "presence"} (${p.online} online)`;
+  return parts.length ? `${parts.join(", ")} (${p.online} online)` : `${p.online} online`;
 }
 
 /**

@@ -41,12 +41,18 @@ export interface RoomPosition {
 /** Receives every accepted message of the rooms the hub has joined, in offset order per room. */
 export type MessageSink = (message: ChatMessage) => void;
 
+/** Told when other processes changed how many are online in a room. */
+export type PresenceSink = (room: string) => void;
+
 /** The hub's view of a message engine. */
 export interface Engine {
   /** Name shown in logs and metrics, e.g. `memory` or `redis`. */
   readonly name: string;
-  /** Starts the engine; accepted messages go to `sink` from now on. */
-  start(sink: MessageSink): Promise<void>;
+  /**
+   * Starts the engine; accepted messages go to `sink` from now on, and rooms whose count changed
+   * on other processes to `presence` (engines shared across processes only).
+   */
+  start(sink: MessageSink, presence?: PresenceSink): Promise<void>;
   /** Accepts a message (assigning its offset) or recognises a resend of one. Rejects when unavailable. */
   publish(draft: Draft): Promise<PublishResult>;
   /**

@@ -70,7 +70,7 @@ export function createFanout(config: Config, options: FanoutOptions): Fanout {
     fetch: (req) => app.fetch(req),
     deps,
     async start() {
-      await engine.start((message) => hub.deliver(message));
+      await engine.start((message) => hub.deliver(message), (room) => hub.remotePresence(room));
       timer = setInterval(() => {
         engine.maintain(now());
         engine.reportPresence?.(hub.roomSizes());

@@ -433,6 +433,21 @@ export class Hub {
 
   #announce(name: string, room: LocalRoom, kind: "joined" | "left", conn: Connection): void {
     room.presence[kind].push({ id: conn.id, name: conn.name });
+    this.#schedulePresence(name, room);
+  }
+
+  /**
+   * Called by the engine when other instances changed the number online in `room`: members get
+   * a presence frame with the new `online` count.
+   */
+  remotePresence(name: string): void {
+    const room = this.#rooms.get(name);
+    if (!room) return;
+    room.presence.remote = true;
+    this.#schedulePresence(name, room);
+  }
+
+  #schedulePresence(name: string, room: LocalRoom): void {
     if (room.presence.scheduled) return;
     room.presence.scheduled = true;
     const run = () => {

@@ -12,10 +12,12 @@ export class PresenceBatch {
   joined: Peer[] = [];
   left: Peer[] = [];
   scheduled = false;
+  /** Set when another instance changed the room's count (Redis engine). */
+  remote = false;
 
   /** True when nothing waits. */
   get empty(): boolean {
-    return this.joined.length === 0 && this.left.length === 0;
+    return this.joined.length === 0 && this.left.length === 0 && !this.remote;
   }
 
   /**
@@ -33,6 +35,8 @@ export class PresenceBatch {
     const { joined, left } = this;
     this.joined = [];
     this.left = [];
+    this.remote = false;
+    if (joined.length === 0 && left.length === 0) return { type: "presence", online };
     if (joined.length === 1 && left.length === 0) {
       return { type: "presence", online, joined: joined[0] };
     }

@@ -11,6 +11,7 @@ import type {
   Draft,
   Engine,
   MessageSink,
+  PresenceSink,
   PublishResult,
   Recovery,
   RoomPosition,
@@ -67,6 +68,7 @@ export class RedisEngine implements Engine {
   #o: Required<RedisEngineOptions>;
   #link: RedisLink;
   #sink: MessageSink = () => {};
+  #presenceSink: PresenceSink = () => {};
   #rooms = new Map<string, JoinedRoom>();
   #positions = new Map<string, RoomPosition>();
   #presence: PresenceTable;
@@ -103,7 +105,8 @@ export class RedisEngine implements Engine {
     return !this.#closed && this.#link.healthy;
   }
 
-  async start(sink: MessageSink): Promise<void> {
+  async start(sink: MessageSink, presence: PresenceSink = () => {}): Promise<void> {
+    this.#presenceSink = presence;
     this.#sink = sink;
     this.#store = await RedisStore.create({
       ...this.#o,
@@ -244,6 +247,7 @@ export class RedisEngine implements Engine {
     if (rooms.length === 0) return;
     const reply = await this.#started.presence(this.instanceId, keys, counts);
     for (const tick of this.#presence.apply(rooms, reply)) {
+      if (tick.remoteChanged) this.#presenceSink(tick.room);
       const joined = this.#rooms.get(tick.room);
       if (!joined || tick.epoch === null) continue;
       const { epoch, last } = joined.feed.position;

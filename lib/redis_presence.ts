@@ -11,6 +11,8 @@ import { roomKeys } from "./redis_keys.ts";
 export interface RoomTick {
   room: string;
   remote: number;
+  /** True when the other instances' count differs from the previous tick's. */
+  remoteChanged: boolean;
   epoch: string | null;
   offset: number;
 }
@@ -97,11 +99,13 @@ export class PresenceTable {
     }
     return rooms.map((room, i) => {
       const remote = Number(reply[i * 3]);
+      const before = this.#remote.get(room) ?? 0;
       if (this.#local.has(room)) this.#remote.set(room, remote);
       const epoch = reply[i * 3 + 1];
       return {
         room,
         remote,
+        remoteChanged: this.#local.has(room) && remote !== before,
         epoch: typeof epoch === "string" ? epoch : null,
         offset: Number(reply[i * 3 + 2]),
       };

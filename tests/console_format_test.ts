@@ -72,6 +72,7 @@ Deno.test("format: connected, presence, lost, error lines", () => {
     "c1-2 left (1 online)",
   );
   assert.equal(presenceText({ online: 5, joins: 3, leaves: 1 }), "3 joined, 1 left (5 online)");
+  assert.equal(presenceText({ online: 7 }), "7 online", "a count changed on other servers");
   assert.equal(
     lostText({
       state: "reconnecting",

@@ -257,3 +257,16 @@ Deno.test("hub: FLUSH_BYTES sends a frame early once that many bytes are queued"
   assert.equal(b.socket.sent.length, 2, "the fourth leaves at the end of the turn");
   assert.equal(b.socket.objects().length, 4, "no message lost across the two frames");
 });
+
+Deno.test("hub: a count changed on other instances reaches members as a presence frame", async () => {
+  const t = fakeHub();
+  const a = await t.connect();
+  const plain = await t.connect({}, false);
+  await t.tick();
+  a.socket.sent.length = 0;
+  t.hub.remotePresence("lobby");
+  t.hub.remotePresence("nobody-here");
+  await t.tick();
+  assert.deepEqual(a.socket.objects(), [{ type: "presence", online: 2 }]);
+  assert.deepEqual(plain.socket.sent, [], "plain clients get texts only");
+});

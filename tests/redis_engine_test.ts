@@ -13,6 +13,7 @@ function draft(room: string, text: string, extra: Partial<Draft> = {}): Draft {
 
 async function engine(redis: TestRedis, extra: Partial<RedisEngineOptions> = {}) {
   const received: ChatMessage[] = [];
+  const presence: string[] = [];
   const e = new RedisEngine({
     url: redis.url,
     logger: silentLogger,
@@ -22,8 +23,8 @@ async function engine(redis: TestRedis, extra: Partial<RedisEngineOptions> = {})
     keyPrefix: "t" + crypto.randomUUID().slice(0, 6),
     ...extra,
   });
-  await e.start((m) => received.push(m));
-  return { e, received };
+  await e.start((m) => received.push(m), (room) => presence.push(room));
+  return { e, received, presence };
 }
 
 async function until(what: string, ok: () => boolean, timeoutMs = 5000): Promise<void> {
@@ -168,12 +169,18 @@ Deno.test({ name: "redis engine", ignore }, async (t) => {
         b.e.online("p", 3);
         await until("b sees a's 2", () => b.e.online("p", 3) === 5);
         await until("a sees b's 3", () => a.e.online("p", 2) === 5);
+        await until(
+          "a is told that other instances changed the count",
+          () => a.presence.includes("p"),
+        );
+        const told = b.presence.length;
         // A dead instance: its entry is never refreshed.
         const [sec] = await redis.command("TIME") as string[];
         const expires = Number(sec) * 1000 + 1500;
         await redis.command("HSET", `${keyPrefix}:{p}:presence`, "dead", `4:${expires}`);
         await until("b counts the other instance", () => b.e.online("p", 3) === 9);
         await until("b forgets it after its ttl", () => b.e.online("p", 3) === 5, 6000);
+        assert.ok(b.presence.length > told, "b is told when the dead instance appears and expires");
         a.e.leave("p");
         await until("b forgets a after it left", () => b.e.online("p", 3) === 3);
       },
