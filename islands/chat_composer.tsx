@@ -7,7 +7,7 @@
 
 import { useState } from "preact/hooks";
 import type { ConnState } from "./chat_state.ts";
-import { byteLength } from "./chat_format.ts";
+import { FRAME_ENVELOPE_BYTES, textFrameBytes } from "./chat_format.ts";
 
 /** Props of {@linkcode Composer}. */
 export interface ComposerProps {
@@ -49,8 +49,10 @@ function hint(
  */
 export function Composer(p: ComposerProps) {
   const [text, setText] = useState("");
-  const bytes = byteLength(text);
-  const over = bytes - p.maxBytes;
+  // The limit is on the whole frame: the text, JSON-escaped, inside its envelope.
+  const limit = p.maxBytes - FRAME_ENVELOPE_BYTES;
+  const bytes = textFrameBytes(text);
+  const over = bytes - limit;
   const closed = !p.ready || p.conn === "idle" || p.conn === "offline";
   const canSend = !closed && text.trim().length > 0 && over <= 0;
   const { text: help, extra, tone } = hint(p, over);
@@ -94,7 +96,7 @@ export function Composer(p: ComposerProps) {
           {extra && <span class="wide-only">{extra}</span>}
         </span>
         <span id="composer-count" class={over > 0 ? "count bad" : "count"}>
-          {bytes.toLocaleString("en")} / {p.maxBytes.toLocaleString("en")} bytes
+          {bytes.toLocaleString("en")} / {limit.toLocaleString("en")} bytes
         </span>
       </div>
     </form>

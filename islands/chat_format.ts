@@ -20,6 +20,23 @@ export function byteLength(text: string): number {
   return encoder.encode(text).length;
 }
 
+/** Bytes of a message frame around its text, with the longest `ref` the protocol allows (128). */
+export const FRAME_ENVELOPE_BYTES =
+  byteLength(JSON.stringify({ type: "message", text: "", ref: "" })) + 128;
+
+/**
+ * Bytes `text` takes inside a message frame: UTF-8 of its JSON-escaped form, so quotes, newlines
+ * and backslashes count as the server counts them.
+ *
+ * @example
+ * ```ts
+ * textFrameBytes('a"b'); // 4
+ * ```
+ */
+export function textFrameBytes(text: string): number {
+  return byteLength(JSON.stringify(text)) - 2;
+}
+
 const two = (n: number) => String(n).padStart(2, "0");
 
 /**

@@ -8,7 +8,14 @@ import {
   timeOnline,
   type ViewState,
 } from "../islands/chat_state.ts";
-import { byteLength, duration, groupChat, initials } from "../islands/chat_format.ts";
+import {
+  byteLength,
+  duration,
+  FRAME_ENVELOPE_BYTES,
+  groupChat,
+  initials,
+  textFrameBytes,
+} from "../islands/chat_format.ts";
 
 function run(events: [number, ChatEvent][], start: ViewState = initialState("lobby")): ViewState {
   return events.reduce((s, [now, e]) => reduce(s, e, now), start);
@@ -175,4 +182,11 @@ Deno.test("format helpers: groups, initials, durations, bytes", () => {
   assert.equal(duration(185_000), "3m 05s");
   assert.equal(duration(7_260_000), "2h 01m");
   assert.equal(byteLength("hé€"), 6);
+  assert.equal(textFrameBytes('say "hi"\n'), 12, "quotes and newlines count escaped");
+  // A text that fits the composer's count always fits the frame limit with the longest ref.
+  const limit = 1000;
+  const text = "é".repeat(Math.floor((limit - FRAME_ENVELOPE_BYTES) / 2));
+  assert.ok(textFrameBytes(text) <= limit - FRAME_ENVELOPE_BYTES);
+  const frame = JSON.stringify({ type: "message", text, ref: "r".repeat(128) });
+  assert.ok(byteLength(frame) <= limit, `frame of ${byteLength(frame)} bytes`);
 });
