@@ -6,7 +6,12 @@
  */
 
 import { useEffect, useRef } from "preact/hooks";
-import { type ClientEvents, FanoutClient, type ServerLimits } from "../lib/client.ts";
+import {
+  CLIENT_EVENT_TYPES,
+  type ClientEvents,
+  FanoutClient,
+  type ServerLimits,
+} from "../lib/client.ts";
 import type { ChatEvent, ChatProps } from "./chat_types.ts";
 
 /** What the island wants to hear from the client. */
@@ -22,18 +27,6 @@ export interface ClientHandlers {
   /** The display name the client starts with. */
   name(name: string): void;
 }
-
-const EVENTS: (keyof ClientEvents)[] = [
-  "state",
-  "welcome",
-  "message",
-  "gap",
-  "ack",
-  "outbox",
-  "presence",
-  "error",
-  "rtt",
-];
 
 /**
  * The tab's stable client id (kept in sessionStorage, so a reload keeps it and replays leave out
@@ -84,7 +77,7 @@ export function useFanoutClient(props: ChatProps, on: ClientHandlers) {
       ...(props.backoff ? { backoff: props.backoff } : {}),
     });
     client.current = c;
-    const offs = EVENTS.map((type) =>
+    const offs = CLIENT_EVENT_TYPES.map((type) =>
       c.on(type, (e) => {
         if (type === "outbox") on.pending((e as ClientEvents["outbox"]).items.length);
         if (type === "welcome") {

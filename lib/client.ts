@@ -29,6 +29,7 @@ import { type ChatMessage, type ServerFrame, SUBPROTOCOL } from "./protocol.ts";
 export type * from "./client_types.ts";
 export type { OutboxItem };
 export { parseServerFrames };
+export { CLIENT_EVENT_TYPES } from "./client_types.ts";
 
 /** A hidden tab counts as having slept (timers throttled, socket maybe dead) after this long. */
 const LONG_SLEEP_MS = 5000;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ChatMessage, ErrorCode, Peer } from "./protocol.ts";
+import type { ChatMessage, ErrorCode, Peer, ServerLimits, WelcomeFrame } from "./protocol.ts";
 import type { OutboxItem } from "./client_outbox.ts";
 
 /** The parts of a WebSocket the client uses. Handler parameters are `never` so that the DOM's
@@ -67,16 +67,8 @@ export interface ClientEvents {
     closeCode?: number;
     closeReason?: string;
   };
-  welcome: {
-    id: string;
-    room: string;
-    epoch: string;
-    offset: number;
-    online: number;
-    recovered: boolean;
-    /** True when this connection asked to resume (sent `since` and `epoch`). */
-    resumed: boolean;
-  };
+  /** The welcome without its history (replayed as `message` events); `resumed` when `since` was sent. */
+  welcome: Omit<WelcomeFrame, "type" | "history" | "limits"> & { resumed: boolean };
   /** Someone else's message (live or from history), once per `(epoch, offset)`. */
   message: ChatMessage;
   /** A resume failed: messages between `since` and the new position may be missing. */
@@ -92,9 +84,25 @@ export interface ClientEvents {
   rtt: { ms: number };
 }
 
+/**
+ * Every event type of the client core, for code that listens to all of them.
+ *
+ * @example
+ * ```ts
+ * for (const type of CLIENT_EVENT_TYPES) client.on(type, (e) => console.log(type, e));
+ * ```
+ */
+export const CLIENT_EVENT_TYPES = [
+  "state",
+  "welcome",
+  "message",
+  "gap",
+  "ack",
+  "outbox",
+  "presence",
+  "error",
+  "rtt",
+] as const satisfies readonly (keyof ClientEvents)[];
+
 /** Limits the server announced in its welcome. */
-export interface ServerLimits {
-  maxMessageBytes: number;
-  rateLimit: number;
-  rateBurst: number;
-}
+export type { ServerLimits };

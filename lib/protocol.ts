@@ -43,19 +43,29 @@ export type ClientFrame =
   | { type: "message"; text: string; ref?: string }
   | { type: "ping"; t: number | null };
 
+/** Limits the server announces in its welcome. */
+export interface ServerLimits {
+  maxMessageBytes: number;
+  rateLimit: number;
+  rateBurst: number;
+}
+
+/** The first frame of a JSON-mode connection. */
+export interface WelcomeFrame {
+  type: "welcome";
+  id: string;
+  room: string;
+  epoch: string;
+  offset: number;
+  online: number;
+  recovered: boolean;
+  history: ChatMessage[];
+  limits: ServerLimits;
+}
+
 /** Frames the server sends in JSON mode. */
 export type ServerFrame =
-  | {
-    type: "welcome";
-    id: string;
-    room: string;
-    epoch: string;
-    offset: number;
-    online: number;
-    recovered: boolean;
-    history: ChatMessage[];
-    limits: { maxMessageBytes: number; rateLimit: number; rateBurst: number };
-  }
+  | WelcomeFrame
   | ChatMessage
   | { type: "ack"; ref: string | null; offset: number; ts: number }
   | {

@@ -6,6 +6,7 @@
  */
 
 import {
+  CLIENT_EVENT_TYPES,
   type ClientEvents,
   FanoutClient,
   type FanoutClientOptions,
@@ -201,18 +202,6 @@ export function messageFrame(offset: number, overrides: Partial<ChatMessage> = {
   };
 }
 
-const EVENT_TYPES = [
-  "state",
-  "welcome",
-  "message",
-  "gap",
-  "ack",
-  "outbox",
-  "presence",
-  "error",
-  "rtt",
-] as const;
-
 /**
  * A `FanoutClient` wired to a fake network and clock (random fixed at 0.5), recording every
  * event it emits.
@@ -240,7 +229,7 @@ export function fakeClient(options: Partial<FanoutClientOptions> = {}) {
     ...options,
   });
   const events: { type: keyof ClientEvents; event: unknown }[] = [];
-  for (const type of EVENT_TYPES) client.on(type, (event) => events.push({ type, event }));
+  for (const type of CLIENT_EVENT_TYPES) client.on(type, (event) => events.push({ type, event }));
   return {
     client,
     net,
