@@ -6,52 +6,26 @@
  */
 
 import assert from "node:assert/strict";
-import { startProcessServer } from "../helpers/process_server.ts";
 import { redisBinary, startRedis } from "../helpers/redis.ts";
-import { freePort } from "../helpers/server.ts";
-import { ChaosClient } from "./chaos_client.ts";
+import { crashRounds } from "./crash_rounds.ts";
 import { waitUntil } from "./chaos_scenario.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 Deno.test({
   name: "chaos (redis): SIGKILL and restart lose no acknowledged message; clients recover",
   ignore: redisBinary.ignore,
   fn: async () => {
     const redis = await startRedis();
-    const port = freePort();
-    const env = { PORT: String(port), REDIS_URL: redis.url, RATE_LIMIT: "200", RATE_BURST: "200" };
-    let server = await startProcessServer({ env });
-    const url = () => `ws://127.0.0.1:${port}/ws`;
-    const make = (name: string) =>
-      new ChaosClient({ url, room: "durable", client: name, retryMs: 100 });
-    const sender = make("sender-r1");
-    const receivers = Array.from({ length: 3 }, (_, i) => make(`receiver-${i}`));
-    const all = [sender, ...receivers];
-    let n = 0;
-    const sendFor = async (ms: number) => {
-      const end = Date.now() + ms;
-      while (Date.now() < end) {
-        sender.send(`d${n}`, `d${n}`);
-        n++;
-        await sleep(20);
-      }
-    };
+    const run = await crashRounds({
+      env: { REDIS_URL: redis.url },
+      room: "durable",
+      prefix: "d",
+      tailMs: 300,
+    }).catch(async (err) => {
+      await redis.stop();
+      throw err;
+    });
+    const { sender, receivers, all, sent: n } = run;
     try {
-      for (const c of all) c.start();
-      await waitUntil("everyone is welcomed", () => all.every((c) => c.ready));
-      for (let round = 1; round <= 2; round++) {
-        await sendFor(500);
-        await server.kill();
-        await sendFor(200);
-        server = await startProcessServer({ env });
-        await waitUntil(
-          "everyone is back",
-          () => all.every((c) => c.ready && c.welcomes.length > round),
-        );
-      }
-      await sendFor(300);
-      await waitUntil("every message is acknowledged", () => sender.outbox.size === 0);
       assert.equal(sender.acked.size, n);
       const offsets = [...sender.acked.values()].map((a) => a.offset);
       assert.equal(new Set(offsets).size, n, "no message stored twice");
@@ -74,8 +48,7 @@ Deno.test({
       }
       console.log(`chaos redis: 2 kills, ${n} messages, all acked ones delivered exactly once`);
     } finally {
-      await Promise.all(all.map((c) => c.stop()));
-      await server.stop();
+      await run.stop();
       await redis.stop();
     }
   },

@@ -5,12 +5,10 @@
  */
 
 import assert from "node:assert/strict";
-import { startProcessServer } from "../helpers/process_server.ts";
-import { freePort, startTestServer } from "../helpers/server.ts";
-import { ChaosClient } from "./chaos_client.ts";
+import { startTestServer } from "../helpers/server.ts";
+import type { ChaosClient } from "./chaos_client.ts";
+import { crashRounds } from "./crash_rounds.ts";
 import { runProxyChaos, waitUntil } from "./chaos_scenario.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Checks that a receiver's messages within each epoch are consecutive and unique. */
 function assertGapless(c: ChaosClient, label: string): void {
@@ -47,40 +45,9 @@ Deno.test("chaos: connections cut at random through a proxy resume with no loss 
 });
 
 Deno.test("chaos: SIGKILL and restart (memory engine): clients get recovered:false and carry on", async () => {
-  const port = freePort();
-  const env = { PORT: String(port), RATE_LIMIT: "200", RATE_BURST: "200" };
-  let server = await startProcessServer({ env });
-  const url = () => `ws://127.0.0.1:${port}/ws`;
-  const make = (name: string) =>
-    new ChaosClient({ url, room: "crash", client: name, retryMs: 100 });
-  const sender = make("sender-k1");
-  const receivers = Array.from({ length: 3 }, (_, i) => make(`receiver-${i}`));
-  const all = [sender, ...receivers];
-  let n = 0;
-  const sendFor = async (ms: number) => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      sender.send(`k${n}`, `k${n}`);
-      n++;
-      await sleep(20);
-    }
-  };
+  const run = await crashRounds({ env: {}, room: "crash", prefix: "k" });
+  const { sender, receivers, all, sent: n, firstEpoch } = run;
   try {
-    for (const c of all) c.start();
-    await waitUntil("everyone is welcomed", () => all.every((c) => c.ready));
-    const firstEpoch = sender.epoch;
-    for (let round = 1; round <= 2; round++) {
-      await sendFor(500);
-      await server.kill(); // SIGKILL while messages are in flight
-      await sendFor(200); // clients keep queueing while the server is down
-      server = await startProcessServer({ env });
-      await waitUntil(
-        "everyone is back",
-        () => all.every((c) => c.ready && c.welcomes.length > round),
-      );
-    }
-    await sendFor(500);
-    await waitUntil("every message is acknowledged", () => sender.outbox.size === 0);
     const lastEpoch = sender.epoch!;
     const inLast = [...sender.acked.values()].filter((a) => a.epoch === lastEpoch).length;
     await waitUntil(
@@ -103,7 +70,6 @@ Deno.test("chaos: SIGKILL and restart (memory engine): clients get recovered:fal
       `chaos SIGKILL: 2 kills, ${n} messages sent, ${inLast} in the last epoch reached every receiver`,
     );
   } finally {
-    await Promise.all(all.map((c) => c.stop()));
-    await server.stop();
+    await run.stop();
   }
 });
