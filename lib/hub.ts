@@ -6,22 +6,18 @@
  */
 
 import type { Config } from "./config.ts";
-import { Connection, FrameCache, type SocketLike } from "./connection.ts";
+import { Connection, type SocketLike } from "./connection.ts";
 import type { Engine } from "./engine.ts";
 import type { Handshake } from "./handshake.ts";
 import { connectionIds } from "./ids.ts";
 import type { Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import { PresenceBatch } from "./presence.ts";
-import {
-  type ChatMessage,
-  type ErrorCode,
-  parseClientFrame,
-  parsePlainFrame,
-  type ServerFrame,
-} from "./protocol.ts";
+import { takeFrame } from "./frame_intake.ts";
+import { buildWelcome } from "./welcome.ts";
+import { Outbound } from "./outbound.ts";
+import type { ChatMessage, ErrorCode, ServerFrame } from "./protocol.ts";
 import { RateLimiter } from "./rate_limiter.ts";
-import { exceedsBytes } from "./text_size.ts";
 
 /** Settings the hub reads from {@linkcode Config}. */
 export type HubConfig = Pick<
@@ -68,8 +64,8 @@ interface LocalRoom {
   ready: Promise<void>;
 }
 
-/** Close codes the server uses. */
-export const CloseCode = { restart: 1012, policy: 1008, tooBig: 1009, slow: 4008 } as const;
+/** Close code of a restart or shutdown: clients reconnect. */
+export const CLOSE_RESTART = 1012;
 
 /**
  * Routes frames between connections, rooms and the engine.
@@ -91,14 +87,9 @@ export class Hub {
   #newId: () => string;
   #defer: (fn: () => void) => void;
   #setTimer: (fn: () => void, ms: number) => unknown;
-  #clearTimer: (handle: unknown) => void;
-  #slowGraceMs: number;
-  /** Connections over the buffer limit, with the timer that judges them. */
-  #slow = new Map<Connection, unknown>();
+  #out: Outbound;
   #connections = new Set<Connection>();
   #rooms = new Map<string, LocalRoom>();
-  #dirty: Connection[] = [];
-  #flushScheduled = false;
   #drained: (() => void) | null = null;
 
   constructor(options: HubOptions) {
@@ -111,8 +102,17 @@ export class Hub {
     this.#newId = options.newId ?? connectionIds();
     this.#defer = options.defer ?? setImmediate;
     this.#setTimer = options.setTimer ?? setTimeout;
-    this.#clearTimer = options.clearTimer ?? ((h) => clearTimeout(h as number));
-    this.#slowGraceMs = options.slowGraceMs ?? 1000;
+    this.#out = new Outbound({
+      flushBytes: this.#config.flushBytes,
+      maxBufferedBytes: this.#config.maxBufferedBytes,
+      metrics: this.metrics,
+      logger: this.#log,
+      onClosed: (conn) => this.remove(conn),
+      defer: this.#defer,
+      setTimer: this.#setTimer,
+      clearTimer: options.clearTimer ?? ((h) => clearTimeout(h as number)),
+      slowGraceMs: options.slowGraceMs,
+    });
   }
 
   /** Connections currently held (joining or open). */
@@ -163,30 +163,16 @@ export class Hub {
       this.#rooms.set(conn.room, room);
     }
     room.joining.set(conn, []);
-    let welcome: ServerFrame;
     try {
       await room.ready;
       const recovery = await this.#engine.recover(conn.room, resume, this.#config.historyOnJoin);
-      // Leave out the client's own messages, and those this connection sent before its welcome.
-      const own = conn.client;
-      const history = recovery.history.filter((m) =>
-        m.from !== conn.id && (own === null || m.client !== own)
-      );
-      welcome = {
-        type: "welcome",
-        id: conn.id,
-        room: conn.room,
-        epoch: recovery.epoch,
-        offset: recovery.offset,
-        online: this.#engine.online(conn.room, room.members.size + room.joining.size),
-        recovered: recovery.recovered,
-        history,
-        limits: {
-          maxMessageBytes: this.#config.maxMessageBytes,
-          rateLimit: this.#config.rateLimit,
-          rateBurst: this.#config.rateBurst,
-        },
-      };
+      const online = this.#engine.online(conn.room, room.members.size + room.joining.size);
+      const { maxMessageBytes, rateLimit, rateBurst } = this.#config;
+      const welcome = buildWelcome(conn, recovery, online, {
+        maxMessageBytes,
+        rateLimit,
+        rateBurst,
+      });
       if (conn.state === "closed") return;
       const held = room.joining.get(conn) ?? [];
       room.joining.delete(conn);
@@ -214,10 +200,7 @@ export class Hub {
   /** Called on close or error: forgets the connection and announces the leave. */
   remove(conn: Connection): void {
     if (!this.#connections.delete(conn)) return;
-    if (this.#slow.has(conn)) {
-      this.#clearTimer(this.#slow.get(conn));
-      this.#slow.delete(conn);
-    }
+    this.#out.forget(conn);
     if (this.#drained && this.#connections.size === 0) this.#drained();
     if (conn.state !== "closed") conn.state = "closed";
     const room = this.#rooms.get(conn.room);
@@ -234,56 +217,17 @@ export class Hub {
   /** Handles one incoming frame. */
   receive(conn: Connection, data: string | ArrayBuffer | Blob): void {
     if (conn.state === "closed") return;
-    const max = this.#config.maxMessageBytes;
-    if (typeof data !== "string") {
-      const size = data instanceof Blob ? data.size : data.byteLength;
-      if (size > 4 * max) {
-        return this.#abuse(conn, CloseCode.tooBig, "too_large", "frame far over the size limit");
-      }
-      if (!this.#withinRate(conn)) return;
-      return this.#reject(
-        conn,
-        "unsupported_binary",
-        "binary frames are not supported; send UTF-8 text",
-      );
+    const intake = takeFrame(conn, data, this.#config);
+    switch (intake.kind) {
+      case "message":
+        return this.#publish(conn, intake.text, intake.ref);
+      case "ping":
+        return this.#send(conn, { type: "pong", t: intake.t });
+      case "reject":
+        return this.#reject(conn, intake.code, intake.message, intake.ref);
+      case "close":
+        return this.#abuse(conn, intake.code, intake.reason, intake.sentence);
     }
-    if (exceedsBytes(data, max)) {
-      if (data.length > 4 * max) {
-        return this.#abuse(conn, CloseCode.tooBig, "too_large", "frame far over the size limit");
-      }
-      if (!this.#withinRate(conn)) return;
-      return this.#reject(conn, "too_large", `frame is larger than the limit of ${max} bytes`);
-    }
-    const parsed = conn.json ? parseClientFrame(data) : parsePlainFrame(data);
-    const ref = parsed.ok
-      ? (parsed.frame.type === "message" ? parsed.frame.ref : undefined)
-      : parsed.error.ref;
-    if (!this.#withinRate(conn, ref)) return;
-    if (!parsed.ok) {
-      return this.#reject(conn, parsed.error.code, parsed.error.message, parsed.error.ref);
-    }
-    const frame = parsed.frame;
-    if (frame.type === "ping") return this.#send(conn, { type: "pong", t: frame.t });
-    this.#publish(conn, frame.text, frame.ref ?? null);
-  }
-
-  /**
-   * Takes a token for any frame (refused ones too, so a flood of binary or oversized frames is
-   * limited like any other); answers `rate_limited`, or closes 1008 on sustained abuse.
-   */
-  #withinRate(conn: Connection, ref?: string): boolean {
-    if (conn.limiter.take()) return true;
-    if (conn.limiter.abusive) {
-      this.#abuse(conn, CloseCode.policy, "rate_limited", "rate limit exceeded");
-    } else {
-      this.#reject(
-        conn,
-        "rate_limited",
-        `too many frames: at most ${this.#config.rateLimit} per second`,
-        ref,
-      );
-    }
-    return false;
   }
 
   #publish(conn: Connection, text: string, ref: string | null): void {
@@ -334,10 +278,10 @@ export class Hub {
    * Resolves when every socket has finished closing.
    */
   drain(): Promise<void> {
-    this.#flush();
+    this.#out.flushAll();
     const { promise, resolve } = Promise.withResolvers<void>();
     this.#drained = resolve;
-    for (const conn of this.#connections) conn.close(CloseCode.restart, "server restarting");
+    for (const conn of this.#connections) conn.close(CLOSE_RESTART, "server restarting");
     if (this.#connections.size === 0) resolve();
     return promise;
   }
@@ -358,77 +302,13 @@ export class Hub {
   #abuse(conn: Connection, code: number, reason: ErrorCode, sentence: string): void {
     this.metrics.reject(reason);
     this.#log.info("ws.closed_abusive", { id: conn.id, room: conn.room, code, reason });
-    this.#flushOne(conn);
+    this.#out.flushOne(conn);
     conn.close(code, sentence);
     this.remove(conn);
   }
 
-  /** Queues a frame (or just marks the connection, with null) and schedules the turn's flush. */
   #queue(conn: Connection, frame: string | null): void {
-    if (frame !== null && conn.push(frame) >= this.#config.flushBytes && conn.state === "open") {
-      this.#flushOne(conn);
-      return;
-    }
-    if (conn.dirty) return;
-    conn.dirty = true;
-    this.#dirty.push(conn);
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      this.#defer(this.#flush);
-    }
-  }
-
-  #flush = (): void => {
-    this.#flushScheduled = false;
-    const list = this.#dirty;
-    this.#dirty = [];
-    const cache = new FrameCache();
-    for (const conn of list) this.#flushOne(conn, cache);
-  };
-
-  #flushOne(conn: Connection, cache?: FrameCache): void {
-    conn.dirty = false;
-    if (conn.state !== "open") return;
-    try {
-      this.metrics.framesOut += conn.flush(cache);
-    } catch (err) {
-      this.#log.warn("ws.send_failed", { id: conn.id, error: String(err) });
-      conn.close(1011, "send failed");
-      this.remove(conn);
-      return;
-    }
-    const limit = this.#config.maxBufferedBytes;
-    if (conn.backlog > 4 * limit) this.#closeSlow(conn, conn.backlog);
-    else if (conn.backlog > limit) this.#watchSlow(conn);
-  }
-
-  #closeSlow(conn: Connection, backlog: number): void {
-    this.metrics.slowConsumers++;
-    this.#log.info("ws.slow_consumer", { id: conn.id, room: conn.room, backlog });
-    conn.close(CloseCode.slow, "slow consumer");
-    this.remove(conn);
-  }
-
-  /**
-   * Judges a connection over `maxBufferedBytes` one grace period later. Deno counts every byte
-   * handed to `send` in `bufferedAmount` until its write completes, and writes progress only
-   * between event-loop turns, so right after a burst or a large welcome even a fast reader is
-   * over the limit. A connection still over it whose backlog did not shrink is closed 4008; one
-   * that is draining is looked at again later. Past 4 times the limit it is closed at once, which
-   * bounds memory while the grace runs.
-   */
-  #watchSlow(conn: Connection): void {
-    if (this.#slow.has(conn)) return;
-    const mark = conn.backlog;
-    const timer = this.#setTimer(() => {
-      this.#slow.delete(conn);
-      if (conn.state !== "open") return;
-      const backlog = conn.backlog;
-      if (backlog <= this.#config.maxBufferedBytes) return;
-      if (backlog < mark) return this.#watchSlow(conn);
-      this.#closeSlow(conn, backlog);
-    }, this.#slowGraceMs);
-    this.#slow.set(conn, timer);
+    this.#out.queue(conn, frame);
   }
 
   #announce(name: string, room: LocalRoom, kind: "joined" | "left", conn: Connection): void {
