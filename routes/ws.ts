@@ -25,7 +25,7 @@ function refuse(
 
 /**
  * Handles a WebSocket handshake: 503 while draining or full, 426 without an upgrade, 403 for a
- * foreign origin, 400 for a bad query, else 101.
+ * foreign origin, 400 for a bad query or a malformed upgrade request, else 101.
  *
  * @example
  * ```ts
@@ -72,10 +72,26 @@ export function handleWs(deps: AppDeps, req: Request): Response {
   }
   const offered = req.headers.get("sec-websocket-protocol")?.split(",").map((p) => p.trim()) ?? [];
   const json = offered.includes(SUBPROTOCOL);
-  const { socket, response } = deps.upgrade(req, {
-    protocol: json ? SUBPROTOCOL : undefined,
-    idleTimeout: config.idleTimeoutSeconds,
-  });
+  let upgraded: ReturnType<typeof deps.upgrade>;
+  try {
+    upgraded = deps.upgrade(req, {
+      protocol: json ? SUBPROTOCOL : undefined,
+      idleTimeout: config.idleTimeoutSeconds,
+    });
+  } catch (err) {
+    // A malformed upgrade (no `Connection: Upgrade`, no `Sec-WebSocket-Key`, ...) is the client's
+    // mistake: a 400 with the runtime's reason, not a 500 and an error in the log.
+    const reason = err instanceof Error
+      ? err.message.replace(/^Invalid Header: /, "")
+      : String(err);
+    return refuse(
+      deps,
+      400,
+      `bad request: invalid WebSocket handshake: ${reason}`,
+      "handshake_invalid",
+    );
+  }
+  const { socket, response } = upgraded;
   const handshake = parsed.value;
   const conn = hub.accept(socket, handshake, json)!;
   socket.binaryType = "arraybuffer";

@@ -103,6 +103,20 @@ const CASES: HandshakeCase[] = [
     reason: /epoch must be/,
   },
   {
+    name: "Upgrade without Connection: Upgrade",
+    upgrade: false,
+    headers: { Upgrade: "websocket", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==" },
+    status: 400,
+    reason: /invalid WebSocket handshake: 'connection' header must contain 'Upgrade'/,
+  },
+  {
+    name: "Upgrade without Sec-WebSocket-Key",
+    upgrade: false,
+    headers: { Upgrade: "websocket", Connection: "Upgrade" },
+    status: 400,
+    reason: /invalid WebSocket handshake: 'sec-websocket-key' header must be set/,
+  },
+  {
     name: "foreign Origin",
     headers: { Origin: "http://evil.example" },
     status: 403,
