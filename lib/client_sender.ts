@@ -55,12 +55,16 @@ export class Sender {
     return this.#outbox.items;
   }
 
-  /** A connection is online: send everything queued, paced by `limits`. */
+  /**
+   * A connection is online: drop what the server's size limit would refuse (each with a
+   * `too_large` error carrying its ref), then send everything queued, paced by `limits`.
+   */
   attach(transmit: (data: string) => boolean, limits: ServerLimits): void {
     this.#transmit = transmit;
     this.#pacer = new Pacer(limits, this.#o.now);
     this.#maxBytes = limits.maxMessageBytes;
-    this.#flush();
+    const dropped = this.#dropOversized(limits.maxMessageBytes);
+    if (!this.#flush() && dropped) this.#emit();
   }
 
   /** The connection is gone: unacknowledged messages wait (queued) for the next one. */
@@ -126,6 +130,23 @@ export class Sender {
   /** Drops every waiting message. */
   clear(): void {
     if (this.#outbox.clear().length > 0) this.#emit();
+  }
+
+  /**
+   * Removes items whose frame exceeds `max` bytes. Text queued before the first welcome could not
+   * be checked (the limit was unknown); the server would refuse it without a ref, so it would
+   * stay "sent" and be resent on every reconnect.
+   */
+  #dropOversized(max: number): boolean {
+    const oversized = this.#outbox.items.filter((i) =>
+      exceedsBytes(messageFrame(i.text, i.ref), max)
+    );
+    for (const item of oversized) {
+      this.#outbox.remove(item.ref);
+      const message = `message is larger than the server's limit of ${max} bytes; it was not sent`;
+      this.#o.events.emit("error", { code: "too_large", message, ref: item.ref });
+    }
+    return oversized.length > 0;
   }
 
   /** Sends queued items while the pacer allows; returns true when the outbox changed. */

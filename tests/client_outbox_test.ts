@@ -151,3 +151,61 @@ Deno.test("outbox: errors without a known ref are passed on as they are", () => 
   ]);
   t.client.disconnect();
 });
+
+Deno.test("outbox: text queued before the first welcome is checked against its limits", () => {
+  const t = fakeClient();
+  const frame = (text: string, ref: string) => JSON.stringify({ type: "message", text, ref });
+  const fits = t.client.send("x".repeat(50));
+  // Same length as `fits`, but the newline travels as `\n`: one byte over the limit.
+  const escaped = t.client.send("y".repeat(49) + "\n");
+  const small = t.client.send("z");
+  const limit = frame("x".repeat(50), fits).length;
+  assert.equal(frame("y".repeat(49) + "\n", escaped).length, limit + 1);
+  assert.deepEqual(t.of("error"), [], "unknown limits: nothing refused yet");
+
+  const socket = t.goOnline({ limits: { maxMessageBytes: limit, rateLimit: 20, rateBurst: 40 } });
+  assert.deepEqual(t.of("error").map((e) => [e.code, e.ref, e.retrying]), [
+    ["too_large", escaped, undefined],
+  ]);
+  assert.match(t.of("error")[0].message, new RegExp(`limit of ${limit} bytes`));
+  assert.deepEqual(socket.frames("message").map((f) => f.ref), [fits, small]);
+  assert.deepEqual(t.client.outbox.map((i) => [i.ref, i.status]), [[fits, "sent"], [
+    small,
+    "sent",
+  ]]);
+  assert.ok(
+    !t.of("outbox").at(-1)?.items.some((i) => i.ref === escaped),
+    "the outbox event no longer lists it",
+  );
+
+  socket.serverClose(1006);
+  t.clock.advance(1000);
+  const second = t.goOnline({ limits: { maxMessageBytes: limit, rateLimit: 20, rateBurst: 40 } });
+  assert.deepEqual(second.frames("message").map((f) => f.ref), [fits, small], "never resent");
+  assert.equal(t.of("error").length, 1);
+  t.client.disconnect();
+});
+
+Deno.test("outbox: only oversized items dropped at a welcome emit an outbox event", () => {
+  const t = fakeClient();
+  const big = t.client.send("x".repeat(300));
+  const before = t.of("outbox").length;
+  t.client.disconnect();
+  t.client.connect();
+  t.net.last.open();
+  t.net.last.receive({
+    type: "welcome",
+    id: "c1",
+    room: "lobby",
+    epoch: "e1",
+    offset: 0,
+    online: 1,
+    recovered: false,
+    history: [],
+    limits: { maxMessageBytes: 100, rateLimit: 20, rateBurst: 40 },
+  });
+  assert.deepEqual(t.of("error").map((e) => [e.code, e.ref]), [["too_large", big]]);
+  assert.deepEqual(t.of("outbox").slice(before).map((e) => e.items.length), [0]);
+  assert.deepEqual(t.net.last.frames("message"), []);
+  t.client.disconnect();
+});
