@@ -244,7 +244,7 @@ export class FanoutClient {
       socket = new ctor(url, [SUBPROTOCOL]);
     } catch (err) {
       this.#events.emit("error", { code: "connect_failed", message: String(err) });
-      this.#lost(1006, "could not create the socket");
+      this.#lost(1006, `could not create the socket: ${err instanceof Error ? err.message : err}`);
       return;
     }
     this.#socket = socket;
@@ -256,12 +256,18 @@ export class FanoutClient {
         this.#handle(frame);
       }
     }) as (event: never) => void;
+    // Deno explains a failed connection only in the error event ("Invalid status code: 404",
+    // "dns error", "tcp connect error"); the close that follows says just 1006 (or 0).
+    let failure = "";
+    socket.onerror = ((event: { message?: unknown } | null) => {
+      const message = event?.message;
+      if (typeof message === "string" && message !== "") failure = message;
+    }) as (event: never) => void;
     socket.onclose = ((event: { code?: number; reason?: string }) => {
       // Some runtimes report 0 for a connection that never opened; the standard says 1006.
       const code = event.code !== undefined && event.code >= 1000 ? event.code : 1006;
-      if (socket === this.#socket) this.#lost(code, event.reason ?? "");
+      if (socket === this.#socket) this.#lost(code, event.reason || failure);
     }) as (event: never) => void;
-    socket.onerror = null;
     this.#connectTimer = this.#timers.setTimeout(() => {
       this.#connectTimer = null;
       if (socket === this.#socket) this.#drop(CLOSE_DEAD, "no welcome in time");
@@ -355,6 +361,7 @@ export class FanoutClient {
     if (socket) {
       socket.onmessage = null;
       socket.onclose = null;
+      socket.onerror = null;
       if (code !== null && socket.readyState < 2) this.#close(socket, code, reason);
     }
     for (const timer of [this.#retryTimer, this.#connectTimer, this.#stableTimer]) {

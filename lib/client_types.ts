@@ -59,12 +59,19 @@ export interface FanoutClientOptions {
 
 /** Events of the client core and their payloads. */
 export interface ClientEvents {
-  /** Every state change. `reconnecting` carries the wait and the close code that caused it. */
+  /** Every state change. `reconnecting` carries the wait and the close that caused it. */
   state: {
     state: ClientState;
     attempt: number;
     retryInMs: number | null;
+    /** Close code (1006 when the connection failed or dropped without a close frame). */
     closeCode?: number;
+    /**
+     * Why the connection ended: the close frame's reason; else, when the socket reported an
+     * error first, the runtime's explanation from that error event (Deno: "NetworkError: failed
+     * to connect to WebSocket: Invalid status code: 404", "…: dns error", "…: tcp connect
+     * error"; browsers give none); else the client's own reason ("no answer to ping"); else "".
+     */
     closeReason?: string;
   };
   /** The welcome without its history (replayed as `message` events); `resumed` when `since` was sent. */

@@ -156,3 +156,57 @@ Deno.test("a throwing listener does not break the client or other listeners", ()
     console.error = original;
   }
 });
+
+Deno.test("state: the socket's error message becomes the close reason of a failed connection", () => {
+  const t = fakeClient({ random: () => 1 });
+  t.client.connect();
+  const reasons = () =>
+    t.of("state").filter((s) => s.state === "reconnecting").map((
+      s,
+    ) => [s.closeCode, s.closeReason]);
+  // Deno: an ErrorEvent with the explanation, then a close with code 0 and no reason.
+  const failed = t.net.last;
+  failed.readyState = 3;
+  failed.onerror?.({
+    message: "NetworkError: failed to connect to WebSocket: Invalid status code: 404",
+  });
+  failed.onclose?.({ code: 0, reason: "", wasClean: false });
+  assert.deepEqual(reasons(), [
+    [1006, "NetworkError: failed to connect to WebSocket: Invalid status code: 404"],
+  ]);
+  // The next socket starts without the old explanation: a browser's error event has no message.
+  t.clock.advance(500);
+  t.net.last.fail();
+  assert.deepEqual(reasons()[1], [1006, ""]);
+  // A close frame's own reason wins over the error's message.
+  t.clock.advance(1000);
+  const socket = t.net.last;
+  socket.onerror?.({ message: "dns error" });
+  socket.serverClose(1011, "internal error");
+  assert.deepEqual(reasons()[2], [1011, "internal error"]);
+  t.clock.advance(2000);
+  t.net.last.onerror?.({ message: "tcp connect error" });
+  t.net.last.serverClose(1006);
+  assert.deepEqual(reasons()[3], [1006, "tcp connect error"]);
+  t.client.disconnect();
+});
+
+Deno.test("state: a socket constructor that throws reports why in the close reason", () => {
+  const client = new FanoutClient({
+    url: "ws://h/ws",
+    room: "lobby",
+    random: () => 0,
+    setTimeout: () => 0,
+    clearTimeout: () => {},
+    WebSocket: class {
+      constructor() {
+        throw new SyntaxError("bad scheme");
+      }
+    } as never,
+  });
+  const states: { closeReason?: string }[] = [];
+  client.on("state", (s) => states.push(s));
+  client.connect();
+  assert.equal(states.at(-1)?.closeReason, "could not create the socket: bad scheme");
+  client.disconnect();
+});
