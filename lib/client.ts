@@ -314,7 +314,9 @@ export class FanoutClient {
       const { room, epoch } = frame;
       this.#events.emit("gap", { room, previousEpoch: resumed.epoch, epoch, since: resumed.since });
     }
-    for (const message of history ?? []) this.#message(message);
+    // A fresh join's history holds our own earlier messages too (a reloaded tab shows them);
+    // a resumed one leaves them out, and live copies of our own messages are echoes of acks.
+    for (const message of history ?? []) this.#message(message, resumed === null);
     this.#live.start();
     this.#stableTimer = this.#timers.setTimeout(() => {
       this.#stableTimer = null;
@@ -323,9 +325,10 @@ export class FanoutClient {
     this.#sender.attach((data) => this.#transmit(data), frame.limits);
   }
 
-  #message(message: ChatMessage): void {
+  #message(message: ChatMessage, freshHistory = false): void {
     if (!this.#position.accept(message.offset)) return;
-    if (message.client !== this.clientId) this.#events.emit("message", message);
+    const own = message.client === this.clientId;
+    if (!own || freshHistory) this.#events.emit("message", { ...message, own });
   }
 
   #transmit(data: string): boolean {

@@ -76,8 +76,13 @@ export interface ClientEvents {
   };
   /** The welcome without its history (replayed as `message` events); `resumed` when `since` was sent. */
   welcome: Omit<WelcomeFrame, "type" | "history" | "limits"> & { resumed: boolean };
-  /** Someone else's message (live or from history), once per `(epoch, offset)`. */
-  message: ChatMessage;
+  /**
+   * A message, once per `(epoch, offset)`: someone else's (live or from history, `own: false`),
+   * or one of our own (same client id) from the history of a fresh join (`own: true`), e.g.
+   * after a reload or a room switch. Live copies of our own messages are never emitted: the
+   * `ack` reports those.
+   */
+  message: ChatMessage & { own: boolean };
   /** A resume failed: messages between `since` and the new position may be missing. */
   gap: { room: string; previousEpoch: string | null; epoch: string; since: number | null };
   /** The server stored one of our messages. */

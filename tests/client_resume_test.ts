@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { fakeClient, messageFrame } from "./helpers/fake_socket.ts";
+import { fakeClient, messageFrame, welcomeFrame } from "./helpers/fake_socket.ts";
 
 Deno.test("resume: the first connection sends room, name and client but no resume position", () => {
   const t = fakeClient({ name: "Ann", room: "dev" });
@@ -28,14 +28,44 @@ Deno.test("resume: reconnects with since = last offset seen and the epoch", () =
   t.client.disconnect();
 });
 
-Deno.test("resume: own messages (by client id) are never emitted but still move `since`", () => {
+Deno.test("resume: a fresh join's history shows own messages flagged `own`; live ones never", () => {
   const t = fakeClient();
-  const socket = t.goOnline({ history: [messageFrame(1, { client: "myclient1" })], offset: 1 });
-  socket.receive(messageFrame(2, { client: "myclient1" }), messageFrame(3));
-  assert.deepEqual(t.of("message").map((m) => m.offset), [3]);
+  const socket = t.goOnline({
+    history: [messageFrame(1, { client: "myclient1" }), messageFrame(2)],
+    offset: 2,
+  });
+  socket.receive(messageFrame(3, { client: "myclient1" }), messageFrame(4));
+  assert.deepEqual(t.of("message").map((m) => [m.offset, m.own]), [
+    [1, true],
+    [2, false],
+    [4, false],
+  ]);
+  assert.equal(t.of("message")[0].client, "myclient1");
   socket.serverClose(1006);
   t.clock.advance(1000);
-  assert.equal(t.net.last.query.get("since"), "3");
+  assert.equal(t.net.last.query.get("since"), "4", "own messages still move `since`");
+  // A resumed join: an own message in its history (an older server) is left out.
+  t.net.last.open();
+  t.net.last.receive(
+    welcomeFrame({
+      offset: 6,
+      recovered: true,
+      history: [messageFrame(5, { client: "myclient1" }), messageFrame(6)],
+    }),
+  );
+  assert.deepEqual(t.of("message").map((m) => m.offset), [1, 2, 4, 6]);
+  t.client.disconnect();
+});
+
+Deno.test("resume: after a room switch the fresh join shows own messages again", () => {
+  const t = fakeClient();
+  t.goOnline({ offset: 3 });
+  t.client.setRoom("other");
+  t.net.last.open();
+  t.net.last.receive(
+    welcomeFrame({ room: "other", offset: 1, history: [messageFrame(1, { client: "myclient1" })] }),
+  );
+  assert.deepEqual(t.of("message").map((m) => [m.offset, m.own]), [[1, true]]);
   t.client.disconnect();
 });
 
