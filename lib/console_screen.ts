@@ -6,6 +6,8 @@
  * @module
  */
 
+import { displayWidth, fitTail } from "./console_width.ts";
+
 /** Options of {@linkcode Screen}. */
 export interface ScreenOptions {
   /** Writes raw text to the terminal (stdout). */
@@ -75,13 +77,14 @@ export class Screen {
     this.#closed = true;
   }
 
-  /** The prompt and the tail of the input that fits on one row. */
+  /**
+   * The prompt and the tail of the input that fits on one row, measured in terminal columns
+   * (wide characters count 2), leaving the last column free so the row never wraps: a wrapped
+   * prompt would leave stale rows behind that `CLEAR_LINE` does not reach.
+   */
   #promptLine(): string {
-    const room = Math.max(10, this.#columns() - this.#prompt.length - 1);
-    const chars = [...this.#input];
-    const shown = chars.length > room
-      ? "…" + chars.slice(chars.length - room + 1).join("")
-      : this.#input;
-    return this.#prompt + shown;
+    const room = Math.max(2, this.#columns() - displayWidth(this.#prompt) - 1);
+    if (displayWidth(this.#input) <= room) return this.#prompt + this.#input;
+    return this.#prompt + "…" + fitTail(this.#input, room - 1).text;
   }
 }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { InputQueue, pumpKeys, pumpLines } from "../lib/console_input.ts";
 import { LineEditor } from "../lib/console_line.ts";
 import { Screen } from "../lib/console_screen.ts";
+import { displayWidth } from "../lib/console_width.ts";
 
 async function* chunks(...parts: string[]): AsyncIterable<string> {
   for (const part of parts) yield part;
@@ -78,4 +79,19 @@ Deno.test("input: keystrokes go through the editor and report the current input"
   await pumpKeys(chunks("h", "i\r", "x"), queue, (text) => shown.push(text));
   assert.deepEqual(shown, ["h", "", "x"]);
   assert.deepEqual(await collect(queue), [{ kind: "line", text: "hi" }, { kind: "eof" }]);
+});
+
+Deno.test("screen: wide characters are measured in columns, so the prompt never wraps", () => {
+  const out: string[] = [];
+  const screen = new Screen({ write: (s) => out.push(s), interactive: true, columns: () => 40 });
+  const typed = "漢字かなカナ한국어日本語中文字体文字列表示幅定テスト";
+  assert.equal([...typed].length, 26);
+  screen.setInput(typed);
+  screen.print("[10:00:00] Bob: hi");
+  const redrawn = out.at(-1)!.split("\r\n").at(-1)!;
+  assert.ok(displayWidth(redrawn) < 40, `prompt is ${displayWidth(redrawn)} columns wide`);
+  assert.ok(redrawn.startsWith("> …") && redrawn.endsWith("幅定テスト"), redrawn);
+  assert.equal(displayWidth(redrawn), 39, "uses the row up to the free last column");
+  screen.setInput("日本語\u0301 ok 👋");
+  assert.equal(out.at(-1), "\r\x1b[2K> 日本語\u0301 ok 👋", "short input is shown whole");
 });
