@@ -8,22 +8,29 @@
  * @module
  */
 
-import { loadConfig } from "./lib/config.ts";
-import { createDenoFanout, exitOnSignals, listen, printUrls } from "./lib/deno_server.ts";
+import {
+  createDenoFanout,
+  exitOnSignals,
+  listen,
+  loadConfigOrExit,
+  printUrls,
+} from "./lib/deno_server.ts";
 
-const env = Deno.env.toObject();
-const config = loadConfig(env);
+const config = loadConfigOrExit(Deno.env.toObject());
 const fanout = createDenoFanout(config);
-let servedByDeno = env.FANOUT_SERVE === "1";
+let servedByDeno = config.servedByDeno;
 
 if (import.meta.main) {
   await fanout.start();
   // `deno serve` calls onListen right after this module is evaluated, before any timer fires.
   setTimeout(async () => {
-    if (servedByDeno) return exitOnSignals(() => fanout.shutdown(), config.shutdownGraceMs);
+    const { logger } = fanout.deps;
+    if (servedByDeno) {
+      return exitOnSignals(() => fanout.shutdown(), config.shutdownGraceMs, { logger });
+    }
     const server = await listen(config, { fanout });
-    printUrls(server.url);
-    exitOnSignals(() => server.shutdown(), config.shutdownGraceMs);
+    printUrls(server.url, config.logFormat);
+    exitOnSignals(() => server.shutdown(), config.shutdownGraceMs, { logger });
   }, 0);
 }
 
@@ -34,6 +41,6 @@ export default {
     servedByDeno = true;
     if (addr.transport !== "tcp") return;
     const host = addr.hostname === "0.0.0.0" ? "localhost" : addr.hostname;
-    printUrls(new URL(`http://${host}:${addr.port}/`));
+    printUrls(new URL(`http://${host}:${addr.port}/`), config.logFormat);
   },
 } satisfies Deno.ServeDefaultExport;

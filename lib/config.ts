@@ -55,6 +55,11 @@ export interface Config {
   redisTimeoutMs: number;
   /** How long an instance's presence counts stay without refresh, in ms (`PRESENCE_TTL_MS`, 6000). */
   presenceTtlMs: number;
+  /**
+   * Set when every process is started by `deno serve` (`FANOUT_SERVE=1`, needed under
+   * `deno serve --parallel`, where Deno tells only the first worker); default unset.
+   */
+  servedByDeno: boolean;
 }
 
 /** Environment variables as a plain record, e.g. `Deno.env.toObject()`. */
@@ -77,6 +82,13 @@ function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: r
     throw new RangeError(`${name} must be one of ${allowed.join(", ")}, got "${raw}"`);
   }
   return raw as T;
+}
+
+function flag(env: Env, name: string): boolean {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === "" || raw === "0") return false;
+  if (raw === "1") return true;
+  throw new RangeError(`${name} must be 1 or 0, got "${raw}"`);
 }
 
 function origins(env: Env): string[] {
@@ -149,5 +161,6 @@ export function loadConfig(env: Env): Config {
     redisKeyPrefix: keyPrefix(env),
     redisTimeoutMs: integer(env, "REDIS_TIMEOUT_MS", 2000, 50, 60_000),
     presenceTtlMs: integer(env, "PRESENCE_TTL_MS", 6000, 300, 600_000),
+    servedByDeno: flag(env, "FANOUT_SERVE"),
   };
 }

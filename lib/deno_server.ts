@@ -7,9 +7,31 @@
  */
 
 import type { Upgrade } from "./app_deps.ts";
-import type { Config } from "./config.ts";
+import { type Config, type Env, loadConfig } from "./config.ts";
 import { createFanout, type Fanout, type FanoutOptions } from "./fanout.ts";
-import { createLogger } from "./log.ts";
+import { createLogger, type LogFormat, type Logger } from "./log.ts";
+
+/**
+ * Reads the configuration, or prints what is wrong with it in one line and exits 1.
+ *
+ * @example
+ * ```ts
+ * const config = loadConfigOrExit(Deno.env.toObject());
+ * // with PORT=abc: "fanout: cannot start: PORT must be an integer from 0 to 65535, got "abc"", exit 1
+ * ```
+ */
+export function loadConfigOrExit(
+  env: Env,
+  exit: (code: number) => never = Deno.exit,
+  print: (line: string) => void = console.error,
+): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    print(`fanout: cannot start: ${err instanceof Error ? err.message : String(err)}`);
+    return exit(1);
+  }
+}
 
 /** `Deno.upgradeWebSocket` in the shape the routes expect. */
 export const denoUpgrade: Upgrade = (req, options) =>
@@ -93,21 +115,34 @@ export async function listen(
   };
 }
 
+/** Options of {@linkcode exitOnSignals}. */
+export interface ExitOnSignalsOptions {
+  /** Where `server.stopping` and `server.stopped` go (the server's own logger). */
+  logger?: Logger;
+  /** Ends the process (default `Deno.exit`). */
+  exit?: (code: number) => void;
+}
+
 /**
- * On SIGINT or SIGTERM: runs `shutdown`, then exits 0 (also when the grace period runs out).
+ * On SIGINT or SIGTERM: runs `shutdown` once, then exits 0 (also when the grace period runs
+ * out). Further signals while stopping are ignored, so a signal sent to the whole process group
+ * (as `timeout` and `deno task` do) stops the server once.
  *
  * @example
  * ```ts
- * exitOnSignals(() => server.shutdown(), config.shutdownGraceMs);
+ * exitOnSignals(() => server.shutdown(), config.shutdownGraceMs, { logger });
  * ```
  */
 export function exitOnSignals(
   shutdown: () => Promise<void>,
   graceMs: number,
-  exit = Deno.exit,
+  options: ExitOnSignalsOptions = {},
 ): void {
-  const log = createLogger();
+  const { logger: log = createLogger(), exit = Deno.exit } = options;
+  let stopping = false;
   const onSignal = (signal: Deno.Signal) => () => {
+    if (stopping) return;
+    stopping = true;
     log.info("server.stopping", { signal });
     const timer = setTimeout(() => exit(0), graceMs + 500);
     shutdown().finally(() => {
@@ -122,16 +157,35 @@ export function exitOnSignals(
 }
 
 /**
- * Prints where the server listens, HTTP and WebSocket.
+ * Prints where the server listens, HTTP and WebSocket: a sentence for people, or with the
+ * `json` log format one `server.listening` event line, whatever the log level.
  *
  * @example
  * ```ts
  * printUrls(new URL("http://localhost:8000/"));
  * // Fanout listening on http://localhost:8000/  (WebSocket: ws://localhost:8000/ws)
+ * printUrls(new URL("http://localhost:8000/"), "json");
+ * // {"time":"…","level":"info","event":"server.listening","http":"http://localhost:8000/","ws":"ws://localhost:8000/ws"}
  * ```
  */
-export function printUrls(url: URL, print: (line: string) => void = console.log): void {
+export function printUrls(
+  url: URL,
+  format: LogFormat = "pretty",
+  print: (line: string) => void = console.log,
+  now: () => number = Date.now,
+): void {
   const ws = new URL("/ws", url);
   ws.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-  print(`Fanout listening on ${url.href}  (WebSocket: ${ws.href})`);
+  if (format === "json") {
+    const time = new Date(now()).toISOString();
+    print(
+      JSON.stringify({
+        time,
+        level: "info",
+        event: "server.listening",
+        http: url.href,
+        ws: ws.href,
+      }),
+    );
+  } else print(`Fanout listening on ${url.href}  (WebSocket: ${ws.href})`);
 }
