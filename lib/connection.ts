@@ -75,6 +75,8 @@ export class Connection {
   state: ConnectionState = "joining";
   /** True while the connection waits in the hub's flush list. */
   dirty = false;
+  /** Epoch of this connection's welcome: only messages of that epoch are delivered to it. */
+  epoch = "";
   #socket: SocketLike;
   #queue: string[] = [];
   #queuedBytes = 0;

@@ -44,6 +44,26 @@ export type MessageSink = (message: ChatMessage) => void;
 /** Told when other processes changed how many are online in a room. */
 export type PresenceSink = (room: string) => void;
 
+/**
+ * Told when a joined room's epoch changed under its local members (its history was lost or rolled
+ * back in a shared store): offsets of the old epoch mean nothing in the new one, so members
+ * welcomed with another epoch must rejoin. Called before any message of the new epoch is delivered.
+ */
+export type ResetSink = (room: string, epoch: string) => void;
+
+/**
+ * The epoch a message belongs to: its id is `<epoch>-<offset>`.
+ *
+ * @example
+ * ```ts
+ * epochOf({ id: "k3v9x0qa1b-42" }); // "k3v9x0qa1b"
+ * ```
+ */
+export function epochOf(message: { id: string }): string {
+  const id = message.id;
+  return id.slice(0, id.lastIndexOf("-"));
+}
+
 /** The hub's view of a message engine. */
 export interface Engine {
   /** Name shown in logs and metrics, e.g. `memory` or `redis`. */
@@ -53,6 +73,11 @@ export interface Engine {
    * on other processes to `presence` (engines shared across processes only).
    */
   start(sink: MessageSink, presence?: PresenceSink): Promise<void>;
+  /**
+   * Registers who is told when a joined room's epoch changes (engines whose log can be lost while
+   * rooms have members, e.g. Redis). The hub registers itself when it is created.
+   */
+  onReset?(sink: ResetSink): void;
   /** Accepts a message (assigning its offset) or recognises a resend of one. Rejects when unavailable. */
   publish(draft: Draft): Promise<PublishResult>;
   /**

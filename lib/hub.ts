@@ -7,7 +7,7 @@
 
 import type { Config } from "./config.ts";
 import { Connection, type SocketLike } from "./connection.ts";
-import type { Engine } from "./engine.ts";
+import { type Engine, epochOf } from "./engine.ts";
 import type { Handshake } from "./handshake.ts";
 import { connectionIds } from "./ids.ts";
 import type { Logger } from "./log.ts";
@@ -62,6 +62,9 @@ interface LocalRoom {
   joining: Map<Connection, ChatMessage[]>;
   presence: PresenceBatch;
   ready: Promise<void>;
+  /** Epoch announced by the engine's latest reset of this room, and how many resets came. */
+  epoch: string | null;
+  resets: number;
 }
 
 /** Close code of a restart or shutdown: clients reconnect. */
@@ -113,6 +116,7 @@ export class Hub {
       clearTimer: options.clearTimer ?? ((h) => clearTimeout(h as number)),
       slowGraceMs: options.slowGraceMs,
     });
+    this.#engine.onReset?.((room, epoch) => this.reset(room, epoch));
   }
 
   /** Connections currently held (joining or open). */
@@ -159,10 +163,13 @@ export class Hub {
         joining: new Map(),
         presence: new PresenceBatch(),
         ready: this.#engine.join(conn.room),
+        epoch: null,
+        resets: 0,
       };
       this.#rooms.set(conn.room, room);
     }
     room.joining.set(conn, []);
+    const resets = room.resets;
     try {
       await room.ready;
       const recovery = await this.#engine.recover(conn.room, resume, this.#config.historyOnJoin);
@@ -174,13 +181,20 @@ export class Hub {
         rateBurst,
       });
       if (conn.state === "closed") return;
+      if (room.resets !== resets && room.epoch !== recovery.epoch) {
+        // The room's epoch changed while this recovery was read: it may describe the old one.
+        return this.#restart(conn, "room history was reset; rejoin");
+      }
       const held = room.joining.get(conn) ?? [];
       room.joining.delete(conn);
       room.members.add(conn);
       conn.state = "open";
+      conn.epoch = recovery.epoch;
       if (conn.json) conn.pushFirst(JSON.stringify(welcome));
       for (const m of held) {
-        if (m.offset > recovery.offset) this.#queue(conn, conn.json ? JSON.stringify(m) : m.text);
+        if (m.offset > recovery.offset && epochOf(m) === conn.epoch) {
+          this.#queue(conn, conn.json ? JSON.stringify(m) : m.text);
+        }
       }
       this.#queue(conn, null);
       this.#announce(conn.room, room, "joined", conn);
@@ -258,19 +272,52 @@ export class Hub {
     );
   }
 
-  /** Fans an accepted message out to every local connection of its room except the sender. */
+  /**
+   * Fans an accepted message out to every local connection of its room except the sender, and
+   * only to connections welcomed in the message's epoch (offsets of two epochs must never mix in
+   * one connection; one welcomed in another epoch is told to rejoin).
+   */
   deliver(message: ChatMessage): void {
     const room = this.#rooms.get(message.room);
     if (!room) return;
     for (const [joiner, held] of room.joining) if (joiner.id !== message.from) held.push(message);
+    const epoch = epochOf(message);
     let json: string | undefined;
     let count = 0;
+    let stale: Connection[] | null = null;
     for (const conn of room.members) {
       if (conn.id === message.from) continue;
+      if (conn.epoch !== epoch) {
+        (stale ??= []).push(conn);
+        continue;
+      }
       this.#queue(conn, conn.json ? (json ??= JSON.stringify(message)) : message.text);
       count++;
     }
     this.metrics.messagesOut += count;
+    if (stale) { for (const conn of stale) this.#restart(conn, "room history was reset; rejoin"); }
+  }
+
+  /**
+   * Called by the engine when `name` moved to `epoch` (its history was lost or rolled back):
+   * every local connection welcomed in another epoch is closed with 1012 so that it rejoins and
+   * gets a welcome of the new epoch (with `recovered: false`).
+   */
+  reset(name: string, epoch: string): void {
+    const room = this.#rooms.get(name);
+    if (!room) return;
+    room.epoch = epoch;
+    room.resets++;
+    const stale = [...room.members].filter((conn) => conn.epoch !== epoch);
+    this.#log.info("ws.room_reset", { room: name, epoch, closing: stale.length });
+    for (const conn of stale) this.#restart(conn, "room history was reset; rejoin");
+  }
+
+  /** Sends what is queued for `conn`, then closes it with 1012 so that the client rejoins. */
+  #restart(conn: Connection, reason: string): void {
+    this.#out.flushOne(conn);
+    conn.close(CLOSE_RESTART, reason);
+    this.remove(conn);
   }
 
   /**

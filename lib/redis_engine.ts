@@ -7,14 +7,16 @@
  * @module
  */
 
-import type {
-  Draft,
-  Engine,
-  MessageSink,
-  PresenceSink,
-  PublishResult,
-  Recovery,
-  RoomPosition,
+import {
+  type Draft,
+  type Engine,
+  epochOf,
+  type MessageSink,
+  type PresenceSink,
+  type PublishResult,
+  type Recovery,
+  type ResetSink,
+  type RoomPosition,
 } from "./engine.ts";
 import { randomToken } from "./ids.ts";
 import type { Logger } from "./log.ts";
@@ -69,6 +71,7 @@ export class RedisEngine implements Engine {
   #link: RedisLink;
   #sink: MessageSink = () => {};
   #presenceSink: PresenceSink = () => {};
+  #resetSink: ResetSink = () => {};
   #rooms = new Map<string, JoinedRoom>();
   #positions = new Map<string, RoomPosition>();
   #presence: PresenceTable;
@@ -105,6 +108,10 @@ export class RedisEngine implements Engine {
     return !this.#closed && this.#link.healthy;
   }
 
+  onReset(sink: ResetSink): void {
+    this.#resetSink = sink;
+  }
+
   async start(sink: MessageSink, presence: PresenceSink = () => {}): Promise<void> {
     this.#presenceSink = presence;
     this.#sink = sink;
@@ -129,7 +136,7 @@ export class RedisEngine implements Engine {
     const result = await this.#started.publish(draft, this.#o.now());
     if (result.status === "accepted") {
       const { message } = result;
-      this.#positions.set(draft.room, { epoch: message.id.split("-")[0], offset: message.offset });
+      this.#positions.set(draft.room, { epoch: epochOf(message), offset: message.offset });
     }
     return result;
   }
@@ -153,6 +160,10 @@ export class RedisEngine implements Engine {
       },
       onGap: (from, to) => this.#o.logger.warn("redis.catchup_gap", { room, from, to }),
       onError: (err) => this.#o.logger.debug("redis.catchup_failed", { room, error: String(err) }),
+      onReset: (epoch) => {
+        this.#o.logger.warn("redis.room_reset", { room, epoch });
+        this.#resetSink(room, epoch);
+      },
     });
     const listener = (payload: string) => feed.push(decodePayload(room, payload));
     const joined: JoinedRoom = { feed, listener, suspect: null };

@@ -2,7 +2,8 @@
  * Ordered, exactly-once delivery of one room's messages from Redis pub/sub. Pub/sub may drop
  * messages (a reconnect, a slow subscriber cut off); the stream does not. The feed remembers the
  * last offset it delivered, and on a jump, an epoch change or a request it reads the missing part
- * of the stream before delivering anything newer.
+ * of the stream before delivering anything newer. When the room moved to another epoch, it says so
+ * (`onReset`) before delivering the new epoch's messages.
  *
  * @module
  */
@@ -27,6 +28,11 @@ export interface RoomFeedOptions {
   onGap?: (from: number, to: number) => void;
   /** Called when a catch-up read fails (it is retried on the next push or request). */
   onError?: (err: unknown) => void;
+  /**
+   * Called when the room moved to another epoch (its history was lost or rolled back), before
+   * any message of `epoch` is delivered.
+   */
+  onReset?: (epoch: string) => void;
 }
 
 /**
@@ -120,6 +126,7 @@ export class RoomFeed {
         this.#epoch = got.epoch;
         this.#last = 0;
         this.#pending = this.#pending.filter((e) => e.epoch === got.epoch);
+        this.#options.onReset?.(got.epoch);
       }
       for (const message of got.messages) {
         if (message.offset <= this.#last) continue;

@@ -51,6 +51,7 @@ async function teardown(peers: Peer[], servers: ProcessServer[], redis: TestRedi
 /** Every peer received every acked message of the others exactly once. */
 function assertExactlyOnce(peers: Peer[]): void {
   for (const p of peers) {
+    assert.deepEqual(p.violations, [], `${p.name}: what a real client would have dropped`);
     for (const text of ackedByOthers(peers, p)) {
       assert.equal(p.received.get(text), 1, `${p.name} got ${text} ${p.received.get(text)} times`);
     }

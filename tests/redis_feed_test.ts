@@ -69,6 +69,20 @@ Deno.test("feed follows a new epoch from its first kept message", async () => {
   assert.deepEqual(s.feed.position, { epoch: "f", last: 2 });
 });
 
+Deno.test("feed says the room was reset before delivering a new epoch's messages", async () => {
+  const events: string[] = [];
+  const feed = new RoomFeed({
+    deliver: (m) => events.push(m.id),
+    read: () => Promise.resolve({ epoch: "f", offset: 1, messages: [msg("f", 1)] }),
+    onReset: (epoch) => events.push(`reset ${epoch}`),
+  });
+  feed.start("e", 3);
+  feed.push({ epoch: "e", message: msg("e", 4) });
+  feed.push({ epoch: "f", message: msg("f", 1) });
+  await settle();
+  assert.deepEqual(events, ["e-4", "reset f", "f-1"]);
+});
+
 Deno.test("feed reports trimmed messages as a gap and moves on", async () => {
   const s = setup({ epoch: "e", offsets: [6, 7], offset: 7 });
   s.feed.start("e", 2);

@@ -2,10 +2,14 @@
  * A resilient chat participant for multi-process tests, speaking the raw protocol through
  * {@linkcode TestClient}: it resumes with `since`+`epoch` after a reconnect, keeps unacknowledged
  * messages in an outbox and resends them (same `ref`), and counts every message it receives.
+ * Like a real client it keeps its position in its welcome's epoch, so it records as violations
+ * what would make a real client drop or misplace a message: a live message of another epoch, or
+ * one `(epoch, offset)` naming two different texts.
  *
  * @module
  */
 
+import { epochOf } from "../../lib/engine.ts";
 import { type Frame, TestClient } from "./ws_client.ts";
 
 /** A participant that survives reconnects. */
@@ -19,6 +23,8 @@ export class Peer {
   readonly acked = new Set<string>();
   /** Unacknowledged texts by ref. */
   readonly outbox = new Map<string, string>();
+  /** What a real client would have dropped or misplaced (should stay empty). */
+  readonly violations: string[] = [];
   unavailable = 0;
   welcomes: Frame[] = [];
   client: TestClient | null = null;
@@ -26,14 +32,28 @@ export class Peer {
   #epoch: string | null = null;
   #since = 0;
   #sent = 0;
+  /** Text of every `(epoch, offset)` seen, as a real client's duplicate filter keys them. */
+  #names = new Map<string, string>();
 
   constructor(readonly name: string, room: string) {
     this.clientId = `peer-${name}-${crypto.randomUUID().slice(0, 8)}`;
     this.#room = room;
   }
 
-  /** Connects to `wsUrl(query)` (resuming when it has a position) and resends the outbox. */
-  async connect(wsUrl: (query: Record<string, string>) => string): Promise<Frame> {
+  /** Codes of the closes the server initiated. */
+  readonly closeCodes: number[] = [];
+  /** Connections this peer closed itself. */
+  #leaving = new WeakSet<TestClient>();
+
+  /**
+   * Connects to `wsUrl(query)` (resuming when it has a position) and resends the outbox. With
+   * `rejoin`, a close with 1012 (restart, or the room's history was reset) reconnects at once,
+   * as a real client does.
+   */
+  async connect(
+    wsUrl: (query: Record<string, string>) => string,
+    options: { rejoin?: boolean } = {},
+  ): Promise<Frame> {
     const query: Record<string, string> = {
       room: this.#room,
       name: this.name,
@@ -44,6 +64,12 @@ export class Peer {
     }
     const client = await TestClient.connect(wsUrl(query));
     this.client = client;
+    client.closed.then((event) => {
+      if (this.#leaving.has(client)) return;
+      this.closeCodes.push(event.code);
+      if (!options.rejoin || event.code !== 1012 || this.client !== client) return;
+      setTimeout(() => this.connect(wsUrl, options).catch(() => {}), 20);
+    });
     client.ws.addEventListener("message", (event) => {
       for (const line of String(event.data).split("\n")) this.#handle(JSON.parse(line));
     });
@@ -73,6 +99,7 @@ export class Peer {
 
   /** Closes the connection (the peer keeps its state for the next connect). */
   async disconnect(): Promise<void> {
+    if (this.client) this.#leaving.add(this.client);
     await this.client?.close();
   }
 
@@ -95,9 +122,15 @@ export class Peer {
   #message(m: Frame, live: boolean): void {
     this.received.set(m.text, (this.received.get(m.text) ?? 0) + 1);
     this.offsets.set(m.text, m.id);
-    const epoch = String(m.id).slice(0, String(m.id).lastIndexOf("-"));
-    if (live && epoch !== this.#epoch) this.#epoch = epoch;
-    if (live) this.#since = m.offset;
+    if (epochOf(m) !== this.#epoch) {
+      this.violations.push(`${m.id} (${m.text}) delivered under epoch ${this.#epoch}`);
+    }
+    const named = this.#names.get(m.id);
+    if (named !== undefined && named !== m.text) {
+      this.violations.push(`${m.id} names both ${named} and ${m.text}`);
+    }
+    this.#names.set(m.id, m.text);
+    if (live) this.#since = Math.max(this.#since, m.offset);
   }
 }
 

@@ -1,0 +1,167 @@
+/**
+ * An engine the test drives by hand (what `recover` returns, when it returns, which messages are
+ * delivered, when the room is reset), and a hub over fake sockets using it. For hub tests of
+ * races a real engine makes hard to reproduce.
+ *
+ * @module
+ */
+
+import { loadConfig } from "../../lib/config.ts";
+import type { Connection } from "../../lib/connection.ts";
+import type {
+  Draft,
+  Engine,
+  MessageSink,
+  PublishResult,
+  Recovery,
+  ResetSink,
+  RoomPosition,
+} from "../../lib/engine.ts";
+import type { Handshake } from "../../lib/handshake.ts";
+import { Hub } from "../../lib/hub.ts";
+import { silentLogger } from "../../lib/log.ts";
+import type { ChatMessage } from "../../lib/protocol.ts";
+import { FakeSocket } from "./fake_hub.ts";
+
+/**
+ * A message of room `lobby` with id `<epoch>-<offset>`.
+ *
+ * @example
+ * ```ts
+ * chat("e1", 3).id; // "e1-3"
+ * ```
+ */
+export function chat(epoch: string, offset: number, from = "other", text = `m${offset}`) {
+  const m: ChatMessage = {
+    type: "message",
+    room: "lobby",
+    offset,
+    id: `${epoch}-${offset}`,
+    from,
+    client: null,
+    name: null,
+    text,
+    ts: 1,
+  };
+  return m;
+}
+
+/**
+ * An engine whose answers the test sets: `recovery` is what `recover` returns; while `hold` is
+ * set, `recover` waits for it; `failRecover` makes it reject.
+ *
+ * @example
+ * ```ts
+ * const engine = new ScriptedEngine();
+ * engine.recovery = { epoch: "e1", offset: 4, recovered: false, history: [] };
+ * engine.deliver(chat("e1", 5));
+ * ```
+ */
+export class ScriptedEngine implements Engine {
+  readonly name = "scripted";
+  healthy = true;
+  recovery: Recovery = { epoch: "e1", offset: 0, recovered: false, history: [] };
+  hold: Promise<void> | null = null;
+  failRecover: Error | null = null;
+  published: Draft[] = [];
+  #sink: MessageSink = () => {};
+  #reset: ResetSink = () => {};
+
+  start(sink: MessageSink): Promise<void> {
+    this.#sink = sink;
+    return Promise.resolve();
+  }
+  onReset(sink: ResetSink): void {
+    this.#reset = sink;
+  }
+  /** Hands `message` to the hub as the engine's feed would. */
+  deliver(message: ChatMessage): void {
+    this.#sink(message);
+  }
+  /** Tells the hub that `room` moved to `epoch`. */
+  reset(room: string, epoch: string): void {
+    this.#reset(room, epoch);
+  }
+  publish(draft: Draft): Promise<PublishResult> {
+    this.published.push(draft);
+    return Promise.reject(new Error("the scripted engine accepts nothing"));
+  }
+  join(): Promise<void> {
+    return Promise.resolve();
+  }
+  leave(): void {}
+  async recover(): Promise<Recovery> {
+    if (this.hold) await this.hold;
+    if (this.failRecover) throw this.failRecover;
+    return structuredClone(this.recovery);
+  }
+  online(_room: string, local: number): number {
+    return local;
+  }
+  positions(): Map<string, RoomPosition> {
+    return new Map();
+  }
+  maintain(): void {}
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/**
+ * A hub over {@linkcode ScriptedEngine} whose deferred work runs only when the test says so.
+ *
+ * @example
+ * ```ts
+ * const t = scriptedHub();
+ * const a = await t.connect();
+ * t.engine.deliver(chat("e1", 1));
+ * await t.turn();
+ * ```
+ */
+export function scriptedHub(env: Record<string, string> = {}) {
+  const config = loadConfig({ PRESENCE_INTERVAL_MS: "100", ...env });
+  const engine = new ScriptedEngine();
+  const deferred: (() => void)[] = [];
+  let n = 0;
+  const hub = new Hub({
+    config,
+    engine,
+    logger: silentLogger,
+    now: () => 1_000_000,
+    monotonic: () => 1_000_000,
+    newId: () => `c${++n}`,
+    defer: (fn) => deferred.push(fn),
+    setTimer: () => 0,
+  });
+  engine.start((m) => hub.deliver(m));
+  const turn = async () => {
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    while (deferred.length) deferred.shift()!();
+  };
+  return {
+    hub,
+    engine,
+    turn,
+    /** Accepts a fake socket; `open` is the pending join (await it, or not yet). */
+    start(query: Partial<Handshake> = {}, json = true) {
+      const socket = new FakeSocket();
+      const handshake: Handshake = {
+        room: "lobby",
+        name: null,
+        client: null,
+        resume: null,
+        ...query,
+      };
+      const conn = hub.accept(socket, handshake, json) as Connection;
+      const open = hub.open(conn, handshake.resume);
+      return { socket, conn, open };
+    },
+    /** Connects a fake socket and lets it join. */
+    async connect(query: Partial<Handshake> = {}, json = true) {
+      const joined = this.start(query, json);
+      await joined.open;
+      await turn();
+      return joined;
+    },
+  };
+}
