@@ -118,17 +118,43 @@ export function formatStatus(text: string, style: Style): string {
 }
 
 /**
- * A red line for a server or client error.
+ * A red line for a server or client error; `line` is the input line number of the message.
  *
  * @example
  * ```ts
  * formatError({ code: "too_large", message: "too big", ref: "r" }, { color: false });
  * // "! too_large: too big (message not delivered)"
+ * formatError({ code: "too_large", message: "too big", ref: "r" }, { color: false }, 3);
+ * // "! too_large: too big (line 3 not delivered)"
  * ```
  */
-export function formatError(e: ClientEvents["error"], style: Style): string {
-  const what = e.retrying ? " (will retry)" : e.ref ? " (message not delivered)" : "";
+export function formatError(e: ClientEvents["error"], style: Style, line?: number): string {
+  const which = line === undefined ? "message" : `line ${line}`;
+  const what = e.retrying ? " (will retry)" : e.ref ? ` (${which} not delivered)` : "";
   return red(style, `! ${e.code}: ${safeText(e.message)}${what}`);
+}
+
+/**
+ * Why the first connection failed, from the `reconnecting` state event: the reason the client
+ * core gives (e.g. Deno's "Invalid status code: 404", "dns error", "tcp connect error"), else
+ * what the close code says.
+ *
+ * @example
+ * ```ts
+ * connectFailure("ws://h/ws", { state: "reconnecting", attempt: 1, retryInMs: 300,
+ *   closeCode: 1006, closeReason: "NetworkError: failed to connect to WebSocket: dns error" });
+ * // "could not connect to ws://h/ws (dns error, close code 1006)"
+ * ```
+ */
+export function connectFailure(url: string, s: ClientEvents["state"]): string {
+  const given = (s.closeReason ?? "")
+    .replace(/^(NetworkError: )?failed to connect to WebSocket: /i, "").trim();
+  const why = given !== ""
+    ? safeText(given)
+    : s.closeCode === 4000
+    ? "no welcome from the server in time"
+    : "nothing answered";
+  return `could not connect to ${url} (${why}, close code ${s.closeCode})`;
 }
 
 /**

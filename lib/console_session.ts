@@ -9,6 +9,7 @@ import type { FanoutClient } from "./client.ts";
 import type { Timers } from "./client_liveness.ts";
 import type { ConsoleOptions } from "./console_args.ts";
 import {
+  connectFailure,
   formatConnected,
   formatError,
   formatMessage,
@@ -20,6 +21,7 @@ import {
   type Style,
 } from "./console_format.ts";
 import type { LineEvent } from "./console_line.ts";
+import { ProgressWait } from "./console_wait.ts";
 
 /** Words that end the session when typed alone on a line. */
 export const QUIT_WORDS = new Set(["sair", "/quit", "exit"]);
@@ -47,11 +49,14 @@ export interface SessionDeps {
   now?: () => number;
   /** How long to wait for the close handshake when leaving (default 1000 ms). */
   closeWaitMs?: number;
+  /** How long quitting waits for unacknowledged lines to be acknowledged (default 2000 ms). */
+  quitWaitMs?: number;
 }
 
 /**
- * Runs until the user quits, the input ends (piped: and every line is acknowledged or the
- * timeout passes), or the first connection fails. Resolves with the exit code.
+ * Runs until the user quits (after waiting up to `quitWaitMs` for unacknowledged lines), the
+ * input ends (piped: and every line is settled, or nothing was acknowledged for `--timeout`
+ * seconds), or the first connection fails. Resolves with the exit code.
  *
  * @example
  * ```ts
@@ -66,20 +71,30 @@ export async function runSession(deps: SessionDeps): Promise<number> {
   const status = (text: string, payload: [string, object]) =>
     print(json ? jsonLine(...payload) : formatStatus(text, style));
   let everOnline = false;
+  let connectErrorShown = false;
   const fatal = Promise.withResolvers<number>();
-  const firstWelcome = Promise.withResolvers<void>();
+  const wait = new ProgressWait(timers);
+  // Piped lines: refs sent, the input line of each, and which are settled (acked or refused).
   const sent = new Set<string>();
-  const results = new Map<string, boolean>(); // ref -> delivered (ack) or refused (final error)
-  const settled = () => [...sent].filter((ref) => results.has(ref));
-  let wake = () => {};
+  const lineOf = new Map<string, number>();
+  const settled = new Set<string>();
+  let delivered = 0;
+  let sending: number | null = null; // input line being passed to client.send (sync errors)
+
+  const settle = (ref: string, ok: boolean) => {
+    if (settled.has(ref) || (!sent.has(ref) && sending === null)) return;
+    settled.add(ref);
+    if (ok) delivered++;
+    wait.progressed();
+  };
 
   client.on("state", (s) => {
     if (s.state === "reconnecting" && !everOnline) {
-      const why = s.closeCode === 4000 ? "no welcome from the server in time" : "nothing answered";
-      printError(
-        `error: could not connect to ${options.url} (${why}, close code ${s.closeCode}); ` +
-          "is the server running and the URL right?",
-      );
+      const failure = connectFailure(options.url, s);
+      if (json && !connectErrorShown) {
+        print(jsonLine("error", { code: "connect_failed", message: failure }));
+      }
+      printError(`error: ${failure}; is the server running and the URL right?`);
       fatal.resolve(EXIT.failed);
     } else if (s.state === "reconnecting") status(lostText(s), ["state", s]);
     else if (s.state === "connecting" && s.attempt > 0) {
@@ -96,7 +111,7 @@ export async function runSession(deps: SessionDeps): Promise<number> {
       if (pending > 0) print(formatStatus(`Resending ${pending} unacknowledged message(s)`, style));
     }
     everOnline = true;
-    firstWelcome.resolve();
+    wait.changed();
   });
   client.on("gap", (g) => {
     const why = g.previousEpoch !== g.epoch
@@ -111,24 +126,33 @@ export async function runSession(deps: SessionDeps): Promise<number> {
   });
   client.on("ack", (a) => {
     if (json) print(jsonLine("ack", a));
-    results.set(a.ref, true);
-    wake();
+    settle(a.ref, true);
   });
   client.on("error", (e) => {
-    print(json ? jsonLine("error", e) : formatError(e, style));
-    if (e.ref !== undefined && !e.retrying) results.set(e.ref, false);
-    wake();
+    if (e.code === "connect_failed") connectErrorShown = true;
+    const line = interactive || e.ref === undefined
+      ? undefined
+      : lineOf.get(e.ref) ?? sending ?? undefined;
+    if (json) print(jsonLine("error", line === undefined ? e : { ...e, line }));
+    else print(formatError(e, style, line));
+    if (e.ref !== undefined && !e.retrying) settle(e.ref, false);
   });
+  client.on("outbox", () => wait.changed());
 
   client.connect();
   const reading = (async () => {
+    let lineNo = 0;
     for await (const event of deps.input) {
       if (event.kind !== "line") return event.kind === "interrupt" ? EXIT.interrupted : EXIT.ok;
       const text = event.text;
+      lineNo++;
       if (QUIT_WORDS.has(text.trim())) return EXIT.ok;
       if (text.trim() === "") continue;
+      sending = lineNo;
       const ref = client.send(text);
+      sending = null;
       sent.add(ref);
+      lineOf.set(ref, lineNo);
       if (json) print(jsonLine("sent", { ref, text }));
       else if (interactive) {
         const queued = client.state === "online" ? "" : " (queued: not connected)";
@@ -140,37 +164,47 @@ export async function runSession(deps: SessionDeps): Promise<number> {
   const interrupted = new Promise<number>((resolve) => {
     deps.interrupted?.then(() => resolve(EXIT.interrupted));
   });
-  let code = await Promise.race([reading, fatal.promise, interrupted]);
+  /** Waits for `until`, the first connection failing, or Ctrl+C (which win with their code). */
+  const bounded = async (until: Promise<"done" | "timeout">) => {
+    const outcome = await Promise.race([until, fatal.promise, interrupted]);
+    wait.stop();
+    return outcome;
+  };
 
-  if (!interactive && code === EXIT.ok) {
-    // Piped: wait for the first welcome and every acknowledgement, bounded by --timeout.
-    const allSettled = async () => {
-      await firstWelcome.promise;
-      while (settled().length < sent.size) {
-        await new Promise<void>((resolve) => wake = resolve);
-      }
-    };
-    let timer: unknown = null;
-    const timeout = new Promise<"timeout">((resolve) => {
-      timer = timers.setTimeout(() => resolve("timeout"), options.timeoutSeconds * 1000);
-    });
-    const outcome = await Promise.race([allSettled(), timeout, fatal.promise, interrupted]);
-    timers.clearTimeout(timer);
+  let code = await Promise.race([reading, fatal.promise, interrupted]);
+  if (code === EXIT.ok && !interactive) {
+    // Piped: wait for the first welcome and every line settled, while acks keep coming.
+    const seconds = options.timeoutSeconds;
+    const outcome = await bounded(
+      wait.until(() => everOnline && settled.size === sent.size, seconds * 1000, "idle"),
+    );
     if (typeof outcome === "number") code = outcome;
     else {
-      const delivered = settled().filter((ref) => results.get(ref)).length;
       const missing = sent.size - delivered;
       if (json) print(jsonLine("done", { sent: sent.size, delivered, undelivered: missing }));
       if (missing > 0) {
-        const why = outcome === "timeout" ? ` within ${options.timeoutSeconds} s` : "";
+        const why = outcome === "timeout" ? `: nothing acknowledged for ${seconds} s` : "";
         printError(`error: ${missing} of ${sent.size} line(s) not delivered${why}`);
         code = EXIT.failed;
       } else if (!json && sent.size > 0) {
         print(formatStatus(`All ${sent.size} line(s) delivered`, style));
       }
     }
-  } else if (interactive && code !== EXIT.failed && client.outbox.length > 0 && !json) {
-    print(formatStatus(`${client.outbox.length} message(s) left unacknowledged`, style));
+  } else if (code === EXIT.ok && client.outbox.length > 0) {
+    // Interactive quit: give lines still on their way a moment to be acknowledged.
+    const waitMs = deps.quitWaitMs ?? 2000;
+    const connected = client.state === "online" || client.state === "connecting";
+    const outcome = connected
+      ? await bounded(wait.until(() => client.outbox.length === 0, waitMs, "total"))
+      : "timeout";
+    const left = client.outbox.length;
+    if (typeof outcome === "number") code = outcome;
+    else if (left > 0 && !json) {
+      const why = connected ? `after ${waitMs / 1000} s` : "(not connected)";
+      print(
+        formatStatus(`${left} message(s) still unacknowledged ${why}; maybe not delivered`, style),
+      );
+    }
   }
   client.disconnect();
   let closeTimer: unknown = null;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   clockTime,
+  connectFailure,
   formatConnected,
   formatError,
   formatMessage,
@@ -100,4 +101,35 @@ Deno.test("format: JSON lines carry the event name and drop the frame type", () 
   assert.equal(parsed.type, undefined);
   assert.equal(parsed.text, "x\ny");
   assert.ok(!line.includes("\n"), "one line even with newlines in the text");
+});
+
+Deno.test("format: a failed first connection names the reason, else what the close code says", () => {
+  const failed = (closeCode: number, closeReason?: string) =>
+    connectFailure("ws://h/ws", {
+      state: "reconnecting",
+      attempt: 1,
+      retryInMs: 1,
+      closeCode,
+      closeReason,
+    });
+  assert.equal(
+    failed(1006, "NetworkError: failed to connect to WebSocket: dns error"),
+    "could not connect to ws://h/ws (dns error, close code 1006)",
+  );
+  assert.equal(
+    failed(1006, "tcp connect error\x1b[2J"),
+    "could not connect to ws://h/ws (tcp connect error\ufffd[2J, close code 1006)",
+  );
+  assert.equal(
+    failed(1006, ""),
+    "could not connect to ws://h/ws (nothing answered, close code 1006)",
+  );
+  assert.equal(
+    failed(4000),
+    "could not connect to ws://h/ws (no welcome from the server in time, close code 4000)",
+  );
+  assert.equal(
+    formatError({ code: "too_large", message: "too big", ref: "r" }, { color: false }, 7),
+    "! too_large: too big (line 7 not delivered)",
+  );
 });

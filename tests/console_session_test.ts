@@ -1,49 +1,11 @@
 import assert from "node:assert/strict";
-import type { ConsoleOptions } from "../lib/console_args.ts";
 import { InputQueue } from "../lib/console_input.ts";
 import { runSession } from "../lib/console_session.ts";
 import { fakeClient, welcomeFrame } from "./helpers/fake_socket.ts";
-
-const options: ConsoleOptions = {
-  url: "ws://h/ws",
-  room: "lobby",
-  name: null,
-  json: false,
-  timeoutSeconds: 2,
-  help: false,
-};
-
-/** Lets pending promise callbacks run (no time passes on the fake clock). */
-const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
-
-function session(interactive: boolean, extra: Partial<ConsoleOptions> = {}) {
-  const t = fakeClient({ random: () => 1 });
-  const input = new InputQueue();
-  const out: string[] = [];
-  const err: string[] = [];
-  const done = runSession({
-    client: t.client,
-    options: { ...options, ...extra },
-    input,
-    print: (line) => out.push(line),
-    printError: (line) => err.push(line),
-    interactive,
-    style: { color: false, utc: true },
-    timers: t.clock,
-    now: t.clock.now,
-    closeWaitMs: 10,
-  });
-  return { ...t, input, out, err, done };
-}
-
-async function finish(s: ReturnType<typeof session>): Promise<number> {
-  await settle();
-  s.clock.advance(10); // close wait
-  return await s.done;
-}
+import { fakeSession, finish, options, settle } from "./helpers/console_fake_session.ts";
 
 Deno.test("session (piped): sends every line, waits for the acks, exits 0", async () => {
-  const s = session(false);
+  const s = fakeSession(false);
   for (const text of ["one", "", "two"]) s.input.push({ kind: "line", text });
   s.input.push({ kind: "eof" });
   await settle();
@@ -64,7 +26,7 @@ Deno.test("session (piped): sends every line, waits for the acks, exits 0", asyn
 });
 
 Deno.test("session (piped): lines not acknowledged in time -> exit 1 with the count", async () => {
-  const s = session(false);
+  const s = fakeSession(false);
   s.input.push({ kind: "line", text: "one" });
   s.input.push({ kind: "line", text: "two" });
   s.input.push({ kind: "eof" });
@@ -76,11 +38,11 @@ Deno.test("session (piped): lines not acknowledged in time -> exit 1 with the co
   await settle();
   s.clock.advance(2000);
   assert.equal(await finish(s), 1);
-  assert.deepEqual(s.err, ["error: 1 of 2 line(s) not delivered within 2 s"]);
+  assert.deepEqual(s.err, ["error: 1 of 2 line(s) not delivered: nothing acknowledged for 2 s"]);
 });
 
 Deno.test("session (piped): a line the server refuses counts as not delivered", async () => {
-  const s = session(false);
+  const s = fakeSession(false);
   s.input.push({ kind: "line", text: "x" });
   s.input.push({ kind: "eof" });
   await settle();
@@ -90,12 +52,12 @@ Deno.test("session (piped): a line the server refuses counts as not delivered", 
   s.net.last.receive({ type: "error", code: "too_large", message: "too big", ref: frame.ref });
   assert.equal(await finish(s), 1);
   assert.deepEqual(s.err, ["error: 1 of 1 line(s) not delivered"]);
-  assert.ok(s.out.includes("! too_large: too big (message not delivered)"));
+  assert.ok(s.out.includes("! too_large: too big (line 1 not delivered)"), s.out.join("\n"));
 });
 
 Deno.test("session: the first connection failing is a clear error and exit 1", async () => {
   for (const interactive of [false, true]) {
-    const s = session(interactive);
+    const s = fakeSession(interactive);
     await settle();
     s.net.last.fail();
     assert.equal(await finish(s), 1);
@@ -109,7 +71,7 @@ Deno.test("session: the first connection failing is a clear error and exit 1", a
 
 Deno.test("session (interactive): sair, /quit, exit and Ctrl+D close with 1000 and exit 0", async () => {
   for (const event of ["sair", " /quit ", "exit", null]) {
-    const s = session(true);
+    const s = fakeSession(true);
     const socket = s.net.last;
     socket.open();
     socket.receive(welcomeFrame());
@@ -120,13 +82,13 @@ Deno.test("session (interactive): sair, /quit, exit and Ctrl+D close with 1000 a
     assert.equal(socket.closedWith?.code, 1000);
     assert.equal(socket.frames("message").length, 0, "quit words are not sent");
   }
-  const s = session(true);
+  const s = fakeSession(true);
   s.input.push({ kind: "interrupt" });
   assert.equal(await finish(s), 130, "Ctrl+C");
 });
 
 Deno.test("session (interactive): prints messages, presence, reconnects and gaps", async () => {
-  const s = session(true);
+  const s = fakeSession(true);
   const first = s.net.last;
   first.open();
   first.receive(welcomeFrame({ id: "me", epoch: "e1", offset: 3 }));
@@ -154,6 +116,8 @@ Deno.test("session (interactive): prints messages, presence, reconnects and gaps
   second.receive(welcomeFrame({ id: "me2", epoch: "e2", offset: 0 }));
   s.input.push({ kind: "line", text: "sair" });
   await settle();
+  s.clock.advance(2000); // no acks: quitting waits 2 s for them, then leaves
+  await settle();
   second.finishClose();
   assert.equal(await s.done, 0);
   assert.deepEqual(s.out, [
@@ -167,13 +131,13 @@ Deno.test("session (interactive): prints messages, presence, reconnects and gaps
     "* Reconnected (room lobby, 1 online)",
     "* Resending 2 unacknowledged message(s)",
     "* Some messages may be missing: the server restarted and lost the room's history",
-    "* 2 message(s) left unacknowledged",
+    "* 2 message(s) still unacknowledged after 2 s; maybe not delivered",
   ]);
   assert.deepEqual(second.frames("message").map((f) => f.text), ["hello", "while away"]);
 });
 
 Deno.test("session (--json): one JSON object per line, ending with exit", async () => {
-  const s = session(false, { json: true });
+  const s = fakeSession(false, { json: true });
   s.input.push({ kind: "line", text: "x" });
   s.input.push({ kind: "eof" });
   await settle();
