@@ -27,7 +27,8 @@ async function* decoded(): AsyncIterable<string> {
 }
 
 async function main(): Promise<number> {
-  const env = Deno.env.toObject();
+  // Only these two variables are read (the task allows no others).
+  const env = { FANOUT_URL: Deno.env.get("FANOUT_URL"), NO_COLOR: Deno.env.get("NO_COLOR") };
   const parsed = parseConsoleArgs(Deno.args, env);
   if (!parsed.ok) {
     console.error(`error: ${parsed.error}`);

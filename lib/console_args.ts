@@ -14,7 +14,7 @@ export interface ConsoleOptions {
   name: string | null;
   /** One JSON event per output line. */
   json: boolean;
-  /** Seconds a piped run waits for every line to be acknowledged. */
+  /** Seconds a piped run waits without any line being acknowledged before it gives up. */
   timeoutSeconds: number;
   help: boolean;
 }
@@ -36,15 +36,17 @@ Options:
   --room <room>      room to join: 1-64 of a-z, 0-9, _ and - (default lobby)
   --name <name>      display name shown to others, 1-32 characters (default: none, your id)
   --json             print one JSON event per line instead of text
-  --timeout <secs>   with piped input: seconds to wait until every line is acknowledged
-                     (default 10)
+  --timeout <secs>   with piped input: give up when no line has been acknowledged for this
+                     many seconds (default 10); a long input may take longer in total
   -h, --help         show this help
 
-Type a line and press Enter to send it. sair, /quit, exit or Ctrl+D leave cleanly.
-With stdin not a terminal, every line is sent, and the client exits once all are acknowledged.
+Type a line and press Enter to send it. sair, /quit, exit or Ctrl+D leave cleanly (after
+waiting up to 2 s for lines not yet acknowledged).
+With stdin not a terminal, every line is sent, paced below the server's rate limit (20 a
+second by default), and the client exits once all are acknowledged.
 
-Exit codes: 0 done, 1 cannot connect or lines not delivered in time, 2 bad options,
-130 interrupted (Ctrl+C).`;
+Exit codes: 0 done, 1 cannot connect or lines not delivered (refused, or no progress for
+--timeout seconds), 2 bad options, 130 interrupted (Ctrl+C).`;
 
 const VALUE_OPTIONS = new Set(["--url", "--room", "--name", "--timeout"]);
 
@@ -93,6 +95,11 @@ export function parseConsoleArgs(
       error: `--timeout must be a number of seconds above 0 and at most 86400, got "${timeout}"`,
     };
   }
+  const urlSource = values.has("--url")
+    ? "--url"
+    : env.FANOUT_URL !== undefined
+    ? "FANOUT_URL"
+    : null;
   const options: ConsoleOptions = {
     url: toWsScheme(values.get("--url") ?? env.FANOUT_URL ?? DEFAULT_URL),
     room: values.get("--room") ?? "lobby",
@@ -102,7 +109,7 @@ export function parseConsoleArgs(
     help,
   };
   if (help) return { ok: true, options };
-  const problem = checkRoomAndName(options);
+  const problem = checkUrl(options.url, urlSource ?? "--url") ?? checkRoomAndName(options);
   return problem === null ? { ok: true, options } : { ok: false, error: problem };
 }
 
@@ -116,6 +123,17 @@ export function parseConsoleArgs(
  */
 export function toWsScheme(url: string): string {
   return url.replace(/^http(s?):\/\//i, "ws$1://");
+}
+
+function checkUrl(url: string, source: string): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `${source} must be an absolute ws://, wss://, http:// or https:// URL, got "${url}"`;
+  }
+  if (parsed.protocol === "ws:" || parsed.protocol === "wss:") return null;
+  return `${source} must use ws://, wss://, http:// or https://, got "${url}"`;
 }
 
 function checkRoomAndName(options: ConsoleOptions): string | null {

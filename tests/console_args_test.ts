@@ -56,6 +56,8 @@ Deno.test("args: bad options give one-line errors that name the problem", () => 
     [["--name", "x".repeat(40)], /^--name: name must be 1-32/],
     [["--timeout", "0"], /^--timeout must be .*"0"/],
     [["--timeout", "soon"], /^--timeout must be .*"soon"/],
+    [["--url", "ftp://example.test/ws"], /^--url must use ws:\/\/, .*"ftp:\/\/example\.test\/ws"$/],
+    [["--url", "not a url"], /^--url must be an absolute ws:\/\/, .*"not a url"$/],
   ];
   for (const [args, expected] of cases) {
     const result = parseConsoleArgs(args, {});
@@ -65,4 +67,9 @@ Deno.test("args: bad options give one-line errors that name the problem", () => 
       assert.ok(!result.error.includes("\n"), "one line");
     }
   }
+  const env = parseConsoleArgs([], { FANOUT_URL: "localhost:8000" });
+  assert.deepEqual(env, {
+    ok: false,
+    error: 'FANOUT_URL must use ws://, wss://, http:// or https://, got "localhost:8000"',
+  });
 });

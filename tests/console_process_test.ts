@@ -1,6 +1,7 @@
 /**
- * The real console client as a subprocess (`deno run -P=client client.ts`) against real servers
- * running in this test process.
+ * The real console client as a subprocess (the command of `deno task client`) against real
+ * servers running in this test process. stderr is compared exactly: nothing but the client's own
+ * lines may appear there.
  */
 import assert from "node:assert/strict";
 import { loadConfig } from "../lib/config.ts";
@@ -8,122 +9,7 @@ import { listen } from "../lib/deno_server.ts";
 import { silentLogger } from "../lib/log.ts";
 import { freePort, startTestServer } from "./helpers/server.ts";
 import { TestClient } from "./helpers/ws_client.ts";
-
-const ROOT = new URL("..", import.meta.url).pathname;
-
-/** A running console client with its output collected line by line. */
-class ConsoleProcess {
-  readonly child: Deno.ChildProcess;
-  readonly lines: string[] = [];
-  stderr = "";
-  #stdin: WritableStreamDefaultWriter<Uint8Array>;
-  #reading: Promise<void>;
-  #wake: (() => void) | null = null;
-
-  constructor(args: string[], env: Record<string, string> = {}) {
-    this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-P=client", "client.ts", ...args],
-      cwd: ROOT,
-      env: { TZ: "UTC", NO_COLOR: "1", ...env },
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.#stdin = this.child.stdin.getWriter();
-    const out = this.#collect(this.child.stdout, (text) => {
-      const parts = text.split("\n");
-      this.lines.push(...parts.filter((line) => line !== ""));
-    });
-    const err = this.#collect(this.child.stderr, (text) => this.stderr += text);
-    this.#reading = Promise.all([out, err]).then(() => {});
-  }
-
-  async #collect(
-    stream: ReadableStream<Uint8Array<ArrayBuffer>>,
-    take: (text: string) => void,
-  ): Promise<void> {
-    let rest = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      rest += chunk;
-      const end = rest.lastIndexOf("\n");
-      if (end >= 0) {
-        take(rest.slice(0, end + 1));
-        rest = rest.slice(end + 1);
-      }
-      this.#wake?.();
-    }
-    if (rest) take(rest);
-    this.#wake?.();
-  }
-
-  /** Writes `text` to the client's stdin. */
-  async write(text: string): Promise<void> {
-    await this.#stdin.write(new TextEncoder().encode(text));
-  }
-
-  /** Closes stdin (end of input). */
-  async endInput(): Promise<void> {
-    await this.#stdin.close();
-  }
-
-  /** Waits for an output line matching `re` (at or after line `from`); returns its index. */
-  async waitFor(re: RegExp, from = 0, timeoutMs = 8000): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    while (true) {
-      const index = this.lines.findIndex((line, i) => i >= from && re.test(line));
-      if (index >= 0) return index;
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        throw new Error(
-          `no line matching ${re}; stdout: ${JSON.stringify(this.lines)}; stderr: ${this.stderr}`,
-        );
-      }
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-        timer = setTimeout(resolve, Math.min(left, 200));
-      });
-      clearTimeout(timer);
-    }
-  }
-
-  /** Waits for the exit (killing the process after `timeoutMs`) and all output. */
-  async exit(timeoutMs = 15_000): Promise<number> {
-    const timer = setTimeout(() => this.child.kill("SIGKILL"), timeoutMs);
-    const status = await this.child.status;
-    clearTimeout(timer);
-    await this.#stdin.close().catch(() => {});
-    await this.#reading;
-    return status.code;
-  }
-
-  /** Kills the client if it still runs, then waits for its exit (cleanup after a failure). */
-  async stop(): Promise<void> {
-    try {
-      this.child.kill("SIGKILL");
-    } catch {
-      // already exited
-    }
-    await this.exit();
-  }
-
-  /** stderr without Deno's own warnings. */
-  get errors(): string {
-    return this.stderr.split("\n").filter((l) => l && !l.includes("Warning")).join("\n");
-  }
-}
-
-/** Runs the client to completion with `input` on stdin. */
-async function run(args: string[], input = ""): Promise<{ code: number; proc: ConsoleProcess }> {
-  const proc = new ConsoleProcess(args);
-  try {
-    await proc.write(input);
-    await proc.endInput();
-  } catch {
-    // The client may exit before reading its input (bad options): nothing to deliver then.
-  }
-  return { code: await proc.exit(), proc };
-}
+import { ConsoleProcess, runClient as run } from "./helpers/console_process.ts";
 
 Deno.test("console: piped lines reach another client exactly once, then exit 0", async () => {
   const srv = await startTestServer();
@@ -134,7 +20,8 @@ Deno.test("console: piped lines reach another client exactly once, then exit 0",
       ["--url", url, "--room", "pipe", "--name", "bot"],
       "one\ntwo\n\nthree\n",
     );
-    assert.equal(code, 0, proc.errors);
+    assert.equal(code, 0, proc.stderr);
+    assert.equal(proc.stderr, "");
     assert.equal(proc.lines[0], `Connected to ${url} (room pipe, 2 online)`);
     assert.equal(proc.lines.at(-1), "* All 3 line(s) delivered");
     await peer.next((f) => f.type === "message" && f.text === "three");
@@ -164,8 +51,8 @@ Deno.test("console: incoming messages print as [HH:MM:SS] name: text; sair exits
     await peer.close();
     await proc.waitFor(/^\* Bob left \(1 online\)$/);
     await proc.write("sair\n");
-    assert.equal(await proc.exit(), 0, proc.errors);
-    assert.equal(proc.errors, "");
+    assert.equal(await proc.exit(), 0, proc.stderr);
+    assert.equal(proc.stderr, "", "nothing on stderr, not even a Deno warning");
   } finally {
     await peer?.close();
     await proc.stop();
@@ -198,7 +85,7 @@ Deno.test("console: survives a server restart on the same port, nothing lost or 
     await proc.waitFor(/^\* Some messages may be missing: the server restarted/, lost);
     await proc.write("after the restart\n");
     await proc.endInput();
-    assert.equal(await proc.exit(), 0, proc.errors);
+    assert.equal(await proc.exit(), 0, proc.stderr);
     await peer.quietFor(150);
     assert.deepEqual(peer.ofType("message").map((m: { text: string }) => m.text), [
       "typed during the outage",
@@ -215,22 +102,42 @@ Deno.test("console: a wrong URL is a clear error and exit 1", async () => {
   const refused = await run(["--url", `ws://127.0.0.1:${freePort()}/ws`], "hi\n");
   assert.equal(refused.code, 1);
   assert.match(
-    refused.proc.errors,
-    /^error: could not connect to ws:\/\/127\.0\.0\.1:\d+\/ws \(nothing answered/,
+    refused.proc.stderr,
+    /^error: could not connect to ws:\/\/127\.0\.0\.1:\d+\/ws \([^)]+, close code 1006\); is the server running and the URL right\?\n$/,
   );
+  const srv = await startTestServer();
+  try {
+    const notFound = await run(["--url", srv.httpUrl("/nothing-here")], "hi\n");
+    assert.equal(notFound.code, 1);
+    assert.match(notFound.proc.stderr, /^error: could not connect to ws:\/\/.*\/nothing-here \(/);
+    assert.equal(notFound.proc.stderr.split("\n").length, 2, "one line");
+  } finally {
+    await srv.stop();
+  }
+});
+
+Deno.test("console: a URL that is not ws(s)/http(s) is a bad option: exit 2, one line", async () => {
   const scheme = await run(["--url", "ftp://example.test/ws"], "hi\n");
-  assert.equal(scheme.code, 1);
+  assert.equal(scheme.code, 2);
   assert.equal(
-    scheme.proc.errors,
-    'error: url must use ws:// or wss://, got "ftp://example.test/ws"',
+    scheme.proc.stderr,
+    'error: --url must use ws://, wss://, http:// or https://, got "ftp://example.test/ws"\n',
+  );
+  const garbage = await run(["--url", "not a url"], "hi\n");
+  assert.equal(garbage.code, 2);
+  assert.equal(
+    garbage.proc.stderr,
+    'error: --url must be an absolute ws://, wss://, http:// or https:// URL, got "not a url"\n',
   );
 });
 
-Deno.test("console: bad options exit 2 with one line; --help exits 0", async () => {
+Deno.test("console: bad options exit 2 with exactly one line on stderr; --help exits 0", async () => {
   const bad = await run(["--room"]);
   assert.equal(bad.code, 2);
-  assert.equal(bad.proc.errors, "error: --room needs a value; see --help");
+  assert.equal(bad.proc.stderr, "error: --room needs a value; see --help\n");
+  assert.deepEqual(bad.proc.lines, []);
   const help = await run(["--help"]);
   assert.equal(help.code, 0);
+  assert.equal(help.proc.stderr, "");
   assert.match(help.proc.lines.join("\n"), /--url <ws-url>[\s\S]*--json[\s\S]*Exit codes/);
 });
