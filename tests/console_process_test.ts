@@ -103,14 +103,23 @@ Deno.test("console: a wrong URL is a clear error and exit 1", async () => {
   assert.equal(refused.code, 1);
   assert.match(
     refused.proc.stderr,
-    /^error: could not connect to ws:\/\/127\.0\.0\.1:\d+\/ws \([^)]+, close code 1006\); is the server running and the URL right\?\n$/,
+    /^error: could not connect to ws:\/\/127\.0\.0\.1:\d+\/ws \(tcp connect error, close code 1006\); is the server running and the URL right\?\n$/,
   );
   const srv = await startTestServer();
   try {
     const notFound = await run(["--url", srv.httpUrl("/nothing-here")], "hi\n");
     assert.equal(notFound.code, 1);
-    assert.match(notFound.proc.stderr, /^error: could not connect to ws:\/\/.*\/nothing-here \(/);
-    assert.equal(notFound.proc.stderr.split("\n").length, 2, "one line");
+    assert.match(
+      notFound.proc.stderr,
+      /^error: could not connect to ws:\/\/.*\/nothing-here \(Invalid status code: 404, close code 1006\); [^\n]*\n$/,
+    );
+    const tls = await run(["--url", srv.wsUrl().split("?")[0].replace("ws:", "wss:")], "hi\n");
+    assert.equal(tls.code, 1);
+    assert.match(
+      tls.proc.stderr,
+      /^error: could not connect to wss:\/\/[^ ]+ \([^,]*\w[^,]*, close code 1006\)/,
+    );
+    assert.ok(!tls.proc.stderr.includes("nothing answered"), tls.proc.stderr);
   } finally {
     await srv.stop();
   }

@@ -128,3 +128,29 @@ Deno.test("console (wire): --json with a failed connection prints an error event
   assert.deepEqual(events.at(-1), { event: "exit", code: 1 });
   assert.match(proc.stderr, /^error: could not connect to .*\n$/);
 });
+
+Deno.test("console (wire): a piped line over the server's size limit is reported by line, not waited for", async () => {
+  const srv = await startTestServer({ MAX_MESSAGE_BYTES: "128" });
+  const { client: peer } = await TestClient.join(srv.wsUrl({ room: "big", name: "peer" }));
+  try {
+    const url = srv.wsUrl().split("?")[0];
+    // Queued before the first welcome, so only the welcome's limit can refuse it. With a
+    // 60 s timeout, waiting for it would outlast exit()'s 15 s kill and fail the exit code.
+    const { code, proc } = await runClient(
+      ["--url", url, "--room", "big", "--timeout", "60"],
+      `fits\n${"x".repeat(200)}\nalso fits\n`,
+    );
+    assert.equal(code, 1, proc.stderr);
+    assert.equal(proc.stderr, "error: 1 of 3 line(s) not delivered\n");
+    assert.ok(
+      proc.lines.some((line) => /^! too_large: .* \(line 2 not delivered\)$/.test(line)),
+      proc.lines.join("\n"),
+    );
+    await peer.next((f) => f.type === "message" && f.text === "also fits");
+    await peer.quietFor(100);
+    assert.deepEqual(texts(peer), ["fits", "also fits"]);
+  } finally {
+    await peer.close();
+    await srv.stop();
+  }
+});
