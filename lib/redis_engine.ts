@@ -25,7 +25,7 @@ import { roomKeys } from "./redis_keys.ts";
 import { RedisLink } from "./redis_link.ts";
 import { decodePayload } from "./redis_messages.ts";
 import { PresenceTable } from "./redis_presence.ts";
-import { RedisStore } from "./redis_store.ts";
+import { type KnownPosition, RedisStore } from "./redis_store.ts";
 
 /** Options of {@linkcode RedisEngine}. */
 export interface RedisEngineOptions {
@@ -73,7 +73,8 @@ export class RedisEngine implements Engine {
   #presenceSink: PresenceSink = () => {};
   #resetSink: ResetSink = () => {};
   #rooms = new Map<string, JoinedRoom>();
-  #positions = new Map<string, RoomPosition>();
+  /** What this instance knows of each room (the newest position seen, with its message's ts). */
+  #positions = new Map<string, KnownPosition>();
   #presence: PresenceTable;
   #store?: RedisStore;
   #timer?: ReturnType<typeof setTimeout>;
@@ -133,25 +134,34 @@ export class RedisEngine implements Engine {
   }
 
   async publish(draft: Draft): Promise<PublishResult> {
-    const result = await this.#started.publish(draft, this.#o.now());
+    const known = this.#positions.get(draft.room) ?? null;
+    const result = await this.#started.publish(draft, this.#o.now(), known);
     if (result.status === "accepted") {
       const { message } = result;
-      this.#positions.set(draft.room, { epoch: epochOf(message), offset: message.offset });
+      this.#note(draft.room, epochOf(message), message.offset, message.ts);
     }
     return result;
   }
 
   async #read(room: string, epoch: string | null, since: number, maxAfter: number, recent: number) {
-    const got = await this.#started.read(room, epoch, since, maxAfter, recent);
-    this.#positions.set(room, { epoch: got.epoch, offset: got.offset });
+    const known = this.#positions.get(room) ?? null;
+    const got = await this.#started.read(room, epoch, since, maxAfter, recent, known);
+    this.#note(room, got.epoch, got.offset, got.lastTs);
     return got;
+  }
+
+  /** Remembers a position of `room` unless a newer one of the same epoch is known. */
+  #note(room: string, epoch: string, offset: number, ts: number | null): void {
+    const known = this.#positions.get(room);
+    if (known && known.epoch === epoch && known.offset >= offset) return;
+    this.#positions.set(room, { epoch, offset, ts });
   }
 
   async join(room: string): Promise<void> {
     if (this.#rooms.has(room)) return;
     const feed = new RoomFeed({
       deliver: (message) => {
-        this.#positions.set(room, { epoch: feed.position.epoch!, offset: message.offset });
+        this.#note(room, feed.position.epoch!, message.offset, message.ts);
         this.#sink(message);
       },
       read: (epoch, since) => {
@@ -219,7 +229,9 @@ export class RedisEngine implements Engine {
   }
 
   positions(): Map<string, RoomPosition> {
-    return new Map(this.#positions);
+    const out = new Map<string, RoomPosition>();
+    for (const [room, { epoch, offset }] of this.#positions) out.set(room, { epoch, offset });
+    return out;
   }
 
   maintain(_now: number): void {
@@ -260,8 +272,15 @@ export class RedisEngine implements Engine {
     for (const tick of this.#presence.apply(rooms, reply)) {
       if (tick.remoteChanged) this.#presenceSink(tick.room);
       const joined = this.#rooms.get(tick.room);
-      if (!joined || tick.epoch === null) continue;
+      if (!joined) continue;
       const { epoch, last } = joined.feed.position;
+      if (tick.epoch === null || (tick.epoch === epoch && tick.offset < last)) {
+        // Redis lost the room, or holds less of this epoch than was delivered (rolled back):
+        // the read starts or renames the epoch, and the feed resets the room.
+        joined.feed.catchUp();
+        joined.suspect = null;
+        continue;
+      }
       // Still behind what the previous tick saw (not just a message in flight): read the stream.
       const prev = joined.suspect;
       if (prev && (epoch === prev.epoch ? last < prev.offset : epoch !== null)) {

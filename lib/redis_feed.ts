@@ -3,7 +3,8 @@
  * messages (a reconnect, a slow subscriber cut off); the stream does not. The feed remembers the
  * last offset it delivered, and on a jump, an epoch change or a request it reads the missing part
  * of the stream before delivering anything newer. When the room moved to another epoch, it says so
- * (`onReset`) before delivering the new epoch's messages.
+ * (`onReset`) before delivering the new epoch's messages. A different message at an offset it
+ * already delivered (Redis' history rolled back) also triggers a read, which renames the epoch.
  *
  * @module
  */
@@ -35,6 +36,9 @@ export interface RoomFeedOptions {
   onReset?: (epoch: string) => void;
 }
 
+/** How many recent deliveries the feed remembers to tell a duplicate from a different message. */
+const RECENT = 256;
+
 /**
  * Delivers each message of a room once and in offset order.
  *
@@ -54,6 +58,10 @@ export class RoomFeed {
   #pending: Envelope[] = [];
   #options: RoomFeedOptions;
   #closed = false;
+  /** `ts` of the last {@linkcode RECENT} messages delivered in this epoch, by offset. */
+  #recentTs = new Float64Array(RECENT);
+  /** First offset delivered in this epoch (nothing remembered before it). */
+  #recentFrom = Infinity;
 
   constructor(options: RoomFeedOptions) {
     this.#options = options;
@@ -68,6 +76,7 @@ export class RoomFeed {
   start(epoch: string, offset: number): void {
     this.#epoch = epoch;
     this.#last = offset;
+    this.#recentFrom = Infinity;
     this.#started = true;
     this.#drain();
   }
@@ -102,10 +111,17 @@ export class RoomFeed {
     pending.sort((a, b) => a.message.offset - b.message.offset);
     for (let i = 0; i < pending.length; i++) {
       const { epoch, message } = pending[i];
-      if (epoch === this.#epoch && message.offset <= this.#last) continue;
+      if (epoch === this.#epoch && message.offset <= this.#last) {
+        // Usually the channel's copy of a message a catch-up read delivered. Another message at
+        // an offset already delivered means Redis' history was rolled back and the offset given
+        // twice: read the stream (the script renames the epoch) before anything newer.
+        if (this.#deliveredTs(message.offset) === message.ts) continue;
+        this.#pending = pending.slice(i + 1).concat(this.#pending);
+        void this.#read();
+        return;
+      }
       if (epoch === this.#epoch && message.offset === this.#last + 1) {
-        this.#last = message.offset;
-        this.#options.deliver(message);
+        this.#emit(message);
         continue;
       }
       // A jump or another epoch: keep the rest and read the stream first.
@@ -113,6 +129,20 @@ export class RoomFeed {
       void this.#read();
       return;
     }
+  }
+
+  #emit(message: ChatMessage): void {
+    const offset = message.offset;
+    this.#last = offset;
+    if (this.#recentFrom === Infinity) this.#recentFrom = offset;
+    this.#recentTs[offset % RECENT] = message.ts;
+    this.#options.deliver(message);
+  }
+
+  /** `ts` of the message delivered at `offset` in this epoch, or NaN when not remembered. */
+  #deliveredTs(offset: number): number {
+    if (offset < this.#recentFrom || offset <= this.#last - RECENT) return NaN;
+    return this.#recentTs[offset % RECENT];
   }
 
   async #read(): Promise<void> {
@@ -125,6 +155,7 @@ export class RoomFeed {
       if (got.epoch !== this.#epoch) {
         this.#epoch = got.epoch;
         this.#last = 0;
+        this.#recentFrom = Infinity;
         this.#pending = this.#pending.filter((e) => e.epoch === got.epoch);
         this.#options.onReset?.(got.epoch);
       }
@@ -133,8 +164,7 @@ export class RoomFeed {
         if (message.offset > this.#last + 1) {
           this.#options.onGap?.(this.#last + 1, message.offset - 1);
         }
-        this.#last = message.offset;
-        this.#options.deliver(message);
+        this.#emit(message);
       }
       if (got.offset > this.#last) {
         // Trimmed before we could read it: nothing more to wait for.

@@ -11,13 +11,33 @@
 /**
  * Makes sure the room exists, returning its epoch and offset: a missing epoch or offset key, or a
  * missing stream while the offset is above 0, means the history was lost, so a new epoch starts.
+ * The caller passes what it knows of the room (epoch, offset, ts of the message at that offset):
+ * when Redis holds that epoch but has fallen behind the offset, or holds another message at it,
+ * its history was rolled back (restored from a snapshot, a lagging replica) and the offsets after
+ * it were given twice, so the epoch is renamed (compare-and-set on the old one, in this atomic
+ * script); the stream and offset are kept.
  * KEYS: epoch, offset, stream. Shared by the scripts below (defined once per script).
  */
 const ENSURE = `
-local function ensure(candidate)
+local function diverged(offset, kOffset, kTs)
+  if kOffset > offset then return true end
+  if kOffset <= 0 or kTs == '' then return false end
+  local entry = redis.call('XRANGE', KEYS[3], kOffset .. '-0', kOffset .. '-0')[1]
+  if not entry then return false end
+  local fields = entry[2]
+  for i = 1, #fields, 2 do
+    if fields[i] == 't' then return fields[i + 1] ~= kTs end
+  end
+  return false
+end
+local function ensure(candidate, kEpoch, kOffset, kTs)
   local epoch = redis.call('GET', KEYS[1])
   local offset = tonumber(redis.call('GET', KEYS[2]))
   if epoch and offset and (offset == 0 or redis.call('EXISTS', KEYS[3]) == 1) then
+    if epoch == kEpoch and diverged(offset, tonumber(kOffset), kTs) then
+      redis.call('SET', KEYS[1], candidate)
+      return candidate, offset
+    end
     return epoch, offset
   end
   redis.call('DEL', KEYS[3])
@@ -34,7 +54,8 @@ end
 
 /**
  * Publish. KEYS: epoch, offset, stream, [ref]. ARGV: channel, candidate epoch, stream cap,
- * room ttl ms, dedup ttl ms, ts, body (a JSON object of from/client/name/text).
+ * room ttl ms, dedup ttl ms, ts, body (a JSON object of from/client/name/text), known epoch
+ * ('' for none), known offset, ts of the message at the known offset ('' for none).
  * Returns `{0, "offset:ts"}` for a known ref, else `{1, epoch, offset}`.
  */
 export const PUBLISH_LUA = ENSURE + `
@@ -42,7 +63,7 @@ if KEYS[4] then
   local seen = redis.call('GET', KEYS[4])
   if seen then return {0, seen} end
 end
-local epoch = ensure(ARGV[2])
+local epoch = ensure(ARGV[2], ARGV[8], ARGV[9], ARGV[10])
 local offset = redis.call('INCR', KEYS[2])
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], offset .. '-0', 'd', ARGV[7], 't', ARGV[6])
 touch(ARGV[4])
@@ -54,23 +75,33 @@ return {1, epoch, offset}
 
 /**
  * Read a room's position and part of its stream. KEYS: epoch, offset, stream. ARGV: candidate
- * epoch, room ttl ms, resume epoch ('' for none), since, most entries after since, recent count.
+ * epoch, room ttl ms, resume epoch ('' for none), since, most entries after since, recent count,
+ * known epoch, known offset, known ts (as for publish).
  * When the resume epoch matches and at most that many entries follow `since`, returns
- * `{epoch, offset, 1, entries after since}`, else `{epoch, offset, 0, last recent entries, newest
- * first}`.
+ * `{epoch, offset, 1, entries after since, ts}`, else `{epoch, offset, 0, last recent entries,
+ * newest first, ts}`; `ts` is that of the entry at `offset` (false when there is none).
  */
 export const READ_LUA = ENSURE + `
-local epoch, offset = ensure(ARGV[1])
+local epoch, offset = ensure(ARGV[1], ARGV[7], ARGV[8], ARGV[9])
 touch(ARGV[2])
+local ts = false
+if offset > 0 then
+  local entry = redis.call('XRANGE', KEYS[3], offset .. '-0', offset .. '-0')[1]
+  if entry then
+    for i = 1, #entry[2], 2 do
+      if entry[2][i] == 't' then ts = entry[2][i + 1] end
+    end
+  end
+end
 local since = tonumber(ARGV[4])
 if ARGV[3] == epoch and since >= 0 and since <= offset and offset - since <= tonumber(ARGV[5]) then
-  if since == offset then return {epoch, offset, 1, {}} end
+  if since == offset then return {epoch, offset, 1, {}, ts} end
   return {epoch, offset, 1,
-    redis.call('XRANGE', KEYS[3], (since + 1) .. '-0', '+', 'COUNT', offset - since)}
+    redis.call('XRANGE', KEYS[3], (since + 1) .. '-0', '+', 'COUNT', offset - since), ts}
 end
 local recent = tonumber(ARGV[6])
-if recent <= 0 or offset == 0 then return {epoch, offset, 0, {}} end
-return {epoch, offset, 0, redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', recent)}
+if recent <= 0 or offset == 0 then return {epoch, offset, 0, {}, ts} end
+return {epoch, offset, 0, redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', recent), ts}
 `;
 
 /**

@@ -31,10 +31,22 @@ export interface RedisStoreOptions {
   newEpoch: () => string;
 }
 
+/**
+ * What an instance knows of a room: an epoch, an offset in it, and the `ts` of the message at that
+ * offset (null when unknown). The scripts compare it with Redis to notice a rolled-back history.
+ */
+export interface KnownPosition {
+  epoch: string;
+  offset: number;
+  ts: number | null;
+}
+
 /** A room's position and part of its stream, as read by {@linkcode RedisStore.read}. */
 export interface StreamRead {
   epoch: string;
   offset: number;
+  /** `ts` of the message at `offset` (null when the stream does not hold it). */
+  lastTs: number | null;
   /** True when the messages are those after `since` (the resume epoch matched). */
   after: boolean;
   messages: ChatMessage[];
@@ -85,8 +97,15 @@ export class RedisStore {
     return runScript(this.#o.send, this.#scripts[script], keys, argv);
   }
 
-  /** Publishes `draft` stamped `ts`, or returns the ack of an earlier message with its ref. */
-  async publish(draft: Draft, ts: number): Promise<PublishResult> {
+  /**
+   * Publishes `draft` stamped `ts`, or returns the ack of an earlier message with its ref.
+   * `known` is what this instance knows of the room (see {@linkcode KnownPosition}).
+   */
+  async publish(
+    draft: Draft,
+    ts: number,
+    known: KnownPosition | null = null,
+  ): Promise<PublishResult> {
     const k = roomKeys(this.#o.keyPrefix, draft.room);
     const keys = [k.epoch, k.offset, k.stream];
     if (draft.ref !== null && this.#o.dedupTtlMs > 0) {
@@ -101,6 +120,7 @@ export class RedisStore {
       String(this.#o.dedupTtlMs),
       String(ts),
       body,
+      ...knownArgs(known),
     ]) as unknown[];
     if (Number(reply[0]) === 0) {
       const [offset, seenTs] = String(reply[1]).split(":").map(Number);
@@ -118,6 +138,7 @@ export class RedisStore {
   /**
    * Reads a room's position (creating the room, or a new epoch, if needed) with the messages after
    * `since` when `resumeEpoch` matches and at most `maxAfter` follow, else the `recent` newest.
+   * `known` is what this instance knows of the room (see {@linkcode KnownPosition}).
    */
   async read(
     room: string,
@@ -125,6 +146,7 @@ export class RedisStore {
     since: number,
     maxAfter: number,
     recent: number,
+    known: KnownPosition | null = null,
   ): Promise<StreamRead> {
     const k = roomKeys(this.#o.keyPrefix, room);
     const reply = await this.#run("read", [k.epoch, k.offset, k.stream], [
@@ -134,10 +156,12 @@ export class RedisStore {
       String(since),
       String(maxAfter),
       String(recent),
+      ...knownArgs(known),
     ]) as unknown[];
     const epoch = String(reply[0]);
     const messages = decodeEntries(room, epoch, reply[3]);
-    return { epoch, offset: Number(reply[1]), after: Number(reply[2]) === 1, messages };
+    const lastTs = reply[4] === null || reply[4] === undefined ? null : Number(reply[4]);
+    return { epoch, offset: Number(reply[1]), lastTs, after: Number(reply[2]) === 1, messages };
   }
 
   /** Runs one presence tick for `keys`/`counts` from `PresenceTable.batch`; returns the raw reply. */
@@ -149,4 +173,10 @@ export class RedisStore {
       ...counts,
     ]);
   }
+}
+
+/** The script arguments for a known position: epoch, offset, ts ('' for unknown parts). */
+function knownArgs(known: KnownPosition | null): string[] {
+  if (known === null) return ["", "0", ""];
+  return [known.epoch, String(known.offset), known.ts === null ? "" : String(known.ts)];
 }

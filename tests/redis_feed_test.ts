@@ -38,15 +38,30 @@ function setup(stream: { epoch: string; offsets: number[]; offset: number }) {
 
 const settle = () => new Promise((r) => setTimeout(r, 0));
 
-Deno.test("feed delivers in order, drops duplicates and old offsets", () => {
+Deno.test("feed delivers in order and drops copies of what it delivered", () => {
   const { feed, delivered, reads } = setup({ epoch: "e", offsets: [], offset: 0 });
   feed.push({ epoch: "e", message: msg("e", 4) }); // before start: held
   feed.start("e", 3);
   feed.push({ epoch: "e", message: msg("e", 5) });
   feed.push({ epoch: "e", message: msg("e", 5) });
-  feed.push({ epoch: "e", message: msg("e", 2) });
+  feed.push({ epoch: "e", message: msg("e", 4) });
   assert.deepEqual(delivered, ["e-4", "e-5"]);
   assert.deepEqual(reads, []);
+});
+
+Deno.test("feed reads the stream when an offset it delivered arrives as another message", async () => {
+  const s = setup({ epoch: "e", offsets: [1, 2, 3, 4], offset: 4 });
+  s.feed.start("e", 3);
+  s.feed.push({ epoch: "e", message: msg("e", 4) });
+  s.feed.push({ epoch: "e", message: { ...msg("e", 4), ts: 99, text: "rolled back" } });
+  await settle();
+  assert.deepEqual(s.reads, [["e", 4]], "a second message at 4: Redis' history was rolled back");
+  const old = setup({ epoch: "e", offsets: [1, 2, 3], offset: 3 });
+  old.feed.start("e", 3);
+  old.feed.push({ epoch: "e", message: msg("e", 2) });
+  await settle();
+  assert.deepEqual(old.reads, [["e", 3]], "an offset from before the start cannot be told apart");
+  assert.deepEqual(old.delivered, []);
 });
 
 Deno.test("feed reads the stream on a jump and delivers each message once", async () => {
