@@ -183,15 +183,17 @@ export class FanoutClient {
 
   /**
    * Switches rooms: forgets the resume position, drops the outbox (its messages were meant for
-   * the old room) and reconnects at once if connected or connecting.
+   * the old room) and reconnects at once if connected or connecting. Returns the dropped
+   * messages (an `outbox` event reports them gone too), so a UI can say they were not sent.
    */
-  setRoom(room: string): void {
-    if (room === this.#room) return;
+  setRoom(room: string): OutboxItem[] {
+    if (room === this.#room) return [];
     this.#check({ room });
     this.#room = room;
     this.#position.reset();
-    this.#sender.clear();
+    const dropped = this.#sender.clear();
     this.#restart();
+    return dropped;
   }
 
   /** Changes the display name and reconnects (resuming, outbox kept) if connected. */

@@ -127,9 +127,11 @@ export class Sender {
     }
   }
 
-  /** Drops every waiting message. */
-  clear(): void {
-    if (this.#outbox.clear().length > 0) this.#emit();
+  /** Drops every waiting message and returns them. */
+  clear(): OutboxItem[] {
+    const dropped = this.#outbox.clear();
+    if (dropped.length > 0) this.#emit();
+    return dropped;
   }
 
   /**

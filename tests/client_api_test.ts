@@ -94,11 +94,13 @@ Deno.test("retryNow and notifyOnline skip the backoff wait", () => {
   t.client.disconnect();
 });
 
-Deno.test("setRoom reconnects to the new room without resume and drops the outbox", () => {
+Deno.test("setRoom reconnects to the new room without resume, returns the dropped outbox", () => {
   const t = fakeClient();
   const first = t.goOnline({ offset: 3 });
-  t.client.send("for the old room");
-  t.client.setRoom("other");
+  const ref = t.client.send("for the old room");
+  const dropped = t.client.setRoom("other");
+  assert.deepEqual(dropped.map((i) => [i.ref, i.text]), [[ref, "for the old room"]]);
+  assert.deepEqual(t.of("outbox").at(-1)?.items, [], "the outbox event says it is gone");
   assert.equal(first.closedWith?.code, 1000);
   assert.equal(t.client.room, "other");
   assert.equal(t.net.sockets.length, 2);
@@ -107,6 +109,7 @@ Deno.test("setRoom reconnects to the new room without resume and drops the outbo
   assert.deepEqual(t.client.outbox, []);
   assert.throws(() => t.client.setRoom("Not OK"), /room must be/);
   assert.equal(t.client.room, "other");
+  assert.deepEqual(t.client.setRoom("other"), [], "same room: nothing happens");
   t.client.disconnect();
 });
 

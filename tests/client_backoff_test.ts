@@ -129,3 +129,63 @@ Deno.test("client: a socket that never gets a welcome is dropped after connectTi
   assert.equal(t.net.sockets.length, 2);
   t.client.disconnect();
 });
+
+Deno.test("client: notifyOnline during the backoff wait reconnects at once", () => {
+  const t = fakeClient({
+    random: () => 1,
+    backoff: { baseMs: 10_000, capMs: 10_000 },
+    connectTimeoutMs: 7_000,
+  });
+  t.goOnline().serverClose(1006);
+  assert.equal(t.client.state, "reconnecting");
+  assert.deepEqual(t.clock.pending(), [10_000]);
+  t.client.notifyOnline();
+  assert.equal(t.net.sockets.length, 2, "no wait for the timer");
+  assert.equal(t.client.state, "connecting");
+  assert.deepEqual(t.clock.pending(), [7_000], "only the connect timeout is left");
+  t.net.last.open();
+  t.clock.advance(6_999);
+  assert.equal(t.net.sockets.length, 2, "the old retry timer was cancelled");
+  t.client.disconnect();
+});
+
+Deno.test("client: notifyVisible during the backoff wait reconnects at once after a long sleep", () => {
+  const t = fakeClient({ random: () => 1, backoff: { baseMs: 10_000, capMs: 10_000 } });
+  t.goOnline().serverClose(1006);
+  t.client.notifyVisible(4_999);
+  assert.equal(t.net.sockets.length, 1, "a short hide changes nothing");
+  assert.equal(t.client.state, "reconnecting");
+  t.client.notifyVisible(5_000);
+  assert.equal(t.net.sockets.length, 2);
+  assert.equal(t.client.state, "connecting");
+  t.net.last.open();
+  t.net.last.receive({
+    type: "welcome",
+    id: "c2",
+    room: "lobby",
+    epoch: "e1",
+    offset: 0,
+    online: 1,
+    recovered: true,
+    history: [],
+    limits: { maxMessageBytes: 1000, rateLimit: 20, rateBurst: 40 },
+  });
+  assert.equal(t.client.state, "online");
+  t.client.notifyVisible(60_000); // online: a liveness check, not a new socket
+  assert.equal(t.net.sockets.length, 2);
+  assert.equal(t.net.last.frames("ping").length, 1);
+  t.client.disconnect();
+});
+
+Deno.test("client: notifyOnline and notifyVisible do nothing while offline or idle", () => {
+  const t = fakeClient();
+  t.client.notifyOnline();
+  t.client.notifyVisible(60_000);
+  assert.equal(t.net.sockets.length, 0);
+  t.goOnline();
+  t.client.disconnect();
+  t.client.notifyOnline();
+  t.client.notifyVisible(60_000);
+  assert.equal(t.net.sockets.length, 1);
+  assert.equal(t.client.state, "offline");
+});
