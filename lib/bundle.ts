@@ -121,18 +121,32 @@ export function createAssetStore(load: () => Promise<SourceAsset[]>): AssetStore
   };
 }
 
+/**
+ * The ETag of one encoding of `asset`: the gzip and identity bodies differ, so they must not share
+ * a strong validator (a cache could otherwise revalidate one with the other).
+ *
+ * @example
+ * ```ts
+ * etagOf(asset, false); // "\"3f2a…\""
+ * etagOf(asset, true); // "\"3f2a…-gzip\""
+ * ```
+ */
+export function etagOf(asset: Pick<Asset, "hash">, gzip: boolean): string {
+  return `"${asset.hash}${gzip ? "-gzip" : ""}"`;
+}
+
 function serve(req: Request, asset: Asset, hashed: boolean): Response {
-  const etag = `"${asset.hash}"`;
+  const gzip = /\bgzip\b/.test(req.headers.get("accept-encoding") ?? "");
+  const etag = etagOf(asset, gzip);
   const headers = new Headers({
     "content-type": asset.type,
     etag,
     "cache-control": hashed ? IMMUTABLE : "no-cache",
-    vary: "accept-encoding",
+    vary: "Accept-Encoding",
   });
-  if (req.headers.get("if-none-match")?.split(/\s*,\s*/).includes(etag)) {
-    return new Response(null, { status: 304, headers });
-  }
-  const gzip = /\bgzip\b/.test(req.headers.get("accept-encoding") ?? "");
+  const match = req.headers.get("if-none-match")?.split(/\s*,\s*/)
+    .some((tag) => tag === "*" || tag.replace(/^W\//, "") === etag);
+  if (match) return new Response(null, { status: 304, headers });
   if (gzip) headers.set("content-encoding", "gzip");
   const body = gzip ? asset.gzip : asset.body;
   headers.set("content-length", String(body.length));

@@ -1,7 +1,8 @@
 /**
  * Deno adapter of the asset store: reads the style sheet from `static/`, and the browser bundle
  * from `static/build/island.js` when that file is at least as new as the sources, else builds it
- * in memory with `deno bundle --platform browser --minify` in a subprocess. Writes nothing to disk.
+ * in memory with `deno bundle --platform browser --minify` in a subprocess. On Deno Deploy the
+ * built file is always used (no subprocesses there). Writes nothing to disk.
  *
  * @module
  */
@@ -26,6 +27,40 @@ export interface DenoAssetOptions {
   bundle?: (root: URL) => Promise<Uint8Array>;
   /** Told where the bundle came from: `"prebuilt"` or `"bundled"` plus milliseconds taken. */
   onLoad?: (from: "prebuilt" | "bundled", ms: number) => void;
+  /**
+   * Running on Deno Deploy (default: `DENO_DEPLOYMENT_ID` is set). There subprocesses are not
+   * available and file times say nothing, so the built file is always used, and its absence is
+   * an error that says to run `deno task build`.
+   */
+  deployed?: boolean;
+}
+
+/**
+ * True on Deno Deploy, where `DENO_DEPLOYMENT_ID` is set.
+ *
+ * @example
+ * ```ts
+ * onDenoDeploy(); // false on a laptop
+ * ```
+ */
+export function onDenoDeploy(): boolean {
+  try {
+    return Boolean(Deno.env.get("DENO_DEPLOYMENT_ID"));
+  } catch {
+    return false; // no env permission: not something Deploy would do
+  }
+}
+
+async function built(root: URL): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(new URL(BUILD_FILE, root));
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    throw new Error(
+      `${BUILD_FILE} is missing: on Deno Deploy the bundle cannot be built at runtime (no ` +
+        "subprocesses); run `deno task build` as the deployment's build step",
+    );
+  }
 }
 
 /**
@@ -105,10 +140,10 @@ async function prebuilt(root: URL): Promise<Uint8Array | null> {
  * ```
  */
 export function denoAssetLoader(options: DenoAssetOptions = {}): () => Promise<SourceAsset[]> {
-  const { root = ROOT, bundle = bundleWithDeno, onLoad } = options;
+  const { root = ROOT, bundle = bundleWithDeno, onLoad, deployed = onDenoDeploy() } = options;
   return async () => {
     const started = performance.now();
-    let js = await prebuilt(root);
+    let js = deployed ? await built(root) : await prebuilt(root);
     const from = js ? "prebuilt" : "bundled";
     js ??= await bundle(root);
     onLoad?.(from, Math.round(performance.now() - started));

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { BUILD_FILE, bundleWithDeno, denoAssetLoader, newestMtime } from "../lib/bundle_deno.ts";
+import {
+  BUILD_FILE,
+  bundleWithDeno,
+  denoAssetLoader,
+  newestMtime,
+  onDenoDeploy,
+} from "../lib/bundle_deno.ts";
 
 Deno.test("bundleWithDeno builds a minified browser bundle that boots islands", async () => {
   const js = new TextDecoder().decode(await bundleWithDeno());
@@ -49,5 +55,44 @@ Deno.test("a fresh static/build bundle is used; a newer source makes it bundle i
     assert.deepEqual(calls, ["prebuilt", "bundled", "bundled"]);
   } finally {
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("on Deno Deploy the built file is used even when it looks older than the sources", async () => {
+  const root = await fakeRoot();
+  try {
+    const past = new Date(Date.now() - 60_000);
+    await Deno.utime(new URL(BUILD_FILE, root), past, past); // mtimes on Deploy mean nothing
+    let bundled = 0;
+    const bundle = () => {
+      bundled++;
+      return Promise.reject(new Error("subprocesses are not allowed"));
+    };
+    const calls: string[] = [];
+    const load = denoAssetLoader({ root, bundle, deployed: true, onLoad: (f) => calls.push(f) });
+    const assets = await load();
+    assert.equal(new TextDecoder().decode(assets[0].body), "/* prebuilt */");
+    assert.equal(bundled, 0, "never tries `deno bundle`");
+    assert.deepEqual(calls, ["prebuilt"]);
+    // Off Deploy the same stale file is rebuilt.
+    await assert.rejects(denoAssetLoader({ root, bundle, deployed: false }), /not allowed/);
+    await Deno.remove(new URL(BUILD_FILE, root));
+    await assert.rejects(load, /static\/build\/island\.js is missing.*deno task build/);
+    assert.equal(bundled, 1);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("onDenoDeploy follows DENO_DEPLOYMENT_ID", () => {
+  const before = Deno.env.get("DENO_DEPLOYMENT_ID");
+  try {
+    Deno.env.delete("DENO_DEPLOYMENT_ID");
+    assert.equal(onDenoDeploy(), false);
+    Deno.env.set("DENO_DEPLOYMENT_ID", "abc123");
+    assert.equal(onDenoDeploy(), true);
+  } finally {
+    if (before === undefined) Deno.env.delete("DENO_DEPLOYMENT_ID");
+    else Deno.env.set("DENO_DEPLOYMENT_ID", before);
   }
 });

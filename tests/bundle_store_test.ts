@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createAssetStore, gzipBytes, IMMUTABLE, prepareAsset } from "../lib/bundle.ts";
+import { createAssetStore, etagOf, gzipBytes, IMMUTABLE, prepareAsset } from "../lib/bundle.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const js = enc("console.log('island');".repeat(20));
@@ -74,4 +74,33 @@ Deno.test("unknown file is 404; a failing loader gives 503 and is retried", asyn
   assert.equal(missing.status, 404);
   await missing.body?.cancel();
   assert.equal(calls.n, 2);
+});
+
+Deno.test("gzip and identity bodies have their own ETags and Vary: Accept-Encoding", async () => {
+  const store = createAssetStore(fakeLoader().load);
+  const asset = (await store.ready()).get("island.js")!;
+  const file = asset.url.slice("/assets/".length);
+  const get = (headers: Record<string, string>) =>
+    store.respond(new Request("http://h" + asset.url, { headers }), file);
+  const gz = await get({ "accept-encoding": "gzip" });
+  const plain = await get({});
+  await gz.body?.cancel();
+  await plain.body?.cancel();
+  const gzTag = gz.headers.get("etag")!;
+  const plainTag = plain.headers.get("etag")!;
+  assert.notEqual(gzTag, plainTag);
+  assert.equal(gzTag, etagOf(asset, true));
+  assert.equal(plainTag, etagOf(asset, false));
+  for (const res of [gz, plain]) assert.equal(res.headers.get("vary"), "Accept-Encoding");
+
+  // A validator only revalidates the encoding it was issued for.
+  const crossed = await get({ "accept-encoding": "gzip", "if-none-match": plainTag });
+  assert.equal(crossed.status, 200);
+  assert.equal(crossed.headers.get("content-encoding"), "gzip");
+  await crossed.body?.cancel();
+  const plainWithGzTag = await get({ "if-none-match": gzTag });
+  assert.equal(plainWithGzTag.status, 200);
+  await plainWithGzTag.body?.cancel();
+  assert.equal((await get({ "accept-encoding": "gzip", "if-none-match": gzTag })).status, 304);
+  assert.equal((await get({ "if-none-match": `W/${plainTag}` })).status, 304, "weak match");
 });
