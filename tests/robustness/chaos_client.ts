@@ -52,6 +52,9 @@ export class ChaosClient {
   /** Unacknowledged messages, in sending order. */
   readonly outbox = new Map<string, string>();
   connects = 0;
+  /** Messages sent again after a reconnect although they had been sent before (the server may have them). */
+  replays = 0;
+  #sentOnce = new Set<string>();
   #opts: ChaosClientOptions;
   #ws: WebSocket | null = null;
   #ready = false;
@@ -82,7 +85,9 @@ export class ChaosClient {
   /** Queues a message; it is sent now if connected, else after the next welcome. */
   send(text: string, ref: string): void {
     this.outbox.set(ref, text);
-    if (this.#ready) this.#ws!.send(JSON.stringify({ type: "message", text, ref }));
+    if (!this.#ready) return;
+    this.#ws!.send(JSON.stringify({ type: "message", text, ref }));
+    this.#sentOnce.add(ref);
   }
 
   /** Stops reconnecting and closes the socket. */
@@ -138,10 +143,13 @@ export class ChaosClient {
       this.#ready = true;
       for (const [ref, text] of this.outbox) {
         this.#ws!.send(JSON.stringify({ type: "message", text, ref }));
+        if (this.#sentOnce.has(ref)) this.replays++;
+        this.#sentOnce.add(ref);
       }
     } else if (f.type === "message") this.#message(f);
     else if (f.type === "ack") {
       this.outbox.delete(f.ref);
+      this.#sentOnce.delete(f.ref);
       this.acked.set(f.ref, { epoch: this.#epoch!, offset: f.offset });
     } else if (f.type === "error") this.violations.push(`error ${f.code}: ${f.message}`);
   }

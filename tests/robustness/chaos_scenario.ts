@@ -1,7 +1,10 @@
 /**
  * The proxy-cut chaos scenario shared by the CI test and `deno task soak`: senders and receivers
- * talk through a TCP proxy that severs every connection at random moments; clients resume with
- * `since`+`epoch` and resend unacknowledged messages. Returns what a test must check.
+ * talk through a TCP proxy that, at seeded random moments, severs every connection, one random
+ * connection, a random subset, or one sender whose acks it first swallows (so the sender replays
+ * messages the server already stored while the receivers stay online). Clients resume with
+ * `since`+`epoch` and resend unacknowledged messages with their `ref`. Returns what a test must
+ * check.
  *
  * @module
  */
@@ -24,10 +27,25 @@ export interface ProxyChaosOptions {
   cutEveryMs?: [number, number];
 }
 
+/** Kinds of cut in the schedule: each round of four cuts has each once, in a seeded order. */
+export type CutKind = "all" | "one" | "some" | "sender";
+
+const KINDS: readonly CutKind[] = ["all", "one", "some", "sender"];
+
+/** How long a stalled sender keeps sending into a connection whose answers are dropped. */
+const STALL_MS = 150;
+
 /** What {@linkcode runProxyChaos} observed. */
 export interface ProxyChaosReport {
   seed: number;
+  /** Cuts that closed at least one connection. */
   cuts: number;
+  /** Those cuts by kind. */
+  cutsByKind: Record<CutKind, number>;
+  /** Connections closed by all the cuts. */
+  severed: number;
+  /** Messages senders sent again after a reconnect although they had sent them before. */
+  replays: number;
   connects: number;
   sent: number;
   acked: number;
@@ -75,7 +93,32 @@ export async function runProxyChaos(options: ProxyChaosOptions): Promise<ProxyCh
   const receivers = Array.from({ length: options.receivers }, (_, i) => make(`receiver-${i}`));
   const all = [...senders, ...receivers];
   const problems: string[] = [];
-  let cuts = 0;
+  const cutsByKind: Record<CutKind, number> = { all: 0, one: 0, some: 0, sender: 0 };
+  let severed = 0;
+  let round: CutKind[] = [];
+  const cut = (): void => {
+    if (round.length === 0) {
+      round = [...KINDS];
+      for (let i = round.length - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [round[i], round[j]] = [round[j], round[i]];
+      }
+    }
+    const kind = round.shift()!;
+    const pick = { random: rand };
+    const k = kind === "all"
+      ? proxy.severAll()
+      : kind === "one"
+      ? proxy.severRandom(1, pick)
+      : kind === "some"
+      ? proxy.severRandom(2 + Math.floor(rand() * Math.max(1, proxy.open - 2)), pick)
+      : proxy.stallThenSever(1, STALL_MS, {
+        ...pick,
+        filter: (request) => request.includes("client=sender-"),
+      });
+    if (k > 0) cutsByKind[kind]++;
+    severed += k;
+  };
   let n = 0;
   try {
     for (const c of all) c.start();
@@ -87,7 +130,7 @@ export async function runProxyChaos(options: ProxyChaosOptions): Promise<ProxyCh
       for (const [i, s] of senders.entries()) s.send(`m${i}-${n}`, `r${i}-${n}`);
       n++;
       if (Date.now() >= nextCut) {
-        if (proxy.severAll() > 0) cuts++;
+        cut();
         nextCut = Date.now() + minCut + rand() * (maxCut - minCut);
       }
       await sleep(tickMs);
@@ -100,34 +143,36 @@ export async function runProxyChaos(options: ProxyChaosOptions): Promise<ProxyCh
     const acked = senders.reduce((sum, s) => sum + s.acked.size, 0);
     if (acked !== sent) problems.push(`${sent - acked} of ${sent} never acknowledged`);
     await waitUntil(
-      "receivers have everything",
-      () => receivers.every((r) => r.messages.length >= acked),
+      "receivers and senders have everything",
+      () =>
+        receivers.every((r) => r.messages.length >= acked) &&
+        senders.every((s) => s.messages.length >= acked - s.acked.size),
     ).catch((e) => problems.push(String(e)));
     const offsets = senders.flatMap((s) => [...s.acked.values()].map((a) => a.offset));
     if (new Set(offsets).size !== offsets.length) problems.push("a message was stored twice");
-    const texts = new Set(senders.flatMap((s) => [...s.acked.keys()].map((r) => `m${r.slice(1)}`)));
+    const textOf = (ref: string) => `m${ref.slice(1)}`;
+    const texts = new Set(senders.flatMap((s) => [...s.acked.keys()].map(textOf)));
     for (const [i, r] of receivers.entries()) {
-      for (const v of r.violations) problems.push(`receiver ${i}: ${v}`);
-      for (let k = 1; k < r.messages.length; k++) {
-        const [a, b] = [r.messages[k - 1], r.messages[k]];
-        if (b.offset !== a.offset + 1) problems.push(`receiver ${i}: ${a.offset} then ${b.offset}`);
-      }
-      const got = new Set(r.messages.map((m) => m.text));
-      const lost = [...texts].filter((t) => !got.has(t)).length;
-      if (lost || got.size !== r.messages.length) {
-        problems.push(`receiver ${i}: ${lost} lost, ${r.messages.length - got.size} duplicated`);
-      }
+      problems.push(...checkReceived(`receiver ${i}`, r, texts));
       if (r.welcomes.slice(1).some((w) => !w.recovered)) {
         problems.push(`receiver ${i}: not recovered`);
       }
       if (new Set(r.welcomes.map((w) => w.epoch)).size !== 1) {
         problems.push(`receiver ${i}: epochs`);
       }
-      if (cuts > 0 && r.welcomes.length < 2) problems.push(`receiver ${i}: never cut`);
+      if (cutsByKind.all > 0 && r.welcomes.length < 2) problems.push(`receiver ${i}: never cut`);
+    }
+    // Senders receive the other senders' messages, under the same rules.
+    for (const [i, s] of senders.entries()) {
+      const others = senders.filter((o) => o !== s).flatMap((o) => [...o.acked.keys()].map(textOf));
+      problems.push(...checkReceived(`sender ${i}`, s, new Set(others), true));
     }
     return {
       seed: options.seed,
-      cuts,
+      cuts: Object.values(cutsByKind).reduce((a, b) => a + b, 0),
+      cutsByKind,
+      severed,
+      replays: senders.reduce((sum, s) => sum + s.replays, 0),
       connects: all.reduce((s, c) => s + c.connects, 0),
       sent,
       acked,
@@ -137,4 +182,25 @@ export async function runProxyChaos(options: ProxyChaosOptions): Promise<ProxyCh
     await Promise.all(all.map((c) => c.stop()));
     await proxy.close();
   }
+}
+
+/**
+ * Checks one client's messages against the texts it must have: each exactly once, in offset
+ * order (consecutive offsets unless `gaps`, for a sender that does not get its own back).
+ */
+function checkReceived(label: string, c: ChaosClient, texts: Set<string>, gaps = false): string[] {
+  const problems = c.violations.map((v) => `${label}: ${v}`);
+  for (let k = 1; k < c.messages.length; k++) {
+    const [a, b] = [c.messages[k - 1], c.messages[k]];
+    const ok = gaps ? b.offset > a.offset : b.offset === a.offset + 1;
+    if (!ok) problems.push(`${label}: ${a.offset} then ${b.offset}`);
+  }
+  const got = new Set(c.messages.map((m) => m.text));
+  const lost = [...texts].filter((t) => !got.has(t)).length;
+  const extra = [...got].filter((t) => !texts.has(t)).length;
+  const duplicated = c.messages.length - got.size;
+  if (lost || extra || duplicated) {
+    problems.push(`${label}: ${lost} lost, ${duplicated} duplicated, ${extra} unexpected`);
+  }
+  return problems;
 }
