@@ -1,10 +1,13 @@
 /**
  * The zero-loss load scenario shared by the CI test and `deno task soak`: N receivers and S
  * senders in one room for a bounded time; every acknowledged message must reach every receiver
- * exactly once, in offset order, with the text that was sent. Reports throughput and latency.
+ * exactly once, in offset order, with the text that was sent, and every sender likewise gets
+ * every acknowledged message except its own. Reports throughput and latency.
  *
  * @module
  */
+
+import { checkSenders, type SenderHeard } from "./load_senders.ts";
 
 /** Options of {@linkcode runLoad}. */
 export interface LoadOptions {
@@ -33,6 +36,9 @@ export interface LoadReport {
   accepted: number;
   deliveries: number;
   expectedDeliveries: number;
+  /** Messages the senders received (the others' messages), and how many they should have. */
+  senderDeliveries: number;
+  expectedSenderDeliveries: number;
   /** Offsets out of order, repeated, skipped, or with a wrong text (first 10 shown). */
   violations: string[];
   /** Receivers that were closed during the run. */
@@ -124,19 +130,28 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     }
     const acks = new Map<string, number>();
     const sentRefs = new Map<string, string>(); // ref → text
+    const heard: SenderHeard[] = [];
     for (let s = 0; s < options.senders; s++) {
+      const got: SenderHeard = { offsets: [], texts: [], welcomed: false };
+      heard.push(got);
       const ws = await open(options.wsUrl({ room, client: `load-sender-${s}` }), (data) => {
         for (const line of data.split("\n")) {
           const f = JSON.parse(line);
           if (f.type === "ack") acks.set(f.ref, f.offset);
-          else if (f.type === "error") violate(`sender ${s} got error ${f.code}`);
+          else if (f.type === "welcome") got.welcomed = true;
+          else if (f.type === "message") {
+            got.offsets.push(f.offset);
+            got.texts.push(f.text);
+          } else if (f.type === "error") violate(`sender ${s} got error ${f.code}`);
         }
       });
       senders.push(ws);
     }
     // Wait for every welcome before the clock starts.
     const ready = Date.now() + 10_000;
-    while (receivers.some((r) => r.last < 0) && Date.now() < ready) {
+    while (
+      (receivers.some((r) => r.last < 0) || heard.some((h) => !h.welcomed)) && Date.now() < ready
+    ) {
       await new Promise((r) => setTimeout(r, 20));
     }
     const started = performance.now();
@@ -157,10 +172,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       await new Promise((r) => setTimeout(r, tickMs));
     }
     const total = sent * senders.length;
+    const ownAcks = (s: number) =>
+      [...acks.keys()].filter((ref) => ref.startsWith(`s${s}-`)).length;
     const settle = Date.now() + (options.settleMs ?? 15_000);
     while (Date.now() < settle) {
       const done = acks.size === total &&
-        receivers.every((r) => r.closed || r.count === acks.size);
+        receivers.every((r) => r.closed || r.count === acks.size) &&
+        heard.every((h, s) => h.offsets.length === acks.size - ownAcks(s));
       if (done) break;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -179,6 +197,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
         violate(`a receiver got ${r.count} of ${acks.size} messages`);
       }
     }
+    const expectedSenderDeliveries = checkSenders(heard, acks, sentRefs, violate);
     latencies.sort((a, b) => a - b);
     return {
       receivers: receivers.length,
@@ -187,6 +206,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       accepted: acks.size,
       deliveries,
       expectedDeliveries: acks.size * receivers.filter((r) => !r.closed).length,
+      senderDeliveries: heard.reduce((n, h) => n + h.offsets.length, 0),
+      expectedSenderDeliveries,
       violations,
       dropped: receivers.filter((r) => r.closed).length,
       dropCodes: { ...dropCodes },
@@ -214,6 +235,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
 export function formatReport(r: LoadReport): string {
   return `${r.receivers} receivers, ${r.senders} senders: ${r.accepted} messages accepted, ` +
     `${r.deliveries}/${r.expectedDeliveries} deliveries in ${r.seconds.toFixed(1)} s ` +
+    `(senders: ${r.senderDeliveries}/${r.expectedSenderDeliveries}) ` +
     `(${r.deliveriesPerSecond} deliveries/s), latency p50 ${r.latencyMs.p50} ms, ` +
     `p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms; dropped ${r.dropped} ` +
     `${JSON.stringify(r.dropCodes)}; ` +

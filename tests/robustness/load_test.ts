@@ -1,6 +1,7 @@
 /**
  * Load with zero loss (CI size): hundreds of receivers and several senders for a few seconds;
- * every acknowledged message reaches every receiver exactly once, in offset order, intact.
+ * every acknowledged message reaches every receiver exactly once, in offset order, intact, and
+ * every sender gets all the others' acknowledged messages the same way.
  * Throughput and latency are printed, never asserted. `deno task soak` runs the large version.
  */
 
@@ -10,7 +11,7 @@ import { formatReport, runLoad } from "./load_scenario.ts";
 
 const RECEIVERS = Number(Deno.env.get("LOAD_RECEIVERS") ?? 300);
 
-Deno.test("load: every acknowledged message reaches every receiver once, in order", async () => {
+Deno.test("load: every acknowledged message reaches every receiver and the other senders once, in order", async () => {
   const srv = await startTestServer({ RATE_LIMIT: "1000", RATE_BURST: "1000" });
   try {
     const report = await runLoad({
@@ -27,6 +28,8 @@ Deno.test("load: every acknowledged message reaches every receiver once, in orde
     assert.ok(report.sent >= 0.9 * 4 * 20 * 5, `only ${report.sent} messages sent`);
     assert.equal(report.deliveries, report.expectedDeliveries);
     assert.equal(report.expectedDeliveries, RECEIVERS * report.accepted);
+    assert.equal(report.senderDeliveries, report.expectedSenderDeliveries);
+    assert.equal(report.expectedSenderDeliveries, 3 * report.accepted, "each sender: the other 3");
   } finally {
     await srv.stop();
   }
