@@ -175,11 +175,15 @@ Deno.test("bad handshake: each hostile query or header gets its status and reaso
   }
 });
 
-Deno.test("bad handshake: past MAX_CONNECTIONS the handshake gets 503, and a freed slot is reused", async () => {
+Deno.test("bad handshake: past MAX_CONNECTIONS the handshake gets 503, a witness sees nothing, and a freed slot is reused", async () => {
   const srv = await startTestServer({ MAX_CONNECTIONS: "3" });
   const clients: TestClient[] = [];
   try {
     for (let i = 0; i < 3; i++) clients.push((await TestClient.join(srv.wsUrl())).client);
+    const [speaker, witness] = clients;
+    await witness.next((f) => f.type === "presence" && f.online === 3);
+    await witness.quietFor(50); // presence of the first joins is over
+    const mark = witness.frames.length;
     for (let i = 0; i < 5; i++) {
       const hs = await RawWs.connect(srv.server.port, "/ws", { protocols: ["fanout.v1"] });
       hs.ws?.abort();
@@ -187,9 +191,15 @@ Deno.test("bad handshake: past MAX_CONNECTIONS the handshake gets 503, and a fre
       assert.match(hs.body, /server is full \(3 connections\)/);
       assert.equal(hs.headers.get("retry-after"), "5");
     }
-    // Others are unaffected: they still talk.
-    clients[0].send({ type: "message", text: "still here" });
-    await clients[1].next((f) => f.type === "message" && f.text === "still here");
+    // Others are unaffected: they still talk, and the witness saw nothing else (no presence).
+    speaker.send({ type: "message", text: "still here" });
+    await witness.next((f) => f.type === "message" && f.text === "still here");
+    await witness.quietFor(100);
+    assert.deepEqual(
+      witness.frames.slice(mark).map((f) => [f.type, f.text]),
+      [["message", "still here"]],
+      "refused handshakes reach nobody",
+    );
     await clients.pop()!.close();
     let again: TestClient | null = null;
     for (let i = 0; i < 50 && !again; i++) {

@@ -1,7 +1,8 @@
 /**
  * Floods past the rate limit over a real socket: each frame over the limit gets `rate_limited`
  * with its `ref`, the connection recovers once tokens come back, sustained abuse is closed 1008,
- * and the other clients receive exactly the accepted messages.
+ * and the other clients receive exactly the accepted messages (and nothing of binary or
+ * oversized floods).
  */
 
 import assert from "node:assert/strict";
@@ -91,14 +92,19 @@ Deno.test("bad input: a flood is rate limited with refs, then closed 1008; other
   }
 });
 
-Deno.test("bad input: floods of binary or oversized frames are rate limited and closed 1008 too", async () => {
+Deno.test("bad input: floods of binary or oversized frames are rate limited and closed 1008 too; a witness sees nothing of them", async () => {
   const srv = await startTestServer({
     RATE_LIMIT: "5",
     RATE_BURST: "5",
     RATE_LIMIT_CLOSE_AFTER: "20",
     MAX_MESSAGE_BYTES: "1024",
   });
+  const { client: witness, welcome } = await TestClient.join(srv.wsUrl({ room: "f2" }));
+  const { client: speaker } = await TestClient.join(srv.wsUrl({ room: "f2" }));
+  const flooders: string[] = [];
   try {
+    await witness.next((f) => f.type === "presence" && f.online === 2);
+    const mark = witness.frames.length;
     const floods: [string, FrameSpec][] = [
       ["unsupported_binary", { opcode: Op.binary, payload: new Uint8Array(10) }],
       ["too_large", { opcode: Op.text, payload: "x".repeat(2000) }],
@@ -108,7 +114,7 @@ Deno.test("bad input: floods of binary or oversized frames are rate limited and 
         protocols: ["fanout.v1"],
       })).ws!;
       try {
-        await ws.until((f) => f.type === "welcome");
+        flooders.push((await ws.until((f) => f.type === "welcome")).id as string);
         const codes: string[] = [];
         let close: { code: number | null } | null = null;
         for (let i = 0; i < 100 && !close; i++) {
@@ -131,7 +137,35 @@ Deno.test("bad input: floods of binary or oversized frames are rate limited and 
         ws.abort();
       }
     }
+    // Control: the witness is listening.
+    speaker.send({ type: "message", text: "after the floods" });
+    await witness.next((f) => f.type === "message" && f.text === "after the floods");
+    // Presence: the flooders joined and left once each, and nothing else was announced.
+    const count = () => {
+      let joins = 0;
+      let leaves = 0;
+      for (const f of witness.frames.slice(mark).filter((f) => f.type === "presence")) {
+        for (const peer of [f.joined, f.left].filter(Boolean)) {
+          assert.ok(flooders.includes(peer.id) && peer.id !== welcome.id, JSON.stringify(f));
+        }
+        assert.ok(f.joined || f.left || f.joins || f.leaves, `empty presence ${JSON.stringify(f)}`);
+        joins += f.joined ? 1 : f.joins ?? 0;
+        leaves += f.left ? 1 : f.leaves ?? 0;
+      }
+      return [joins, leaves];
+    };
+    for (let i = 0; i < 100 && count()[1] < floods.length; i++) await witness.quietFor(20);
+    await witness.quietFor(100);
+    assert.deepEqual(count(), [floods.length, floods.length], "one join and one leave each");
+    const seen = witness.frames.slice(mark).filter((f) => f.type !== "presence");
+    assert.deepEqual(
+      seen.map((f) => [f.type, f.text]),
+      [["message", "after the floods"]],
+      "the witness got only the control message",
+    );
   } finally {
+    await witness.close();
+    await speaker.close();
     await srv.stop();
   }
 });
