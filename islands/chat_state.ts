@@ -6,76 +6,12 @@
  * @module
  */
 
-import type { ChatEvent, ChatItem, LogEntry, LogKind, ViewState } from "./chat_types.ts";
+import type { ChatEvent, ChatItem, ViewState } from "./chat_types.ts";
 import { closeText, ERROR_TEXT, STATE_TEXT } from "./chat_text.ts";
+import { addLog, addNotice, cap, ownFromHistory, timeOnline } from "./chat_state_parts.ts";
 
 export type * from "./chat_types.ts";
-
-/** Most entries kept in each view. */
-export const MAX_ITEMS = 500;
-
-/**
- * The state before any event.
- *
- * @example
- * ```ts
- * const s = initialState("lobby");
- * ```
- */
-export function initialState(room: string): ViewState {
-  return {
-    conn: "idle",
-    attempt: 0,
-    retryAt: null,
-    room,
-    myId: null,
-    log: [],
-    chat: [],
-    notices: [],
-    stats: {
-      events: 0,
-      sent: 0,
-      received: 0,
-      online: 0,
-      onlineMs: 0,
-      onlineSince: null,
-      reconnects: 0,
-      rttMs: null,
-    },
-    seq: 0,
-    lost: false,
-  };
-}
-
-/**
- * Milliseconds online so far, including the running session.
- *
- * @example
- * ```ts
- * timeOnline(state, Date.now());
- * ```
- */
-export function timeOnline(s: ViewState, now: number): number {
-  return s.stats.onlineMs + (s.stats.onlineSince === null ? 0 : now - s.stats.onlineSince);
-}
-
-function cap<T>(list: T[]): T[] {
-  return list.length > MAX_ITEMS ? list.slice(list.length - MAX_ITEMS) : list;
-}
-
-function addLog(s: ViewState, now: number, kind: LogKind, text: string, name?: string): ViewState {
-  const seq = s.seq + 1;
-  const entry: LogEntry = name === undefined
-    ? { seq, at: now, kind, text }
-    : { seq, at: now, kind, text, name };
-  return {
-    ...s,
-    seq,
-    log: cap([...s.log, entry]),
-    stats: { ...s.stats, events: s.stats.events + 1 },
-  };
-}
-
+export { initialState, MAX_ITEMS, timeOnline } from "./chat_state_parts.ts";
 /**
  * Applies one event at clock time `now`.
  *
@@ -103,7 +39,9 @@ export function reduce(s: ViewState, e: ChatEvent, now: number): ViewState {
       };
       if (e.state === "online" || (e.state === "connecting" && e.attempt > 0)) return next;
       if (e.state !== "reconnecting") return addLog(next, now, "status", STATE_TEXT[e.state]);
-      const why = e.closeCode === undefined ? "" : ` (${closeText(e.closeCode)})`;
+      const phrase = e.closeCode === undefined ? "" : closeText(e.closeCode);
+      const reason = e.closeReason && e.closeReason.toLowerCase() !== phrase ? e.closeReason : "";
+      const why = phrase ? ` (${phrase}${reason ? `: ${reason}` : ""})` : "";
       const wait = e.retryInMs === null ? "" : `, retrying in ${Math.ceil(e.retryInMs / 1000)}s`;
       const head = leaving ? "Connection lost" : `Attempt ${e.attempt} failed`;
       return addLog(next, now, "status", head + why + wait);
@@ -122,12 +60,14 @@ export function reduce(s: ViewState, e: ChatEvent, now: number): ViewState {
           reconnects: s.stats.reconnects + (reconnect ? 1 : 0),
         },
       };
+      // `resumed` only says a resume was asked for; `recovered` says it worked (else a gap follows).
       const how = reconnect
-        ? (e.resumed ? "Reconnected, nothing missed" : "Reconnected")
+        ? (e.resumed && e.recovered ? "Reconnected, nothing missed" : "Reconnected")
         : "Joined";
       return addLog(next, now, "status", `${how}: #${e.room}, ${e.online} online`);
     }
     case "message": {
+      if (e.own) return ownFromHistory(s, e, now);
       const item: ChatItem = {
         key: `m${e.offset}-${e.id}`,
         kind: "other",
@@ -144,16 +84,26 @@ export function reduce(s: ViewState, e: ChatEvent, now: number): ViewState {
       return addLog(next, now, "message", e.text, e.name);
     }
     case "gap": {
+      const restarted = e.previousEpoch !== e.epoch;
       const item: ChatItem = {
         key: `gap${s.seq + 1}`,
         kind: "gap",
         sender: "",
         name: "",
-        text: "Server restarted: messages sent meanwhile may be missing",
+        text: restarted
+          ? "Server restarted: messages sent meanwhile may be missing"
+          : "You were away too long: some messages are no longer kept and may be missing",
         ts: now,
       };
       const next = { ...s, chat: cap([...s.chat, item]) };
-      return addLog(next, now, "gap", "History gap: the server lost its log (new epoch)");
+      return addLog(
+        next,
+        now,
+        "gap",
+        restarted
+          ? "History gap: the server restarted and lost its log (new epoch)"
+          : "History gap: you were away longer than the server keeps history",
+      );
     }
     case "outbox": {
       const byRef = new Map(e.items.map((i) => [i.ref, i]));
@@ -213,7 +163,6 @@ export function reduce(s: ViewState, e: ChatEvent, now: number): ViewState {
       const known = ERROR_TEXT[e.code];
       const text = (known ?? `Server error (${e.code}): ${e.message}`) +
         (e.retrying ? " It will be sent again shortly." : "");
-      const seq = s.seq + 1;
       const failed = e.ref !== undefined && !e.retrying;
       const chat = failed
         ? s.chat.map((c) =>
@@ -222,16 +171,23 @@ export function reduce(s: ViewState, e: ChatEvent, now: number): ViewState {
             : c
         )
         : s.chat;
-      const next = { ...s, chat, notices: [...s.notices, { seq, text }].slice(-3) };
-      return addLog(next, now, "error", text);
+      return addLog(addNotice({ ...s, chat }, text), now, "error", text);
     }
     case "rtt":
       return { ...s, stats: { ...s.stats, rttMs: e.ms } };
     case "room": {
       if (e.room === s.room) return s;
-      const next = { ...s, room: e.room, chat: [], myId: null };
+      let next: ViewState = { ...s, room: e.room, chat: [], myId: null, lost: false };
+      if (e.discarded) {
+        const n = e.discarded;
+        const text = `${n} ${n === 1 ? "message" : "messages"} queued for #${s.room} ` +
+          `${n === 1 ? "was" : "were"} not sent: you switched rooms.`;
+        next = addNotice(next, text);
+      }
       return addLog(next, now, "room", `Switched to #${e.room}`);
     }
+    case "notice":
+      return addLog(addNotice(s, e.text), now, "error", e.text);
     case "dismiss":
       return { ...s, notices: s.notices.filter((n) => n.seq !== e.seq) };
   }

@@ -44,3 +44,41 @@ const CLOSE_TEXT: Record<number, string> = {
 export function closeText(code: number): string {
   return CLOSE_TEXT[code] ?? `close code ${code}`;
 }
+
+/** What {@linkcode statusText} needs to know. */
+export interface StatusInput {
+  ready: boolean;
+  conn: ConnState;
+  network: boolean;
+  /** Seconds until the next attempt, when one is scheduled. */
+  retryIn: number | null;
+}
+
+/**
+ * The connection status in words: `long` for wide headers, `short` for phones.
+ *
+ * @example
+ * ```ts
+ * statusText({ ready: true, conn: "reconnecting", network: true, retryIn: 3 });
+ * // { long: "Reconnecting in 3s", short: "Retry in 3s" }
+ * ```
+ */
+export function statusText(p: StatusInput): { long: string; short: string } {
+  const both = (text: string, short = text) => ({ long: text, short });
+  if (!p.ready) return both("Starting…");
+  if (!p.network && p.conn !== "offline") return both("No network");
+  switch (p.conn) {
+    case "idle":
+      return both("Not connected", "Idle");
+    case "connecting":
+      return both("Connecting…");
+    case "online":
+      return both("Online");
+    case "reconnecting":
+      return p.retryIn === null || p.retryIn <= 0
+        ? both("Reconnecting…", "Retrying…")
+        : both(`Reconnecting in ${p.retryIn}s`, `Retry in ${p.retryIn}s`);
+    case "offline":
+      return both("Disconnected", "Offline");
+  }
+}

@@ -81,6 +81,7 @@ export type ChatEvent =
     attempt: number;
     retryInMs: number | null;
     closeCode?: number;
+    closeReason?: string;
   }
   | {
     type: "welcome";
@@ -99,8 +100,16 @@ export type ChatEvent =
     text: string;
     ts: number;
     offset: number;
+    /** One of ours (same client id), from the history of a fresh join. */
+    own?: boolean;
   }
-  | { type: "gap"; room: string; since: number }
+  | {
+    type: "gap";
+    room: string;
+    previousEpoch: string | null;
+    epoch: string;
+    since: number | null;
+  }
   | { type: "ack"; ref: string; ts: number; text: string }
   | { type: "outbox"; items: OutboxView[] }
   | {
@@ -113,13 +122,17 @@ export type ChatEvent =
   }
   | { type: "error"; code: string; message: string; ref?: string; retrying?: boolean }
   | { type: "rtt"; ms: number }
-  | { type: "room"; room: string }
+  /** The user switched rooms; `discarded` unsent messages of the old room were dropped. */
+  | { type: "room"; room: string; discarded?: number }
+  /** A message for the user from the island itself (bad saved name, refused rename, ...). */
+  | { type: "notice"; text: string }
   | { type: "dismiss"; seq: number };
 
 /** Props of the `Chat` island (plain JSON, rendered into the page). */
 export interface ChatProps {
   room: string;
-  /** Display name from the URL, else the one stored in the browser, else a guest name. */
+  /** Display name from the URL (valid by the server's rule), else null; the browser then uses the
+   * saved name or a guest name. */
   name: string | null;
   /** Path of the WebSocket endpoint, e.g. `/ws`. */
   wsPath: string;

@@ -109,7 +109,7 @@ Deno.test("retryAt is set from retryInMs; disconnect stops the online clock", ()
 });
 
 Deno.test("a gap adds a marker to the chat and a line to the log", () => {
-  const s = run([[0, { type: "gap", room: "lobby", since: 4 }]]);
+  const s = run([[0, { type: "gap", room: "lobby", previousEpoch: "e1", epoch: "e2", since: 4 }]]);
   assert.equal(s.chat[0].kind, "gap");
   assert.deepEqual(s.log.map((e) => e.kind), ["gap"]);
 });
@@ -159,7 +159,8 @@ Deno.test("switching room clears the chat and logs the switch; views are capped"
   assert.equal(s.room, "dev");
   assert.equal(s.log.at(-1)?.text, "Switched to #dev");
   for (let i = 0; i < MAX_ITEMS + 20; i++) s = reduce(s, { type: "rtt", ms: i }, i);
-  for (let i = 0; i < MAX_ITEMS + 20; i++) s = reduce(s, { type: "gap", room: "dev", since: i }, i);
+  const gap = { type: "gap", room: "dev", previousEpoch: "e1", epoch: "e2" } as const;
+  for (let i = 0; i < MAX_ITEMS + 20; i++) s = reduce(s, { ...gap, since: i }, i);
   assert.equal(s.chat.length, MAX_ITEMS);
   assert.equal(s.log.length, MAX_ITEMS);
   assert.equal(s.stats.rttMs, MAX_ITEMS + 19);

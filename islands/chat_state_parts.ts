@@ -1,0 +1,135 @@
+/**
+ * Building blocks of the chat island's reducer (`chat_state.ts`): the initial state, the time
+ * online, and helpers that add log entries, notices and bubbles within the caps.
+ *
+ * @module
+ */
+
+import type { ChatEvent, ChatItem, LogEntry, LogKind, ViewState } from "./chat_types.ts";
+
+/** Most entries kept in each view. */
+export const MAX_ITEMS = 500;
+
+/**
+ * The state before any event.
+ *
+ * @example
+ * ```ts
+ * const s = initialState("lobby");
+ * ```
+ */
+export function initialState(room: string): ViewState {
+  return {
+    conn: "idle",
+    attempt: 0,
+    retryAt: null,
+    room,
+    myId: null,
+    log: [],
+    chat: [],
+    notices: [],
+    stats: {
+      events: 0,
+      sent: 0,
+      received: 0,
+      online: 0,
+      onlineMs: 0,
+      onlineSince: null,
+      reconnects: 0,
+      rttMs: null,
+    },
+    seq: 0,
+    lost: false,
+  };
+}
+
+/**
+ * Milliseconds online so far, including the running session.
+ *
+ * @example
+ * ```ts
+ * timeOnline(state, Date.now());
+ * ```
+ */
+export function timeOnline(s: ViewState, now: number): number {
+  return s.stats.onlineMs + (s.stats.onlineSince === null ? 0 : now - s.stats.onlineSince);
+}
+
+/**
+ * Keeps the newest {@linkcode MAX_ITEMS} of `list`.
+ *
+ * @example
+ * ```ts
+ * cap(items).length <= MAX_ITEMS; // true
+ * ```
+ */
+export function cap<T>(list: T[]): T[] {
+  return list.length > MAX_ITEMS ? list.slice(list.length - MAX_ITEMS) : list;
+}
+
+/**
+ * Appends a Broadcasts entry (and counts it as an event).
+ *
+ * @example
+ * ```ts
+ * s = addLog(s, Date.now(), "status", "Online");
+ * ```
+ */
+export function addLog(
+  s: ViewState,
+  now: number,
+  kind: LogKind,
+  text: string,
+  name?: string,
+): ViewState {
+  const seq = s.seq + 1;
+  const entry: LogEntry = name === undefined
+    ? { seq, at: now, kind, text }
+    : { seq, at: now, kind, text, name };
+  return {
+    ...s,
+    seq,
+    log: cap([...s.log, entry]),
+    stats: { ...s.stats, events: s.stats.events + 1 },
+  };
+}
+
+/**
+ * Adds a notice above the views (the newest three are kept).
+ *
+ * @example
+ * ```ts
+ * s = addNotice(s, "Name not changed.");
+ * ```
+ */
+export function addNotice(s: ViewState, text: string): ViewState {
+  const seq = s.seq + 1;
+  return { ...s, seq, notices: [...s.notices, { seq, text }].slice(-3) };
+}
+
+/**
+ * One of our own messages from a fresh join's history: a delivered bubble on the right, once.
+ *
+ * @example
+ * ```ts
+ * s = ownFromHistory(s, { ...message, own: true }, Date.now());
+ * ```
+ */
+export function ownFromHistory(
+  s: ViewState,
+  e: Extract<ChatEvent, { type: "message" }>,
+  now: number,
+): ViewState {
+  const key = `m${e.offset}-${e.id}`;
+  if (s.chat.some((c) => c.key === key)) return s;
+  const item: ChatItem = {
+    key,
+    kind: "own",
+    sender: "me",
+    name: "You",
+    text: e.text,
+    ts: e.ts,
+    status: "delivered",
+  };
+  return addLog({ ...s, chat: cap([...s.chat, item]) }, now, "message", e.text, "You");
+}
