@@ -32,7 +32,10 @@ export function Document({ title, styleHref, children }: DocumentProps) {
     <html lang="en">
       <head>
         <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta
+          name="viewport"
+          content="width=device-width, initial-scale=1, interactive-widget=resizes-content"
+        />
         <meta name="color-scheme" content="light dark" />
         <meta name="theme-color" content="#f6f7fb" media="(prefers-color-scheme: light)" />
         <meta name="theme-color" content="#0f1117" media="(prefers-color-scheme: dark)" />

@@ -7,8 +7,11 @@
  */
 
 import { useEffect, useReducer, useState } from "preact/hooks";
+import { nameProblem } from "../lib/client_name.ts";
+import { useAnnouncement } from "./chat_announce.ts";
 import { useFanoutClient } from "./chat_client.ts";
-import { ChatHeader } from "./chat_header.tsx";
+import { localNameStorage, saveName } from "./chat_name.ts";
+import { ChatHeader, ROOM_PATTERN } from "./chat_header.tsx";
 import { Composer } from "./chat_composer.tsx";
 import { Metrics } from "./chat_metrics.tsx";
 import { type ChatEvent, initialState, reduce, timeOnline } from "./chat_state.ts";
@@ -16,6 +19,19 @@ import type { ChatProps } from "./chat_types.ts";
 import { BroadcastsView, ChatView } from "./chat_views.tsx";
 
 export type { ChatProps };
+
+/** True below the 860 px breakpoint, where the views are tabs (false on the server). */
+function useNarrow(): boolean {
+  const [narrow, setNarrow] = useState(false);
+  useEffect(() => {
+    const query = matchMedia("(max-width: 860px)");
+    const update = () => setNarrow(query.matches);
+    update();
+    query.addEventListener("change", update);
+    return () => query.removeEventListener("change", update);
+  }, []);
+  return narrow;
+}
 
 /**
  * The chat island.
@@ -58,27 +74,39 @@ export function Chat(props: ChatProps) {
     document.title = `#${state.room} · Fanout`;
   }, [state.room]);
 
+  const narrow = useNarrow();
+  const announce = useAnnouncement(state.log);
   const c = client.current;
   const onRoom = (room: string) => {
-    if (!c || room === c.room) return;
-    dispatch({ type: "room", room });
+    if (!c || room === c.room || !ROOM_PATTERN.test(room)) return;
+    dispatch({ type: "room", room, discarded: c.outbox.length });
     c.setRoom(room);
+    // Only the room goes into the address bar: the link is for sharing.
     const url = new URL(location.href);
     url.searchParams.set("room", room);
+    url.searchParams.delete("name");
     history.pushState(null, "", url);
   };
   const onName = (next: string) => {
-    setName(next);
-    localStorage.setItem("fanout.name", next);
-    c?.setName(next);
+    const problem = nameProblem(next);
+    if (problem !== null || !c) {
+      if (problem !== null) dispatch({ type: "notice", text: `Name not changed: ${problem}.` });
+      return;
+    }
+    try {
+      c.setName(next.trim());
+    } catch (err) {
+      dispatch({ type: "notice", text: `Name not changed: ${(err as Error).message}.` });
+      return;
+    }
+    setName(next.trim());
+    if (!saveName(localNameStorage(), next.trim())) {
+      dispatch({ type: "notice", text: "This browser did not let the page save your name." });
+    }
   };
   const retryIn = state.retryAt === null
     ? null
     : Math.max(0, Math.ceil((state.retryAt - now) / 1000));
-  const last = state.log.at(-1);
-  const announce = last && ["message", "gap", "error", "join", "leave"].includes(last.kind)
-    ? (last.name ? `${last.name}: ` : "") + last.text
-    : "";
   const tabKey = (e: KeyboardEvent) => {
     if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
     const next = tab === "chat" ? "log" : "chat";
@@ -91,6 +119,7 @@ export function Chat(props: ChatProps) {
       <ChatHeader
         ready={ready}
         conn={state.conn}
+        attempt={state.attempt}
         room={state.room}
         name={name}
         retryIn={retryIn}
@@ -121,7 +150,12 @@ export function Chat(props: ChatProps) {
           ))}
         </div>
       )}
-      <Metrics stats={state.stats} onlineMs={timeOnline(state, now || 0)} pending={pending} />
+      <Metrics
+        stats={state.stats}
+        onlineMs={timeOnline(state, now || 0)}
+        pending={pending}
+        live={state.conn === "online"}
+      />
       <div class="tabs" role="tablist" aria-label="Views" onKeyDown={tabKey}>
         {(["chat", "log"] as const).map((t) => (
           <button
@@ -140,7 +174,13 @@ export function Chat(props: ChatProps) {
         ))}
       </div>
       <main class="panes" data-tab={tab}>
-        <section class="pane pane-chat" id="pane-chat" aria-labelledby="h-chat">
+        <section
+          class="pane pane-chat"
+          id="pane-chat"
+          {...(narrow ? { role: "tabpanel", "aria-labelledby": "tab-chat" } : {
+            "aria-labelledby": "h-chat",
+          })}
+        >
           <h2 id="h-chat" class="pane-title">Chat</h2>
           <ChatView items={state.chat} empty={`No messages in #${state.room} yet. Say hi!`} />
           <Composer
@@ -151,7 +191,13 @@ export function Chat(props: ChatProps) {
             onSend={(text) => c?.send(text)}
           />
         </section>
-        <section class="pane pane-log" id="pane-log" aria-labelledby="h-log">
+        <section
+          class="pane pane-log"
+          id="pane-log"
+          {...(narrow ? { role: "tabpanel", "aria-labelledby": "tab-log" } : {
+            "aria-labelledby": "h-log",
+          })}
+        >
           <h2 id="h-log" class="pane-title">Broadcasts</h2>
           <BroadcastsView entries={state.log} />
         </section>

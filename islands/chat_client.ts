@@ -1,6 +1,6 @@
 /**
- * Browser glue of the chat island: creates the `FanoutClient` with a per-tab client id, forwards
- * its events, and tells it when the network returns or the tab wakes up.
+ * Browser glue of the chat island: creates the `FanoutClient` with the tab's client id and the
+ * starting name, forwards its events, and tells it when the network returns or the tab wakes up.
  *
  * @module
  */
@@ -12,7 +12,11 @@ import {
   FanoutClient,
   type ServerLimits,
 } from "../lib/client.ts";
+import { startName, withoutName } from "./chat_name.ts";
+import { holdTabClientId, releaseTabClientId, tabClientId } from "./chat_tab_id.ts";
 import type { ChatEvent, ChatProps } from "./chat_types.ts";
+
+export { tabClientId };
 
 /** What the island wants to hear from the client. */
 export interface ClientHandlers {
@@ -28,34 +32,29 @@ export interface ClientHandlers {
   name(name: string): void;
 }
 
-/**
- * The tab's stable client id (kept in sessionStorage, so a reload keeps it and replays leave out
- * one's own messages).
- *
- * @example
- * ```ts
- * tabClientId(); // "Xq3...", the same until the tab closes
- * ```
- */
-export function tabClientId(): string {
-  const key = "fanout.client";
-  let id = sessionStorage.getItem(key);
-  if (!id || !/^[A-Za-z0-9_-]{8,64}$/.test(id)) {
-    const abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    id = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => abc[b % abc.length])
-      .join("");
-    sessionStorage.setItem(key, id);
+function storage(kind: "localStorage" | "sessionStorage"): Storage | null {
+  try {
+    return globalThis[kind] ?? null;
+  } catch {
+    return null;
   }
-  return id;
 }
 
-function startName(fromUrl: string | null): string {
-  const stored = localStorage.getItem("fanout.name");
-  return fromUrl || stored || `guest-${Math.floor(1000 + Math.random() * 9000)}`;
+function createClient(props: ChatProps, name: string | null, clientId: string): FanoutClient {
+  const url = new URL(props.wsPath, location.href);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  return new FanoutClient({
+    url: url.href,
+    room: props.room,
+    name,
+    clientId,
+    ...(props.backoff ? { backoff: props.backoff } : {}),
+  });
 }
 
 /**
- * Creates and connects the client after hydration; disconnects it on unmount.
+ * Creates and connects the client after hydration; disconnects it on unmount. A `name` in the
+ * page URL is saved and then removed from the address bar, so shared links carry only the room.
  *
  * @example
  * ```ts
@@ -65,17 +64,23 @@ function startName(fromUrl: string | null): string {
 export function useFanoutClient(props: ChatProps, on: ClientHandlers) {
   const client = useRef<FanoutClient | null>(null);
   useEffect(() => {
-    const name = startName(props.name);
-    on.name(name);
-    const url = new URL(props.wsPath, location.href);
-    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-    const c = new FanoutClient({
-      url: url.href,
-      room: props.room,
-      name,
-      clientId: tabClientId(),
-      ...(props.backoff ? { backoff: props.backoff } : {}),
-    });
+    const local = storage("localStorage");
+    const session = storage("sessionStorage");
+    const fromUrl = new URL(location.href).searchParams.get("name");
+    const start = startName(fromUrl, local);
+    const clean = withoutName(location.href);
+    if (clean !== null) history.replaceState(history.state, "", clean);
+    if (start.notice) on.event({ type: "notice", text: start.notice });
+    const clientId = tabClientId(session);
+    let c: FanoutClient;
+    try {
+      c = createClient(props, start.name, clientId);
+      on.name(start.name);
+    } catch (err) {
+      // Cannot happen with the checks above; if it does, say why instead of hanging.
+      on.event({ type: "notice", text: `Could not start the chat: ${(err as Error).message}` });
+      return;
+    }
     client.current = c;
     const offs = CLIENT_EVENT_TYPES.map((type) =>
       c.on(type, (e) => {
@@ -101,13 +106,17 @@ export function useFanoutClient(props: ChatProps, on: ClientHandlers) {
     const onPop = () => {
       const room = new URL(location.href).searchParams.get("room") ?? "lobby";
       if (/^[a-z0-9_-]{1,64}$/.test(room) && room !== c.room) {
-        on.event({ type: "room", room });
+        on.event({ type: "room", room, discarded: c.outbox.length });
         c.setRoom(room);
       }
     };
+    const onHide = () => releaseTabClientId(session, clientId);
+    const onShow = (e: PageTransitionEvent) => e.persisted && holdTabClientId(session, clientId);
     addEventListener("online", onOnline);
     addEventListener("offline", onOffline);
     addEventListener("popstate", onPop);
+    addEventListener("pagehide", onHide);
+    addEventListener("pageshow", onShow);
     document.addEventListener("visibilitychange", onVisibility);
     on.network(navigator.onLine);
     c.connect();
@@ -116,7 +125,10 @@ export function useFanoutClient(props: ChatProps, on: ClientHandlers) {
       removeEventListener("online", onOnline);
       removeEventListener("offline", onOffline);
       removeEventListener("popstate", onPop);
+      removeEventListener("pagehide", onHide);
+      removeEventListener("pageshow", onShow);
       document.removeEventListener("visibilitychange", onVisibility);
+      onHide();
       c.disconnect();
     };
   }, []);

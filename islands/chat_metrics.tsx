@@ -1,23 +1,36 @@
 /**
- * The metrics strip: events, sent, received, online now, time online, reconnects, last RTT.
+ * The metrics: events, sent, received, online now, time online, reconnects, last RTT. A row of
+ * cards on wide screens; on narrow ones a one-line summary that unfolds the cards.
  *
  * @module
  */
 
+import { useState } from "preact/hooks";
 import type { ViewState } from "./chat_state.ts";
 import { duration } from "./chat_format.ts";
 
+/** Props of {@linkcode Metrics}. */
+export interface MetricsProps {
+  stats: ViewState["stats"];
+  /** Time online so far, computed by the caller so it ticks. */
+  onlineMs: number;
+  /** Messages waiting in the outbox. */
+  pending: number;
+  /** Online now, so "N online" is current (else it is the last known count). */
+  live: boolean;
+}
+
 /**
- * Renders the metrics; `onlineMs` is computed by the caller so it ticks.
+ * Renders the metrics.
  *
  * @example
  * ```tsx
- * <Metrics stats={state.stats} onlineMs={timeOnline(state, now)} pending={0} />
+ * <Metrics stats={state.stats} onlineMs={timeOnline(state, now)} pending={0} live />
  * ```
  */
-export function Metrics(
-  { stats, onlineMs, pending }: { stats: ViewState["stats"]; onlineMs: number; pending: number },
-) {
+export function Metrics({ stats, onlineMs, pending, live }: MetricsProps) {
+  const [open, setOpen] = useState(false);
+  const rtt = stats.rttMs === null ? "–" : `${Math.round(stats.rttMs)} ms`;
   const items: [string, string, string][] = [
     ["events", "Events", String(stats.events)],
     ["sent", "Sent", String(stats.sent)],
@@ -25,11 +38,43 @@ export function Metrics(
     ["online", "Online now", String(stats.online)],
     ["uptime", "Time online", duration(onlineMs)],
     ["reconnects", "Reconnects", String(stats.reconnects)],
-    ["rtt", "Last RTT", stats.rttMs === null ? "–" : `${Math.round(stats.rttMs)} ms`],
+    ["rtt", "Last RTT", rtt],
   ];
   return (
-    <section class="metrics" aria-label="Metrics">
-      <dl>
+    <section
+      class="metrics"
+      aria-label="Metrics"
+      data-open={open ? "true" : "false"}
+      data-live={live ? "true" : "false"}
+    >
+      <button
+        type="button"
+        class="metrics-toggle"
+        aria-expanded={open}
+        aria-controls="metrics-list"
+        onClick={() => setOpen(!open)}
+      >
+        <span class="mini" data-mini="online">
+          <span class="live-dot" aria-hidden="true" />
+          <b>{stats.online}</b> online
+        </span>
+        <span class="mini">
+          <b>{stats.sent}</b> sent{pending > 0 && <em>+{pending}</em>}
+        </span>
+        <span class="mini">
+          <b>{stats.received}</b> received
+        </span>
+        <span class="mini">
+          RTT <b>{rtt}</b>
+        </span>
+        <span class="more">
+          {open ? "Less" : "More"}
+          <svg viewBox="0 0 24 24" width="12" height="12" aria-hidden="true" class="chev">
+            <path d="M6 9l6 6 6-6" fill="none" stroke="currentColor" stroke-width="2.6" />
+          </svg>
+        </span>
+      </button>
+      <dl id="metrics-list">
         {items.map(([key, label, value]) => (
           <div class="metric" key={key} data-metric={key}>
             <dt>{label}</dt>

@@ -9,8 +9,11 @@ import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { ChatItem, LogEntry } from "./chat_state.ts";
 import { clock, groupChat, hue, initials } from "./chat_format.ts";
 
-/** Follows new content while the reader is at the bottom; returns the "jump" state. */
-function useStickToBottom<T extends HTMLElement>(count: number) {
+/**
+ * Follows new content while the reader is at the bottom; returns the "jump" state. `last` is the
+ * key of the newest item: the count stops changing once the list is capped, the key does not.
+ */
+function useStickToBottom<T extends HTMLElement>(last: string | number | undefined) {
   const ref = useRef<T>(null);
   const stick = useRef(true);
   const [unseen, setUnseen] = useState(false);
@@ -18,8 +21,8 @@ function useStickToBottom<T extends HTMLElement>(count: number) {
     const el = ref.current;
     if (!el) return;
     if (stick.current) el.scrollTop = el.scrollHeight;
-    else if (count > 0) setUnseen(true);
-  }, [count]);
+    else if (last !== undefined) setUnseen(true);
+  }, [last]);
   const onScroll = () => {
     const el = ref.current;
     if (!el) return;
@@ -48,11 +51,11 @@ const MARK = {
  *
  * @example
  * ```tsx
- * <ChatView items={state.chat} hidden={false} />
+ * <ChatView items={state.chat} empty="No messages yet." />
  * ```
  */
 export function ChatView({ items, empty }: { items: ChatItem[]; empty: string }) {
-  const { ref, onScroll, unseen, jump } = useStickToBottom<HTMLDivElement>(items.length);
+  const { ref, onScroll, unseen, jump } = useStickToBottom<HTMLDivElement>(items.at(-1)?.key);
   return (
     <div class="scroll-wrap">
       <div class="scroll chat-list" ref={ref} onScroll={onScroll} tabIndex={0} aria-label="Chat">
@@ -123,7 +126,7 @@ export function ChatView({ items, empty }: { items: ChatItem[]; empty: string })
  * ```
  */
 export function BroadcastsView({ entries }: { entries: LogEntry[] }) {
-  const { ref, onScroll, unseen, jump } = useStickToBottom<HTMLOListElement>(entries.length);
+  const { ref, onScroll, unseen, jump } = useStickToBottom<HTMLOListElement>(entries.at(-1)?.seq);
   return (
     <div class="scroll-wrap">
       <ol class="scroll log" ref={ref} onScroll={onScroll} tabIndex={0} aria-label="Broadcasts">

@@ -9,6 +9,7 @@
 
 import type { AppDeps } from "../lib/app_deps.ts";
 import type { AssetStore } from "../lib/bundle.ts";
+import { validName } from "../lib/client_name.ts";
 import { Island, renderPage } from "../lib/island.ts";
 import { Document } from "../components/Document.tsx";
 import { Chat, type ChatProps } from "../islands/Chat.tsx";
@@ -17,7 +18,8 @@ import { sharedAssets } from "./assets.ts";
 const ROOM = /^[a-z0-9_-]{1,64}$/;
 
 /**
- * Reads the island's props from the page URL; invalid values fall back to defaults.
+ * Reads the island's props from the page URL; invalid values fall back to defaults (a name is
+ * checked with the server's own rule, so the page never starts with a name the server refuses).
  *
  * @example
  * ```ts
@@ -27,12 +29,11 @@ const ROOM = /^[a-z0-9_-]{1,64}$/;
 export function pageProps(url: URL, config: AppDeps["config"]): ChatProps {
   const q = url.searchParams;
   const room = q.get("room") ?? "lobby";
-  const name = (q.get("name") ?? "").trim();
   const backoff = /^(\d{1,6})-(\d{1,6})$/.exec(q.get("backoff") ?? "");
   const baseMs = backoff ? Math.max(10, Number(backoff[1])) : 0;
   return {
     room: ROOM.test(room) ? room : "lobby",
-    name: name.length >= 1 && name.length <= 64 ? name : null,
+    name: validName(q.get("name")),
     wsPath: "/ws",
     limits: {
       maxMessageBytes: config.maxMessageBytes,

@@ -38,6 +38,48 @@ async function conversation(browser: Browser, srv: TestServer, room: string): Pr
   await bob.context().close();
 }
 
+const box = (page: Page, sel: string) =>
+  page.locator(sel).first().evaluate((el) => {
+    const r = el.getBoundingClientRect();
+    return { top: r.top, bottom: r.bottom, height: r.height };
+  });
+
+/**
+ * On phones the header is one line, the metrics one line that unfolds, the name and room fields
+ * sit behind the room button, and the chat list starts within the top fifth of the screen.
+ */
+async function chatGetsTheRoom(page: Page, width: number, height: number): Promise<void> {
+  const list = await box(page, ".chat-list");
+  assert.ok(list.top <= height * 0.2, `chat starts at ${list.top}px of ${height} (${width} wide)`);
+  const row = await box(page, ".top-row");
+  assert.ok(row.height <= 44, `the header is one line (${row.height}px)`);
+  for (const sel of ["#conn-toggle", ".status", ".brand"]) {
+    const b = await box(page, sel);
+    assert.ok(b.top >= row.top && b.bottom <= row.bottom, `${sel} in the header line`);
+  }
+  assert.equal(await visible(page, "#name-input"), false, "fields are folded away");
+  await page.click(".settings-toggle");
+  assert.ok(await visible(page, "#name-input"));
+  assert.ok(await visible(page, "#room-input"));
+  await page.click(".settings-toggle");
+  assert.equal(await visible(page, '[data-metric="online"]'), false);
+  assert.match(await page.locator(".metrics-toggle").innerText(), /\d+ online/);
+  await page.click(".metrics-toggle");
+  for (const key of ["online", "uptime", "rtt", "reconnects"]) {
+    assert.ok(await visible(page, `[data-metric="${key}"]`), `${key} shown when unfolded`);
+  }
+  await page.click(".metrics-toggle");
+  // With the keyboard open (the viewport resizes to the content), the chat keeps its room.
+  const viewport = await page.evaluate(() =>
+    document.querySelector('meta[name="viewport"]')?.getAttribute("content")
+  );
+  assert.match(viewport ?? "", /interactive-widget=resizes-content/);
+  await page.setViewportSize({ width, height: 500 });
+  const small = await box(page, ".chat-list");
+  assert.ok(small.height >= 200, `chat list ${small.height}px tall at ${width}x500`);
+  await page.setViewportSize({ width, height });
+}
+
 Deno.test({
   name: "web client layout: desktop, mobile, dark, keyboard, no JavaScript",
   ignore: CHROMIUM.ignore,
@@ -84,10 +126,11 @@ Deno.test({
       });
 
       await t.step("390 and 360 px: tabs switch the views, nothing overflows", async () => {
-        for (const [width, scheme] of [[390, "light"], [390, "dark"], [360, "light"]] as const) {
+        const sizes = [[390, 844, "light"], [390, 844, "dark"], [360, 740, "light"]] as const;
+        for (const [width, height, scheme] of sizes) {
           const page = await openPage(browser, srv.httpUrl("/?room=design&name=Dee"), {
             width,
-            height: 844,
+            height,
             colorScheme: scheme,
           });
           await until(() => bubbles(page, "other"), (v) => v.length >= 4, "history");
@@ -95,6 +138,7 @@ Deno.test({
           assert.ok(await visible(page, "#pane-chat"));
           assert.equal(await visible(page, "#pane-log"), false);
           assert.ok((await overflowX(page)) <= 0, `no horizontal scroll at ${width}px`);
+          await chatGetsTheRoom(page, width, height);
           if (SHOTS && width === 390) {
             await page.screenshot({ path: `docs/screenshot-mobile-${scheme}.png` });
           }
@@ -107,6 +151,37 @@ Deno.test({
           await page.context().close();
         }
       });
+
+      await t.step(
+        "360 px while reconnecting: countdown, Retry now and the toggle fit",
+        async () => {
+          const gone = await startTestServer();
+          const page = await openPage(browser, gone.httpUrl("/?room=fit&backoff=20000-20000"), {
+            width: 360,
+            height: 740,
+          });
+          await until(
+            () => page.locator(".status").getAttribute("data-state"),
+            (s) => s === "online",
+            "online",
+          );
+          await gone.stop();
+          await until(
+            () => page.locator(".status-short").innerText(),
+            (s) => /^Retry/.test(s),
+            "wait",
+          );
+          for (const sel of [".status", ".retry", "#conn-toggle", ".settings-toggle"]) {
+            const b = await page.locator(sel).evaluate((el) => el.getBoundingClientRect().toJSON());
+            assert.ok(
+              b.left >= 0 && b.right <= 360 && b.width > 0,
+              `${sel} fits: ${JSON.stringify(b)}`,
+            );
+          }
+          assert.ok((await overflowX(page)) <= 0);
+          await page.context().close();
+        },
+      );
 
       await t.step("keyboard only: Tab reaches the composer and Enter sends", async () => {
         const page = await openPage(browser, srv.httpUrl("/?room=keys&name=Kay"));

@@ -78,6 +78,10 @@ Deno.test({
               assert.equal(await metric(page, "reconnects"), "1");
               assert.equal(await page.locator('.gap[data-kind="gap"]').count(), 1);
               assert.equal((await logTexts(page, "gap")).length, 1);
+              assert.match((await logTexts(page, "gap"))[0], /server restarted/);
+              const statuses = (await logTexts(page, "status")).join(" | ");
+              assert.doesNotMatch(statuses, /nothing missed/, "a lost log is not 'nothing missed'");
+              assert.match(await page.locator(".gap").innerText(), /^Server restarted/);
             }
             await until(() => metric(b, "online"), (v) => v === "2", "2 online after restart");
           } finally {
@@ -123,6 +127,7 @@ Deno.test({
             assert.equal(await metric(b, "received"), "6");
             assert.equal(await metric(b, "reconnects"), "1");
             assert.equal(await b.locator(".gap").count(), 0, "a resume within the log has no gap");
+            assert.match((await logTexts(b, "status")).join(" | "), /Reconnected, nothing missed/);
             assert.equal(await metric(a, "reconnects"), "0");
           } finally {
             await proxy.close();
