@@ -1,7 +1,7 @@
 /**
  * `deno task soak`: the long version of the robustness suite, against a real server process
  * (`deno run -P main.ts` on a free port). Phases: zero-loss load with thousands of receivers,
- * then proxy-cut chaos for longer. Prints figures and exits 1 if anything was lost, duplicated
+ * then proxy-cut chaos for longer (all, one, some, or a stalled sender cut at a time). Prints figures and exits 1 if anything was lost, duplicated
  * or out of order. Every phase is bounded in time.
  *
  *     deno task soak --clients 2000 --senders 4 --seconds 60 --rate 10 --chaos-seconds 30
@@ -75,7 +75,8 @@ try {
     const rss = await metric(base, "process_resident_memory_bytes");
     console.log(`load: ${formatReport(report)}; server RSS ${mb(rss)}`);
     const ok = report.violations.length === 0 && report.dropped === 0 &&
-      report.deliveries === report.expectedDeliveries && report.accepted === report.sent;
+      report.deliveries === report.expectedDeliveries && report.accepted === report.sent &&
+      report.senderDeliveries === report.expectedSenderDeliveries;
     console.log(`load: ${ok ? "PASS" : "FAIL"}`);
     failed ||= !ok;
   }
@@ -88,8 +89,10 @@ try {
       seed: num("seed"),
     });
     console.log(
-      `chaos (seed ${report.seed}): ${report.cuts} cuts, ${report.connects} connects, ` +
-        `${report.acked}/${report.sent} acked; problems: ${report.problems.join("; ") || "none"}`,
+      `chaos (seed ${report.seed}): ${report.cuts} cuts ${JSON.stringify(report.cutsByKind)}, ` +
+        `${report.severed} connections severed, ${report.replays} replays, ` +
+        `${report.connects} connects, ${report.acked}/${report.sent} acked; ` +
+        `problems: ${report.problems.join("; ") || "none"}`,
     );
     console.log(`chaos: ${report.problems.length === 0 ? "PASS" : "FAIL"}`);
     failed ||= report.problems.length > 0;
