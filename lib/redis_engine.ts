@@ -40,6 +40,8 @@ export interface RedisEngineOptions {
   presenceTtlMs?: number;
   /** Longest wait for one Redis command (default 2000 ms). */
   commandTimeoutMs?: number;
+  /** How often both Redis connections are pinged (default 2000 ms). */
+  pingIntervalMs?: number;
   /** Clock in epoch ms (default `Date.now`). */
   now?: () => number;
   newEpoch?: () => string;
@@ -87,6 +89,7 @@ export class RedisEngine implements Engine {
       keyPrefix: "fanout",
       presenceTtlMs: 6000,
       commandTimeoutMs: 2000,
+      pingIntervalMs: 2000,
       now: Date.now,
       newEpoch: () => randomToken(10),
       instanceId: randomToken(12),
@@ -98,6 +101,7 @@ export class RedisEngine implements Engine {
       url: this.#o.url,
       logger: this.#o.logger,
       commandTimeoutMs: this.#o.commandTimeoutMs,
+      pingIntervalMs: this.#o.pingIntervalMs,
       now: this.#o.now,
       onSubscriberReady: () => {
         for (const room of this.#rooms.values()) room.feed.catchUp();
@@ -118,7 +122,7 @@ export class RedisEngine implements Engine {
     this.#sink = sink;
     this.#store = await RedisStore.create({
       ...this.#o,
-      send: (args) => this.#link.cmd.sendCommand(args),
+      send: (args) => this.#link.send(args),
     });
     await this.#link.connect(this.#o.commandTimeoutMs);
     this.#schedule(this.#tickMs);
@@ -179,7 +183,7 @@ export class RedisEngine implements Engine {
     const joined: JoinedRoom = { feed, listener, suspect: null };
     this.#rooms.set(room, joined);
     try {
-      await this.#link.sub.subscribe(roomKeys(this.#o.keyPrefix, room).channel, listener);
+      await this.#link.subscribe(roomKeys(this.#o.keyPrefix, room).channel, listener);
       const { epoch, offset } = await this.#read(room, null, 0, 0, 0);
       if (this.#rooms.get(room) === joined) feed.start(epoch, offset);
     } catch (err) {
@@ -195,7 +199,7 @@ export class RedisEngine implements Engine {
     joined.feed.close();
     this.#presence.setLocal(room, 0);
     const channel = roomKeys(this.#o.keyPrefix, room).channel;
-    this.#link.sub.unsubscribe(channel, joined.listener).catch(() => {});
+    this.#link.unsubscribe(channel, joined.listener).catch(() => {});
   }
 
   async recover(
