@@ -77,6 +77,11 @@ export class Connection {
   dirty = false;
   /** Epoch of this connection's welcome: only messages of that epoch are delivered to it. */
   epoch = "";
+  /**
+   * Offset of this connection's welcome: messages at or below it were in the welcome's history
+   * (or before it), so live copies of them are not delivered again.
+   */
+  floor = 0;
   #socket: SocketLike;
   #queue: string[] = [];
   #queuedBytes = 0;

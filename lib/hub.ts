@@ -190,6 +190,7 @@ export class Hub {
       room.members.add(conn);
       conn.state = "open";
       conn.epoch = recovery.epoch;
+      conn.floor = recovery.offset;
       if (conn.json) conn.pushFirst(JSON.stringify(welcome));
       for (const m of held) {
         if (m.offset > recovery.offset && epochOf(m) === conn.epoch) {
@@ -275,7 +276,8 @@ export class Hub {
   /**
    * Fans an accepted message out to every local connection of its room except the sender, and
    * only to connections welcomed in the message's epoch (offsets of two epochs must never mix in
-   * one connection; one welcomed in another epoch is told to rejoin).
+   * one connection; one welcomed in another epoch is told to rejoin) whose welcome did not
+   * already cover it (offset above the welcome's).
    */
   deliver(message: ChatMessage): void {
     const room = this.#rooms.get(message.room);
@@ -285,12 +287,15 @@ export class Hub {
     let json: string | undefined;
     let count = 0;
     let stale: Connection[] | null = null;
+    const offset = message.offset;
     for (const conn of room.members) {
-      if (conn.id === message.from) continue;
       if (conn.epoch !== epoch) {
         (stale ??= []).push(conn);
         continue;
       }
+      // Not back to the sender, and nothing the welcome already covered (a feed behind Redis
+      // can deliver a message after a joiner's welcome held it in its history).
+      if (offset <= conn.floor || conn.id === message.from) continue;
       this.#queue(conn, conn.json ? (json ??= JSON.stringify(message)) : message.text);
       count++;
     }
