@@ -46,12 +46,13 @@ export class Outbound {
   #slow = new Map<Connection, unknown>();
 
   constructor(options: OutboundOptions) {
+    // Defaults by `??`: the hub passes its own options through, `undefined` included.
     this.#o = {
-      defer: setImmediate,
-      setTimer: setTimeout,
-      clearTimer: (h) => clearTimeout(h as number),
-      slowGraceMs: 1000,
       ...options,
+      defer: options.defer ?? setImmediate,
+      setTimer: options.setTimer ?? setTimeout,
+      clearTimer: options.clearTimer ?? ((h) => clearTimeout(h as number)),
+      slowGraceMs: options.slowGraceMs ?? 1000,
     };
   }
 
