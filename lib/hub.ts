@@ -175,11 +175,8 @@ export class Hub {
       const recovery = await this.#engine.recover(conn.room, resume, this.#config.historyOnJoin);
       const online = this.#engine.online(conn.room, room.members.size + room.joining.size);
       const { maxMessageBytes, rateLimit, rateBurst } = this.#config;
-      const welcome = buildWelcome(conn, recovery, online, {
-        maxMessageBytes,
-        rateLimit,
-        rateBurst,
-      });
+      const limits = { maxMessageBytes, rateLimit, rateBurst };
+      const welcome = buildWelcome(conn, recovery, online, limits, resume !== null);
       if (conn.state === "closed") return;
       if (room.resets !== resets && room.epoch !== recovery.epoch) {
         // The room's epoch changed while this recovery was read: it may describe the old one.

@@ -15,12 +15,14 @@ export interface Joiner {
 }
 
 /**
- * Builds the welcome. The history leaves out the client's own messages (same `client` id) and
- * those this very connection sent before its welcome.
+ * Builds the welcome. Its history never holds what this very connection sent before its welcome
+ * (the sender has those as acks). A resumed join (`since`+`epoch`) also leaves out the client's
+ * own earlier messages (same `client` id), which it already has; a fresh join keeps them, so a
+ * reloaded page shows what it sent.
  *
  * @example
  * ```ts
- * buildWelcome({ id: "c1", room: "lobby", client: null }, recovery, 3, limits).online; // 3
+ * buildWelcome({ id: "c1", room: "lobby", client: null }, recovery, 3, limits, false).online; // 3
  * ```
  */
 export function buildWelcome(
@@ -28,8 +30,9 @@ export function buildWelcome(
   recovery: Recovery,
   online: number,
   limits: ServerLimits,
+  resumed: boolean,
 ): WelcomeFrame {
-  const own = joiner.client;
+  const own = resumed ? joiner.client : null;
   return {
     type: "welcome",
     id: joiner.id,
