@@ -199,11 +199,19 @@ export class Hub {
       this.#log.debug("ws.join", { id: conn.id, room: conn.room, recovered: recovery.recovered });
     } catch (err) {
       this.#log.warn("ws.join_failed", { id: conn.id, room: conn.room, error: String(err) });
+      this.metrics.reject("unavailable");
       this.#send(conn, {
         type: "error",
         code: "unavailable",
         message: "the server cannot load this room now; retry shortly",
       });
+      // Written now: closing empties the queue, and the turn's flush skips connections that
+      // never opened.
+      try {
+        this.metrics.framesOut += conn.flush();
+      } catch {
+        // the socket is gone already: the close below is all that is left
+      }
       conn.close(1011, "room unavailable");
       this.remove(conn);
     }
