@@ -63,8 +63,8 @@ function overRate(conn: IntakeConnection, limits: IntakeLimits, ref?: string): I
 }
 
 /**
- * Classifies one frame. Frames over 4× `maxMessageBytes` close the connection (1009) without
- * taking a token; everything else takes one.
+ * Classifies one frame. Frames over 4× `maxMessageBytes` (in UTF-8 bytes) close the connection
+ * (1009) without taking a token; everything else takes one.
  *
  * @example
  * ```ts
@@ -88,7 +88,7 @@ export function takeFrame(
     };
   }
   if (exceedsBytes(data, max)) {
-    if (data.length > FAR_OVER * max) return tooBig();
+    if (exceedsBytes(data, FAR_OVER * max)) return tooBig();
     return overRate(conn, limits) ?? {
       kind: "reject",
       code: "too_large",

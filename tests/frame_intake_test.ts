@@ -56,3 +56,18 @@ Deno.test("takeFrame: refused frames spend tokens; rate_limited keeps the ref; a
   const closed = takeFrame(c, '{"type":"ping"}', limits);
   assert.equal(closed.kind === "close" && closed.code, 1008);
 });
+
+Deno.test("takeFrame: exactly 4x the limit is too_large (the connection stays); one byte more closes 1009", () => {
+  const kinds = (data: string | ArrayBuffer) => {
+    const r = takeFrame(conn(), data, limits);
+    return r.kind === "reject" ? r.code : r.kind === "close" ? r.code : r.kind;
+  };
+  assert.equal(kinds("x".repeat(400)), "too_large");
+  assert.equal(kinds("x".repeat(401)), 1009);
+  assert.equal(kinds(new ArrayBuffer(400)), "unsupported_binary");
+  assert.equal(kinds(new ArrayBuffer(401)), 1009);
+  // Bytes, not characters: 200 × "é" is 400 bytes, one more "x" makes 401.
+  assert.equal(kinds("é".repeat(200)), "too_large");
+  assert.equal(kinds("é".repeat(200) + "x"), 1009);
+  assert.equal(kinds("€".repeat(134)), 1009, "134 × 3 bytes = 402");
+});
