@@ -9,6 +9,7 @@
 import { type Connection, FrameCache } from "./connection.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
+import type { ServerFrame } from "./protocol.ts";
 
 /** Close code for a slow consumer. */
 export const SLOW_CONSUMER = 4008;
@@ -69,6 +70,12 @@ export class Outbound {
       this.#scheduled = true;
       this.#o.defer(this.flushAll);
     }
+  }
+
+  /** Queues a server frame: as JSON in JSON mode; in plain mode only errors, as `error: ...`. */
+  send(conn: Connection, frame: ServerFrame): void {
+    if (conn.json) this.queue(conn, JSON.stringify(frame));
+    else if (frame.type === "error") this.queue(conn, `error: ${frame.message}`);
   }
 
   /** Writes everything queued now. */

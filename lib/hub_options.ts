@@ -1,0 +1,111 @@
+/**
+ * The hub's settings and injectable collaborators, and how its parts (outbound queue, presence
+ * schedule, join flow, frame router) are built from them.
+ *
+ * @module
+ */
+
+import type { Config } from "./config.ts";
+import type { Connection } from "./connection.ts";
+import type { Engine } from "./engine.ts";
+import { FrameRouter } from "./hub_frames.ts";
+import { JoinFlow } from "./hub_join.ts";
+import type { LocalRoom } from "./local_room.ts";
+import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
+import { Outbound } from "./outbound.ts";
+import { PresenceSchedule } from "./presence_schedule.ts";
+
+/** Settings the hub reads from {@linkcode Config}. */
+export type HubConfig = Pick<
+  Config,
+  | "maxMessageBytes"
+  | "historyOnJoin"
+  | "rateLimit"
+  | "rateBurst"
+  | "rateLimitCloseAfter"
+  | "maxConnections"
+  | "maxBufferedBytes"
+  | "presenceIntervalMs"
+  | "flushBytes"
+>;
+
+/** Injectable collaborators of the hub. */
+export interface HubOptions {
+  config: HubConfig;
+  engine: Engine;
+  logger: Logger;
+  metrics?: Metrics;
+  /** Wall clock in epoch ms (default `Date.now`). */
+  now?: () => number;
+  /** Monotonic clock for rate limits (default `performance.now`). */
+  monotonic?: () => number;
+  newId?: () => string;
+  /**
+   * Runs `fn` once the current turn's work is queued (default `setImmediate`: after the
+   * event-loop turn, so every message read in that turn shares one frame per connection).
+   */
+  defer?: (fn: () => void) => void;
+  /** Timer for presence batches and slow-consumer checks (default `setTimeout`). */
+  setTimer?: (fn: () => void, ms: number) => unknown;
+  /** Cancels a timer of `setTimer` (default `clearTimeout`). */
+  clearTimer?: (handle: unknown) => void;
+  /** How long a backlog over `maxBufferedBytes` may last without shrinking (default 1000 ms). */
+  slowGraceMs?: number;
+}
+
+/** What the parts call back into the hub for. */
+export interface HubCallbacks {
+  /** The local room named `name`, created (and joined in the engine) when new. */
+  room: (name: string) => LocalRoom;
+  /** Closes a connection with 1012 so that its client rejoins. */
+  restart: (conn: Connection, reason: string) => void;
+  /** Forgets a closed connection. */
+  remove: (conn: Connection) => void;
+}
+
+/** The hub's collaborators. */
+export interface HubParts {
+  out: Outbound;
+  presence: PresenceSchedule;
+  join: JoinFlow;
+  frames: FrameRouter;
+}
+
+/**
+ * Builds the hub's parts from its options, with the defaults for timers.
+ *
+ * @example
+ * ```ts
+ * const parts = hubParts(options, metrics, { room, restart, remove });
+ * parts.out.queue(conn, '{"type":"pong","t":1}');
+ * ```
+ */
+export function hubParts(options: HubOptions, metrics: Metrics, hub: HubCallbacks): HubParts {
+  const { config, engine, logger } = options;
+  const { remove } = hub;
+  const defer = options.defer ?? setImmediate;
+  const setTimer = options.setTimer ?? setTimeout;
+  const out = new Outbound({
+    flushBytes: config.flushBytes,
+    maxBufferedBytes: config.maxBufferedBytes,
+    metrics,
+    logger,
+    onClosed: remove,
+    defer,
+    setTimer,
+    clearTimer: options.clearTimer ?? ((h) => clearTimeout(h as number)),
+    slowGraceMs: options.slowGraceMs,
+  });
+  const presence = new PresenceSchedule({
+    intervalMs: config.presenceIntervalMs,
+    defer,
+    setTimer,
+    online: (room, local) => engine.online(room, local),
+    queue: (conn, frame) => out.queue(conn, frame),
+    metrics,
+  });
+  const join = new JoinFlow({ config, engine, logger, metrics, out, presence, ...hub });
+  const frames = new FrameRouter({ limits: config, engine, logger, metrics, out, remove });
+  return { out, presence, join, frames };
+}

@@ -1,0 +1,69 @@
+/**
+ * When presence frames leave: joins and leaves of a room are batched for `PRESENCE_INTERVAL_MS`
+ * (or until the end of the turn when it is 0), then each JSON member gets one frame.
+ *
+ * @module
+ */
+
+import type { Connection } from "./connection.ts";
+import type { LocalRoom } from "./local_room.ts";
+import type { Metrics } from "./metrics.ts";
+
+/** Options of {@linkcode PresenceSchedule}. */
+export interface PresenceScheduleOptions {
+  /** Batch window in ms; 0 sends at the end of the turn. */
+  intervalMs: number;
+  defer: (fn: () => void) => void;
+  setTimer: (fn: () => void, ms: number) => unknown;
+  /** Connections online in `room` across instances, given the local count. */
+  online: (room: string, local: number) => number;
+  /** Queues one frame for a connection. */
+  queue: (conn: Connection, frame: string) => void;
+  metrics: Metrics;
+}
+
+/**
+ * Announces joins, leaves and remote count changes, one batch per room and window.
+ *
+ * @example
+ * ```ts
+ * const presence = new PresenceSchedule({ intervalMs: 100, defer, setTimer, online, queue, metrics });
+ * presence.announce(room, "joined", conn); // members get one frame within 100 ms
+ * ```
+ */
+export class PresenceSchedule {
+  #o: PresenceScheduleOptions;
+
+  constructor(options: PresenceScheduleOptions) {
+    this.#o = options;
+  }
+
+  /** Records that `conn` joined or left `room`. */
+  announce(room: LocalRoom, kind: "joined" | "left", conn: Connection): void {
+    room.presence[kind].push({ id: conn.id, name: conn.name });
+    this.#schedule(room);
+  }
+
+  /** Records that other instances changed the number online in `room`. */
+  remote(room: LocalRoom): void {
+    room.presence.remote = true;
+    this.#schedule(room);
+  }
+
+  #schedule(room: LocalRoom): void {
+    if (room.presence.scheduled) return;
+    room.presence.scheduled = true;
+    const run = () => {
+      room.presence.scheduled = false;
+      if (room.presence.empty) return;
+      const frame = JSON.stringify(room.presence.take(this.#o.online(room.name, room.size)));
+      for (const member of room.members) {
+        if (!member.json) continue;
+        this.#o.queue(member, frame);
+        this.#o.metrics.presenceFrames++;
+      }
+    };
+    if (this.#o.intervalMs === 0) this.#o.defer(run);
+    else this.#o.setTimer(run, this.#o.intervalMs);
+  }
+}
