@@ -25,6 +25,7 @@ import { roomKeys } from "./redis_keys.ts";
 import { RedisLink } from "./redis_link.ts";
 import { decodePayload } from "./redis_messages.ts";
 import { PresenceTable } from "./redis_presence.ts";
+import { type JoinedRoom, RedisTick } from "./redis_tick.ts";
 import { type KnownPosition, RedisStore } from "./redis_store.ts";
 
 /** Options of {@linkcode RedisEngine}. */
@@ -47,13 +48,6 @@ export interface RedisEngineOptions {
   newEpoch?: () => string;
   /** Names this process in presence (default: random). */
   instanceId?: string;
-}
-
-interface JoinedRoom {
-  feed: RoomFeed;
-  listener: (payload: string) => void;
-  /** Position seen by the previous presence tick while the feed was behind it. */
-  suspect: { epoch: string; offset: number } | null;
 }
 
 /**
@@ -79,9 +73,7 @@ export class RedisEngine implements Engine {
   #positions = new Map<string, KnownPosition>();
   #presence: PresenceTable;
   #store?: RedisStore;
-  #timer?: ReturnType<typeof setTimeout>;
-  #dueAt = Infinity;
-  #ticking = false;
+  #tick: RedisTick;
   #closed = false;
 
   constructor(options: RedisEngineOptions) {
@@ -107,6 +99,14 @@ export class RedisEngine implements Engine {
         for (const room of this.#rooms.values()) room.feed.catchUp();
       },
     });
+    this.#tick = new RedisTick({
+      presence: this.#presence,
+      rooms: this.#rooms,
+      exchange: (keys, counts) => this.#started.presence(this.instanceId, keys, counts),
+      onRemoteChange: (room) => this.#presenceSink(room),
+      logger: this.#o.logger,
+      everyMs: Math.max(100, Math.floor(this.#o.presenceTtlMs / 3)),
+    });
   }
 
   get healthy(): boolean {
@@ -125,11 +125,7 @@ export class RedisEngine implements Engine {
       send: (args) => this.#link.send(args),
     });
     await this.#link.connect(this.#o.commandTimeoutMs);
-    this.#schedule(this.#tickMs);
-  }
-
-  get #tickMs(): number {
-    return Math.max(100, Math.floor(this.#o.presenceTtlMs / 3));
+    this.#tick.schedule(Math.max(100, Math.floor(this.#o.presenceTtlMs / 3)));
   }
 
   get #started(): RedisStore {
@@ -222,7 +218,7 @@ export class RedisEngine implements Engine {
   online(room: string, local: number): number {
     if (this.#rooms.has(room)) {
       this.#presence.setLocal(room, local);
-      if (this.#presence.changed) this.#schedule(50);
+      if (this.#presence.changed) this.#tick.schedule(50);
     }
     return this.#presence.online(room, local);
   }
@@ -244,63 +240,12 @@ export class RedisEngine implements Engine {
     }
   }
 
-  /** Runs the presence tick in `ms`, unless one is already due sooner. */
-  #schedule(ms: number): void {
-    const at = performance.now() + ms;
-    if (this.#closed || at >= this.#dueAt) return;
-    clearTimeout(this.#timer);
-    this.#dueAt = at;
-    this.#timer = setTimeout(() => {
-      this.#dueAt = Infinity;
-      this.#tick();
-    }, ms);
-  }
-
-  async #tick(): Promise<void> {
-    if (this.#ticking || this.#closed) return;
-    this.#ticking = true;
-    try {
-      await this.#presenceTick();
-    } catch (err) {
-      this.#o.logger.debug("redis.presence_failed", { error: String(err) });
-    } finally {
-      this.#ticking = false;
-      this.#schedule(this.#tickMs);
-    }
-  }
-
-  async #presenceTick(): Promise<void> {
-    const { rooms, keys, counts } = this.#presence.batch();
-    if (rooms.length === 0) return;
-    const reply = await this.#started.presence(this.instanceId, keys, counts);
-    for (const tick of this.#presence.apply(rooms, reply)) {
-      if (tick.remoteChanged) this.#presenceSink(tick.room);
-      const joined = this.#rooms.get(tick.room);
-      if (!joined) continue;
-      const { epoch, last } = joined.feed.position;
-      if (tick.epoch === null || (tick.epoch === epoch && tick.offset < last)) {
-        // Redis lost the room, or holds less of this epoch than was delivered (rolled back):
-        // the read starts or renames the epoch, and the feed resets the room.
-        joined.feed.catchUp();
-        joined.suspect = null;
-        continue;
-      }
-      // Still behind what the previous tick saw (not just a message in flight): read the stream.
-      const prev = joined.suspect;
-      if (prev && (epoch === prev.epoch ? last < prev.offset : epoch !== null)) {
-        joined.feed.catchUp();
-      }
-      const behind = tick.epoch !== epoch || tick.offset > last;
-      joined.suspect = behind ? { epoch: tick.epoch, offset: tick.offset } : null;
-    }
-  }
-
   async close(): Promise<void> {
     if (this.#closed) return;
     for (const room of [...this.#rooms.keys()]) this.leave(room);
-    if (this.#link.healthy) await this.#presenceTick().catch(() => {});
+    if (this.#link.healthy) await this.#tick.run().catch(() => {});
     this.#closed = true;
-    clearTimeout(this.#timer);
+    this.#tick.stop();
     await this.#link.close();
   }
 }

@@ -3,7 +3,7 @@ import { loadConfig } from "../lib/config.ts";
 import { createEngine } from "../lib/create_engine.ts";
 import { silentLogger } from "../lib/log.ts";
 import { roomKeys } from "../lib/redis_keys.ts";
-import { redisBackoff } from "../lib/redis_link.ts";
+import { redisBackoff } from "../lib/redis_client.ts";
 
 Deno.test("Redis settings have defaults and are validated", () => {
   const c = loadConfig({});
