@@ -37,6 +37,11 @@ export interface Config {
   dedupTtlMs: number;
   /** Window in which joins and leaves are coalesced into one presence frame (`PRESENCE_INTERVAL_MS`, 250). */
   presenceIntervalMs: number;
+  /**
+   * Presence frames one room may cost per second; bigger rooms batch longer, members / this
+   * seconds (`PRESENCE_FRAMES_PER_SECOND`, 4000).
+   */
+  presenceFramesPerSecond: number;
   /** How long an empty room keeps its history, in ms (`ROOM_TTL_MS`, 10 minutes). */
   roomTtlMs: number;
   /** Bytes packed into one NDJSON frame before it is sent early (`FLUSH_BYTES`, default 65536). */
@@ -152,6 +157,7 @@ export function loadConfig(env: Env): Config {
     idleTimeoutSeconds: integer(env, "IDLE_TIMEOUT_SECONDS", 30, 1, 3600),
     dedupTtlMs: integer(env, "DEDUP_TTL_MS", 5 * 60_000, 0, 24 * 3600_000),
     presenceIntervalMs: integer(env, "PRESENCE_INTERVAL_MS", 250, 0, 60_000),
+    presenceFramesPerSecond: integer(env, "PRESENCE_FRAMES_PER_SECOND", 4000, 1, 100_000_000),
     roomTtlMs: integer(env, "ROOM_TTL_MS", 10 * 60_000, 0, 7 * 24 * 3600_000),
     flushBytes: integer(env, "FLUSH_BYTES", 64 * 1024, 1024, 16 * MiB),
     shutdownGraceMs: integer(env, "SHUTDOWN_GRACE_MS", 5000, 0, 600_000),

@@ -27,6 +27,7 @@ export type HubConfig = Pick<
   | "maxConnections"
   | "maxBufferedBytes"
   | "presenceIntervalMs"
+  | "presenceFramesPerSecond"
   | "flushBytes"
 >;
 
@@ -99,6 +100,7 @@ export function hubParts(options: HubOptions, metrics: Metrics, hub: HubCallback
   });
   const presence = new PresenceSchedule({
     intervalMs: config.presenceIntervalMs,
+    framesPerSecond: config.presenceFramesPerSecond,
     defer,
     setTimer,
     online: (room, local) => engine.online(room, local),

@@ -1,6 +1,8 @@
 /**
  * When presence frames leave: joins and leaves of a room are batched for `PRESENCE_INTERVAL_MS`
- * (or until the end of the turn when it is 0), then each JSON member gets one frame.
+ * (or until the end of the turn when it is 0), then each JSON member gets one frame. A batch of a
+ * big room lasts at least members / `PRESENCE_FRAMES_PER_SECOND` seconds, so that joins and leaves
+ * in a room of N members never cost more than that many frames per second, whatever the churn.
  *
  * @module
  */
@@ -13,6 +15,11 @@ import type { Metrics } from "./metrics.ts";
 export interface PresenceScheduleOptions {
   /** Batch window in ms; 0 sends at the end of the turn. */
   intervalMs: number;
+  /**
+   * Presence frames one room may cost per second (default: no bound). A room with more members
+   * than this times the window gets a longer window: members × 1000 / this, in ms.
+   */
+  framesPerSecond?: number;
   defer: (fn: () => void) => void;
   setTimer: (fn: () => void, ms: number) => unknown;
   /** Connections online in `room` across instances, given the local count. */
@@ -29,13 +36,24 @@ export interface PresenceScheduleOptions {
  * ```ts
  * const presence = new PresenceSchedule({ intervalMs: 100, defer, setTimer, online, queue, metrics });
  * presence.announce(room, "joined", conn); // members get one frame within 100 ms
+ * // with framesPerSecond: 4000, a room of 10 000 members batches for 2 500 ms instead
  * ```
  */
 export class PresenceSchedule {
   #o: PresenceScheduleOptions;
+  #msPerMember: number;
 
   constructor(options: PresenceScheduleOptions) {
     this.#o = options;
+    this.#msPerMember = 1000 / (options.framesPerSecond ?? Infinity);
+  }
+
+  /**
+   * How long the next batch of `room` waits, in ms: `PRESENCE_INTERVAL_MS`, or longer when the
+   * room's members would otherwise cost more than `framesPerSecond` frames per second.
+   */
+  windowMs(room: LocalRoom): number {
+    return Math.max(this.#o.intervalMs, Math.floor(room.members.size * this.#msPerMember));
   }
 
   /** Records that `conn` joined or left `room`. */
@@ -63,7 +81,8 @@ export class PresenceSchedule {
         this.#o.metrics.presenceFrames++;
       }
     };
-    if (this.#o.intervalMs === 0) this.#o.defer(run);
-    else this.#o.setTimer(run, this.#o.intervalMs);
+    const ms = this.windowMs(room);
+    if (ms === 0) this.#o.defer(run);
+    else this.#o.setTimer(run, ms);
   }
 }

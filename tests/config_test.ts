@@ -21,6 +21,15 @@ Deno.test("loadConfig fills every default from an empty environment", () => {
   assert.equal(c.logFormat, "pretty");
   assert.equal(c.redisUrl, null);
   assert.equal(c.servedByDeno, false);
+  assert.equal(c.presenceFramesPerSecond, 4000);
+});
+
+Deno.test("loadConfig bounds PRESENCE_FRAMES_PER_SECOND at 1", () => {
+  assert.equal(loadConfig({ PRESENCE_FRAMES_PER_SECOND: "1" }).presenceFramesPerSecond, 1);
+  assert.throws(
+    () => loadConfig({ PRESENCE_FRAMES_PER_SECOND: "0" }),
+    /PRESENCE_FRAMES_PER_SECOND must be an integer from 1 to 100000000, got "0"/,
+  );
 });
 
 Deno.test("loadConfig reads FANOUT_SERVE as a 1/0 flag and rejects anything else", () => {

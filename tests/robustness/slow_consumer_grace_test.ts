@@ -38,7 +38,12 @@ Deno.test("slow consumer: a large welcome does not close a client that reads", a
 
 /** A hub whose timers fire one generation at a time (a re-armed check waits for the next). */
 async function timedHub() {
-  const config = loadConfig({ MAX_BUFFERED_BYTES: "2048", PRESENCE_INTERVAL_MS: "0" });
+  // Presence at the end of the turn (no presence timers), so every timer is a slow-consumer check.
+  const config = loadConfig({
+    MAX_BUFFERED_BYTES: "2048",
+    PRESENCE_INTERVAL_MS: "0",
+    PRESENCE_FRAMES_PER_SECOND: "100000000",
+  });
   let timers: (() => void)[] = [];
   const delays: unknown[] = [];
   const engine = new MemoryEngine(config);
