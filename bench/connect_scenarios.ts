@@ -56,6 +56,8 @@ export interface ConnectResult {
   perSec: number;
   /** Server CPU while connecting, in % of one core. */
   serverCpu: number;
+  /** Server CPU time per accepted connection, in µs. */
+  serverUsPerConnection: number;
 }
 
 /**
@@ -74,7 +76,8 @@ export async function runConnect(
   const t0 = performance.now(), cpu0 = cpuSeconds(server.pid);
   const opened = await connectMany(server, { count, concurrency, bufferBytes: 1024 });
   const seconds = (performance.now() - t0) / 1000;
-  const serverCpu = (cpuSeconds(server.pid) - cpu0) / seconds * 100;
+  const cpu = cpuSeconds(server.pid) - cpu0;
+  const serverCpu = cpu / seconds * 100;
   for (const c of opened.clients) c.close();
   await sleep(500);
   return {
@@ -82,6 +85,7 @@ export async function runConnect(
     failed: opened.failed,
     perSec: opened.clients.length / seconds,
     serverCpu,
+    serverUsPerConnection: cpu * 1e6 / Math.max(1, opened.clients.length),
   };
 }
 

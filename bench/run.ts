@@ -50,6 +50,7 @@ const COLUMNS: Record<Scenario, Column[]> = {
   "connect": [
     { key: "perSec", label: "connections accepted/s" },
     { key: "serverCpu", label: "server CPU (% of a core)" },
+    { key: "serverUsPerConnection", label: "server CPU per connection (µs)" },
     { key: "failed", label: "failed connections" },
   ],
   "join-storm": [
