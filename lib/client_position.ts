@@ -31,9 +31,19 @@ export class ResumePosition {
       : { since: this.#since, epoch: this.#epoch };
   }
 
-  /** A welcome placed us at `offset` of `epoch` (history follows). */
+  /**
+   * A welcome placed us at `offset` of `epoch` (history follows). A welcome of the same epoch
+   * below what we saw means the room's log went back (e.g. every server restarted with an older
+   * Redis snapshot): the offsets above it will name new messages, so they are forgotten.
+   */
   welcome(epoch: string, offset: number): void {
     if (epoch !== this.#epoch) this.#seen.clear();
+    else if (this.#since !== null && offset < this.#since) {
+      const prefix = `${epoch}:`;
+      this.#seen.forget((key) =>
+        key.startsWith(prefix) && Number(key.slice(prefix.length)) > offset
+      );
+    }
     this.#epoch = epoch;
     this.#since = offset;
   }

@@ -33,6 +33,11 @@ export class SeenSet {
     return true;
   }
 
+  /** Forgets the keys for which `drop` returns true. */
+  forget(drop: (key: string) => boolean): void {
+    for (const key of this.#keys) if (drop(key)) this.#keys.delete(key);
+  }
+
   /** Forgets every key. */
   clear(): void {
     this.#keys.clear();

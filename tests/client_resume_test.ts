@@ -151,6 +151,32 @@ Deno.test("resume: recovered:false with the same epoch (gap too old) is a gap to
   t.client.disconnect();
 });
 
+Deno.test("resume: a welcome of the same epoch below what was seen forgets the offsets above it", () => {
+  const t = fakeClient();
+  const first = t.goOnline({ epoch: "e1", offset: 3, history: [messageFrame(3)] });
+  first.receive(messageFrame(4, { text: "old 4" }), messageFrame(5, { text: "old 5" }));
+  first.serverClose(1012, "server restarting");
+  t.clock.advance(1000);
+  t.net.last.open();
+  // The room's log went back to 3 in the same epoch (every server restarted from an older
+  // snapshot): offsets 4 and 5 now name new messages.
+  t.net.last.receive({
+    type: "welcome",
+    id: "c2",
+    room: "lobby",
+    epoch: "e1",
+    offset: 3,
+    online: 1,
+    recovered: false,
+    history: [messageFrame(3)],
+    limits: { maxMessageBytes: 1000, rateLimit: 20, rateBurst: 40 },
+  });
+  t.net.last.receive(messageFrame(4, { text: "new 4" }), messageFrame(5, { text: "new 5" }));
+  assert.deepEqual(t.of("message").map((m) => m.text).slice(-2), ["new 4", "new 5"]);
+  assert.equal(t.of("message").filter((m) => m.offset === 3).length, 1, "3 is still a duplicate");
+  t.client.disconnect();
+});
+
 Deno.test("resume: presence updates `online` and is passed on without its type", () => {
   const t = fakeClient();
   const socket = t.goOnline({ online: 2 });
