@@ -57,6 +57,8 @@ async function chatGetsTheRoom(page: Page, width: number, height: number): Promi
     const b = await box(page, sel);
     assert.ok(b.top >= row.top && b.bottom <= row.bottom, `${sel} in the header line`);
   }
+  // The short status words are aria-hidden: the long ones must still reach screen readers.
+  assert.equal(await page.locator(".status").ariaSnapshot(), "- status: Online");
   assert.equal(await visible(page, "#name-input"), false, "fields are folded away");
   await page.click(".settings-toggle");
   assert.ok(await visible(page, "#name-input"));
