@@ -33,9 +33,7 @@ export class PresenceBatch {
    */
   take(online: number): ServerFrame {
     const { joined, left } = this;
-    this.joined = [];
-    this.left = [];
-    this.remote = false;
+    this.clear();
     if (joined.length === 0 && left.length === 0) return { type: "presence", online };
     if (joined.length === 1 && left.length === 0) {
       return { type: "presence", online, joined: joined[0] };
@@ -44,5 +42,12 @@ export class PresenceBatch {
       return { type: "presence", online, left: left[0] };
     }
     return { type: "presence", online, joins: joined.length, leaves: left.length };
+  }
+
+  /** Drops what waits, unannounced. */
+  clear(): void {
+    this.joined = [];
+    this.left = [];
+    this.remote = false;
   }
 }

@@ -73,6 +73,9 @@ export class PresenceSchedule {
     room.presence.scheduled = true;
     const run = () => {
       room.presence.scheduled = false;
+      // Nobody to tell. The room may even be gone (its last member left): asking the engine
+      // would report 0 here, also while a new room of that name is being joined (Redis).
+      if (room.members.size === 0) return room.presence.clear();
       if (room.presence.empty) return;
       const frame = JSON.stringify(room.presence.take(this.#o.online(room.name, room.size)));
       for (const member of room.members) {

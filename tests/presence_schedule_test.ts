@@ -19,13 +19,15 @@ function fakeSchedule(intervalMs: number, framesPerSecond?: number) {
   const waits: number[] = [];
   const deferred: (() => void)[] = [];
   const queued: string[] = [];
+  /** Local counts the schedule reported to the engine. */
+  const asked: number[] = [];
   const metrics = new Metrics();
   const schedule = new PresenceSchedule({
     intervalMs,
     framesPerSecond,
     defer: (fn) => deferred.push(fn),
     setTimer: (fn, ms) => (waits.push(ms), timers.push({ at: now + ms, fn })),
-    online: (_room, local) => local,
+    online: (_room, local) => (asked.push(local), local),
     queue: (_conn, frame) => queued.push(frame),
     metrics,
   });
@@ -40,7 +42,7 @@ function fakeSchedule(intervalMs: number, framesPerSecond?: number) {
     }
     now = until;
   };
-  return { schedule, waits, deferred, queued, metrics, advance };
+  return { schedule, waits, deferred, queued, asked, metrics, advance };
 }
 
 const joiner = (i: number) => ({ id: `n${i}`, name: null }) as unknown as Connection;
@@ -85,4 +87,25 @@ Deno.test("presence: constant churn in a 10 000-member room costs at most PRESEN
   }
   unbounded.advance(5000);
   assert.equal(unbounded.metrics.presenceFrames, 400_000);
+});
+
+Deno.test("presence: a batch of a room nobody is in any more tells nobody and asks the engine nothing", () => {
+  const t = fakeSchedule(250);
+  const room = roomOf(1);
+  const [last] = room.members;
+  // The hub forgets the last member, then announces its leave (and drops the room).
+  room.members.delete(last);
+  t.schedule.announce(room, "left", last);
+  t.advance(250);
+  // Asking would tell a Redis engine "0 here" for the room's name, also while a new room of that
+  // name is being joined: other instances would count this one's members out.
+  assert.deepEqual(t.asked, []);
+  assert.deepEqual(t.queued, []);
+  assert.ok(room.presence.empty, "the batch is dropped");
+  // A room with members still gets its frame, with the engine's count.
+  const live = roomOf(2);
+  t.schedule.announce(live, "left", joiner(9));
+  t.advance(250);
+  assert.deepEqual(t.asked, [2]);
+  assert.equal(t.queued.length, 2);
 });
