@@ -121,6 +121,8 @@ export interface ExitOnSignalsOptions {
   logger?: Logger;
   /** Ends the process (default `Deno.exit`). */
   exit?: (code: number) => void;
+  /** Registers a signal handler (default `Deno.addSignalListener`). */
+  addSignalListener?: (signal: Deno.Signal, handler: () => void) => void;
 }
 
 /**
@@ -138,7 +140,11 @@ export function exitOnSignals(
   graceMs: number,
   options: ExitOnSignalsOptions = {},
 ): void {
-  const { logger: log = createLogger(), exit = Deno.exit } = options;
+  const {
+    logger: log = createLogger(),
+    exit = Deno.exit,
+    addSignalListener = Deno.addSignalListener,
+  } = options;
   let stopping = false;
   const onSignal = (signal: Deno.Signal) => () => {
     if (stopping) return;
@@ -152,7 +158,7 @@ export function exitOnSignals(
     });
   };
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    Deno.addSignalListener(signal, onSignal(signal));
+    addSignalListener(signal, onSignal(signal));
   }
 }
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { loadConfigOrExit, printUrls } from "../lib/deno_server.ts";
+import { exitOnSignals, loadConfigOrExit, printUrls } from "../lib/deno_server.ts";
+import { createLogger } from "../lib/log.ts";
 
 Deno.test("loadConfigOrExit: a bad variable gives one line naming it and exit 1", () => {
   const printed: string[] = [];
@@ -29,4 +30,32 @@ Deno.test("printUrls: a sentence for people, one server.listening event in json"
     http: "https://chat.example/",
     ws: "wss://chat.example/ws",
   });
+});
+
+Deno.test("exitOnSignals: a signal stops the server once; further signals are ignored", async () => {
+  const handlers = new Map<string, () => void>();
+  const lines: string[] = [];
+  const exits: number[] = [];
+  let shutdowns = 0;
+  const { promise: stopped, resolve } = Promise.withResolvers<void>();
+  exitOnSignals(() => (shutdowns++, stopped), 1000, {
+    logger: createLogger({ format: "json", write: (l) => lines.push(l) }),
+    exit: (code) => void exits.push(code),
+    addSignalListener: (signal, handler) => handlers.set(signal, handler),
+  });
+  assert.deepEqual([...handlers.keys()], ["SIGINT", "SIGTERM"]);
+  // A signal sent to the whole process group (`timeout`, `deno task`) arrives more than once.
+  handlers.get("SIGTERM")!();
+  handlers.get("SIGTERM")!();
+  handlers.get("SIGINT")!();
+  resolve();
+  await stopped;
+  await Promise.resolve();
+  assert.equal(shutdowns, 1);
+  assert.deepEqual(exits, [0]);
+  const events = lines.map((l) => JSON.parse(l));
+  assert.deepEqual(events.map((e) => [e.event, e.signal]), [
+    ["server.stopping", "SIGTERM"],
+    ["server.stopped", undefined],
+  ]);
 });
