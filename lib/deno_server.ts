@@ -183,15 +183,10 @@ export function printUrls(
   const ws = new URL("/ws", url);
   ws.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   if (format === "json") {
-    const time = new Date(now()).toISOString();
-    print(
-      JSON.stringify({
-        time,
-        level: "info",
-        event: "server.listening",
-        http: url.href,
-        ws: ws.href,
-      }),
-    );
+    // The same line format as every other event (the level does not apply: always printed).
+    createLogger({ format, write: print, now }).info("server.listening", {
+      http: url.href,
+      ws: ws.href,
+    });
   } else print(`Fanout listening on ${url.href}  (WebSocket: ${ws.href})`);
 }
