@@ -24,8 +24,8 @@ function names(list: string[]): string {
 
 /**
  * One sentence for a batch of new entries: others' messages (one is read out, several are
- * counted with their senders), joins and leaves, gaps and errors. Own messages and status lines
- * are left out. Empty when there is nothing to say.
+ * counted with their senders), joins and leaves, gaps and errors. Our own entries (`own`) and
+ * status lines are left out. Empty when there is nothing to say.
  *
  * @example
  * ```ts
@@ -36,10 +36,8 @@ function names(list: string[]): string {
  * ```
  */
 export function announcement(entries: LogEntry[]): string {
-  const messages = entries.filter((e) => e.kind === "message" && e.name !== "You");
-  const presence = entries.filter((e) =>
-    (e.kind === "join" || e.kind === "leave") && e.text !== "You joined"
-  );
+  const messages = entries.filter((e) => e.kind === "message" && !e.own);
+  const presence = entries.filter((e) => (e.kind === "join" || e.kind === "leave") && !e.own);
   const problems = entries.filter((e) => e.kind === "gap" || e.kind === "error");
   const parts: string[] = [];
   if (messages.length === 1) {

@@ -144,13 +144,13 @@ export function reduce(s: ViewState, e: ChatEvent, now: number): ViewState {
         });
       }
       const next = { ...s, chat: cap(chat), stats: { ...s.stats, sent: s.stats.sent + 1 } };
-      return addLog(next, now, "sent", e.text, "You");
+      return addLog(next, now, "sent", e.text, "You", true);
     }
     case "presence": {
       const next = { ...s, stats: { ...s.stats, online: e.online } };
       if (e.joined) {
-        const who = e.joined.id === s.myId ? "You" : e.joined.name;
-        return addLog(next, now, "join", `${who} joined`);
+        const own = e.joined.id === s.myId;
+        return addLog(next, now, "join", `${own ? "You" : e.joined.name} joined`, undefined, own);
       }
       if (e.left) return addLog(next, now, "leave", `${e.left.name} left`);
       const parts = [];

@@ -68,11 +68,12 @@ export function cap<T>(list: T[]): T[] {
 }
 
 /**
- * Appends a Broadcasts entry (and counts it as an event).
+ * Appends a Broadcasts entry (and counts it as an event); `own` marks one of ours.
  *
  * @example
  * ```ts
  * s = addLog(s, Date.now(), "status", "Online");
+ * s = addLog(s, Date.now(), "sent", "hi", "You", true);
  * ```
  */
 export function addLog(
@@ -81,11 +82,12 @@ export function addLog(
   kind: LogKind,
   text: string,
   name?: string,
+  own = false,
 ): ViewState {
   const seq = s.seq + 1;
-  const entry: LogEntry = name === undefined
-    ? { seq, at: now, kind, text }
-    : { seq, at: now, kind, text, name };
+  const entry: LogEntry = { seq, at: now, kind, text };
+  if (name !== undefined) entry.name = name;
+  if (own) entry.own = true;
   return {
     ...s,
     seq,
@@ -131,5 +133,5 @@ export function ownFromHistory(
     ts: e.ts,
     status: "delivered",
   };
-  return addLog({ ...s, chat: cap([...s.chat, item]) }, now, "message", e.text, "You");
+  return addLog({ ...s, chat: cap([...s.chat, item]) }, now, "message", e.text, "You", true);
 }

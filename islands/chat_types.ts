@@ -17,6 +17,8 @@ export interface LogEntry {
   kind: LogKind;
   text: string;
   name?: string;
+  /** Ours (a sent message, one from our own history, our own join): not read out. */
+  own?: true;
 }
 
 /** One bubble (or gap marker) of the Chat view. */

@@ -5,6 +5,10 @@ import type { LogEntry, LogKind } from "../islands/chat_types.ts";
 let seq = 0;
 const entry = (kind: LogKind, text: string, name?: string): LogEntry =>
   name === undefined ? { seq: ++seq, at: 0, kind, text } : { seq: ++seq, at: 0, kind, text, name };
+const ours = (kind: LogKind, text: string, name?: string): LogEntry => ({
+  ...entry(kind, text, name),
+  own: true,
+});
 
 Deno.test("announcement: one message is read out with its sender", () => {
   assert.equal(announcement([entry("message", "hello", "Ann")]), "Ann: hello");
@@ -27,9 +31,9 @@ Deno.test("announcement: presence, gaps and errors; own lines and status are lef
   assert.equal(
     announcement([
       entry("status", "Joined: #lobby, 2 online"),
-      entry("join", "You joined"),
-      entry("sent", "mine", "You"),
-      entry("message", "my old one", "You"),
+      ours("join", "You joined"),
+      ours("sent", "mine", "You"),
+      ours("message", "my old one", "You"),
       entry("join", "Cy joined"),
       entry("message", "hey", "Cy"),
       entry("gap", "History gap: the server restarted and lost its log (new epoch)"),
@@ -39,4 +43,9 @@ Deno.test("announcement: presence, gaps and errors; own lines and status are lef
   const churn = ["A", "B", "C"].map((n) => entry("leave", `${n} left`));
   assert.equal(announcement(churn), "3 people joined or left.");
   assert.equal(announcement([entry("status", "Online"), entry("room", "Switched to #x")]), "");
+});
+
+Deno.test("announcement: someone else who calls themselves You is read out like anyone", () => {
+  assert.equal(announcement([entry("join", "You joined")]), "You joined.");
+  assert.equal(announcement([entry("message", "hi", "You")]), "You: hi");
 });

@@ -19,12 +19,12 @@ const lost: [number, ChatEvent][] = [
   [1, welcome(false, false)],
   [2, { type: "state", state: "reconnecting", attempt: 1, retryInMs: 500, closeCode: 1006 }],
 ];
-const message = (offset: number, own?: boolean): ChatEvent => ({
+const message = (offset: number, own?: boolean, name = "Ann"): ChatEvent => ({
   type: "message",
   id: `e1-${offset}`,
   from: "c7",
   client: "tab1",
-  name: "Ann",
+  name,
   text: `m${offset}`,
   ts: 1000 + offset,
   offset,
@@ -153,4 +153,27 @@ Deno.test("a close reason that repeats the code's phrase is not shown twice", ()
     }],
   ]);
   assert.equal(texts(s).at(-1), "Connection lost (server restarting), retrying in 2s");
+});
+
+Deno.test("log entries of our own are marked own, by id, not by the name You", () => {
+  const joined = (id: string, name: string): ChatEvent => ({
+    type: "presence",
+    online: 2,
+    joined: { id, name },
+  });
+  const s = run([
+    [0, welcome(false, false)],
+    [1, joined("c1", "Ann")],
+    [2, joined("c9", "You")],
+    [3, message(3, false, "You")],
+    [4, message(4, true)],
+    [5, { type: "ack", ref: "r1", ts: 5, text: "mine" }],
+  ]);
+  assert.deepEqual(s.log.slice(1).map((e) => [e.text, e.own ?? false]), [
+    ["You joined", true],
+    ["You joined", false],
+    ["m3", false],
+    ["m4", true],
+    ["mine", true],
+  ]);
 });
