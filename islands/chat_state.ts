@@ -8,7 +8,14 @@
 
 import type { ChatEvent, ChatItem, ViewState } from "./chat_types.ts";
 import { closeText, ERROR_TEXT, STATE_TEXT } from "./chat_text.ts";
-import { addLog, addNotice, cap, ownFromHistory, timeOnline } from "./chat_state_parts.ts";
+import {
+  addLog,
+  addNotice,
+  cap,
+  ownBubble,
+  ownFromHistory,
+  timeOnline,
+} from "./chat_state_parts.ts";
 
 export type * from "./chat_types.ts";
 export { initialState, MAX_ITEMS, timeOnline } from "./chat_state_parts.ts";
@@ -114,15 +121,8 @@ export function reduce(s: ViewState, e: ChatEvent, now: number): ViewState {
         const item = byRef.get(c.key);
         return item && item.status !== c.status ? { ...c, status: item.status } : c;
       });
-      const added: ChatItem[] = e.items.filter((i) => !known.has(i.ref)).map((i) => ({
-        key: i.ref,
-        kind: "own",
-        sender: "me",
-        name: "You",
-        text: i.text,
-        ts: i.createdAt,
-        status: i.status,
-      }));
+      const added = e.items.filter((i) => !known.has(i.ref))
+        .map((i) => ownBubble(i.ref, i.text, i.createdAt, i.status));
       return { ...s, chat: cap([...chat, ...added]) };
     }
     case "ack": {
@@ -132,17 +132,7 @@ export function reduce(s: ViewState, e: ChatEvent, now: number): ViewState {
         found = true;
         return { ...c, status: "delivered" as const, ts: e.ts };
       });
-      if (!found) {
-        chat.push({
-          key: e.ref,
-          kind: "own",
-          sender: "me",
-          name: "You",
-          text: e.text,
-          ts: e.ts,
-          status: "delivered",
-        });
-      }
+      if (!found) chat.push(ownBubble(e.ref, e.text, e.ts, "delivered"));
       const next = { ...s, chat: cap(chat), stats: { ...s.stats, sent: s.stats.sent + 1 } };
       return addLog(next, now, "sent", e.text, "You", true);
     }

@@ -110,6 +110,23 @@ export function addNotice(s: ViewState, text: string): ViewState {
 }
 
 /**
+ * A bubble of ours, on the right, keyed by its ref (or by offset and id from history).
+ *
+ * @example
+ * ```ts
+ * ownBubble("tab1-x-1", "hi", Date.now(), "queued");
+ * ```
+ */
+export function ownBubble(
+  key: string,
+  text: string,
+  ts: number,
+  status: NonNullable<ChatItem["status"]>,
+): ChatItem {
+  return { key, kind: "own", sender: "me", name: "You", text, ts, status };
+}
+
+/**
  * One of our own messages from a fresh join's history: a delivered bubble on the right, once.
  *
  * @example
@@ -124,14 +141,6 @@ export function ownFromHistory(
 ): ViewState {
   const key = `m${e.offset}-${e.id}`;
   if (s.chat.some((c) => c.key === key)) return s;
-  const item: ChatItem = {
-    key,
-    kind: "own",
-    sender: "me",
-    name: "You",
-    text: e.text,
-    ts: e.ts,
-    status: "delivered",
-  };
+  const item = ownBubble(key, e.text, e.ts, "delivered");
   return addLog({ ...s, chat: cap([...s.chat, item]) }, now, "message", e.text, "You", true);
 }
