@@ -10,7 +10,8 @@ import { useEffect, useReducer, useState } from "preact/hooks";
 import { nameProblem } from "../lib/client_name.ts";
 import { useAnnouncement } from "./chat_announce.ts";
 import { useFanoutClient } from "./chat_client.ts";
-import { localNameStorage, saveName } from "./chat_name.ts";
+import { saveName } from "./chat_name.ts";
+import { browserStorage } from "./chat_storage.ts";
 import { ChatHeader, ROOM_PATTERN } from "./chat_header.tsx";
 import { Composer } from "./chat_composer.tsx";
 import { Metrics } from "./chat_metrics.tsx";
@@ -100,7 +101,7 @@ export function Chat(props: ChatProps) {
       return;
     }
     setName(next.trim());
-    if (!saveName(localNameStorage(), next.trim())) {
+    if (!saveName(browserStorage("localStorage"), next.trim())) {
       dispatch({ type: "notice", text: "This browser did not let the page save your name." });
     }
   };

@@ -13,10 +13,9 @@ import {
   type ServerLimits,
 } from "../lib/client.ts";
 import { startName, withoutName } from "./chat_name.ts";
+import { browserStorage } from "./chat_storage.ts";
 import { holdTabClientId, releaseTabClientId, tabClientId } from "./chat_tab_id.ts";
 import type { ChatEvent, ChatProps } from "./chat_types.ts";
-
-export { tabClientId };
 
 /** What the island wants to hear from the client. */
 export interface ClientHandlers {
@@ -30,14 +29,6 @@ export interface ClientHandlers {
   network(up: boolean): void;
   /** The display name the client starts with. */
   name(name: string): void;
-}
-
-function storage(kind: "localStorage" | "sessionStorage"): Storage | null {
-  try {
-    return globalThis[kind] ?? null;
-  } catch {
-    return null;
-  }
 }
 
 function createClient(props: ChatProps, name: string | null, clientId: string): FanoutClient {
@@ -64,8 +55,8 @@ function createClient(props: ChatProps, name: string | null, clientId: string): 
 export function useFanoutClient(props: ChatProps, on: ClientHandlers) {
   const client = useRef<FanoutClient | null>(null);
   useEffect(() => {
-    const local = storage("localStorage");
-    const session = storage("sessionStorage");
+    const local = browserStorage("localStorage");
+    const session = browserStorage("sessionStorage");
     const fromUrl = new URL(location.href).searchParams.get("name");
     const start = startName(fromUrl, local);
     const clean = withoutName(location.href);

@@ -8,16 +8,10 @@
  */
 
 import { nameProblem } from "../lib/client_name.ts";
+import type { KeyStorage } from "./chat_storage.ts";
 
 /** localStorage key of the saved display name. */
 export const NAME_KEY = "fanout.name";
-
-/** The parts of `Storage` used here (tests pass a fake). */
-export interface NameStorage {
-  getItem(key: string): string | null;
-  setItem(key: string, value: string): void;
-  removeItem(key: string): void;
-}
 
 /** Result of {@linkcode startName}. */
 export interface StartName {
@@ -38,7 +32,7 @@ export interface StartName {
  */
 export function startName(
   fromUrl: string | null,
-  storage: NameStorage | null,
+  storage: KeyStorage | null,
   random: () => number = Math.random,
 ): StartName {
   const guest = `guest-${Math.floor(1000 + random() * 9000)}`;
@@ -79,7 +73,7 @@ export function startName(
  * saveName(localStorage, "Ann"); // true
  * ```
  */
-export function saveName(storage: NameStorage | null, name: string): boolean {
+export function saveName(storage: KeyStorage | null, name: string): boolean {
   try {
     storage?.setItem(NAME_KEY, name);
     return storage !== null;
@@ -102,20 +96,4 @@ export function withoutName(href: string): string | null {
   if (!url.searchParams.has("name")) return null;
   url.searchParams.delete("name");
   return url.href;
-}
-
-/**
- * The browser's localStorage, or null where it is not available (disabled, sandboxed).
- *
- * @example
- * ```ts
- * saveName(localNameStorage(), "Ann");
- * ```
- */
-export function localNameStorage(): NameStorage | null {
-  try {
-    return globalThis.localStorage ?? null;
-  } catch {
-    return null;
-  }
 }

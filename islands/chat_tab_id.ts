@@ -9,13 +9,7 @@
  */
 
 import { randomToken } from "../lib/ids.ts";
-
-/** The parts of `Storage` used here (tests pass a fake). */
-export interface TabStorage {
-  getItem(key: string): string | null;
-  setItem(key: string, value: string): void;
-  removeItem(key: string): void;
-}
+import { browserStorage, type KeyStorage } from "./chat_storage.ts";
 
 /** sessionStorage key of the client id. */
 export const CLIENT_KEY = "fanout.client";
@@ -23,14 +17,6 @@ export const CLIENT_KEY = "fanout.client";
 export const LIVE_KEY = "fanout.client.live";
 
 const VALID = /^[A-Za-z0-9_-]{8,64}$/;
-
-function sessionStorageOrNull(): TabStorage | null {
-  try {
-    return globalThis.sessionStorage ?? null;
-  } catch {
-    return null; // e.g. a sandboxed frame
-  }
-}
 
 function cryptoRandom(): number {
   return crypto.getRandomValues(new Uint32Array(1))[0] / 2 ** 32;
@@ -48,7 +34,7 @@ function cryptoRandom(): number {
  * ```
  */
 export function tabClientId(
-  storage: TabStorage | null = sessionStorageOrNull(),
+  storage: KeyStorage | null = browserStorage("sessionStorage"),
   random: () => number = cryptoRandom,
 ): string {
   try {
@@ -75,7 +61,7 @@ export function tabClientId(
  * releaseTabClientId(sessionStorage, id);
  * ```
  */
-export function releaseTabClientId(storage: TabStorage | null, id: string): void {
+export function releaseTabClientId(storage: KeyStorage | null, id: string): void {
   try {
     if (storage?.getItem(LIVE_KEY) === id) storage.removeItem(LIVE_KEY);
   } catch {
@@ -91,7 +77,7 @@ export function releaseTabClientId(storage: TabStorage | null, id: string): void
  * addEventListener("pageshow", (e) => e.persisted && holdTabClientId(sessionStorage, id));
  * ```
  */
-export function holdTabClientId(storage: TabStorage | null, id: string): void {
+export function holdTabClientId(storage: KeyStorage | null, id: string): void {
   try {
     storage?.setItem(LIVE_KEY, id);
   } catch {
