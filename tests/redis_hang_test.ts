@@ -9,8 +9,7 @@ import { FanoutClient } from "../lib/client.ts";
 import { createLogger } from "../lib/log.ts";
 import type { ChatMessage } from "../lib/protocol.ts";
 import { RedisEngine } from "../lib/redis_engine.ts";
-import { redisBinary } from "./helpers/redis.ts";
-import { type RedisProcess, startRedisProcess } from "./helpers/redis_process.ts";
+import { redisBinary, startRedis, type TestRedis } from "./helpers/redis.ts";
 import { eventually } from "./helpers/redis_peer.ts";
 import { startTestServer, type TestServer } from "./helpers/server.ts";
 
@@ -25,7 +24,7 @@ const draft = (text: string) => ({
   ref: null,
 });
 
-async function engine(redis: RedisProcess) {
+async function engine(redis: TestRedis) {
   const lines: string[] = [];
   const received: ChatMessage[] = [];
   const e = new RedisEngine({
@@ -58,7 +57,7 @@ function outcome(p: Promise<unknown>, ms: number): Promise<string> {
 Deno.test(
   { name: "redis hung (SIGSTOP): commands fail in time, link down, then back", ignore },
   async () => {
-    const redis = await startRedisProcess();
+    const redis = await startRedis();
     const engines: RedisEngine[] = [];
     try {
       const a = await engine(redis);
@@ -111,7 +110,7 @@ Deno.test({
   name: "redis hung: the sender hears unavailable, /healthz and the metric say down",
   ignore,
 }, async () => {
-  const redis = await startRedisProcess();
+  const redis = await startRedis();
   let server: TestServer | null = null;
   const ann = { client: null as FanoutClient | null };
   try {

@@ -12,7 +12,6 @@ import { silentLogger } from "../lib/log.ts";
 import type { ChatMessage } from "../lib/protocol.ts";
 import { RedisEngine } from "../lib/redis_engine.ts";
 import { redisBinary, startRedis, type TestRedis } from "./helpers/redis.ts";
-import { startRedisProcess } from "./helpers/redis_process.ts";
 import { eventually } from "./helpers/redis_peer.ts";
 import { startTestServer, type TestServer } from "./helpers/server.ts";
 
@@ -120,7 +119,7 @@ Deno.test({
   name: "redis restarted from an older snapshot: real clients get every new message",
   ignore,
 }, async () => {
-  const redis = await startRedisProcess();
+  const redis = await startRedis();
   const servers: TestServer[] = [];
   const clients: FanoutClient[] = [];
   try {

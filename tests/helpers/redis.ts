@@ -1,6 +1,8 @@
 /**
- * Starts a private `redis-server` on a free loopback port for a test (no persistence), and can
- * stop and restart it on the same port to simulate an outage.
+ * A private `redis-server` on a free loopback port for a test. Its snapshot lives in a temporary
+ * directory, so a test can stop and restart it empty (an outage), SIGKILL it and start it again
+ * from its last `SAVE` (a rolled-back history), or freeze it with SIGSTOP and thaw it with
+ * SIGCONT (a hung Redis whose sockets stay open).
  *
  * @module
  */
@@ -17,23 +19,40 @@ export interface TestRedis {
   url: string;
   /** Sends raw commands through a short-lived connection (for checks and fault injection). */
   command(...args: string[]): Promise<unknown>;
-  /** Stops the server (SIGTERM, then SIGKILL). */
+  /** Stops the server (SIGTERM, then SIGKILL) and deletes its data, snapshot included. */
   stop(): Promise<void>;
-  /** Starts it again on the same port, empty. */
+  /** Stops it and starts it again on the same port, empty. */
   restart(): Promise<void>;
+  /** SIGKILL: no shutdown save; the next {@linkcode TestRedis.start} loads the last `SAVE`. */
+  kill(): Promise<void>;
+  /** Starts the server (again) on the same port, loading the snapshot if there is one. */
+  start(): Promise<void>;
+  /** SIGSTOP: the process stops answering, its sockets stay open. */
+  pause(): void;
+  /** SIGCONT after {@linkcode TestRedis.pause}. */
+  resume(): void;
 }
 
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+/** Waits until the server answers PING (a server loading its snapshot does not yet). */
+async function waitForPing(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  const ping = new TextEncoder().encode("PING\r\n");
   while (true) {
     try {
       const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      conn.close();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`redis-server did not listen on ${port}: ${err}`);
-      await new Promise((r) => setTimeout(r, 30));
+      try {
+        await conn.write(ping);
+        const buf = new Uint8Array(64);
+        const n = await conn.read(buf);
+        if (n && new TextDecoder().decode(buf.subarray(0, n)).startsWith("+PONG")) return;
+      } finally {
+        conn.close();
+      }
+    } catch {
+      // not listening yet
     }
+    if (Date.now() > deadline) throw new Error(`redis-server did not answer PING on ${port}`);
+    await new Promise((r) => setTimeout(r, 30));
   }
 }
 
@@ -43,26 +62,27 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
  * @example
  * ```ts
  * const redis = await startRedis();
- * try { await redis.command("PING"); } finally { await redis.stop(); }
+ * try { await redis.command("SAVE"); await redis.kill(); await redis.start(); }
+ * finally { await redis.stop(); }
  * ```
  */
 export async function startRedis(): Promise<TestRedis> {
   const port = freePort();
+  const dir = await Deno.makeTempDir({ prefix: "fanout-redis-" });
   let child: Deno.ChildProcess | null = null;
-  const spawn = async () => {
-    child = new Deno.Command(redisBinary.path, {
-      args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    await waitForPort(port, 5000);
+  const signal = (sig: Deno.Signal) => {
+    try {
+      child?.kill(sig);
+    } catch { /* already gone */ }
   };
-  const stop = async () => {
-    const proc = child as Deno.ChildProcess | null;
+  /** Takes the running process out of `child` and ends it with `sig` (SIGKILL after 2 s). */
+  const end = async (sig: Deno.Signal) => {
+    const proc = child;
     if (!proc) return;
+    signal("SIGCONT");
     child = null;
     try {
-      proc.kill("SIGTERM");
+      proc.kill(sig);
     } catch { /* already gone */ }
     const timer = setTimeout(() => {
       try {
@@ -72,7 +92,24 @@ export async function startRedis(): Promise<TestRedis> {
     await proc.status;
     clearTimeout(timer);
   };
-  await spawn();
+  const start = async () => {
+    if (child) throw new Error(`redis-server on ${port} is already running`);
+    await Deno.mkdir(dir, { recursive: true });
+    child = new Deno.Command(redisBinary.path, {
+      args: [
+        ...["--port", String(port), "--bind", "127.0.0.1", "--dir", dir],
+        ...["--dbfilename", "dump.rdb", "--save", "", "--appendonly", "no"],
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    await waitForPing(port, 5000);
+  };
+  const stop = async () => {
+    await end("SIGTERM");
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
+  await start();
   const { createClient } = await import("redis");
   return {
     port,
@@ -90,7 +127,11 @@ export async function startRedis(): Promise<TestRedis> {
     stop,
     async restart() {
       await stop();
-      await spawn();
+      await start();
     },
+    kill: () => end("SIGKILL"),
+    start,
+    pause: () => signal("SIGSTOP"),
+    resume: () => signal("SIGCONT"),
   };
 }
