@@ -4,9 +4,10 @@
  * @module
  */
 
-import { loadConfig } from "../../lib/config.ts";
+import { type Config, loadConfig } from "../../lib/config.ts";
 import type { SocketLike } from "../../lib/connection.ts";
 import type { Connection } from "../../lib/connection.ts";
+import type { Engine } from "../../lib/engine.ts";
 import type { Handshake } from "../../lib/handshake.ts";
 import { Hub } from "../../lib/hub.ts";
 import { silentLogger } from "../../lib/log.ts";
@@ -37,25 +38,72 @@ export class FakeSocket implements SocketLike {
   }
 }
 
-/** A hub whose deferred work and timers run only when the test says so. */
+/**
+ * A hub over the memory engine (epoch `epoch1`) whose deferred work and timers run only when the
+ * test says so.
+ *
+ * @example
+ * ```ts
+ * const t = fakeHub({ PRESENCE_INTERVAL_MS: "50" });
+ * const { socket } = await t.connect({ room: "r" });
+ * await t.tick();
+ * ```
+ */
 export function fakeHub(env: Record<string, string> = {}) {
+  return hubWith(
+    (config, now) => new MemoryEngine({ ...config, now, newEpoch: () => "epoch1" }),
+    env,
+  );
+}
+
+/**
+ * A hub over the engine `makeEngine` builds, on a manual clock and scheduler: connections are
+ * named `c1`, `c2`, ...; `turn` runs the deferred flushes, `tick` the timers.
+ *
+ * @example
+ * ```ts
+ * const t = hubWith(() => new ScriptedEngine());
+ * const joining = t.start(); // the join is pending until the test awaits `joining.open`
+ * ```
+ */
+export function hubWith<E extends Engine>(
+  makeEngine: (config: Config, now: () => number) => E,
+  env: Record<string, string> = {},
+) {
   const config = loadConfig({ PRESENCE_INTERVAL_MS: "100", ...env });
   let now = 1_000_000;
   const deferred: (() => void)[] = [];
-  const timers: (() => void)[] = [];
-  const engine = new MemoryEngine({ ...config, now: () => now, newEpoch: () => "epoch1" });
+  const timers = new Map<number, () => void>();
+  let handles = 0;
+  const engine = makeEngine(config, () => now);
   let n = 0;
   const hub = new Hub({
     config,
     engine,
     logger: silentLogger,
-    now: () => now,
     monotonic: () => now,
     newId: () => `c${++n}`,
     defer: (fn) => deferred.push(fn),
-    setTimer: (fn) => timers.push(fn),
+    setTimer: (fn) => (timers.set(++handles, fn), handles),
+    clearTimer: (handle) => void timers.delete(handle as number),
   });
   engine.start((m) => hub.deliver(m));
+  const turn = async () => {
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    while (deferred.length) deferred.shift()!();
+  };
+  const start = (query: Partial<Handshake> = {}, json = true) => {
+    const socket = new FakeSocket();
+    const handshake: Handshake = {
+      room: "lobby",
+      name: null,
+      client: null,
+      resume: null,
+      ...query,
+    };
+    const conn = hub.accept(socket, handshake, json) as Connection;
+    return { socket, conn, open: hub.open(conn, handshake.resume) };
+  };
   return {
     hub,
     engine,
@@ -63,29 +111,23 @@ export function fakeHub(env: Record<string, string> = {}) {
       now += ms;
     },
     /** Lets promises settle, then runs the turn's deferred flushes. */
-    async turn() {
-      for (let i = 0; i < 5; i++) await Promise.resolve();
-      while (deferred.length) deferred.shift()!();
-    },
-    /** Fires the presence timers, then flushes. */
+    turn,
+    /** Fires the timers (presence batches, slow-consumer checks), then flushes. */
     async tick() {
-      while (timers.length) timers.shift()!();
-      await this.turn();
+      for (let due = timers.entries().next(); !due.done; due = timers.entries().next()) {
+        timers.delete(due.value[0]);
+        due.value[1]();
+      }
+      await turn();
     },
+    /** Accepts a fake socket; `open` is the pending join (await it, or not yet). */
+    start,
     /** Connects a fake socket and lets it join. */
     async connect(query: Partial<Handshake> = {}, json = true) {
-      const socket = new FakeSocket();
-      const handshake: Handshake = {
-        room: "lobby",
-        name: null,
-        client: null,
-        resume: null,
-        ...query,
-      };
-      const conn = hub.accept(socket, handshake, json) as Connection;
-      await hub.open(conn, handshake.resume);
-      await this.turn();
-      return { socket, conn };
+      const joined = start(query, json);
+      await joined.open;
+      await turn();
+      return joined;
     },
   };
 }

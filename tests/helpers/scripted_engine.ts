@@ -6,8 +6,6 @@
  * @module
  */
 
-import { loadConfig } from "../../lib/config.ts";
-import type { Connection } from "../../lib/connection.ts";
 import type {
   Draft,
   Engine,
@@ -17,11 +15,8 @@ import type {
   ResetSink,
   RoomPosition,
 } from "../../lib/engine.ts";
-import type { Handshake } from "../../lib/handshake.ts";
-import { Hub } from "../../lib/hub.ts";
-import { silentLogger } from "../../lib/log.ts";
 import type { ChatMessage } from "../../lib/protocol.ts";
-import { FakeSocket } from "./fake_hub.ts";
+import { hubWith } from "./fake_hub.ts";
 
 /**
  * A message of room `lobby` with id `<epoch>-<offset>`.
@@ -119,49 +114,5 @@ export class ScriptedEngine implements Engine {
  * ```
  */
 export function scriptedHub(env: Record<string, string> = {}) {
-  const config = loadConfig({ PRESENCE_INTERVAL_MS: "100", ...env });
-  const engine = new ScriptedEngine();
-  const deferred: (() => void)[] = [];
-  let n = 0;
-  const hub = new Hub({
-    config,
-    engine,
-    logger: silentLogger,
-    now: () => 1_000_000,
-    monotonic: () => 1_000_000,
-    newId: () => `c${++n}`,
-    defer: (fn) => deferred.push(fn),
-    setTimer: () => 0,
-  });
-  engine.start((m) => hub.deliver(m));
-  const turn = async () => {
-    for (let i = 0; i < 5; i++) await Promise.resolve();
-    while (deferred.length) deferred.shift()!();
-  };
-  return {
-    hub,
-    engine,
-    turn,
-    /** Accepts a fake socket; `open` is the pending join (await it, or not yet). */
-    start(query: Partial<Handshake> = {}, json = true) {
-      const socket = new FakeSocket();
-      const handshake: Handshake = {
-        room: "lobby",
-        name: null,
-        client: null,
-        resume: null,
-        ...query,
-      };
-      const conn = hub.accept(socket, handshake, json) as Connection;
-      const open = hub.open(conn, handshake.resume);
-      return { socket, conn, open };
-    },
-    /** Connects a fake socket and lets it join. */
-    async connect(query: Partial<Handshake> = {}, json = true) {
-      const joined = this.start(query, json);
-      await joined.open;
-      await turn();
-      return joined;
-    },
-  };
+  return hubWith(() => new ScriptedEngine(), env);
 }
