@@ -7,12 +7,11 @@
  */
 
 import { useEffect, useReducer, useState } from "preact/hooks";
-import { nameProblem } from "../lib/client_name.ts";
 import { useAnnouncement } from "./chat_announce.ts";
-import { useFanoutClient } from "./chat_client.ts";
+import { switchRoom, useFanoutClient } from "./chat_client.ts";
 import { saveName } from "./chat_name.ts";
 import { browserStorage } from "./chat_storage.ts";
-import { ChatHeader, ROOM_PATTERN } from "./chat_header.tsx";
+import { ChatHeader } from "./chat_header.tsx";
 import { Composer } from "./chat_composer.tsx";
 import { Metrics } from "./chat_metrics.tsx";
 import { type ChatEvent, initialState, reduce, timeOnline } from "./chat_state.ts";
@@ -79,29 +78,24 @@ export function Chat(props: ChatProps) {
   const announce = useAnnouncement(state.log);
   const c = client.current;
   const onRoom = (room: string) => {
-    if (!c || room === c.room || !ROOM_PATTERN.test(room)) return;
-    dispatch({ type: "room", room, discarded: c.outbox.length });
-    c.setRoom(room);
+    if (!c || !switchRoom(c, room, dispatch)) return;
     // Only the room goes into the address bar: the link is for sharing.
     const url = new URL(location.href);
     url.searchParams.set("room", room);
     url.searchParams.delete("name");
     history.pushState(null, "", url);
   };
+  // The header passes only trimmed names that pass the server's rule; setName checks it again.
   const onName = (next: string) => {
-    const problem = nameProblem(next);
-    if (problem !== null || !c) {
-      if (problem !== null) dispatch({ type: "notice", text: `Name not changed: ${problem}.` });
-      return;
-    }
+    if (!c) return;
     try {
-      c.setName(next.trim());
+      c.setName(next);
     } catch (err) {
       dispatch({ type: "notice", text: `Name not changed: ${(err as Error).message}.` });
       return;
     }
-    setName(next.trim());
-    if (!saveName(browserStorage("localStorage"), next.trim())) {
+    setName(next);
+    if (!saveName(browserStorage("localStorage"), next)) {
       dispatch({ type: "notice", text: "This browser did not let the page save your name." });
     }
   };

@@ -12,6 +12,7 @@ import {
   FanoutClient,
   type ServerLimits,
 } from "../lib/client.ts";
+import { ROOM_PATTERN } from "./chat_header.tsx";
 import { startName, withoutName } from "./chat_name.ts";
 import { browserStorage } from "./chat_storage.ts";
 import { holdTabClientId, releaseTabClientId, tabClientId } from "./chat_tab_id.ts";
@@ -41,6 +42,27 @@ function createClient(props: ChatProps, name: string | null, clientId: string): 
     clientId,
     ...(props.backoff ? { backoff: props.backoff } : {}),
   });
+}
+
+/**
+ * Moves `client` to `room` when that is a valid room other than the current one. The reducer
+ * hears of it first (with how many queued messages the switch drops), so the events the client
+ * then emits belong to the new room. Returns false when nothing changed.
+ *
+ * @example
+ * ```ts
+ * if (switchRoom(client, "dev", dispatch)) history.pushState(null, "", "/?room=dev");
+ * ```
+ */
+export function switchRoom(
+  client: FanoutClient,
+  room: string,
+  event: (e: ChatEvent) => void,
+): boolean {
+  if (!ROOM_PATTERN.test(room) || room === client.room) return false;
+  event({ type: "room", room, discarded: client.outbox.length });
+  client.setRoom(room);
+  return true;
 }
 
 /**
@@ -94,13 +116,8 @@ export function useFanoutClient(props: ChatProps, on: ClientHandlers) {
       c.notifyOnline();
     };
     const onOffline = () => on.network(false);
-    const onPop = () => {
-      const room = new URL(location.href).searchParams.get("room") ?? "lobby";
-      if (/^[a-z0-9_-]{1,64}$/.test(room) && room !== c.room) {
-        on.event({ type: "room", room, discarded: c.outbox.length });
-        c.setRoom(room);
-      }
-    };
+    const onPop = () =>
+      switchRoom(c, new URL(location.href).searchParams.get("room") ?? "lobby", on.event);
     const onHide = () => releaseTabClientId(session, clientId);
     const onShow = (e: PageTransitionEvent) => e.persisted && holdTabClientId(session, clientId);
     addEventListener("online", onOnline);

@@ -13,9 +13,8 @@ import { validName } from "../lib/client_name.ts";
 import { Island, renderPage } from "../lib/island.ts";
 import { Document } from "../components/Document.tsx";
 import { Chat, type ChatProps } from "../islands/Chat.tsx";
+import { ROOM_PATTERN } from "../islands/chat_header.tsx";
 import { sharedAssets } from "./assets.ts";
-
-const ROOM = /^[a-z0-9_-]{1,64}$/;
 
 /**
  * Reads the island's props from the page URL; invalid values fall back to defaults (a name is
@@ -32,7 +31,7 @@ export function pageProps(url: URL, config: AppDeps["config"]): ChatProps {
   const backoff = /^(\d{1,6})-(\d{1,6})$/.exec(q.get("backoff") ?? "");
   const baseMs = backoff ? Math.max(10, Number(backoff[1])) : 0;
   return {
-    room: ROOM.test(room) ? room : "lobby",
+    room: ROOM_PATTERN.test(room) ? room : "lobby",
     name: validName(q.get("name")),
     wsPath: "/ws",
     limits: {
