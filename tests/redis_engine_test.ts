@@ -1,38 +1,13 @@
 import assert from "node:assert/strict";
 import type { Draft } from "../lib/engine.ts";
-import { silentLogger } from "../lib/log.ts";
-import type { ChatMessage } from "../lib/protocol.ts";
-import { RedisEngine, type RedisEngineOptions } from "../lib/redis_engine.ts";
-import { redisBinary, startRedis, type TestRedis } from "./helpers/redis.ts";
+import type { RedisEngine, RedisEngineOptions } from "../lib/redis_engine.ts";
+import { redisBinary, startEngine, startRedis } from "./helpers/redis.ts";
+import { eventually } from "./helpers/redis_peer.ts";
 
 const ignore = redisBinary.ignore;
 
 function draft(room: string, text: string, extra: Partial<Draft> = {}): Draft {
   return { room, from: "c1", client: null, name: null, text, ref: null, ...extra };
-}
-
-async function engine(redis: TestRedis, extra: Partial<RedisEngineOptions> = {}) {
-  const received: ChatMessage[] = [];
-  const presence: string[] = [];
-  const e = new RedisEngine({
-    url: redis.url,
-    logger: silentLogger,
-    historySize: 50,
-    dedupTtlMs: 60_000,
-    roomTtlMs: 60_000,
-    keyPrefix: "t" + crypto.randomUUID().slice(0, 6),
-    ...extra,
-  });
-  await e.start((m) => received.push(m), (room) => presence.push(room));
-  return { e, received, presence };
-}
-
-async function until(what: string, ok: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** One redis-server for every step; each step uses its own key prefix. */
@@ -41,8 +16,8 @@ Deno.test({ name: "redis engine", ignore }, async (t) => {
   const open: RedisEngine[] = [];
   const pair = async (extra: Partial<RedisEngineOptions> = {}) => {
     const keyPrefix = "t" + crypto.randomUUID().slice(0, 6);
-    const a = await engine(redis, { keyPrefix, ...extra });
-    const b = await engine(redis, { keyPrefix, ...extra });
+    const a = await startEngine(redis, { keyPrefix, ...extra });
+    const b = await startEngine(redis, { keyPrefix, ...extra });
     open.push(a.e, b.e);
     return { a, b, keyPrefix };
   };
@@ -69,7 +44,10 @@ Deno.test({ name: "redis engine", ignore }, async (t) => {
           9,
           10,
         ]);
-        await until("both received 10", () => a.received.length >= 10 && b.received.length >= 10);
+        await eventually(
+          "both received 10",
+          () => a.received.length >= 10 && b.received.length >= 10,
+        );
         for (const { received } of [a, b]) {
           assert.deepEqual(received.map((m) => m.offset), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
           assert.deepEqual(received.map((m) => m.text), acks.map((_, i) => `m${i}`));
@@ -85,7 +63,7 @@ Deno.test({ name: "redis engine", ignore }, async (t) => {
       a.e.leave("j");
       await a.e.join("j");
       await b.e.publish(draft("j", "after rejoin"));
-      await until("a got it", () => a.received.length === 1);
+      await eventually("a got it", () => a.received.length === 1);
       assert.equal(a.received[0].text, "after rejoin");
     });
 
@@ -151,7 +129,7 @@ Deno.test({ name: "redis engine", ignore }, async (t) => {
       assert.ok(after.status === "accepted");
       assert.notEqual(after.message.id.split("-")[0], before.epoch);
       assert.equal(after.message.offset, 1);
-      await until("b got the new epoch's message", () => b.received.length === 4);
+      await eventually("b got the new epoch's message", () => b.received.length === 4);
       assert.deepEqual(b.received.map((m) => m.text), ["m1", "m2", "m3", "fresh"]);
       await redis.command("DEL", `${keyPrefix}:{r}:stream`);
       const third = await a.e.recover("r", { since: 1, epoch: after.message.id.split("-")[0] }, 5);
@@ -167,9 +145,9 @@ Deno.test({ name: "redis engine", ignore }, async (t) => {
         await b.e.join("p");
         a.e.online("p", 2);
         b.e.online("p", 3);
-        await until("b sees a's 2", () => b.e.online("p", 3) === 5);
-        await until("a sees b's 3", () => a.e.online("p", 2) === 5);
-        await until(
+        await eventually("b sees a's 2", () => b.e.online("p", 3) === 5);
+        await eventually("a sees b's 3", () => a.e.online("p", 2) === 5);
+        await eventually(
           "a is told that other instances changed the count",
           () => a.presence.includes("p"),
         );
@@ -178,11 +156,11 @@ Deno.test({ name: "redis engine", ignore }, async (t) => {
         const [sec] = await redis.command("TIME") as string[];
         const expires = Number(sec) * 1000 + 1500;
         await redis.command("HSET", `${keyPrefix}:{p}:presence`, "dead", `4:${expires}`);
-        await until("b counts the other instance", () => b.e.online("p", 3) === 9);
-        await until("b forgets it after its ttl", () => b.e.online("p", 3) === 5, 6000);
+        await eventually("b counts the other instance", () => b.e.online("p", 3) === 9);
+        await eventually("b forgets it after its ttl", () => b.e.online("p", 3) === 5, 6000);
         assert.ok(b.presence.length > told, "b is told when the dead instance appears and expires");
         a.e.leave("p");
-        await until("b forgets a after it left", () => b.e.online("p", 3) === 3);
+        await eventually("b forgets a after it left", () => b.e.online("p", 3) === 3);
       },
     );
 
@@ -191,7 +169,7 @@ Deno.test({ name: "redis engine", ignore }, async (t) => {
       await a.e.join("l");
       a.e.online("l", 1);
       await b.e.publish(draft("l", "one"));
-      await until("a got one", () => a.received.length === 1);
+      await eventually("a got one", () => a.received.length === 1);
       // Append offset 2 to the stream without publishing it on the channel.
       const body = JSON.stringify({ from: "cx", client: null, name: null, text: "lost" });
       await redis.command(
@@ -203,10 +181,10 @@ Deno.test({ name: "redis engine", ignore }, async (t) => {
         `${keyPrefix}:{l}:stream`,
         body,
       );
-      await until("a caught up", () => a.received.length === 2, 5000);
+      await eventually("a caught up", () => a.received.length === 2, 5000);
       assert.deepEqual(a.received.map((m) => [m.offset, m.text]), [[1, "one"], [2, "lost"]]);
       await b.e.publish(draft("l", "three"));
-      await until("a got three", () => a.received.length === 3);
+      await eventually("a got three", () => a.received.length === 3);
       assert.equal(a.received[2].offset, 3);
     });
 
@@ -221,7 +199,7 @@ Deno.test({ name: "redis engine", ignore }, async (t) => {
           sent.push(`k${i}`);
           await b.e.publish(draft("k", `k${i}`));
         }
-        await until("a got all 20", () => a.received.length >= 20);
+        await eventually("a got all 20", () => a.received.length >= 20);
         await new Promise((r) => setTimeout(r, 100));
         assert.deepEqual(a.received.map((m) => m.text), sent);
         assert.deepEqual(a.received.map((m) => m.offset), sent.map((_, i) => i + 1));
@@ -235,15 +213,15 @@ Deno.test({ name: "redis engine", ignore }, async (t) => {
         await b.e.join("d");
         await a.e.publish(draft("d", "before"));
         await redis.stop();
-        await until("unhealthy", () => !a.e.healthy);
+        await eventually("unhealthy", () => !a.e.healthy);
         const started = Date.now();
         await assert.rejects(a.e.publish(draft("d", "during")));
         assert.ok(Date.now() - started < 3000, "publish must fail within the command timeout");
         await redis.restart();
-        await until("healthy again", () => a.e.healthy && b.e.healthy, 8000);
+        await eventually("healthy again", () => a.e.healthy && b.e.healthy, 8000);
         const ok = await a.e.publish(draft("d", "after"));
         assert.equal(ok.status, "accepted");
-        await until("b got it", () => b.received.some((m) => m.text === "after"));
+        await eventually("b got it", () => b.received.some((m) => m.text === "after"));
         assert.deepEqual(b.received.map((m) => m.text), ["before", "after"]);
       },
     );

@@ -7,9 +7,8 @@
 import assert from "node:assert/strict";
 import { FanoutClient } from "../lib/client.ts";
 import { createLogger } from "../lib/log.ts";
-import type { ChatMessage } from "../lib/protocol.ts";
-import { RedisEngine } from "../lib/redis_engine.ts";
-import { redisBinary, startRedis, type TestRedis } from "./helpers/redis.ts";
+import type { RedisEngine } from "../lib/redis_engine.ts";
+import { redisBinary, startEngine, startRedis, type TestRedis } from "./helpers/redis.ts";
 import { eventually } from "./helpers/redis_peer.ts";
 import { startTestServer, type TestServer } from "./helpers/server.ts";
 
@@ -24,24 +23,19 @@ const draft = (text: string) => ({
   ref: null,
 });
 
+/** An engine in room "h" that keeps its log lines; every one shares the key prefix "hang". */
 async function engine(redis: TestRedis) {
   const lines: string[] = [];
-  const received: ChatMessage[] = [];
-  const e = new RedisEngine({
-    url: redis.url,
+  const started = await startEngine(redis, {
+    keyPrefix: "hang",
     logger: createLogger({ level: "info", write: (line) => lines.push(line) }),
-    historySize: 50,
-    dedupTtlMs: 60_000,
-    roomTtlMs: 60_000,
     commandTimeoutMs: 400,
     pingIntervalMs: 300,
   });
-  await e.start((m) => received.push(m));
-  await e.join("h");
+  await started.e.join("h");
   return {
-    e,
+    ...started,
     lines,
-    received,
     count: (event: string) => lines.filter((l) => l.includes(event)).length,
   };
 }

@@ -8,31 +8,15 @@
 import assert from "node:assert/strict";
 import { FanoutClient } from "../lib/client.ts";
 import { epochOf } from "../lib/engine.ts";
-import { silentLogger } from "../lib/log.ts";
-import type { ChatMessage } from "../lib/protocol.ts";
-import { RedisEngine } from "../lib/redis_engine.ts";
-import { redisBinary, startRedis, type TestRedis } from "./helpers/redis.ts";
+import type { RedisEngine } from "../lib/redis_engine.ts";
+import { redisBinary, startEngine, startRedis, type TestRedis } from "./helpers/redis.ts";
 import { eventually } from "./helpers/redis_peer.ts";
 import { startTestServer, type TestServer } from "./helpers/server.ts";
 
 const ignore = redisBinary.ignore;
 
-async function engine(redis: TestRedis, keyPrefix: string) {
-  const received: ChatMessage[] = [];
-  const resets: string[] = [];
-  const e = new RedisEngine({
-    url: redis.url,
-    logger: silentLogger,
-    historySize: 50,
-    dedupTtlMs: 60_000,
-    roomTtlMs: 60_000,
-    presenceTtlMs: 600,
-    keyPrefix,
-  });
-  e.onReset((_room, epoch) => resets.push(epoch));
-  await e.start((m) => received.push(m));
-  return { e, received, resets };
-}
+const engine = (redis: TestRedis, keyPrefix: string) =>
+  startEngine(redis, { keyPrefix, presenceTtlMs: 600 });
 
 const draft = (text: string) => ({
   room: "r",

@@ -7,6 +7,9 @@
  * @module
  */
 
+import { silentLogger } from "../../lib/log.ts";
+import type { ChatMessage } from "../../lib/protocol.ts";
+import { RedisEngine, type RedisEngineOptions } from "../../lib/redis_engine.ts";
 import { freePort } from "./server.ts";
 import { requireBinary } from "./requires.ts";
 
@@ -134,4 +137,33 @@ export async function startRedis(): Promise<TestRedis> {
     pause: () => signal("SIGSTOP"),
     resume: () => signal("SIGCONT"),
   };
+}
+
+/**
+ * Starts a {@linkcode RedisEngine} on `redis` (history 50, a random key prefix unless `extra`
+ * names one) that records what it delivers, the rooms whose remote presence changed, and the
+ * epochs it reset rooms to.
+ *
+ * @example
+ * ```ts
+ * const { e, received } = await startEngine(redis, { presenceTtlMs: 600 });
+ * await e.join("r");
+ * ```
+ */
+export async function startEngine(redis: TestRedis, extra: Partial<RedisEngineOptions> = {}) {
+  const received: ChatMessage[] = [];
+  const presence: string[] = [];
+  const resets: string[] = [];
+  const e = new RedisEngine({
+    url: redis.url,
+    logger: silentLogger,
+    historySize: 50,
+    dedupTtlMs: 60_000,
+    roomTtlMs: 60_000,
+    keyPrefix: "t" + crypto.randomUUID().slice(0, 6),
+    ...extra,
+  });
+  e.onReset((_room, epoch) => resets.push(epoch));
+  await e.start((m) => received.push(m), (room) => presence.push(room));
+  return { e, received, presence, resets };
 }
