@@ -14,7 +14,7 @@ import { browserStorage } from "./chat_storage.ts";
 import { ChatHeader } from "./chat_header.tsx";
 import { Composer } from "./chat_composer.tsx";
 import { Metrics } from "./chat_metrics.tsx";
-import { type ChatEvent, initialState, reduce, timeOnline } from "./chat_state.ts";
+import { type ChatEvent, initialState, reduce } from "./chat_state.ts";
 import type { ChatProps } from "./chat_types.ts";
 import { BroadcastsView, ChatView } from "./chat_views.tsx";
 
@@ -50,7 +50,6 @@ export function Chat(props: ChatProps) {
   );
   const [ready, setReady] = useState(false);
   const [name, setName] = useState(props.name ?? "");
-  const [now, setNow] = useState(0);
   const [tab, setTab] = useState<"chat" | "log">("chat");
   const [network, setNetwork] = useState(true);
   const [pending, setPending] = useState(0);
@@ -63,12 +62,7 @@ export function Chat(props: ChatProps) {
     network: setNetwork,
     name: setName,
   });
-  useEffect(() => {
-    const tick = setInterval(() => setNow(Date.now()), 1000);
-    setNow(Date.now());
-    setReady(true);
-    return () => clearInterval(tick);
-  }, []);
+  useEffect(() => setReady(true), []);
 
   useEffect(() => {
     document.title = `#${state.room} · Fanout`;
@@ -99,9 +93,6 @@ export function Chat(props: ChatProps) {
       dispatch({ type: "notice", text: "This browser did not let the page save your name." });
     }
   };
-  const retryIn = state.retryAt === null
-    ? null
-    : Math.max(0, Math.ceil((state.retryAt - now) / 1000));
   const tabKey = (e: KeyboardEvent) => {
     if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
     const next = tab === "chat" ? "log" : "chat";
@@ -117,7 +108,7 @@ export function Chat(props: ChatProps) {
         attempt={state.attempt}
         room={state.room}
         name={name}
-        retryIn={retryIn}
+        retryAt={state.retryAt}
         network={network}
         onToggle={() => {
           if (!c) return;
@@ -147,7 +138,6 @@ export function Chat(props: ChatProps) {
       )}
       <Metrics
         stats={state.stats}
-        onlineMs={timeOnline(state, now || 0)}
         pending={pending}
         live={state.conn === "online"}
       />

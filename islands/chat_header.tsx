@@ -7,6 +7,7 @@
 
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { MAX_NAME_CHARS, nameProblem } from "../lib/client_name.ts";
+import { useNow } from "./chat_clock.ts";
 import type { ConnState } from "./chat_state.ts";
 import { statusText } from "./chat_text.ts";
 
@@ -18,8 +19,8 @@ export interface ChatHeaderProps {
   attempt: number;
   room: string;
   name: string;
-  /** Seconds until the next reconnect attempt, when one is scheduled. */
-  retryIn: number | null;
+  /** Clock time of the next reconnect attempt, when one is scheduled (the header counts down). */
+  retryAt: number | null;
   /** False while the browser reports no network. */
   network: boolean;
   onToggle(): void;
@@ -44,7 +45,7 @@ const Icon = ({ d }: { d: string }) => (
  *
  * @example
  * ```tsx
- * <ChatHeader ready conn="online" attempt={0} room="lobby" name="Ann" retryIn={null} network ... />
+ * <ChatHeader ready conn="online" attempt={0} room="lobby" name="Ann" retryAt={null} network ... />
  * ```
  */
 export function ChatHeader(p: ChatHeaderProps) {
@@ -56,7 +57,9 @@ export function ChatHeader(p: ChatHeaderProps) {
   const down = p.conn === "idle" || p.conn === "offline";
   const roomOk = ROOM_PATTERN.test(room);
   const nameIssue = nameProblem(name);
-  const status = statusText(p);
+  const now = useNow(p.retryAt !== null);
+  const retryIn = p.retryAt === null ? null : Math.max(0, Math.ceil((p.retryAt - now) / 1000));
+  const status = statusText({ ...p, retryIn });
 
   // "Retry now" stays while a reconnect is under way (inert while connecting), so focus never
   // drops to <body>; when the connection is back and it goes, focus moves to the composer.

@@ -6,14 +6,13 @@
  */
 
 import { useState } from "preact/hooks";
-import type { ViewState } from "./chat_state.ts";
+import { useNow } from "./chat_clock.ts";
+import { timeOnline, type ViewState } from "./chat_state.ts";
 import { duration } from "./chat_format.ts";
 
 /** Props of {@linkcode Metrics}. */
 export interface MetricsProps {
   stats: ViewState["stats"];
-  /** Time online so far, computed by the caller so it ticks. */
-  onlineMs: number;
   /** Messages waiting in the outbox. */
   pending: number;
   /** Online now, so "N online" is current (else it is the last known count). */
@@ -25,11 +24,12 @@ export interface MetricsProps {
  *
  * @example
  * ```tsx
- * <Metrics stats={state.stats} onlineMs={timeOnline(state, now)} pending={0} live />
+ * <Metrics stats={state.stats} pending={0} live />
  * ```
  */
-export function Metrics({ stats, onlineMs, pending, live }: MetricsProps) {
+export function Metrics({ stats, pending, live }: MetricsProps) {
   const [open, setOpen] = useState(false);
+  const onlineMs = timeOnline({ stats }, useNow(stats.onlineSince !== null));
   const rtt = stats.rttMs === null ? "–" : `${Math.round(stats.rttMs)} ms`;
   const items: [string, string, string][] = [
     ["events", "Events", String(stats.events)],

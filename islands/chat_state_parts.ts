@@ -51,7 +51,7 @@ export function initialState(room: string): ViewState {
  * timeOnline(state, Date.now());
  * ```
  */
-export function timeOnline(s: ViewState, now: number): number {
+export function timeOnline(s: Pick<ViewState, "stats">, now: number): number {
   return s.stats.onlineMs + (s.stats.onlineSince === null ? 0 : now - s.stats.onlineSince);
 }
 

@@ -115,12 +115,12 @@ Deno.test({
             (n) => n === 1,
             "sent",
           );
+          await until(
+            () => page.locator('[data-metric="uptime"] dd').innerText(),
+            (v) => v !== "0s",
+            "time online ticking",
+          );
           if (SHOTS) {
-            await until(
-              () => page.locator('[data-metric="uptime"] dd').innerText(),
-              (v) => v !== "0s",
-              "ticking",
-            );
             await page.screenshot({ path: `docs/screenshot-desktop-${scheme}.png` });
           }
           await page.context().close();
