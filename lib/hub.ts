@@ -189,9 +189,7 @@ export class Hub {
 
   /** Sends what is queued for `conn`, then closes it with 1012 so that the client rejoins. */
   #restart(conn: Connection, reason: string): void {
-    this.#out.flushOne(conn);
-    conn.close(CLOSE_RESTART, reason);
-    this.remove(conn);
+    this.#out.end(conn, CLOSE_RESTART, reason);
   }
 
   /**

@@ -20,8 +20,6 @@ export interface FrameRouterOptions {
   logger: Logger;
   metrics: Metrics;
   out: Outbound;
-  /** Forgets a connection closed here. */
-  remove: (conn: Connection) => void;
 }
 
 /**
@@ -29,7 +27,7 @@ export interface FrameRouterOptions {
  *
  * @example
  * ```ts
- * const frames = new FrameRouter({ limits: config, engine, logger, metrics, out, remove });
+ * const frames = new FrameRouter({ limits: config, engine, logger, metrics, out });
  * frames.receive(conn, '{"type":"ping","t":1}'); // queues {"type":"pong","t":1}
  * ```
  */
@@ -94,8 +92,6 @@ export class FrameRouter {
   #abuse(conn: Connection, code: number, reason: ErrorCode, sentence: string): void {
     this.#o.metrics.reject(reason);
     this.#o.logger.info("ws.closed_abusive", { id: conn.id, room: conn.room, code, reason });
-    this.#o.out.flushOne(conn);
-    conn.close(code, sentence);
-    this.#o.remove(conn);
+    this.#o.out.end(conn, code, sentence);
   }
 }

@@ -28,8 +28,6 @@ export interface JoinFlowOptions {
   room: (name: string) => LocalRoom;
   /** Closes `conn` with 1012 so that its client rejoins. */
   restart: (conn: Connection, reason: string) => void;
-  /** Forgets a closed connection. */
-  remove: (conn: Connection) => void;
 }
 
 /**
@@ -37,7 +35,7 @@ export interface JoinFlowOptions {
  *
  * @example
  * ```ts
- * const join = new JoinFlow({ config, engine, logger, metrics, out, presence, room, restart, remove });
+ * const join = new JoinFlow({ config, engine, logger, metrics, out, presence, room, restart });
  * await join.open(conn, handshake.resume);
  * ```
  */
@@ -109,14 +107,6 @@ export class JoinFlow {
       code: "unavailable",
       message: "the server cannot load this room now; retry shortly",
     });
-    // Written now: closing empties the queue, and the turn's flush skips connections that never
-    // opened.
-    try {
-      this.#o.metrics.framesOut += conn.flush();
-    } catch {
-      // the socket is gone already: the close below is all that is left
-    }
-    conn.close(1011, "room unavailable");
-    this.#o.remove(conn);
+    this.#o.out.end(conn, 1011, "room unavailable");
   }
 }

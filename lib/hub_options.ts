@@ -84,7 +84,6 @@ export interface HubParts {
  */
 export function hubParts(options: HubOptions, metrics: Metrics, hub: HubCallbacks): HubParts {
   const { config, engine, logger } = options;
-  const { remove } = hub;
   const defer = options.defer ?? setImmediate;
   const setTimer = options.setTimer ?? setTimeout;
   const out = new Outbound({
@@ -92,7 +91,7 @@ export function hubParts(options: HubOptions, metrics: Metrics, hub: HubCallback
     maxBufferedBytes: config.maxBufferedBytes,
     metrics,
     logger,
-    onClosed: remove,
+    onClosed: hub.remove,
     defer,
     setTimer,
     clearTimer: options.clearTimer ?? ((h) => clearTimeout(h as number)),
@@ -107,7 +106,8 @@ export function hubParts(options: HubOptions, metrics: Metrics, hub: HubCallback
     queue: (conn, frame) => out.queue(conn, frame),
     metrics,
   });
-  const join = new JoinFlow({ config, engine, logger, metrics, out, presence, ...hub });
-  const frames = new FrameRouter({ limits: config, engine, logger, metrics, out, remove });
+  const { room, restart } = hub;
+  const join = new JoinFlow({ config, engine, logger, metrics, out, presence, room, restart });
+  const frames = new FrameRouter({ limits: config, engine, logger, metrics, out });
   return { out, presence, join, frames };
 }

@@ -103,6 +103,21 @@ export class Outbound {
     else if (conn.backlog > limit) this.#watchSlow(conn);
   }
 
+  /**
+   * Writes what is queued for `conn` now (also before its welcome: a refusal's error), then
+   * closes it with `code` and reports it closed. For closes the server decides (abuse, restart,
+   * refusal), so the client reads why before the close.
+   */
+  end(conn: Connection, code: number, reason: string): void {
+    conn.dirty = false;
+    try {
+      this.#o.metrics.framesOut += conn.flush();
+    } catch (err) {
+      this.#o.logger.warn("ws.send_failed", { id: conn.id, error: String(err) });
+    }
+    this.#close(conn, code, reason);
+  }
+
   /** Stops watching a connection that is gone. */
   forget(conn: Connection): void {
     if (!this.#slow.has(conn)) return;

@@ -48,7 +48,7 @@ function setup() {
     timers.clear();
     for (const fn of due) fn();
   };
-  return { connect, grace, timers, closed };
+  return { out, connect, grace, timers, closed };
 }
 
 Deno.test("outbound: a backlog of exactly MAX_BUFFERED_BYTES is spared", () => {
@@ -80,4 +80,16 @@ Deno.test("outbound: exactly 4x the limit is watched; one byte more is closed at
   const over = t.connect(4 * LIMIT + 1);
   assert.equal(over.socket.closeCode, 4008);
   assert.equal(t.timers.size, 1, "no timer for the one closed at once");
+});
+
+Deno.test("outbound: end writes what is queued, also before the welcome, then closes", () => {
+  const t = setup();
+  const { conn, socket } = t.connect(0);
+  conn.state = "joining"; // the turn's flush skips it; end does not
+  socket.sent.length = 0;
+  t.out.send(conn, { type: "error", code: "unavailable", message: "no room" });
+  t.out.end(conn, 1011, "room unavailable");
+  assert.deepEqual(socket.objects(), [{ type: "error", code: "unavailable", message: "no room" }]);
+  assert.equal(socket.closeCode, 1011);
+  assert.deepEqual(t.closed, [conn]);
 });
