@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { backoffDelay, DEFAULT_BACKOFF } from "../lib/client_backoff.ts";
-import { fakeClient } from "./helpers/fake_socket.ts";
+import { fakeClient, welcomeFrame } from "./helpers/fake_socket.ts";
 
 Deno.test("backoffDelay: full jitter below min(cap, base * 2^attempt)", () => {
   assert.equal(backoffDelay(0, DEFAULT_BACKOFF, () => 1), 500);
@@ -159,17 +159,7 @@ Deno.test("client: notifyVisible during the backoff wait reconnects at once afte
   assert.equal(t.net.sockets.length, 2);
   assert.equal(t.client.state, "connecting");
   t.net.last.open();
-  t.net.last.receive({
-    type: "welcome",
-    id: "c2",
-    room: "lobby",
-    epoch: "e1",
-    offset: 0,
-    online: 1,
-    recovered: true,
-    history: [],
-    limits: { maxMessageBytes: 1000, rateLimit: 20, rateBurst: 40 },
-  });
+  t.net.last.receive(welcomeFrame({ recovered: true }));
   assert.equal(t.client.state, "online");
   t.client.notifyVisible(60_000); // online: a liveness check, not a new socket
   assert.equal(t.net.sockets.length, 2);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { fakeClient } from "./helpers/fake_socket.ts";
+import { fakeClient, welcomeFrame } from "./helpers/fake_socket.ts";
 
 Deno.test("outbox: send while online goes out at once with a unique ref; ack removes it", () => {
   const t = fakeClient();
@@ -59,17 +59,7 @@ Deno.test("outbox: unacknowledged messages are resent with the same ref after a 
   t.clock.advance(1000);
   const second = t.net.last;
   second.open();
-  second.receive({
-    type: "welcome",
-    id: "c2",
-    room: "lobby",
-    epoch: "e1",
-    offset: 2,
-    online: 1,
-    recovered: true,
-    history: [],
-    limits: { maxMessageBytes: 1000, rateLimit: 20, rateBurst: 40 },
-  });
+  second.receive(welcomeFrame({ offset: 2, recovered: true }));
   assert.deepEqual(second.frames("message").map((f) => f.ref), [b, c]);
   second.receive({ type: "ack", ref: b, offset: 2, ts: 2 }, {
     type: "ack",
@@ -190,20 +180,7 @@ Deno.test("outbox: only oversized items dropped at a welcome emit an outbox even
   const t = fakeClient();
   const big = t.client.send("x".repeat(300));
   const before = t.of("outbox").length;
-  t.client.disconnect();
-  t.client.connect();
-  t.net.last.open();
-  t.net.last.receive({
-    type: "welcome",
-    id: "c1",
-    room: "lobby",
-    epoch: "e1",
-    offset: 0,
-    online: 1,
-    recovered: false,
-    history: [],
-    limits: { maxMessageBytes: 100, rateLimit: 20, rateBurst: 40 },
-  });
+  t.goOnline({ limits: { maxMessageBytes: 100, rateLimit: 20, rateBurst: 40 } });
   assert.deepEqual(t.of("error").map((e) => [e.code, e.ref]), [["too_large", big]]);
   assert.deepEqual(t.of("outbox").slice(before).map((e) => e.items.length), [0]);
   assert.deepEqual(t.net.last.frames("message"), []);

@@ -79,17 +79,13 @@ Deno.test("resume: duplicates by (epoch, offset) are dropped across reconnects",
   const second = t.net.last;
   second.open();
   // A server replaying too much: 2 and 3 again, then 4.
-  second.receive({
-    type: "welcome",
-    id: "c2",
-    room: "lobby",
-    epoch: "e1",
-    offset: 4,
-    online: 1,
-    recovered: true,
-    history: [messageFrame(2), messageFrame(3), messageFrame(4)],
-    limits: { maxMessageBytes: 1000, rateLimit: 20, rateBurst: 40 },
-  });
+  second.receive(
+    welcomeFrame({
+      offset: 4,
+      recovered: true,
+      history: [messageFrame(2), messageFrame(3), messageFrame(4)],
+    }),
+  );
   assert.deepEqual(t.of("message").map((m) => m.offset), [1, 2, 3, 4]);
   assert.deepEqual(t.of("gap"), [], "a recovered resume is no gap");
   assert.deepEqual(t.of("welcome").map((w) => [w.resumed, w.recovered]), [
@@ -105,17 +101,13 @@ Deno.test("resume: a new epoch (server restart) emits a gap and delivers the new
   first.serverClose(1012, "server restarting");
   t.clock.advance(1000);
   t.net.last.open();
-  t.net.last.receive({
-    type: "welcome",
-    id: "c2",
-    room: "lobby",
-    epoch: "e2",
-    offset: 1,
-    online: 1,
-    recovered: false,
-    history: [messageFrame(1, { id: "e2-1", text: "fresh" })],
-    limits: { maxMessageBytes: 1000, rateLimit: 20, rateBurst: 40 },
-  });
+  t.net.last.receive(
+    welcomeFrame({
+      epoch: "e2",
+      offset: 1,
+      history: [messageFrame(1, { id: "e2-1", text: "fresh" })],
+    }),
+  );
   assert.deepEqual(t.of("gap"), [{ room: "lobby", previousEpoch: "e1", epoch: "e2", since: 5 }]);
   assert.deepEqual(t.of("message").map((m) => m.text), ["fresh"], "offset 1 of e2 is new");
   assert.ok(
@@ -135,17 +127,7 @@ Deno.test("resume: recovered:false with the same epoch (gap too old) is a gap to
   t.goOnline({ epoch: "e1", offset: 5 }).serverClose(1006);
   t.clock.advance(1000);
   t.net.last.open();
-  t.net.last.receive({
-    type: "welcome",
-    id: "c2",
-    room: "lobby",
-    epoch: "e1",
-    offset: 900,
-    online: 1,
-    recovered: false,
-    history: [messageFrame(900)],
-    limits: { maxMessageBytes: 1000, rateLimit: 20, rateBurst: 40 },
-  });
+  t.net.last.receive(welcomeFrame({ offset: 900, history: [messageFrame(900)] }));
   assert.deepEqual(t.of("gap"), [{ room: "lobby", previousEpoch: "e1", epoch: "e1", since: 5 }]);
   assert.deepEqual(t.of("message").map((m) => m.offset), [900]);
   t.client.disconnect();
@@ -160,17 +142,7 @@ Deno.test("resume: a welcome of the same epoch below what was seen forgets the o
   t.net.last.open();
   // The room's log went back to 3 in the same epoch (every server restarted from an older
   // snapshot): offsets 4 and 5 now name new messages.
-  t.net.last.receive({
-    type: "welcome",
-    id: "c2",
-    room: "lobby",
-    epoch: "e1",
-    offset: 3,
-    online: 1,
-    recovered: false,
-    history: [messageFrame(3)],
-    limits: { maxMessageBytes: 1000, rateLimit: 20, rateBurst: 40 },
-  });
+  t.net.last.receive(welcomeFrame({ offset: 3, history: [messageFrame(3)] }));
   t.net.last.receive(messageFrame(4, { text: "new 4" }), messageFrame(5, { text: "new 5" }));
   assert.deepEqual(t.of("message").map((m) => m.text).slice(-2), ["new 4", "new 5"]);
   assert.equal(t.of("message").filter((m) => m.offset === 3).length, 1, "3 is still a duplicate");
