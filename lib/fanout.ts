@@ -51,7 +51,7 @@ export function createFanout(config: Config, options: FanoutOptions): Fanout {
     createLogger({ level: config.logLevel, format: config.logFormat });
   const now = options.now ?? Date.now;
   const engine = options.engine ?? createEngine(config, { logger, now });
-  const hub = new Hub({ config, engine, logger, now });
+  const hub = new Hub({ config, engine, logger });
   const deps: AppDeps = {
     config,
     hub,

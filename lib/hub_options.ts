@@ -37,8 +37,6 @@ export interface HubOptions {
   engine: Engine;
   logger: Logger;
   metrics?: Metrics;
-  /** Wall clock in epoch ms (default `Date.now`). */
-  now?: () => number;
   /** Monotonic clock for rate limits (default `performance.now`). */
   monotonic?: () => number;
   newId?: () => string;
