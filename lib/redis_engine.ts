@@ -125,7 +125,7 @@ export class RedisEngine implements Engine {
       send: (args) => this.#link.send(args),
     });
     await this.#link.connect(this.#o.commandTimeoutMs);
-    this.#tick.schedule(Math.max(100, Math.floor(this.#o.presenceTtlMs / 3)));
+    this.#tick.schedule();
   }
 
   get #started(): RedisStore {

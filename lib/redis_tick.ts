@@ -38,7 +38,7 @@ export interface RedisTickOptions {
  * @example
  * ```ts
  * const tick = new RedisTick({ presence, rooms, exchange, onRemoteChange, logger, everyMs: 2000 });
- * tick.schedule(2000);
+ * tick.schedule(); // in everyMs
  * tick.schedule(50); // a local count changed: sooner
  * ```
  */
@@ -53,8 +53,8 @@ export class RedisTick {
     this.#o = options;
   }
 
-  /** Runs the tick in `ms`, unless one is already due sooner. */
-  schedule(ms: number): void {
+  /** Runs the tick in `ms` (default: the interval), unless one is already due sooner. */
+  schedule(ms: number = this.#o.everyMs): void {
     const at = performance.now() + ms;
     if (this.#stopped || at >= this.#dueAt) return;
     clearTimeout(this.#timer);
@@ -80,7 +80,7 @@ export class RedisTick {
       this.#o.logger.debug("redis.presence_failed", { error: String(err) });
     } finally {
       this.#running = false;
-      this.schedule(this.#o.everyMs);
+      this.schedule();
     }
   }
 
