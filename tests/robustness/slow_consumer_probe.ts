@@ -9,12 +9,16 @@
 import { encodeFrame, Op, type RawWs } from "../helpers/raw_ws.ts";
 import type { TestClient } from "../helpers/ws_client.ts";
 
-/** Reads one integer gauge or counter from `/metrics` (throws when it is missing). */
-export async function readMetric(metricsUrl: string, name: string): Promise<number> {
-  const text = await (await fetch(metricsUrl)).text();
+/** One integer gauge or counter in a `/metrics` text (throws when it is missing). */
+function metricIn(text: string, name: string, metricsUrl: string): number {
   const match = text.match(new RegExp(`^${name} (\\d+)$`, "m"));
   if (!match) throw new Error(`no ${name} in ${metricsUrl}`);
   return Number(match[1]);
+}
+
+/** Reads one integer gauge or counter from `/metrics` (throws when it is missing). */
+export async function readMetric(metricsUrl: string, name: string): Promise<number> {
+  return metricIn(await (await fetch(metricsUrl)).text(), name, metricsUrl);
 }
 
 /** One look at the server: when (ms, `performance.now`), queued bytes, slow consumers closed. */
@@ -27,16 +31,10 @@ export interface QueueSample {
 /** Takes one {@linkcode QueueSample}. */
 export async function sampleQueue(metricsUrl: string): Promise<QueueSample> {
   const text = await (await fetch(metricsUrl)).text();
-  const at = performance.now();
-  const value = (name: string) => {
-    const match = text.match(new RegExp(`^${name} (\\d+)$`, "m"));
-    if (!match) throw new Error(`no ${name} in ${metricsUrl}`);
-    return Number(match[1]);
-  };
   return {
-    at,
-    queue: value("fanout_send_queue_bytes"),
-    closed: value("fanout_slow_consumers_total"),
+    at: performance.now(),
+    queue: metricIn(text, "fanout_send_queue_bytes", metricsUrl),
+    closed: metricIn(text, "fanout_slow_consumers_total", metricsUrl),
   };
 }
 
