@@ -2,10 +2,10 @@
  * The web client in real Chromium: two pages in one room, and rooms kept apart.
  */
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
 import {
   bubbles,
   CHROMIUM,
+  connState,
   launchBrowser,
   logTexts,
   metric,
@@ -13,10 +13,9 @@ import {
   pageErrors,
   sendMessage,
   until,
+  waitOnline,
 } from "../helpers/browser.ts";
 import { startTestServer } from "../helpers/server.ts";
-
-const status = (page: Page) => page.locator(".status").getAttribute("data-state");
 
 Deno.test({
   name: "web client: chat between two pages, rooms kept apart",
@@ -29,8 +28,8 @@ Deno.test({
       const b = await openPage(browser, srv.httpUrl("/?room=r1&name=Bob"));
 
       await t.step("both pages come online and see 2 in the room", async () => {
-        await until(() => status(a), (s) => s === "online", "A online");
-        await until(() => status(b), (s) => s === "online", "B online");
+        await waitOnline(a, "A online");
+        await waitOnline(b, "B online");
         await until(() => metric(a, "online"), (v) => v === "2", "A sees 2 online");
         await until(() => metric(b, "online"), (v) => v === "2", "B sees 2 online");
       });
@@ -79,7 +78,7 @@ Deno.test({
 
       await t.step("a page in another room sees nothing of r1, and r1 nothing of it", async () => {
         const c = await openPage(browser, srv.httpUrl("/?room=r2&name=Cy"));
-        await until(() => status(c), (s) => s === "online", "C online");
+        await waitOnline(c, "C online");
         assert.equal(await metric(c, "online"), "1");
         await sendMessage(c, "only in r2");
         await until(
@@ -123,13 +122,13 @@ Deno.test({
 
       await t.step("Disconnect explains the disabled composer; Connect comes back", async () => {
         await a.click("button:has-text('Disconnect')");
-        await until(() => status(a), (s) => s === "offline", "A offline");
+        await until(() => connState(a), (s) => s === "offline", "A offline");
         assert.equal(await a.locator(".status-text").innerText(), "Disconnected");
         assert.ok(await a.locator("#composer-input").isDisabled());
         assert.match(await a.locator("#composer-help").innerText(), /disconnected.*Connect/i);
         await until(() => metric(b, "online"), (v) => v === "1", "B sees A leave");
         await a.click("button:has-text('Connect')");
-        await until(() => status(a), (s) => s === "online", "A online again");
+        await waitOnline(a, "A online again");
         await until(() => metric(b, "online"), (v) => v === "2", "B sees A back");
         assert.equal(await metric(a, "reconnects"), "0", "a chosen disconnect is no reconnect");
       });
@@ -137,7 +136,7 @@ Deno.test({
       await t.step("renaming shows the new name to others and is remembered", async () => {
         await b.fill("#name-input", "Bobby");
         await b.press("#name-input", "Enter");
-        await until(() => status(b), (s) => s === "online", "B back after rename");
+        await waitOnline(b, "B back after rename");
         await sendMessage(b, "new name");
         await until(() => bubbles(a, "other"), (v) => v.at(-1) === "new name", "A gets it");
         assert.equal(await a.locator(".group:not(.own) .who").last().innerText(), "Bobby");

@@ -8,16 +8,16 @@ import type { Browser, Page } from "playwright-core";
 import {
   bubbles,
   CHROMIUM,
+  connState,
   launchBrowser,
   openPage,
   pageErrors,
   sendMessage,
   until,
+  waitOnline,
 } from "../helpers/browser.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 
-const status = (page: Page) => page.locator(".status").getAttribute("data-state");
-const online = (page: Page, what: string) => until(() => status(page), (s) => s === "online", what);
 const clientId = (page: Page) => page.evaluate(() => sessionStorage.getItem("fanout.client"));
 const notices = (page: Page) => page.locator(".notice span").allInnerTexts();
 const delivered = (page: Page, text: string) =>
@@ -44,7 +44,7 @@ async function duplicateOf(like: Page, url: string): Promise<Page> {
 async function names(browser: Browser, srv: TestServer) {
   // 1. A 40-character name in the link: the page still starts (the server allows 32).
   const page = await openPage(browser, srv.httpUrl(`/?room=names&name=${LONG}`));
-  await online(page, "online despite a too-long name in the link");
+  await waitOnline(page, "online despite a too-long name in the link");
   assert.match((await notices(page)).join(" "), /name in the link was not used.*1-32 characters/);
   assert.match(await page.inputValue("#name-input"), /^guest-\d{4}$/);
   assert.equal(await page.getAttribute("#name-input", "maxlength"), "32");
@@ -57,7 +57,7 @@ async function names(browser: Browser, srv: TestServer) {
   assert.match(await page.locator("#name-error").innerText(), /control or bidi-override/);
   assert.equal(await page.getAttribute("#name-input", "aria-invalid"), "true");
   assert.equal(await page.evaluate(() => localStorage.getItem("fanout.name")), null);
-  assert.equal(await status(page), "online");
+  assert.equal(await connState(page), "online");
   await page.fill("#name-input", "x".repeat(32));
   await page.press("#name-input", "Enter");
   await until(
@@ -65,13 +65,13 @@ async function names(browser: Browser, srv: TestServer) {
     (n) => n !== null,
     "32 ok",
   );
-  await online(page, "online with a 32-character name");
+  await waitOnline(page, "online with a 32-character name");
 
   // A bad name saved by an older page is dropped; the page starts with a guest name.
   await page.evaluate((n) => localStorage.setItem("fanout.name", n), LONG);
   await page.goto(srv.httpUrl("/?room=names"));
   await page.waitForSelector(".app[data-ready=true]");
-  await online(page, "online after reload with a bad saved name");
+  await waitOnline(page, "online after reload with a bad saved name");
   assert.match((await notices(page)).join(" "), /saved name was reset/);
   assert.equal(await page.evaluate(() => localStorage.getItem("fanout.name")), null);
   assert.match(await page.inputValue("#name-input"), /^guest-\d{4}$/);
@@ -90,8 +90,8 @@ Deno.test({
 
       const a = await openPage(browser, srv.httpUrl("/?room=who&name=Ann"));
       const peer = await openPage(browser, srv.httpUrl("/?room=who&name=Pat"));
-      await online(a, "A online");
-      await online(peer, "peer online");
+      await waitOnline(a, "A online");
+      await waitOnline(peer, "peer online");
 
       await t.step(
         "the name is saved and taken out of the URL, also after a room switch",
@@ -103,20 +103,20 @@ Deno.test({
           await until(() => a.evaluate(() => location.search), (s) => s === "?room=who2", "URL");
           await a.goBack();
           await until(() => a.evaluate(() => location.search), (s) => s === "?room=who", "back");
-          await online(a, "A back in #who");
+          await waitOnline(a, "A back in #who");
         },
       );
 
       await t.step("a rename survives a reload, and own messages come back as own", async () => {
         await a.fill("#name-input", "Bea");
         await a.press("#name-input", "Enter");
-        await online(a, "A online after the rename");
+        await waitOnline(a, "A online after the rename");
         await sendMessage(a, "before reload");
         await delivered(a, "before reload");
         const id = await clientId(a);
         await a.reload();
         await a.waitForSelector(".app[data-ready=true]");
-        await online(a, "A online after reload");
+        await waitOnline(a, "A online after reload");
         assert.equal(await clientId(a), id, "a reload keeps the tab's client id");
         assert.equal(await a.inputValue("#name-input"), "Bea");
         await delivered(a, "before reload");
@@ -129,11 +129,11 @@ Deno.test({
       await t.step("own messages stay own after switching rooms and back", async () => {
         await a.fill("#room-input", "who3");
         await a.press("#room-input", "Enter");
-        await online(a, "A in #who3");
+        await waitOnline(a, "A in #who3");
         assert.deepEqual(await bubbles(a, "own"), []);
         await a.fill("#room-input", "who");
         await a.press("#room-input", "Enter");
-        await online(a, "A back in #who");
+        await waitOnline(a, "A back in #who");
         await delivered(a, "after reload");
         await delivered(a, "before reload");
       });
@@ -142,7 +142,7 @@ Deno.test({
         "a duplicated tab gets its own client id and sees the original live",
         async () => {
           const copy = await duplicateOf(a, srv.httpUrl("/?room=who"));
-          await online(copy, "the copy online");
+          await waitOnline(copy, "the copy online");
           const [original, duplicate] = [await clientId(a), await clientId(copy)];
           assert.ok(duplicate && original && duplicate !== original, `${original} / ${duplicate}`);
           await sendMessage(a, "live from the original");

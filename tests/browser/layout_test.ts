@@ -12,6 +12,7 @@ import {
   openPage,
   sendMessage,
   until,
+  waitOnline,
 } from "../helpers/browser.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 
@@ -162,11 +163,7 @@ Deno.test({
             width: 360,
             height: 740,
           });
-          await until(
-            () => page.locator(".status").getAttribute("data-state"),
-            (s) => s === "online",
-            "online",
-          );
+          await waitOnline(page, "online");
           await gone.stop();
           await until(
             () => page.locator(".status-short").innerText(),
@@ -187,11 +184,7 @@ Deno.test({
 
       await t.step("keyboard only: Tab reaches the composer and Enter sends", async () => {
         const page = await openPage(browser, srv.httpUrl("/?room=keys&name=Kay"));
-        await until(
-          () => page.locator(".status").getAttribute("data-state"),
-          (s) => s === "online",
-          "online",
-        );
+        await waitOnline(page, "online");
         let focused = "";
         for (let i = 0; i < 20 && focused !== "composer-input"; i++) {
           await page.keyboard.press("Tab");

@@ -4,38 +4,25 @@
  */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { loadConfig } from "../../lib/config.ts";
-import { listen, type RunningServer } from "../../lib/deno_server.ts";
-import { silentLogger } from "../../lib/log.ts";
 import {
   bubbles,
   CHROMIUM,
+  connState,
   launchBrowser,
   logTexts,
   metric,
   openPage,
   sendMessage,
   until,
+  waitOnline,
 } from "../helpers/browser.ts";
 import { freePort, startTestServer } from "../helpers/server.ts";
 import { startTcpProxy } from "../helpers/tcp_proxy.ts";
 
-const status = (page: Page) => page.locator(".status").getAttribute("data-state");
-const online = (page: Page, what: string) => until(() => status(page), (s) => s === "online", what);
 const ownStatuses = (page: Page) =>
   page.locator('.bubble[data-kind="own"]').evaluateAll((els) =>
     els.map((el) => el.getAttribute("data-status"))
   );
-
-function serverOn(port: number): Promise<RunningServer> {
-  const config = loadConfig({
-    HOST: "127.0.0.1",
-    PORT: String(port),
-    PRESENCE_INTERVAL_MS: "10",
-    SHUTDOWN_GRACE_MS: "500",
-  });
-  return listen(config, { logger: silentLogger, maintainEveryMs: 100 });
-}
 
 Deno.test({
   name: "web client: survives a server restart and a severed connection",
@@ -47,25 +34,25 @@ Deno.test({
         "server restart on the same port: reconnect, queued message once, gap shown",
         async () => {
           const port = freePort();
-          let server = await serverOn(port);
+          let server = await startTestServer({ PORT: String(port) });
           try {
             const url = `http://127.0.0.1:${port}/?room=restart&backoff=100-400`;
             const a = await openPage(browser, url + "&name=Ann");
             const b = await openPage(browser, url + "&name=Bob");
-            await online(a, "A online");
-            await online(b, "B online");
+            await waitOnline(a, "A online");
+            await waitOnline(b, "B online");
             await sendMessage(a, "before restart");
             await until(() => bubbles(b, "other"), (v) => v.length === 1, "B gets the first");
 
-            await server.shutdown();
-            await until(() => status(a), (s) => s !== "online", "A notices the restart");
+            await server.stop();
+            await until(() => connState(a), (s) => s !== "online", "A notices the restart");
             await sendMessage(a, "typed during the outage");
             await until(() => ownStatuses(a), (v) => v[1] === "queued", "A's message queued");
             assert.match(await a.locator("#composer-help").innerText(), /queued/);
 
-            server = await serverOn(port);
-            await online(a, "A back online");
-            await online(b, "B back online");
+            server = await startTestServer({ PORT: String(port) });
+            await waitOnline(a, "A back online");
+            await waitOnline(b, "B back online");
             await until(() => bubbles(b, "other"), (v) => v.length === 2, "B gets the queued one");
             await until(() => ownStatuses(a), (v) => v.join() === "delivered,delivered", "acks");
             assert.deepEqual(await bubbles(b, "other"), [
@@ -85,7 +72,7 @@ Deno.test({
             }
             await until(() => metric(b, "online"), (v) => v === "2", "2 online after restart");
           } finally {
-            await server.shutdown();
+            await server.stop();
           }
         },
       );
@@ -99,14 +86,14 @@ Deno.test({
             const q = "/?room=drop&backoff=100-400";
             const a = await openPage(browser, srv.httpUrl(q + "&name=Ann"));
             const b = await openPage(browser, `http://127.0.0.1:${proxy.port}${q}&name=Bob`);
-            await online(a, "A online");
-            await online(b, "B online");
+            await waitOnline(a, "A online");
+            await waitOnline(b, "B online");
             await sendMessage(a, "m0");
             await until(() => bubbles(b, "other"), (v) => v.length === 1, "B gets m0");
 
             proxy.setBlocked(true);
             assert.ok(proxy.severAll() >= 1, "B's socket went through the proxy");
-            await until(() => status(b), (s) => s !== "online", "B notices the drop");
+            await until(() => connState(b), (s) => s !== "online", "B notices the drop");
             const sent = ["m1", "m2", "m3", "m4", "m5"];
             for (const text of sent) await sendMessage(a, text);
             await until(
@@ -117,7 +104,7 @@ Deno.test({
             assert.deepEqual(await bubbles(b, "other"), ["m0"], "nothing reaches B while cut off");
 
             proxy.setBlocked(false);
-            await online(b, "B back online");
+            await waitOnline(b, "B back online");
             await until(() => bubbles(b, "other"), (v) => v.length >= 6, "B catches up");
             assert.deepEqual(await bubbles(b, "other"), ["m0", ...sent]);
             assert.deepEqual(

@@ -7,38 +7,23 @@
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
 import { MAX_ITEMS } from "../../islands/chat_state.ts";
-import { loadConfig } from "../../lib/config.ts";
-import { listen, type RunningServer } from "../../lib/deno_server.ts";
-import { silentLogger } from "../../lib/log.ts";
 import {
   bubbles,
   CHROMIUM,
+  connState,
   launchBrowser,
   openPage,
   pageErrors,
   until,
+  waitOnline,
 } from "../helpers/browser.ts";
 import { freePort, startTestServer } from "../helpers/server.ts";
 
-const status = (page: Page) => page.locator(".status").getAttribute("data-state");
-const online = (page: Page, what: string, ms = 10_000) =>
-  until(() => status(page), (s) => s === "online", what, ms);
 const focused = (page: Page) =>
   page.evaluate(() => {
     const el = document.activeElement;
     return el?.id || el?.getAttribute("aria-label") || el?.tagName || "";
   });
-
-function serverOn(port: number, env: Record<string, string> = {}): Promise<RunningServer> {
-  const config = loadConfig({
-    HOST: "127.0.0.1",
-    PORT: String(port),
-    PRESENCE_INTERVAL_MS: "10",
-    SHUTDOWN_GRACE_MS: "200",
-    ...env,
-  });
-  return listen(config, { logger: silentLogger, maintainEveryMs: 100 });
-}
 
 /** A page whose backoff waits are 19.8 s: Math.random is 0.99 and the cap 20 s. */
 async function slowRetryPage(browser: Browser, url: string): Promise<Page> {
@@ -49,7 +34,7 @@ async function slowRetryPage(browser: Browser, url: string): Promise<Page> {
   const page = await context.newPage();
   await page.goto(url);
   await page.waitForSelector(".app[data-ready=true]");
-  await online(page, "first connection");
+  await waitOnline(page, "first connection");
   return page;
 }
 
@@ -75,20 +60,20 @@ Deno.test({
     try {
       await t.step("online and visibilitychange end a long backoff wait at once", async () => {
         const port = freePort();
-        let server = await serverOn(port);
+        let server = await startTestServer({ PORT: String(port), SHUTDOWN_GRACE_MS: "200" });
         const page = await slowRetryPage(
           browser,
           `http://127.0.0.1:${port}/?room=wake&name=Wes&backoff=20000-20000`,
         );
         try {
           for (const wake of ["online", "visibility"] as const) {
-            await server.shutdown();
+            await server.stop();
             await until(
               () => page.locator(".status-text").innerText(),
               (s) => /in 1\d|in 20/.test(s),
               "19.8 s wait",
             );
-            server = await serverOn(port);
+            server = await startTestServer({ PORT: String(port), SHUTDOWN_GRACE_MS: "200" });
             if (wake === "online") {
               await page.evaluate(() => dispatchEvent(new Event("online")));
             } else {
@@ -106,11 +91,11 @@ Deno.test({
                 Date.now = realNow;
               });
             }
-            await online(page, `back online after "${wake}", long before 19.8 s`, 8000);
+            await waitOnline(page, `back online after "${wake}", long before 19.8 s`, 8000);
           }
         } finally {
           await page.context().close();
-          await server.shutdown();
+          await server.stop();
         }
       });
 
@@ -118,7 +103,7 @@ Deno.test({
         "Retry now keeps the focus while connecting; online moves it to the composer",
         async () => {
           const port = freePort();
-          let server = await serverOn(port);
+          let server = await startTestServer({ PORT: String(port), SHUTDOWN_GRACE_MS: "200" });
           const page = await slowRetryPage(
             browser,
             `http://127.0.0.1:${port}/?room=focus&backoff=20000-20000`,
@@ -131,7 +116,7 @@ Deno.test({
               "a label that changes, not a pressed state",
             );
             assert.equal(await toggle.getAttribute("aria-label"), "Disconnect");
-            await server.shutdown();
+            await server.stop();
             const retry = page.getByRole("button", { name: "Retry now" });
             await retry.focus();
             await page.keyboard.press("Enter"); // the server is still down: connecting, then waiting again
@@ -139,15 +124,15 @@ Deno.test({
               assert.equal(
                 await focused(page),
                 "Retry now",
-                `focus stays on the button (${await status(page)})`,
+                `focus stays on the button (${await connState(page)})`,
               );
               await new Promise((r) => setTimeout(r, 20));
             }
-            await until(() => status(page), (s) => s === "reconnecting", "waiting again");
+            await until(() => connState(page), (s) => s === "reconnecting", "waiting again");
             assert.equal(await focused(page), "Retry now");
-            server = await serverOn(port);
+            server = await startTestServer({ PORT: String(port), SHUTDOWN_GRACE_MS: "200" });
             await page.keyboard.press("Enter");
-            await online(page, "online after Retry now");
+            await waitOnline(page, "online after Retry now");
             await until(
               () => focused(page),
               (f) => f === "composer-input",
@@ -156,7 +141,7 @@ Deno.test({
             assert.deepEqual(pageErrors(page), []);
           } finally {
             await page.context().close();
-            await server.shutdown();
+            await server.stop();
           }
         },
       );
@@ -171,7 +156,7 @@ Deno.test({
           "the live region sums up a burst instead of reading only its last line",
           async () => {
             const page = await openPage(browser, srv.httpUrl("/?room=burst&name=Ann"));
-            await online(page, "A online");
+            await waitOnline(page, "A online");
             const bob = await sender(srv.wsUrl({ room: "burst", name: "Bob" }));
             const live = page.locator("[aria-live]");
             await until(() => live.innerText(), (s) => s.trim() === "Bob joined.", "join said");

@@ -115,6 +115,31 @@ export async function until<T>(
 }
 
 /**
+ * The connection state the page's status shows (`data-state`: `starting`, `idle`, `connecting`,
+ * `online`, `reconnecting`, `offline`).
+ *
+ * @example
+ * ```ts
+ * await connState(page); // "online"
+ * ```
+ */
+export function connState(page: Page): Promise<string | null> {
+  return page.locator(".status").getAttribute("data-state");
+}
+
+/**
+ * Waits until the page shows it is online (default timeout 10 s).
+ *
+ * @example
+ * ```ts
+ * await waitOnline(page, "A online");
+ * ```
+ */
+export function waitOnline(page: Page, what = "online", timeoutMs = 10_000): Promise<unknown> {
+  return until(() => connState(page), (s) => s === "online", what, timeoutMs);
+}
+
+/**
  * Text of a metric card (`events`, `sent`, `received`, `online`, `uptime`, `reconnects`, `rtt`).
  *
  * @example
