@@ -177,3 +177,13 @@ Deno.test("log entries of our own are marked own, by id, not by the name You", (
     ["mine", true],
   ]);
 });
+
+Deno.test("a room switch while reconnecting makes the next welcome a join, not a reconnect", () => {
+  const s = run([
+    ...lost,
+    [3, { type: "room", room: "dev" }],
+    [4, { ...welcome(false, false), room: "dev" } as ChatEvent],
+  ]);
+  assert.match(texts(s).at(-1)!, /^Joined: #dev/);
+  assert.equal(s.stats.reconnects, 0);
+});
