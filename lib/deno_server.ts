@@ -184,7 +184,7 @@ export function printUrls(
   ws.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   if (format === "json") {
     // The same line format as every other event (the level does not apply: always printed).
-    createLogger({ format, write: print, now }).info("server.listening", {
+    createLogger({ format, write: (line) => print(line), now }).info("server.listening", {
       http: url.href,
       ws: ws.href,
     });

@@ -18,7 +18,9 @@ Deno.test("printUrls: a sentence for people, one server.listening event in json"
   const lines: string[] = [];
   const url = new URL("http://localhost:8000/");
   printUrls(url, "pretty", (l) => lines.push(l));
-  printUrls(new URL("https://chat.example/"), "json", (l) => lines.push(l), () => 0);
+  // Every argument print gets is printed (console.log prints them all).
+  const print = (...args: unknown[]) => void lines.push(args.join(" "));
+  printUrls(new URL("https://chat.example/"), "json", print, () => 0);
   assert.equal(
     lines[0],
     "Fanout listening on http://localhost:8000/  (WebSocket: ws://localhost:8000/ws)",
