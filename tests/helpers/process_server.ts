@@ -15,6 +15,10 @@ export interface ProcessServer {
   httpUrl(path: string): string;
   /** Everything the process printed so far (stdout and stderr). */
   output(): string;
+  /** Sends `signal` to the process. */
+  signal(signal: Deno.Signal): void;
+  /** The exit code, once the process is gone and its output read to the end. */
+  exited: Promise<number>;
   /** SIGTERM (graceful), then SIGKILL after `graceMs`; resolves when the process is gone. */
   stop(graceMs?: number): Promise<void>;
   /** SIGKILL at once: a crash. */
@@ -33,7 +37,8 @@ export interface ProcessServerOptions {
 const ROOT = new URL("../../", import.meta.url);
 
 /**
- * Starts `main.ts` in a subprocess and waits for its "Fanout listening on" line.
+ * Starts `main.ts` in a subprocess and waits for its "Fanout listening on" line (or its
+ * `server.listening` event with `LOG_FORMAT=json`).
  *
  * @example
  * ```ts
@@ -77,7 +82,7 @@ export async function startProcessServer(
     const decoder = new TextDecoder();
     for await (const chunk of stream) {
       text += decoder.decode(chunk, { stream: true });
-      if (text.includes("Fanout listening on")) resolve();
+      if (/Fanout listening on|"event":"server\.listening"/.test(text)) resolve();
     }
   };
   const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
@@ -86,12 +91,14 @@ export async function startProcessServer(
     done = true;
     return s;
   });
-  const exit = async (signal: Deno.Signal, graceMs: number) => {
-    if (!done) {
-      try {
-        child.kill(signal);
-      } catch { /* already gone */ }
-    }
+  const signal = (sig: Deno.Signal) => {
+    if (done) return;
+    try {
+      child.kill(sig);
+    } catch { /* already gone */ }
+  };
+  const exit = async (sig: Deno.Signal, graceMs: number) => {
+    signal(sig);
     const timer = setTimeout(() => {
       try {
         child.kill("SIGKILL");
@@ -130,6 +137,8 @@ export async function startProcessServer(
     wsUrl: (query = {}) => `ws://${base}/ws?${new URLSearchParams(query)}`,
     httpUrl: (path) => `http://${base}${path}`,
     output: () => text,
+    signal,
+    exited: status.then(async (s) => (await pumps, s.code)),
     stop: (graceMs = 3000) => exit("SIGTERM", graceMs),
     kill: () => exit("SIGKILL", 0),
   };
