@@ -63,7 +63,9 @@ export class Sender {
     this.#transmit = transmit;
     this.#pacer = new Pacer(limits, this.#o.now);
     this.#maxBytes = limits.maxMessageBytes;
-    const dropped = this.#dropOversized(limits.maxMessageBytes);
+    // Text queued before the first welcome could not be checked (the limit was unknown); the
+    // server would refuse it without a ref, so it would stay "sent" and be resent every time.
+    const dropped = this.#outbox.items.filter((i) => this.#refuseIfTooLarge(i)).length > 0;
     if (!this.#flush() && dropped) this.#emit();
   }
 
@@ -88,13 +90,7 @@ export class Sender {
       return ref;
     }
     const item = this.#outbox.add(text);
-    const max = this.#maxBytes;
-    if (max !== null && exceedsBytes(messageFrame(text, item.ref), max)) {
-      this.#outbox.remove(item.ref);
-      const message = `message is larger than the limit of ${max} bytes`;
-      events.emit("error", { code: "too_large", message, ref: item.ref });
-      return item.ref;
-    }
+    if (this.#refuseIfTooLarge(item)) return item.ref;
     if (!this.#flush()) this.#emit();
     return item.ref;
   }
@@ -134,21 +130,14 @@ export class Sender {
     return dropped;
   }
 
-  /**
-   * Removes items whose frame exceeds `max` bytes. Text queued before the first welcome could not
-   * be checked (the limit was unknown); the server would refuse it without a ref, so it would
-   * stay "sent" and be resent on every reconnect.
-   */
-  #dropOversized(max: number): boolean {
-    const oversized = this.#outbox.items.filter((i) =>
-      exceedsBytes(messageFrame(i.text, i.ref), max)
-    );
-    for (const item of oversized) {
-      this.#outbox.remove(item.ref);
-      const message = `message is larger than the server's limit of ${max} bytes; it was not sent`;
-      this.#o.events.emit("error", { code: "too_large", message, ref: item.ref });
-    }
-    return oversized.length > 0;
+  /** Removes `item` with a `too_large` error when its frame exceeds the server's limit. */
+  #refuseIfTooLarge(item: OutboxItem): boolean {
+    const max = this.#maxBytes;
+    if (max === null || !exceedsBytes(messageFrame(item.text, item.ref), max)) return false;
+    this.#outbox.remove(item.ref);
+    const message = `message is larger than the limit of ${max} bytes`;
+    this.#o.events.emit("error", { code: "too_large", message, ref: item.ref });
+    return true;
   }
 
   /** Sends queued items while the pacer allows; returns true when the outbox changed. */
