@@ -66,6 +66,37 @@ export function switchRoom(
 }
 
 /**
+ * Forwards every event of `client` to the island's handlers. After a welcome it also hands on
+ * the limits and, once the welcome's listeners have run (`defer`, default a zero timeout), probes
+ * the fresh connection so that "Last RTT" shows before the first periodic ping. That probe is
+ * `ping()`: should the socket close in between, it must not cut the backoff wait short.
+ * Returns the function that stops forwarding.
+ *
+ * @example
+ * ```ts
+ * const stop = forwardEvents(client, { event: dispatch, pending, limits });
+ * stop(); // on unmount
+ * ```
+ */
+export function forwardEvents(
+  client: FanoutClient,
+  on: Pick<ClientHandlers, "event" | "pending" | "limits">,
+  defer: (fn: () => void) => void = (fn) => setTimeout(fn, 0),
+): () => void {
+  const offs = CLIENT_EVENT_TYPES.map((type) =>
+    client.on(type, (e) => {
+      if (type === "outbox") on.pending((e as ClientEvents["outbox"]).items.length);
+      if (type === "welcome") {
+        if (client.limits) on.limits(client.limits);
+        defer(() => client.ping());
+      }
+      on.event({ ...e, type } as ChatEvent);
+    })
+  );
+  return () => offs.forEach((off) => off());
+}
+
+/**
  * Creates and connects the client after hydration; disconnects it on unmount. A `name` in the
  * page URL is saved and then removed from the address bar, so shared links carry only the room.
  *
@@ -95,17 +126,7 @@ export function useFanoutClient(props: ChatProps, on: ClientHandlers) {
       return;
     }
     client.current = c;
-    const offs = CLIENT_EVENT_TYPES.map((type) =>
-      c.on(type, (e) => {
-        if (type === "outbox") on.pending((e as ClientEvents["outbox"]).items.length);
-        if (type === "welcome") {
-          if (c.limits) on.limits(c.limits);
-          // Probe the fresh connection at once so "Last RTT" shows before the first periodic ping.
-          setTimeout(() => c.notifyOnline(), 0);
-        }
-        on.event({ ...e, type } as ChatEvent);
-      })
-    );
+    const stopForwarding = forwardEvents(c, on);
     let hiddenAt = 0;
     const onVisibility = () => {
       if (document.hidden) hiddenAt = Date.now();
@@ -129,7 +150,7 @@ export function useFanoutClient(props: ChatProps, on: ClientHandlers) {
     on.network(navigator.onLine);
     c.connect();
     return () => {
-      offs.forEach((off) => off());
+      stopForwarding();
       removeEventListener("online", onOnline);
       removeEventListener("offline", onOffline);
       removeEventListener("popstate", onPop);

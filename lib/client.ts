@@ -208,10 +208,22 @@ export class FanoutClient {
     this.#loop.restart();
   }
 
-  /** The browser is online again: reconnect now if waiting, check the connection if online. */
+  /**
+   * Pings the server now if online (e.g. to show the round-trip time before the first periodic
+   * ping) and unless a ping already waits for its answer. Does nothing in any other state: unlike
+   * {@linkcode FanoutClient.notifyOnline}, it never cuts a backoff wait short.
+   */
+  ping(): void {
+    if (this.#loop.state === "online") this.#live.checkNow();
+  }
+
+  /**
+   * The browser is online again (its `online` event): reconnect now if waiting out a backoff
+   * delay, check the connection if online. Code that only wants a ping calls `ping()`.
+   */
   notifyOnline(): void {
     if (this.#loop.waiting) this.retryNow();
-    else if (this.#loop.state === "online") this.#live.checkNow();
+    else this.ping();
   }
 
   /** The tab is visible again after `hiddenForMs`: after a long sleep, check or reconnect now. */

@@ -179,3 +179,20 @@ Deno.test("client: notifyOnline and notifyVisible do nothing while offline or id
   assert.equal(t.net.sockets.length, 1);
   assert.equal(t.client.state, "offline");
 });
+
+Deno.test("client: ping() pings only when online and never cuts a backoff wait short", () => {
+  const t = fakeClient({ random: () => 1, backoff: { baseMs: 10_000, capMs: 10_000 } });
+  t.client.ping();
+  assert.equal(t.net.sockets.length, 0, "idle: nothing");
+  const socket = t.goOnline();
+  t.client.ping();
+  t.client.ping();
+  assert.equal(socket.frames("ping").length, 1, "online: one ping, until it is answered");
+  socket.serverClose(1006);
+  t.client.ping();
+  assert.equal(t.net.sockets.length, 1, "reconnecting: no new socket");
+  assert.deepEqual(t.clock.pending(), [10_000], "the backoff wait is kept");
+  t.client.disconnect();
+  t.client.ping();
+  assert.equal(t.net.sockets.length, 1);
+});
