@@ -1,30 +1,12 @@
 /**
  * The real console client as a subprocess, started with exactly the command of the `client`
- * task in deno.json (so tests see what `deno task client` users see), its stdout collected line
- * by line and its stderr verbatim.
+ * task in deno.json (see `console_child.ts`), its stdout collected line by line and its stderr
+ * verbatim.
  *
  * @module
  */
 
-const ROOT = new URL("../..", import.meta.url).pathname;
-
-/**
- * Arguments of `deno` in the `client` task, e.g. `["run", "--allow-net", ..., "client.ts"]`.
- *
- * @example
- * ```ts
- * new Deno.Command(Deno.execPath(), { args: [...clientTaskArgs(), "--room", "dev"] });
- * ```
- */
-export function clientTaskArgs(): string[] {
-  const config = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`));
-  const [program, ...args] = String(config.tasks.client).trim().split(/\s+/);
-  if (program !== "deno") throw new Error(`the client task does not start with deno: ${program}`);
-  return args;
-}
-
-/** The repository root (where deno.json and client.ts are). */
-export const REPO_ROOT = ROOT;
+import { clientTaskArgs, exitWithin, killChild, spawnConsole } from "./console_child.ts";
 
 /**
  * A running console client. Input is piped, so the client runs in script mode.
@@ -47,14 +29,8 @@ export class ConsoleProcess {
   #wake: (() => void) | null = null;
 
   constructor(args: string[], env: Record<string, string> = {}) {
-    this.child = new Deno.Command(Deno.execPath(), {
-      args: [...clientTaskArgs(), ...args],
-      cwd: ROOT,
-      env: { TZ: "UTC", NO_COLOR: "1", ...env },
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    const command = [...clientTaskArgs(), ...args];
+    this.child = spawnConsole(Deno.execPath(), command, { NO_COLOR: "1", ...env }, "piped");
     this.#stdin = this.child.stdin.getWriter();
     const out = this.#collect(this.child.stdout, (text) => {
       this.lines.push(...text.split("\n").filter((line) => line !== ""));
@@ -114,21 +90,15 @@ export class ConsoleProcess {
 
   /** Waits for the exit (killing the process after `timeoutMs`) and all output. */
   async exit(timeoutMs = 15_000): Promise<number> {
-    const timer = setTimeout(() => this.child.kill("SIGKILL"), timeoutMs);
-    const status = await this.child.status;
-    clearTimeout(timer);
+    const code = await exitWithin(this.child, timeoutMs);
     await this.#stdin.close().catch(() => {});
     await this.#reading;
-    return status.code;
+    return code;
   }
 
   /** Kills the client if it still runs, then waits for its exit (cleanup after a failure). */
   async stop(): Promise<void> {
-    try {
-      this.child.kill("SIGKILL");
-    } catch {
-      // already exited
-    }
+    killChild(this.child);
     await this.exit();
   }
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { clientTaskArgs, REPO_ROOT } from "./console_process.ts";
+import { clientTaskArgs, exitWithin, killChild, spawnConsole } from "./console_child.ts";
 
 const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
@@ -29,14 +29,8 @@ export class ConsolePty {
 
   constructor(script: string, args: string[], env: Record<string, string>, columns = 80) {
     const client = [Deno.execPath(), ...clientTaskArgs(), ...args].map(quote).join(" ");
-    this.child = new Deno.Command(script, {
-      args: ["-qfec", `stty cols ${columns} rows 24 && exec ${client}`, "/dev/null"],
-      cwd: REPO_ROOT,
-      env: { TZ: "UTC", TERM: "xterm", ...env },
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
+    const shell = ["-qfec", `stty cols ${columns} rows 24 && exec ${client}`, "/dev/null"];
+    this.child = spawnConsole(script, shell, { TERM: "xterm", ...env }, "null");
     this.#stdin = this.child.stdin.getWriter();
     const stdout = this.child.stdout;
     this.#reading = (async () => {
@@ -63,21 +57,14 @@ export class ConsolePty {
   }
 
   /** Waits for the exit (killing it after `timeoutMs`); returns the exit code. */
-  async exit(timeoutMs = 10_000): Promise<number> {
-    const killer = setTimeout(() => this.child.kill("SIGKILL"), timeoutMs);
-    const status = await this.child.status;
-    clearTimeout(killer);
-    return status.code;
+  exit(timeoutMs = 10_000): Promise<number> {
+    return exitWithin(this.child, timeoutMs);
   }
 
   /** Kills the client if it still runs and waits for everything to end. */
   async stop(): Promise<void> {
     await this.#stdin.close().catch(() => {});
-    try {
-      this.child.kill("SIGKILL");
-    } catch {
-      // exited
-    }
+    killChild(this.child);
     await this.child.status;
     await this.#reading;
   }
