@@ -115,6 +115,8 @@ export class FanoutClient {
       position: this.#position,
       welcomed: () => loop.online(),
       ready: (limits) => {
+        // A listener of the welcome or its history may have disconnected or switched rooms.
+        if (loop.state !== "online") return;
         this.#live.start();
         loop.stable();
         sender.attach((data) => loop.transmit(data), limits);

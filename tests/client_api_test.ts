@@ -213,3 +213,15 @@ Deno.test("state: a socket constructor that throws reports why in the close reas
   assert.equal(states.at(-1)?.closeReason, "could not create the socket: bad scheme");
   client.disconnect();
 });
+
+Deno.test("disconnect() from a welcome listener leaves no ping timer and sends nothing", () => {
+  const t = fakeClient();
+  t.client.on("welcome", () => t.client.disconnect());
+  t.client.send("typed before the welcome");
+  const socket = t.goOnline();
+  assert.equal(t.client.state, "offline");
+  assert.deepEqual(t.clock.pending(), [], "no ping or stable timer left running while offline");
+  t.clock.advance(120_000);
+  assert.deepEqual(socket.frames("message"), [], "nothing sent on the socket let go of");
+  assert.equal(t.net.sockets.length, 1, "no reconnect either");
+});
