@@ -6,43 +6,28 @@
  */
 
 import assert from "node:assert/strict";
-import { FanoutClient } from "../lib/client.ts";
 import type { ChatMessage } from "../lib/protocol.ts";
 import { redisBinary, startRedis } from "./helpers/redis.ts";
+import { type RedisPair, redisPair } from "./helpers/redis_pair.ts";
 import { eventually } from "./helpers/redis_peer.ts";
-import { startTestServer, type TestServer } from "./helpers/server.ts";
 
 const ignore = redisBinary.ignore;
-
-function client(server: TestServer, name: string): FanoutClient {
-  return new FanoutClient({
-    url: server.wsUrl().split("?")[0],
-    room: "flushed",
-    name,
-    backoff: { baseMs: 50, capMs: 200 },
-  });
-}
 
 Deno.test({
   name: "redis FLUSHALL under members: every later message reaches a real client",
   ignore,
 }, async () => {
   const redis = await startRedis();
-  const servers: TestServer[] = [];
-  const clients: FanoutClient[] = [];
+  let pair: RedisPair | null = null;
   try {
-    const env = { REDIS_URL: redis.url, PRESENCE_TTL_MS: "900" };
-    servers.push(await startTestServer(env), await startTestServer(env));
-    const [ann, bob] = [client(servers[0], "Ann"), client(servers[1], "Bob")];
-    clients.push(ann, bob);
+    pair = await redisPair(redis, "flushed");
+    const { ann, bob } = pair;
     const got: ChatMessage[] = [];
     const gaps: string[] = [];
     const closes: number[] = [];
     bob.on("message", (m) => got.push(m));
     bob.on("gap", (g) => gaps.push(`${g.previousEpoch}->${g.epoch}`));
     bob.on("state", (s) => s.state === "reconnecting" && closes.push(s.closeCode ?? 0));
-    for (const c of clients) c.connect();
-    await eventually("both online", () => clients.every((c) => c.state === "online"));
 
     for (let i = 1; i <= 5; i++) ann.send(`one-${i}`);
     await eventually("first batch acked", () => ann.outbox.length === 0);
@@ -58,9 +43,7 @@ Deno.test({
     assert.ok(closes.includes(1012), `Bob was told to rejoin (closes: ${closes})`);
     assert.equal(gaps.length, 1, "Bob learned that the old epoch's history is gone");
   } finally {
-    for (const c of clients) c.disconnect();
-    await Promise.all(clients.map((c) => c.whenClosed()));
-    await Promise.all(servers.map((s) => s.stop()));
+    await pair?.close();
     await redis.stop();
   }
 });

@@ -6,12 +6,11 @@
  */
 
 import assert from "node:assert/strict";
-import { FanoutClient } from "../lib/client.ts";
 import { epochOf } from "../lib/engine.ts";
 import type { RedisEngine } from "../lib/redis_engine.ts";
 import { redisBinary, startEngine, startRedis, type TestRedis } from "./helpers/redis.ts";
 import { eventually } from "./helpers/redis_peer.ts";
-import { startTestServer, type TestServer } from "./helpers/server.ts";
+import { type RedisPair, redisPair } from "./helpers/redis_pair.ts";
 
 const ignore = redisBinary.ignore;
 
@@ -104,27 +103,14 @@ Deno.test({
   ignore,
 }, async () => {
   const redis = await startRedis();
-  const servers: TestServer[] = [];
-  const clients: FanoutClient[] = [];
+  let pair: RedisPair | null = null;
   try {
-    const env = { REDIS_URL: redis.url, REDIS_TIMEOUT_MS: "500", PRESENCE_TTL_MS: "900" };
-    servers.push(await startTestServer(env), await startTestServer(env));
-    const [ann, bob] = servers.map((s, i) =>
-      new FanoutClient({
-        url: s.wsUrl().split("?")[0],
-        room: "snap",
-        name: i === 0 ? "Ann" : "Bob",
-        backoff: { baseMs: 50, capMs: 200 },
-        retrySendMs: 200,
-      })
-    );
-    clients.push(ann, bob);
+    pair = await redisPair(redis, "snap", { REDIS_TIMEOUT_MS: "500" }, { retrySendMs: 200 });
+    const { ann, bob } = pair;
     const got: string[] = [];
     const gaps: string[] = [];
     bob.on("message", (m) => got.push(m.text));
     bob.on("gap", (g) => gaps.push(g.epoch));
-    for (const c of clients) c.connect();
-    await eventually("both online", () => clients.every((c) => c.state === "online"));
     const batch = async (name: string) => {
       for (let i = 1; i <= 3; i++) ann.send(`${name}-${i}`);
       await eventually(`${name} acked`, () => ann.outbox.length === 0, 15_000);
@@ -143,9 +129,7 @@ Deno.test({
     }
     assert.ok(gaps.length >= 1, "Bob learned that history was rolled back");
   } finally {
-    for (const c of clients) c.disconnect();
-    await Promise.all(clients.map((c) => c.whenClosed()));
-    await Promise.all(servers.map((s) => s.stop()));
+    await pair?.close();
     await redis.stop();
   }
 });
