@@ -65,6 +65,8 @@ export interface Config {
    * `deno serve --parallel`, where Deno tells only the first worker); default unset.
    */
   servedByDeno: boolean;
+  /** Rooms listed in `/api/stats`, the busiest first (`STATS_TOP_ROOMS`, 0-1000, default 20). */
+  statsTopRooms: number;
 }
 
 /** Environment variables as a plain record, e.g. `Deno.env.toObject()`. */
@@ -168,5 +170,6 @@ export function loadConfig(env: Env): Config {
     redisTimeoutMs: integer(env, "REDIS_TIMEOUT_MS", 2000, 50, 60_000),
     presenceTtlMs: integer(env, "PRESENCE_TTL_MS", 6000, 300, 600_000),
     servedByDeno: flag(env, "FANOUT_SERVE"),
+    statsTopRooms: integer(env, "STATS_TOP_ROOMS", 20, 0, 1000),
   };
 }

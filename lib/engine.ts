@@ -32,7 +32,10 @@ export interface Recovery {
   history: ChatMessage[];
 }
 
-/** Log position of a room, as shown by `/api/stats`. */
+/**
+ * Log position of a room. The epoch is what a resume needs, not public: `/api/stats` shows only
+ * the offset.
+ */
 export interface RoomPosition {
   epoch: string;
   offset: number;
@@ -100,8 +103,15 @@ export interface Engine {
   online(room: string, local: number): number;
   /** Tells the engine how many local connections each room has (for shared presence). */
   reportPresence?(counts: Map<string, number>): void;
-  /** Positions of the rooms this process knows. */
-  positions(): Map<string, RoomPosition>;
+  /** How many rooms this process knows (O(1)). */
+  roomCount(): number;
+  /**
+   * Names of the rooms this process knows, read live without a copy: the caller must not join,
+   * leave or publish while it iterates.
+   */
+  roomNames(): Iterable<string>;
+  /** Position of a room this process knows, or null. */
+  position(room: string): RoomPosition | null;
   /** Periodic housekeeping (expiry of idle rooms and old refs). */
   maintain(now: number): void;
   /** True while the engine can accept messages. */

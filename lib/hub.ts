@@ -83,6 +83,16 @@ export class Hub {
     return out;
   }
 
+  /** Rooms with local connections (O(1)). */
+  get roomCount(): number {
+    return this.#rooms.size;
+  }
+
+  /** Local connections (members and joiners) of one room; 0 when it has none. */
+  localSize(room: string): number {
+    return this.#rooms.get(room)?.size ?? 0;
+  }
+
   /** Sum of bytes waiting for every socket. */
   backlog(): number {
     let total = 0;

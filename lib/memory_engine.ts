@@ -130,12 +130,17 @@ export class MemoryEngine implements Engine {
     return local;
   }
 
-  positions(): Map<string, RoomPosition> {
-    const out = new Map<string, RoomPosition>();
-    for (const [name, room] of this.#rooms) {
-      out.set(name, { epoch: room.log.epoch, offset: room.log.offset });
-    }
-    return out;
+  roomCount(): number {
+    return this.#rooms.size;
+  }
+
+  roomNames(): Iterable<string> {
+    return this.#rooms.keys();
+  }
+
+  position(name: string): RoomPosition | null {
+    const room = this.#rooms.get(name);
+    return room ? { epoch: room.log.epoch, offset: room.log.offset } : null;
   }
 
   maintain(now: number): void {

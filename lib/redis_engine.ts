@@ -228,10 +228,17 @@ export class RedisEngine implements Engine {
     this.#presence.replaceLocal(joined);
   }
 
-  positions(): Map<string, RoomPosition> {
-    const out = new Map<string, RoomPosition>();
-    for (const [room, { epoch, offset }] of this.#positions) out.set(room, { epoch, offset });
-    return out;
+  roomCount(): number {
+    return this.#positions.size;
+  }
+
+  roomNames(): Iterable<string> {
+    return this.#positions.keys();
+  }
+
+  position(room: string): RoomPosition | null {
+    const known = this.#positions.get(room);
+    return known ? { epoch: known.epoch, offset: known.offset } : null;
   }
 
   maintain(_now: number): void {

@@ -22,6 +22,17 @@ Deno.test("loadConfig fills every default from an empty environment", () => {
   assert.equal(c.redisUrl, null);
   assert.equal(c.servedByDeno, false);
   assert.equal(c.presenceFramesPerSecond, 4000);
+  assert.equal(c.statsTopRooms, 20);
+});
+
+Deno.test("loadConfig bounds STATS_TOP_ROOMS to 0-1000", () => {
+  assert.equal(loadConfig({ STATS_TOP_ROOMS: "0" }).statsTopRooms, 0);
+  assert.equal(loadConfig({ STATS_TOP_ROOMS: "1000" }).statsTopRooms, 1000);
+  assert.throws(
+    () => loadConfig({ STATS_TOP_ROOMS: "1001" }),
+    /STATS_TOP_ROOMS must be an integer from 0 to 1000, got "1001"/,
+  );
+  assert.throws(() => loadConfig({ STATS_TOP_ROOMS: "-1" }), /STATS_TOP_ROOMS .* got "-1"/);
 });
 
 Deno.test("loadConfig bounds PRESENCE_FRAMES_PER_SECOND at 1", () => {

@@ -19,9 +19,11 @@ Deno.test("http: /healthz, /api/stats and /metrics describe the server", async (
     a.send("{bad");
     await a.next((f) => f.type === "error");
 
-    const stats = await (await fetch(srv.httpUrl("/api/stats"))).json();
+    const body = await (await fetch(srv.httpUrl("/api/stats"))).text();
+    const stats = JSON.parse(body);
     assert.equal(stats.connections, 2);
-    assert.deepEqual(stats.rooms.stats, { online: 2, offset: 1, epoch: welcome.epoch });
+    assert.deepEqual(stats.rooms, { count: 1, top: [{ room: "stats", online: 2, offset: 1 }] });
+    assert.equal(body.includes(welcome.epoch), false, "epochs are not public");
     assert.deepEqual(stats.messages, { in: 1, out: 1 });
     assert.equal(stats.errors.invalid_json, 1);
     assert.equal(typeof stats.uptimeSeconds, "number");
@@ -30,6 +32,7 @@ Deno.test("http: /healthz, /api/stats and /metrics describe the server", async (
     assert.match(res.headers.get("content-type")!, /^text\/plain; version=0.0.4/);
     const text = await res.text();
     assert.match(text, /^fanout_connections 2$/m);
+    assert.match(text, /^fanout_rooms 1$/m);
     assert.match(text, /^fanout_messages_received_total 1$/m);
     assert.match(text, /^fanout_messages_delivered_total 1$/m);
     assert.match(text, /^fanout_rejected_total\{reason="invalid_json"\} 1$/m);

@@ -60,10 +60,11 @@ Deno.test("memory engine: an empty room is forgotten after ROOM_TTL_MS, and come
   t.e.leave("r");
   t.advance(1000);
   t.e.maintain(1000);
-  assert.equal(t.e.positions().get("r")?.offset, 1, "kept until the TTL has passed");
+  assert.equal(t.e.position("r")?.offset, 1, "kept until the TTL has passed");
   t.advance(1);
   t.e.maintain(1001);
-  assert.equal(t.e.positions().has("r"), false);
+  assert.equal(t.e.position("r"), null);
+  assert.equal(t.e.roomCount(), 0);
   const fresh = await t.e.recover("r", { since: 1, epoch: "e1" }, 10);
   assert.equal(fresh.recovered, false);
   assert.equal(fresh.epoch, "e2");
@@ -76,5 +77,5 @@ Deno.test("memory engine: a room with members is never expired", async () => {
   await t.publish("x");
   t.advance(10_000);
   t.e.maintain(10_000);
-  assert.equal(t.e.positions().get("r")?.offset, 1);
+  assert.equal(t.e.position("r")?.offset, 1);
 });

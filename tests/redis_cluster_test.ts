@@ -28,7 +28,7 @@ async function cluster(n: number): Promise<{ redis: TestRedis; servers: ProcessS
 async function onlineCounts(servers: ProcessServer[], room: string): Promise<number[]> {
   return await Promise.all(servers.map(async (s) => {
     const stats = await (await fetch(s.httpUrl("/api/stats"))).json();
-    return stats.rooms[room]?.online ?? 0;
+    return stats.rooms.top.find((r: { room: string }) => r.room === room)?.online ?? 0;
   }));
 }
 

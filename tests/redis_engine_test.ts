@@ -53,7 +53,7 @@ Deno.test({ name: "redis engine", ignore }, async (t) => {
           assert.deepEqual(received.map((m) => m.text), acks.map((_, i) => `m${i}`));
         }
         assert.deepEqual(a.received.map((m) => m.id), b.received.map((m) => m.id));
-        assert.equal(a.e.positions().get("r")?.offset, 10);
+        assert.equal(a.e.position("r")?.offset, 10);
       },
     );
 

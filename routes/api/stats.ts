@@ -1,17 +1,27 @@
 /**
- * `GET /api/stats`: a JSON snapshot of the server.
+ * `GET /api/stats`: a JSON snapshot of the server. Its size is bounded: the rooms are a count and
+ * the `STATS_TOP_ROOMS` busiest, picked in one pass without copying or sorting every room.
  *
  * @module
  */
 
 import type { AppDeps } from "../../lib/app_deps.ts";
+import { topRooms } from "../../lib/top_rooms.ts";
+
+/** One of the busiest rooms: its name, how many are online, its last offset (never its epoch). */
+export interface RoomStat {
+  room: string;
+  online: number;
+  offset: number;
+}
 
 /** Shape of the `/api/stats` body. */
 export interface Stats {
   uptimeSeconds: number;
   engine: string;
   connections: number;
-  rooms: Record<string, { online: number; offset: number; epoch: string }>;
+  /** Rooms this process knows, and the busiest of them (most online first, ties by name). */
+  rooms: { count: number; top: RoomStat[] };
   messages: { in: number; out: number };
   frames: { out: number };
   errors: Record<string, number>;
@@ -27,20 +37,16 @@ export interface Stats {
  */
 export function collectStats(deps: AppDeps): Stats {
   const { hub, engine } = deps;
-  const local = hub.roomSizes();
-  const rooms: Stats["rooms"] = {};
-  for (const [name, pos] of engine.positions()) {
-    rooms[name] = {
-      online: engine.online(name, local.get(name) ?? 0),
-      offset: pos.offset,
-      epoch: pos.epoch,
-    };
-  }
+  const online = (room: string) => engine.online(room, hub.localSize(room));
+  const top = topRooms(engine.roomNames(), online, deps.config.statsTopRooms).map((r) => ({
+    ...r,
+    offset: engine.position(r.room)?.offset ?? 0,
+  }));
   return {
     uptimeSeconds: Math.round((deps.now() - deps.startedAt) / 1000),
     engine: engine.name,
     connections: hub.size,
-    rooms,
+    rooms: { count: engine.roomCount(), top },
     messages: { in: hub.metrics.messagesIn, out: hub.metrics.messagesOut },
     frames: { out: hub.metrics.framesOut },
     errors: Object.fromEntries(hub.metrics.rejected),

@@ -93,8 +93,14 @@ export class ScriptedEngine implements Engine {
   online(_room: string, local: number): number {
     return local;
   }
-  positions(): Map<string, RoomPosition> {
-    return new Map();
+  roomCount(): number {
+    return 0;
+  }
+  roomNames(): Iterable<string> {
+    return [];
+  }
+  position(): RoomPosition | null {
+    return null;
   }
   maintain(): void {}
   close(): Promise<void> {

@@ -35,7 +35,9 @@ function slowRecoverEngine(
       return early ?? inner.recover(room, resume, recent);
     },
     online: (room, local) => inner.online(room, local),
-    positions: () => inner.positions(),
+    roomCount: () => inner.roomCount(),
+    roomNames: () => inner.roomNames(),
+    position: (room) => inner.position(room),
     maintain: (now) => inner.maintain(now),
     close: () => inner.close(),
   };
