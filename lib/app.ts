@@ -10,6 +10,7 @@ import { handleAsset } from "../routes/assets.ts";
 import { handleHealthz } from "../routes/healthz.ts";
 import { handleIndex } from "../routes/index.tsx";
 import { handleMetrics } from "../routes/metrics.ts";
+import { operatorAuth } from "./operator_auth.ts";
 import { handleStats } from "../routes/api/stats.ts";
 import { handleWs } from "../routes/ws.ts";
 
@@ -24,10 +25,11 @@ import { handleWs } from "../routes/ws.ts";
  */
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
+  const operator = operatorAuth(deps);
   app.get("/ws", (c) => handleWs(deps, c.req.raw));
   app.get("/healthz", () => handleHealthz(deps));
-  app.get("/api/stats", () => handleStats(deps));
-  app.get("/metrics", () => handleMetrics(deps));
+  app.get("/api/stats", operator, () => handleStats(deps));
+  app.get("/metrics", operator, () => handleMetrics(deps));
   app.get("/", (c) => handleIndex(deps, c.req.raw));
   app.get("/assets/:file", (c) => handleAsset(deps, c.req.raw, c.req.param("file")));
   app.notFound((c) => c.text(`not found: ${c.req.method} ${new URL(c.req.url).pathname}\n`, 404));

@@ -67,6 +67,11 @@ export interface Config {
   servedByDeno: boolean;
   /** Rooms listed in `/api/stats`, the busiest first (`STATS_TOP_ROOMS`, 0-1000, default 20). */
   statsTopRooms: number;
+  /**
+   * Bearer token that `/api/stats` and `/metrics` require when set (`OPERATOR_TOKEN`, at least
+   * 16 characters; default unset: both are public).
+   */
+  operatorToken: string | null;
 }
 
 /** Environment variables as a plain record, e.g. `Deno.env.toObject()`. */
@@ -130,6 +135,22 @@ function keyPrefix(env: Env): string {
   return raw;
 }
 
+function operatorToken(env: Env): string | null {
+  const raw = env.OPERATOR_TOKEN?.trim();
+  if (!raw) return null;
+  // A secret: the errors tell its length or the offending position, never the value.
+  if (raw.length < 16 || raw.length > 4096) {
+    throw new RangeError(`OPERATOR_TOKEN must be 16 to 4096 characters, got ${raw.length}`);
+  }
+  const bad = raw.search(/[^\x21-\x7e]/);
+  if (bad !== -1) {
+    throw new RangeError(
+      `OPERATOR_TOKEN must be visible ASCII without spaces, got another character at ${bad + 1}`,
+    );
+  }
+  return raw;
+}
+
 /**
  * Validates the environment and returns the complete configuration.
  * Throws a `RangeError` naming the variable and the bad value.
@@ -171,5 +192,6 @@ export function loadConfig(env: Env): Config {
     presenceTtlMs: integer(env, "PRESENCE_TTL_MS", 6000, 300, 600_000),
     servedByDeno: flag(env, "FANOUT_SERVE"),
     statsTopRooms: integer(env, "STATS_TOP_ROOMS", 20, 0, 1000),
+    operatorToken: operatorToken(env),
   };
 }

@@ -23,6 +23,7 @@ Deno.test("loadConfig fills every default from an empty environment", () => {
   assert.equal(c.servedByDeno, false);
   assert.equal(c.presenceFramesPerSecond, 4000);
   assert.equal(c.statsTopRooms, 20);
+  assert.equal(c.operatorToken, null);
 });
 
 Deno.test("loadConfig bounds STATS_TOP_ROOMS to 0-1000", () => {
@@ -33,6 +34,23 @@ Deno.test("loadConfig bounds STATS_TOP_ROOMS to 0-1000", () => {
     /STATS_TOP_ROOMS must be an integer from 0 to 1000, got "1001"/,
   );
   assert.throws(() => loadConfig({ STATS_TOP_ROOMS: "-1" }), /STATS_TOP_ROOMS .* got "-1"/);
+});
+
+Deno.test("loadConfig wants an OPERATOR_TOKEN of 16 characters or more and never shows it", () => {
+  const sixteen = "0123456789abcdef";
+  assert.equal(loadConfig({ OPERATOR_TOKEN: sixteen }).operatorToken, sixteen);
+  assert.equal(loadConfig({ OPERATOR_TOKEN: ` ${sixteen}\n` }).operatorToken, sixteen);
+  assert.equal(loadConfig({ OPERATOR_TOKEN: "" }).operatorToken, null);
+  const refused = (token: string, message: RegExp) =>
+    assert.throws(() => loadConfig({ OPERATOR_TOKEN: token }), (err: Error) => {
+      assert.match(err.message, message);
+      assert.equal(err.message.includes(token), false, "the token is not in the message");
+      return true;
+    });
+  refused(sixteen.slice(1), /^OPERATOR_TOKEN must be 16 to 4096 characters, got 15$/);
+  refused("x".repeat(4097), /^OPERATOR_TOKEN must be 16 to 4096 characters, got 4097$/);
+  refused("01234567 89abcdef", /^OPERATOR_TOKEN must be visible ASCII .* at 9$/);
+  assert.equal(loadConfig({ OPERATOR_TOKEN: "x".repeat(4096) }).operatorToken?.length, 4096);
 });
 
 Deno.test("loadConfig bounds PRESENCE_FRAMES_PER_SECOND at 1", () => {
