@@ -31,6 +31,8 @@ export const FANOUT_ENV: Record<string, string> = {
   RATE_LIMIT: "1000000",
   RATE_BURST: "1000000",
   MAX_CONNECTIONS: "100000",
+  // Every client of the benchmark comes from 127.0.0.1.
+  MAX_CONNECTIONS_PER_IP: "100000",
   MAX_BUFFERED_BYTES: String(64 * 1024 * 1024),
   IDLE_TIMEOUT_SECONDS: "600",
 };

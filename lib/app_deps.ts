@@ -10,11 +10,35 @@ import type { Engine } from "./engine.ts";
 import type { Hub } from "./hub.ts";
 import type { Logger } from "./log.ts";
 
-/** Upgrades a request to a WebSocket; `Deno.upgradeWebSocket` in production. */
+/**
+ * The socket an upgrade gives: Fanout's own (`lib/ws_socket.ts`) or Deno's `WebSocket`. Handler
+ * parameters are `never` so that both fit; routes annotate the events they read.
+ */
+export interface UpgradedSocket {
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  binaryType: string;
+  onopen: ((event: never) => void) | null;
+  onmessage: ((event: never) => void) | null;
+  onclose: ((event: never) => void) | null;
+  onerror: ((event: never) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+/**
+ * Upgrades a request to a WebSocket: Fanout's own server for requests it read, else
+ * `Deno.upgradeWebSocket` (under `deno serve`).
+ */
 export type Upgrade = (
   req: Request,
   options: { protocol?: string; idleTimeout?: number },
-) => { socket: WebSocket; response: Response };
+) => { socket: UpgradedSocket; response: Response };
+
+/** What the server tells a handler about the connection (the shape `Deno.serve` gives). */
+export interface RequestInfo {
+  remoteAddr: { hostname?: string; port?: number; transport?: string };
+}
 
 /** Process memory in bytes, as far as the runtime tells. */
 export interface MemoryUsage {

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { TrustProxy } from "./client_address.ts";
 import type { LogFormat, LogLevel } from "./log.ts";
 
 /** Every setting of the server, with its unit in the name where it has one. */
@@ -72,6 +73,40 @@ export interface Config {
    * 16 characters; default unset: both are public).
    */
   operatorToken: string | null;
+  /**
+   * What the process may hold, in MiB (`MEMORY_LIMIT_MB`, default 1024): the budgets below are
+   * derived from it unless set on their own.
+   */
+  memoryLimitMb: number;
+  /**
+   * Bytes every connection together may hold for incoming messages not complete yet
+   * (`INBOUND_MEMORY_MB`, default a tenth of `MEMORY_LIMIT_MB`); past it a connection that starts
+   * another message is closed 1013.
+   */
+  inboundBytes: number;
+  /** Time allowed to send a whole HTTP request, head and body (`REQUEST_TIMEOUT_MS`, 10000). */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive HTTP connection is kept (`KEEPALIVE_TIMEOUT_MS`, 5000). */
+  keepAliveTimeoutMs: number;
+  /** Largest HTTP request head (`MAX_HEADER_BYTES`, 16384; 431 past it). */
+  maxHeaderBytes: number;
+  /** Largest HTTP request body (`MAX_BODY_BYTES`, 1 MiB; 413 past it). */
+  maxBodyBytes: number;
+  /**
+   * Time a WebSocket close handshake may take before the connection is dropped
+   * (`CLOSE_TIMEOUT_MS`, 2000).
+   */
+  closeTimeoutMs: number;
+  /**
+   * WebSockets one client address may hold (`MAX_CONNECTIONS_PER_IP`, default 64; IPv6 counts by
+   * /64). The listener lets an address hold 32 more TCP connections for plain HTTP.
+   */
+  maxConnectionsPerIp: number;
+  /**
+   * Which proxy header names the client's address (`TRUST_PROXY`: unset or `0` none, `1` the last
+   * `X-Forwarded-For` entry, or a header name such as `x-real-ip`).
+   */
+  trustProxy: TrustProxy;
 }
 
 /** Environment variables as a plain record, e.g. `Deno.env.toObject()`. */
@@ -151,6 +186,18 @@ function operatorToken(env: Env): string | null {
   return raw;
 }
 
+function trustProxy(env: Env): TrustProxy {
+  const raw = env.TRUST_PROXY?.trim().toLowerCase();
+  if (!raw || raw === "0") return { kind: "off" };
+  if (raw === "1") return { kind: "forwarded-for" };
+  if (/^[a-z0-9-]{1,64}$/.test(raw)) return { kind: "header", name: raw };
+  throw new RangeError(
+    `TRUST_PROXY must be 0, 1 (X-Forwarded-For) or a header name such as x-real-ip, got "${
+      raw.slice(0, 64)
+    }"`,
+  );
+}
+
 /**
  * Validates the environment and returns the complete configuration.
  * Throws a `RangeError` naming the variable and the bad value.
@@ -164,6 +211,7 @@ function operatorToken(env: Env): string | null {
  */
 export function loadConfig(env: Env): Config {
   const MiB = 1024 * 1024;
+  const memoryLimitMb = integer(env, "MEMORY_LIMIT_MB", 1024, 64, 1024 * 1024);
   const historySize = integer(env, "HISTORY_SIZE", 1000, 0, 1_000_000);
   return {
     port: integer(env, "PORT", 8000, 0, 65535),
@@ -193,5 +241,20 @@ export function loadConfig(env: Env): Config {
     servedByDeno: flag(env, "FANOUT_SERVE"),
     statsTopRooms: integer(env, "STATS_TOP_ROOMS", 20, 0, 1000),
     operatorToken: operatorToken(env),
+    memoryLimitMb,
+    inboundBytes: integer(
+      env,
+      "INBOUND_MEMORY_MB",
+      Math.max(1, Math.floor(memoryLimitMb / 10)),
+      1,
+      memoryLimitMb,
+    ) * MiB,
+    requestTimeoutMs: integer(env, "REQUEST_TIMEOUT_MS", 10_000, 100, 600_000),
+    keepAliveTimeoutMs: integer(env, "KEEPALIVE_TIMEOUT_MS", 5000, 100, 600_000),
+    maxHeaderBytes: integer(env, "MAX_HEADER_BYTES", 16 * 1024, 1024, MiB),
+    maxBodyBytes: integer(env, "MAX_BODY_BYTES", MiB, 0, 1024 * MiB),
+    closeTimeoutMs: integer(env, "CLOSE_TIMEOUT_MS", 2000, 100, 60_000),
+    maxConnectionsPerIp: integer(env, "MAX_CONNECTIONS_PER_IP", 64, 1, 10_000_000),
+    trustProxy: trustProxy(env),
   };
 }

@@ -7,12 +7,18 @@
 
 import type { Handshake } from "./handshake.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
+import { encodeTextFrame } from "./ws_frames.ts";
 
 /** The part of a WebSocket a connection uses; `WebSocket` satisfies it. */
 export interface SocketLike {
   readonly readyState: number;
   readonly bufferedAmount: number;
   send(data: string): void;
+  /**
+   * Sends a text frame encoded beforehand (Fanout's own sockets, `lib/ws_socket.ts`): one
+   * encoding is then shared by every recipient of the same frame.
+   */
+  sendFrame?(frame: Uint8Array): void;
   close(code?: number, reason?: string): void;
 }
 
@@ -32,6 +38,15 @@ const OPEN = 1;
 export class FrameCache {
   parts: string[] | null = null;
   joined = "";
+  #text: string | null = null;
+  #frame: Uint8Array | null = null;
+
+  /** `text` as an encoded WebSocket text frame, reusing the last one when the text is the same. */
+  encode(text: string): Uint8Array {
+    if (text === this.#text) return this.#frame!;
+    this.#text = text;
+    return this.#frame = encodeTextFrame(text);
+  }
 
   /** `parts` joined with newlines, reusing the previous result when the parts are the same. */
   join(parts: string[]): string {
@@ -129,13 +144,18 @@ export class Connection {
     if (queue.length === 0) return 0;
     this.#queue = [];
     this.#queuedBytes = 0;
-    if (this.#socket.readyState !== OPEN) return 0;
+    const socket = this.#socket;
+    if (socket.readyState !== OPEN) return 0;
     if (this.json) {
       const frame = queue.length === 1 ? queue[0] : cache ? cache.join(queue) : queue.join("\n");
-      this.#socket.send(frame);
+      if (cache && socket.sendFrame) socket.sendFrame(cache.encode(frame));
+      else socket.send(frame);
       return 1;
     }
-    for (const text of queue) this.#socket.send(text);
+    for (const text of queue) {
+      if (cache && socket.sendFrame) socket.sendFrame(cache.encode(text));
+      else socket.send(text);
+    }
     return queue.length;
   }
 

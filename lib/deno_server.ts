@@ -1,14 +1,18 @@
 /**
- * The Deno adapter: listens with `Deno.serve`, upgrades with `Deno.upgradeWebSocket`, reads
- * memory with `Deno.memoryUsage`, and turns SIGINT/SIGTERM into a graceful shutdown.
+ * The Deno adapter: listens with `Deno.listen` and serves through Fanout's own HTTP/WebSocket
+ * server (`lib/http_server.ts`), upgrades requests of `deno serve` with `Deno.upgradeWebSocket`,
+ * reads memory with `Deno.memoryUsage`, and turns SIGINT/SIGTERM into a graceful shutdown.
  * Everything runtime-specific lives here.
  *
  * @module
  */
 
 import type { Upgrade } from "./app_deps.ts";
+import { addressKey } from "./client_address.ts";
 import { type Config, type Env, loadConfig } from "./config.ts";
 import { createFanout, type Fanout, type FanoutOptions } from "./fanout.ts";
+import { servedHere, upgradeWebSocket } from "./http_connection.ts";
+import { HttpServer } from "./http_server.ts";
 import { createLogger, type LogFormat, type Logger } from "./log.ts";
 
 /**
@@ -33,12 +37,34 @@ export function loadConfigOrExit(
   }
 }
 
-/** `Deno.upgradeWebSocket` in the shape the routes expect. */
+/**
+ * The upgrade of the routes: Fanout's own for requests its server read, `Deno.upgradeWebSocket`
+ * for requests of `deno serve`.
+ */
 export const denoUpgrade: Upgrade = (req, options) =>
-  Deno.upgradeWebSocket(req, {
-    idleTimeout: options.idleTimeout,
-    ...(options.protocol ? { protocol: options.protocol } : {}),
-  });
+  servedHere(req) ? upgradeWebSocket(req, { protocol: options.protocol }) : Deno.upgradeWebSocket(
+    req,
+    {
+      idleTimeout: options.idleTimeout,
+      ...(options.protocol ? { protocol: options.protocol } : {}),
+    },
+  );
+
+/** TCP connections one address may hold beyond its WebSockets, for plain HTTP. */
+export const HTTP_CONNECTIONS_PER_IP = 32;
+
+/**
+ * TCP connections the listener holds at most: the WebSockets plus a tenth (at least 64) for plain
+ * HTTP and connections still sending their request.
+ *
+ * @example
+ * ```ts
+ * maxTcpConnections(loadConfig({})); // 11000
+ * ```
+ */
+export function maxTcpConnections(config: Pick<Config, "maxConnections">): number {
+  return config.maxConnections + Math.max(64, Math.ceil(config.maxConnections / 10));
+}
 
 /** Reads process memory. */
 export const denoMemory = () => {
@@ -87,28 +113,52 @@ export async function listen(
 ): Promise<RunningServer> {
   const fanout = options.fanout ?? createDenoFanout(config, options);
   if (!options.fanout) await fanout.start();
-  const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve(
-    { port: config.port, hostname: config.host, onListen: resolve },
-    fanout.fetch,
-  );
-  const addr = await listening;
+  const listener = Deno.listen({ hostname: config.host, port: config.port });
+  const addr = listener.addr as Deno.NetAddr;
   const shown = addr.hostname === "0.0.0.0" || addr.hostname === "::" ? "localhost" : addr.hostname;
+  const { logger, hub } = fanout.deps;
+  const http = new HttpServer({
+    handler: fanout.fetch,
+    origin: `http://${
+      addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname
+    }:${addr.port}`,
+    limits: {
+      maxHeadBytes: config.maxHeaderBytes,
+      maxBodyBytes: config.maxBodyBytes,
+      requestTimeoutMs: config.requestTimeoutMs,
+      keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+      maxWsMessageBytes: 4 * config.maxMessageBytes,
+      wsCloseTimeoutMs: config.closeTimeoutMs,
+      inbound: { held: 0, max: config.inboundBytes },
+    },
+    maxConnections: maxTcpConnections(config),
+    maxConnectionsPerAddress: config.maxConnectionsPerIp + HTTP_CONNECTIONS_PER_IP,
+    addressKey,
+    idleTimeoutMs: config.idleTimeoutSeconds * 1000,
+    onRefused: (reason) => {
+      hub.metrics.reject(reason);
+      logger.info("tcp.refused", { reason });
+    },
+    onAcceptError: (err, open) =>
+      logger.warn("server.accept_failed", {
+        error: String((err as Error)?.message ?? err),
+        open,
+        hint: "out of file descriptors? raise the open-file limit or lower MAX_CONNECTIONS",
+      }),
+    onError: (err) => logger.error("http.error", { error: String(err) }),
+  });
+  const finished = http.serve(listener);
   let stopping: Promise<void> | undefined;
   return {
     fanout,
     url: new URL(`http://${shown}:${addr.port}/`),
     port: addr.port,
-    finished: server.finished,
+    finished,
     shutdown() {
       stopping ??= (async () => {
         await fanout.shutdown();
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const grace = new Promise<void>((resolve) =>
-          timer = setTimeout(resolve, config.shutdownGraceMs)
-        );
-        await Promise.race([server.shutdown(), grace]);
-        clearTimeout(timer);
+        await http.close(config.shutdownGraceMs);
+        await finished;
       })();
       return stopping;
     },

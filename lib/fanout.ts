@@ -7,7 +7,7 @@
 
 import type { Hono } from "hono";
 import { createApp } from "./app.ts";
-import type { AppDeps, MemoryUsage, Upgrade } from "./app_deps.ts";
+import type { AppDeps, MemoryUsage, RequestInfo, Upgrade } from "./app_deps.ts";
 import type { Config } from "./config.ts";
 import { createEngine } from "./create_engine.ts";
 import type { Engine } from "./engine.ts";
@@ -28,7 +28,8 @@ export interface FanoutOptions {
 /** A built server: its app, its parts, and its lifecycle. */
 export interface Fanout {
   app: Hono;
-  fetch: (req: Request) => Response | Promise<Response>;
+  /** Answers a request; `info` carries the client's address (as `Deno.serve` gives it). */
+  fetch: (req: Request, info?: RequestInfo) => Response | Promise<Response>;
   deps: AppDeps;
   /** Starts the engine and the housekeeping timer. */
   start(): Promise<void>;
@@ -67,7 +68,7 @@ export function createFanout(config: Config, options: FanoutOptions): Fanout {
   let timer: ReturnType<typeof setInterval> | undefined;
   return {
     app,
-    fetch: (req) => app.fetch(req),
+    fetch: (req, info) => app.fetch(req, info),
     deps,
     async start() {
       await engine.start((message) => hub.deliver(message), (room) => hub.remotePresence(room));

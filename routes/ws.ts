@@ -99,8 +99,8 @@ export function handleWs(deps: AppDeps, req: Request): Response {
     logger.debug("ws.open", { id: conn.id, room: conn.room, mode: json ? "json" : "plain" });
     void hub.open(conn, handshake.resume);
   };
-  socket.onmessage = (event) => hub.receive(conn, event.data);
-  socket.onclose = (event) => {
+  socket.onmessage = (event: { data: string | ArrayBuffer }) => hub.receive(conn, event.data);
+  socket.onclose = (event: { code: number }) => {
     logger.debug("ws.close", { id: conn.id, room: conn.room, code: event.code });
     hub.remove(conn);
   };

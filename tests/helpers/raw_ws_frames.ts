@@ -46,6 +46,8 @@ export interface FrameSpec {
   fin?: boolean;
   /** Mask the payload, as RFC 6455 requires of clients (default true). */
   mask?: boolean;
+  /** Reserved bits RSV1-RSV3 as the bits 0x70 of the first byte (default 0). */
+  rsv?: number;
 }
 
 const enc = new TextEncoder();
@@ -69,7 +71,7 @@ export function encodeFrame(spec: FrameSpec): Uint8Array {
   const len = payload.length;
   const ext = len < 126 ? 0 : len < 65536 ? 2 : 8;
   const head = new Uint8Array(2 + ext + (mask ? 4 : 0));
-  head[0] = ((spec.fin ?? true) ? 0x80 : 0) | (spec.opcode & 0x0f);
+  head[0] = ((spec.fin ?? true) ? 0x80 : 0) | ((spec.rsv ?? 0) & 0x70) | (spec.opcode & 0x0f);
   head[1] = (mask ? 0x80 : 0) | (ext === 0 ? len : ext === 2 ? 126 : 127);
   const view = new DataView(head.buffer);
   if (ext === 2) view.setUint16(2, len);

@@ -113,18 +113,34 @@ export const JSON_CASES: FrameCase[] = [
   {
     name: "invalid UTF-8 in a text frame",
     frames: [text(new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]))],
-    expect: { dropped: true },
+    expect: { close: 1007 },
   },
-  { name: "reserved opcode 3", frames: [{ opcode: 3, payload: "x" }], expect: { dropped: true } },
+  { name: "reserved opcode 3", frames: [{ opcode: 3, payload: "x" }], expect: { close: 1002 } },
   {
     name: "continuation without a start",
     frames: [{ opcode: Op.cont, payload: "x" }],
-    expect: { dropped: true },
+    expect: { close: 1002 },
   },
   {
     name: "control frame over 125 bytes",
     frames: [{ opcode: Op.ping, payload: "x".repeat(200) }],
-    expect: { dropped: true },
+    expect: { close: 1002 },
+  },
+  {
+    name: "reserved bits set (no extension agreed)",
+    frames: [{ opcode: Op.text, rsv: 0x40, payload: msg("x") }],
+    expect: { close: 1002 },
+  },
+  {
+    name: "a message far over the limit in small fragments",
+    frames: [
+      text("[", false),
+      ...Array.from(
+        { length: 5 },
+        () => ({ opcode: Op.cont, payload: "x".repeat(MAX), fin: false }),
+      ),
+    ],
+    expect: { close: 1009 },
   },
   {
     name: "valid message split in fragments",
@@ -141,9 +157,9 @@ export const JSON_CASES: FrameCase[] = [
     expect: { pong: 7 },
   },
   {
-    name: "unmasked client frame (Deno accepts it)",
+    name: "unmasked client frame",
     frames: [{ opcode: Op.text, payload: '{"type":"ping","t":1}', mask: false }],
-    expect: { pong: 1 },
+    expect: { close: 1002 },
   },
   {
     name: "control characters and bidi overrides in a text are relayed as data",

@@ -1,0 +1,585 @@
+/**
+ * Serves one TCP connection as HTTP/1.1: request heads and bodies read within a deadline and a
+ * size cap, each request handed to a fetch handler, keep-alive between requests, and the upgrade
+ * to a WebSocket ({@linkcode upgradeWebSocket}) when the handler asks for it. Runtime-free: the
+ * connection, the handler and the timers are injected.
+ *
+ * @module
+ */
+
+import { bodyFraming, type HeadError, parseRequestHead, type RequestHead } from "./http_head.ts";
+import type { InboundBudget } from "./ws_frames.ts";
+import { type ByteStream, ServerWebSocket } from "./ws_socket.ts";
+
+/** A TCP connection: `Deno.Conn` satisfies it. */
+export interface ConnLike extends ByteStream {
+  /** Reads into `buffer`; resolves with the byte count, or null at the end of the stream. */
+  read(buffer: Uint8Array): Promise<number | null>;
+}
+
+/** Who is on the other end, as `Deno.serve` tells its handlers. */
+export interface ConnectionInfo {
+  remoteAddr: { transport: "tcp"; hostname: string; port: number };
+}
+
+/** A fetch handler that also gets the connection's info (like `Deno.serve`'s). */
+export type FetchHandler = (req: Request, info: ConnectionInfo) => Response | Promise<Response>;
+
+/** Settings of the connections of one server. */
+export interface HttpLimits {
+  /** Largest request head (431 past it). */
+  maxHeadBytes: number;
+  /** Largest request body (413 past it). */
+  maxBodyBytes: number;
+  /** Time allowed to receive a whole request once it started, or a first request (408 past it). */
+  requestTimeoutMs: number;
+  /** Time an idle keep-alive connection is kept between requests. */
+  keepAliveTimeoutMs: number;
+  /** Largest incoming WebSocket message, fragments included (close 1009 past it). */
+  maxWsMessageBytes: number;
+  /** Time a WebSocket close handshake may take before the connection is dropped. */
+  wsCloseTimeoutMs: number;
+  /** Bytes every WebSocket reader may hold together for incomplete messages. */
+  inbound: InboundBudget;
+}
+
+/** Options of {@linkcode serveHttpConnection}. */
+export interface HttpConnectionOptions {
+  handler: FetchHandler;
+  info: ConnectionInfo;
+  /** Origin used for requests without a usable Host header, e.g. `http://127.0.0.1:8000`. */
+  origin: string;
+  limits: HttpLimits;
+  /** True while the server shuts down: responses close their connection. */
+  draining: () => boolean;
+  /** An upgraded socket is open (the server watches it for heartbeats until it closes). */
+  onWebSocket: (socket: ServerWebSocket) => void;
+  /** A request failed inside the handler (logged by the caller). */
+  onError?: (err: unknown) => void;
+  /** Monotonic clock in ms (default `performance.now`). */
+  now?: () => number;
+  setTimer?: (fn: () => void, ms: number) => unknown;
+  clearTimer?: (handle: unknown) => void;
+}
+
+const encoder = new TextEncoder();
+const READ_CHUNK = 4096;
+const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+const STATUS_TEXT: Record<number, string> = {
+  100: "Continue",
+  101: "Switching Protocols",
+  200: "OK",
+  201: "Created",
+  204: "No Content",
+  304: "Not Modified",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  408: "Request Timeout",
+  411: "Length Required",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  426: "Upgrade Required",
+  429: "Too Many Requests",
+  431: "Request Header Fields Too Large",
+  500: "Internal Server Error",
+  501: "Not Implemented",
+  503: "Service Unavailable",
+  505: "HTTP Version Not Supported",
+};
+
+/** What the handler's upgrade left for the connection to carry out. */
+interface PendingUpgrade {
+  socket: ServerWebSocket;
+  key: string;
+  protocol: string;
+}
+
+/** Requests read by this module, with the connection they came on (for the upgrade). */
+const requestConns = new WeakMap<
+  Request,
+  { conn: ConnLike; limits: HttpLimits; opts: HttpConnectionOptions }
+>();
+/** Responses returned by {@linkcode upgradeWebSocket}, with what the upgrade needs. */
+const upgrades = new WeakMap<Response, PendingUpgrade>();
+
+/**
+ * True when `req` was read by {@linkcode serveHttpConnection} (so {@linkcode upgradeWebSocket}
+ * can upgrade it); false for requests of another server (e.g. `deno serve`).
+ *
+ * @example
+ * ```ts
+ * const upgrade = servedHere(req) ? upgradeWebSocket : Deno.upgradeWebSocket;
+ * ```
+ */
+export function servedHere(req: Request): boolean {
+  return requestConns.has(req);
+}
+
+/**
+ * Upgrades a request read by this module to a WebSocket, with the shape of
+ * `Deno.upgradeWebSocket`: the socket opens once the handler has returned `response`. Throws,
+ * with the reason, when the request is not a valid WebSocket handshake.
+ *
+ * @example
+ * ```ts
+ * const { socket, response } = upgradeWebSocket(req, { protocol: "fanout.v1" });
+ * socket.onmessage = (e) => socket.send(String(e.data));
+ * return response;
+ * ```
+ */
+export function upgradeWebSocket(
+  req: Request,
+  options: { protocol?: string } = {},
+): { socket: ServerWebSocket; response: Response } {
+  const from = requestConns.get(req);
+  if (!from) throw new TypeError("the request was not read by this server");
+  const headers = req.headers;
+  if (!/(^|,)\s*upgrade\s*(,|$)/i.test(headers.get("connection") ?? "")) {
+    throw new TypeError("'connection' header must contain 'Upgrade'");
+  }
+  if (headers.get("upgrade")?.toLowerCase() !== "websocket") {
+    throw new TypeError("'upgrade' header must be 'websocket'");
+  }
+  const key = headers.get("sec-websocket-key");
+  if (key === null) throw new TypeError("'sec-websocket-key' header must be set");
+  if (!/^[A-Za-z0-9+/]{22}==$/.test(key)) {
+    throw new TypeError("'sec-websocket-key' header must be 16 bytes in base64");
+  }
+  if (headers.get("sec-websocket-version") !== "13") {
+    throw new TypeError("'sec-websocket-version' header must be '13'");
+  }
+  const { conn, limits, opts } = from;
+  const socket = new ServerWebSocket({
+    stream: conn,
+    protocol: options.protocol ?? "",
+    maxMessageBytes: limits.maxWsMessageBytes,
+    inbound: limits.inbound,
+    closeTimeoutMs: limits.wsCloseTimeoutMs,
+    now: opts.now,
+    setTimer: opts.setTimer,
+    clearTimer: opts.clearTimer,
+  });
+  const response = new Response(null, { status: 200 });
+  upgrades.set(response, { socket, key, protocol: options.protocol ?? "" });
+  return { socket, response };
+}
+
+async function acceptKey(key: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-1", encoder.encode(key + WS_GUID));
+  return btoa(String.fromCharCode(...new Uint8Array(digest)));
+}
+
+let dateCache = "";
+let dateAt = 0;
+function httpDate(): string {
+  const now = Date.now();
+  if (now - dateAt >= 1000) {
+    dateAt = now - (now % 1000);
+    dateCache = new Date(dateAt).toUTCString();
+  }
+  return dateCache;
+}
+
+/** Writes all of `bytes` (looping over short writes). */
+async function writeAll(conn: ConnLike, bytes: Uint8Array): Promise<void> {
+  let at = 0;
+  while (at < bytes.length) at += await conn.write(bytes.subarray(at));
+}
+
+function headBytes(status: number, headers: [string, string][]): Uint8Array {
+  let text = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Status"}\r\n`;
+  for (const [name, value] of headers) text += `${name}: ${value}\r\n`;
+  return encoder.encode(text + "\r\n");
+}
+
+/** A short plain-text response written by the connection itself (no handler involved). */
+function plainResponse(error: HeadError | { status: number; reason: string }, close: boolean) {
+  const body = encoder.encode(`${error.reason}\n`);
+  const head = headBytes(error.status, [
+    ["content-type", "text/plain; charset=utf-8"],
+    ["content-length", String(body.length)],
+    ["date", httpDate()],
+    ...(close ? [["connection", "close"] as [string, string]] : []),
+  ]);
+  const out = new Uint8Array(head.length + body.length);
+  out.set(head);
+  out.set(body, head.length);
+  return out;
+}
+
+/**
+ * Writes a refusal to a connection that is not read at all (the server is full, or the address
+ * holds too many connections), then closes it.
+ *
+ * @example
+ * ```ts
+ * refuseConnection(conn, 503, "server is full; retry later");
+ * ```
+ */
+export function refuseConnection(conn: ConnLike, status: number, reason: string): void {
+  const bytes = plainResponse({ status, reason }, true);
+  conn.write(bytes).catch(() => {}).finally(() => {
+    try {
+      conn.close();
+    } catch {
+      // Already closed.
+    }
+  });
+}
+
+/** Bytes read from a connection and not consumed yet. */
+class ReadBuffer {
+  bytes = new Uint8Array(READ_CHUNK);
+  start = 0;
+  end = 0;
+
+  get size(): number {
+    return this.end - this.start;
+  }
+
+  /** Moves what is unread to the front and makes room for at least `room` more bytes. */
+  reserve(room: number): void {
+    if (this.start > 0) {
+      this.bytes.copyWithin(0, this.start, this.end);
+      this.end -= this.start;
+      this.start = 0;
+    }
+    if (this.bytes.length - this.end < room) {
+      const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.end + room));
+      grown.set(this.bytes.subarray(0, this.end));
+      this.bytes = grown;
+    }
+  }
+
+  /** Reads once from `conn`; false at the end of the stream. */
+  async fill(conn: ConnLike): Promise<boolean> {
+    this.reserve(READ_CHUNK);
+    const n = await conn.read(this.bytes.subarray(this.end));
+    if (n === null) return false;
+    this.end += n;
+    return true;
+  }
+
+  take(n: number): Uint8Array {
+    const out = this.bytes.slice(this.start, this.start + n);
+    this.start += n;
+    return out;
+  }
+}
+
+class Refused extends Error {
+  constructor(readonly status: number, readonly reason: string) {
+    super(reason);
+  }
+}
+
+/**
+ * Serves `conn` until it closes: reads requests, answers them through `handler`, and hands the
+ * connection over to a WebSocket when the handler upgrades. Resolves when the connection is done
+ * (for a WebSocket, when the socket has closed). Never rejects.
+ *
+ * @example
+ * ```ts
+ * const conn = await listener.accept();
+ * serveHttpConnection(conn, { handler: app.fetch, info, origin, limits, draining, onWebSocket });
+ * ```
+ */
+export async function serveHttpConnection(
+  conn: ConnLike,
+  opts: HttpConnectionOptions,
+): Promise<void> {
+  const { limits } = opts;
+  const setTimer = opts.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
+  const clearTimer = opts.clearTimer ?? ((h) => clearTimeout(h as number));
+  const buf = new ReadBuffer();
+  let timer: unknown = null;
+  let timedOut = false;
+  const arm = (ms: number) => {
+    if (timer !== null) clearTimer(timer);
+    timer = setTimer(() => {
+      timer = null;
+      timedOut = true;
+      try {
+        conn.close();
+      } catch {
+        // Already closed.
+      }
+    }, ms);
+  };
+  const disarm = () => {
+    if (timer !== null) clearTimer(timer);
+    timer = null;
+  };
+  const close = () => {
+    disarm();
+    try {
+      conn.close();
+    } catch {
+      // Already closed.
+    }
+  };
+  let first = true;
+  try {
+    while (true) {
+      // The first request must arrive within the request timeout; later ones may wait for the
+      // keep-alive timeout, and once a byte came, the request must be complete in time.
+      arm(first || buf.size > 0 ? limits.requestTimeoutMs : limits.keepAliveTimeoutMs);
+      first = false;
+      const head = await readHead(conn, buf, limits, () => arm(limits.requestTimeoutMs));
+      if (head === null) return close();
+      const outcome = await answer(conn, buf, head, opts);
+      if (outcome === "close") return close();
+      if (outcome !== "keep") {
+        disarm();
+        return await runWebSocket(conn, buf, outcome, opts);
+      }
+      if (opts.draining()) return close();
+    }
+  } catch (err) {
+    // A refusal is written (unless the timer already closed the connection); anything else
+    // (a read cut by the timer, a reset) just ends the connection.
+    if (err instanceof Refused && !timedOut) {
+      await writeAll(conn, plainResponse(err, true)).catch(() => {});
+    }
+    close();
+  }
+}
+
+/** Reads one request head; null at the end of the stream before any byte of it. */
+async function readHead(
+  conn: ConnLike,
+  buf: ReadBuffer,
+  limits: HttpLimits,
+  started: () => void,
+): Promise<RequestHead | null> {
+  let searched = 0;
+  while (true) {
+    if (buf.size > 0) {
+      const bytes = buf.bytes.subarray(buf.start, buf.end);
+      const result = parseRequestHead(bytes, bytes.length, limits.maxHeadBytes, searched);
+      if (result !== null) {
+        if (!result.ok) throw new Refused(result.error.status, result.error.reason);
+        buf.start += result.head.size;
+        return result.head;
+      }
+      searched = Math.max(0, bytes.length - 3);
+    }
+    const hadBytes = buf.size > 0;
+    if (!(await buf.fill(conn))) {
+      if (hadBytes) throw new Refused(400, "connection closed in the middle of a request");
+      return null;
+    }
+    if (!hadBytes) started();
+  }
+}
+
+/** Reads the request's body as its framing says, within the size cap. */
+async function readBody(
+  conn: ConnLike,
+  buf: ReadBuffer,
+  head: RequestHead,
+  limits: HttpLimits,
+): Promise<Uint8Array | null> {
+  const framing = bodyFraming(head.headers);
+  if (!framing.ok) throw new Refused(framing.error.status, framing.error.reason);
+  const f = framing.framing;
+  if (f.kind === "none") return null;
+  const max = limits.maxBodyBytes;
+  const expects = head.headers.some(([n, v]) =>
+    n === "expect" && v.toLowerCase() === "100-continue"
+  );
+  if (f.kind === "length") {
+    if (f.length > max) throw new Refused(413, `request body is larger than ${max} bytes`);
+    if (expects && buf.size < f.length) {
+      await writeAll(conn, encoder.encode("HTTP/1.1 100 Continue\r\n\r\n"));
+    }
+    while (buf.size < f.length) {
+      buf.reserve(f.length - buf.size);
+      if (!(await buf.fill(conn))) {
+        throw new Refused(400, "connection closed in the middle of a body");
+      }
+    }
+    return buf.take(f.length);
+  }
+  if (expects) await writeAll(conn, encoder.encode("HTTP/1.1 100 Continue\r\n\r\n"));
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  const line = async (): Promise<string> => {
+    let searched = 0;
+    while (true) {
+      const bytes = buf.bytes.subarray(buf.start, buf.end);
+      for (let i = searched; i + 1 < bytes.length; i++) {
+        if (bytes[i] === 13 && bytes[i + 1] === 10) {
+          const text = String.fromCharCode(...bytes.subarray(0, i));
+          buf.start += i + 2;
+          return text;
+        }
+      }
+      searched = Math.max(0, bytes.length - 1);
+      if (bytes.length > 1024) throw new Refused(400, "malformed chunk size line");
+      if (!(await buf.fill(conn))) {
+        throw new Refused(400, "connection closed in the middle of a body");
+      }
+    }
+  };
+  while (true) {
+    const sizeLine = (await line()).split(";")[0].trim();
+    if (!/^[0-9a-fA-F]{1,8}$/.test(sizeLine)) throw new Refused(400, "malformed chunk size");
+    const size = parseInt(sizeLine, 16);
+    if (size === 0) break;
+    if (total + size > max) throw new Refused(413, `request body is larger than ${max} bytes`);
+    while (buf.size < size + 2) {
+      buf.reserve(size + 2 - buf.size);
+      if (!(await buf.fill(conn))) {
+        throw new Refused(400, "connection closed in the middle of a body");
+      }
+    }
+    parts.push(buf.take(size));
+    total += size;
+    if (buf.bytes[buf.start] !== 13 || buf.bytes[buf.start + 1] !== 10) {
+      throw new Refused(400, "malformed chunk");
+    }
+    buf.start += 2;
+  }
+  // Trailers: skipped up to the empty line.
+  for (let n = 0; (await line()) !== ""; n++) {
+    if (n > 100) throw new Refused(431, "too many trailer lines");
+  }
+  const body = new Uint8Array(total);
+  let at = 0;
+  for (const part of parts) {
+    body.set(part, at);
+    at += part.length;
+  }
+  return body;
+}
+
+const HOST =
+  /^(?:[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,20}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
+
+/** The URL of a request: its target on the Host it names, or on `origin` without a usable one. */
+function requestUrl(head: RequestHead, origin: string): URL {
+  let target = head.target;
+  if (/^https?:\/\//i.test(target)) {
+    const absolute = new URL(target);
+    target = absolute.pathname + absolute.search;
+  }
+  if (!target.startsWith("/")) throw new Refused(400, "malformed request target");
+  const host = head.headers.find(([n]) => n === "host")?.[1] ?? "";
+  const base = host.length <= 300 && HOST.test(host) ? `http://${host}` : origin;
+  try {
+    return new URL(target, base);
+  } catch {
+    throw new Refused(400, "malformed request target");
+  }
+}
+
+/** Answers one request: "keep" or "close" the connection afterwards, or the upgrade to carry out. */
+async function answer(
+  conn: ConnLike,
+  buf: ReadBuffer,
+  head: RequestHead,
+  opts: HttpConnectionOptions,
+): Promise<"keep" | "close" | PendingUpgrade> {
+  const body = await readBody(conn, buf, head, opts.limits);
+  const url = requestUrl(head, opts.origin);
+  const connection = head.headers.find(([n]) => n === "connection")?.[1].toLowerCase() ?? "";
+  const wantsClose = head.version === "1.0"
+    ? !/(^|,)\s*keep-alive\s*(,|$)/.test(connection)
+    : /(^|,)\s*close\s*(,|$)/.test(connection);
+  let req: Request;
+  try {
+    req = new Request(url, {
+      method: head.method,
+      headers: head.headers,
+      body: body !== null && head.method !== "GET" && head.method !== "HEAD"
+        ? body as Uint8Array<ArrayBuffer>
+        : undefined,
+    });
+  } catch (err) {
+    throw new Refused(
+      400,
+      `malformed request: ${String((err as Error)?.message ?? err).slice(0, 80)}`,
+    );
+  }
+  requestConns.set(req, { conn, limits: opts.limits, opts });
+  let res: Response;
+  try {
+    res = await opts.handler(req, opts.info);
+  } catch (err) {
+    opts.onError?.(err);
+    res = new Response("internal error\n", { status: 500 });
+  }
+  const upgrade = upgrades.get(res);
+  if (upgrade) {
+    upgrades.delete(res);
+    const headers: [string, string][] = [
+      ["upgrade", "websocket"],
+      ["connection", "Upgrade"],
+      ["sec-websocket-accept", await acceptKey(upgrade.key)],
+    ];
+    if (upgrade.protocol) headers.push(["sec-websocket-protocol", upgrade.protocol]);
+    await writeAll(conn, headBytes(101, headers));
+    return upgrade;
+  }
+  const close = wantsClose || opts.draining();
+  const headers: [string, string][] = [];
+  for (const [name, value] of res.headers) {
+    if (name === "set-cookie" || name === "content-length" || name === "connection") continue;
+    if (name === "transfer-encoding") continue;
+    headers.push([name, value]);
+  }
+  for (const cookie of res.headers.getSetCookie()) headers.push(["set-cookie", cookie]);
+  let payload: Uint8Array | null = null;
+  if (head.method === "HEAD") {
+    const length = res.headers.get("content-length");
+    if (length !== null) headers.push(["content-length", length]);
+    await res.body?.cancel();
+  } else if (res.status !== 204 && res.status !== 304) {
+    payload = res.body === null ? new Uint8Array(0) : new Uint8Array(await res.arrayBuffer());
+    headers.push(["content-length", String(payload.length)]);
+  }
+  if (!res.headers.has("date")) headers.push(["date", httpDate()]);
+  if (close) headers.push(["connection", "close"]);
+  const headPart = headBytes(res.status, headers);
+  if (payload === null || payload.length === 0) await writeAll(conn, headPart);
+  else if (payload.length <= 16 * 1024) {
+    const out = new Uint8Array(headPart.length + payload.length);
+    out.set(headPart);
+    out.set(payload, headPart.length);
+    await writeAll(conn, out);
+  } else {
+    await writeAll(conn, headPart);
+    await writeAll(conn, payload);
+  }
+  return close ? "close" : "keep";
+}
+
+/** Runs an upgraded connection: bytes read go to the socket until either side ends it. */
+async function runWebSocket(
+  conn: ConnLike,
+  buf: ReadBuffer,
+  upgrade: PendingUpgrade,
+  opts: HttpConnectionOptions,
+): Promise<void> {
+  const { socket } = upgrade;
+  opts.onWebSocket(socket);
+  socket.open();
+  if (buf.size > 0) socket.receive(buf.bytes.subarray(buf.start, buf.end));
+  const chunk = new Uint8Array(READ_CHUNK);
+  try {
+    while (socket.readyState !== 3) {
+      const n = await conn.read(chunk);
+      if (n === null) break;
+      socket.receive(chunk.subarray(0, n));
+    }
+    socket.ended();
+  } catch (err) {
+    socket.ended(String((err as Error)?.message ?? err));
+  }
+  await socket.closed;
+}

@@ -1,0 +1,218 @@
+/**
+ * Fanout's own HTTP/1.1 and WebSocket server over a TCP listener: it counts every connection
+ * from its first byte (also those that never finish a request), caps them in total and per
+ * client address, drops requests that take longer than the request timeout, keeps accepting
+ * after the process ran out of file descriptors, and pings WebSockets that fall silent.
+ * Runtime-free: the listener (`Deno.listen`'s satisfies it), clock and timers are injected.
+ *
+ * @module
+ */
+
+import {
+  type ConnectionInfo,
+  type ConnLike,
+  type FetchHandler,
+  type HttpLimits,
+  refuseConnection,
+  serveHttpConnection,
+} from "./http_connection.ts";
+import type { ServerWebSocket } from "./ws_socket.ts";
+
+/** An accepted TCP connection. */
+export interface AcceptedConn extends ConnLike {
+  readonly remoteAddr: { hostname: string; port: number } | Deno.Addr;
+}
+
+/** A TCP listener: `Deno.Listener` satisfies it. */
+export interface ListenerLike {
+  accept(): Promise<AcceptedConn>;
+  close(): void;
+}
+
+/** Why a connection was refused before any byte was read. */
+export type ConnectionRefusal = "connections_full" | "connections_per_address";
+
+/** Options of {@linkcode HttpServer}. */
+export interface HttpServerOptions {
+  handler: FetchHandler;
+  limits: HttpLimits;
+  /** Origin used for requests without a usable Host header. */
+  origin: string;
+  /** Most TCP connections held at once; past it a new one gets 503 and is closed. */
+  maxConnections: number;
+  /** Most TCP connections one client address holds; past it a new one gets 429 and is closed. */
+  maxConnectionsPerAddress: number;
+  /** The key addresses are counted by (default: the address itself). */
+  addressKey?: (hostname: string) => string;
+  /** Silence after which a WebSocket is dropped (it is pinged half-way), in ms. */
+  idleTimeoutMs: number;
+  /** A connection was refused before being read. */
+  onRefused?: (reason: ConnectionRefusal, address: string) => void;
+  /** `accept` failed (e.g. out of file descriptors); the server waits and tries again. */
+  onAcceptError?: (err: unknown, open: number) => void;
+  /** A handler threw. */
+  onError?: (err: unknown) => void;
+  now?: () => number;
+  setTimer?: (fn: () => void, ms: number) => unknown;
+  clearTimer?: (handle: unknown) => void;
+}
+
+function hostnameOf(addr: AcceptedConn["remoteAddr"]): { hostname: string; port: number } {
+  if ("hostname" in addr) return { hostname: addr.hostname, port: addr.port };
+  return { hostname: "unix", port: 0 };
+}
+
+/**
+ * Serves a listener until {@linkcode HttpServer.close}.
+ *
+ * @example
+ * ```ts
+ * const server = new HttpServer({ handler: app.fetch, limits, origin, maxConnections: 11000,
+ *   maxConnectionsPerAddress: 96, idleTimeoutMs: 30_000 });
+ * server.serve(Deno.listen({ port: 8000 }));
+ * await server.close(5000);
+ * ```
+ */
+export class HttpServer {
+  #o: HttpServerOptions;
+  #setTimer: (fn: () => void, ms: number) => unknown;
+  #clearTimer: (handle: unknown) => void;
+  #conns = new Set<AcceptedConn>();
+  #perAddress = new Map<string, number>();
+  #sockets = new Set<ServerWebSocket>();
+  #listeners = new Set<ListenerLike>();
+  #draining = false;
+  #closed = false;
+  #heartbeat: unknown = null;
+  #idle = Promise.withResolvers<void>();
+
+  constructor(options: HttpServerOptions) {
+    this.#o = options;
+    this.#setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
+    this.#clearTimer = options.clearTimer ?? ((h) => clearTimeout(h as number));
+    this.#scheduleHeartbeat();
+  }
+
+  /** TCP connections held now (requests, keep-alive, WebSockets). */
+  get connections(): number {
+    return this.#conns.size;
+  }
+
+  /** Open WebSockets. */
+  get webSockets(): number {
+    return this.#sockets.size;
+  }
+
+  /** Accepts connections from `listener` until it or the server is closed. */
+  async serve(listener: ListenerLike): Promise<void> {
+    this.#listeners.add(listener);
+    let wait = 10;
+    while (!this.#closed) {
+      let conn: AcceptedConn;
+      try {
+        conn = await listener.accept();
+      } catch (err) {
+        if (this.#closed || !this.#listeners.has(listener)) break;
+        if (err instanceof Error && /closed|BadResource/i.test(`${err.name} ${err.message}`)) break;
+        // Out of descriptors (EMFILE/ENFILE) or a transient error: the listener stays; new
+        // connections wait in its backlog until descriptors are free again.
+        this.#o.onAcceptError?.(err, this.#conns.size);
+        await new Promise((resolve) => this.#setTimer(() => resolve(null), wait));
+        wait = Math.min(wait * 2, 1000);
+        continue;
+      }
+      wait = 10;
+      this.#admit(conn);
+    }
+  }
+
+  #admit(conn: AcceptedConn): void {
+    const remote = hostnameOf(conn.remoteAddr);
+    const key = this.#o.addressKey?.(remote.hostname) ?? remote.hostname;
+    if (this.#draining) {
+      refuseConnection(conn, 503, "server is shutting down; reconnect shortly");
+      return;
+    }
+    if (this.#conns.size >= this.#o.maxConnections) {
+      this.#o.onRefused?.("connections_full", key);
+      refuseConnection(conn, 503, "server is full; retry later");
+      return;
+    }
+    const held = this.#perAddress.get(key) ?? 0;
+    if (held >= this.#o.maxConnectionsPerAddress) {
+      this.#o.onRefused?.("connections_per_address", key);
+      refuseConnection(
+        conn,
+        429,
+        `too many connections from your address (at most ${this.#o.maxConnectionsPerAddress})`,
+      );
+      return;
+    }
+    this.#conns.add(conn);
+    this.#perAddress.set(key, held + 1);
+    const info: ConnectionInfo = { remoteAddr: { transport: "tcp", ...remote } };
+    serveHttpConnection(conn, {
+      handler: this.#o.handler,
+      info,
+      origin: this.#o.origin,
+      limits: this.#o.limits,
+      draining: () => this.#draining,
+      onWebSocket: (socket) => {
+        this.#sockets.add(socket);
+        socket.closed.then(() => this.#sockets.delete(socket));
+      },
+      onError: this.#o.onError,
+      now: this.#o.now,
+      setTimer: this.#o.setTimer,
+      clearTimer: this.#o.clearTimer,
+    }).finally(() => {
+      this.#conns.delete(conn);
+      const left = (this.#perAddress.get(key) ?? 1) - 1;
+      if (left === 0) this.#perAddress.delete(key);
+      else this.#perAddress.set(key, left);
+      if (this.#draining && this.#conns.size === 0) this.#idle.resolve();
+    });
+  }
+
+  #scheduleHeartbeat(): void {
+    const idle = this.#o.idleTimeoutMs;
+    this.#heartbeat = this.#setTimer(() => {
+      for (const socket of this.#sockets) socket.heartbeat(idle);
+      if (!this.#closed) this.#scheduleHeartbeat();
+    }, Math.max(100, Math.min(1000, Math.floor(idle / 4))));
+  }
+
+  /**
+   * Stops accepting, lets requests in progress finish (their connections close after the
+   * response), and after `graceMs` drops every connection still open. WebSockets are the hub's
+   * to close before this.
+   */
+  async close(graceMs: number): Promise<void> {
+    if (this.#closed) return;
+    this.#draining = true;
+    for (const listener of this.#listeners) {
+      try {
+        listener.close();
+      } catch {
+        // Already closed.
+      }
+    }
+    this.#listeners.clear();
+    if (this.#conns.size === 0) this.#idle.resolve();
+    let timer: unknown;
+    await Promise.race([
+      this.#idle.promise,
+      new Promise((resolve) => timer = this.#setTimer(() => resolve(null), graceMs)),
+    ]);
+    this.#clearTimer(timer);
+    this.#closed = true;
+    this.#clearTimer(this.#heartbeat);
+    for (const conn of this.#conns) {
+      try {
+        conn.close();
+      } catch {
+        // Already closed.
+      }
+    }
+  }
+}

@@ -1,0 +1,372 @@
+/**
+ * WebSocket framing (RFC 6455) for the server side: encoding of the server's unmasked frames,
+ * and an incremental reader of the client's masked frames that enforces the protocol's rules and
+ * a cap on the size of a whole message, fragments included, before buffering its payload.
+ * Pure: bytes in, callbacks out.
+ *
+ * @module
+ */
+
+/**
+ * Frame opcodes.
+ *
+ * @example
+ * ```ts
+ * encodeFrame(Opcode.ping, new Uint8Array(0));
+ * ```
+ */
+export const Opcode = {
+  continuation: 0,
+  text: 1,
+  binary: 2,
+  close: 8,
+  ping: 9,
+  pong: 10,
+} as const;
+
+const encoder = new TextEncoder();
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Encodes one final, unmasked frame (what a server sends).
+ *
+ * @example
+ * ```ts
+ * encodeFrame(Opcode.text, new TextEncoder().encode("hi")); // Uint8Array [0x81, 2, 104, 105]
+ * ```
+ */
+export function encodeFrame(opcode: number, payload: Uint8Array): Uint8Array {
+  const len = payload.length;
+  const head = len < 126 ? 2 : len < 65536 ? 4 : 10;
+  const out = new Uint8Array(head + len);
+  out[0] = 0x80 | opcode;
+  if (len < 126) out[1] = len;
+  else if (len < 65536) {
+    out[1] = 126;
+    out[2] = len >>> 8;
+    out[3] = len & 0xff;
+  } else {
+    out[1] = 127;
+    const view = new DataView(out.buffer);
+    view.setUint32(2, Math.floor(len / 0x1_0000_0000));
+    view.setUint32(6, len >>> 0);
+  }
+  out.set(payload, head);
+  return out;
+}
+
+/**
+ * Encodes `text` as one text frame.
+ *
+ * @example
+ * ```ts
+ * encodeTextFrame("héllo").length; // 2 + 6
+ * ```
+ */
+export function encodeTextFrame(text: string): Uint8Array {
+  return encodeFrame(Opcode.text, encoder.encode(text));
+}
+
+/**
+ * Encodes a close frame with `code` and `reason` (cut to the 123 bytes a control frame allows).
+ *
+ * @example
+ * ```ts
+ * encodeCloseFrame(1009, "message too big");
+ * ```
+ */
+export function encodeCloseFrame(code: number, reason: string): Uint8Array {
+  let bytes = encoder.encode(reason);
+  if (bytes.length > 123) {
+    // Cut at a character boundary so the reason stays valid UTF-8.
+    let end = 123;
+    while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--;
+    bytes = bytes.subarray(0, end);
+  }
+  const payload = new Uint8Array(2 + bytes.length);
+  payload[0] = code >>> 8;
+  payload[1] = code & 0xff;
+  payload.set(bytes, 2);
+  return encodeFrame(Opcode.close, payload);
+}
+
+/**
+ * Bytes held by the readers of every connection for messages not complete yet, against one cap,
+ * so that many connections each sending a large message slowly cannot add up past it.
+ *
+ * @example
+ * ```ts
+ * const inbound: InboundBudget = { held: 0, max: 64 * 1024 * 1024 };
+ * ```
+ */
+export interface InboundBudget {
+  held: number;
+  max: number;
+}
+
+/** Close codes the reader itself closes with. */
+export const ReaderClose = {
+  /** A frame breaks the protocol (unmasked, reserved bits or opcode, bad control frame). */
+  protocol: 1002,
+  /** A text message is not valid UTF-8. */
+  invalidData: 1007,
+  /** A message, fragments included, is larger than the cap. */
+  tooBig: 1009,
+  /** Every reader together holds the shared inbound budget: try again later. */
+  busy: 1013,
+} as const;
+
+/** What the reader hands on; each payload is only valid during the call. */
+export interface FrameEvents {
+  /** A whole text message (fragments joined, UTF-8 checked). */
+  text(text: string): void;
+  /** A whole binary message. */
+  binary(payload: Uint8Array): void;
+  ping(payload: Uint8Array): void;
+  pong(): void;
+  /** The peer's close frame: its code (null when it sent none) and reason. */
+  close(code: number | null, reason: string): void;
+  /** The peer broke the protocol: close with `code`; nothing more is read. */
+  fail(code: number, reason: string): void;
+}
+
+/** Options of {@linkcode FrameReader}. */
+export interface FrameReaderOptions {
+  /** Largest message in bytes, summed over its fragments; past it the reader fails with 1009. */
+  maxMessageBytes: number;
+  /** Most fragments one message may have (default 1024); past it the reader fails with 1009. */
+  maxFragments?: number;
+  /** Shared cap on what every reader holds (default: none); past it the reader fails with 1013. */
+  inbound?: InboundBudget;
+}
+
+/** A close code a peer may send (RFC 6455 section 7.4). */
+function validCloseCode(code: number): boolean {
+  if (code >= 3000 && code <= 4999) return true;
+  return code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006;
+}
+
+/**
+ * Reads client frames from a byte stream, chunk by chunk. A frame's length is checked against
+ * the cap as soon as its header is read, so a peer can never make the reader hold more than the
+ * cap (plus one frame header) whatever it announces or however it fragments.
+ *
+ * @example
+ * ```ts
+ * const reader = new FrameReader({ maxMessageBytes: 65536 }, {
+ *   text: (t) => console.log(t), binary: () => {}, ping: () => {}, pong: () => {},
+ *   close: () => {}, fail: (code) => console.log("close with", code),
+ * });
+ * reader.push(chunkFromTheSocket);
+ * ```
+ */
+export class FrameReader {
+  #max: number;
+  #maxFragments: number;
+  #on: FrameEvents;
+  #inbound: InboundBudget | null;
+  /** Bytes this reader counts in the shared budget. */
+  #held = 0;
+  /** Set after a protocol failure or the peer's close frame: later bytes are ignored. */
+  #stopped = false;
+  /** Bytes of a header not complete yet (at most 14). */
+  #head = new Uint8Array(14);
+  #headLen = 0;
+  // The frame being read.
+  #fin = false;
+  #opcode = 0;
+  #mask = new Uint8Array(4);
+  #payload: Uint8Array | null = null;
+  #filled = 0;
+  // The fragmented message being assembled.
+  #messageOpcode = 0;
+  #parts: Uint8Array[] = [];
+  #messageBytes = 0;
+
+  constructor(options: FrameReaderOptions, events: FrameEvents) {
+    this.#max = options.maxMessageBytes;
+    this.#maxFragments = options.maxFragments ?? 1024;
+    this.#inbound = options.inbound ?? null;
+    this.#on = events;
+  }
+
+  /** Bytes held for the message and frame being read (bounded by the cap). */
+  get held(): number {
+    return this.#held;
+  }
+
+  /** Gives what this reader holds back to the shared budget (the message ended or failed). */
+  #release(): void {
+    if (this.#inbound !== null) this.#inbound.held -= this.#held;
+    this.#held = 0;
+  }
+
+  /** Stops reading for good (the connection is closing) and releases what is held. */
+  stop(): void {
+    this.#stopped = true;
+    this.#payload = null;
+    this.#parts = [];
+    this.#messageBytes = 0;
+    this.#release();
+  }
+
+  /** Reads what `chunk` holds. The chunk may be reused by the caller after the call. */
+  push(chunk: Uint8Array): void {
+    let i = 0;
+    const end = chunk.length;
+    while (i < end && !this.#stopped) {
+      if (this.#payload === null) {
+        // Header: 2 bytes, then 0, 2 or 8 bytes of length, then the 4-byte mask.
+        const headLen = this.#headLen;
+        if (headLen < 2) {
+          this.#head[this.#headLen++] = chunk[i++];
+          continue;
+        }
+        const len7 = this.#head[1] & 0x7f;
+        const need = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + 4;
+        const take = Math.min(need - headLen, end - i);
+        this.#head.set(chunk.subarray(i, i + take), headLen);
+        this.#headLen += take;
+        i += take;
+        if (this.#headLen < need) continue;
+        this.#headLen = 0;
+        if (!this.#startFrame(need)) return;
+        if (this.#payload!.length === 0) this.#endFrame();
+        continue;
+      }
+      const payload = this.#payload;
+      const take = Math.min(payload.length - this.#filled, end - i);
+      const mask = this.#mask;
+      let at = this.#filled;
+      for (let k = 0; k < take; k++, at++) payload[at] = chunk[i + k] ^ mask[at & 3];
+      this.#filled = at;
+      i += take;
+      if (this.#filled === payload.length) this.#endFrame();
+    }
+  }
+
+  #fail(code: number, reason: string): false {
+    this.stop();
+    this.#on.fail(code, reason);
+    return false;
+  }
+
+  /** Checks a complete header and allocates the payload; false when the reader failed. */
+  #startFrame(headLen: number): boolean {
+    const head = this.#head;
+    const fin = (head[0] & 0x80) !== 0;
+    const opcode = head[0] & 0x0f;
+    if ((head[0] & 0x70) !== 0) {
+      return this.#fail(ReaderClose.protocol, "reserved bits set (no extension was agreed)");
+    }
+    if ((head[1] & 0x80) === 0) {
+      return this.#fail(ReaderClose.protocol, "client frames must be masked");
+    }
+    let len = head[1] & 0x7f;
+    if (len === 126) len = (head[2] << 8) | head[3];
+    else if (len === 127) {
+      const view = new DataView(head.buffer, 2, 8);
+      const high = view.getUint32(0);
+      len = high >= 0x200000 ? Infinity : high * 0x1_0000_0000 + view.getUint32(4);
+    }
+    this.#mask.set(head.subarray(headLen - 4, headLen));
+    if (opcode >= 8) {
+      if (opcode > 10) return this.#fail(ReaderClose.protocol, `reserved opcode ${opcode}`);
+      if (!fin) return this.#fail(ReaderClose.protocol, "control frames must not be fragmented");
+      if (len > 125) return this.#fail(ReaderClose.protocol, "control frame over 125 bytes");
+    } else if (opcode === Opcode.continuation) {
+      if (this.#messageOpcode === 0) {
+        return this.#fail(ReaderClose.protocol, "continuation frame without a message to continue");
+      }
+    } else if (opcode === Opcode.text || opcode === Opcode.binary) {
+      if (this.#messageOpcode !== 0) {
+        return this.#fail(ReaderClose.protocol, "new message before the previous one ended");
+      }
+    } else return this.#fail(ReaderClose.protocol, `reserved opcode ${opcode}`);
+    if (opcode < 8) {
+      if (this.#messageBytes + len > this.#max) {
+        return this.#fail(ReaderClose.tooBig, `message over ${this.#max} bytes`);
+      }
+      if (this.#parts.length >= this.#maxFragments) {
+        return this.#fail(
+          ReaderClose.tooBig,
+          `message in more than ${this.#maxFragments} fragments`,
+        );
+      }
+      const inbound = this.#inbound;
+      if (inbound !== null && len > 0) {
+        if (inbound.held + len > inbound.max) {
+          return this.#fail(ReaderClose.busy, "server busy: too much incoming data; retry later");
+        }
+        inbound.held += len;
+      }
+      this.#held += len;
+      if (opcode !== Opcode.continuation) this.#messageOpcode = opcode;
+    }
+    this.#fin = fin;
+    this.#opcode = opcode;
+    this.#payload = new Uint8Array(len);
+    this.#filled = 0;
+    return true;
+  }
+
+  #endFrame(): void {
+    const payload = this.#payload!;
+    this.#payload = null;
+    const opcode = this.#opcode;
+    if (opcode >= 8) return this.#control(opcode, payload);
+    if (!this.#fin) {
+      this.#parts.push(payload);
+      this.#messageBytes += payload.length;
+      return;
+    }
+    let whole = payload;
+    if (this.#parts.length > 0) {
+      this.#parts.push(payload);
+      whole = new Uint8Array(this.#messageBytes + payload.length);
+      let at = 0;
+      for (const part of this.#parts) {
+        whole.set(part, at);
+        at += part.length;
+      }
+      this.#parts = [];
+    }
+    const kind = this.#messageOpcode;
+    this.#messageOpcode = 0;
+    this.#messageBytes = 0;
+    this.#release();
+    if (kind === Opcode.binary) return this.#on.binary(whole);
+    let text: string;
+    try {
+      text = strictUtf8.decode(whole);
+    } catch {
+      this.#fail(ReaderClose.invalidData, "text message is not valid UTF-8");
+      return;
+    }
+    this.#on.text(text);
+  }
+
+  #control(opcode: number, payload: Uint8Array): void {
+    if (opcode === Opcode.ping) return this.#on.ping(payload);
+    if (opcode === Opcode.pong) return this.#on.pong();
+    if (payload.length === 0) return this.#on.close(null, "");
+    if (payload.length === 1) {
+      this.#fail(ReaderClose.protocol, "close frame with a 1-byte payload");
+      return;
+    }
+    const code = (payload[0] << 8) | payload[1];
+    if (!validCloseCode(code)) {
+      this.#fail(ReaderClose.protocol, `invalid close code ${code}`);
+      return;
+    }
+    let reason: string;
+    try {
+      reason = strictUtf8.decode(payload.subarray(2));
+    } catch {
+      this.#fail(ReaderClose.invalidData, "close reason is not valid UTF-8");
+      return;
+    }
+    this.#stopped = true; // nothing after a close frame is read
+    this.#on.close(code, reason);
+  }
+}

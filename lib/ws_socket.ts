@@ -1,0 +1,334 @@
+/**
+ * A server-side WebSocket over a byte stream: the surface of the standard `WebSocket` the hub
+ * uses (`readyState`, `bufferedAmount`, `send`, `close`, the `on*` handlers), one write in flight
+ * at a time with everything queued meanwhile coalesced, the close handshake with a deadline after
+ * which the connection is dropped whether or not the peer reads, and heartbeats. Runtime-free:
+ * the stream and the timers are injected.
+ *
+ * @module
+ */
+
+import {
+  encodeCloseFrame,
+  encodeFrame,
+  encodeTextFrame,
+  type FrameEvents,
+  FrameReader,
+  type InboundBudget,
+  Opcode,
+} from "./ws_frames.ts";
+
+/** The connection under a socket: `Deno.Conn` satisfies it. */
+export interface ByteStream {
+  /** Writes bytes; resolves with how many the kernel took (possibly fewer than given). */
+  write(bytes: Uint8Array): Promise<number>;
+  /** Drops the connection at once; a pending write is cancelled. */
+  close(): void;
+}
+
+/** The close event, as the standard's `CloseEvent` has it. */
+export interface SocketCloseEvent {
+  code: number;
+  reason: string;
+  wasClean: boolean;
+}
+
+/** Options of {@linkcode ServerWebSocket}. */
+export interface ServerWebSocketOptions {
+  stream: ByteStream;
+  /** The subprotocol agreed in the handshake ("" for none). */
+  protocol?: string;
+  /** Largest incoming message, fragments included (close 1009 past it). */
+  maxMessageBytes: number;
+  /** Shared cap on bytes held for incomplete incoming messages (close 1013 past it). */
+  inbound?: InboundBudget;
+  /** How long the close handshake may take before the connection is dropped (default 2000). */
+  closeTimeoutMs?: number;
+  /** Monotonic clock in ms, for heartbeats (default `performance.now`). */
+  now?: () => number;
+  setTimer?: (fn: () => void, ms: number) => unknown;
+  clearTimer?: (handle: unknown) => void;
+}
+
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSING = 2;
+const CLOSED = 3;
+/** Small queued frames are joined into one write up to this size. */
+const COALESCE_BYTES = 64 * 1024;
+const PING = encodeFrame(Opcode.ping, new Uint8Array(0));
+
+/**
+ * One WebSocket connection after the HTTP upgrade.
+ *
+ * @example
+ * ```ts
+ * const socket = new ServerWebSocket({ stream: conn, protocol: "fanout.v1", maxMessageBytes: 1 << 18 });
+ * socket.onmessage = (e) => console.log(e.data);
+ * socket.open(); // after the 101 response was written
+ * socket.receive(bytesReadFromConn); // frames are parsed and handed on
+ * socket.send("hello");
+ * socket.close(1000, "bye");
+ * ```
+ */
+export class ServerWebSocket {
+  readonly protocol: string;
+  binaryType = "arraybuffer";
+  onopen: ((event: Record<string, never>) => void) | null = null;
+  onmessage: ((event: { data: string | ArrayBuffer }) => void) | null = null;
+  onclose: ((event: SocketCloseEvent) => void) | null = null;
+  onerror: ((event: { message: string }) => void) | null = null;
+  /** Told when the peer broke the protocol or a limit (before the close). */
+  onfail: ((code: number, reason: string) => void) | null = null;
+  #state = CONNECTING;
+  #stream: ByteStream;
+  #reader: FrameReader;
+  #closeTimeoutMs: number;
+  #now: () => number;
+  #setTimer: (fn: () => void, ms: number) => unknown;
+  #clearTimer: (handle: unknown) => void;
+  #queue: Uint8Array[] = [];
+  #queued = 0;
+  #inFlight = 0;
+  #writing = false;
+  /** Set when the last queued frame is written: end the connection then (close handshake done). */
+  #endAfterWrite = false;
+  #closeTimer: unknown = null;
+  #closeCode = 1005;
+  #closeReason = "";
+  #heardAt: number;
+  #pinged = false;
+  #pongQueued = false;
+  #closed = Promise.withResolvers<SocketCloseEvent>();
+
+  constructor(options: ServerWebSocketOptions) {
+    this.protocol = options.protocol ?? "";
+    this.#stream = options.stream;
+    this.#closeTimeoutMs = options.closeTimeoutMs ?? 2000;
+    this.#now = options.now ?? (() => performance.now());
+    this.#setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
+    this.#clearTimer = options.clearTimer ?? ((h) => clearTimeout(h as number));
+    this.#heardAt = this.#now();
+    this.#reader = new FrameReader(
+      { maxMessageBytes: options.maxMessageBytes, inbound: options.inbound },
+      this.#frameEvents(),
+    );
+  }
+
+  /** 0 connecting, 1 open, 2 closing, 3 closed, as for `WebSocket`. */
+  get readyState(): number {
+    return this.#state;
+  }
+
+  /** Settles with the close event once the connection is gone. */
+  get closed(): Promise<SocketCloseEvent> {
+    return this.#closed.promise;
+  }
+
+  /** Bytes handed to `send` (and control frames) not yet taken by the kernel. */
+  get bufferedAmount(): number {
+    return this.#queued + this.#inFlight;
+  }
+
+  /** The handshake response is written: the socket is open. */
+  open(): void {
+    if (this.#state !== CONNECTING) return;
+    this.#state = OPEN;
+    this.#heardAt = this.#now();
+    this.onopen?.({});
+  }
+
+  /** Sends a text message; ignored unless open (like `WebSocket` after closing). */
+  send(data: string): void {
+    if (this.#state !== OPEN) return;
+    this.#enqueue(encodeTextFrame(data));
+  }
+
+  /** Sends a frame already encoded (shared between recipients); ignored unless open. */
+  sendFrame(frame: Uint8Array): void {
+    if (this.#state !== OPEN) return;
+    this.#enqueue(frame);
+  }
+
+  /**
+   * Starts the close handshake: the close frame follows what is queued, and the connection is
+   * dropped when the peer answers or `closeTimeoutMs` later, whichever comes first.
+   */
+  close(code = 1000, reason = ""): void {
+    if (this.#state === CONNECTING) {
+      this.#closeCode = code;
+      this.#finish(false);
+      return;
+    }
+    if (this.#state !== OPEN) return;
+    this.#state = CLOSING;
+    this.#closeCode = code;
+    this.#closeReason = reason;
+    this.#enqueue(encodeCloseFrame(code, reason));
+    this.#closeTimer = this.#setTimer(() => {
+      this.#closeTimer = null;
+      this.#finish(false);
+    }, this.#closeTimeoutMs);
+  }
+
+  /** Bytes read from the connection. */
+  receive(chunk: Uint8Array): void {
+    if (this.#state === CLOSED) return;
+    this.#heardAt = this.#now();
+    this.#pinged = false;
+    this.#reader.push(chunk);
+  }
+
+  /** The connection ended (EOF or a read error): the socket is closed. */
+  ended(error?: string): void {
+    if (this.#state === CLOSED) return;
+    if (error && this.#state === OPEN) this.onerror?.({ message: error });
+    if (this.#state !== CLOSING) this.#closeCode = 1006;
+    this.#finish(false);
+  }
+
+  /**
+   * Heartbeat, called periodically: pings after `idleMs / 2` without a byte from the peer, and
+   * closes (1001) after `idleMs`.
+   */
+  heartbeat(idleMs: number): void {
+    if (this.#state !== OPEN) return;
+    const silent = this.#now() - this.#heardAt;
+    if (silent >= idleMs) {
+      this.close(1001, "no answer to ping");
+      return;
+    }
+    if (silent >= idleMs / 2 && !this.#pinged) {
+      this.#pinged = true;
+      this.#enqueue(PING);
+    }
+  }
+
+  #frameEvents(): FrameEvents {
+    return {
+      text: (text) => {
+        if (this.#state === OPEN) this.onmessage?.({ data: text });
+      },
+      binary: (payload) => {
+        if (this.#state !== OPEN) return;
+        const whole = payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength;
+        const data = whole ? payload.buffer as ArrayBuffer : payload.slice().buffer;
+        this.onmessage?.({ data });
+      },
+      ping: (payload) => {
+        if (this.#state !== OPEN || this.#pongQueued) return;
+        this.#pongQueued = true;
+        this.#enqueue(encodeFrame(Opcode.pong, payload));
+      },
+      pong: () => {},
+      close: (code, reason) => this.#peerClosed(code, reason),
+      fail: (code, reason) => {
+        this.onfail?.(code, reason);
+        if (this.#state !== OPEN) return;
+        // The peer broke the protocol: tell it why, then drop the connection.
+        this.#state = CLOSING;
+        this.#closeCode = code;
+        this.#closeReason = reason;
+        this.#endAfterWrite = true;
+        this.#enqueue(encodeCloseFrame(code, reason));
+        this.#closeTimer = this.#setTimer(() => this.#finish(false), this.#closeTimeoutMs);
+      },
+    };
+  }
+
+  #peerClosed(code: number | null, reason: string): void {
+    if (this.#state === OPEN) {
+      // Echo the close, then drop the connection once it is written.
+      this.#state = CLOSING;
+      this.#closeCode = code ?? 1005;
+      this.#closeReason = reason;
+      this.#endAfterWrite = true;
+      this.#enqueue(encodeCloseFrame(code ?? 1000, ""));
+      this.#closeTimer = this.#setTimer(() => this.#finish(true), this.#closeTimeoutMs);
+      return;
+    }
+    // Our close was answered.
+    if (this.#state === CLOSING) this.#finish(true);
+  }
+
+  #enqueue(frame: Uint8Array): void {
+    this.#queue.push(frame);
+    this.#queued += frame.length;
+    if (!this.#writing) this.#pump();
+  }
+
+  #pump(): void {
+    const queue = this.#queue;
+    if (queue.length === 0) {
+      this.#writing = false;
+      if (this.#endAfterWrite) this.#finish(true);
+      return;
+    }
+    this.#writing = true;
+    this.#pongQueued = false;
+    let chunk = queue[0];
+    let taken = 1;
+    if (queue.length > 1 && chunk.length < COALESCE_BYTES) {
+      let size = chunk.length;
+      while (taken < queue.length && size + queue[taken].length <= COALESCE_BYTES) {
+        size += queue[taken++].length;
+      }
+      if (taken > 1) {
+        chunk = new Uint8Array(size);
+        let at = 0;
+        for (let i = 0; i < taken; i++) {
+          chunk.set(queue[i], at);
+          at += queue[i].length;
+        }
+      }
+    }
+    this.#queue = taken === queue.length ? [] : queue.slice(taken);
+    this.#queued -= chunk.length;
+    this.#inFlight = chunk.length;
+    this.#write(chunk);
+  }
+
+  #write(chunk: Uint8Array): void {
+    this.#stream.write(chunk).then(
+      (n) => {
+        if (this.#state === CLOSED) return;
+        if (n < chunk.length) {
+          const rest = chunk.subarray(n);
+          this.#inFlight = rest.length;
+          return this.#write(rest);
+        }
+        this.#inFlight = 0;
+        this.#pump();
+      },
+      (err) => {
+        if (this.#state === CLOSED) return;
+        if (this.#state === OPEN) this.onerror?.({ message: String(err) });
+        if (this.#state !== CLOSING) this.#closeCode = 1006;
+        this.#finish(false);
+      },
+    );
+  }
+
+  /** Drops the connection and reports the close once. */
+  #finish(wasClean: boolean): void {
+    if (this.#state === CLOSED) return;
+    this.#state = CLOSED;
+    this.#reader.stop();
+    if (this.#closeTimer !== null) this.#clearTimer(this.#closeTimer);
+    this.#closeTimer = null;
+    this.#queue = [];
+    this.#queued = 0;
+    this.#inFlight = 0;
+    try {
+      this.#stream.close();
+    } catch {
+      // Already closed.
+    }
+    const event = { code: this.#closeCode, reason: this.#closeReason, wasClean };
+    try {
+      this.onclose?.(event);
+    } finally {
+      this.#closed.resolve(event);
+    }
+  }
+}
