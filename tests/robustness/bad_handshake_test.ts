@@ -12,6 +12,8 @@ interface HandshakeCase {
   name: string;
   query?: Record<string, string>;
   headers?: Record<string, string>;
+  /** Offered subprotocols (default `fanout.v1`). */
+  protocols?: string[];
   upgrade?: boolean;
   status: number;
   reason: RegExp;
@@ -134,6 +136,12 @@ const CASES: HandshakeCase[] = [
     status: 403,
     reason: /not allowed/,
   },
+  {
+    name: "Sec-WebSocket-Protocol over 16 KiB",
+    protocols: ["fanout.v1", "x".repeat(16 * 1024 - 10)],
+    status: 400,
+    reason: /Sec-WebSocket-Protocol must be at most 16384 characters, got 16385/,
+  },
 ];
 
 Deno.test("bad handshake: each hostile query or header gets its status and reason", async () => {
@@ -145,14 +153,21 @@ Deno.test("bad handshake: each hostile query or header gets its status and reaso
       const hs = await RawWs.connect(srv.server.port, `/ws?${query}`, {
         headers: c.headers,
         upgrade: c.upgrade,
-        protocols: ["fanout.v1"],
+        protocols: c.protocols ?? ["fanout.v1"],
       });
       hs.ws?.abort();
       assert.equal(hs.status, c.status, `case "${c.name}": ${hs.body}`);
       assert.match(hs.body, c.reason, `case "${c.name}"`);
       assert.ok(hs.body.length < 300, `case "${c.name}": the reason is one short line`);
     }
-    // Positive control: accents, emoji and a resume are fine.
+    // Positive controls: a subprotocol header of exactly 16 KiB is read (and JSON mode chosen)...
+    const atCap = await RawWs.connect(srv.server.port, "/ws?room=elsewhere", {
+      protocols: ["fanout.v1", "x".repeat(16 * 1024 - 11)],
+    });
+    atCap.ws?.abort();
+    assert.equal(atCap.status, 101, atCap.body);
+    assert.equal(atCap.headers.get("sec-websocket-protocol"), "fanout.v1");
+    // ...and accents, emoji and a resume are fine.
     const ok = await TestClient.join(
       srv.wsUrl({ name: "Zoë 😀", client: "client-123", since: "0", epoch: "old-epoch" }),
     );
