@@ -52,6 +52,11 @@ export interface Config {
   logLevel: LogLevel;
   /** Log line format (`LOG_FORMAT`: pretty or json; default pretty). */
   logFormat: LogFormat;
+  /**
+   * Log lines written per event name in 10 s; the rest are counted and summed up in one
+   * `<event>.suppressed` line (`LOG_LINES_PER_EVENT`, default 20; 0 writes every line).
+   */
+  logLinesPerEvent: number;
   /** Redis URL; when set, rooms are shared across processes (`REDIS_URL`, default unset). */
   redisUrl: string | null;
   /** Prefix of every Redis key and channel (`REDIS_KEY_PREFIX`, default `fanout`). */
@@ -163,6 +168,7 @@ export function loadConfig(env: Env): Config {
     shutdownGraceMs: integer(env, "SHUTDOWN_GRACE_MS", 5000, 0, 600_000),
     logLevel: oneOf(env, "LOG_LEVEL", "info", ["debug", "info", "warn", "error"] as const),
     logFormat: oneOf(env, "LOG_FORMAT", "pretty", ["pretty", "json"] as const),
+    logLinesPerEvent: integer(env, "LOG_LINES_PER_EVENT", 20, 0, 1_000_000),
     redisUrl: redisUrl(env),
     redisKeyPrefix: keyPrefix(env),
     redisTimeoutMs: integer(env, "REDIS_TIMEOUT_MS", 2000, 50, 60_000),

@@ -32,6 +32,20 @@ Deno.test("loadConfig bounds PRESENCE_FRAMES_PER_SECOND at 1", () => {
   );
 });
 
+Deno.test("loadConfig reads LOG_LINES_PER_EVENT: default 20, 0 turns the throttle off, bounded", () => {
+  assert.equal(loadConfig({}).logLinesPerEvent, 20);
+  assert.equal(loadConfig({ LOG_LINES_PER_EVENT: "0" }).logLinesPerEvent, 0);
+  assert.equal(loadConfig({ LOG_LINES_PER_EVENT: "1000000" }).logLinesPerEvent, 1_000_000);
+  assert.throws(
+    () => loadConfig({ LOG_LINES_PER_EVENT: "-1" }),
+    /LOG_LINES_PER_EVENT must be an integer from 0 to 1000000, got "-1"/,
+  );
+  assert.throws(
+    () => loadConfig({ LOG_LINES_PER_EVENT: "1000001" }),
+    /LOG_LINES_PER_EVENT .* got "1000001"/,
+  );
+});
+
 Deno.test("loadConfig reads FANOUT_SERVE as a 1/0 flag and rejects anything else", () => {
   assert.equal(loadConfig({ FANOUT_SERVE: "1" }).servedByDeno, true);
   assert.equal(loadConfig({ FANOUT_SERVE: "0" }).servedByDeno, false);
