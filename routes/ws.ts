@@ -50,11 +50,12 @@ export function handleWs(deps: AppDeps, req: Request): Response {
     );
   }
   const origin = req.headers.get("origin");
-  if (!originAllowed(origin, req.headers.get("host"), config.allowedOrigins)) {
+  if (!originAllowed(origin, req.headers.get("host"), config)) {
+    const shown = origin!.length > 100 ? `${origin!.slice(0, 100)}…` : origin;
     return refuse(
       deps,
       403,
-      `origin ${origin} is not allowed; set ALLOWED_ORIGINS to allow it`,
+      `origin ${shown} is not allowed: set PUBLIC_URL to this server's public origin, or ALLOWED_ORIGINS`,
       "handshake_origin",
     );
   }
