@@ -93,7 +93,14 @@ export function parseHandshake(url: URL): HandshakeResult {
   return { ok: true, value: { room, name, client, resume } };
 }
 
-/** Where browsers may connect from: the {@linkcode Config} fields `originAllowed` reads. */
+/**
+ * Where browsers may connect from: the `Config` fields {@linkcode originAllowed} reads.
+ *
+ * @example
+ * ```ts
+ * const policy: OriginPolicy = { publicOrigins: ["https://chat.example.com"], allowedOrigins: [] };
+ * ```
+ */
 export interface OriginPolicy {
   /** `PUBLIC_URL`, as origins. */
   publicOrigins: readonly string[];
@@ -139,7 +146,8 @@ export function rebindingProofHost(host: string): boolean {
  * const none = { publicOrigins: [], allowedOrigins: [] };
  * originAllowed("http://127.0.0.1:8000", "127.0.0.1:8000", none); // true
  * originAllowed("http://evil.test:8000", "evil.test:8000", none); // false: set PUBLIC_URL
- * originAllowed("https://chat.example", "10.0.0.5", { ...none, publicOrigins: ["https://chat.example"] }); // true
+ * const pub = { ...none, publicOrigins: ["https://chat.example"] };
+ * originAllowed("https://chat.example", "10.0.0.5", pub); // true: behind a proxy
  * ```
  */
 export function originAllowed(

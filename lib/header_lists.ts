@@ -14,7 +14,15 @@ export const MAX_ACCEPT_ENCODING_CHARS = 1024;
 /** `Sec-WebSocket-Protocol` values longer than this many characters are refused with a 400. */
 export const MAX_PROTOCOL_HEADER_CHARS = 16 * 1024;
 
-/** Counts the characters a scan visited, so tests can check the work is linear. */
+/**
+ * Counts the characters a scan visited, so tests can check the work is linear.
+ *
+ * @example
+ * ```ts
+ * const stats: ScanStats = { steps: 0 };
+ * etagListMatches('"a", "b"', '"b"', stats); // stats.steps <= 2 * 8 + 2
+ * ```
+ */
 export interface ScanStats {
   steps: number;
 }

@@ -9,7 +9,14 @@
 
 import type { LogFields, Logger, LogLevel } from "./log.ts";
 
-/** Options of {@linkcode createLogThrottle}. */
+/**
+ * Options of {@linkcode createLogThrottle}.
+ *
+ * @example
+ * ```ts
+ * const options: LogThrottleOptions = { linesPerEvent: 5, now: clock.now, setTimer: clock.set };
+ * ```
+ */
 export interface LogThrottleOptions {
   /** Lines written per event name and window; 0 turns the throttle off (default 20). */
   linesPerEvent?: number;
@@ -29,7 +36,16 @@ export interface LogThrottleOptions {
   clearTimer?: (handle: unknown) => void;
 }
 
-/** A throttled logger; {@linkcode LogThrottle.flush} ends every window at once. */
+/**
+ * A throttled logger; {@linkcode LogThrottle.flush} ends every window at once.
+ *
+ * @example
+ * ```ts
+ * const log: LogThrottle = createLogThrottle(createLogger());
+ * log.info("ws.refused", { reason: "handshake_full" });
+ * log.flush();
+ * ```
+ */
 export interface LogThrottle extends Logger {
   /** Writes the summary of every window with suppressed lines now and cancels their timers. */
   flush(): void;
@@ -46,7 +62,6 @@ interface Window {
 }
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-const LEVELS: LogLevel[] = ["debug", "info", "warn", "error"];
 const OTHER = "other";
 
 function reasonOf(fields: LogFields | undefined): string {
@@ -128,13 +143,13 @@ export function createLogThrottle(inner: Logger, options: LogThrottleOptions = {
     }
   };
 
-  const throttle = {
+  return {
+    debug: (event, fields) => log("debug", event, fields),
+    info: (event, fields) => log("info", event, fields),
+    warn: (event, fields) => log("warn", event, fields),
+    error: (event, fields) => log("error", event, fields),
     flush() {
       for (const [event, w] of [...windows]) close(event, w);
     },
-  } as LogThrottle;
-  for (const lvl of LEVELS) {
-    throttle[lvl] = (event: string, fields?: LogFields) => log(lvl, event, fields);
-  }
-  return throttle;
+  };
 }
