@@ -6,6 +6,8 @@
  * @module
  */
 
+import { acceptsGzip, etagListMatches } from "./header_lists.ts";
+
 /** A file the loader hands over, before hashing. */
 export interface SourceAsset {
   /** Logical name such as `island.js` or `app.css`. */
@@ -136,7 +138,7 @@ export function etagOf(asset: Pick<Asset, "hash">, gzip: boolean): string {
 }
 
 function serve(req: Request, asset: Asset, hashed: boolean): Response {
-  const gzip = /\bgzip\b/.test(req.headers.get("accept-encoding") ?? "");
+  const gzip = acceptsGzip(req.headers.get("accept-encoding"));
   const etag = etagOf(asset, gzip);
   const headers = new Headers({
     "content-type": asset.type,
@@ -144,9 +146,9 @@ function serve(req: Request, asset: Asset, hashed: boolean): Response {
     "cache-control": hashed ? IMMUTABLE : "no-cache",
     vary: "Accept-Encoding",
   });
-  const match = req.headers.get("if-none-match")?.split(/\s*,\s*/)
-    .some((tag) => tag === "*" || tag.replace(/^W\//, "") === etag);
-  if (match) return new Response(null, { status: 304, headers });
+  if (etagListMatches(req.headers.get("if-none-match"), etag)) {
+    return new Response(null, { status: 304, headers });
+  }
   if (gzip) headers.set("content-encoding", "gzip");
   const body = gzip ? asset.gzip : asset.body;
   headers.set("content-length", String(body.length));

@@ -28,7 +28,17 @@ export interface Config {
   rateLimitCloseAfter: number;
   /** Open WebSocket connections allowed at once (`MAX_CONNECTIONS`, default 10000). */
   maxConnections: number;
-  /** Allowed browser origins (`ALLOWED_ORIGINS`, comma separated, `*` for any; default same-origin). */
+  /**
+   * Origins at which clients reach this server (`PUBLIC_URL`, comma separated http(s) URLs reduced
+   * to their origin, e.g. `https://chat.example.com`; default unset). Browsers on these origins
+   * may connect to `/ws`.
+   */
+  publicOrigins: string[];
+  /**
+   * Further allowed browser origins (`ALLOWED_ORIGINS`, comma separated, `*` for any; default
+   * unset). With neither this nor `PUBLIC_URL`, only `http://` pages on localhost or an IP
+   * address, served by this server, may connect.
+   */
   allowedOrigins: string[];
   /** Bytes queued for one socket before it is closed 4008 (`MAX_BUFFERED_BYTES`, default 1 MiB). */
   maxBufferedBytes: number;
@@ -53,6 +63,11 @@ export interface Config {
   logLevel: LogLevel;
   /** Log line format (`LOG_FORMAT`: pretty or json; default pretty). */
   logFormat: LogFormat;
+  /**
+   * Log lines written per event name in 10 s; the rest are counted and summed up in one
+   * `<event>.suppressed` line (`LOG_LINES_PER_EVENT`, default 20; 0 writes every line).
+   */
+  logLinesPerEvent: number;
   /** Redis URL; when set, rooms are shared across processes (`REDIS_URL`, default unset). */
   redisUrl: string | null;
   /** Prefix of every Redis key and channel (`REDIS_KEY_PREFIX`, default `fanout`). */
@@ -138,16 +153,41 @@ function flag(env: Env, name: string): boolean {
   throw new RangeError(`${name} must be 1 or 0, got "${raw}"`);
 }
 
+function list(env: Env, name: string): string[] {
+  return (env[name] ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+}
+
 function origins(env: Env): string[] {
-  const raw = env.ALLOWED_ORIGINS?.trim() ?? "";
-  if (raw === "") return [];
-  return raw.split(",").map((s) => s.trim()).filter(Boolean).map((origin) => {
+  return list(env, "ALLOWED_ORIGINS").map((origin) => {
     if (origin === "*") return origin;
+    let parsed: string;
     try {
-      return new URL(origin).origin;
+      parsed = new URL(origin).origin;
     } catch {
       throw new RangeError(`ALLOWED_ORIGINS holds an invalid origin: "${origin}"`);
     }
+    if (parsed === "null") {
+      // e.g. file:///x: it would allow every sandboxed page, whose Origin is "null".
+      throw new RangeError(`ALLOWED_ORIGINS holds an origin without a host: "${origin}"`);
+    }
+    return parsed;
+  });
+}
+
+function publicOrigins(env: Env): string[] {
+  return list(env, "PUBLIC_URL").map((value) => {
+    let url: URL | null = null;
+    try {
+      url = new URL(value);
+    } catch {
+      // reported below
+    }
+    if (url === null || (url.protocol !== "http:" && url.protocol !== "https:")) {
+      throw new RangeError(
+        `PUBLIC_URL must be http:// or https:// URLs separated by commas, got "${value}"`,
+      );
+    }
+    return url.origin;
   });
 }
 
@@ -223,6 +263,7 @@ export function loadConfig(env: Env): Config {
     rateBurst: integer(env, "RATE_BURST", 40, 1, 1_000_000),
     rateLimitCloseAfter: integer(env, "RATE_LIMIT_CLOSE_AFTER", 100, 1, 1_000_000),
     maxConnections: integer(env, "MAX_CONNECTIONS", 10_000, 1, 10_000_000),
+    publicOrigins: publicOrigins(env),
     allowedOrigins: origins(env),
     maxBufferedBytes: integer(env, "MAX_BUFFERED_BYTES", MiB, 1024, 1024 * MiB),
     idleTimeoutSeconds: integer(env, "IDLE_TIMEOUT_SECONDS", 30, 1, 3600),
@@ -234,6 +275,7 @@ export function loadConfig(env: Env): Config {
     shutdownGraceMs: integer(env, "SHUTDOWN_GRACE_MS", 5000, 0, 600_000),
     logLevel: oneOf(env, "LOG_LEVEL", "info", ["debug", "info", "warn", "error"] as const),
     logFormat: oneOf(env, "LOG_FORMAT", "pretty", ["pretty", "json"] as const),
+    logLinesPerEvent: integer(env, "LOG_LINES_PER_EVENT", 20, 0, 1_000_000),
     redisUrl: redisUrl(env),
     redisKeyPrefix: keyPrefix(env),
     redisTimeoutMs: integer(env, "REDIS_TIMEOUT_MS", 2000, 50, 60_000),

@@ -12,12 +12,16 @@ import type { Config } from "./config.ts";
 import { createEngine } from "./create_engine.ts";
 import type { Engine } from "./engine.ts";
 import { Hub } from "./hub.ts";
-import { createLogger, type Logger } from "./log.ts";
+import { createLogger, type Logger, type LogLevel } from "./log.ts";
+import { createLogThrottle } from "./log_throttle.ts";
 
 /** Runtime pieces injected into {@linkcode createFanout}. */
 export interface FanoutOptions {
   upgrade: Upgrade;
+  /** Used as is when given; by default a logger per the config, throttled per event name. */
   logger?: Logger;
+  /** Where the default logger writes its lines (default: stdout, stderr for warn and error). */
+  logWrite?: (line: string, level: LogLevel) => void;
   memory?: () => MemoryUsage;
   now?: () => number;
   engine?: Engine;
@@ -48,8 +52,13 @@ export interface Fanout {
  * ```
  */
 export function createFanout(config: Config, options: FanoutOptions): Fanout {
-  const logger = options.logger ??
-    createLogger({ level: config.logLevel, format: config.logFormat });
+  // Every event an anonymous client can trigger at will (ws.refused, ws.closed_abusive,
+  // http.error, ...) goes through the throttle; server.* events always pass.
+  const throttle = options.logger ? null : createLogThrottle(
+    createLogger({ level: config.logLevel, format: config.logFormat, write: options.logWrite }),
+    { linesPerEvent: config.logLinesPerEvent, level: config.logLevel },
+  );
+  const logger = options.logger ?? throttle!;
   const now = options.now ?? Date.now;
   const engine = options.engine ?? createEngine(config, { logger, now });
   const hub = new Hub({ config, engine, logger });
@@ -88,6 +97,7 @@ export function createFanout(config: Config, options: FanoutOptions): Fanout {
       await Promise.race([hub.drain(), grace]);
       clearTimeout(graceTimer);
       await engine.close();
+      throttle?.flush();
     },
   };
 }

@@ -94,26 +94,72 @@ export function parseHandshake(url: URL): HandshakeResult {
 }
 
 /**
- * Decides whether a browser origin may connect. Requests without `Origin` (console clients,
- * servers) always may; `*` allows every origin; an empty list allows the same origin only.
+ * Where browsers may connect from: the `Config` fields {@linkcode originAllowed} reads.
  *
  * @example
  * ```ts
- * originAllowed("http://a.test", "a.test", []); // true: same origin
- * originAllowed("http://evil.test", "a.test", []); // false
+ * const policy: OriginPolicy = { publicOrigins: ["https://chat.example.com"], allowedOrigins: [] };
+ * ```
+ */
+export interface OriginPolicy {
+  /** `PUBLIC_URL`, as origins. */
+  publicOrigins: readonly string[];
+  /** `ALLOWED_ORIGINS`, as origins, or `*`. */
+  allowedOrigins: readonly string[];
+}
+
+const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+
+/**
+ * Whether a `Host` header names this machine in a way DNS rebinding cannot fake: `localhost`, a
+ * `*.localhost` name, or an IP literal (IPv4, or IPv6 in brackets), with an optional port, in
+ * the canonical form a browser sends. A rebinding attack always goes through a domain name.
+ *
+ * @example
+ * ```ts
+ * rebindingProofHost("127.0.0.1:8000"); // true
+ * rebindingProofHost("evil.test:8000"); // false
+ * ```
+ */
+export function rebindingProofHost(host: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(`http://${host}`);
+  } catch {
+    return false;
+  }
+  if (url.host !== host) return false; // not canonical: user info, a path, capitals, ...
+  const name = url.hostname;
+  return name === "localhost" || name.endsWith(".localhost") || name.startsWith("[") ||
+    IPV4.test(name);
+}
+
+/**
+ * Decides whether a browser origin may connect. Requests without `Origin` (console clients,
+ * servers) always may. Otherwise the origin must be one of `PUBLIC_URL` or `ALLOWED_ORIGINS`
+ * (`*` allows every origin). With neither set, only `http://` + the request's `Host` is allowed,
+ * and only when that host is `localhost`, a `*.localhost` name or an IP literal: comparing with
+ * a domain name in `Host` would let a DNS-rebinding page in (its `Host` is the attacker's name).
+ *
+ * @example
+ * ```ts
+ * const none = { publicOrigins: [], allowedOrigins: [] };
+ * originAllowed("http://127.0.0.1:8000", "127.0.0.1:8000", none); // true
+ * originAllowed("http://evil.test:8000", "evil.test:8000", none); // false: set PUBLIC_URL
+ * const pub = { ...none, publicOrigins: ["https://chat.example"] };
+ * originAllowed("https://chat.example", "10.0.0.5", pub); // true: behind a proxy
  * ```
  */
 export function originAllowed(
   origin: string | null,
   host: string | null,
-  allowed: string[],
+  policy: OriginPolicy,
 ): boolean {
   if (origin === null) return true;
-  if (allowed.includes("*")) return true;
-  if (allowed.length > 0) return allowed.includes(origin);
-  try {
-    return host !== null && new URL(origin).host === host;
-  } catch {
-    return false;
+  const { publicOrigins, allowedOrigins } = policy;
+  if (publicOrigins.length > 0 || allowedOrigins.length > 0) {
+    return allowedOrigins.includes("*") || publicOrigins.includes(origin) ||
+      allowedOrigins.includes(origin);
   }
+  return host !== null && origin === `http://${host}` && rebindingProofHost(host);
 }

@@ -6,6 +6,7 @@
 
 import type { AppDeps } from "../lib/app_deps.ts";
 import { originAllowed, parseHandshake } from "../lib/handshake.ts";
+import { MAX_PROTOCOL_HEADER_CHARS, offeredProtocols } from "../lib/header_lists.ts";
 import { SUBPROTOCOL } from "../lib/protocol.ts";
 
 function refuse(
@@ -49,16 +50,25 @@ export function handleWs(deps: AppDeps, req: Request): Response {
     );
   }
   const origin = req.headers.get("origin");
-  if (!originAllowed(origin, req.headers.get("host"), config.allowedOrigins)) {
+  if (!originAllowed(origin, req.headers.get("host"), config)) {
+    const shown = origin!.length > 100 ? `${origin!.slice(0, 100)}…` : origin;
     return refuse(
       deps,
       403,
-      `origin ${origin} is not allowed; set ALLOWED_ORIGINS to allow it`,
+      `origin ${shown} is not allowed: set PUBLIC_URL to this server's public origin, or ALLOWED_ORIGINS`,
       "handshake_origin",
     );
   }
   const parsed = parseHandshake(new URL(req.url));
   if (!parsed.ok) return refuse(deps, 400, `bad request: ${parsed.reason}`, "handshake_invalid");
+  const protocols = req.headers.get("sec-websocket-protocol");
+  const offered = offeredProtocols(protocols);
+  if (offered === null) {
+    const max = MAX_PROTOCOL_HEADER_CHARS;
+    const reason =
+      `Sec-WebSocket-Protocol must be at most ${max} characters, got ${protocols?.length}`;
+    return refuse(deps, 400, `bad request: ${reason}`, "handshake_invalid");
+  }
   if (hub.size >= config.maxConnections) {
     return refuse(
       deps,
@@ -70,7 +80,6 @@ export function handleWs(deps: AppDeps, req: Request): Response {
       },
     );
   }
-  const offered = req.headers.get("sec-websocket-protocol")?.split(",").map((p) => p.trim()) ?? [];
   const json = offered.includes(SUBPROTOCOL);
   let upgraded: ReturnType<typeof deps.upgrade>;
   try {

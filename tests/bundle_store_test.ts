@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createAssetStore, etagOf, gzipBytes, IMMUTABLE, prepareAsset } from "../lib/bundle.ts";
+import { MAX_ACCEPT_ENCODING_CHARS, MAX_IF_NONE_MATCH_CHARS } from "../lib/header_lists.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const js = enc("console.log('island');".repeat(20));
@@ -103,4 +104,39 @@ Deno.test("gzip and identity bodies have their own ETags and Vary: Accept-Encodi
   await plainWithGzTag.body?.cancel();
   assert.equal((await get({ "accept-encoding": "gzip", "if-none-match": gzTag })).status, 304);
   assert.equal((await get({ "if-none-match": `W/${plainTag}` })).status, 304, "weak match");
+});
+
+Deno.test("hostile If-None-Match and Accept-Encoding: long values count as absent, without backtracking", async () => {
+  const store = createAssetStore(fakeLoader().load);
+  const asset = (await store.ready()).get("island.js")!;
+  const file = asset.url.slice("/assets/".length);
+  const tag = etagOf(asset, false);
+  const get = (headers: Record<string, string>) =>
+    store.respond(new Request("http://h" + asset.url, { headers }), file);
+
+  // 65 000 spaces inside one member (the old split on \s*,\s* took about 5 s on it).
+  const started = performance.now();
+  const spaces = await get({ "if-none-match": `${tag}, "x"${" ".repeat(65_000)}"y"` });
+  const ms = performance.now() - started;
+  assert.equal(spaces.status, 200, "over MAX_IF_NONE_MATCH_CHARS: as if absent");
+  assert.deepEqual(new Uint8Array(await spaces.arrayBuffer()), js);
+  console.log(`If-None-Match of 65 000 spaces answered in ${ms.toFixed(1)} ms`);
+
+  // At the cap the value is read; one character more and it is ignored.
+  const at = `"x"${" ".repeat(MAX_IF_NONE_MATCH_CHARS - tag.length - 5)}, ${tag}`;
+  assert.equal(at.length, MAX_IF_NONE_MATCH_CHARS);
+  assert.equal((await get({ "if-none-match": at })).status, 304);
+  const over = await get({ "if-none-match": `"x" ${at.slice(3)}` + " ," });
+  assert.equal(over.status, 200);
+  await over.body?.cancel();
+  assert.equal((await get({ "if-none-match": `${",".repeat(5000)}W/${tag}` })).status, 304);
+  assert.equal((await get({ "if-none-match": `"x",${" ".repeat(5000)}*` })).status, 304);
+
+  const gzAt = " ".repeat(MAX_ACCEPT_ENCODING_CHARS - 5) + ",gzip";
+  const gz = await get({ "accept-encoding": `br${gzAt.slice(2)}` });
+  assert.equal(gz.headers.get("content-encoding"), "gzip");
+  await gz.body?.cancel();
+  const plain = await get({ "accept-encoding": `br ${gzAt.slice(2)}` });
+  assert.equal(plain.headers.get("content-encoding"), null, "over the cap: identity");
+  assert.deepEqual(new Uint8Array(await plain.arrayBuffer()), js);
 });

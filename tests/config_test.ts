@@ -13,6 +13,7 @@ Deno.test("loadConfig fills every default from an empty environment", () => {
   assert.equal(c.rateLimitCloseAfter, 100);
   assert.equal(c.maxConnections, 10000);
   assert.deepEqual(c.allowedOrigins, []);
+  assert.deepEqual(c.publicOrigins, []);
   assert.equal(c.maxBufferedBytes, 1024 * 1024);
   assert.equal(c.idleTimeoutSeconds, 30);
   assert.equal(c.dedupTtlMs, 300000);
@@ -59,6 +60,49 @@ Deno.test("loadConfig bounds PRESENCE_FRAMES_PER_SECOND at 1", () => {
     () => loadConfig({ PRESENCE_FRAMES_PER_SECOND: "0" }),
     /PRESENCE_FRAMES_PER_SECOND must be an integer from 1 to 100000000, got "0"/,
   );
+});
+
+Deno.test("loadConfig reads LOG_LINES_PER_EVENT: default 20, 0 turns the throttle off, bounded", () => {
+  assert.equal(loadConfig({}).logLinesPerEvent, 20);
+  assert.equal(loadConfig({ LOG_LINES_PER_EVENT: "0" }).logLinesPerEvent, 0);
+  assert.equal(loadConfig({ LOG_LINES_PER_EVENT: "1000000" }).logLinesPerEvent, 1_000_000);
+  assert.throws(
+    () => loadConfig({ LOG_LINES_PER_EVENT: "-1" }),
+    /LOG_LINES_PER_EVENT must be an integer from 0 to 1000000, got "-1"/,
+  );
+  assert.throws(
+    () => loadConfig({ LOG_LINES_PER_EVENT: "1000001" }),
+    /LOG_LINES_PER_EVENT .* got "1000001"/,
+  );
+});
+
+Deno.test("loadConfig reads PUBLIC_URL as http(s) origins and names a bad value", () => {
+  assert.deepEqual(
+    loadConfig({ PUBLIC_URL: " https://Chat.Example.com/app?x=1 , http://10.0.0.5:8000/,," })
+      .publicOrigins,
+    ["https://chat.example.com", "http://10.0.0.5:8000"],
+  );
+  assert.deepEqual(loadConfig({ PUBLIC_URL: "https://a.example:443" }).publicOrigins, [
+    "https://a.example",
+  ]);
+  assert.deepEqual(loadConfig({ PUBLIC_URL: "  " }).publicOrigins, []);
+  for (const bad of ["chat.example.com", "ws://chat.example.com", "file:///srv", "http://"]) {
+    assert.throws(
+      () => loadConfig({ PUBLIC_URL: `https://ok.example,${bad}` }),
+      new RegExp(`PUBLIC_URL must be http:// or https:// URLs separated by commas, got "${bad}"`),
+    );
+  }
+});
+
+Deno.test("loadConfig refuses an ALLOWED_ORIGINS entry without a host (it would allow Origin: null)", () => {
+  assert.throws(
+    () => loadConfig({ ALLOWED_ORIGINS: "file:///tmp/x" }),
+    /ALLOWED_ORIGINS holds an origin without a host: "file:\/\/\/tmp\/x"/,
+  );
+  assert.deepEqual(loadConfig({ ALLOWED_ORIGINS: "*, https://a.example" }).allowedOrigins, [
+    "*",
+    "https://a.example",
+  ]);
 });
 
 Deno.test("loadConfig reads FANOUT_SERVE as a 1/0 flag and rejects anything else", () => {

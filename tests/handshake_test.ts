@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { originAllowed, parseHandshake } from "../lib/handshake.ts";
+import {
+  originAllowed,
+  type OriginPolicy,
+  parseHandshake,
+  rebindingProofHost,
+} from "../lib/handshake.ts";
 
 const parse = (query: string) => parseHandshake(new URL(`ws://h/ws?${query}`));
 const reason = (query: string) => {
@@ -55,13 +60,64 @@ Deno.test("parseHandshake checks client ids and resume parameters", () => {
   assert.equal(reason("since=0&epoch=e"), null);
 });
 
-Deno.test("originAllowed: no Origin, same origin, allowlist, wildcard", () => {
-  assert.equal(originAllowed(null, "a.test", []), true);
-  assert.equal(originAllowed("http://a.test", "a.test", []), true);
-  assert.equal(originAllowed("http://a.test:81", "a.test", []), false);
-  assert.equal(originAllowed("http://evil.test", "a.test", []), false);
-  assert.equal(originAllowed("http://b.test", "a.test", ["http://b.test"]), true);
-  assert.equal(originAllowed("http://a.test", "a.test", ["http://b.test"]), false);
-  assert.equal(originAllowed("http://any.test", "a.test", ["*"]), true);
-  assert.equal(originAllowed("null", "a.test", []), false);
+const NONE = { publicOrigins: [], allowedOrigins: [] };
+const allowed = (origin: string | null, host: string | null, policy: OriginPolicy = NONE) =>
+  originAllowed(origin, host, policy);
+
+Deno.test("originAllowed without PUBLIC_URL nor ALLOWED_ORIGINS: http + Host, on localhost or an IP literal only", () => {
+  assert.equal(allowed(null, "evil.test:8000"), true, "no Origin: not a browser, always allowed");
+  assert.equal(allowed(null, null), true);
+  assert.equal(allowed("http://localhost:8000", "localhost:8000"), true);
+  assert.equal(allowed("http://localhost", "localhost"), true);
+  assert.equal(allowed("http://app.localhost:8000", "app.localhost:8000"), true);
+  assert.equal(allowed("http://127.0.0.1:8000", "127.0.0.1:8000"), true);
+  assert.equal(allowed("http://10.0.0.5:8000", "10.0.0.5:8000"), true, "a LAN address");
+  assert.equal(allowed("http://[::1]:8000", "[::1]:8000"), true);
+  // DNS rebinding: the attacker's name resolves to this server, so Host and Origin agree.
+  assert.equal(allowed("http://evil.test:8000", "evil.test:8000"), false);
+  assert.equal(allowed("http://chat.example.com", "chat.example.com"), false, "needs PUBLIC_URL");
+  assert.equal(allowed("http://localhost.evil.test", "localhost.evil.test"), false);
+  assert.equal(allowed("http://127.0.0.1.nip.io", "127.0.0.1.nip.io"), false);
+  assert.equal(allowed("https://127.0.0.1:8000", "127.0.0.1:8000"), false, "https to http");
+  assert.equal(allowed("http://127.0.0.1:8001", "127.0.0.1:8000"), false, "another port");
+  assert.equal(allowed("http://127.0.0.1", "127.0.0.1:8000"), false);
+  assert.equal(allowed("http://localhost:8000", "127.0.0.1:8000"), false, "another host");
+  assert.equal(allowed("http://127.0.0.1:8000", null), false, "no Host");
+  assert.equal(allowed("null", "127.0.0.1:8000"), false);
+  assert.equal(allowed("http://LOCALHOST:8000", "LOCALHOST:8000"), false, "not canonical");
+  assert.equal(allowed("http://a@127.0.0.1", "a@127.0.0.1"), false, "user info");
+});
+
+Deno.test("originAllowed with PUBLIC_URL and ALLOWED_ORIGINS: exactly those origins, or any with *", () => {
+  const pub = { publicOrigins: ["https://chat.example.com"], allowedOrigins: [] };
+  assert.equal(allowed("https://chat.example.com", "10.0.0.5:8000", pub), true, "behind a proxy");
+  assert.equal(allowed("http://chat.example.com", "chat.example.com", pub), false, "scheme");
+  assert.equal(allowed("https://chat.example.com:8443", "x", pub), false, "port");
+  assert.equal(allowed("https://evil.test", "evil.test", pub), false);
+  assert.equal(allowed("http://127.0.0.1:8000", "127.0.0.1:8000", pub), false, "no fallback");
+  assert.equal(allowed("null", "chat.example.com", pub), false);
+  assert.equal(allowed(null, "chat.example.com", pub), true);
+
+  const both = { publicOrigins: ["https://chat.example.com"], allowedOrigins: ["http://b.test"] };
+  assert.equal(allowed("http://b.test", "chat.example.com", both), true);
+  assert.equal(allowed("https://chat.example.com", "chat.example.com", both), true);
+  assert.equal(allowed("http://c.test", "chat.example.com", both), false);
+
+  const listed = { publicOrigins: [], allowedOrigins: ["http://b.test"] };
+  assert.equal(allowed("http://b.test", "a.test", listed), true);
+  assert.equal(allowed("http://a.test", "a.test", listed), false);
+  const any = { publicOrigins: [], allowedOrigins: ["*"] };
+  assert.equal(allowed("http://evil.test:8000", "evil.test:8000", any), true);
+  assert.equal(allowed("null", "a.test", any), true);
+});
+
+Deno.test("rebindingProofHost: localhost names and IP literals, canonical, with or without a port", () => {
+  for (
+    const host of ["localhost", "localhost:1", "x.y.localhost", "0.0.0.0", "[::1]", "[fe80::1]:9"]
+  ) {
+    assert.equal(rebindingProofHost(host), true, host);
+  }
+  for (const host of ["evil.test", "localhost.", "1.2.3.4.evil", "::1", "[::1", "a/b", "", "a b"]) {
+    assert.equal(rebindingProofHost(host), false, host);
+  }
 });

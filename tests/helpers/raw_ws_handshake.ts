@@ -22,6 +22,8 @@ const dec = new TextDecoder();
 export interface HandshakeOptions {
   /** Extra request headers, written as given. */
   headers?: Record<string, string>;
+  /** The `Host` header (default `127.0.0.1:<port>`), e.g. a domain name to play DNS rebinding. */
+  host?: string;
   /** Sent as `Sec-WebSocket-Protocol` when not empty. */
   protocols?: string[];
   /** Send the upgrade headers (default true); false sends a plain `Connection: close` GET. */
@@ -61,7 +63,7 @@ export async function handshake(
   options: HandshakeOptions,
 ): Promise<HandshakeReply> {
   const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
-  const lines = [`GET ${path} HTTP/1.1`, `Host: 127.0.0.1:${port}`];
+  const lines = [`GET ${path} HTTP/1.1`, `Host: ${options.host ?? `127.0.0.1:${port}`}`];
   if (options.upgrade ?? true) {
     lines.push("Upgrade: websocket", "Connection: Upgrade", `Sec-WebSocket-Key: ${key}`);
     lines.push("Sec-WebSocket-Version: 13");

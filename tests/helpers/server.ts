@@ -6,7 +6,7 @@
 
 import { loadConfig } from "../../lib/config.ts";
 import { listen, type RunningServer } from "../../lib/deno_server.ts";
-import { silentLogger } from "../../lib/log.ts";
+import { type LogLevel, silentLogger } from "../../lib/log.ts";
 
 /** A server under test. */
 export interface TestServer {
@@ -19,16 +19,34 @@ export interface TestServer {
 }
 
 /**
+ * Options of {@linkcode startTestServer}.
+ *
+ * @example
+ * ```ts
+ * const lines: string[] = [];
+ * const options: TestServerOptions = { logWrite: (line) => lines.push(line) };
+ * ```
+ */
+export interface TestServerOptions {
+  /** Receives the lines of the server's own (configured, throttled) logger; default: silent. */
+  logWrite?: (line: string, level: LogLevel) => void;
+}
+
+/**
  * Starts a server with test-friendly defaults (loopback, port 0, fast presence) plus `env`.
  *
  * @example
  * ```ts
- * const srv = await startTestServer({ RATE_LIMIT: "5" });
+ * const srv = await startTestServer({ RATE_LIMIT: "5" }); // logs nothing
+ * // or: startTestServer({}, { logWrite: (line) => lines.push(line) })
  * // ... connect to srv.wsUrl({ room: "r1" })
  * await srv.stop();
  * ```
  */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: TestServerOptions = {},
+): Promise<TestServer> {
   const config = loadConfig({
     HOST: "127.0.0.1",
     PORT: "0",
@@ -36,7 +54,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     SHUTDOWN_GRACE_MS: "500",
     ...env,
   });
-  const server = await listen(config, { logger: silentLogger, maintainEveryMs: 100 });
+  const logging = options.logWrite ? { logWrite: options.logWrite } : { logger: silentLogger };
+  const server = await listen(config, { ...logging, maintainEveryMs: 100 });
   const base = `127.0.0.1:${server.port}`;
   return {
     server,

@@ -12,6 +12,10 @@ interface HandshakeCase {
   name: string;
   query?: Record<string, string>;
   headers?: Record<string, string>;
+  /** The `Host` header (default `127.0.0.1:<port>`). */
+  host?: string;
+  /** Offered subprotocols (default `fanout.v1`). */
+  protocols?: string[];
   upgrade?: boolean;
   status: number;
   reason: RegExp;
@@ -120,7 +124,27 @@ const CASES: HandshakeCase[] = [
     name: "foreign Origin",
     headers: { Origin: "http://evil.example" },
     status: 403,
-    reason: /origin http:\/\/evil.example is not allowed/,
+    reason: /origin http:\/\/evil.example is not allowed: set PUBLIC_URL .*, or ALLOWED_ORIGINS/,
+  },
+  {
+    name: "DNS rebinding: Host and Origin both the attacker's domain",
+    host: "evil.test:8000",
+    headers: { Origin: "http://evil.test:8000" },
+    status: 403,
+    reason: /origin http:\/\/evil.test:8000 is not allowed: set PUBLIC_URL/,
+  },
+  {
+    name: "https Origin to an http server",
+    host: "127.0.0.1:8000",
+    headers: { Origin: "https://127.0.0.1:8000" },
+    status: 403,
+    reason: /origin https:\/\/127.0.0.1:8000 is not allowed/,
+  },
+  {
+    name: "Origin of 2000 characters",
+    headers: { Origin: `http://${"a".repeat(2000)}.test` },
+    status: 403,
+    reason: /origin http:\/\/a{93}… is not allowed/,
   },
   {
     name: "Origin null",
@@ -134,6 +158,12 @@ const CASES: HandshakeCase[] = [
     status: 403,
     reason: /not allowed/,
   },
+  {
+    name: "Sec-WebSocket-Protocol over 16 KiB",
+    protocols: ["fanout.v1", "x".repeat(16 * 1024 - 10)],
+    status: 400,
+    reason: /Sec-WebSocket-Protocol must be at most 16384 characters, got 16385/,
+  },
 ];
 
 Deno.test("bad handshake: each hostile query or header gets its status and reason", async () => {
@@ -144,15 +174,33 @@ Deno.test("bad handshake: each hostile query or header gets its status and reaso
       const query = new URLSearchParams(c.query ?? {});
       const hs = await RawWs.connect(srv.server.port, `/ws?${query}`, {
         headers: c.headers,
+        host: c.host,
         upgrade: c.upgrade,
-        protocols: ["fanout.v1"],
+        protocols: c.protocols ?? ["fanout.v1"],
       });
       hs.ws?.abort();
       assert.equal(hs.status, c.status, `case "${c.name}": ${hs.body}`);
       assert.match(hs.body, c.reason, `case "${c.name}"`);
       assert.ok(hs.body.length < 300, `case "${c.name}": the reason is one short line`);
     }
-    // Positive control: accents, emoji and a resume are fine.
+    // Positive controls: a subprotocol header of exactly 16 KiB is read (and JSON mode chosen)...
+    const atCap = await RawWs.connect(srv.server.port, "/ws?room=elsewhere", {
+      protocols: ["fanout.v1", "x".repeat(16 * 1024 - 11)],
+    });
+    atCap.ws?.abort();
+    assert.equal(atCap.status, 101, atCap.body);
+    assert.equal(atCap.headers.get("sec-websocket-protocol"), "fanout.v1");
+    // ...pages on localhost names and IP literals, served by this server, may connect...
+    for (const host of ["localhost:8000", "app.localhost:8000", "10.0.0.5:8000", "[::1]:8000"]) {
+      const local = await RawWs.connect(srv.server.port, "/ws?room=elsewhere", {
+        host,
+        headers: { Origin: `http://${host}` },
+        protocols: ["fanout.v1"],
+      });
+      local.ws?.abort();
+      assert.equal(local.status, 101, `Origin http://${host}: ${local.body}`);
+    }
+    // ...and accents, emoji and a resume are fine.
     const ok = await TestClient.join(
       srv.wsUrl({ name: "Zoë 😀", client: "client-123", since: "0", epoch: "old-epoch" }),
     );
@@ -212,6 +260,52 @@ Deno.test("bad handshake: past MAX_CONNECTIONS the handshake gets 503, a witness
     assert.match(metrics, /^fanout_rejected_total\{reason="handshake_full"\} [5-9]$/m);
   } finally {
     await Promise.all(clients.map((c) => c.close()));
+    await srv.stop();
+  }
+});
+
+Deno.test("bad handshake: with PUBLIC_URL only its origins and ALLOWED_ORIGINS connect; the witness sees nothing of the rest", async () => {
+  const srv = await startTestServer({
+    PUBLIC_URL: "https://chat.example.com/",
+    ALLOWED_ORIGINS: "http://tools.example:8080",
+  });
+  const { client: witness } = await TestClient.join(srv.wsUrl({ room: "lobby" }));
+  const refused: [string, string][] = [
+    ["http://chat.example.com", "chat.example.com"], // the public host, another scheme
+    ["https://chat.example.com:8443", "chat.example.com:8443"],
+    ["https://evil.test", "evil.test"],
+    [`http://127.0.0.1:${srv.server.port}`, `127.0.0.1:${srv.server.port}`], // no fallback now
+    ["null", "chat.example.com"],
+  ];
+  try {
+    await witness.quietFor(50);
+    const mark = witness.frames.length;
+    for (const [origin, host] of refused) {
+      const hs = await RawWs.connect(srv.server.port, "/ws", {
+        host,
+        headers: { Origin: origin },
+        protocols: ["fanout.v1"],
+      });
+      hs.ws?.abort();
+      assert.equal(hs.status, 403, `Origin ${origin}: ${hs.body}`);
+      assert.match(hs.body, /is not allowed: set PUBLIC_URL to this server's public origin/);
+    }
+    // Behind a TLS proxy the Host is whatever the proxy sends: only the Origin counts.
+    for (const origin of ["https://chat.example.com", "http://tools.example:8080"]) {
+      const hs = await RawWs.connect(srv.server.port, "/ws?room=elsewhere", {
+        host: "10.0.0.5:8000",
+        headers: { Origin: origin },
+        protocols: ["fanout.v1"],
+      });
+      hs.ws?.abort();
+      assert.equal(hs.status, 101, `Origin ${origin}: ${hs.body}`);
+    }
+    await witness.quietFor(100);
+    assert.deepEqual(witness.frames.slice(mark), [], "refused handshakes reach nobody");
+    const metrics = await (await fetch(srv.httpUrl("/metrics"))).text();
+    assert.match(metrics, /^fanout_rejected_total\{reason="handshake_origin"\} 5$/m);
+  } finally {
+    await witness.close();
     await srv.stop();
   }
 });
