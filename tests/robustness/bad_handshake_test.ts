@@ -164,10 +164,17 @@ const CASES: HandshakeCase[] = [
     status: 400,
     reason: /Sec-WebSocket-Protocol must be at most 16384 characters, got 16385/,
   },
+  {
+    name: "request head over MAX_HEADER_BYTES",
+    headers: { "X-Filler": "x".repeat(70_000) },
+    status: 431,
+    reason: /request head is larger than 65536 bytes/,
+  },
 ];
 
 Deno.test("bad handshake: each hostile query or header gets its status and reason", async () => {
-  const srv = await startTestServer();
+  // Heads up to 64 KiB, so that the 16 KiB cap on the subprotocol header is what answers.
+  const srv = await startTestServer({ MAX_HEADER_BYTES: "65536" });
   const { client: witness } = await TestClient.join(srv.wsUrl({ room: "lobby" }));
   try {
     for (const c of CASES) {
