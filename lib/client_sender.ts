@@ -13,7 +13,10 @@ import type { ClientEvents, ServerLimits } from "./client_types.ts";
 import type { ServerFrame } from "./protocol.ts";
 import { exceedsBytes } from "./text_size.ts";
 
-/** Error codes after which a message stays in the outbox and is resent later. */
+/**
+ * Error codes after which a message stays in the outbox and is resent later. Every other code
+ * with a ref (e.g. `ref_conflict`) is final: the message is dropped.
+ */
 const RETRYABLE = new Set(["rate_limited", "unavailable"]);
 
 /** Options of {@linkcode Sender}. */

@@ -17,7 +17,8 @@ export type ErrorCode =
   | "too_large"
   | "rate_limited"
   | "unsupported_binary"
-  | "unavailable";
+  | "unavailable"
+  | "ref_conflict";
 
 /** A broadcast message as stored in history and sent to clients. */
 export interface ChatMessage {
@@ -26,6 +27,7 @@ export interface ChatMessage {
   offset: number;
   id: string;
   from: string;
+  /** Public id of the sender's client (derived from its private key), null without one. */
   client: string | null;
   name: string | null;
   text: string;
@@ -54,6 +56,8 @@ export interface ServerLimits {
 export interface WelcomeFrame {
   type: "welcome";
   id: string;
+  /** This connection's public client id (as in its messages' `client`), null without a key. */
+  client: string | null;
   room: string;
   epoch: string;
   offset: number;

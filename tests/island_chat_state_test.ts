@@ -81,6 +81,28 @@ Deno.test("others' messages become left bubbles, log lines and received counts",
   assert.equal(s.stats.events, 2);
 });
 
+Deno.test("bubbles group by public client id: a copied name alone does not join a group", () => {
+  const msg = (offset: number, from: string, client: string | null): ChatEvent => ({
+    type: "message",
+    id: `e1-${offset}`,
+    from,
+    client,
+    name: "Vic",
+    text: `m${offset}`,
+    ts: offset,
+    offset,
+  });
+  const s = run([
+    [0, msg(1, "c1", "pubVictim0000001")],
+    [1, msg(2, "c2", "pubVictim0000001")], // the victim again, from another connection
+    [2, msg(3, "c3", "pubAttacker00001")], // same name, another public id
+    [3, msg(4, "c4", null)], // no client id: its connection id
+  ]);
+  const groups = groupChat(s.chat).map((g) => g.map((i) => i.text).join(","));
+  assert.deepEqual(groups, ["m1,m2", "m3", "m4"]);
+  assert.deepEqual(s.chat.map((c) => c.sender).slice(2), ["pubAttacker00001", "c4"]);
+});
+
 Deno.test("reconnects count lost connections only, and time online accumulates", () => {
   const s = run([
     [0, state("connecting")],
@@ -147,6 +169,12 @@ Deno.test("errors become readable notices that can be dismissed", () => {
   assert.deepEqual(s.notices.map((n) => n.text), [
     "You are sending faster than the server allows. It will be sent again shortly.",
     "Server error (weird): something odd",
+  ]);
+  const refused = run([
+    [1, { type: "error", code: "ref_conflict", message: 'ref "r1" was already used ...' }],
+  ]);
+  assert.deepEqual(refused.notices.map((n) => n.text), [
+    "That message was not sent: the server had seen its id with another text.",
   ]);
   s = reduce(s, { type: "dismiss", seq: s.notices[0].seq }, 2);
   assert.equal(s.notices.length, 1);

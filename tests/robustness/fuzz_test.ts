@@ -157,7 +157,7 @@ Deno.test("fuzz: parseHandshake accepts only valid queries and says why it refus
         assert.ok([...v.name].length >= 1 && [...v.name].length <= MAX_NAME_CHARS);
         assert.ok(!FORBIDDEN.test(v.name), `forbidden character in ${JSON.stringify(v.name)}`);
       } else assert.equal(q.name, undefined);
-      if (v.client !== null) assert.match(v.client, /^[A-Za-z0-9_-]{8,64}$/);
+      if (v.key !== null) assert.match(v.key, /^[A-Za-z0-9_-]{8,64}$/);
       if (v.resume) {
         assert.ok(Number.isSafeInteger(v.resume.since) && v.resume.since >= 0);
         assert.equal(String(v.resume.since), String(Number(q.since)));
