@@ -5,6 +5,8 @@
  * @module
  */
 
+import { controlCharProblem } from "./control_chars.ts";
+
 /** Subprotocol a client offers to speak JSON mode. */
 export const SUBPROTOCOL = "fanout.v1";
 
@@ -18,7 +20,8 @@ export type ErrorCode =
   | "rate_limited"
   | "unsupported_binary"
   | "unavailable"
-  | "ref_conflict";
+  | "ref_conflict"
+  | "invalid_text";
 
 /** A broadcast message as stored in history and sent to clients. */
 export interface ChatMessage {
@@ -149,6 +152,8 @@ export function parseClientFrame(data: string): ParseResult {
         );
       }
       if (text.trim() === "") return fail("empty_message", "text is empty or only whitespace", ref);
+      const control = controlCharProblem(text);
+      if (control !== null) return fail("invalid_text", control, ref);
       return {
         ok: true,
         frame: ref === undefined ? { type: "message", text } : { type: "message", text, ref },
@@ -175,14 +180,17 @@ export function parseClientFrame(data: string): ParseResult {
 }
 
 /**
- * Checks a plain-mode frame: its whole text is the message.
+ * Checks a plain-mode frame: its whole text is the message (the same text rules as JSON mode).
  *
  * @example
  * ```ts
  * parsePlainFrame("  "); // { ok: false, error: { code: "empty_message", ... } }
+ * parsePlainFrame("ding\u0007"); // { ok: false, error: { code: "invalid_text", ... } }
  * ```
  */
 export function parsePlainFrame(data: string): ParseResult {
   if (data.trim() === "") return fail("empty_message", "text is empty or only whitespace");
+  const control = controlCharProblem(data);
+  if (control !== null) return fail("invalid_text", control);
   return { ok: true, frame: { type: "message", text: data } };
 }

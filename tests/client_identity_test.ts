@@ -1,6 +1,7 @@
 /**
  * The client core's identity: the private key it sends in the handshake, the public id the
- * welcome gives it (the only id its own messages carry), and `ref_conflict`, which ends a message.
+ * welcome gives it (the only id its own messages carry), and the errors that end a message
+ * (`ref_conflict`, `invalid_text`).
  */
 
 import assert from "node:assert/strict";
@@ -74,5 +75,21 @@ Deno.test("identity: ref_conflict is final: the message leaves the outbox with a
   t.clock.advance(1000);
   t.net.last.open();
   assert.deepEqual(t.net.last.frames("message"), [], "not resent after a reconnect");
+  t.client.disconnect();
+});
+
+Deno.test("identity: text with a control character is refused locally with invalid_text", () => {
+  const t = fakeClient();
+  const socket = t.goOnline();
+  const ref = t.client.send("ding\u0007");
+  assert.deepEqual(t.of("error"), [{
+    code: "invalid_text",
+    message:
+      "text must not contain control characters other than tab and newline; got U+0007 at character 5",
+    ref,
+  }]);
+  t.client.send("tab\tand\nnewline");
+  assert.deepEqual(socket.frames("message").map((f) => f.text), ["tab\tand\nnewline"]);
+  assert.equal(t.client.outbox.length, 1);
   t.client.disconnect();
 });

@@ -10,6 +10,7 @@ import {
 } from "../islands/chat_state.ts";
 import {
   byteLength,
+  composerText,
   duration,
   FRAME_ENVELOPE_BYTES,
   groupChat,
@@ -171,9 +172,11 @@ Deno.test("errors become readable notices that can be dismissed", () => {
     "Server error (weird): something odd",
   ]);
   const refused = run([
+    [0, { type: "error", code: "invalid_text", message: "text must not contain ..." }],
     [1, { type: "error", code: "ref_conflict", message: 'ref "r1" was already used ...' }],
   ]);
   assert.deepEqual(refused.notices.map((n) => n.text), [
+    "That message contains control characters the server does not accept.",
     "That message was not sent: the server had seen its id with another text.",
   ]);
   s = reduce(s, { type: "dismiss", seq: s.notices[0].seq }, 2);
@@ -212,6 +215,7 @@ Deno.test("format helpers: groups, initials, durations, bytes", () => {
   assert.equal(duration(7_260_000), "2h 01m");
   assert.equal(byteLength("hé€"), 6);
   assert.equal(textFrameBytes('say "hi"\n'), 12, "quotes and newlines count escaped");
+  assert.equal(composerText("a\r\nb\rc\n"), "a\nb\nc\n", "the composer never sends \\r");
   // A text that fits the composer's count always fits the frame limit with the longest ref.
   const limit = 1000;
   const text = "é".repeat(Math.floor((limit - FRAME_ENVELOPE_BYTES) / 2));
