@@ -7,7 +7,7 @@
 
 import { useState } from "preact/hooks";
 import type { ConnState } from "./chat_state.ts";
-import { FRAME_ENVELOPE_BYTES, textFrameBytes } from "./chat_format.ts";
+import { composerText, FRAME_ENVELOPE_BYTES, textFrameBytes } from "./chat_format.ts";
 
 /** Props of {@linkcode Composer}. */
 export interface ComposerProps {
@@ -48,7 +48,8 @@ function hint(
  * ```
  */
 export function Composer(p: ComposerProps) {
-  const [text, setText] = useState("");
+  const [raw, setText] = useState("");
+  const text = composerText(raw);
   // The limit is on the whole frame: the text, JSON-escaped, inside its envelope.
   const limit = p.maxBytes - FRAME_ENVELOPE_BYTES;
   const bytes = textFrameBytes(text);
@@ -74,7 +75,7 @@ export function Composer(p: ComposerProps) {
         <textarea
           id="composer-input"
           rows={1}
-          value={text}
+          value={raw}
           placeholder={closed ? "Not connected" : "Write a message…"}
           disabled={closed}
           aria-describedby="composer-help composer-count"

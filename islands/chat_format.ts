@@ -37,6 +37,19 @@ export function textFrameBytes(text: string): number {
   return byteLength(JSON.stringify(text)) - 2;
 }
 
+/**
+ * The text the composer sends: line breaks as `\n` only (the server refuses `\r`, a control
+ * character; a textarea's value normally has none, but pasted or scripted input may).
+ *
+ * @example
+ * ```ts
+ * composerText("a\r\nb\rc"); // "a\nb\nc"
+ * ```
+ */
+export function composerText(text: string): string {
+  return text.replace(/\r\n?/g, "\n");
+}
+
 const two = (n: number) => String(n).padStart(2, "0");
 
 /**

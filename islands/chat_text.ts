@@ -12,6 +12,8 @@ export const ERROR_TEXT: Record<string, string> = {
   too_large: "That message is larger than the server allows.",
   empty_message: "Empty messages are not sent.",
   unavailable: "The server cannot store messages right now.",
+  invalid_text: "That message contains control characters the server does not accept.",
+  ref_conflict: "That message was not sent: the server had seen its id with another text.",
 };
 
 /** Broadcasts line for each connection state. */

@@ -25,7 +25,7 @@ export interface LogEntry {
 export interface ChatItem {
   key: string;
   kind: "own" | "other" | "gap";
-  /** Sender key for grouping (client id, else connection id). */
+  /** Sender key for grouping (public client id, else connection id). */
   sender: string;
   name: string;
   text: string;
@@ -102,7 +102,7 @@ export type ChatEvent =
     text: string;
     ts: number;
     offset: number;
-    /** One of ours (same client id), from the history of a fresh join. */
+    /** One of ours (our public client id), from the history of a fresh join. */
     own?: boolean;
   }
   | {

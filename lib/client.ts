@@ -26,7 +26,7 @@ import type {
   FanoutClientOptions,
   ServerLimits,
 } from "./client_types.ts";
-import { randomToken } from "./ids.ts";
+import { randomToken, secretToken } from "./ids.ts";
 
 export type * from "./client_types.ts";
 export type { OutboxItem };
@@ -49,6 +49,10 @@ const LONG_SLEEP_MS = 5000;
  * ```
  */
 export class FanoutClient {
+  /**
+   * Our private client key (`client=` of the handshake): kept to ourselves, never shown to
+   * others; they see the public id the server derives from it ({@linkcode FanoutClient.publicId}).
+   */
   readonly clientId: string;
   #url: string;
   #room: string;
@@ -72,7 +76,9 @@ export class FanoutClient {
         ((id) => clearTimeout(id as ReturnType<typeof setTimeout>)),
     };
     const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
-    this.clientId = options.clientId ?? randomToken(16, random);
+    // A key from `crypto.getRandomValues`, unless the test injected its own random source.
+    this.clientId = options.clientId ??
+      (options.random ? randomToken(16, random) : secretToken(16));
     const events = this.#events;
     const sender = this.#sender = new Sender({
       prefix: `${this.clientId}-${randomToken(4, random)}`,
@@ -108,7 +114,6 @@ export class FanoutClient {
       () => loop.drop(CLOSE_DEAD, "no answer to ping"),
     );
     this.#frames = new FrameDispatch({
-      clientId: this.clientId,
       now,
       events,
       sender,
@@ -131,6 +136,13 @@ export class FanoutClient {
   /** Connection id from the latest welcome, null while not online. */
   get id(): string | null {
     return this.#frames.id;
+  }
+  /**
+   * Our public client id from the latest welcome: the `client` of our messages as others see
+   * them (what the server derived from {@linkcode FanoutClient.clientId}); null before it.
+   */
+  get publicId(): string | null {
+    return this.#frames.publicId;
   }
   get room(): string {
     return this.#room;
@@ -176,7 +188,8 @@ export class FanoutClient {
 
   /**
    * Queues `text` and sends it when online (paced below the server's rate limit). Returns its
-   * ref. Empty or oversized text is not queued: an `error` event with the ref says why.
+   * ref. Empty or oversized text, or text with control characters other than tab and newline, is
+   * not queued: an `error` event with the ref says why.
    */
   send(text: string): string {
     return this.#sender.send(text);

@@ -1,7 +1,8 @@
 /**
  * Frame dispatch of the client core: what each server frame (welcome, message, ack, presence,
- * pong, error) does to the session (connection id, people online, round-trip time, limits, resume
- * position) and which events it emits. Messages are delivered once per `(epoch, offset)`.
+ * pong, error) does to the session (connection id, public client id, people online, round-trip
+ * time, limits, resume position) and which events it emits. Messages are delivered once per
+ * `(epoch, offset)`.
  *
  * @module
  */
@@ -20,14 +21,12 @@ type Welcome = Extract<ServerFrame, { type: "welcome" }>;
  * @example
  * ```ts
  * const options: FrameDispatchOptions = {
- *   clientId: "tab1", now: Date.now, events, sender, position: new ResumePosition(),
+ *   now: Date.now, events, sender, position: new ResumePosition(),
  *   welcomed: () => loop.online(), ready: (limits) => sender.attach(send, limits),
  * };
  * ```
  */
 export interface FrameDispatchOptions {
-  /** Our client id: messages carrying it are our own. */
-  clientId: string;
   now: () => number;
   events: Emitter<ClientEvents>;
   /** Gets the acks and errors. */
@@ -54,6 +53,7 @@ export class FrameDispatch {
   #o: FrameDispatchOptions;
   #resumeSent: { since: number; epoch: string } | null = null;
   #id: string | null = null;
+  #publicId: string | null = null;
   #online = 0;
   #rttMs: number | null = null;
   #limits: ServerLimits | null = null;
@@ -65,6 +65,13 @@ export class FrameDispatch {
   /** Connection id from the latest welcome, null while not online. */
   get id(): string | null {
     return this.#id;
+  }
+  /**
+   * Our public client id from the latest welcome (what the server derived from our private key;
+   * messages carrying it are our own), null before the first welcome.
+   */
+  get publicId(): string | null {
+    return this.#publicId;
   }
   /** People online in the room (from welcome and presence). */
   get online(): number {
@@ -119,6 +126,7 @@ export class FrameDispatch {
     const resumed = this.#resumeSent;
     position.welcome(frame.epoch, frame.offset);
     this.#id = frame.id;
+    this.#publicId = typeof frame.client === "string" ? frame.client : null;
     this.#online = frame.online;
     this.#limits = { ...frame.limits };
     this.#o.welcomed();
@@ -136,7 +144,8 @@ export class FrameDispatch {
 
   #message(message: ChatMessage, freshHistory = false): void {
     if (!this.#o.position.accept(message.offset)) return;
-    const own = message.client === this.#o.clientId;
+    // Our own: the public id the server gave us (our private key never appears in messages).
+    const own = this.#publicId !== null && message.client === this.#publicId;
     if (!own || freshHistory) this.#o.events.emit("message", { ...message, own });
   }
 }

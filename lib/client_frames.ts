@@ -11,6 +11,7 @@ import type { ServerFrame } from "./protocol.ts";
 export interface SocketQuery {
   room: string;
   name: string | null;
+  /** The private client key (the server derives the public id from it). */
   client: string;
   /** Resume position: both set, or both null. */
   since: number | null;

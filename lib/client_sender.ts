@@ -12,8 +12,12 @@ import { Pacer } from "./client_pacer.ts";
 import type { ClientEvents, ServerLimits } from "./client_types.ts";
 import type { ServerFrame } from "./protocol.ts";
 import { exceedsBytes } from "./text_size.ts";
+import { controlCharProblem } from "./control_chars.ts";
 
-/** Error codes after which a message stays in the outbox and is resent later. */
+/**
+ * Error codes after which a message stays in the outbox and is resent later. Every other code
+ * with a ref (e.g. `ref_conflict`, `invalid_text`) is final: the message is dropped.
+ */
 const RETRYABLE = new Set(["rate_limited", "unavailable"]);
 
 /** Options of {@linkcode Sender}. */
@@ -77,7 +81,10 @@ export class Sender {
     if (this.#outbox.requeueAll()) this.#emit();
   }
 
-  /** Queues `text` (refusing empty or oversized text with an `error`) and returns its ref. */
+  /**
+   * Queues `text` (refusing empty or oversized text, or text with control characters the server
+   * refuses, with an `error`) and returns its ref.
+   */
   send(text: string): string {
     const { events } = this.#o;
     if (text.trim() === "") {
@@ -87,6 +94,12 @@ export class Sender {
         message: "text is empty or only whitespace",
         ref,
       });
+      return ref;
+    }
+    const control = controlCharProblem(text);
+    if (control !== null) {
+      const ref = this.#outbox.nextRef();
+      events.emit("error", { code: "invalid_text", message: control, ref });
       return ref;
     }
     const item = this.#outbox.add(text);

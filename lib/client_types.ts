@@ -39,7 +39,11 @@ export interface FanoutClientOptions {
   url: string;
   room: string;
   name?: string | null;
-  /** Stable client id (8-64 of `[A-Za-z0-9_-]`); default: 16 random characters. */
+  /**
+   * Private client key (8-64 of `[A-Za-z0-9_-]`), kept by the client and sent only in the
+   * handshake; the server derives the public id others see from it. Default: 16 characters from
+   * `crypto.getRandomValues` (from `random` when that is given).
+   */
   clientId?: string;
   /** Default `globalThis.WebSocket`, looked up when connecting. */
   WebSocket?: WebSocketConstructorLike;
@@ -78,9 +82,9 @@ export interface ClientEvents {
   welcome: Omit<WelcomeFrame, "type" | "history" | "limits"> & { resumed: boolean };
   /**
    * A message, once per `(epoch, offset)`: someone else's (live or from history, `own: false`),
-   * or one of our own (same client id) from the history of a fresh join (`own: true`), e.g.
-   * after a reload or a room switch. Live copies of our own messages are never emitted: the
-   * `ack` reports those.
+   * or one of our own (`client` equal to the welcome's public id) from the history of a fresh
+   * join (`own: true`), e.g. after a reload or a room switch. Live copies of our own messages
+   * are never emitted: the `ack` reports those.
    */
   message: ChatMessage & { own: boolean };
   /** A resume failed: messages between `since` and the new position may be missing. */

@@ -4,10 +4,12 @@
  * @module
  */
 
-/** What a remembered ref maps to: the original ack. */
+/** What a remembered ref maps to: the original ack and the `textHash` of the text it carried. */
 export interface AckRecord {
   offset: number;
   ts: number;
+  /** `textHash` of the message's text: a resend must carry the same text to match. */
+  hash: number;
 }
 
 /**
@@ -16,8 +18,8 @@ export interface AckRecord {
  * @example
  * ```ts
  * const cache = new DedupCache(60_000);
- * cache.set("client1\u0000r1", { offset: 3, ts: 0 }, 0);
- * cache.get("client1\u0000r1", 1000); // { offset: 3, ts: 0 }
+ * cache.set("client1\u0000r1", { offset: 3, ts: 0, hash: 7 }, 0);
+ * cache.get("client1\u0000r1", 1000); // { offset: 3, ts: 0, hash: 7 }
  * cache.get("client1\u0000r1", 61_000); // undefined
  * ```
  */
@@ -38,7 +40,7 @@ export class DedupCache {
   get(key: string, now: number): AckRecord | undefined {
     const hit = this.#entries.get(key);
     if (!hit || now - hit.at > this.#ttl) return undefined;
-    return { offset: hit.offset, ts: hit.ts };
+    return { offset: hit.offset, ts: hit.ts, hash: hit.hash };
   }
 
   /** Remembers `key` and forgets entries past their TTL. */
@@ -57,7 +59,8 @@ export class DedupCache {
 }
 
 /**
- * Key of a ref: refs are scoped to the stable client id, or to the connection without one.
+ * Key of a ref: refs are scoped to the sender's public client id, or to the connection without
+ * one (never to anything another client can claim: public ids derive from private keys).
  *
  * @example
  * ```ts

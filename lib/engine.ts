@@ -13,16 +13,22 @@ export interface Draft {
   room: string;
   /** Connection id of the sender. */
   from: string;
+  /** Public client id of the sender, null without one. */
   client: string | null;
   name: string | null;
   text: string;
   ref: string | null;
 }
 
-/** Outcome of a publish: a new message, or the original ack of an earlier one with the same ref. */
+/**
+ * Outcome of a publish: a new message; the original ack of an earlier one of the same sender with
+ * the same ref and text; or a conflict, when that earlier one had another text (refused, never
+ * acknowledged nor broadcast).
+ */
 export type PublishResult =
   | { status: "accepted"; message: ChatMessage }
-  | { status: "duplicate"; offset: number; ts: number };
+  | { status: "duplicate"; offset: number; ts: number }
+  | { status: "conflict" };
 
 /** Where the client stands after joining: the room's log position and what it gets replayed. */
 export interface Recovery {
@@ -81,7 +87,10 @@ export interface Engine {
    * rooms have members, e.g. Redis). The hub registers itself when it is created.
    */
   onReset?(sink: ResetSink): void;
-  /** Accepts a message (assigning its offset) or recognises a resend of one. Rejects when unavailable. */
+  /**
+   * Accepts a message (assigning its offset), recognises a resend of one (same sender, ref and
+   * text), or refuses a ref its sender already used for another text. Rejects when unavailable.
+   */
   publish(draft: Draft): Promise<PublishResult>;
   /**
    * Called when the first local connection joins `room`, before {@linkcode Engine.recover}, so

@@ -4,17 +4,34 @@
  * @module
  */
 
-/** What a client asked for when it connected. */
+/** What a client asked for when it connected, as its query says. */
+export interface HandshakeQuery {
+  room: string;
+  name: string | null;
+  /**
+   * The client's private key (`client=`): it scopes the client's identity and is never shown to
+   * anyone; `identify` (lib/public_id.ts) turns it into the public id. Null without one.
+   */
+  key: string | null;
+  /** Present when the client resumes after a disconnect. */
+  resume: { since: number; epoch: string } | null;
+}
+
+/** A handshake as the hub takes it: the private key replaced by its public id. */
 export interface Handshake {
   room: string;
   name: string | null;
+  /**
+   * Public client id derived from the key (`identify` in lib/public_id.ts), null without a key:
+   * broadcast as `message.client`, and the scope of `ref`s and of the welcome's own messages.
+   */
   client: string | null;
   /** Present when the client resumes after a disconnect. */
   resume: { since: number; epoch: string } | null;
 }
 
 /** Result of {@linkcode parseHandshake}: the values, or the reason for a 400. */
-export type HandshakeResult = { ok: true; value: Handshake } | { ok: false; reason: string };
+export type HandshakeResult = { ok: true; value: HandshakeQuery } | { ok: false; reason: string };
 
 const ROOM = /^[a-z0-9_-]{1,64}$/;
 const CLIENT = /^[A-Za-z0-9_-]{8,64}$/;
@@ -34,7 +51,7 @@ function shown(value: string): string {
  * @example
  * ```ts
  * parseHandshake(new URL("ws://h/ws?room=dev&name=Ann"));
- * // { ok: true, value: { room: "dev", name: "Ann", client: null, resume: null } }
+ * // { ok: true, value: { room: "dev", name: "Ann", key: null, resume: null } }
  * ```
  */
 export function parseHandshake(url: URL): HandshakeResult {
@@ -64,11 +81,11 @@ export function parseHandshake(url: URL): HandshakeResult {
       };
     }
   }
-  const client = q.get("client");
-  if (client !== null && !CLIENT.test(client)) {
+  const key = q.get("client");
+  if (key !== null && !CLIENT.test(key)) {
     return {
       ok: false,
-      reason: `client must be 8-64 characters of A-Z, a-z, 0-9, _ and -, got ${shown(client)}`,
+      reason: `client must be 8-64 characters of A-Z, a-z, 0-9, _ and -, got ${shown(key)}`,
     };
   }
   const since = q.get("since");
@@ -90,7 +107,7 @@ export function parseHandshake(url: URL): HandshakeResult {
     }
     resume = { since: offset, epoch };
   }
-  return { ok: true, value: { room, name, client, resume } };
+  return { ok: true, value: { room, name, key, resume } };
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * The hub's incoming path: one frame from a connection becomes a publish to the engine (then an
- * ack, or `unavailable`), a pong, an error frame, or a close for abuse.
+ * ack, `ref_conflict` or `unavailable`), a pong, an error frame, or a close for abuse.
  *
  * @module
  */
@@ -64,6 +64,15 @@ export class FrameRouter {
     };
     this.#o.engine.publish(draft).then(
       (result) => {
+        if (result.status === "conflict") {
+          return this.#reject(
+            conn,
+            "ref_conflict",
+            `ref ${JSON.stringify(ref)} was already used for a different message; ` +
+              "send it with a new ref",
+            ref ?? undefined,
+          );
+        }
         if (result.status === "accepted") this.#o.metrics.messagesIn++;
         if (!conn.json) return;
         const ack = result.status === "accepted" ? result.message : result;

@@ -16,6 +16,7 @@ import type {
 } from "./engine.ts";
 import { RoomLog } from "./room_log.ts";
 import { randomToken } from "./ids.ts";
+import { textHash } from "./text_hash.ts";
 
 /** Options of {@linkcode MemoryEngine}. */
 export interface MemoryEngineOptions {
@@ -81,9 +82,11 @@ export class MemoryEngine implements Engine {
     const room = this.#room(draft.room);
     const now = this.#options.now();
     const key = draft.ref === null ? null : refKey(draft.client, draft.from, draft.ref);
+    const hash = key === null ? 0 : textHash(draft.text);
     if (key !== null) {
       const seen = room.refs.get(key, now);
-      if (seen) return Promise.resolve({ status: "duplicate", ...seen });
+      if (seen && seen.hash !== hash) return Promise.resolve({ status: "conflict" });
+      if (seen) return Promise.resolve({ status: "duplicate", offset: seen.offset, ts: seen.ts });
     }
     const message = room.log.append((offset) => ({
       type: "message",
@@ -96,7 +99,7 @@ export class MemoryEngine implements Engine {
       text: draft.text,
       ts: now,
     }));
-    if (key !== null) room.refs.set(key, { offset: message.offset, ts: now }, now);
+    if (key !== null) room.refs.set(key, { offset: message.offset, ts: now, hash }, now);
     this.#sink(message);
     return Promise.resolve({ status: "accepted", message });
   }

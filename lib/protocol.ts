@@ -5,6 +5,8 @@
  * @module
  */
 
+import { controlCharProblem } from "./control_chars.ts";
+
 /** Subprotocol a client offers to speak JSON mode. */
 export const SUBPROTOCOL = "fanout.v1";
 
@@ -17,7 +19,9 @@ export type ErrorCode =
   | "too_large"
   | "rate_limited"
   | "unsupported_binary"
-  | "unavailable";
+  | "unavailable"
+  | "ref_conflict"
+  | "invalid_text";
 
 /** A broadcast message as stored in history and sent to clients. */
 export interface ChatMessage {
@@ -26,6 +30,7 @@ export interface ChatMessage {
   offset: number;
   id: string;
   from: string;
+  /** Public id of the sender's client (derived from its private key), null without one. */
   client: string | null;
   name: string | null;
   text: string;
@@ -54,6 +59,8 @@ export interface ServerLimits {
 export interface WelcomeFrame {
   type: "welcome";
   id: string;
+  /** This connection's public client id (as in its messages' `client`), null without a key. */
+  client: string | null;
   room: string;
   epoch: string;
   offset: number;
@@ -145,6 +152,8 @@ export function parseClientFrame(data: string): ParseResult {
         );
       }
       if (text.trim() === "") return fail("empty_message", "text is empty or only whitespace", ref);
+      const control = controlCharProblem(text);
+      if (control !== null) return fail("invalid_text", control, ref);
       return {
         ok: true,
         frame: ref === undefined ? { type: "message", text } : { type: "message", text, ref },
@@ -171,14 +180,17 @@ export function parseClientFrame(data: string): ParseResult {
 }
 
 /**
- * Checks a plain-mode frame: its whole text is the message.
+ * Checks a plain-mode frame: its whole text is the message (the same text rules as JSON mode).
  *
  * @example
  * ```ts
  * parsePlainFrame("  "); // { ok: false, error: { code: "empty_message", ... } }
+ * parsePlainFrame("ding\u0007"); // { ok: false, error: { code: "invalid_text", ... } }
  * ```
  */
 export function parsePlainFrame(data: string): ParseResult {
   if (data.trim() === "") return fail("empty_message", "text is empty or only whitespace");
+  const control = controlCharProblem(data);
+  if (control !== null) return fail("invalid_text", control);
   return { ok: true, frame: { type: "message", text: data } };
 }

@@ -55,8 +55,9 @@ end
 /**
  * Publish. KEYS: epoch, offset, stream, [ref]. ARGV: channel, candidate epoch, stream cap,
  * room ttl ms, dedup ttl ms, ts, body (a JSON object of from/client/name/text), known epoch
- * ('' for none), known offset, ts of the message at the known offset ('' for none).
- * Returns `{0, "offset:ts"}` for a known ref, else `{1, epoch, offset}`.
+ * ('' for none), known offset, ts of the message at the known offset ('' for none), text hash.
+ * The ref key holds `"offset:ts:hash"`. Returns `{0, "offset:ts:hash"}` for a known ref (the
+ * caller compares the hash), else `{1, epoch, offset}`.
  */
 export const PUBLISH_LUA = ENSURE + `
 if KEYS[4] then
@@ -67,7 +68,9 @@ local epoch = ensure(ARGV[2], ARGV[8], ARGV[9], ARGV[10])
 local offset = redis.call('INCR', KEYS[2])
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], offset .. '-0', 'd', ARGV[7], 't', ARGV[6])
 touch(ARGV[4])
-if KEYS[4] then redis.call('SET', KEYS[4], offset .. ':' .. ARGV[6], 'PX', ARGV[5]) end
+if KEYS[4] then
+  redis.call('SET', KEYS[4], offset .. ':' .. ARGV[6] .. ':' .. ARGV[11], 'PX', ARGV[5])
+end
 redis.call('PUBLISH', ARGV[1],
   '{"e":"' .. epoch .. '","o":' .. offset .. ',"t":' .. ARGV[6] .. ',"d":' .. ARGV[7] .. '}')
 return {1, epoch, offset}

@@ -19,6 +19,7 @@ import {
   runScript,
   type SendCommand,
 } from "./redis_scripts.ts";
+import { textHash } from "./text_hash.ts";
 
 /** Settings of {@linkcode RedisStore}. */
 export interface RedisStoreOptions {
@@ -98,7 +99,8 @@ export class RedisStore {
   }
 
   /**
-   * Publishes `draft` stamped `ts`, or returns the ack of an earlier message with its ref.
+   * Publishes `draft` stamped `ts`, or returns the ack of an earlier message of the same sender
+   * with its ref and text (a conflict when that one had another text).
    * `known` is what this instance knows of the room (see {@linkcode KnownPosition}).
    */
   async publish(
@@ -112,6 +114,7 @@ export class RedisStore {
       keys.push(k.ref(refKey(draft.client, draft.from, draft.ref)));
     }
     const body = encodeBody(draft);
+    const hash = textHash(draft.text);
     const reply = await this.#run("publish", keys, [
       k.channel,
       this.#o.newEpoch(),
@@ -121,10 +124,13 @@ export class RedisStore {
       String(ts),
       body,
       ...knownArgs(known),
+      String(hash),
     ]) as unknown[];
     if (Number(reply[0]) === 0) {
-      const [offset, seenTs] = String(reply[1]).split(":").map(Number);
-      return { status: "duplicate", offset, ts: seenTs };
+      // "offset:ts:hash"; a value written before hashes were stored has no hash and matches.
+      const [offset, seenTs, seenHash] = String(reply[1]).split(":");
+      if (seenHash !== undefined && Number(seenHash) !== hash) return { status: "conflict" };
+      return { status: "duplicate", offset: Number(offset), ts: Number(seenTs) };
     }
     const message = buildMessage(draft.room, String(reply[1]), Number(reply[2]), ts, {
       from: draft.from,

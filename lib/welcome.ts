@@ -11,14 +11,15 @@ import type { ServerLimits, WelcomeFrame } from "./protocol.ts";
 export interface Joiner {
   id: string;
   room: string;
+  /** Public client id (never the private key), null without one. */
   client: string | null;
 }
 
 /**
  * Builds the welcome. Its history never holds what this very connection sent before its welcome
  * (the sender has those as acks). A resumed join (`since`+`epoch`) also leaves out the client's
- * own earlier messages (same `client` id), which it already has; a fresh join keeps them, so a
- * reloaded page shows what it sent.
+ * own earlier messages (same public `client` id), which it already has; a fresh join keeps them,
+ * so a reloaded page shows what it sent. `client` tells the joiner its public id.
  *
  * @example
  * ```ts
@@ -36,6 +37,7 @@ export function buildWelcome(
   return {
     type: "welcome",
     id: joiner.id,
+    client: joiner.client,
     room: joiner.room,
     epoch: recovery.epoch,
     offset: recovery.offset,

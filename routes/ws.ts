@@ -8,6 +8,7 @@ import type { AppDeps } from "../lib/app_deps.ts";
 import { originAllowed, parseHandshake } from "../lib/handshake.ts";
 import { MAX_PROTOCOL_HEADER_CHARS, offeredProtocols } from "../lib/header_lists.ts";
 import { SUBPROTOCOL } from "../lib/protocol.ts";
+import { identify } from "../lib/public_id.ts";
 
 function refuse(
   deps: AppDeps,
@@ -26,15 +27,19 @@ function refuse(
 
 /**
  * Handles a WebSocket handshake: 503 while draining or full, 426 without an upgrade, 403 for a
- * foreign origin, 400 for a bad query or a malformed upgrade request, else 101.
+ * foreign origin, 400 for a bad query or a malformed upgrade request, else 101. The client's
+ * private key is turned into its public id first (the one await), so the checks after it and
+ * the accept run in one turn.
  *
  * @example
  * ```ts
  * app.get("/ws", (c) => handleWs(deps, c.req.raw));
  * ```
  */
-export function handleWs(deps: AppDeps, req: Request): Response {
+export async function handleWs(deps: AppDeps, req: Request): Promise<Response> {
   const { hub, config, logger } = deps;
+  const parsed = parseHandshake(new URL(req.url));
+  const identified = parsed.ok ? await identify(parsed.value) : null;
   if (deps.lifecycle.draining) {
     return refuse(deps, 503, "server is shutting down; reconnect shortly", "handshake_draining", {
       "retry-after": "1",
@@ -59,7 +64,6 @@ export function handleWs(deps: AppDeps, req: Request): Response {
       "handshake_origin",
     );
   }
-  const parsed = parseHandshake(new URL(req.url));
   if (!parsed.ok) return refuse(deps, 400, `bad request: ${parsed.reason}`, "handshake_invalid");
   const protocols = req.headers.get("sec-websocket-protocol");
   const offered = offeredProtocols(protocols);
@@ -101,7 +105,7 @@ export function handleWs(deps: AppDeps, req: Request): Response {
     );
   }
   const { socket, response } = upgraded;
-  const handshake = parsed.value;
+  const handshake = identified!;
   const conn = hub.accept(socket, handshake, json)!;
   socket.binaryType = "arraybuffer";
   socket.onopen = () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { FanoutClient, parseServerFrames } from "../lib/client.ts";
 import { socketUrl } from "../lib/client_frames.ts";
-import { fakeClient, messageFrame } from "./helpers/fake_socket.ts";
+import { fakeClient, messageFrame, MY_PUBLIC_ID } from "./helpers/fake_socket.ts";
 
 Deno.test("frames: NDJSON is split on newlines; junk lines are skipped", () => {
   const frames = parseServerFrames(
@@ -62,14 +62,16 @@ Deno.test("state: connecting, online, reconnecting with the wait, connecting aga
   assert.equal(t.of("state").at(-1)?.state, "offline");
 });
 
-Deno.test("welcome: exposes id, limits and emits the welcome", () => {
+Deno.test("welcome: exposes id, public id, limits and emits the welcome", () => {
   const t = fakeClient();
   t.goOnline({ id: "c42", online: 5 });
   assert.equal(t.client.id, "c42");
+  assert.equal(t.client.publicId, MY_PUBLIC_ID);
   assert.deepEqual(t.client.limits, { maxMessageBytes: 1000, rateLimit: 20, rateBurst: 40 });
   assert.deepEqual(t.of("welcome"), [
     {
       id: "c42",
+      client: MY_PUBLIC_ID,
       room: "lobby",
       epoch: "e1",
       offset: 0,

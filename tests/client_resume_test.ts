@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { fakeClient, messageFrame, welcomeFrame } from "./helpers/fake_socket.ts";
+import { fakeClient, messageFrame, MY_PUBLIC_ID, welcomeFrame } from "./helpers/fake_socket.ts";
 
 Deno.test("resume: the first connection sends room, name and client but no resume position", () => {
   const t = fakeClient({ name: "Ann", room: "dev" });
@@ -31,16 +31,16 @@ Deno.test("resume: reconnects with since = last offset seen and the epoch", () =
 Deno.test("resume: a fresh join's history shows own messages flagged `own`; live ones never", () => {
   const t = fakeClient();
   const socket = t.goOnline({
-    history: [messageFrame(1, { client: "myclient1" }), messageFrame(2)],
+    history: [messageFrame(1, { client: MY_PUBLIC_ID }), messageFrame(2)],
     offset: 2,
   });
-  socket.receive(messageFrame(3, { client: "myclient1" }), messageFrame(4));
+  socket.receive(messageFrame(3, { client: MY_PUBLIC_ID }), messageFrame(4));
   assert.deepEqual(t.of("message").map((m) => [m.offset, m.own]), [
     [1, true],
     [2, false],
     [4, false],
   ]);
-  assert.equal(t.of("message")[0].client, "myclient1");
+  assert.equal(t.of("message")[0].client, MY_PUBLIC_ID);
   socket.serverClose(1006);
   t.clock.advance(1000);
   assert.equal(t.net.last.query.get("since"), "4", "own messages still move `since`");
@@ -50,7 +50,7 @@ Deno.test("resume: a fresh join's history shows own messages flagged `own`; live
     welcomeFrame({
       offset: 6,
       recovered: true,
-      history: [messageFrame(5, { client: "myclient1" }), messageFrame(6)],
+      history: [messageFrame(5, { client: MY_PUBLIC_ID }), messageFrame(6)],
     }),
   );
   assert.deepEqual(t.of("message").map((m) => m.offset), [1, 2, 4, 6]);
@@ -63,7 +63,11 @@ Deno.test("resume: after a room switch the fresh join shows own messages again",
   t.client.setRoom("other");
   t.net.last.open();
   t.net.last.receive(
-    welcomeFrame({ room: "other", offset: 1, history: [messageFrame(1, { client: "myclient1" })] }),
+    welcomeFrame({
+      room: "other",
+      offset: 1,
+      history: [messageFrame(1, { client: MY_PUBLIC_ID })],
+    }),
   );
   assert.deepEqual(t.of("message").map((m) => [m.offset, m.own]), [[1, true]]);
   t.client.disconnect();

@@ -34,6 +34,26 @@ Deno.test("console: piped lines reach another client exactly once, then exit 0",
   }
 });
 
+Deno.test("console: piped CRLF lines (a Windows file) are delivered without their \\r", async () => {
+  const srv = await startTestServer();
+  const { client: peer } = await TestClient.join(srv.wsUrl({ room: "crlf" }));
+  try {
+    const url = srv.wsUrl().split("?")[0];
+    const { code, proc } = await run(["--url", url, "--room", "crlf"], "one\r\ntwo\r\n\r\nthree");
+    assert.equal(code, 0, proc.stderr);
+    assert.equal(proc.lines.at(-1), "* All 3 line(s) delivered");
+    await peer.next((f) => f.type === "message" && f.text === "three");
+    assert.deepEqual(peer.ofType("message").map((m: { text: string }) => m.text), [
+      "one",
+      "two",
+      "three",
+    ]);
+  } finally {
+    await peer.close();
+    await srv.stop();
+  }
+});
+
 Deno.test("console: incoming messages print as [HH:MM:SS] name: text; sair exits 0", async () => {
   const srv = await startTestServer();
   const url = srv.wsUrl().split("?")[0];

@@ -73,6 +73,28 @@ Deno.test("session (piped): a line over the size limit is refused at once, named
   assert.deepEqual(s.err, ["error: 1 of 2 line(s) not delivered"]);
 });
 
+Deno.test("session (piped): a line with a control character is refused at once, by its line", async () => {
+  const s = fakeSession(false);
+  s.net.last.open();
+  s.net.last.receive(welcomeFrame());
+  s.input.push({ kind: "line", text: "tab\tis fine" });
+  s.input.push({ kind: "line", text: "ding\u0007" });
+  s.input.push({ kind: "eof" });
+  await settle();
+  const frames = s.net.last.frames("message");
+  assert.deepEqual(frames.map((f) => f.text), ["tab\tis fine"], "the refused line is not sent");
+  s.net.last.receive({ type: "ack", ref: frames[0].ref, offset: 1, ts: 1 });
+  assert.equal(await finish(s), 1);
+  assert.ok(
+    s.out.includes(
+      "! invalid_text: text must not contain control characters other than tab and newline; " +
+        "got U+0007 at character 5 (line 2 not delivered)",
+    ),
+    s.out.join("\n"),
+  );
+  assert.deepEqual(s.err, ["error: 1 of 2 line(s) not delivered"]);
+});
+
 Deno.test("session (interactive): quitting waits for the pending ack, then closes with 1000", async () => {
   const s = fakeSession(true);
   const socket = s.net.last;

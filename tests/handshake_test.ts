@@ -15,14 +15,14 @@ const reason = (query: string) => {
 Deno.test("parseHandshake defaults to the lobby and no resume", () => {
   assert.deepEqual(parse(""), {
     ok: true,
-    value: { room: "lobby", name: null, client: null, resume: null },
+    value: { room: "lobby", name: null, key: null, resume: null },
   });
 });
 
 Deno.test("parseHandshake reads every parameter", () => {
   assert.deepEqual(parse("room=dev-1&name=%20Ann%20&client=abcdefgh&since=12&epoch=e1"), {
     ok: true,
-    value: { room: "dev-1", name: "Ann", client: "abcdefgh", resume: { since: 12, epoch: "e1" } },
+    value: { room: "dev-1", name: "Ann", key: "abcdefgh", resume: { since: 12, epoch: "e1" } },
   });
 });
 

@@ -10,6 +10,7 @@ import {
 } from "../islands/chat_state.ts";
 import {
   byteLength,
+  composerText,
   duration,
   FRAME_ENVELOPE_BYTES,
   groupChat,
@@ -81,6 +82,28 @@ Deno.test("others' messages become left bubbles, log lines and received counts",
   assert.equal(s.stats.events, 2);
 });
 
+Deno.test("bubbles group by public client id: a copied name alone does not join a group", () => {
+  const msg = (offset: number, from: string, client: string | null): ChatEvent => ({
+    type: "message",
+    id: `e1-${offset}`,
+    from,
+    client,
+    name: "Vic",
+    text: `m${offset}`,
+    ts: offset,
+    offset,
+  });
+  const s = run([
+    [0, msg(1, "c1", "pubVictim0000001")],
+    [1, msg(2, "c2", "pubVictim0000001")], // the victim again, from another connection
+    [2, msg(3, "c3", "pubAttacker00001")], // same name, another public id
+    [3, msg(4, "c4", null)], // no client id: its connection id
+  ]);
+  const groups = groupChat(s.chat).map((g) => g.map((i) => i.text).join(","));
+  assert.deepEqual(groups, ["m1,m2", "m3", "m4"]);
+  assert.deepEqual(s.chat.map((c) => c.sender).slice(2), ["pubAttacker00001", "c4"]);
+});
+
 Deno.test("reconnects count lost connections only, and time online accumulates", () => {
   const s = run([
     [0, state("connecting")],
@@ -148,6 +171,14 @@ Deno.test("errors become readable notices that can be dismissed", () => {
     "You are sending faster than the server allows. It will be sent again shortly.",
     "Server error (weird): something odd",
   ]);
+  const refused = run([
+    [0, { type: "error", code: "invalid_text", message: "text must not contain ..." }],
+    [1, { type: "error", code: "ref_conflict", message: 'ref "r1" was already used ...' }],
+  ]);
+  assert.deepEqual(refused.notices.map((n) => n.text), [
+    "That message contains control characters the server does not accept.",
+    "That message was not sent: the server had seen its id with another text.",
+  ]);
   s = reduce(s, { type: "dismiss", seq: s.notices[0].seq }, 2);
   assert.equal(s.notices.length, 1);
 });
@@ -184,6 +215,7 @@ Deno.test("format helpers: groups, initials, durations, bytes", () => {
   assert.equal(duration(7_260_000), "2h 01m");
   assert.equal(byteLength("hé€"), 6);
   assert.equal(textFrameBytes('say "hi"\n'), 12, "quotes and newlines count escaped");
+  assert.equal(composerText("a\r\nb\rc\n"), "a\nb\nc\n", "the composer never sends \\r");
   // A text that fits the composer's count always fits the frame limit with the longest ref.
   const limit = 1000;
   const text = "é".repeat(Math.floor((limit - FRAME_ENVELOPE_BYTES) / 2));

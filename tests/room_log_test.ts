@@ -41,10 +41,10 @@ Deno.test("RoomLog with no history still counts offsets", () => {
 
 Deno.test("DedupCache remembers refs for the TTL, then forgets them", () => {
   const cache = new DedupCache(1000);
-  cache.set(refKey("client01", "c1", "r1"), { offset: 7, ts: 5 }, 0);
+  cache.set(refKey("client01", "c1", "r1"), { offset: 7, ts: 5, hash: 42 }, 0);
   assert.deepEqual(
     cache.get(refKey("client01", "c2", "r1"), 999),
-    { offset: 7, ts: 5 },
+    { offset: 7, ts: 5, hash: 42 },
     "scoped by client id",
   );
   assert.equal(
@@ -53,6 +53,6 @@ Deno.test("DedupCache remembers refs for the TTL, then forgets them", () => {
     "no client id: scoped by connection",
   );
   assert.equal(cache.get(refKey("client01", "c1", "r1"), 1001), undefined);
-  cache.set("other", { offset: 8, ts: 6 }, 1500);
+  cache.set("other", { offset: 8, ts: 6, hash: 43 }, 1500);
   assert.equal(cache.size, 1, "expired entries are swept on insert");
 });

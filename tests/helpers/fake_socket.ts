@@ -170,11 +170,23 @@ export class FakeNetwork {
   }
 }
 
-/** A welcome frame with test defaults. */
+/**
+ * The public client id the fake server's welcome gives `fakeClient` (whose private key is
+ * `myclient1`): the `client` of its own messages.
+ *
+ * @example
+ * ```ts
+ * messageFrame(1, { client: MY_PUBLIC_ID }); // one of ours
+ * ```
+ */
+export const MY_PUBLIC_ID = "myPublicId000001";
+
+/** A welcome frame with test defaults (`client` is {@linkcode MY_PUBLIC_ID}). */
 export function welcomeFrame(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     type: "welcome",
     id: "c1",
+    client: MY_PUBLIC_ID,
     room: "lobby",
     epoch: "e1",
     offset: 0,

@@ -1,7 +1,7 @@
 /**
  * The JSON-mode half of the bad-input matrix (`fanout.v1`): sizes at and over the limit, broken
- * and hostile JSON, wrong field types, binary frames, protocol violations the runtime drops, and
- * fragmented or unmasked frames that are fine.
+ * and hostile JSON, wrong field types, binary frames, protocol violations the runtime drops,
+ * fragmented or unmasked frames that are fine, and control characters in texts.
  *
  * @module
  */
@@ -162,8 +162,21 @@ export const JSON_CASES: FrameCase[] = [
     expect: { close: 1002 },
   },
   {
-    name: "control characters and bidi overrides in a text are relayed as data",
-    frames: [text(msg("\u202Eevil\u0007\u0000"))],
-    expect: { accepted: "\u202Eevil\u0007\u0000" },
+    name: "bidi overrides in a text are relayed as data",
+    frames: [text(msg("\u202Eevil\u2066x\u200F"))],
+    expect: { accepted: "\u202Eevil\u2066x\u200F" },
+  },
+  {
+    name: "tab and newline in a text are text",
+    frames: [text(msg("col1\tcol2\nline 2"))],
+    expect: { accepted: "col1\tcol2\nline 2" },
+  },
+  { name: "BEL in a text", frames: [text(msg("ding\u0007"))], expect: { error: "invalid_text" } },
+  { name: "NUL in a text", frames: [text(msg("a\u0000b"))], expect: { error: "invalid_text" } },
+  { name: "CRLF in a text", frames: [text(msg("a\r\nb"))], expect: { error: "invalid_text" } },
+  {
+    name: "ESC, DEL and C1 (U+009B) in a text",
+    frames: [text(msg("\u001B[2J\u007F\u009B"))],
+    expect: { error: "invalid_text" },
   },
 ];

@@ -1,6 +1,7 @@
 /**
  * The plain-mode half of the bad-input matrix (no subprotocol: a frame is the message text):
- * empty and whitespace text, binary frames, sizes over the limit, and JSON that is just text.
+ * empty and whitespace text, control characters, binary frames, sizes over the limit, and JSON
+ * that is just text.
  *
  * @module
  */
@@ -46,6 +47,23 @@ export const PLAIN_CASES: FrameCase[] = [
     plain: true,
     frames: [text("p".repeat(5 * MAX))],
     expect: { close: 1009 },
+  },
+  {
+    name: "plain: BEL and NUL in the text",
+    plain: true,
+    frames: [text("ding\u0007\u0000")],
+    expect: {
+      plainError:
+        /^error: text must not contain control characters other than tab and newline; got U\+0007 at character 5$/,
+    },
+  },
+  {
+    name: "plain: a frame full of control bytes",
+    plain: true,
+    frames: [text("\u0001\u0002\u0003".repeat(300))],
+    expect: {
+      plainError: /^error: text must not contain control characters .* U\+0001 at character 1$/,
+    },
   },
   {
     name: "plain: JSON-looking text is just text",

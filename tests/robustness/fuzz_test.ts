@@ -28,7 +28,11 @@ const CODES: ErrorCode[] = [
   "rate_limited",
   "unsupported_binary",
   "unavailable",
+  "invalid_text",
 ];
+
+/** The control characters message texts must not contain: every Cc but tab and newline. */
+const CONTROL = /(?![\t\n])\p{Cc}/u;
 
 /** Any UTF-16 unit sequence, lone surrogates included. */
 const units = (maxLength = 200) =>
@@ -66,6 +70,7 @@ function checkResult(result: ReturnType<typeof parseClientFrame>): void {
     if (f.type === "message") {
       assert.equal(typeof f.text, "string");
       assert.notEqual(f.text.trim(), "");
+      assert.doesNotMatch(f.text, CONTROL);
       if (f.ref !== undefined) {
         assert.ok(typeof f.ref === "string" && f.ref.length >= 1 && f.ref.length <= MAX_REF_LENGTH);
       }
@@ -88,7 +93,7 @@ Deno.test("fuzz: parseClientFrame gives a valid frame or a known error for any t
 
 Deno.test("fuzz: parseClientFrame accepts every well-formed message and keeps it intact", () => {
   const text = fc.string({ unit: "binary", minLength: 1, maxLength: 100 })
-    .filter((s) => s.trim() !== "");
+    .filter((s) => s.trim() !== "" && !CONTROL.test(s));
   const ref = fc.option(fc.string({ minLength: 1, maxLength: MAX_REF_LENGTH }), { nil: undefined });
   fc.assert(
     fc.property(text, ref, (t, r) => {
@@ -104,11 +109,35 @@ Deno.test("fuzz: parseClientFrame accepts every well-formed message and keeps it
   );
 });
 
-Deno.test("fuzz: parsePlainFrame accepts exactly the texts that are not blank", () => {
+Deno.test("fuzz: parseClientFrame refuses a text with a control character, naming the first", () => {
+  const text = fc.tuple(
+    fc.string({ unit: "binary", maxLength: 40 }),
+    fc.constantFrom("\u0000", "\u0007", "\r", "\u000B", "\u001B", "\u007F", "\u0085", "\u009F"),
+    fc.string({ unit: "binary", maxLength: 40 }),
+  ).filter(([head]) => head.trim() !== "" && !CONTROL.test(head));
+  fc.assert(
+    fc.property(text, ([head, control, tail]) => {
+      const result = parseClientFrame(
+        JSON.stringify({ type: "message", text: head + control + tail }),
+      );
+      assert.equal(!result.ok && result.error.code, "invalid_text");
+      const hex = control.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0");
+      const at = [...head].length + 1;
+      assert.match(
+        !result.ok ? result.error.message : "",
+        new RegExp(`U\\+${hex} at character ${at}$`),
+      );
+    }),
+    { numRuns: RUNS },
+  );
+});
+
+Deno.test("fuzz: parsePlainFrame accepts exactly the texts not blank and without controls", () => {
   fc.assert(
     fc.property(fc.oneof(units(200), fc.stringMatching(/^\s*$/)), (text) => {
       const result = parsePlainFrame(text);
       if (text.trim() === "") assert.equal(!result.ok && result.error.code, "empty_message");
+      else if (CONTROL.test(text)) assert.equal(!result.ok && result.error.code, "invalid_text");
       else assert.deepEqual(result, { ok: true, frame: { type: "message", text } });
     }),
     { numRuns: RUNS },
@@ -157,7 +186,7 @@ Deno.test("fuzz: parseHandshake accepts only valid queries and says why it refus
         assert.ok([...v.name].length >= 1 && [...v.name].length <= MAX_NAME_CHARS);
         assert.ok(!FORBIDDEN.test(v.name), `forbidden character in ${JSON.stringify(v.name)}`);
       } else assert.equal(q.name, undefined);
-      if (v.client !== null) assert.match(v.client, /^[A-Za-z0-9_-]{8,64}$/);
+      if (v.key !== null) assert.match(v.key, /^[A-Za-z0-9_-]{8,64}$/);
       if (v.resume) {
         assert.ok(Number.isSafeInteger(v.resume.since) && v.resume.since >= 0);
         assert.equal(String(v.resume.since), String(Number(q.since)));
