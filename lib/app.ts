@@ -5,7 +5,7 @@
  */
 
 import { Hono } from "hono";
-import type { AppDeps } from "./app_deps.ts";
+import type { AppDeps, RequestInfo } from "./app_deps.ts";
 import { handleAsset } from "../routes/assets.ts";
 import { handleHealthz } from "../routes/healthz.ts";
 import { handleIndex } from "../routes/index.tsx";
@@ -26,7 +26,7 @@ import { handleWs } from "../routes/ws.ts";
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   const operator = operatorAuth(deps);
-  app.get("/ws", (c) => handleWs(deps, c.req.raw));
+  app.get("/ws", (c) => handleWs(deps, c.req.raw, c.env as RequestInfo | undefined));
   app.get("/healthz", () => handleHealthz(deps));
   app.get("/api/stats", operator, () => handleStats(deps));
   app.get("/metrics", operator, () => handleMetrics(deps));

@@ -99,6 +99,24 @@ export interface Config {
    * another message is closed 1013.
    */
   inboundBytes: number;
+  /**
+   * Bytes the history of every room may hold together (`HISTORY_MEMORY_MB`, default 30 % of
+   * `MEMORY_LIMIT_MB`); over it idle rooms are forgotten first, then the largest rooms trimmed.
+   */
+  historyBytes: number;
+  /** Bytes the history of one room may hold (`ROOM_HISTORY_MB`, default a 32nd of the above). */
+  roomHistoryBytes: number;
+  /**
+   * Rooms the memory engine keeps, or the Redis engine subscribes to, at once (`MAX_ROOMS`,
+   * default 100 per MiB of `MEMORY_LIMIT_MB`); a handshake into a new room past it gets 503
+   * unless an idle room can make way.
+   */
+  maxRooms: number;
+  /**
+   * Bytes waiting to be sent to every socket together (`SEND_QUEUE_MEMORY_MB`, default 25 % of
+   * `MEMORY_LIMIT_MB`); over it the largest backlogs are closed 4008 first.
+   */
+  sendQueueBytes: number;
   /** Time allowed to send a whole HTTP request, head and body (`REQUEST_TIMEOUT_MS`, 10000). */
   requestTimeoutMs: number;
   /** How long an idle keep-alive HTTP connection is kept (`KEEPALIVE_TIMEOUT_MS`, 5000). */
@@ -117,6 +135,16 @@ export interface Config {
    * /64). The listener lets an address hold 32 more TCP connections for plain HTTP.
    */
   maxConnectionsPerIp: number;
+  /** Handshakes one address may make per second (`HANDSHAKE_RATE_PER_IP`, default 10). */
+  handshakeRatePerIp: number;
+  /** Handshakes one address may make at once (`HANDSHAKE_BURST_PER_IP`, default 30). */
+  handshakeBurstPerIp: number;
+  /** Rooms one address may bring into existence per minute (`NEW_ROOMS_PER_MINUTE_PER_IP`, 30). */
+  newRoomsPerMinutePerIp: number;
+  /** Frames per second all connections of one address may send together (`RATE_LIMIT_PER_IP`, 100). */
+  rateLimitPerIp: number;
+  /** Frames all connections of one address may send at once (`RATE_BURST_PER_IP`, 200). */
+  rateBurstPerIp: number;
   /**
    * Which proxy header names the client's address (`TRUST_PROXY`: unset or `0` none, `1` the last
    * `X-Forwarded-For` entry, or a header name such as `x-real-ip`).
@@ -252,6 +280,13 @@ function trustProxy(env: Env): TrustProxy {
 export function loadConfig(env: Env): Config {
   const MiB = 1024 * 1024;
   const memoryLimitMb = integer(env, "MEMORY_LIMIT_MB", 1024, 64, 1024 * 1024);
+  const historyMb = integer(
+    env,
+    "HISTORY_MEMORY_MB",
+    Math.max(1, Math.floor(memoryLimitMb * 0.3)),
+    1,
+    memoryLimitMb,
+  );
   const historySize = integer(env, "HISTORY_SIZE", 1000, 0, 1_000_000);
   return {
     port: integer(env, "PORT", 8000, 0, 65535),
@@ -291,12 +326,33 @@ export function loadConfig(env: Env): Config {
       1,
       memoryLimitMb,
     ) * MiB,
+    historyBytes: historyMb * MiB,
+    roomHistoryBytes: integer(
+      env,
+      "ROOM_HISTORY_MB",
+      Math.max(1, Math.floor(historyMb / 32)),
+      1,
+      historyMb,
+    ) * MiB,
+    maxRooms: integer(env, "MAX_ROOMS", memoryLimitMb * 100, 1, 100_000_000),
+    sendQueueBytes: integer(
+      env,
+      "SEND_QUEUE_MEMORY_MB",
+      Math.max(1, Math.floor(memoryLimitMb / 4)),
+      1,
+      memoryLimitMb,
+    ) * MiB,
     requestTimeoutMs: integer(env, "REQUEST_TIMEOUT_MS", 10_000, 100, 600_000),
     keepAliveTimeoutMs: integer(env, "KEEPALIVE_TIMEOUT_MS", 5000, 100, 600_000),
     maxHeaderBytes: integer(env, "MAX_HEADER_BYTES", 16 * 1024, 1024, MiB),
     maxBodyBytes: integer(env, "MAX_BODY_BYTES", MiB, 0, 1024 * MiB),
     closeTimeoutMs: integer(env, "CLOSE_TIMEOUT_MS", 2000, 100, 60_000),
     maxConnectionsPerIp: integer(env, "MAX_CONNECTIONS_PER_IP", 64, 1, 10_000_000),
+    handshakeRatePerIp: integer(env, "HANDSHAKE_RATE_PER_IP", 10, 1, 1_000_000),
+    handshakeBurstPerIp: integer(env, "HANDSHAKE_BURST_PER_IP", 30, 1, 1_000_000),
+    newRoomsPerMinutePerIp: integer(env, "NEW_ROOMS_PER_MINUTE_PER_IP", 30, 1, 100_000_000),
+    rateLimitPerIp: integer(env, "RATE_LIMIT_PER_IP", 100, 1, 1_000_000),
+    rateBurstPerIp: integer(env, "RATE_BURST_PER_IP", 200, 1, 1_000_000),
     trustProxy: trustProxy(env),
   };
 }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { AddressEntry } from "./address_limits.ts";
 import type { Handshake } from "./handshake.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
 import { encodeTextFrame } from "./ws_frames.ts";
@@ -90,6 +91,8 @@ export class Connection {
   state: ConnectionState = "joining";
   /** True while the connection waits in the hub's flush list. */
   dirty = false;
+  /** The client address's counters (null for connections accepted without one, in tests). */
+  address: AddressEntry | null = null;
   /** Epoch of this connection's welcome: only messages of that epoch are delivered to it. */
   epoch = "";
   /**

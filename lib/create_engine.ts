@@ -32,6 +32,8 @@ export function createEngine(
   if (config.redisUrl !== null) {
     return new RedisEngine({
       ...common,
+      maxRooms: config.maxRooms,
+      historyReadBytes: 2 * config.maxBufferedBytes,
       now: options.now ?? Date.now,
       url: config.redisUrl,
       logger: options.logger,
@@ -40,5 +42,10 @@ export function createEngine(
       presenceTtlMs: config.presenceTtlMs,
     });
   }
-  return new MemoryEngine(common);
+  return new MemoryEngine({
+    ...common,
+    historyBytes: config.historyBytes,
+    roomHistoryBytes: config.roomHistoryBytes,
+    maxRooms: config.maxRooms,
+  });
 }

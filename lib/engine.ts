@@ -115,6 +115,11 @@ export interface Engine {
   /** How many rooms this process knows (O(1)). */
   roomCount(): number;
   /**
+   * Whether a connection may join `room` now: `known` (this process has it), `new` (it would be
+   * created), or `full` (`MAX_ROOMS` rooms are held and none can make way).
+   */
+  admission(room: string): "known" | "new" | "full";
+  /**
    * Names of the rooms this process knows, read live without a copy: the caller must not join,
    * leave or publish while it iterates.
    */

@@ -83,6 +83,7 @@ export function createFanout(config: Config, options: FanoutOptions): Fanout {
       await engine.start((message) => hub.deliver(message), (room) => hub.remotePresence(room));
       timer = setInterval(() => {
         engine.maintain(now());
+        hub.maintain();
         engine.reportPresence?.(hub.roomSizes());
       }, options.maintainEveryMs ?? 10_000);
       logger.info("engine.started", { engine: engine.name });

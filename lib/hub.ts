@@ -7,6 +7,7 @@
  * @module
  */
 
+import { type AddressEntry, AddressLimits } from "./address_limits.ts";
 import { Connection, type SocketLike } from "./connection.ts";
 import { type Engine, epochOf } from "./engine.ts";
 import type { Handshake } from "./handshake.ts";
@@ -26,6 +27,14 @@ export type { HubConfig, HubOptions };
 
 /** Close code of a restart or shutdown: clients reconnect. */
 export const CLOSE_RESTART = 1012;
+
+/** Why a handshake may not become a connection: the status, a one-line reason, its metric. */
+export interface HandshakeRefusal {
+  status: 429 | 503;
+  reason: string;
+  metric: string;
+  retryAfterSeconds: number;
+}
 
 /**
  * Routes frames between connections, rooms and the engine.
@@ -50,6 +59,7 @@ export class Hub {
   #frames: FrameRouter;
   #connections = new Set<Connection>();
   #rooms = new Map<string, LocalRoom>();
+  #addresses: AddressLimits;
   #drained: (() => void) | null = null;
 
   constructor(options: HubOptions) {
@@ -58,10 +68,21 @@ export class Hub {
     this.metrics = options.metrics ?? new Metrics();
     this.#monotonic = options.monotonic ?? (() => performance.now());
     this.#newId = options.newId ?? connectionIds();
+    const c = options.config;
+    this.#addresses = new AddressLimits({
+      maxConnections: c.maxConnectionsPerIp,
+      handshakeRate: c.handshakeRatePerIp,
+      handshakeBurst: c.handshakeBurstPerIp,
+      newRoomsPerMinute: c.newRoomsPerMinutePerIp,
+      messageRate: c.rateLimitPerIp,
+      messageBurst: c.rateBurstPerIp,
+      now: this.#monotonic,
+    });
     const parts = hubParts(options, this.metrics, {
       room: (name) => this.#room(name),
       restart: (conn, reason) => this.#restart(conn, reason),
       remove: (conn) => this.remove(conn),
+      connections: () => this.#connections,
     });
     this.#log = options.logger;
     this.#out = parts.out;
@@ -100,8 +121,59 @@ export class Hub {
     return total;
   }
 
-  /** Registers a new socket, or returns null when `maxConnections` are already held. */
-  accept(socket: SocketLike, handshake: Handshake, json: boolean): Connection | null {
+  /**
+   * The per-address entry of a handshake from `address`, with the handshake counted; or the
+   * refusal when the address is over its handshake rate. Called first, for every `/ws` request.
+   */
+  handshake(address: string): { ok: true; entry: AddressEntry } | {
+    ok: false;
+    refusal: HandshakeRefusal;
+  } {
+    const entry = this.#addresses.entry(address);
+    const refusal = this.#addresses.handshake(entry);
+    return refusal ? { ok: false, refusal } : { ok: true, entry };
+  }
+
+  /**
+   * Decides whether a valid handshake into `room` may become a connection: not when the server
+   * holds `maxConnections`, the address its `MAX_CONNECTIONS_PER_IP`, or when `room` is new and
+   * the address is over its new-room rate or the server holds `MAX_ROOMS` rooms. Null when it may
+   * (a new room is counted then).
+   */
+  admit(room: string, entry: AddressEntry): HandshakeRefusal | null {
+    if (this.#connections.size >= this.#config.maxConnections) {
+      return {
+        status: 503,
+        reason: `server is full (${this.#config.maxConnections} connections); retry later`,
+        metric: "handshake_full",
+        retryAfterSeconds: 5,
+      };
+    }
+    const crowded = this.#addresses.connect(entry);
+    if (crowded) return crowded;
+    if (this.#rooms.has(room)) return null;
+    const admission = this.#engine.admission(room);
+    if (admission === "full") {
+      return {
+        status: 503,
+        reason: `server holds its maximum of ${this.#config.maxRooms} rooms; retry later`,
+        metric: "handshake_rooms_full",
+        retryAfterSeconds: 30,
+      };
+    }
+    return admission === "new" ? this.#addresses.newRoom(entry) : null;
+  }
+
+  /**
+   * Registers a new socket (counted for `entry`'s address, whose message rate its limiter
+   * shares), or returns null when `maxConnections` are already held.
+   */
+  accept(
+    socket: SocketLike,
+    handshake: Handshake,
+    json: boolean,
+    entry: AddressEntry | null = null,
+  ): Connection | null {
     if (this.#connections.size >= this.#config.maxConnections) return null;
     const { rateLimit, rateBurst, rateLimitCloseAfter } = this.#config;
     const limiter = new RateLimiter({
@@ -109,11 +181,21 @@ export class Hub {
       burst: rateBurst,
       closeAfter: rateLimitCloseAfter,
       now: this.#monotonic,
+      shared: entry?.messages,
     });
     const conn = new Connection(this.#newId(), socket, handshake, json, limiter);
+    if (entry) {
+      conn.address = entry;
+      entry.connections++;
+    }
     this.#connections.add(conn);
     this.metrics.connectionsTotal++;
     return conn;
+  }
+
+  /** Periodic housekeeping: forgets addresses that have nothing left to count. */
+  maintain(): void {
+    this.#addresses.sweep();
   }
 
   /** Called when the socket opens: joins the room and sends the welcome with history. */
@@ -133,6 +215,7 @@ export class Hub {
   /** Called on close or error: forgets the connection and announces the leave. */
   remove(conn: Connection): void {
     if (!this.#connections.delete(conn)) return;
+    if (conn.address) this.#addresses.release(conn.address);
     this.#out.forget(conn);
     if (this.#drained && this.#connections.size === 0) this.#drained();
     if (conn.state !== "closed") conn.state = "closed";

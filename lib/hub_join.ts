@@ -14,11 +14,14 @@ import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Outbound } from "./outbound.ts";
 import type { PresenceSchedule } from "./presence_schedule.ts";
-import { buildWelcome } from "./welcome.ts";
+import { encodeWelcome } from "./welcome.ts";
 
 /** What the join flow needs from the hub. */
 export interface JoinFlowOptions {
-  config: Pick<HubConfig, "historyOnJoin" | "maxMessageBytes" | "rateLimit" | "rateBurst">;
+  config: Pick<
+    HubConfig,
+    "historyOnJoin" | "maxMessageBytes" | "rateLimit" | "rateBurst" | "maxBufferedBytes"
+  >;
   engine: Engine;
   logger: Logger;
   metrics: Metrics;
@@ -77,14 +80,18 @@ export class JoinFlow {
     const { config, out } = this.#o;
     const { maxMessageBytes, rateLimit, rateBurst } = config;
     const limits = { maxMessageBytes, rateLimit, rateBurst };
-    const welcome = buildWelcome(conn, recovery, online, limits, resumed);
+    // A welcome fits in what the connection may have queued before it counts as slow, with as
+    // much room again for the live messages that follow it.
+    const welcome = conn.json
+      ? encodeWelcome(conn, recovery, online, limits, resumed, 2 * config.maxBufferedBytes)
+      : null;
     const held = room.joining.get(conn) ?? [];
     room.joining.delete(conn);
     room.members.add(conn);
     conn.state = "open";
     conn.epoch = recovery.epoch;
     conn.floor = recovery.offset;
-    if (conn.json) conn.pushFirst(JSON.stringify(welcome));
+    if (welcome) conn.pushFirst(welcome.json);
     for (const m of held) {
       if (m.offset > recovery.offset && epochOf(m) === conn.epoch) {
         out.queue(conn, conn.json ? JSON.stringify(m) : m.text);
@@ -95,7 +102,8 @@ export class JoinFlow {
     this.#o.logger.debug("ws.join", {
       id: conn.id,
       room: conn.room,
-      recovered: recovery.recovered,
+      recovered: welcome?.recovered ?? recovery.recovered,
+      dropped: welcome?.dropped,
     });
   }
 

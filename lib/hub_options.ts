@@ -25,7 +25,15 @@ export type HubConfig = Pick<
   | "rateBurst"
   | "rateLimitCloseAfter"
   | "maxConnections"
+  | "maxConnectionsPerIp"
+  | "handshakeRatePerIp"
+  | "handshakeBurstPerIp"
+  | "newRoomsPerMinutePerIp"
+  | "rateLimitPerIp"
+  | "rateBurstPerIp"
+  | "maxRooms"
   | "maxBufferedBytes"
+  | "sendQueueBytes"
   | "presenceIntervalMs"
   | "presenceFramesPerSecond"
   | "flushBytes"
@@ -61,6 +69,8 @@ export interface HubCallbacks {
   restart: (conn: Connection, reason: string) => void;
   /** Forgets a closed connection. */
   remove: (conn: Connection) => void;
+  /** Every connection held. */
+  connections: () => Iterable<Connection>;
 }
 
 /** The hub's collaborators. */
@@ -94,6 +104,9 @@ export function hubParts(options: HubOptions, metrics: Metrics, hub: HubCallback
     setTimer,
     clearTimer: options.clearTimer ?? ((h) => clearTimeout(h as number)),
     slowGraceMs: options.slowGraceMs,
+    sendQueueBytes: config.sendQueueBytes,
+    connections: hub.connections,
+    now: options.monotonic,
   });
   const presence = new PresenceSchedule({
     intervalMs: config.presenceIntervalMs,

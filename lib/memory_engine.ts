@@ -1,6 +1,9 @@
 /**
  * The default engine: every room lives in this process and its history is lost on restart
- * (a restart therefore starts new epochs).
+ * (a restart therefore starts new epochs). History is bounded per room (a count and bytes) and
+ * across rooms (one byte budget): over the budget, the least recently used idle rooms go first,
+ * then the oldest messages of the largest rooms. Rooms are capped in number; past the cap a new
+ * room takes the place of the least recently used idle one.
  *
  * @module
  */
@@ -24,6 +27,12 @@ export interface MemoryEngineOptions {
   dedupTtlMs: number;
   /** How long a room without local connections keeps its history. */
   roomTtlMs: number;
+  /** Bytes the history of every room may hold together (default: no bound). */
+  historyBytes?: number;
+  /** Bytes the history of one room may hold (default: no bound). */
+  roomHistoryBytes?: number;
+  /** Rooms kept at most (default: no bound); past it, idle rooms make room for new ones. */
+  maxRooms?: number;
   /** Clock in epoch ms (default `Date.now`). */
   now?: () => number;
   /** Makes a new epoch (default: 10 random characters). */
@@ -31,11 +40,16 @@ export interface MemoryEngineOptions {
 }
 
 interface MemoryRoom {
+  name: string;
   log: RoomLog;
-  refs: DedupCache;
+  /** Created on the first message with a ref. */
+  refs: DedupCache | null;
   members: number;
   idleSince: number;
 }
+
+/** Share of the history budget freed at once when it is exceeded (so trims are rare). */
+const RECLAIM_TO = 0.9;
 
 /**
  * Keeps rooms in memory.
@@ -51,11 +65,27 @@ export class MemoryEngine implements Engine {
   readonly name = "memory";
   readonly healthy = true;
   #rooms = new Map<string, MemoryRoom>();
+  /** Rooms without members, the longest idle first. */
+  #idle = new Map<string, MemoryRoom>();
+  /** History bytes of every room together. */
+  #bytes = 0;
   #options: Required<MemoryEngineOptions>;
   #sink: MessageSink = () => {};
 
   constructor(options: MemoryEngineOptions) {
-    this.#options = { now: Date.now, newEpoch: () => randomToken(10), ...options };
+    this.#options = {
+      now: Date.now,
+      newEpoch: () => randomToken(10),
+      historyBytes: Infinity,
+      roomHistoryBytes: Infinity,
+      maxRooms: Infinity,
+      ...options,
+    };
+  }
+
+  /** Bytes the history of every room holds together. */
+  get historyBytes(): number {
+    return this.#bytes;
   }
 
   start(sink: MessageSink): Promise<void> {
@@ -66,16 +96,61 @@ export class MemoryEngine implements Engine {
   #room(name: string): MemoryRoom {
     let room = this.#rooms.get(name);
     if (!room) {
-      const { historySize, dedupTtlMs, now, newEpoch } = this.#options;
+      const { historySize, now, newEpoch, maxRooms } = this.#options;
+      if (this.#rooms.size >= maxRooms) {
+        const oldest = this.#idle.values().next().value;
+        if (oldest) this.#evict(oldest);
+      }
       room = {
+        name,
         log: new RoomLog(newEpoch(), historySize),
-        refs: new DedupCache(dedupTtlMs),
+        refs: null,
         members: 0,
         idleSince: now(),
       };
       this.#rooms.set(name, room);
+      this.#idle.set(name, room);
     }
     return room;
+  }
+
+  /** Forgets a room and its history (its next joiner gets a new epoch). */
+  #evict(room: MemoryRoom): void {
+    this.#rooms.delete(room.name);
+    this.#idle.delete(room.name);
+    this.#bytes -= room.log.bytes;
+  }
+
+  /**
+   * Brings the history back under its budget: idle rooms with history first, least recently
+   * used first; then the oldest messages of the largest rooms, all trimmed down to one common
+   * size.
+   */
+  #reclaim(): void {
+    const target = Math.floor(this.#options.historyBytes * RECLAIM_TO);
+    for (const room of this.#idle.values()) {
+      if (this.#bytes <= target) return;
+      if (room.log.size > 0) this.#evict(room);
+    }
+    if (this.#bytes <= target) return;
+    const rooms = [...this.#rooms.values()].filter((r) => r.log.bytes > 0)
+      .sort((a, b) => b.log.bytes - a.log.bytes);
+    const needed = this.#bytes - target;
+    // The common size: the largest rooms are cut to it, freeing at least `needed`.
+    let above = 0;
+    let size = 0;
+    for (let k = 0; k < rooms.length; k++) {
+      above += rooms[k].log.bytes;
+      const next = k + 1 < rooms.length ? rooms[k + 1].log.bytes : 0;
+      if (above - (k + 1) * next >= needed) {
+        size = Math.max(0, Math.floor((above - needed) / (k + 1)));
+        break;
+      }
+    }
+    for (const room of rooms) {
+      if (room.log.bytes <= size) break;
+      this.#bytes -= room.log.trimTo(size);
+    }
   }
 
   publish(draft: Draft): Promise<PublishResult> {
@@ -84,10 +159,11 @@ export class MemoryEngine implements Engine {
     const key = draft.ref === null ? null : refKey(draft.client, draft.from, draft.ref);
     const hash = key === null ? 0 : textHash(draft.text);
     if (key !== null) {
-      const seen = room.refs.get(key, now);
+      const seen = room.refs?.get(key, now);
       if (seen && seen.hash !== hash) return Promise.resolve({ status: "conflict" });
       if (seen) return Promise.resolve({ status: "duplicate", offset: seen.offset, ts: seen.ts });
     }
+    const before = room.log.bytes;
     const message = room.log.append((offset) => ({
       type: "message",
       room: draft.room,
@@ -99,19 +175,35 @@ export class MemoryEngine implements Engine {
       text: draft.text,
       ts: now,
     }));
-    if (key !== null) room.refs.set(key, { offset: message.offset, ts: now, hash }, now);
+    if (room.log.bytes > this.#options.roomHistoryBytes) {
+      room.log.trimTo(this.#options.roomHistoryBytes);
+    }
+    this.#bytes += room.log.bytes - before;
+    if (this.#bytes > this.#options.historyBytes) this.#reclaim();
+    if (key !== null) {
+      room.refs ??= new DedupCache(this.#options.dedupTtlMs);
+      room.refs.set(key, { offset: message.offset, ts: now, hash }, now);
+    }
     this.#sink(message);
     return Promise.resolve({ status: "accepted", message });
   }
 
-  join(room: string): Promise<void> {
-    this.#room(room).members++;
+  join(name: string): Promise<void> {
+    const room = this.#room(name);
+    if (room.members++ === 0) this.#idle.delete(name);
     return Promise.resolve();
   }
 
   leave(name: string): void {
     const room = this.#rooms.get(name);
-    if (room && --room.members === 0) room.idleSince = this.#options.now();
+    if (!room || --room.members !== 0) return;
+    room.idleSince = this.#options.now();
+    this.#idle.set(name, room);
+  }
+
+  admission(name: string): "known" | "new" | "full" {
+    if (this.#rooms.has(name)) return "known";
+    return this.#rooms.size < this.#options.maxRooms || this.#idle.size > 0 ? "new" : "full";
   }
 
   recover(
@@ -147,16 +239,17 @@ export class MemoryEngine implements Engine {
   }
 
   maintain(now: number): void {
-    for (const [name, room] of this.#rooms) {
-      room.refs.sweep(now);
-      if (room.members === 0 && now - room.idleSince > this.#options.roomTtlMs) {
-        this.#rooms.delete(name);
-      }
+    for (const room of this.#idle.values()) {
+      if (now - room.idleSince <= this.#options.roomTtlMs) break;
+      this.#evict(room);
     }
+    for (const room of this.#rooms.values()) room.refs?.sweep(now);
   }
 
   close(): Promise<void> {
     this.#rooms.clear();
+    this.#idle.clear();
+    this.#bytes = 0;
     return Promise.resolve();
   }
 }

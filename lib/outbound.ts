@@ -1,7 +1,8 @@
 /**
  * Outbound frames: every connection that got something in this event-loop turn is flushed once,
  * as one NDJSON frame, at the end of the turn (or early past `FLUSH_BYTES`); sockets whose
- * backlog stays over `MAX_BUFFERED_BYTES` are closed 4008.
+ * backlog stays over `MAX_BUFFERED_BYTES` are closed 4008, and so are the largest backlogs while
+ * all of them together are over `SEND_QUEUE_MEMORY_MB`.
  *
  * @module
  */
@@ -28,7 +29,16 @@ export interface OutboundOptions {
   clearTimer?: (handle: unknown) => void;
   /** How long a backlog over `maxBufferedBytes` may last without shrinking (default 1000 ms). */
   slowGraceMs?: number;
+  /** Bytes every backlog together may hold (default: no bound). */
+  sendQueueBytes?: number;
+  /** Every connection, for the check of the sum of backlogs (default: none). */
+  connections?: () => Iterable<Connection>;
+  /** Monotonic clock in ms, to space the checks of the sum (default `performance.now`). */
+  now?: () => number;
 }
+
+/** Least time between two checks of the sum of every backlog, in ms. */
+const BUDGET_CHECK_MS = 100;
 
 /**
  * Queues frames per connection and writes them once per turn.
@@ -45,6 +55,10 @@ export class Outbound {
   #scheduled = false;
   /** Connections over the buffer limit, with the timer that judges them. */
   #slow = new Map<Connection, unknown>();
+  /** A backlog this large after a flush has the sum of every backlog checked soon. */
+  #heavy: number;
+  #budgetDue = false;
+  #budgetCheckedAt = -Infinity;
 
   constructor(options: OutboundOptions) {
     // Defaults by `??`: the hub passes its own options through, `undefined` included.
@@ -54,7 +68,11 @@ export class Outbound {
       setTimer: options.setTimer ?? setTimeout,
       clearTimer: options.clearTimer ?? ((h) => clearTimeout(h as number)),
       slowGraceMs: options.slowGraceMs ?? 1000,
+      sendQueueBytes: options.sendQueueBytes ?? Infinity,
+      connections: options.connections ?? (() => []),
+      now: options.now ?? (() => performance.now()),
     };
+    this.#heavy = Math.max(1, Math.floor(options.maxBufferedBytes / 4));
   }
 
   /** Queues a frame (or, with null, just marks the connection) and schedules the turn's flush. */
@@ -99,8 +117,52 @@ export class Outbound {
       return;
     }
     const limit = this.#o.maxBufferedBytes;
-    if (conn.backlog > 4 * limit) this.#closeSlow(conn, conn.backlog);
-    else if (conn.backlog > limit) this.#watchSlow(conn);
+    const backlog = conn.backlog;
+    if (backlog > 4 * limit) return this.#closeSlow(conn, backlog);
+    if (backlog > limit) this.#watchSlow(conn);
+    if (backlog >= this.#heavy) this.#scheduleBudgetCheck();
+  }
+
+  /**
+   * A large backlog was just flushed: checks the sum of every backlog at the end of the turn,
+   * at most once per turn and every {@linkcode BUDGET_CHECK_MS}. Backlogs only grow by flushes,
+   * so checking after them is enough.
+   */
+  #scheduleBudgetCheck(): void {
+    if (this.#budgetDue || this.#o.sendQueueBytes === Infinity) return;
+    if (this.#o.now() - this.#budgetCheckedAt < BUDGET_CHECK_MS) return;
+    this.#budgetDue = true;
+    this.#o.defer(() => {
+      this.#budgetDue = false;
+      this.#budgetCheckedAt = this.#o.now();
+      this.checkBudget();
+    });
+  }
+
+  /**
+   * Closes the largest backlogs (4008) while every backlog together is over `sendQueueBytes`.
+   * Returns how many connections were closed.
+   */
+  checkBudget(): number {
+    let total = 0;
+    const held: [Connection, number][] = [];
+    for (const conn of this.#o.connections()) {
+      const backlog = conn.backlog;
+      if (backlog === 0) continue;
+      total += backlog;
+      held.push([conn, backlog]);
+    }
+    let closed = 0;
+    if (total > this.#o.sendQueueBytes) {
+      held.sort((a, b) => b[1] - a[1]);
+      for (const [conn, backlog] of held) {
+        if (total <= this.#o.sendQueueBytes) break;
+        total -= backlog;
+        this.#closeSlow(conn, backlog, "send_queue_budget");
+        closed++;
+      }
+    }
+    return closed;
   }
 
   /**
@@ -131,9 +193,9 @@ export class Outbound {
     this.#o.onClosed(conn);
   }
 
-  #closeSlow(conn: Connection, backlog: number): void {
+  #closeSlow(conn: Connection, backlog: number, reason = "buffer_limit"): void {
     this.#o.metrics.slowConsumers++;
-    this.#o.logger.info("ws.slow_consumer", { id: conn.id, room: conn.room, backlog });
+    this.#o.logger.info("ws.slow_consumer", { id: conn.id, room: conn.room, backlog, reason });
     this.#close(conn, SLOW_CONSUMER, "slow consumer");
   }
 

@@ -1,8 +1,11 @@
 /**
- * Token-bucket rate limiter with an abuse counter, one per connection.
+ * The rate limit of one connection: its own token bucket, optionally a bucket shared with every
+ * connection of the same client address, and an abuse counter.
  *
  * @module
  */
+
+import { TokenBucket } from "./token_bucket.ts";
 
 /** Options of {@linkcode RateLimiter}. */
 export interface RateLimiterOptions {
@@ -16,6 +19,8 @@ export interface RateLimiterOptions {
   abuseWindowMs?: number;
   /** Clock in ms (default `performance.now`). */
   now?: () => number;
+  /** A bucket every connection of the same address draws from too (default: none). */
+  shared?: TokenBucket;
 }
 
 /**
@@ -33,36 +38,30 @@ export interface RateLimiterOptions {
  * ```
  */
 export class RateLimiter {
-  #rate: number;
-  #burst: number;
+  #own: TokenBucket;
+  #shared: TokenBucket | null;
   #closeAfter: number;
   #window: number;
   #now: () => number;
-  #tokens: number;
-  #last: number;
   #rejected = 0;
   #windowStart: number;
 
   constructor(options: RateLimiterOptions) {
-    this.#rate = options.rate / 1000;
-    this.#burst = options.burst;
+    this.#now = options.now ?? (() => performance.now());
+    this.#own = new TokenBucket(options.rate, options.burst, this.#now);
+    this.#shared = options.shared ?? null;
     this.#closeAfter = options.closeAfter;
     this.#window = options.abuseWindowMs ?? 10_000;
-    this.#now = options.now ?? (() => performance.now());
-    this.#tokens = options.burst;
-    this.#last = this.#now();
-    this.#windowStart = this.#last;
+    this.#windowStart = this.#now();
   }
 
-  /** Takes one token; returns false (and counts a rejection) when the bucket is empty. */
+  /**
+   * Takes a token from the connection's bucket and then from the shared one; returns false (and
+   * counts a rejection) when either is empty.
+   */
   take(): boolean {
+    if (this.#own.take() && (this.#shared === null || this.#shared.take())) return true;
     const now = this.#now();
-    this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#last) * this.#rate);
-    this.#last = now;
-    if (this.#tokens >= 1) {
-      this.#tokens -= 1;
-      return true;
-    }
     if (now - this.#windowStart > this.#window) {
       this.#windowStart = now;
       this.#rejected = 0;

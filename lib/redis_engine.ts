@@ -48,6 +48,13 @@ export interface RedisEngineOptions {
   newEpoch?: () => string;
   /** Names this process in presence (default: random). */
   instanceId?: string;
+  /** Rooms this process subscribes to at once (default: no bound). */
+  maxRooms?: number;
+  /**
+   * Most bytes of message bodies a join reads for its welcome (default: no bound); a resume gap
+   * larger than that is answered like a lost one.
+   */
+  historyReadBytes?: number;
 }
 
 /**
@@ -85,6 +92,8 @@ export class RedisEngine implements Engine {
       now: Date.now,
       newEpoch: () => randomToken(10),
       instanceId: randomToken(12),
+      maxRooms: Infinity,
+      historyReadBytes: 0,
       ...options,
     };
     this.instanceId = this.#o.instanceId;
@@ -143,9 +152,16 @@ export class RedisEngine implements Engine {
     return result;
   }
 
-  async #read(room: string, epoch: string | null, since: number, maxAfter: number, recent: number) {
+  async #read(
+    room: string,
+    epoch: string | null,
+    since: number,
+    maxAfter: number,
+    recent: number,
+    maxBytes = 0,
+  ) {
     const known = this.#positions.get(room) ?? null;
-    const got = await this.#started.read(room, epoch, since, maxAfter, recent, known);
+    const got = await this.#started.read(room, epoch, since, maxAfter, recent, known, maxBytes);
     this.#note(room, got.epoch, got.offset, got.lastTs);
     return got;
   }
@@ -206,13 +222,25 @@ export class RedisEngine implements Engine {
     const cap = this.#o.historySize;
     const since = resume?.since ?? 0;
     const count = Math.min(recent, cap);
-    const got = await this.#read(room, resume?.epoch ?? null, since, cap, count);
+    const got = await this.#read(
+      room,
+      resume?.epoch ?? null,
+      since,
+      cap,
+      count,
+      this.#o.historyReadBytes,
+    );
     const { epoch, offset, messages } = got;
     // Recovered only when the stream still holds every offset after `since`.
     const recovered = resume !== null && got.after && messages.length === offset - since &&
       (messages.length === 0 || messages[0].offset === since + 1);
     const history = recovered || !got.after ? messages : messages.slice(messages.length - count);
     return { epoch, offset, recovered, history };
+  }
+
+  admission(room: string): "known" | "new" | "full" {
+    if (this.#rooms.has(room)) return "known";
+    return this.#rooms.size < this.#o.maxRooms ? "new" : "full";
   }
 
   online(room: string, local: number): number {

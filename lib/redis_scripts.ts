@@ -79,14 +79,22 @@ return {1, epoch, offset}
 /**
  * Read a room's position and part of its stream. KEYS: epoch, offset, stream. ARGV: candidate
  * epoch, room ttl ms, resume epoch ('' for none), since, most entries after since, recent count,
- * known epoch, known offset, known ts (as for publish).
- * When the resume epoch matches and at most that many entries follow `since`, returns
- * `{epoch, offset, 1, entries after since, ts}`, else `{epoch, offset, 0, last recent entries,
- * newest first, ts}`; `ts` is that of the entry at `offset` (false when there is none).
+ * known epoch, known offset, known ts (as for publish), and the most bytes of message bodies to
+ * return (0 for no bound).
+ * When the resume epoch matches, at most that many entries follow `since` and their bodies fit in
+ * the byte bound, returns `{epoch, offset, 1, entries after since, ts}`, else `{epoch, offset, 0,
+ * last recent entries that fit, newest first, ts}`; `ts` is that of the entry at `offset` (false
+ * when there is none).
  */
 export const READ_LUA = ENSURE + `
 local epoch, offset = ensure(ARGV[1], ARGV[7], ARGV[8], ARGV[9])
 touch(ARGV[2])
+local maxBytes = tonumber(ARGV[10]) or 0
+local function size(entry)
+  local n = 0
+  for i = 2, #entry[2], 2 do n = n + #entry[2][i] end
+  return n
+end
 local ts = false
 if offset > 0 then
   local entry = redis.call('XRANGE', KEYS[3], offset .. '-0', offset .. '-0')[1]
@@ -99,12 +107,33 @@ end
 local since = tonumber(ARGV[4])
 if ARGV[3] == epoch and since >= 0 and since <= offset and offset - since <= tonumber(ARGV[5]) then
   if since == offset then return {epoch, offset, 1, {}, ts} end
-  return {epoch, offset, 1,
-    redis.call('XRANGE', KEYS[3], (since + 1) .. '-0', '+', 'COUNT', offset - since), ts}
+  local entries = redis.call('XRANGE', KEYS[3], (since + 1) .. '-0', '+', 'COUNT', offset - since)
+  local fits = true
+  if maxBytes > 0 then
+    local total = 0
+    for i = 1, #entries do
+      total = total + size(entries[i])
+      if total > maxBytes then
+        fits = false
+        break
+      end
+    end
+  end
+  if fits then return {epoch, offset, 1, entries, ts} end
 end
 local recent = tonumber(ARGV[6])
 if recent <= 0 or offset == 0 then return {epoch, offset, 0, {}, ts} end
-return {epoch, offset, 0, redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', recent), ts}
+local entries = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', recent)
+if maxBytes > 0 then
+  local total, kept = 0, {}
+  for i = 1, #entries do
+    total = total + size(entries[i])
+    if total > maxBytes then break end
+    kept[#kept + 1] = entries[i]
+  end
+  entries = kept
+end
+return {epoch, offset, 0, entries, ts}
 `;
 
 /**

@@ -144,7 +144,9 @@ export class RedisStore {
   /**
    * Reads a room's position (creating the room, or a new epoch, if needed) with the messages after
    * `since` when `resumeEpoch` matches and at most `maxAfter` follow, else the `recent` newest.
-   * `known` is what this instance knows of the room (see {@linkcode KnownPosition}).
+   * `known` is what this instance knows of the room (see {@linkcode KnownPosition}). With
+   * `maxBytes` above 0, the message bodies returned fit in it: messages after `since` that do not
+   * are answered as if the gap were lost (`after: false`, the newest that fit).
    */
   async read(
     room: string,
@@ -153,6 +155,7 @@ export class RedisStore {
     maxAfter: number,
     recent: number,
     known: KnownPosition | null = null,
+    maxBytes = 0,
   ): Promise<StreamRead> {
     const k = roomKeys(this.#o.keyPrefix, room);
     const reply = await this.#run("read", [k.epoch, k.offset, k.stream], [
@@ -163,6 +166,7 @@ export class RedisStore {
       String(maxAfter),
       String(recent),
       ...knownArgs(known),
+      String(maxBytes),
     ]) as unknown[];
     const epoch = String(reply[0]);
     const messages = decodeEntries(room, epoch, reply[3]);

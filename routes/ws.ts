@@ -4,7 +4,8 @@
  * @module
  */
 
-import type { AppDeps } from "../lib/app_deps.ts";
+import type { AppDeps, RequestInfo } from "../lib/app_deps.ts";
+import { addressKey, clientAddress } from "../lib/client_address.ts";
 import { originAllowed, parseHandshake } from "../lib/handshake.ts";
 import { MAX_PROTOCOL_HEADER_CHARS, offeredProtocols } from "../lib/header_lists.ts";
 import { SUBPROTOCOL } from "../lib/protocol.ts";
@@ -15,7 +16,7 @@ function refuse(
   status: number,
   reason: string,
   metric: string,
-  headers: HeadersInit = {},
+  headers: Record<string, string> = {},
 ): Response {
   deps.hub.metrics.reject(metric);
   deps.logger.info("ws.refused", { status, reason: metric });
@@ -26,17 +27,39 @@ function refuse(
 }
 
 /**
- * Handles a WebSocket handshake: 503 while draining or full, 426 without an upgrade, 403 for a
- * foreign origin, 400 for a bad query or a malformed upgrade request, else 101. The client's
- * private key is turned into its public id first (the one await), so the checks after it and
- * the accept run in one turn.
+ * The key the per-address limits count a request by: its client address (through a trusted
+ * proxy's header when `TRUST_PROXY` says so), IPv6 by /64.
  *
  * @example
  * ```ts
- * app.get("/ws", (c) => handleWs(deps, c.req.raw));
+ * requestAddress(req, info, config); // "203.0.113.9"
  * ```
  */
-export async function handleWs(deps: AppDeps, req: Request): Promise<Response> {
+export function requestAddress(
+  req: Request,
+  info: RequestInfo | undefined,
+  config: AppDeps["config"],
+): string {
+  const peer = info?.remoteAddr?.hostname ?? "unknown";
+  return addressKey(clientAddress(req.headers, peer, config.trustProxy));
+}
+
+/**
+ * Handles a WebSocket handshake: 503 while draining, full or at `MAX_ROOMS`, 429 for an address
+ * over its limits, 426 without an upgrade, 403 for a foreign origin, 400 for a bad query or a
+ * malformed upgrade request, else 101. The client's private key is turned into its public id
+ * first (the one await), so the checks after it and the accept run in one turn.
+ *
+ * @example
+ * ```ts
+ * app.get("/ws", (c) => handleWs(deps, c.req.raw, c.env));
+ * ```
+ */
+export async function handleWs(
+  deps: AppDeps,
+  req: Request,
+  info?: RequestInfo,
+): Promise<Response> {
   const { hub, config, logger } = deps;
   const parsed = parseHandshake(new URL(req.url));
   const identified = parsed.ok ? await identify(parsed.value) : null;
@@ -44,6 +67,11 @@ export async function handleWs(deps: AppDeps, req: Request): Promise<Response> {
     return refuse(deps, 503, "server is shutting down; reconnect shortly", "handshake_draining", {
       "retry-after": "1",
     });
+  }
+  const address = hub.handshake(requestAddress(req, info, config));
+  if (!address.ok) {
+    const { status, reason, metric, retryAfterSeconds } = address.refusal;
+    return refuse(deps, status, reason, metric, { "retry-after": String(retryAfterSeconds) });
   }
   if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
     return refuse(
@@ -73,16 +101,10 @@ export async function handleWs(deps: AppDeps, req: Request): Promise<Response> {
       `Sec-WebSocket-Protocol must be at most ${max} characters, got ${protocols?.length}`;
     return refuse(deps, 400, `bad request: ${reason}`, "handshake_invalid");
   }
-  if (hub.size >= config.maxConnections) {
-    return refuse(
-      deps,
-      503,
-      `server is full (${config.maxConnections} connections); retry later`,
-      "handshake_full",
-      {
-        "retry-after": "5",
-      },
-    );
+  const refusal = hub.admit(identified!.room, address.entry);
+  if (refusal) {
+    const { status, reason, metric, retryAfterSeconds } = refusal;
+    return refuse(deps, status, reason, metric, { "retry-after": String(retryAfterSeconds) });
   }
   const json = offered.includes(SUBPROTOCOL);
   let upgraded: ReturnType<typeof deps.upgrade>;
@@ -106,7 +128,7 @@ export async function handleWs(deps: AppDeps, req: Request): Promise<Response> {
   }
   const { socket, response } = upgraded;
   const handshake = identified!;
-  const conn = hub.accept(socket, handshake, json)!;
+  const conn = hub.accept(socket, handshake, json, address.entry)!;
   socket.binaryType = "arraybuffer";
   socket.onopen = () => {
     logger.debug("ws.open", { id: conn.id, room: conn.room, mode: json ? "json" : "plain" });

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { freePort } from "./server.ts";
+import { freePort, LOOPBACK_CLIENTS } from "./server.ts";
 
 /** A Fanout process under test. */
 export interface ProcessServer {
@@ -56,6 +56,7 @@ export async function startProcessServer(
     PRESENCE_INTERVAL_MS: "10",
     SHUTDOWN_GRACE_MS: "500",
     LOG_LEVEL: "warn",
+    ...LOOPBACK_CLIENTS,
     ...options.env,
   };
   const args = options.workers

@@ -93,6 +93,10 @@ export class ScriptedEngine implements Engine {
   online(_room: string, local: number): number {
     return local;
   }
+  admission(): "known" | "new" | "full" {
+    return "known";
+  }
+
   roomCount(): number {
     return 0;
   }

@@ -8,6 +8,25 @@ import { loadConfig } from "../../lib/config.ts";
 import { listen, type RunningServer } from "../../lib/deno_server.ts";
 import { type LogLevel, silentLogger } from "../../lib/log.ts";
 
+/**
+ * Per-address limits raised out of the way: every client of a test comes from 127.0.0.1, so the
+ * defaults (made for one household) would refuse a test's tenth tab. Tests of those limits set
+ * them (and use other 127.0.0.x source addresses).
+ *
+ * @example
+ * ```ts
+ * loadConfig({ ...LOOPBACK_CLIENTS, RATE_LIMIT: "5" });
+ * ```
+ */
+export const LOOPBACK_CLIENTS: Record<string, string> = {
+  MAX_CONNECTIONS_PER_IP: "100000",
+  HANDSHAKE_RATE_PER_IP: "100000",
+  HANDSHAKE_BURST_PER_IP: "100000",
+  NEW_ROOMS_PER_MINUTE_PER_IP: "10000000",
+  RATE_LIMIT_PER_IP: "1000000",
+  RATE_BURST_PER_IP: "1000000",
+};
+
 /** A server under test. */
 export interface TestServer {
   server: RunningServer;
@@ -52,6 +71,7 @@ export async function startTestServer(
     PORT: "0",
     PRESENCE_INTERVAL_MS: "10",
     SHUTDOWN_GRACE_MS: "500",
+    ...LOOPBACK_CLIENTS,
     ...env,
   });
   const logging = options.logWrite ? { logWrite: options.logWrite } : { logger: silentLogger };

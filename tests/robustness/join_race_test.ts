@@ -36,6 +36,7 @@ function slowRecoverEngine(
     },
     online: (room, local) => inner.online(room, local),
     roomCount: () => inner.roomCount(),
+    admission: () => "known" as const,
     roomNames: () => inner.roomNames(),
     position: (room) => inner.position(room),
     maintain: (now) => inner.maintain(now),

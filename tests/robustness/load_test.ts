@@ -12,11 +12,7 @@ import { formatReport, runLoad } from "./load_scenario.ts";
 const RECEIVERS = Number(Deno.env.get("LOAD_RECEIVERS") ?? 300);
 
 Deno.test("load: every acknowledged message reaches every receiver and the other senders once, in order", async () => {
-  const srv = await startTestServer({
-    RATE_LIMIT: "1000",
-    RATE_BURST: "1000",
-    MAX_CONNECTIONS_PER_IP: "1000",
-  });
+  const srv = await startTestServer({ RATE_LIMIT: "1000", RATE_BURST: "1000" });
   try {
     const report = await runLoad({
       wsUrl: srv.wsUrl,

@@ -56,8 +56,6 @@ const server = await startProcessServer({
     RATE_LIMIT: String(Math.max(20, num("rate") * 2)),
     RATE_BURST: String(Math.max(40, num("rate") * 4)),
     MAX_CONNECTIONS: String(num("clients") + num("senders") + 1000),
-    // Every client of the soak comes from 127.0.0.1.
-    MAX_CONNECTIONS_PER_IP: String(num("clients") + num("senders") + 1000),
   },
 });
 const base = server.httpUrl("").replace(/\/$/, "");
