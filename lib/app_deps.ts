@@ -9,6 +9,7 @@ import type { Config } from "./config.ts";
 import type { Engine } from "./engine.ts";
 import type { Hub } from "./hub.ts";
 import type { Logger } from "./log.ts";
+import type { InboundBudget } from "./ws_frames.ts";
 
 /**
  * The socket an upgrade gives: Fanout's own (`lib/ws_socket.ts`) or Deno's `WebSocket`. Handler
@@ -60,4 +61,8 @@ export interface AppDeps {
   startedAt: number;
   /** Set when shutdown begins: `/healthz` answers 503 and `/ws` refuses new sockets. */
   lifecycle: { draining: boolean };
+  /** Bytes every WebSocket reader holds for incomplete messages, against `INBOUND_MEMORY_MB`. */
+  inbound: InboundBudget;
+  /** What the listener holds, once one serves the app (not under `deno serve`). */
+  transport: { connections(): number } | null;
 }

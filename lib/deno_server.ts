@@ -129,7 +129,7 @@ export async function listen(
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
       maxWsMessageBytes: 4 * config.maxMessageBytes,
       wsCloseTimeoutMs: config.closeTimeoutMs,
-      inbound: { held: 0, max: config.inboundBytes },
+      inbound: fanout.deps.inbound,
     },
     maxConnections: maxTcpConnections(config),
     maxConnectionsPerAddress: config.maxConnectionsPerIp + HTTP_CONNECTIONS_PER_IP,
@@ -147,6 +147,7 @@ export async function listen(
       }),
     onError: (err) => logger.error("http.error", { error: String(err) }),
   });
+  fanout.deps.transport = { connections: () => http.connections };
   const finished = http.serve(listener);
   let stopping: Promise<void> | undefined;
   return {

@@ -114,6 +114,8 @@ export interface Engine {
   reportPresence?(counts: Map<string, number>): void;
   /** How many rooms this process knows (O(1)). */
   roomCount(): number;
+  /** Bytes of history this process holds for its rooms (engines that keep it in memory). */
+  readonly historyBytes?: number;
   /**
    * Whether a connection may join `room` now: `known` (this process has it), `new` (it would be
    * created), or `full` (`MAX_ROOMS` rooms are held and none can make way).

@@ -72,6 +72,8 @@ export function createFanout(config: Config, options: FanoutOptions): Fanout {
     now,
     startedAt: now(),
     lifecycle: { draining: false },
+    inbound: { held: 0, max: config.inboundBytes },
+    transport: null,
   };
   const app = createApp(deps);
   let timer: ReturnType<typeof setInterval> | undefined;

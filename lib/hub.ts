@@ -104,6 +104,11 @@ export class Hub {
     return out;
   }
 
+  /** Client addresses the per-address limits remember now. */
+  get addressCount(): number {
+    return this.#addresses.size;
+  }
+
   /** Rooms with local connections (O(1)). */
   get roomCount(): number {
     return this.#rooms.size;

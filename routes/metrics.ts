@@ -63,6 +63,31 @@ export function collectSamples(deps: AppDeps): Sample[] {
     },
     gauge("fanout_send_queue_bytes", "Bytes waiting to be sent across all sockets.", hub.backlog()),
     gauge(
+      "fanout_tcp_connections",
+      "TCP connections the listener holds (requests, keep-alive, WebSockets).",
+      deps.transport?.connections() ?? 0,
+    ),
+    gauge(
+      "fanout_engine_rooms",
+      "Rooms the engine holds (with history or members).",
+      engine.roomCount(),
+    ),
+    gauge(
+      "fanout_history_bytes",
+      "Bytes the history of every room holds, against HISTORY_MEMORY_MB.",
+      engine.historyBytes ?? 0,
+    ),
+    gauge(
+      "fanout_inbound_bytes",
+      "Bytes held for incoming WebSocket messages not complete yet, against INBOUND_MEMORY_MB.",
+      deps.inbound.held,
+    ),
+    gauge(
+      "fanout_tracked_addresses",
+      "Client addresses the per-address limits remember.",
+      hub.addressCount,
+    ),
+    gauge(
       "fanout_engine_up",
       `1 when the ${engine.name} engine accepts messages.`,
       engine.healthy ? 1 : 0,

@@ -10,6 +10,8 @@ import { freePort, LOOPBACK_CLIENTS } from "./server.ts";
 /** A Fanout process under test. */
 export interface ProcessServer {
   port: number;
+  /** The process id (to read its memory from `/proc/<pid>/status`). */
+  pid: number;
   /** `ws://127.0.0.1:PORT/ws?<query>`. */
   wsUrl(query?: Record<string, string>): string;
   httpUrl(path: string): string;
@@ -135,6 +137,7 @@ export async function startProcessServer(
   const base = `127.0.0.1:${port}`;
   return {
     port,
+    pid: child.pid,
     wsUrl: (query = {}) => `ws://${base}/ws?${new URLSearchParams(query)}`,
     httpUrl: (path) => `http://${base}${path}`,
     output: () => text,
