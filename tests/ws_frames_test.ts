@@ -311,7 +311,7 @@ Deno.test("FrameReader: fragment count: exactly maxFragments passes, one more fa
 
 Deno.test("FrameReader: protocol violations fail 1002 and stop the reader", () => {
   const cases: [string, Uint8Array, string][] = [
-    ["unmasked", maskedFrame({ opcode: Opcode.text, payload: "hi!!", mask: null }), "masked"],
+    ["unmasked", maskedFrame({ opcode: Opcode.text, payload: "hi", mask: null }), "masked"],
     ["RSV1", maskedFrame({ opcode: Opcode.text, payload: "hi", rsv: 0x40 }), "reserved bits"],
     ["RSV2", maskedFrame({ opcode: Opcode.text, payload: "hi", rsv: 0x20 }), "reserved bits"],
     ["RSV3", maskedFrame({ opcode: Opcode.text, payload: "hi", rsv: 0x10 }), "reserved bits"],
@@ -356,6 +356,32 @@ Deno.test("FrameReader: protocol violations fail 1002 and stop the reader", () =
     reader.push(maskedFrame({ opcode: Opcode.text, payload: "after" }));
     assert.equal(events.length, 1, `${name}: nothing read after the failure`);
   }
+});
+
+Deno.test("FrameReader: an unmasked frame is refused at once, even with no mask bytes to come", () => {
+  for (
+    const [name, bytes] of [
+      ["empty text", [0x81, 0x00]],
+      ["1-byte binary", [0x82, 0x01, 0xff]],
+      ["3-byte text", [0x81, 0x03, 0x61, 0x62, 0x63]],
+      ["16-bit length, header only", [0x82, 0x7e, 0x01, 0x00]],
+      ["empty ping", [0x89, 0x00]],
+    ] as const
+  ) {
+    const { reader, events } = recorder({ maxMessageBytes: 1000 });
+    reader.push(new Uint8Array(bytes));
+    assert.deepEqual(
+      events,
+      [["fail", ReaderClose.protocol, "client frames must be masked"]],
+      name,
+    );
+  }
+  // The same with the header pushed byte by byte.
+  const { reader, events } = recorder({ maxMessageBytes: 1000 });
+  reader.push(new Uint8Array([0x81]));
+  assert.deepEqual(events, []);
+  reader.push(new Uint8Array([0x00]));
+  assert.deepEqual(events, [["fail", ReaderClose.protocol, "client frames must be masked"]]);
 });
 
 Deno.test("FrameReader: control frames may come between fragments and up to 125 bytes", () => {
