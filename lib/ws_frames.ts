@@ -368,7 +368,7 @@ export class FrameReader {
       this.#fail(ReaderClose.invalidData, "close reason is not valid UTF-8");
       return;
     }
-    this.#stopped = true; // nothing after a close frame is read
+    this.stop(); // nothing after a close frame is read: release a message left unfinished
     this.#on.close(code, reason);
   }
 }

@@ -615,6 +615,17 @@ Deno.test("FrameReader: the budget falls back to 0 when a message fails or the r
   assert.deepEqual(stopped.events, []);
 });
 
+Deno.test("FrameReader: a close frame in the middle of a fragmented message releases the budget", () => {
+  const budget: InboundBudget = { held: 0, max: 10_000 };
+  const { reader, events } = recorder({ maxMessageBytes: 5000, inbound: budget });
+  reader.push(maskedFrame({ opcode: Opcode.text, payload: filled(800), fin: false }));
+  assert.equal(budget.held, 800);
+  reader.push(maskedFrame({ opcode: Opcode.close, payload: closeBody(1000) }));
+  assert.deepEqual(events, [["close", 1000, ""]]);
+  assert.equal(budget.held, 0, "nothing after a close frame is read: what is held is freed");
+  assert.equal(reader.held, 0);
+});
+
 // --- property: chunking does not matter ------------------------------------------------------------
 
 /** One message of the generated stream: its kind, its bytes cut into fragments, and pings. */
