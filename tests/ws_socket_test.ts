@@ -382,6 +382,28 @@ Deno.test("ServerWebSocket: a ping flood from a peer that does not read queues a
   assert.equal(pongs.length, 1);
 });
 
+Deno.test("ServerWebSocket: a pong still queued behind large frames is not queued again", async () => {
+  const t = setup();
+  t.conn.holdWrites();
+  for (let i = 0; i < 6; i++) t.socket.send(big(40 * 1024)); // one in flight, five queued
+  const ping = maskedFrame({ opcode: Opcode.ping, payload: "p" });
+  // The peer reads one write at a time and pings in between: its first pong is still queued.
+  for (let i = 0; i < 4; i++) {
+    t.socket.receive(ping);
+    t.conn.releaseWrites();
+    await tick();
+  }
+  t.conn.takeAll();
+  for (let i = 0; i < 10; i++) await tick();
+  const frames = t.frames();
+  assert.equal(frames.filter((f) => f.opcode === Opcode.text).length, 6);
+  assert.equal(frames.filter((f) => f.opcode === Opcode.pong).length, 1);
+  // Once that pong is written, a new ping is answered again.
+  t.socket.receive(ping);
+  await tick();
+  assert.equal(t.frames().filter((f) => f.opcode === Opcode.pong).length, 2);
+});
+
 Deno.test("ServerWebSocket: no pong once closing", async () => {
   const t = setup();
   t.socket.close();
