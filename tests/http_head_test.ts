@@ -172,6 +172,26 @@ Deno.test("parseRequestHead: every tchar is accepted in names; tabs and obs-text
   assert.deepEqual(h.headers, [[name.toLowerCase(), "a\tb \xe9\xff"]]);
 });
 
+Deno.test("parseRequestHead: only spaces and tabs are trimmed around a value", () => {
+  // Vertical tab and form feed are control characters, wherever they are.
+  for (const c of ["\x0b", "\x0c"]) {
+    for (const value of [`5${c}`, `${c}5`]) {
+      const error = refusal(`POST / HTTP/1.1\r\nContent-Length: ${value}\r\n\r\n`);
+      assert.equal(error.status, 400, JSON.stringify(value));
+      assert.match(error.reason, /control character in header content-length/);
+    }
+  }
+  // A no-break space (0xA0, obs-text) is part of the value, not whitespace around it.
+  const h = head("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\xa0\r\nX: \xa0a\xa0\r\n\r\n");
+  assert.deepEqual(h.headers, [["transfer-encoding", "chunked\xa0"], ["x", "\xa0a\xa0"]]);
+  assert.equal(bodyFraming(h.headers).ok, false, "so it is not taken for chunked");
+  for (const value of ["5\xa0", "\xa05", "5,\xa05"]) {
+    assert.deepEqual(bodyFraming([["content-length", value]]).ok, false, JSON.stringify(value));
+  }
+});
+
+// --- the caps -------------------------------------------------------------------------------------
+
 Deno.test("parseRequestHead: a head of exactly maxBytes passes, one byte more is 431", () => {
   const base = "GET / HTTP/1.1\r\nX: \r\n\r\n";
   const exact = base.replace("X: ", "X: " + "a".repeat(1000 - base.length));
