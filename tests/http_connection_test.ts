@@ -719,6 +719,18 @@ Deno.test("serveHttpConnection: an absolute-form target keeps its path on the Ho
   assert.equal(seen[0].url, "http://example.test/abs?x=1");
 });
 
+Deno.test("serveHttpConnection: a target starting with // or /\\ stays a path on the Host", async () => {
+  for (const target of ["//evil.test/healthz", "/\\evil.test/healthz", "//evil.test"]) {
+    const seen: Seen[] = [];
+    const t = start(echo(seen));
+    t.conn.feed(`GET ${target} HTTP/1.1\r\nHost: example.test\r\n\r\n`);
+    await until(() => seen.length === 1, target);
+    const url = new URL(seen[0].url);
+    assert.equal(url.host, "example.test", target);
+    assert.ok(url.pathname.startsWith("//evil.test"), `${target} -> ${url.pathname}`);
+  }
+});
+
 // --- the WebSocket upgrade -------------------------------------------------------------------------
 
 const UPGRADE = "GET /ws HTTP/1.1\r\nHost: example.test\r\nUpgrade: websocket\r\n" +
