@@ -472,7 +472,8 @@ function requestUrl(head: RequestHead, origin: string): URL {
   const host = head.headers.find(([n]) => n === "host")?.[1] ?? "";
   const base = host.length <= 300 && HOST.test(host) ? `http://${host}` : origin;
   try {
-    return new URL(target, base);
+    // Joined, not resolved against the base: a target like `//other.host/x` is a path here.
+    return new URL(base + target);
   } catch {
     throw new Refused(400, "malformed request target");
   }

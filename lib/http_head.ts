@@ -58,6 +58,15 @@ function isFieldValue(text: string): boolean {
   return true;
 }
 
+/** `text` without the spaces and tabs around it (OWS); other characters are kept. */
+function trimOws(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && (text.charCodeAt(start) === 32 || text.charCodeAt(start) === 9)) start++;
+  while (end > start && (text.charCodeAt(end - 1) === 32 || text.charCodeAt(end - 1) === 9)) end--;
+  return text.slice(start, end);
+}
+
 function bad(reason: string): HeadResult {
   return { ok: false, error: { status: 400, reason } };
 }
@@ -157,7 +166,7 @@ export function parseRequestHead(
     if (colon <= 0) return bad("malformed header line");
     const name = line.slice(0, colon);
     if (!isToken(name)) return bad(`malformed header name ${JSON.stringify(name.slice(0, 40))}`);
-    const value = line.slice(colon + 1).trim();
+    const value = trimOws(line.slice(colon + 1));
     if (!isFieldValue(value)) return bad(`control character in header ${name.toLowerCase()}`);
     headers.push([name.toLowerCase(), value]);
   }
@@ -197,7 +206,7 @@ export function bodyFraming(
   for (const [name, value] of headers) {
     if (name === "content-length") {
       for (const part of value.split(",")) {
-        const v = part.trim();
+        const v = trimOws(part);
         if (length !== null && length !== v) {
           return {
             ok: false,

@@ -217,13 +217,15 @@ export class FrameReader {
     while (i < end && !this.#stopped) {
       if (this.#payload === null) {
         // Header: 2 bytes, then 0, 2 or 8 bytes of length, then the 4-byte mask.
-        const headLen = this.#headLen;
-        if (headLen < 2) {
+        if (this.#headLen < 2) {
           this.#head[this.#headLen++] = chunk[i++];
-          continue;
+          if (this.#headLen < 2) continue;
         }
+        const headLen = this.#headLen;
         const len7 = this.#head[1] & 0x7f;
-        const need = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + 4;
+        // An unmasked frame has no mask key to wait for: it is refused once its length is read.
+        const masked = (this.#head[1] & 0x80) !== 0;
+        const need = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (masked ? 4 : 0);
         const take = Math.min(need - headLen, end - i);
         this.#head.set(chunk.subarray(i, i + take), headLen);
         this.#headLen += take;
@@ -366,7 +368,7 @@ export class FrameReader {
       this.#fail(ReaderClose.invalidData, "close reason is not valid UTF-8");
       return;
     }
-    this.#stopped = true; // nothing after a close frame is read
+    this.stop(); // nothing after a close frame is read: release a message left unfinished
     this.#on.close(code, reason);
   }
 }

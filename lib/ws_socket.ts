@@ -98,7 +98,8 @@ export class ServerWebSocket {
   #closeReason = "";
   #heardAt: number;
   #pinged = false;
-  #pongQueued = false;
+  /** The pong waiting in the queue, if any: a ping meanwhile adds no other. */
+  #pong: Uint8Array | null = null;
   #closed = Promise.withResolvers<SocketCloseEvent>();
 
   constructor(options: ServerWebSocketOptions) {
@@ -216,9 +217,9 @@ export class ServerWebSocket {
         this.onmessage?.({ data });
       },
       ping: (payload) => {
-        if (this.#state !== OPEN || this.#pongQueued) return;
-        this.#pongQueued = true;
-        this.#enqueue(encodeFrame(Opcode.pong, payload));
+        if (this.#state !== OPEN || this.#pong !== null) return;
+        this.#pong = encodeFrame(Opcode.pong, payload);
+        this.#enqueue(this.#pong);
       },
       pong: () => {},
       close: (code, reason) => this.#peerClosed(code, reason),
@@ -265,7 +266,6 @@ export class ServerWebSocket {
       return;
     }
     this.#writing = true;
-    this.#pongQueued = false;
     let chunk = queue[0];
     let taken = 1;
     if (queue.length > 1 && chunk.length < COALESCE_BYTES) {
@@ -282,6 +282,8 @@ export class ServerWebSocket {
         }
       }
     }
+    // The pong leaves the queue only if this write takes it (it may wait behind large frames).
+    if (this.#pong !== null && queue.indexOf(this.#pong) < taken) this.#pong = null;
     this.#queue = taken === queue.length ? [] : queue.slice(taken);
     this.#queued -= chunk.length;
     this.#inFlight = chunk.length;
