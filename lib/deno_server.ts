@@ -132,7 +132,11 @@ export async function listen(
       inbound: fanout.deps.inbound,
     },
     maxConnections: maxTcpConnections(config),
-    maxConnectionsPerAddress: config.maxConnectionsPerIp + HTTP_CONNECTIONS_PER_IP,
+    // Behind a trusted proxy every connection comes from the proxy: the per-address limits then
+    // count the proxy's header in the hub, not the TCP peer here.
+    maxConnectionsPerAddress: config.trustProxy.kind === "off"
+      ? config.maxConnectionsPerIp + HTTP_CONNECTIONS_PER_IP
+      : Infinity,
     addressKey,
     idleTimeoutMs: config.idleTimeoutSeconds * 1000,
     onRefused: (reason) => {

@@ -31,7 +31,11 @@ export interface HttpLimits {
   maxHeadBytes: number;
   /** Largest request body (413 past it). */
   maxBodyBytes: number;
-  /** Time allowed to receive a whole request once it started, or a first request (408 past it). */
+  /**
+   * Time allowed to receive a whole request (from the connection's start for the first one, from
+   * its first byte for later ones), and again to write its response; the connection is closed
+   * past it. The handler's own time does not count.
+   */
   requestTimeoutMs: number;
   /** Time an idle keep-alive connection is kept between requests. */
   keepAliveTimeoutMs: number;
@@ -56,6 +60,11 @@ export interface HttpConnectionOptions {
   onWebSocket: (socket: ServerWebSocket) => void;
   /** A request failed inside the handler (logged by the caller). */
   onError?: (err: unknown) => void;
+  /**
+   * The connection waits for its next request with nothing read of it (true), or is busy again
+   * (false): a server that shuts down closes idle connections at once.
+   */
+  onIdle?: (idle: boolean) => void;
   /** Monotonic clock in ms (default `performance.now`). */
   now?: () => number;
   setTimer?: (fn: () => void, ms: number) => unknown;
@@ -325,13 +334,23 @@ export async function serveHttpConnection(
   let first = true;
   try {
     while (true) {
-      // The first request must arrive within the request timeout; later ones may wait for the
-      // keep-alive timeout, and once a byte came, the request must be complete in time.
-      arm(first || buf.size > 0 ? limits.requestTimeoutMs : limits.keepAliveTimeoutMs);
+      // The first request must be complete within the request timeout of the connection's start;
+      // later ones may keep it waiting for the keep-alive timeout, and once a byte of one came,
+      // it must be complete within the request timeout.
+      const waiting = !first && buf.size === 0;
+      arm(waiting ? limits.keepAliveTimeoutMs : limits.requestTimeoutMs);
+      if (waiting) opts.onIdle?.(true);
       first = false;
-      const head = await readHead(conn, buf, limits, () => arm(limits.requestTimeoutMs));
+      const head = await readHead(conn, buf, limits, () => {
+        if (!waiting) return;
+        opts.onIdle?.(false);
+        arm(limits.requestTimeoutMs);
+      });
       if (head === null) return close();
-      const outcome = await answer(conn, buf, head, opts);
+      const outcome = await answer(conn, buf, head, opts, {
+        read: disarm,
+        writing: () => arm(limits.requestTimeoutMs),
+      });
       if (outcome === "close") return close();
       if (outcome !== "keep") {
         disarm();
@@ -479,14 +498,20 @@ function requestUrl(head: RequestHead, origin: string): URL {
   }
 }
 
-/** Answers one request: "keep" or "close" the connection afterwards, or the upgrade to carry out. */
+/**
+ * Answers one request: "keep" or "close" the connection afterwards, or the upgrade to carry out.
+ * `phase` hears when the request is read (the handler's time is not limited) and when the
+ * response starts to be written (which must end in time).
+ */
 async function answer(
   conn: ConnLike,
   buf: ReadBuffer,
   head: RequestHead,
   opts: HttpConnectionOptions,
+  phase: { read(): void; writing(): void },
 ): Promise<"keep" | "close" | PendingUpgrade> {
   const body = await readBody(conn, buf, head, opts.limits);
+  phase.read();
   const url = requestUrl(head, opts.origin);
   const connection = head.headers.find(([n]) => n === "connection")?.[1].toLowerCase() ?? "";
   const wantsClose = head.version === "1.0"
@@ -524,6 +549,7 @@ async function answer(
       ["sec-websocket-accept", await acceptKey(upgrade.key)],
     ];
     if (upgrade.protocol) headers.push(["sec-websocket-protocol", upgrade.protocol]);
+    phase.writing();
     await writeAll(conn, headBytes(101, headers));
     return upgrade;
   }
@@ -547,6 +573,7 @@ async function answer(
   if (!res.headers.has("date")) headers.push(["date", httpDate()]);
   if (close) headers.push(["connection", "close"]);
   const headPart = headBytes(res.status, headers);
+  phase.writing();
   if (payload === null || payload.length === 0) await writeAll(conn, headPart);
   else if (payload.length <= 16 * 1024) {
     const out = new Uint8Array(headPart.length + payload.length);

@@ -78,6 +78,8 @@ export class HttpServer {
   #setTimer: (fn: () => void, ms: number) => unknown;
   #clearTimer: (handle: unknown) => void;
   #conns = new Set<AcceptedConn>();
+  /** Connections waiting for their next request with nothing read of it. */
+  #idleConns = new Set<AcceptedConn>();
   #perAddress = new Map<string, number>();
   #sockets = new Set<ServerWebSocket>();
   #listeners = new Set<ListenerLike>();
@@ -162,11 +164,17 @@ export class HttpServer {
         socket.closed.then(() => this.#sockets.delete(socket));
       },
       onError: this.#o.onError,
+      onIdle: (idle) => {
+        if (!idle) return this.#idleConns.delete(conn);
+        if (this.#draining) return conn.close();
+        this.#idleConns.add(conn);
+      },
       now: this.#o.now,
       setTimer: this.#o.setTimer,
       clearTimer: this.#o.clearTimer,
     }).finally(() => {
       this.#conns.delete(conn);
+      this.#idleConns.delete(conn);
       const left = (this.#perAddress.get(key) ?? 1) - 1;
       if (left === 0) this.#perAddress.delete(key);
       else this.#perAddress.set(key, left);
@@ -198,6 +206,15 @@ export class HttpServer {
       }
     }
     this.#listeners.clear();
+    // Keep-alive connections waiting for another request are closed now; the others after their
+    // response (draining answers with `connection: close`).
+    for (const conn of this.#idleConns) {
+      try {
+        conn.close();
+      } catch {
+        // Already closed.
+      }
+    }
     if (this.#conns.size === 0) this.#idle.resolve();
     let timer: unknown;
     await Promise.race([

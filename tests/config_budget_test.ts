@@ -68,7 +68,10 @@ Deno.test("config: per-address limits and HTTP limits have defaults and bounds",
   assert.deepEqual(c.trustProxy, { kind: "off" });
   for (const name of ["MAX_CONNECTIONS_PER_IP", "HANDSHAKE_RATE_PER_IP", "RATE_LIMIT_PER_IP"]) {
     assert.equal(Object.values(loadConfig({ [name]: "1" })).includes(1), true, name);
-    assert.throws(() => loadConfig({ [name]: "0" }), new RegExp(`${name} must be an integer from 1`));
+    assert.throws(
+      () => loadConfig({ [name]: "0" }),
+      new RegExp(`${name} must be an integer from 1`),
+    );
   }
   assert.equal(loadConfig({ MAX_HEADER_BYTES: "1024" }).maxHeaderBytes, 1024);
   assert.throws(() => loadConfig({ MAX_HEADER_BYTES: "1023" }), /MAX_HEADER_BYTES .* "1023"/);

@@ -916,3 +916,54 @@ Deno.test("refuseConnection: writes the status and reason with connection: close
   refuseConnection(failing, 429, "too many");
   await until(() => failing.closed, "the close after a failed write");
 });
+
+// --- the request timeout and the handler's own time ---------------------------------------------
+
+Deno.test("serveHttpConnection: the handler's own time does not count against the request timeout", async () => {
+  const slow = Promise.withResolvers<Response>();
+  const t = start(() => slow.promise, { requestTimeoutMs: 1000 });
+  t.conn.feed(GET("/slow"));
+  await until(() => t.timers.pending === 0, "the request timer is stopped while the handler runs");
+  t.timers.advance(5000);
+  assert.equal(t.conn.closed, false, "a handler slower than the request timeout is waited for");
+  slow.resolve(new Response("late but answered"));
+  await until(() => t.conn.text().includes("late but answered"), "the response");
+});
+
+Deno.test("serveHttpConnection: a response the peer does not read is cut at the request timeout", async () => {
+  const t = start(() => new Response("x".repeat(50_000)), { requestTimeoutMs: 1000 });
+  t.conn.holdWrites();
+  t.conn.feed(GET("/big"));
+  await until(() => t.conn.heldWrites > 0, "the response being written");
+  assert.deepEqual(t.timers.delays(), [1000], "writing the response has its own deadline");
+  t.timers.advance(1000);
+  assert.equal(t.conn.closed, true);
+  await t.done;
+});
+
+Deno.test("serveHttpConnection: onIdle tells when a kept-alive connection waits and when it is busy again", async () => {
+  const timers = new ManualTimers();
+  const conn = new FakeConn();
+  const idle: boolean[] = [];
+  serveHttpConnection(conn, {
+    handler: echo([]),
+    info: INFO,
+    origin: ORIGIN,
+    limits: LIMITS,
+    draining: () => false,
+    onWebSocket: () => {},
+    onIdle: (state) => idle.push(state),
+    now: timers.now,
+    setTimer: timers.setTimer,
+    clearTimer: timers.clearTimer,
+  });
+  conn.feed(GET("/a"));
+  await until(() => conn.text().includes("ok /a"), "the first response");
+  await until(() => idle.length === 1, "idle after the response");
+  assert.deepEqual(idle, [true], "not idle before the first request");
+  conn.feed(GET("/b"));
+  await until(() => conn.text().includes("ok /b"), "the second response");
+  await until(() => idle.length === 3, "busy, then idle again");
+  assert.deepEqual(idle, [true, false, true]);
+  conn.end();
+});

@@ -315,3 +315,15 @@ Deno.test("HttpServer: close() twice is harmless; the second waits the same way"
   await until(() => t.server.connections === 0, "the connection gone");
   await t.server.close(100);
 });
+
+Deno.test("HttpServer: close() closes kept-alive connections waiting for a request at once", async () => {
+  const t = setup();
+  const idle = await t.connect("192.0.2.1");
+  idle.feed("GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+  await until(() => idle.text().includes("ok /a"), "the first response");
+  await tick();
+  const closing = t.server.close(60_000);
+  await until(() => idle.closed, "the idle connection closed without waiting for the grace");
+  await closing;
+  assert.equal(t.server.connections, 0);
+});
