@@ -73,6 +73,9 @@ export interface HttpConnectionOptions {
 
 const encoder = new TextEncoder();
 const READ_CHUNK = 4096;
+/** Read buffer of an upgraded connection while its reads are small, and while they are not. */
+const WS_IDLE_CHUNK = 1024;
+const WS_BUSY_CHUNK = 16 * 1024;
 const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 const STATUS_TEXT: Record<number, string> = {
@@ -332,8 +335,9 @@ export async function serveHttpConnection(
     }
   };
   let first = true;
+  let upgrade: PendingUpgrade | null = null;
   try {
-    while (true) {
+    while (upgrade === null) {
       // The first request must be complete within the request timeout of the connection's start;
       // later ones may keep it waiting for the keep-alive timeout, and once a byte of one came,
       // it must be complete within the request timeout.
@@ -341,7 +345,7 @@ export async function serveHttpConnection(
       arm(waiting ? limits.keepAliveTimeoutMs : limits.requestTimeoutMs);
       if (waiting) opts.onIdle?.(true);
       first = false;
-      const head = await readHead(conn, buf, limits, () => {
+      let head = await readHead(conn, buf, limits, () => {
         if (!waiting) return;
         opts.onIdle?.(false);
         arm(limits.requestTimeoutMs);
@@ -351,13 +355,13 @@ export async function serveHttpConnection(
         read: disarm,
         writing: () => arm(limits.requestTimeoutMs),
       });
+      head = null; // not kept for the life of a WebSocket
       if (outcome === "close") return close();
-      if (outcome !== "keep") {
-        disarm();
-        return await runWebSocket(conn, buf, outcome, opts);
-      }
-      if (opts.draining()) return close();
+      if (outcome !== "keep") upgrade = outcome;
+      else if (opts.draining()) return close();
     }
+    disarm();
+    return await runWebSocket(conn, buf, upgrade, opts);
   } catch (err) {
     // A refusal is written (unless the timer already closed the connection); anything else
     // (a read cut by the timer, a reset) just ends the connection.
@@ -598,12 +602,23 @@ async function runWebSocket(
   opts.onWebSocket(socket);
   socket.open();
   if (buf.size > 0) socket.receive(buf.bytes.subarray(buf.start, buf.end));
-  const chunk = new Uint8Array(READ_CHUNK);
+  buf.bytes = new Uint8Array(0);
+  buf.start = buf.end = 0;
+  // An idle connection waits with a small buffer; one that fills it reads with a large one
+  // until its reads get small again. The reader copies what it keeps, so buffers are reused.
+  const small = new Uint8Array(WS_IDLE_CHUNK);
+  let large: Uint8Array<ArrayBuffer> | null = null;
+  let chunk: Uint8Array<ArrayBuffer> = small;
   try {
     while (socket.readyState !== 3) {
       const n = await conn.read(chunk);
       if (n === null) break;
       socket.receive(chunk.subarray(0, n));
+      if (n === chunk.length) chunk = large ??= new Uint8Array(WS_BUSY_CHUNK);
+      else if (chunk !== small && n < WS_IDLE_CHUNK) {
+        chunk = small;
+        large = null;
+      }
     }
     socket.ended();
   } catch (err) {
