@@ -113,7 +113,7 @@ export interface Config {
    */
   maxRooms: number;
   /**
-   * Bytes waiting to be sent to every socket together (`SEND_QUEUE_MEMORY_MB`, default 25 % of
+   * Bytes waiting to be sent to every socket together (`SEND_QUEUE_MEMORY_MB`, default 20 % of
    * `MEMORY_LIMIT_MB`); over it the largest backlogs are closed 4008 first.
    */
   sendQueueBytes: number;
@@ -145,6 +145,11 @@ export interface Config {
   rateLimitPerIp: number;
   /** Frames all connections of one address may send at once (`RATE_BURST_PER_IP`, 200). */
   rateBurstPerIp: number;
+  /**
+   * Client addresses the per-address limits remember at once (`MAX_TRACKED_ADDRESSES`, default
+   * 100 per MiB of `MEMORY_LIMIT_MB`); past it the least recently seen without connections go.
+   */
+  maxTrackedAddresses: number;
   /**
    * Which proxy header names the client's address (`TRUST_PROXY`: unset or `0` none, `1` the last
    * `X-Forwarded-For` entry, or a header name such as `x-real-ip`).
@@ -297,7 +302,13 @@ export function loadConfig(env: Env): Config {
     rateLimit: integer(env, "RATE_LIMIT", 20, 1, 1_000_000),
     rateBurst: integer(env, "RATE_BURST", 40, 1, 1_000_000),
     rateLimitCloseAfter: integer(env, "RATE_LIMIT_CLOSE_AFTER", 100, 1, 1_000_000),
-    maxConnections: integer(env, "MAX_CONNECTIONS", 10_000, 1, 10_000_000),
+    maxConnections: integer(
+      env,
+      "MAX_CONNECTIONS",
+      Math.min(10_000, memoryLimitMb * 10),
+      1,
+      10_000_000,
+    ),
     publicOrigins: publicOrigins(env),
     allowedOrigins: origins(env),
     maxBufferedBytes: integer(env, "MAX_BUFFERED_BYTES", MiB, 1024, 1024 * MiB),
@@ -338,7 +349,7 @@ export function loadConfig(env: Env): Config {
     sendQueueBytes: integer(
       env,
       "SEND_QUEUE_MEMORY_MB",
-      Math.max(1, Math.floor(memoryLimitMb / 4)),
+      Math.max(1, Math.floor(memoryLimitMb / 5)),
       1,
       memoryLimitMb,
     ) * MiB,
@@ -353,6 +364,13 @@ export function loadConfig(env: Env): Config {
     newRoomsPerMinutePerIp: integer(env, "NEW_ROOMS_PER_MINUTE_PER_IP", 30, 1, 100_000_000),
     rateLimitPerIp: integer(env, "RATE_LIMIT_PER_IP", 100, 1, 1_000_000),
     rateBurstPerIp: integer(env, "RATE_BURST_PER_IP", 200, 1, 1_000_000),
+    maxTrackedAddresses: integer(
+      env,
+      "MAX_TRACKED_ADDRESSES",
+      memoryLimitMb * 100,
+      1,
+      100_000_000,
+    ),
     trustProxy: trustProxy(env),
   };
 }

@@ -76,6 +76,7 @@ export class Hub {
       newRoomsPerMinute: c.newRoomsPerMinutePerIp,
       messageRate: c.rateLimitPerIp,
       messageBurst: c.rateBurstPerIp,
+      maxTracked: c.maxTrackedAddresses,
       now: this.#monotonic,
     });
     const parts = hubParts(options, this.metrics, {

@@ -31,6 +31,7 @@ export type HubConfig = Pick<
   | "newRoomsPerMinutePerIp"
   | "rateLimitPerIp"
   | "rateBurstPerIp"
+  | "maxTrackedAddresses"
   | "maxRooms"
   | "maxBufferedBytes"
   | "sendQueueBytes"

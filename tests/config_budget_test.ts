@@ -8,15 +8,20 @@ Deno.test("config: the memory budgets derive from MEMORY_LIMIT_MB", () => {
   assert.equal(c.memoryLimitMb, 1024);
   assert.equal(c.historyBytes, 307 * MiB, "30 % for history");
   assert.equal(c.roomHistoryBytes, 9 * MiB, "a 32nd of that per room");
-  assert.equal(c.sendQueueBytes, 256 * MiB, "25 % for send queues");
+  assert.equal(c.sendQueueBytes, 204 * MiB, "20 % for send queues");
   assert.equal(c.inboundBytes, 102 * MiB, "10 % for incoming messages");
   assert.equal(c.maxRooms, 102_400, "100 rooms per MiB");
   const small = loadConfig({ MEMORY_LIMIT_MB: "128" });
   assert.deepEqual(
     [small.historyBytes, small.roomHistoryBytes, small.sendQueueBytes, small.inboundBytes],
-    [38 * MiB, 1 * MiB, 32 * MiB, 12 * MiB],
+    [38 * MiB, 1 * MiB, 25 * MiB, 12 * MiB],
   );
   assert.equal(small.maxRooms, 12_800);
+  assert.equal(c.maxConnections, 10_000, "10 per MiB, at most 10 000 by default");
+  assert.equal(small.maxConnections, 1280);
+  assert.equal(c.maxTrackedAddresses, 102_400);
+  assert.equal(loadConfig({ MAX_TRACKED_ADDRESSES: "1" }).maxTrackedAddresses, 1);
+  assert.throws(() => loadConfig({ MAX_TRACKED_ADDRESSES: "0" }), /MAX_TRACKED_ADDRESSES .* "0"/);
 });
 
 Deno.test("config: each budget can be set on its own, within MEMORY_LIMIT_MB", () => {
