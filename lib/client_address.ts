@@ -15,13 +15,29 @@ export type TrustProxy = { kind: "off" } | { kind: "forwarded-for" } | {
   name: string;
 };
 
-const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-
+/** The dotted-quad form of an IPv4 address (no leading zeros), or null when it is not one. */
 function ipv4(text: string): string | null {
-  const m = IPV4.exec(text);
-  if (!m) return null;
-  const parts = m.slice(1).map(Number);
-  return parts.every((p) => p <= 255) ? parts.join(".") : null;
+  if (text.length < 7 || text.length > 15) return null;
+  let parts = 0;
+  let value = 0;
+  let digits = 0;
+  let canonical = true;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || value > 255) return null;
+      parts++;
+      value = 0;
+      digits = 0;
+      continue;
+    }
+    if (c < 48 || c > 57 || digits === 3) return null;
+    if (digits === 1 && value === 0) canonical = false; // a leading zero
+    value = value * 10 + c - 48;
+    digits++;
+  }
+  if (parts !== 4) return null;
+  return canonical ? text : text.split(".").map(Number).join(".");
 }
 
 /** Expands an IPv6 address to its eight 16-bit groups, or null when it is not one. */

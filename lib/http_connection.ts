@@ -7,6 +7,7 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
 import { bodyFraming, type HeadError, parseRequestHead, type RequestHead } from "./http_head.ts";
 import type { InboundBudget } from "./ws_frames.ts";
 import { type ByteStream, ServerWebSocket } from "./ws_socket.ts";
@@ -180,9 +181,9 @@ export function upgradeWebSocket(
   return { socket, response };
 }
 
-async function acceptKey(key: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-1", encoder.encode(key + WS_GUID));
-  return btoa(String.fromCharCode(...new Uint8Array(digest)));
+/** `Sec-WebSocket-Accept` for `key` (synchronous: `crypto.subtle` would cost a thread hop). */
+function acceptKey(key: string): string {
+  return createHash("sha1").update(key + WS_GUID).digest("base64");
 }
 
 let dateCache = "";
@@ -550,7 +551,7 @@ async function answer(
     const headers: [string, string][] = [
       ["upgrade", "websocket"],
       ["connection", "Upgrade"],
-      ["sec-websocket-accept", await acceptKey(upgrade.key)],
+      ["sec-websocket-accept", acceptKey(upgrade.key)],
     ];
     if (upgrade.protocol) headers.push(["sec-websocket-protocol", upgrade.protocol]);
     phase.writing();

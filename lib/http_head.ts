@@ -67,6 +67,28 @@ function trimOws(text: string): string {
   return text.slice(start, end);
 }
 
+const ascii = new TextDecoder();
+
+/**
+ * `bytes[0..end)` as Latin-1 (every byte one character, so positions match and nothing can fail
+ * to decode); the usual all-ASCII head takes the native decoder.
+ */
+function latin1(bytes: Uint8Array, end: number): string {
+  let high = false;
+  for (let i = 0; i < end; i++) {
+    if (bytes[i] >= 0x80) {
+      high = true;
+      break;
+    }
+  }
+  if (!high) return ascii.decode(bytes.subarray(0, end));
+  let text = "";
+  for (let i = 0; i < end; i += 4096) {
+    text += String.fromCharCode.apply(null, Array.from(bytes.subarray(i, Math.min(i + 4096, end))));
+  }
+  return text;
+}
+
 function bad(reason: string): HeadResult {
   return { ok: false, error: { status: 400, reason } };
 }
@@ -123,11 +145,7 @@ export function parseRequestHead(
     }
     return null;
   }
-  // Latin-1: every byte is one character, so positions match and nothing can fail to decode.
-  let text = "";
-  for (let i = 0; i < stop - 4; i += 8192) {
-    text += String.fromCharCode(...bytes.subarray(i, Math.min(i + 8192, stop - 4)));
-  }
+  const text = latin1(bytes, stop - 4);
   const lines = text.split("\r\n");
   const requestLine = lines[0];
   const first = requestLine.indexOf(" ");

@@ -77,8 +77,10 @@ export function encodeWelcome(
     history: [],
     limits,
   };
+  const base = JSON.stringify(frame);
+  if (history.length === 0) return { json: base, recovered: recovery.recovered, dropped: 0 };
   const parts: string[] = [];
-  let bytes = utf8Bytes(JSON.stringify(frame));
+  let bytes = utf8Bytes(base);
   for (let i = history.length - 1; i >= 0; i--) {
     const part = JSON.stringify(history[i]);
     const size = utf8Bytes(part) + 1;

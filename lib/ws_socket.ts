@@ -24,6 +24,11 @@ export interface ByteStream {
   write(bytes: Uint8Array): Promise<number>;
   /** Drops the connection at once; a pending write is cancelled. */
   close(): void;
+  /**
+   * Ends our direction only (TCP FIN): after a clean close handshake the peer then closes its
+   * side and the read ends without an error (cheaper than cancelling it).
+   */
+  closeWrite?(): Promise<void>;
 }
 
 /** The close event, as the standard's `CloseEvent` has it. */
@@ -101,6 +106,9 @@ export class ServerWebSocket {
   /** The pong waiting in the queue, if any: a ping meanwhile adds no other. */
   #pong: Uint8Array | null = null;
   #closed = Promise.withResolvers<SocketCloseEvent>();
+  /** After a clean close: drops the connection if the peer does not end it in time. */
+  #linger: unknown = null;
+  #dropped = false;
 
   constructor(options: ServerWebSocketOptions) {
     this.protocol = options.protocol ?? "";
@@ -182,7 +190,7 @@ export class ServerWebSocket {
 
   /** The connection ended (EOF or a read error): the socket is closed. */
   ended(error?: string): void {
-    if (this.#state === CLOSED) return;
+    if (this.#state === CLOSED) return this.#drop();
     if (error && this.#state === OPEN) this.onerror?.({ message: error });
     if (this.#state !== CLOSING) this.#closeCode = 1006;
     this.#finish(false);
@@ -321,16 +329,30 @@ export class ServerWebSocket {
     this.#queue = [];
     this.#queued = 0;
     this.#inFlight = 0;
-    try {
-      this.#stream.close();
-    } catch {
-      // Already closed.
-    }
+    if (wasClean && this.#stream.closeWrite) {
+      // The handshake is done and nothing is pending: send our FIN and let the peer end the
+      // connection (its end of stream releases it), or drop it after the close timeout.
+      this.#stream.closeWrite().catch(() => this.#drop());
+      this.#linger = this.#setTimer(() => this.#drop(), this.#closeTimeoutMs);
+    } else this.#drop();
     const event = { code: this.#closeCode, reason: this.#closeReason, wasClean };
     try {
       this.onclose?.(event);
     } finally {
       this.#closed.resolve(event);
+    }
+  }
+
+  /** Releases the connection (once). */
+  #drop(): void {
+    if (this.#linger !== null) this.#clearTimer(this.#linger);
+    this.#linger = null;
+    if (this.#dropped) return;
+    this.#dropped = true;
+    try {
+      this.#stream.close();
+    } catch {
+      // Already closed.
     }
   }
 }

@@ -48,21 +48,21 @@ export function requestAddress(
  * Handles a WebSocket handshake: 503 while draining, full or at `MAX_ROOMS`, 429 for an address
  * over its limits, 426 without an upgrade, 403 for a foreign origin, 400 for a bad query or a
  * malformed upgrade request, else 101. The client's private key is turned into its public id
- * first (the one await), so the checks after it and the accept run in one turn.
+ * first: the key never goes further.
  *
  * @example
  * ```ts
  * app.get("/ws", (c) => handleWs(deps, c.req.raw, c.env));
  * ```
  */
-export async function handleWs(
+export function handleWs(
   deps: AppDeps,
   req: Request,
   info?: RequestInfo,
-): Promise<Response> {
+): Response {
   const { hub, config, logger } = deps;
   const parsed = parseHandshake(new URL(req.url));
-  const identified = parsed.ok ? await identify(parsed.value) : null;
+  const identified = parsed.ok ? identify(parsed.value) : null;
   if (deps.lifecycle.draining) {
     return refuse(deps, 503, "server is shutting down; reconnect shortly", "handshake_draining", {
       "retry-after": "1",

@@ -492,3 +492,40 @@ Deno.test("ServerWebSocket: a stream that throws on close still ends the socket"
   assert.equal(t.socket.readyState, 3);
   assert.equal(t.closes.length, 1);
 });
+
+/** A fake stream that can end its direction only, as `Deno.Conn.closeWrite` does. */
+class HalfClosingConn extends FakeConn {
+  finSent = 0;
+  closeWrite(): Promise<void> {
+    this.finSent++;
+    return Promise.resolve();
+  }
+}
+
+Deno.test("ServerWebSocket: after a clean close our FIN goes first; the peer's end of stream releases the connection", async () => {
+  const conn = new HalfClosingConn();
+  const t = setup({ stream: conn });
+  t.socket.receive(maskedFrame({ opcode: Opcode.close, payload: closeBody(1000) }));
+  await tick();
+  assert.equal(t.socket.readyState, 3, "the echo is written: closed");
+  assert.equal(conn.finSent, 1, "our direction is ended");
+  assert.equal(conn.closed, false, "no cancelled read: the peer ends the stream");
+  t.socket.ended(); // the read loop saw the peer's FIN
+  assert.equal(conn.closed, true);
+  assert.deepEqual(t.closes, [{ code: 1000, reason: "", wasClean: true }]);
+});
+
+Deno.test("ServerWebSocket: a peer that never ends the stream after a clean close is dropped at the close timeout", async () => {
+  const conn = new HalfClosingConn();
+  const t = setup({ stream: conn, closeTimeoutMs: 2000 });
+  t.socket.close(1000, "bye");
+  await tick();
+  t.socket.receive(maskedFrame({ opcode: Opcode.close, payload: closeBody(1000) }));
+  assert.deepEqual([conn.finSent, conn.closed], [1, false]);
+  t.timers.advance(1999);
+  assert.equal(conn.closed, false);
+  t.timers.advance(1);
+  assert.equal(conn.closed, true, "dropped after CLOSE_TIMEOUT_MS");
+  t.socket.ended();
+  assert.equal(conn.closeCalls, 1, "closed once");
+});
