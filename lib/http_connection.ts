@@ -62,10 +62,11 @@ export interface HttpConnectionOptions {
   /** A request failed inside the handler (logged by the caller). */
   onError?: (err: unknown) => void;
   /**
-   * The connection waits for its next request with nothing read of it (true), or is busy again
-   * (false): a server that shuts down closes idle connections at once.
+   * Where the connection is: `waiting` for a request (none yet, or the next one), `busy` with
+   * one (its head is read, its response not yet written), or `upgraded` to a WebSocket. A server
+   * short of descriptors, or shutting down, may close a waiting connection at once.
    */
-  onIdle?: (idle: boolean) => void;
+  onPhase?: (phase: "waiting" | "busy" | "upgraded") => void;
   /** Monotonic clock in ms (default `performance.now`). */
   now?: () => number;
   setTimer?: (fn: () => void, ms: number) => unknown;
@@ -344,14 +345,13 @@ export async function serveHttpConnection(
       // it must be complete within the request timeout.
       const waiting = !first && buf.size === 0;
       arm(waiting ? limits.keepAliveTimeoutMs : limits.requestTimeoutMs);
-      if (waiting) opts.onIdle?.(true);
+      opts.onPhase?.("waiting");
       first = false;
       let head = await readHead(conn, buf, limits, () => {
-        if (!waiting) return;
-        opts.onIdle?.(false);
-        arm(limits.requestTimeoutMs);
+        if (waiting) arm(limits.requestTimeoutMs);
       });
       if (head === null) return close();
+      opts.onPhase?.("busy");
       const outcome = await answer(conn, buf, head, opts, {
         read: disarm,
         writing: () => arm(limits.requestTimeoutMs),
@@ -362,6 +362,7 @@ export async function serveHttpConnection(
       else if (opts.draining()) return close();
     }
     disarm();
+    opts.onPhase?.("upgraded");
     return await runWebSocket(conn, buf, upgrade, opts);
   } catch (err) {
     // A refusal is written (unless the timer already closed the connection); anything else
@@ -555,7 +556,14 @@ async function answer(
     ];
     if (upgrade.protocol) headers.push(["sec-websocket-protocol", upgrade.protocol]);
     phase.writing();
-    await writeAll(conn, headBytes(101, headers));
+    try {
+      await writeAll(conn, headBytes(101, headers));
+    } catch (err) {
+      // The peer left before the upgrade: its socket never opens, but is closed (its owner
+      // hears of it through onclose).
+      upgrade.socket.ended(String((err as Error)?.message ?? err));
+      throw err;
+    }
     return upgrade;
   }
   const close = wantsClose || opts.draining();

@@ -29,8 +29,14 @@ export interface ListenerLike {
   close(): void;
 }
 
-/** Why a connection was refused before any byte was read. */
-export type ConnectionRefusal = "connections_full" | "connections_per_address";
+/**
+ * Why a connection was refused before any byte was read, or (`descriptors_exhausted`) closed
+ * while it waited for a request because a newcomer needed its descriptor.
+ */
+export type ConnectionRefusal =
+  | "connections_full"
+  | "connections_per_address"
+  | "descriptors_exhausted";
 
 /** Options of {@linkcode HttpServer}. */
 export interface HttpServerOptions {
@@ -78,8 +84,11 @@ export class HttpServer {
   #setTimer: (fn: () => void, ms: number) => unknown;
   #clearTimer: (handle: unknown) => void;
   #conns = new Set<AcceptedConn>();
-  /** Connections waiting for their next request with nothing read of it. */
-  #idleConns = new Set<AcceptedConn>();
+  /**
+   * Connections waiting for a request (their first or their next), the longest waiting first:
+   * closed first when descriptors run out, and at once when the server shuts down.
+   */
+  #waiting = new Set<AcceptedConn>();
   #perAddress = new Map<string, number>();
   #sockets = new Set<ServerWebSocket>();
   #listeners = new Set<ListenerLike>();
@@ -116,9 +125,22 @@ export class HttpServer {
       } catch (err) {
         if (this.#closed || !this.#listeners.has(listener)) break;
         if (err instanceof Error && /closed|BadResource/i.test(`${err.name} ${err.message}`)) break;
-        // Out of descriptors (EMFILE/ENFILE) or a transient error: the listener stays; new
-        // connections wait in its backlog until descriptors are free again.
+        // Out of descriptors (EMFILE/ENFILE) or a transient error: the listener stays. The
+        // connection that has waited longest for a request (a slow or idle client) gives its
+        // descriptor to the newcomer; without one, new connections wait in the backlog until
+        // descriptors are free again.
         this.#o.onAcceptError?.(err, this.#conns.size);
+        const oldest = this.#waiting.values().next().value;
+        if (oldest) {
+          this.#waiting.delete(oldest);
+          this.#o.onRefused?.("descriptors_exhausted", "");
+          try {
+            oldest.close();
+          } catch {
+            // Already closed.
+          }
+          continue;
+        }
         await new Promise((resolve) => this.#setTimer(() => resolve(null), wait));
         wait = Math.min(wait * 2, 1000);
         continue;
@@ -164,17 +186,18 @@ export class HttpServer {
         socket.closed.then(() => this.#sockets.delete(socket));
       },
       onError: this.#o.onError,
-      onIdle: (idle) => {
-        if (!idle) return this.#idleConns.delete(conn);
+      onPhase: (phase) => {
+        this.#waiting.delete(conn);
+        if (phase !== "waiting") return;
         if (this.#draining) return conn.close();
-        this.#idleConns.add(conn);
+        this.#waiting.add(conn);
       },
       now: this.#o.now,
       setTimer: this.#o.setTimer,
       clearTimer: this.#o.clearTimer,
     }).finally(() => {
       this.#conns.delete(conn);
-      this.#idleConns.delete(conn);
+      this.#waiting.delete(conn);
       const left = (this.#perAddress.get(key) ?? 1) - 1;
       if (left === 0) this.#perAddress.delete(key);
       else this.#perAddress.set(key, left);
@@ -206,9 +229,9 @@ export class HttpServer {
       }
     }
     this.#listeners.clear();
-    // Keep-alive connections waiting for another request are closed now; the others after their
-    // response (draining answers with `connection: close`).
-    for (const conn of this.#idleConns) {
+    // Connections waiting for a request are closed now; the others after their response
+    // (draining answers with `connection: close`).
+    for (const conn of this.#waiting) {
       try {
         conn.close();
       } catch {

@@ -196,6 +196,9 @@ export class Hub {
     }
     this.#connections.add(conn);
     this.metrics.connectionsTotal++;
+    // The room is held from now on (not from the socket's opening): handshakes answered at
+    // once all count against MAX_ROOMS.
+    this.#room(handshake.room).joining.set(conn, []);
     return conn;
   }
 

@@ -53,7 +53,7 @@ export class JoinFlow {
   async open(conn: Connection, resume: Handshake["resume"]): Promise<void> {
     const { engine, config } = this.#o;
     const room = this.#o.room(conn.room);
-    room.joining.set(conn, []);
+    if (!room.joining.has(conn)) room.joining.set(conn, []);
     const resets = room.resets;
     try {
       await room.ready;

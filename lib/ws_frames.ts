@@ -92,7 +92,9 @@ export function encodeCloseFrame(code: number, reason: string): Uint8Array {
 
 /**
  * Bytes held by the readers of every connection for messages not complete yet, against one cap,
- * so that many connections each sending a large message slowly cannot add up past it.
+ * so that many connections each sending a large message slowly cannot add up past it. Bytes count
+ * as they arrive (a frame header announcing a size reserves nothing), and past the cap the
+ * readers holding the most are closed first, whoever brought the last byte.
  *
  * @example
  * ```ts
@@ -102,7 +104,12 @@ export function encodeCloseFrame(code: number, reason: string): Uint8Array {
 export interface InboundBudget {
   held: number;
   max: number;
+  /** The readers holding bytes now (kept by the readers themselves). */
+  holders?: Set<FrameReader>;
 }
+
+/** Share of the inbound budget the largest holders are closed down to when it is exceeded. */
+const INBOUND_RECLAIM_TO = 0.9;
 
 /** Close codes the reader itself closes with. */
 export const ReaderClose = {
@@ -167,21 +174,26 @@ export class FrameReader {
   #inbound: InboundBudget | null;
   /** Bytes this reader counts in the shared budget. */
   #held = 0;
+  /** Control frames (at most 125 bytes) are read into this. */
+  #control = new Uint8Array(125);
   /** Set after a protocol failure or the peer's close frame: later bytes are ignored. */
   #stopped = false;
   /** Bytes of a header not complete yet (at most 14). */
   #head = new Uint8Array(14);
   #headLen = 0;
   // The frame being read.
+  #inFrame = false;
   #fin = false;
   #opcode = 0;
   #mask = new Uint8Array(4);
-  #payload: Uint8Array | null = null;
+  #frameLength = 0;
   #filled = 0;
   // The fragmented message being assembled.
   #messageOpcode = 0;
+  /** What arrived of the message so far, unmasked, in the pieces it came in. */
   #parts: Uint8Array[] = [];
   #messageBytes = 0;
+  #fragments = 0;
 
   constructor(options: FrameReaderOptions, events: FrameEvents) {
     this.#max = options.maxMessageBytes;
@@ -197,16 +209,45 @@ export class FrameReader {
 
   /** Gives what this reader holds back to the shared budget (the message ended or failed). */
   #release(): void {
-    if (this.#inbound !== null) this.#inbound.held -= this.#held;
+    const inbound = this.#inbound;
+    if (inbound !== null && this.#held > 0) {
+      inbound.held -= this.#held;
+      inbound.holders?.delete(this);
+    }
     this.#held = 0;
+  }
+
+  /**
+   * Counts `n` more bytes held; past the shared cap, closes the readers holding the most (1013)
+   * until the budget is back under 90 %. False when this reader was one of them.
+   */
+  #charge(n: number): boolean {
+    this.#held += n;
+    const inbound = this.#inbound;
+    if (inbound === null) return true;
+    inbound.held += n;
+    (inbound.holders ??= new Set()).add(this);
+    if (inbound.held <= inbound.max) return true;
+    const target = inbound.max * INBOUND_RECLAIM_TO;
+    let survived = true;
+    while (inbound.held > target && inbound.holders.size > 0) {
+      let largest: FrameReader | null = null;
+      for (const reader of inbound.holders) {
+        if (largest === null || reader.#held > largest.#held) largest = reader;
+      }
+      largest!.#fail(ReaderClose.busy, "server busy: too much incoming data; retry later");
+      if (largest === this) survived = false;
+    }
+    return survived;
   }
 
   /** Stops reading for good (the connection is closing) and releases what is held. */
   stop(): void {
     this.#stopped = true;
-    this.#payload = null;
+    this.#inFrame = false;
     this.#parts = [];
     this.#messageBytes = 0;
+    this.#fragments = 0;
     this.#release();
   }
 
@@ -215,7 +256,7 @@ export class FrameReader {
     let i = 0;
     const end = chunk.length;
     while (i < end && !this.#stopped) {
-      if (this.#payload === null) {
+      if (!this.#inFrame) {
         // Header: 2 bytes, then 0, 2 or 8 bytes of length, then the 4-byte mask.
         if (this.#headLen < 2) {
           this.#head[this.#headLen++] = chunk[i++];
@@ -233,17 +274,26 @@ export class FrameReader {
         if (this.#headLen < need) continue;
         this.#headLen = 0;
         if (!this.#startFrame(need)) return;
-        if (this.#payload!.length === 0) this.#endFrame();
+        if (this.#frameLength === 0) this.#endFrame();
         continue;
       }
-      const payload = this.#payload;
-      const take = Math.min(payload.length - this.#filled, end - i);
+      const take = Math.min(this.#frameLength - this.#filled, end - i);
       const mask = this.#mask;
       let at = this.#filled;
-      for (let k = 0; k < take; k++, at++) payload[at] = chunk[i + k] ^ mask[at & 3];
+      if (this.#opcode >= 8) {
+        const control = this.#control;
+        for (let k = 0; k < take; k++, at++) control[at] = chunk[i + k] ^ mask[at & 3];
+      } else if (take > 0) {
+        // Data: what arrived is unmasked into a part of its own, counted as it comes.
+        const part = new Uint8Array(take);
+        for (let k = 0; k < take; k++, at++) part[k] = chunk[i + k] ^ mask[at & 3];
+        this.#parts.push(part);
+        this.#messageBytes += take;
+        if (!this.#charge(take)) return;
+      }
       this.#filled = at;
       i += take;
-      if (this.#filled === payload.length) this.#endFrame();
+      if (this.#filled === this.#frameLength) this.#endFrame();
     }
   }
 
@@ -289,53 +339,46 @@ export class FrameReader {
       if (this.#messageBytes + len > this.#max) {
         return this.#fail(ReaderClose.tooBig, `message over ${this.#max} bytes`);
       }
-      if (this.#parts.length >= this.#maxFragments) {
+      if (this.#fragments >= this.#maxFragments) {
         return this.#fail(
           ReaderClose.tooBig,
           `message in more than ${this.#maxFragments} fragments`,
         );
       }
-      const inbound = this.#inbound;
-      if (inbound !== null && len > 0) {
-        if (inbound.held + len > inbound.max) {
-          return this.#fail(ReaderClose.busy, "server busy: too much incoming data; retry later");
-        }
-        inbound.held += len;
-      }
-      this.#held += len;
       if (opcode !== Opcode.continuation) this.#messageOpcode = opcode;
+      this.#fragments++;
     }
+    this.#inFrame = true;
     this.#fin = fin;
     this.#opcode = opcode;
-    this.#payload = new Uint8Array(len);
+    this.#frameLength = len;
     this.#filled = 0;
     return true;
   }
 
   #endFrame(): void {
-    const payload = this.#payload!;
-    this.#payload = null;
+    this.#inFrame = false;
     const opcode = this.#opcode;
-    if (opcode >= 8) return this.#control(opcode, payload);
-    if (!this.#fin) {
-      this.#parts.push(payload);
-      this.#messageBytes += payload.length;
-      return;
+    if (opcode >= 8) {
+      return this.#controlFrame(opcode, this.#control.subarray(0, this.#frameLength));
     }
-    let whole = payload;
-    if (this.#parts.length > 0) {
-      this.#parts.push(payload);
-      whole = new Uint8Array(this.#messageBytes + payload.length);
+    if (!this.#fin) return;
+    const parts = this.#parts;
+    let whole: Uint8Array;
+    if (parts.length === 1) whole = parts[0];
+    else {
+      whole = new Uint8Array(this.#messageBytes);
       let at = 0;
-      for (const part of this.#parts) {
+      for (const part of parts) {
         whole.set(part, at);
         at += part.length;
       }
-      this.#parts = [];
     }
     const kind = this.#messageOpcode;
+    this.#parts = [];
     this.#messageOpcode = 0;
     this.#messageBytes = 0;
+    this.#fragments = 0;
     this.#release();
     if (kind === Opcode.binary) return this.#on.binary(whole);
     let text: string;
@@ -348,7 +391,7 @@ export class FrameReader {
     this.#on.text(text);
   }
 
-  #control(opcode: number, payload: Uint8Array): void {
+  #controlFrame(opcode: number, payload: Uint8Array): void {
     if (opcode === Opcode.ping) return this.#on.ping(payload);
     if (opcode === Opcode.pong) return this.#on.pong();
     if (payload.length === 0) return this.#on.close(null, "");

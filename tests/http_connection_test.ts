@@ -941,10 +941,10 @@ Deno.test("serveHttpConnection: a response the peer does not read is cut at the 
   await t.done;
 });
 
-Deno.test("serveHttpConnection: onIdle tells when a kept-alive connection waits and when it is busy again", async () => {
+Deno.test("serveHttpConnection: onPhase tells when a connection waits for a request and when it is busy", async () => {
   const timers = new ManualTimers();
   const conn = new FakeConn();
-  const idle: boolean[] = [];
+  const idle: string[] = [];
   serveHttpConnection(conn, {
     handler: echo([]),
     info: INFO,
@@ -952,18 +952,18 @@ Deno.test("serveHttpConnection: onIdle tells when a kept-alive connection waits 
     limits: LIMITS,
     draining: () => false,
     onWebSocket: () => {},
-    onIdle: (state) => idle.push(state),
+    onPhase: (state) => idle.push(state),
     now: timers.now,
     setTimer: timers.setTimer,
     clearTimer: timers.clearTimer,
   });
   conn.feed(GET("/a"));
   await until(() => conn.text().includes("ok /a"), "the first response");
-  await until(() => idle.length === 1, "idle after the response");
-  assert.deepEqual(idle, [true], "not idle before the first request");
+  await until(() => idle.length === 3, "waiting again after the response");
+  assert.deepEqual(idle, ["waiting", "busy", "waiting"]);
   conn.feed(GET("/b"));
   await until(() => conn.text().includes("ok /b"), "the second response");
-  await until(() => idle.length === 3, "busy, then idle again");
-  assert.deepEqual(idle, [true, false, true]);
+  await until(() => idle.length === 5, "busy, then waiting again");
+  assert.deepEqual(idle, ["waiting", "busy", "waiting", "busy", "waiting"]);
   conn.end();
 });

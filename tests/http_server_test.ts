@@ -177,6 +177,8 @@ Deno.test("HttpServer: accept failing with EMFILE several times backs off and ke
   assert.equal(t.state.served, false, "the accept loop did not exit");
   const conn = await t.connect("10.0.0.1");
   await answered(conn, "/after-emfile");
+  conn.end(); // no connection waits for a request: nothing can make way, so the loop waits
+  await until(() => t.server.connections === 0, "the connection gone");
   // Success resets the backoff.
   t.listener.failAccept(emfile());
   await until(() => backoff().length === 1, "the backoff");
@@ -290,15 +292,15 @@ Deno.test("HttpServer: close() closes what is still open after the grace", async
   await tick();
   let closed = false;
   const closing = t.server.close(5000).then(() => closed = true);
+  await tick();
+  assert.equal(idle.closed, true, "a connection waiting for a request is closed at once");
   t.timers.advance(4999);
   await tick();
   assert.equal(closed, false);
-  assert.equal(busy.closed, false);
-  assert.equal(idle.closed, false);
+  assert.equal(busy.closed, false, "a request in progress gets the grace");
   t.timers.advance(1);
   await closing;
   assert.equal(busy.closed, true);
-  assert.equal(idle.closed, true);
   gate.resolve();
   await until(() => t.server.connections === 0, "the connections gone");
   assert.equal(busy.text(), "", "nothing written after the grace");
@@ -326,4 +328,24 @@ Deno.test("HttpServer: close() closes kept-alive connections waiting for a reque
   await until(() => idle.closed, "the idle connection closed without waiting for the grace");
   await closing;
   assert.equal(t.server.connections, 0);
+});
+
+Deno.test("HttpServer: out of descriptors, the connection waiting longest for a request makes way", async () => {
+  const t = setup({ maxConnections: 10, maxConnectionsPerAddress: 10 });
+  const slowest = await t.connect("10.0.0.1"); // sends nothing: waits for its first request
+  const slow = await t.connect("10.0.0.2");
+  slow.feed("GET /half"); // a request head that never ends
+  await tick();
+  t.listener.failAccept(emfile());
+  await until(() => slowest.closed, "the longest waiting connection is closed");
+  assert.equal(slow.closed, false, "only one makes way per failed accept");
+  assert.deepEqual(t.refused.at(-1), ["descriptors_exhausted", ""]);
+  assert.equal(
+    t.timers.delays().filter((d) => d !== HEARTBEAT_MS && d <= 1000).length,
+    0,
+    "accepting again at once, no backoff",
+  );
+  await until(() => t.listener.accepting, "the next accept");
+  const newcomer = await t.connect("10.0.0.3");
+  await answered(newcomer, "/served");
 });

@@ -524,13 +524,15 @@ Deno.test("FrameReader: nothing after a close frame is read", () => {
 
 // --- the shared inbound budget ---------------------------------------------------------------------
 
-Deno.test("FrameReader: the budget rises with a frame's header and falls when it completes", () => {
+Deno.test("FrameReader: the budget counts bytes as they arrive and falls when the message completes", () => {
   const budget: InboundBudget = { held: 0, max: 1000 };
   const { reader, events } = recorder({ maxMessageBytes: 1000, inbound: budget });
   const bytes = maskedFrame({ opcode: Opcode.binary, payload: filled(600) });
-  reader.push(bytes.subarray(0, 8 + 100)); // header and part of the payload
-  assert.equal(budget.held, 600);
-  assert.equal(reader.held, 600);
+  reader.push(bytes.subarray(0, 8)); // the header alone announces 600 bytes
+  assert.equal(budget.held, 0, "an announced size reserves nothing");
+  reader.push(bytes.subarray(8, 8 + 100));
+  assert.equal(budget.held, 100);
+  assert.equal(reader.held, 100);
   reader.push(bytes.subarray(8 + 100));
   assert.equal(events.length, 1);
   assert.equal(budget.held, 0);
@@ -551,35 +553,49 @@ Deno.test("FrameReader: the budget holds a fragmented message until its last fra
   assert.equal(events.at(-1)![0], "text");
 });
 
-Deno.test("FrameReader: readers share the budget: exactly full passes, one byte over fails 1013", () => {
+Deno.test("FrameReader: readers share the budget: exactly full passes; past it the largest holder is closed 1013", () => {
   const budget: InboundBudget = { held: 0, max: 1000 };
   const a = recorder({ maxMessageBytes: 1000, inbound: budget });
   const b = recorder({ maxMessageBytes: 1000, inbound: budget });
   const c = recorder({ maxMessageBytes: 1000, inbound: budget });
-  a.reader.push(maskedFrame({ opcode: Opcode.binary, announce: 600 })); // header only: 600 held
-  b.reader.push(maskedFrame({ opcode: Opcode.binary, announce: 400 })); // 1000: exactly full
+  const part = (n: number) =>
+    maskedFrame({ opcode: Opcode.binary, payload: filled(n), fin: false });
+  a.reader.push(part(600));
+  b.reader.push(part(400)); // 1000: exactly full
   assert.equal(budget.held, 1000);
-  assert.deepEqual(b.events, []);
-  c.reader.push(maskedFrame({ opcode: Opcode.binary, announce: 1 }));
-  assert.deepEqual(c.events, [[
+  assert.deepEqual([a.events, b.events], [[], []]);
+  c.reader.push(part(10)); // one more byte than the budget: the largest holder goes, not c
+  assert.deepEqual(a.events, [[
     "fail",
     ReaderClose.busy,
     "server busy: too much incoming data; retry later",
   ]]);
-  assert.equal(budget.held, 1000, "the refused reader took nothing");
-  assert.equal(c.reader.held, 0);
+  assert.deepEqual([b.events, c.events], [[], []], "the smaller holders and the newcomer stay");
+  assert.equal(budget.held, 410);
+  assert.equal(a.reader.held, 0);
   // Empty frames need nothing from the budget.
   const d = recorder({ maxMessageBytes: 1000, inbound: budget });
   d.reader.push(maskedFrame({ opcode: Opcode.text }));
   assert.deepEqual(d.events, [["text", ""]]);
-  // A reader that completes frees room for the others.
-  a.reader.push(filled(600));
-  assert.equal(budget.held, 400);
+  // A newcomer that is itself the largest holder is the one closed.
   const e = recorder({ maxMessageBytes: 1000, inbound: budget });
-  e.reader.push(maskedFrame({ opcode: Opcode.binary, payload: filled(600) }));
-  assert.equal(e.events.length, 1);
-  assert.equal(e.events[0][0], "binary");
-  assert.equal(budget.held, 400);
+  e.reader.push(part(700));
+  assert.equal(failCode(e.events), ReaderClose.busy);
+  assert.deepEqual([b.events, c.events], [[], []]);
+  assert.equal(budget.held, 410);
+});
+
+Deno.test("FrameReader: headers announcing large frames cannot silence other senders", () => {
+  const budget: InboundBudget = { held: 0, max: 1000 };
+  const attackers = Array.from(
+    { length: 20 },
+    () => recorder({ maxMessageBytes: 1000, inbound: budget }),
+  );
+  for (const a of attackers) a.reader.push(maskedFrame({ opcode: Opcode.binary, announce: 900 }));
+  assert.equal(budget.held, 0);
+  const honest = recorder({ maxMessageBytes: 1000, inbound: budget });
+  honest.reader.push(maskedFrame({ opcode: Opcode.text, payload: "x".repeat(800) }));
+  assert.deepEqual(honest.events, [["text", "x".repeat(800)]]);
 });
 
 Deno.test("FrameReader: the budget falls back to 0 when a message fails or the reader stops", () => {
@@ -605,7 +621,7 @@ Deno.test("FrameReader: the budget falls back to 0 when a message fails or the r
   stopped.reader.push(
     maskedFrame({ opcode: Opcode.continuation, payload: filled(400) }).subarray(0, 20),
   );
-  assert.equal(budget.held, 700);
+  assert.equal(budget.held, 300 + 12, "the first fragment and the 12 bytes of the second");
   stopped.reader.stop();
   assert.equal(budget.held, 0);
   assert.equal(stopped.reader.held, 0);

@@ -282,17 +282,23 @@ Deno.test("ServerWebSocket: a protocol failure and a peer that never reads: drop
   assert.equal(t.closes.length, 1);
 });
 
-Deno.test("ServerWebSocket: the shared inbound budget: 1013 past it, released when the socket ends", () => {
+Deno.test("ServerWebSocket: the shared inbound budget: its largest holder is closed 1013, a closed socket holds nothing", () => {
   const inbound: InboundBudget = { held: 0, max: 800 };
   const a = setup({ inbound });
   const b = setup({ inbound });
-  a.socket.receive(maskedFrame({ opcode: Opcode.binary, announce: 800 }));
+  const c = setup({ inbound });
+  const part = (n: number) =>
+    maskedFrame({ opcode: Opcode.binary, payload: new Uint8Array(n), fin: false });
+  a.socket.receive(part(500));
+  b.socket.receive(part(300));
   assert.equal(inbound.held, 800);
-  b.socket.receive(maskedFrame({ opcode: Opcode.binary, announce: 1 }));
-  assert.deepEqual(b.fails.map((f) => f[0]), [1013]);
-  a.socket.ended();
-  assert.equal(inbound.held, 0, "a closed socket holds nothing");
-  assert.deepEqual(a.closes, [{ code: 1006, reason: "", wasClean: false }]);
+  c.socket.receive(part(1));
+  assert.deepEqual(a.fails.map((f) => f[0]), [1013], "the largest holder goes");
+  assert.deepEqual([b.fails, c.fails], [[], []]);
+  assert.equal(inbound.held, 301);
+  b.socket.ended();
+  assert.equal(inbound.held, 1, "a closed socket holds nothing");
+  assert.deepEqual(b.closes, [{ code: 1006, reason: "", wasClean: false }]);
 });
 
 Deno.test("ServerWebSocket: heartbeat pings at half the idle time, once, and closes 1001 at idle", async () => {
