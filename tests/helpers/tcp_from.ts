@@ -2,9 +2,9 @@
  * TCP connections from a chosen loopback source address (127.0.0.2, 127.0.0.3, ...), so that a
  * test can play several client addresses against the per-address limits. `Deno.connect` cannot
  * pick its local address; `node:net` can, and {@linkcode connectTcp} adapts its socket to the
- * small read/write/close surface of `Deno.Conn` that the raw clients use. The socket is read in
- * paused mode: bytes are taken from the kernel only when `read` is called, so a caller that stops
- * reading is a real non-reader (the server's writes back up).
+ * small read/write/close surface of `Deno.Conn` that the raw clients use. At most 64 KiB are
+ * taken from the kernel ahead of `read`, so a caller that stops reading is a real non-reader (the
+ * server's writes back up).
  *
  * @module
  */
@@ -29,10 +29,18 @@ export interface TcpConn {
   close(): void;
 }
 
-/** A `node:net` socket as a {@linkcode TcpConn}. */
+/** Bytes taken from the socket and not read yet before it is paused (backpressure). */
+const HIGH_WATER = 64 * 1024;
+
+/**
+ * A `node:net` socket as a {@linkcode TcpConn}. Chunks are queued here as they arrive and the
+ * socket is paused past {@linkcode HIGH_WATER} bytes, so that what came before a reset (a
+ * server's close frame) is still read: `node:net` drops its own buffer when the reset arrives.
+ */
 class NodeTcpConn implements TcpConn {
   #socket: net.Socket;
-  #pending: Uint8Array | null = null;
+  #chunks: Uint8Array[] = [];
+  #queued = 0;
   #ended = false;
   #error: Error | null = null;
   #wake: (() => void) | null = null;
@@ -44,7 +52,12 @@ class NodeTcpConn implements TcpConn {
       this.#wake = null;
       w?.();
     };
-    socket.on("readable", wake);
+    socket.on("data", (chunk: Uint8Array) => {
+      this.#chunks.push(new Uint8Array(chunk));
+      this.#queued += chunk.length;
+      if (this.#queued >= HIGH_WATER) socket.pause();
+      wake();
+    });
     socket.on("end", () => {
       this.#ended = true;
       wake();
@@ -61,15 +74,14 @@ class NodeTcpConn implements TcpConn {
 
   async read(buffer: Uint8Array): Promise<number | null> {
     while (true) {
-      if (this.#pending === null) {
-        const chunk: Uint8Array | null = this.#socket.read();
-        if (chunk !== null && chunk.length > 0) this.#pending = new Uint8Array(chunk);
-      }
-      const pending = this.#pending;
-      if (pending !== null) {
-        const n = Math.min(buffer.length, pending.length);
-        buffer.set(pending.subarray(0, n));
-        this.#pending = n < pending.length ? pending.subarray(n) : null;
+      const first = this.#chunks[0];
+      if (first !== undefined) {
+        const n = Math.min(buffer.length, first.length);
+        buffer.set(first.subarray(0, n));
+        if (n < first.length) this.#chunks[0] = first.subarray(n);
+        else this.#chunks.shift();
+        this.#queued -= n;
+        if (this.#queued < HIGH_WATER && this.#socket.isPaused()) this.#socket.resume();
         return n;
       }
       if (this.#error) throw this.#error;

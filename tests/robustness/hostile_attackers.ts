@@ -16,6 +16,23 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /**
+ * Waits until `done()` holds, checking every 10 ms, at most `timeoutMs`; whether it held.
+ *
+ * @example
+ * ```ts
+ * await waitFor(() => got.get("ack") === 3, 5000); // false after 5 s without three acks
+ * ```
+ */
+export async function waitFor(done: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (!done()) {
+    if (performance.now() > deadline) return false;
+    await sleep(10);
+  }
+  return true;
+}
+
+/**
  * A short label for a refused handshake's body: the start of its reason, e.g.
  * `429 too many handshakes` or `503 server holds its maximum`.
  *

@@ -7,7 +7,7 @@
  */
 
 import { type Frame, TestClient } from "../helpers/ws_client.ts";
-import { attackWs, drain, loopFor, sleep } from "./hostile_attackers.ts";
+import { attackWs, drain, loopFor, sleep, waitFor } from "./hostile_attackers.ts";
 import { Tally } from "./hostile_probe.ts";
 import type { HostileSpec } from "./hostile_run.ts";
 
@@ -45,9 +45,9 @@ export function impersonation(size: { memoryLimitMb: number }): HostileSpec {
       const frames: Record<string, unknown>[] = [];
       const ended = drain(hs!.ws!, got, true, (f) => frames.push(f));
       for (const r of ["r1", "r2", "r3"]) await hs!.ws!.sendText(msg(`fake ${r}`, r));
-      while (frames.filter((f) => f.type === "ack").length < 3) await sleep(10);
+      await waitFor(() => frames.filter((f) => f.type === "ack").length >= 3, 5000);
       await hs!.ws!.sendText(msg("another text", "r1"));
-      while (!frames.some((f) => f.type === "error")) await sleep(10);
+      await waitFor(() => frames.some((f) => f.type === "error"), 5000);
       const attackerId = frames.find((f) => f.type === "welcome")?.client;
       const seenByVictim = await victim.next((f) => f.type === "message" && f.text === "fake r3");
       for (const r of ["r1", "r2", "r3"]) {

@@ -21,15 +21,30 @@ export interface EndlessFragmentsSize {
   holdBytes: number;
   /** Holders per source address. */
   perAddress: number;
+  /**
+   * Other traffic shares the server (the combined run): the endless sender's close frame may be
+   * lost to the reset the server's close sends after it (see the skipped test "an endless
+   * sender that does not pause still reads its 1009"), so the end of its connection after
+   * about the cap counts too; and other connections may hold inbound bytes at the end.
+   */
+  shared?: boolean;
+  /** Pause after each fragment of the endless message, ms (default 1). */
+  pauseMs?: number;
 }
 
 /** Sends one message that never ends, until the server closes; the bytes it took. */
-async function endless(ws: RawWs, fragmentBytes: number, ended: Promise<string>): Promise<number> {
+async function endless(
+  ws: RawWs,
+  fragmentBytes: number,
+  pauseMs: number,
+  ended: Promise<string>,
+): Promise<number> {
   let done = false;
   ended.then(() => done = true);
   const payload = new Uint8Array(fragmentBytes).fill(0x61);
   let sent = 0;
-  for (let i = 0; !done && sent < 1024 * 1024 * 1024; i++) {
+  // At most 64 MiB: far past any cap worth testing (the check wants about 4 × MAX_MESSAGE_BYTES).
+  for (let i = 0; !done && sent < 64 * 1024 * 1024; i++) {
     try {
       await ws.sendFrame({ opcode: i === 0 ? Op.text : Op.cont, payload, fin: false });
     } catch {
@@ -38,7 +53,7 @@ async function endless(ws: RawWs, fragmentBytes: number, ended: Promise<string>)
     sent += fragmentBytes;
     // A pause per fragment lets the server's close frame be read before the next write: after
     // its close, the server resets the connection on more data, and the frame could be lost.
-    await sleep(1);
+    if (pauseMs > 0) await sleep(pauseMs);
   }
   return sent;
 }
@@ -65,9 +80,10 @@ export function endlessFragments(size: EndlessFragmentsSize): HostileSpec {
       const one = new Tally();
       const hs = await attackWs(port, { room: "frag" }, one, { from: address(0) });
       const ended = drain(hs!.ws!, one, true);
-      const tookBytes = await endless(hs!.ws!, size.fragmentBytes, ended);
-      await ended;
+      const tookBytes = await endless(hs!.ws!, size.fragmentBytes, size.pauseMs ?? 1, ended);
+      await Promise.race([ended, sleep(3000)]);
       hs!.ws!.abort();
+      await ended;
       got.merge(one);
       // Many unfinished messages at once, against the shared inbound budget.
       const holders: RawWs[] = [];
@@ -89,6 +105,7 @@ export function endlessFragments(size: EndlessFragmentsSize): HostileSpec {
       await sleep(500);
       const m = await readMetrics(metricsUrl);
       const held = m.fanout_inbound_bytes ?? -1;
+      const holding = (holders.length - hold.get("close 1013")) * size.holdBytes;
       for (const ws of holders) ws.abort();
       await Promise.all(ends);
       got.merge(hold);
@@ -108,7 +125,8 @@ export function endlessFragments(size: EndlessFragmentsSize): HostileSpec {
         checks: [
           {
             what: `the endless message is closed 1009 after about 4 × MAX_MESSAGE_BYTES (${cap})`,
-            ok: one.get("close 1009") === 1 && tookBytes <= cap + 4 * 1024 * 1024,
+            ok: (one.get("close 1009") === 1 || (size.shared === true && one.get("eof") === 1)) &&
+              tookBytes <= cap + 4 * 1024 * 1024,
             got: `${one.toString()}; ${tookBytes} bytes written before the close`,
           },
           {
@@ -118,8 +136,11 @@ export function endlessFragments(size: EndlessFragmentsSize): HostileSpec {
           },
           {
             what: `inbound bytes stay under INBOUND_MEMORY_MB (${mib(config.inboundBytes)} MiB)`,
-            ok: held > 0 && held <= config.inboundBytes && after === 0,
-            got: `${mib(held)} MiB held, ${after} after the attack`,
+            ok: held >= holding && held <= config.inboundBytes &&
+              (size.shared ? held - after >= holding : after === 0),
+            got: `${mib(held)} MiB held (${
+              mib(holding)
+            } by the holders), ${after} after the attack`,
           },
         ],
       };

@@ -6,7 +6,7 @@
  */
 
 import type { RawWs } from "../helpers/raw_ws.ts";
-import { attackWs, drain, loopFor, sleep } from "./hostile_attackers.ts";
+import { attackWs, drain, loopFor, sleep, waitFor } from "./hostile_attackers.ts";
 import { mib, readMetrics, Tally } from "./hostile_probe.ts";
 import type { HostileSpec } from "./hostile_run.ts";
 
@@ -165,7 +165,8 @@ async function fillRoom(
     for (let i = 0; i < n; i++) {
       await hs.ws.sendText(JSON.stringify({ type: "message", text, ref: `fill-${sent + i}` }));
     }
-    while (got.get("ack") + got.get("error rate_limited") < n) await sleep(10);
+    const answered = () => got.get("ack") + got.get("error rate_limited") >= n;
+    if (!(await waitFor(answered, 10_000))) throw new Error(`filler not answered: ${got}`);
     sent += got.get("ack");
     hs.ws.abort();
     await done;
@@ -236,8 +237,12 @@ export function resumeFlood(size: ResumeFloodSize): HostileSpec {
       }
       keeper!.ws!.abort();
       await keeperDone;
-      // What the non-readers find once they do read: the server's last word, or just the end.
-      await Promise.all(resumers.map((ws) => drain(ws, got, true)));
+      // What the non-readers find once they do read: the server's last word, or just the end
+      // (those the server did not close are dropped after 3 s of reading).
+      const drained = resumers.map((ws) => drain(ws, got, true));
+      await Promise.race([Promise.all(drained), sleep(3000)]);
+      for (const ws of resumers) ws.abort();
+      await Promise.all(drained);
       const dropMs = droppedAt ? Math.round(droppedAt - lastSlowAt) : -1;
       const cap = 2 * config.maxBufferedBytes;
       return {

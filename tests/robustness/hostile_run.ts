@@ -75,7 +75,7 @@ export interface HostileContext {
   server: ProcessServer;
   port: number;
   metricsUrl: string;
-  /** The configuration the server runs with (as `loadConfig` reads its env). */
+  /** The configuration the scenario means the server to run with (`loadConfig` of its env). */
   config: ReturnType<typeof loadConfig>;
   /** The attack's `i`-th source address (the witness is 127.0.0.1). */
   address(i: number): string;
@@ -87,6 +87,11 @@ export interface HostileSpec {
   attack: string;
   memoryLimitMb: number;
   env?: Record<string, string>;
+  /**
+   * Environment for the server only, on top of `env`: the checks keep expecting what `env`
+   * says. To loosen a limit and see a check fail (e.g. `{ MAX_CONNECTIONS_PER_IP: "100000" }`).
+   */
+  serverEnv?: Record<string, string>;
   maxOpenFiles?: number;
   /** Witness messages every this many ms (default 100). */
   witnessEveryMs?: number;
@@ -146,7 +151,10 @@ export async function runHostile(spec: HostileSpec): Promise<HostileReport> {
     ...spec.env,
   };
   const started = performance.now();
-  const server = await startProcessServer({ env, maxOpenFiles: spec.maxOpenFiles });
+  const server = await startProcessServer({
+    env: { ...env, ...spec.serverEnv },
+    maxOpenFiles: spec.maxOpenFiles,
+  });
   const config = loadConfig({ ...env, PORT: "0" });
   const metricsUrl = server.httpUrl("/metrics");
   let witness: Witness | null = null;

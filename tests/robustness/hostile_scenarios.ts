@@ -125,7 +125,7 @@ export const HOSTILE_ROWS: HostileRow[] = [
         fragmentBytes: s === "ci" ? 16_384 : 65_536,
         holders: s === "ci" ? 72 : 560,
         holdBytes: 204_800,
-        perAddress: s === "ci" ? 24 : 60,
+        perAddress: s === "ci" ? 24 : 30,
       }),
   },
   { row: "9-10", spec: (s) => impersonation({ memoryLimitMb: MB[s] }) },
@@ -182,7 +182,8 @@ export function combinedSpec(s: HostileSize): HostileSpec {
       fragmentBytes: 16_384,
       holders: s === "ci" ? 40 : 340,
       holdBytes: 204_800,
-      perAddress: 24,
+      perAddress: s === "ci" ? 24 : 30,
+      shared: true,
     }),
     refusalLoop({ memoryLimitMb: MB[s], seconds, addresses: 2 }),
   ], MB[s]);
@@ -213,7 +214,8 @@ export function inboundCrowdingSpec(s: HostileSize): HostileSpec {
       fragmentBytes: 16_384,
       holders: s === "ci" ? 72 : 560,
       holdBytes: 204_800,
-      perAddress: 24,
+      perAddress: s === "ci" ? 24 : 30,
+      shared: true,
     }),
   ], MB[s]);
 }

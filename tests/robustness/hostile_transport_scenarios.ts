@@ -98,7 +98,10 @@ export interface HalfOpenFloodSize {
   perAddress: number;
 }
 
-/** Ends of many slow requests: how many ended, and the slowest end. */
+/**
+ * Ends of many slow requests: how many ended, and the slowest end. `ended` starts watching when
+ * first called, so call {@linkcode watch} on each group as soon as it is open.
+ */
 async function ends(list: SlowRequest[], waitMs: number, tally: Tally, label: string) {
   const outcomes = await Promise.all(list.map((s) => s.ended(waitMs)));
   let slowest = 0;
@@ -108,6 +111,12 @@ async function ends(list: SlowRequest[], waitMs: number, tally: Tally, label: st
   }
   for (const s of list) s.close();
   return Math.round(slowest);
+}
+
+/** Starts watching every request of `list` for its end (within `waitMs` of its opening). */
+function watch(list: SlowRequest[], waitMs: number): SlowRequest[] {
+  for (const s of list) s.ended(waitMs);
+  return list;
 }
 
 /**
@@ -135,30 +144,36 @@ export function halfOpenFlood(size: HalfOpenFloodSize): HostileSpec {
       const timeout = size.requestTimeoutMs;
       // One address past its cap: the extra connections are refused at once.
       const cap = config.maxConnectionsPerIp + 32;
-      const one = await Promise.all(
-        Array.from({ length: cap + 8 }, () => halfOpen(port, { from: address(0) })),
-      );
-      const drips = await Promise.all(
-        Array.from(
-          { length: size.drips },
-          (_, i) => dripRequest(port, { from: address(1 + Math.floor(i / size.perAddress)) }),
+      const one = watch(
+        await Promise.all(
+          Array.from({ length: cap + 8 }, () => halfOpen(port, { from: address(0) })),
         ),
+        timeout + 5000,
+      );
+      const drips = watch(
+        await Promise.all(
+          Array.from(
+            { length: size.drips },
+            (_, i) => dripRequest(port, { from: address(1 + Math.floor(i / size.perAddress)) }),
+          ),
+        ),
+        timeout + 5000,
       );
       const first = 1 + Math.ceil(size.drips / size.perAddress);
+      const files = size.maxOpenFiles ?? Infinity;
+      const rounds = Math.ceil(size.halfOpen / Math.max(1, files - 64)) + 1;
       const flood = await Promise.all(
         Array.from(
           { length: size.halfOpen },
           (_, i) =>
             halfOpen(port, { from: address(first + Math.floor(i / size.perAddress)) })
-              .catch(() => null),
+              .then((s) => watch([s], rounds * timeout + 10_000)[0], () => null),
         ),
       );
       const opened = flood.filter((s): s is SlowRequest => s !== null);
       got.add("flood connect failed", flood.length - opened.length);
       const oneSlowest = await ends(one, timeout + 5000, got, "one-address");
       const dripSlowest = await ends(drips, timeout + 5000, got, "drip");
-      const files = size.maxOpenFiles ?? Infinity;
-      const rounds = Math.ceil(size.halfOpen / Math.max(1, files - 64)) + 1;
       const floodSlowest = await ends(opened, rounds * timeout + 10_000, got, "flood");
       await sleep(500);
       const m = await readMetrics(server.httpUrl("/metrics"));
