@@ -34,6 +34,11 @@ export interface ProcessServerOptions {
   workers?: number;
   /** Longest wait for the listening line (ms). */
   timeoutMs?: number;
+  /**
+   * Runs the process under this open-file limit, soft and hard (`ulimit -n` in bash, which then
+   * execs Deno, so `pid` stays the server's; Deno raises its soft limit to the hard one).
+   */
+  maxOpenFiles?: number;
 }
 
 const ROOT = new URL("../../", import.meta.url);
@@ -71,8 +76,15 @@ export async function startProcessServer(
       LOG_LEVEL: "info",
     });
   }
-  const child = new Deno.Command(Deno.execPath(), {
-    args,
+  const files = options.maxOpenFiles;
+  if (files !== undefined && (!Number.isInteger(files) || files < 16)) {
+    throw new RangeError(`maxOpenFiles must be an integer of at least 16, got ${files}`);
+  }
+  const command = files === undefined ? Deno.execPath() : "bash";
+  const child = new Deno.Command(command, {
+    args: files === undefined
+      ? args
+      : ["-c", `ulimit -n ${files} && exec "$0" "$@"`, Deno.execPath(), ...args],
     cwd: ROOT,
     env,
     stdin: "null",

@@ -1,5 +1,6 @@
 /**
- * A raw WebSocket client on a plain TCP socket (`Deno.connect`): it performs the HTTP handshake
+ * A raw WebSocket client on a plain TCP socket (`Deno.connect`, or `node:net` from another
+ * loopback source address: `connectTcp`): it performs the HTTP handshake
  * itself with any headers (`raw_ws_handshake.ts`), writes any frame (any opcode, masked or not,
  * fragmented, invalid UTF-8, oversized; `raw_ws_frames.ts`), and reads server frames only when
  * asked, so that a test can stop reading entirely and act as a slow consumer.
@@ -17,6 +18,7 @@ import {
   readFrame,
 } from "./raw_ws_frames.ts";
 import { handshake, type HandshakeOptions } from "./raw_ws_handshake.ts";
+import { connectTcp, type TcpConn } from "./tcp_from.ts";
 
 export { encodeFrame, Op } from "./raw_ws_frames.ts";
 export type { FrameSpec, RawFrame } from "./raw_ws_frames.ts";
@@ -52,6 +54,19 @@ export interface RawHandshake {
   ws: RawWs | null;
 }
 
+/**
+ * Options of {@linkcode RawWs.connect}: the handshake's, and the source address.
+ *
+ * @example
+ * ```ts
+ * const options: RawConnectOptions = { from: "127.0.0.2", protocols: ["fanout.v1"] };
+ * ```
+ */
+export interface RawConnectOptions extends HandshakeOptions {
+  /** Source address of the connection, e.g. `127.0.0.2` (default 127.0.0.1). */
+  from?: string;
+}
+
 const dec = new TextDecoder();
 
 /**
@@ -66,7 +81,7 @@ const dec = new TextDecoder();
  * ```
  */
 export class RawWs {
-  readonly conn: Deno.Conn;
+  readonly conn: TcpConn;
   #bytes: ByteConn;
   /** NDJSON lines read by {@linkcode RawWs.until} but not consumed yet. */
   #lines: string[] = [];
@@ -76,13 +91,16 @@ export class RawWs {
     this.conn = bytes.conn;
   }
 
-  /** Opens a TCP connection to 127.0.0.1:`port` and sends the upgrade request for `path`. */
+  /**
+   * Opens a TCP connection to 127.0.0.1:`port` (from `options.from` when given) and sends the
+   * upgrade request for `path`.
+   */
   static async connect(
     port: number,
     path: string,
-    options: HandshakeOptions = {},
+    options: RawConnectOptions = {},
   ): Promise<RawHandshake> {
-    const bytes = new ByteConn(await Deno.connect({ hostname: "127.0.0.1", port }));
+    const bytes = new ByteConn(await connectTcp(port, { from: options.from }));
     const reply = await handshake(bytes, port, path, options);
     return { ...reply, ws: reply.status === 101 ? new RawWs(bytes) : null };
   }

@@ -5,11 +5,14 @@
  * @module
  */
 
+import type { TcpConn } from "./tcp_from.ts";
+
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 /**
- * A TCP connection read in exact pieces.
+ * A TCP connection (a `Deno.Conn`, or one from another source address made by `connectTcp`)
+ * read in exact pieces.
  *
  * @example
  * ```ts
@@ -21,11 +24,11 @@ const dec = new TextDecoder();
  * ```
  */
 export class ByteConn {
-  readonly conn: Deno.Conn;
+  readonly conn: TcpConn;
   #buf = new Uint8Array(0);
   #closed = false;
 
-  constructor(conn: Deno.Conn) {
+  constructor(conn: TcpConn) {
     this.conn = conn;
   }
 

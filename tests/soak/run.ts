@@ -6,6 +6,9 @@
  *
  *     deno task soak --clients 2000 --senders 4 --seconds 60 --rate 10 --chaos-seconds 30
  *
+ * With `--hostile` it runs the hostile-internet scenarios of issue 11 at full size instead
+ * (`tests/soak/hostile_soak.ts`): `deno task soak --hostile [--rows 1,5,combined] [--ci]`.
+ *
  * @module
  */
 
@@ -13,6 +16,8 @@ import { parseArgs } from "node:util";
 import { startProcessServer } from "../helpers/process_server.ts";
 import { runProxyChaos } from "../robustness/chaos_scenario.ts";
 import { formatReport, runLoad } from "../robustness/load_scenario.ts";
+import { describeReport } from "../robustness/hostile_run.ts";
+import { hostileTable, runHostileSoak } from "./hostile_soak.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -25,6 +30,9 @@ const { values } = parseArgs({
     "chaos-seconds": { type: "string", default: "30" },
     "chaos-receivers": { type: "string", default: "20" },
     seed: { type: "string", default: String(Date.now() % 100_000) },
+    hostile: { type: "boolean", default: false },
+    rows: { type: "string", default: "" },
+    ci: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
 });
@@ -32,9 +40,25 @@ if (values.help) {
   console.log(
     "deno task soak [--clients N] [--senders S] [--seconds T] [--rate msgs/s per sender]\n" +
       "               [--text-bytes B] [--chaos-seconds C] [--chaos-receivers R] [--seed X]\n" +
-      "--seconds 0 or --chaos-seconds 0 skips that phase.",
+      "--seconds 0 or --chaos-seconds 0 skips that phase.\n" +
+      "deno task soak --hostile [--rows 1,5,combined] [--ci]: the hostile-internet scenarios\n" +
+      "(issue 11) at full size (--ci: at the test suite's size), as a Markdown table.",
   );
   Deno.exit(0);
+}
+if (values.hostile) {
+  const reports = await runHostileSoak({
+    size: values.ci ? "ci" : "full",
+    rows: values.rows.split(",").map((r) => r.trim()).filter(Boolean),
+    onReport: (r) => console.log(describeReport(r)),
+  });
+  console.log(`\n${hostileTable(reports)}\n`);
+  const failed = reports.flatMap((r) =>
+    r.checks.filter((c) => !c.ok).map((c) => `row ${r.row}: ${c.what}: got ${c.got}`)
+  );
+  for (const line of failed) console.log(`FAILED ${line}`);
+  console.log(failed.length ? "soak --hostile: FAIL" : "soak --hostile: PASS");
+  Deno.exit(failed.length ? 1 : 0);
 }
 const num = (name: keyof typeof values) => {
   const n = Number(values[name]);

@@ -1,0 +1,196 @@
+/**
+ * Hostile scenarios against the history budgets: many rooms filled with large texts within
+ * the rate limit (row 1), and a client that reconnects after every burst to reset its rate
+ * limit (row 2).
+ *
+ * @module
+ */
+
+import { encodeFrame, Op, type RawWs } from "../helpers/raw_ws.ts";
+import { messageCost } from "../../lib/room_log.ts";
+import { attackWs, drain, loopFor, sleep } from "./hostile_attackers.ts";
+import { mib, readMetrics, rejected, Tally } from "./hostile_probe.ts";
+import type { HostileSpec } from "./hostile_run.ts";
+
+/** Size of {@linkcode historyFlood}. */
+export interface HistoryFloodSize {
+  memoryLimitMb: number;
+  /** Connections, each in its own room. */
+  senders: number;
+  /** Senders per source address. */
+  perAddress: number;
+  textBytes: number;
+  /** Messages per second per sender (within RATE_LIMIT and RATE_LIMIT_PER_IP). */
+  perSecond: number;
+  seconds: number;
+}
+
+/**
+ * Row 1: `senders` connections, each in its own room, send `textBytes` texts within the rate
+ * limits. Expected: every message accepted, the history total held under HISTORY_MEMORY_MB.
+ *
+ * @example
+ * ```ts
+ * const report = await runHostile(historyFlood({ memoryLimitMb: 128, senders: 50, perAddress: 10,
+ *   textBytes: 65000, perSecond: 2, seconds: 6 }));
+ * ```
+ */
+export function historyFlood(size: HistoryFloodSize): HostileSpec {
+  return {
+    row: "1",
+    attack: `${size.senders} rooms × ${Math.round(size.textBytes / 1024)} KiB texts, ` +
+      `${size.perSecond}/s each, ${size.seconds} s`,
+    memoryLimitMb: size.memoryLimitMb,
+    run: async ({ port, metricsUrl, config, address }) => {
+      const got = new Tally();
+      // One frame per sender, encoded (and masked) once: no ref, so every copy is a new message.
+      const frame = encodeFrame({
+        opcode: Op.text,
+        payload: JSON.stringify({ type: "message", text: "h".repeat(size.textBytes) }),
+      });
+      const sockets: RawWs[] = [];
+      const drains: Promise<string>[] = [];
+      for (let i = 0; i < size.senders; i++) {
+        const from = address(Math.floor(i / size.perAddress));
+        const hs = await attackWs(port, { room: `flood-${i}` }, got, { from });
+        if (!hs?.ws) continue;
+        sockets.push(hs.ws);
+        drains.push(drain(hs.ws, got, true));
+      }
+      let peakHistory = 0;
+      let sent = 0;
+      const sampling = loopFor(size.seconds, 1, async () => {
+        const m = await readMetrics(metricsUrl);
+        peakHistory = Math.max(peakHistory, m.fanout_history_bytes ?? 0);
+        await sleep(250);
+      });
+      await loopFor(size.seconds, 1, async () => {
+        const tick = performance.now();
+        await Promise.all(sockets.map((ws) => ws.write(frame).then(() => sent++, () => {})));
+        await sleep(Math.max(0, 1000 / size.perSecond - (performance.now() - tick)));
+      });
+      await sampling;
+      await sleep(500);
+      for (const ws of sockets) ws.abort();
+      await Promise.all(drains);
+      const budget = config.historyBytes;
+      // What the flood can make the history hold: the budget, unless the rooms' own caps or
+      // what was sent are smaller.
+      const fill = Math.min(
+        budget,
+        size.senders * config.roomHistoryBytes,
+        sent * messageCost({ text: "h".repeat(size.textBytes), name: null }),
+      );
+      return {
+        got,
+        details: { sent, peakHistoryMiB: mib(peakHistory), budgetMiB: mib(budget) },
+        checks: [
+          {
+            what: `history total stays under HISTORY_MEMORY_MB (${mib(budget)} MiB)`,
+            ok: peakHistory > 0 && peakHistory <= budget,
+            got: `peak ${mib(peakHistory)} MiB`,
+          },
+          {
+            what: `the flood reached the history it could fill (80 % of ${mib(fill)} MiB)`,
+            ok: peakHistory >= 0.8 * fill,
+            got: `peak ${mib(peakHistory)} MiB`,
+          },
+          {
+            what: "every message within the limits is acknowledged (no refusal)",
+            ok: got.get("ack") === sent && got.get("101") === size.senders,
+            got: got.toString(),
+          },
+        ],
+      };
+    },
+  };
+}
+
+/** Size of {@linkcode reconnectBursts}. */
+export interface ReconnectBurstsSize {
+  memoryLimitMb: number;
+  /** Frames sent right after each welcome (the per-connection burst). */
+  burst: number;
+  seconds: number;
+}
+
+/**
+ * Row 2: one address reconnects after every burst of `burst` messages, so that a limit per
+ * connection would start afresh each time. Expected: handshakes past HANDSHAKE_BURST_PER_IP get
+ * 429 with `retry-after`, and the address never stores more than RATE_BURST_PER_IP +
+ * RATE_LIMIT_PER_IP per second (the rest `rate_limited`).
+ *
+ * @example
+ * ```ts
+ * const report = await runHostile(reconnectBursts({ memoryLimitMb: 128, burst: 40, seconds: 5 }));
+ * ```
+ */
+export function reconnectBursts(size: ReconnectBurstsSize): HostileSpec {
+  return {
+    row: "2",
+    attack: `reconnect after every burst of ${size.burst}, ${size.seconds} s`,
+    memoryLimitMb: size.memoryLimitMb,
+    run: async ({ port, metricsUrl, config, address }) => {
+      const got = new Tally();
+      const from = address(0);
+      let retryAfter = "";
+      const started = performance.now();
+      await loopFor(size.seconds, 1, async (n) => {
+        const hs = await attackWs(port, { room: "bursts" }, got, { from });
+        if (!hs?.ws) {
+          retryAfter ||= hs?.headers.get("retry-after") ?? "";
+          return await sleep(20);
+        }
+        const ws = hs.ws;
+        const answers = new Tally();
+        const done = drain(ws, answers, true);
+        for (let i = 0; i < size.burst; i++) {
+          await ws.sendText(JSON.stringify({ type: "message", text: `b${n}-${i}`, ref: `${i}` }));
+        }
+        // Every frame is answered (ack or error) before the next reconnect.
+        while (answers.get("ack") + answers.get("error rate_limited") < size.burst) {
+          if (performance.now() - started > size.seconds * 1000 + 5000) break;
+          await sleep(5);
+        }
+        ws.abort();
+        await done;
+        got.merge(answers);
+      });
+      const elapsed = (performance.now() - started) / 1000;
+      const m = await readMetrics(metricsUrl);
+      const stored = got.get("ack");
+      const allowed = config.rateBurstPerIp + config.rateLimitPerIp * elapsed;
+      const refusedHandshakes = [...got.counts].filter(([k]) => k.startsWith("429")).length;
+      return {
+        got,
+        details: {
+          stored,
+          storedPerSecond: Math.round(stored / elapsed),
+          allowed: Math.round(allowed),
+          retryAfter,
+          handshakeRate: rejected(m, "handshake_rate_ip"),
+        },
+        checks: [
+          {
+            what: `messages stored at most RATE_BURST_PER_IP + RATE_LIMIT_PER_IP × ${
+              elapsed.toFixed(1)
+            } s`,
+            ok: stored > 0 && stored <= allowed,
+            got: `${stored} stored (${Math.round(stored / elapsed)}/s)`,
+          },
+          {
+            what: "the rest of each burst refused rate_limited",
+            ok: got.get("error rate_limited") > 0,
+            got: `${got.get("error rate_limited")} rate_limited`,
+          },
+          {
+            what: "handshakes over the address's rate refused 429 with retry-after",
+            ok: got.get("429 too many handshakes") > 0 && refusedHandshakes === 1 &&
+              Number(retryAfter) >= 1,
+            got: `${got.get("429 too many handshakes")} × 429, retry-after ${retryAfter}`,
+          },
+        ],
+      };
+    },
+  };
+}
