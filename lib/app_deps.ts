@@ -23,6 +23,11 @@ export interface UpgradedSocket {
   onmessage: ((event: never) => void) | null;
   onclose: ((event: never) => void) | null;
   onerror: ((event: never) => void) | null;
+  /**
+   * Told when the peer broke the WebSocket protocol or a size limit, before the socket closes
+   * with `code` (Fanout's own sockets; Deno's have no such hook).
+   */
+  onfail?: ((code: number, reason: string) => void) | null;
   send(data: string): void;
   close(code?: number, reason?: string): void;
 }

@@ -619,7 +619,7 @@ async function runWebSocket(
   let large: Uint8Array<ArrayBuffer> | null = null;
   let chunk: Uint8Array<ArrayBuffer> = small;
   try {
-    while (socket.readyState !== 3) {
+    while (socket.readyState !== 3 || socket.lingering) {
       const n = await conn.read(chunk);
       if (n === null) break;
       socket.receive(chunk.subarray(0, n));

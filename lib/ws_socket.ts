@@ -129,6 +129,15 @@ export class ServerWebSocket {
     return this.#state;
   }
 
+  /**
+   * True after a clean close while the connection is still read (and what arrives discarded)
+   * until the peer ends it or the close timeout drops it: closing a connection with unread
+   * bytes would make the kernel reset it and lose the close frame just written.
+   */
+  get lingering(): boolean {
+    return this.#linger !== null;
+  }
+
   /** Settles with the close event once the connection is gone. */
   get closed(): Promise<SocketCloseEvent> {
     return this.#closed.promise;

@@ -11,6 +11,14 @@ import { MAX_PROTOCOL_HEADER_CHARS, offeredProtocols } from "../lib/header_lists
 import { SUBPROTOCOL } from "../lib/protocol.ts";
 import { identify } from "../lib/public_id.ts";
 
+/** Metric reasons of the closes the WebSocket reader decides. */
+const TRANSPORT_CLOSES: Record<number, string> = {
+  1002: "protocol_error",
+  1007: "invalid_utf8",
+  1009: "too_large",
+  1013: "inbound_budget",
+};
+
 function refuse(
   deps: AppDeps,
   status: number,
@@ -140,5 +148,12 @@ export function handleWs(
     hub.remove(conn);
   };
   socket.onerror = () => hub.remove(conn);
+  // The transport's own closes (1002 protocol, 1007 UTF-8, 1009 too big, 1013 busy) are counted
+  // and logged like the hub's abuse closes.
+  socket.onfail = (code: number) => {
+    const reason = TRANSPORT_CLOSES[code] ?? "protocol_error";
+    hub.metrics.reject(reason);
+    logger.info("ws.closed_abusive", { id: conn.id, room: conn.room, code, reason });
+  };
   return response;
 }

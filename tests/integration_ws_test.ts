@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Op, RawWs } from "./helpers/raw_ws.ts";
 import { startTestServer } from "./helpers/server.ts";
 import { TestClient } from "./helpers/ws_client.ts";
 
@@ -128,6 +129,26 @@ Deno.test("ws: ping gets a pong with the same t, and bad frames an error while t
     client.send({ type: "message", text: "still here", ref: "s" });
     assert.equal((await client.next((f) => f.type === "ack")).ref, "s");
     await client.close();
+  } finally {
+    await srv.stop();
+  }
+});
+
+Deno.test("ws: the transport's own closes are counted by reason", async () => {
+  const srv = await startTestServer({ MAX_MESSAGE_BYTES: "1024" });
+  try {
+    const bad = (await RawWs.connect(srv.server.port, "/ws?room=m", { protocols: ["fanout.v1"] }))
+      .ws!;
+    await bad.read(); // the welcome
+    await bad.sendFrame({ opcode: Op.text, payload: new Uint8Array([0x7b, 0xff, 0x7d]) });
+    assert.deepEqual(await bad.read(), {
+      kind: "close",
+      code: 1007,
+      reason: "text message is not valid UTF-8",
+    });
+    bad.abort();
+    const metrics = await (await fetch(srv.httpUrl("/metrics"))).text();
+    assert.match(metrics, /fanout_rejected_total\{reason="invalid_utf8"\} 1\n/);
   } finally {
     await srv.stop();
   }

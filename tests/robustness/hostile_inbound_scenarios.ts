@@ -113,6 +113,7 @@ export function endlessFragments(size: EndlessFragmentsSize): HostileSpec {
       const after = (await readMetrics(metricsUrl)).fanout_inbound_bytes ?? -1;
       const cap = 4 * config.maxMessageBytes;
       const fit = Math.floor(config.inboundBytes / size.holdBytes);
+      const refit = Math.floor(0.9 * config.inboundBytes / size.holdBytes);
       return {
         got,
         details: {
@@ -124,14 +125,19 @@ export function endlessFragments(size: EndlessFragmentsSize): HostileSpec {
         },
         checks: [
           {
-            what: `the endless message is closed 1009 after about 4 × MAX_MESSAGE_BYTES (${cap})`,
-            ok: (one.get("close 1009") === 1 || (size.shared === true && one.get("eof") === 1)) &&
-              tookBytes <= cap + 4 * 1024 * 1024,
-            got: `${one.toString()}; ${tookBytes} bytes written before the close`,
+            // After its close frame the server reads and discards until the sender goes (so the
+            // frame is not lost to a reset): what the sender wrote meanwhile says nothing of when
+            // the server closed; the inbound check below bounds what it held.
+            what: `the endless message is closed 1009 (past 4 × MAX_MESSAGE_BYTES, ${cap})`,
+            ok: one.get("close 1009") === 1 || (size.shared === true && one.get("eof") === 1),
+            got: `${one.toString()}; ${tookBytes} bytes written before the close was read`,
           },
           {
-            what: `unfinished messages past INBOUND_MEMORY_MB are closed 1013 (${fit} fit)`,
-            ok: hold.get("close 1013") === Math.max(0, size.holders - fit),
+            // Past the budget the largest holders are closed until it is back under 90 %.
+            what: `unfinished messages past INBOUND_MEMORY_MB are closed 1013 (${fit} fit, ` +
+              `at least ${refit} stay)`,
+            ok: hold.get("close 1013") >= Math.max(0, size.holders - fit) &&
+              hold.get("close 1013") <= Math.max(0, size.holders - refit),
             got: `${hold.get("close 1013")} × 1013 of ${holders.length}`,
           },
           {

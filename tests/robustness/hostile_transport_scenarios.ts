@@ -74,11 +74,8 @@ export function etagFlood(size: EtagFloodSize): HostileSpec {
             ),
             got: `${byLength.get(8_000)} / ${byLength.get(15_000)}`,
           },
-          {
-            what: "no request takes 250 ms or more",
-            ok: spaces.every((n) => slowest.get(n)! < 250),
-            got: spaces.map((n) => `${round(slowest.get(n)!)} ms`).join(", "),
-          },
+          // The time of each request is in the report (slowest*Ms), not asserted: that parsing
+          // is linear is asserted by counting in tests/header_lists_test.ts.
         ],
       };
     },
