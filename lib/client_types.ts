@@ -87,7 +87,10 @@ export interface ClientEvents {
    * are never emitted: the `ack` reports those.
    */
   message: ChatMessage & { own: boolean };
-  /** A resume failed: messages between `since` and the new position may be missing. */
+  /**
+   * A resume failed: messages between `since` and the new position may be missing (the room lost
+   * its history, the gap is older than the server keeps, or it did not fit in one welcome).
+   */
   gap: { room: string; previousEpoch: string | null; epoch: string; since: number | null };
   /** The server stored one of our messages. */
   ack: { ref: string; offset: number; ts: number; text: string };
