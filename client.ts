@@ -1,17 +1,17 @@
 /**
  * The console client: `deno task client [--url ws://localhost:8000/ws] [--room lobby]
  * [--name bob] [--json] [--timeout 10]`. This file only wires Deno's stdin, stdout, stderr,
- * environment and signals to the runtime-free parts in `lib/console_*.ts` and `lib/client.ts`.
+ * environment and signals to the runtime-free parts in `lib/console_*.ts` and `lib/client/client.ts`.
  *
  * @module
  */
 
-import { FanoutClient } from "./lib/client.ts";
-import { parseConsoleArgs, USAGE } from "./lib/console_args.ts";
-import { useColor } from "./lib/console_format.ts";
-import { InputQueue, pumpKeys, pumpLines } from "./lib/console_input.ts";
-import { Screen } from "./lib/console_screen.ts";
-import { EXIT, runSession } from "./lib/console_session.ts";
+import { FanoutClient } from "./lib/client/client.ts";
+import { parseConsoleArgs, USAGE } from "./lib/console/args.ts";
+import { useColor } from "./lib/console/format.ts";
+import { InputQueue, pumpKeys, pumpLines } from "./lib/console/input.ts";
+import { Screen } from "./lib/console/screen.ts";
+import { EXIT, runSession } from "./lib/console/session.ts";
 
 const encoder = new TextEncoder();
 

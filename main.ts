@@ -14,7 +14,7 @@ import {
   listen,
   loadConfigOrExit,
   printUrls,
-} from "./lib/deno_server.ts";
+} from "./lib/server/deno_server.ts";
 
 const config = loadConfigOrExit(Deno.env.toObject());
 const fanout = createDenoFanout(config);

@@ -7,16 +7,16 @@
  */
 
 import { useEffect, useReducer, useState } from "preact/hooks";
-import { useAnnouncement } from "./chat_announce.ts";
-import { switchRoom, useFanoutClient } from "./chat_client.ts";
-import { saveName } from "./chat_name.ts";
-import { browserStorage } from "./chat_storage.ts";
-import { ChatHeader } from "./chat_header.tsx";
-import { Composer } from "./chat_composer.tsx";
-import { Metrics } from "./chat_metrics.tsx";
-import { type ChatEvent, initialState, reduce } from "./chat_state.ts";
-import type { ChatProps } from "./chat_types.ts";
-import { BroadcastsView, ChatView } from "./chat_views.tsx";
+import { useAnnouncement } from "../lib/web/chat/announce.ts";
+import { switchRoom, useFanoutClient } from "../lib/web/chat/use_fanout_client.ts";
+import { saveName } from "../lib/web/chat/name.ts";
+import { browserStorage } from "../lib/web/chat/storage.ts";
+import { ChatHeader } from "../components/ChatHeader.tsx";
+import { Composer } from "../components/Composer.tsx";
+import { Metrics } from "../components/Metrics.tsx";
+import { type ChatEvent, initialState, reduce } from "../lib/web/chat/state.ts";
+import type { ChatProps } from "../lib/web/chat/types.ts";
+import { BroadcastsView, ChatView } from "../components/ChatViews.tsx";
 
 export type { ChatProps };
 

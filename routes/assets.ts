@@ -5,9 +5,9 @@
  * @module
  */
 
-import type { AppDeps } from "../lib/app_deps.ts";
-import { type AssetStore, createAssetStore } from "../lib/bundle.ts";
-import { denoAssetLoader } from "../lib/bundle_deno.ts";
+import type { AppDeps } from "../lib/server/app_deps.ts";
+import { type AssetStore, createAssetStore } from "../lib/web/assets.ts";
+import { denoAssetLoader } from "../lib/server/bundle_deno.ts";
 
 let shared: AssetStore | null = null;
 

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { AppDeps } from "../lib/app_deps.ts";
+import type { AppDeps } from "../lib/server/app_deps.ts";
 
 /**
  * Answers the health check.

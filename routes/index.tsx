@@ -1,19 +1,19 @@
 /**
  * `GET /`: the web client's page. The shell is rendered on the server; the `Chat` island is
- * hydrated by the bundle (`lib/island_boot.ts`), whose hashed URL comes from the asset store.
+ * hydrated by the bundle (`lib/web/island_boot.ts`), whose hashed URL comes from the asset store.
  * Query: `room` (shareable), `name`, and `backoff=<baseMs>-<capMs>` (short reconnect waits, for
  * tests and demos).
  *
  * @module
  */
 
-import type { AppDeps } from "../lib/app_deps.ts";
-import type { AssetStore } from "../lib/bundle.ts";
-import { validName } from "../lib/client_name.ts";
-import { Island, renderPage } from "../lib/island.ts";
+import type { AppDeps } from "../lib/server/app_deps.ts";
+import type { AssetStore } from "../lib/web/assets.ts";
+import { validName } from "../lib/protocol/names.ts";
+import { Island, renderPage } from "../lib/web/island.ts";
 import { Document } from "../components/Document.tsx";
 import { Chat, type ChatProps } from "../islands/Chat.tsx";
-import { ROOM_PATTERN } from "../islands/chat_header.tsx";
+import { ROOM_PATTERN } from "../components/ChatHeader.tsx";
 import { sharedAssets } from "./assets.ts";
 
 /**

@@ -4,8 +4,8 @@
  * @module
  */
 
-import type { AppDeps } from "../lib/app_deps.ts";
-import { renderPrometheus, type Sample } from "../lib/metrics.ts";
+import type { AppDeps } from "../lib/server/app_deps.ts";
+import { renderPrometheus, type Sample } from "../lib/hub/metrics.ts";
 
 /**
  * Builds the metric samples of the server: no per-room label, and no gauge costs more than one

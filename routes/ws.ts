@@ -4,12 +4,12 @@
  * @module
  */
 
-import type { AppDeps, RequestInfo } from "../lib/app_deps.ts";
-import { addressKey, clientAddress } from "../lib/client_address.ts";
-import { originAllowed, parseHandshake } from "../lib/handshake.ts";
-import { MAX_PROTOCOL_HEADER_CHARS, offeredProtocols } from "../lib/header_lists.ts";
-import { SUBPROTOCOL } from "../lib/protocol.ts";
-import { identify } from "../lib/public_id.ts";
+import type { AppDeps, RequestInfo } from "../lib/server/app_deps.ts";
+import { addressKey, clientAddress } from "../lib/transport/client_address.ts";
+import { originAllowed, parseHandshake } from "../lib/protocol/handshake.ts";
+import { MAX_PROTOCOL_HEADER_CHARS, offeredProtocols } from "../lib/shared/header_lists.ts";
+import { SUBPROTOCOL } from "../lib/protocol/frames.ts";
+import { identify } from "../lib/hub/public_id.ts";
 
 /** Metric reasons of the closes the WebSocket reader decides. */
 const TRANSPORT_CLOSES: Record<number, string> = {

@@ -6,8 +6,8 @@
  * @module
  */
 
-import { gzipBytes } from "../lib/bundle.ts";
-import { BUILD_FILE, bundleWithDeno, ROOT } from "../lib/bundle_deno.ts";
+import { gzipBytes } from "../lib/web/assets.ts";
+import { BUILD_FILE, bundleWithDeno, ROOT } from "../lib/server/bundle_deno.ts";
 
 const started = performance.now();
 const js = await bundleWithDeno(ROOT);

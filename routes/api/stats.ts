@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { AppDeps } from "../../lib/app_deps.ts";
-import { topRooms } from "../../lib/top_rooms.ts";
+import type { AppDeps } from "../../lib/server/app_deps.ts";
+import { topRooms } from "../../lib/server/top_rooms.ts";
 
 /** One of the busiest rooms: its name, how many are online, its last offset (never its epoch). */
 export interface RoomStat {

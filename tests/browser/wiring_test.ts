@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
-import { MAX_ITEMS } from "../../islands/chat_state.ts";
+import { MAX_ITEMS } from "../../lib/web/chat/state.ts";
 import {
   bubbles,
   CHROMIUM,

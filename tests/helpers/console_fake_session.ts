@@ -5,9 +5,9 @@
  * @module
  */
 
-import type { ConsoleOptions } from "../../lib/console_args.ts";
-import { InputQueue } from "../../lib/console_input.ts";
-import { runSession } from "../../lib/console_session.ts";
+import type { ConsoleOptions } from "../../lib/console/args.ts";
+import { InputQueue } from "../../lib/console/input.ts";
+import { runSession } from "../../lib/console/session.ts";
 import { fakeClient } from "./fake_socket.ts";
 
 /** Options of the sessions under test (`--timeout 2`). */

@@ -4,14 +4,14 @@
  * @module
  */
 
-import { type Config, loadConfig } from "../../lib/config.ts";
-import type { SocketLike } from "../../lib/connection.ts";
-import type { Connection } from "../../lib/connection.ts";
-import type { Engine } from "../../lib/engine.ts";
-import type { Handshake } from "../../lib/handshake.ts";
-import { Hub } from "../../lib/hub.ts";
-import { silentLogger } from "../../lib/log.ts";
-import { MemoryEngine } from "../../lib/memory_engine.ts";
+import { type Config, loadConfig } from "../../lib/server/config.ts";
+import type { SocketLike } from "../../lib/hub/connection.ts";
+import type { Connection } from "../../lib/hub/connection.ts";
+import type { Engine } from "../../lib/engine/engine.ts";
+import type { Handshake } from "../../lib/protocol/handshake.ts";
+import { Hub } from "../../lib/hub/hub.ts";
+import { silentLogger } from "../../lib/shared/log.ts";
+import { MemoryEngine } from "../../lib/engine/memory/memory_engine.ts";
 
 /** A socket that records what is sent and lets the test set `bufferedAmount` or make `send` throw. */
 export class FakeSocket implements SocketLike {

@@ -12,8 +12,8 @@ import {
   type FanoutClientOptions,
   type WebSocketConstructorLike,
   type WebSocketLike,
-} from "../../lib/client.ts";
-import type { ChatMessage } from "../../lib/protocol.ts";
+} from "../../lib/client/client.ts";
+import type { ChatMessage } from "../../lib/protocol/frames.ts";
 
 // deno-lint-ignore no-explicit-any
 type Handler = ((event: any) => void) | null;

@@ -7,9 +7,9 @@
  * @module
  */
 
-import { silentLogger } from "../../lib/log.ts";
-import type { ChatMessage } from "../../lib/protocol.ts";
-import { RedisEngine, type RedisEngineOptions } from "../../lib/redis_engine.ts";
+import { silentLogger } from "../../lib/shared/log.ts";
+import type { ChatMessage } from "../../lib/protocol/frames.ts";
+import { RedisEngine, type RedisEngineOptions } from "../../lib/engine/redis/redis_engine.ts";
 import { freePort } from "./server.ts";
 import { requireBinary } from "./requires.ts";
 

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { FanoutClient, type FanoutClientOptions } from "../../lib/client.ts";
+import { FanoutClient, type FanoutClientOptions } from "../../lib/client/client.ts";
 import type { TestRedis } from "./redis.ts";
 import { eventually } from "./redis_peer.ts";
 import { startTestServer, type TestServer } from "./server.ts";

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { epochOf } from "../../lib/engine.ts";
+import { epochOf } from "../../lib/engine/engine.ts";
 import { type Frame, TestClient } from "./ws_client.ts";
 
 /** A participant that survives reconnects. */

@@ -14,8 +14,8 @@ import type {
   Recovery,
   ResetSink,
   RoomPosition,
-} from "../../lib/engine.ts";
-import type { ChatMessage } from "../../lib/protocol.ts";
+} from "../../lib/engine/engine.ts";
+import type { ChatMessage } from "../../lib/protocol/frames.ts";
 import { hubWith } from "./fake_hub.ts";
 
 /**

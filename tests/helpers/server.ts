@@ -4,9 +4,9 @@
  * @module
  */
 
-import { loadConfig } from "../../lib/config.ts";
-import { listen, type RunningServer } from "../../lib/deno_server.ts";
-import { type LogLevel, silentLogger } from "../../lib/log.ts";
+import { loadConfig } from "../../lib/server/config.ts";
+import { listen, type RunningServer } from "../../lib/server/deno_server.ts";
+import { type LogLevel, silentLogger } from "../../lib/shared/log.ts";
 
 /**
  * Per-address limits raised out of the way: every client of a test comes from 127.0.0.1, so the

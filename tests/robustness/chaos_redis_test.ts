@@ -2,7 +2,7 @@
  * Chaos with the Redis engine: the only Fanout process is SIGKILLed twice while a client sends;
  * after each restart every client resumes with `recovered:true` in the same epoch, and every
  * acknowledged message reaches every receiver exactly once, in order. (Redis restarts during
- * traffic are covered by `tests/redis_outage_test.ts`.)
+ * traffic are covered by `tests/integration/redis_outage_test.ts`.)
  */
 
 import assert from "node:assert/strict";

@@ -6,14 +6,14 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { MAX_NAME_CHARS, parseHandshake } from "../../lib/handshake.ts";
+import { MAX_NAME_CHARS, parseHandshake } from "../../lib/protocol/handshake.ts";
 import {
   type ErrorCode,
   MAX_REF_LENGTH,
   parseClientFrame,
   parsePlainFrame,
-} from "../../lib/protocol.ts";
-import { exceedsBytes } from "../../lib/text_size.ts";
+} from "../../lib/protocol/frames.ts";
+import { exceedsBytes } from "../../lib/shared/text_size.ts";
 import { fakeHub } from "../helpers/fake_hub.ts";
 
 /** Runs per property: enough to find shallow bugs, small enough for a few seconds in CI. */

@@ -7,7 +7,7 @@
  */
 
 import { encodeFrame, Op, type RawWs } from "../helpers/raw_ws.ts";
-import { messageCost } from "../../lib/room_log.ts";
+import { messageCost } from "../../lib/engine/memory/room_log.ts";
 import { attackWs, drain, loopFor, sleep } from "./hostile_attackers.ts";
 import { mib, readMetrics, rejected, Tally } from "./hostile_probe.ts";
 import type { HostileSpec } from "./hostile_run.ts";

@@ -149,7 +149,7 @@ Deno.test("hostile combined: rows 1, 2, 5, 7, 8 and 13 at once", options, async 
   assert.ok(r.checks.length > 15);
 });
 
-// Found by this suite and fixed (lib/ws_frames.ts): the shared inbound budget was charged with
+// Found by this suite and fixed (lib/transport/ws_frames.ts): the shared inbound budget was charged with
 // a frame's announced length as soon as its header arrived. 48 connections each sending one
 // header announcing 256 KiB reserved all of INBOUND_MEMORY_MB, and every other client's next
 // frame was closed 1013. Bytes now count as they arrive.
@@ -161,7 +161,7 @@ Deno.test({
   },
 });
 
-// Found by this suite and fixed (lib/ws_socket.ts): after a protocol failure the socket wrote
+// Found by this suite and fixed (lib/transport/ws_socket.ts): after a protocol failure the socket wrote
 // its close frame and closed the connection at once; a client still sending left unread bytes,
 // so the kernel reset the connection and the close frame was lost (eof in 10 of 10 tries). Now
 // the server half-closes and reads and discards until the peer goes or CLOSE_TIMEOUT_MS.
@@ -180,7 +180,7 @@ Deno.test({
   },
 });
 
-// Found by this suite and fixed (lib/ws_frames.ts): the budget was first come, first served:
+// Found by this suite and fixed (lib/transport/ws_frames.ts): the budget was first come, first served:
 // while an attacker's unfinished messages held it, every other client sending a large message
 // was closed 1013. Now the readers holding the most are closed first.
 Deno.test({
@@ -191,7 +191,7 @@ Deno.test({
   },
 });
 
-// Found by this suite and fixed (lib/hub.ts): MAX_ROOMS was checked when a handshake was
+// Found by this suite and fixed (lib/hub/hub.ts): MAX_ROOMS was checked when a handshake was
 // answered but the room created only when the socket opened, so 20 parallel handshakes into new
 // rooms with MAX_ROOMS=5 made 20 rooms. The room is now held from the accept.
 Deno.test({
@@ -217,7 +217,7 @@ Deno.test({
   },
 });
 
-// Found by this suite and fixed (lib/http_server.ts): 270 half-open connections from 3
+// Found by this suite and fixed (lib/transport/http_server.ts): 270 half-open connections from 3
 // addresses took every descriptor of a server under `ulimit -n 256`, and a newcomer waited a
 // whole REQUEST_TIMEOUT_MS. When accepting fails, the connection waiting longest for a request
 // now gives its descriptor to the newcomer.

@@ -75,7 +75,7 @@ export function etagFlood(size: EtagFloodSize): HostileSpec {
             got: `${byLength.get(8_000)} / ${byLength.get(15_000)}`,
           },
           // The time of each request is in the report (slowest*Ms), not asserted: that parsing
-          // is linear is asserted by counting in tests/header_lists_test.ts.
+          // is linear is asserted by counting in tests/shared/header_lists_test.ts.
         ],
       };
     },

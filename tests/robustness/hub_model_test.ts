@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type { Connection } from "../../lib/connection.ts";
+import type { Connection } from "../../lib/hub/connection.ts";
 import { fakeHub, FakeSocket } from "../helpers/fake_hub.ts";
 
 const RUNS = Number(Deno.env.get("FUZZ_RUNS") ?? 4000) / 8;

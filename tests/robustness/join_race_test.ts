@@ -5,11 +5,11 @@
  */
 
 import assert from "node:assert/strict";
-import { loadConfig } from "../../lib/config.ts";
-import type { Engine } from "../../lib/engine.ts";
-import { Hub } from "../../lib/hub.ts";
-import { silentLogger } from "../../lib/log.ts";
-import { MemoryEngine } from "../../lib/memory_engine.ts";
+import { loadConfig } from "../../lib/server/config.ts";
+import type { Engine } from "../../lib/engine/engine.ts";
+import { Hub } from "../../lib/hub/hub.ts";
+import { silentLogger } from "../../lib/shared/log.ts";
+import { MemoryEngine } from "../../lib/engine/memory/memory_engine.ts";
 import { FakeSocket } from "../helpers/fake_hub.ts";
 
 /**

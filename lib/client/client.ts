@@ -1,0 +1,255 @@
+/**
+ * The client core shared by the web island and the console client: one `FanoutClient` speaks
+ * JSON mode (`fanout.v1`), reconnects with backoff and jitter, detects dead connections with an
+ * app-level ping, resumes with `since`+`epoch`, deduplicates by `(epoch, offset)` and keeps an
+ * outbox of messages until the server acknowledges them. Runtime-agnostic: the socket, clock,
+ * random source and timers are injectable and looked up only when used.
+ *
+ * This file is the public event API; the socket lifecycle and reconnect loop are in
+ * `client_socket_loop.ts`, what each server frame does is in `client_dispatch.ts`.
+ *
+ * @module
+ */
+
+import { DEFAULT_BACKOFF } from "../shared/backoff.ts";
+import { FrameDispatch } from "./dispatch.ts";
+import { Emitter } from "../shared/emitter.ts";
+import { parseServerFrames, socketUrl } from "./frames.ts";
+import { DEFAULT_PING, Liveness, type Timers } from "./liveness.ts";
+import type { OutboxItem } from "./outbox.ts";
+import { ResumePosition } from "./position.ts";
+import { Sender } from "./sender.ts";
+import { CLOSE_DEAD, SocketLoop } from "./socket_loop.ts";
+import type { ClientEvents, ClientState, FanoutClientOptions, ServerLimits } from "./types.ts";
+import { randomToken, secretToken } from "../shared/ids.ts";
+
+export type * from "./types.ts";
+export type { OutboxItem };
+export { parseServerFrames };
+export { CLIENT_EVENT_TYPES } from "./types.ts";
+
+/** A hidden tab counts as having slept (timers throttled, socket maybe dead) after this long. */
+const LONG_SLEEP_MS = 5000;
+
+/**
+ * A self-healing Fanout connection with an event API.
+ *
+ * @example
+ * ```ts
+ * const client = new FanoutClient({ url: "ws://localhost:8000/ws", room: "lobby", name: "Ann" });
+ * client.on("message", (m) => console.log(m.name, m.text));
+ * client.on("state", (s) => console.log(s.state));
+ * client.connect();
+ * client.send("hello"); // queued until online, resent until acknowledged
+ * ```
+ */
+export class FanoutClient {
+  /**
+   * Our private client key (`client=` of the handshake): kept to ourselves, never shown to
+   * others; they see the public id the server derives from it ({@linkcode FanoutClient.publicId}).
+   */
+  readonly clientId: string;
+  #url: string;
+  #room: string;
+  #name: string | null;
+  #events = new Emitter<ClientEvents>();
+  #sender: Sender;
+  #position = new ResumePosition();
+  #live: Liveness;
+  #loop: SocketLoop;
+  #frames: FrameDispatch;
+
+  constructor(options: FanoutClientOptions) {
+    this.#url = options.url;
+    this.#room = options.room;
+    this.#name = options.name ?? null;
+    const now = options.now ?? (() => Date.now());
+    const random = options.random ?? Math.random;
+    const timers: Timers = {
+      setTimeout: options.setTimeout ?? ((fn, ms) => setTimeout(fn, ms)),
+      clearTimeout: options.clearTimeout ??
+        ((id) => clearTimeout(id as ReturnType<typeof setTimeout>)),
+    };
+    const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
+    // A key from `crypto.getRandomValues`, unless the test injected its own random source.
+    this.clientId = options.clientId ??
+      (options.random ? randomToken(16, random) : secretToken(16));
+    const events = this.#events;
+    const sender = this.#sender = new Sender({
+      prefix: `${this.clientId}-${randomToken(4, random)}`,
+      now,
+      timers,
+      retrySendMs: options.retrySendMs ?? 1000,
+      events,
+    });
+    const loop = this.#loop = new SocketLoop({
+      WebSocket: options.WebSocket,
+      timers,
+      random,
+      backoff,
+      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+      events,
+      prepare: () => {
+        const url = this.#check({}, true);
+        this.#frames.begin();
+        return url;
+      },
+      heard: () => this.#live.heard(),
+      frame: (frame) => this.#frames.handle(frame),
+      detached: () => {
+        this.#live.stop();
+        this.#frames.detached();
+        sender.detach();
+      },
+    });
+    this.#live = new Liveness(
+      { ...DEFAULT_PING, ...options.ping },
+      timers,
+      () => loop.transmit(JSON.stringify({ type: "ping", t: now() })),
+      () => loop.drop(CLOSE_DEAD, "no answer to ping"),
+    );
+    this.#frames = new FrameDispatch({
+      now,
+      events,
+      sender,
+      position: this.#position,
+      welcomed: () => loop.online(),
+      ready: (limits) => {
+        // A listener of the welcome or its history may have disconnected or switched rooms.
+        if (loop.state !== "online") return;
+        this.#live.start();
+        loop.stable();
+        sender.attach((data) => loop.transmit(data), limits);
+      },
+    });
+    this.#check({}); // throws now, not on connect, when the url, room, name or id is invalid
+  }
+
+  get state(): ClientState {
+    return this.#loop.state;
+  }
+  /** Connection id from the latest welcome, null while not online. */
+  get id(): string | null {
+    return this.#frames.id;
+  }
+  /**
+   * Our public client id from the latest welcome: the `client` of our messages as others see
+   * them (what the server derived from {@linkcode FanoutClient.clientId}); null before it.
+   */
+  get publicId(): string | null {
+    return this.#frames.publicId;
+  }
+  get room(): string {
+    return this.#room;
+  }
+  get name(): string | null {
+    return this.#name;
+  }
+  /** People online in the room (from welcome and presence). */
+  get online(): number {
+    return this.#frames.online;
+  }
+  get rttMs(): number | null {
+    return this.#frames.rttMs;
+  }
+  /** Messages not yet acknowledged, oldest first (a copy). */
+  get outbox(): OutboxItem[] {
+    return this.#sender.items;
+  }
+  /** Limits from the latest welcome. */
+  get limits(): ServerLimits | null {
+    return this.#frames.limits;
+  }
+
+  /** Adds a listener; returns the function that removes it. */
+  on<K extends keyof ClientEvents>(type: K, fn: (event: ClientEvents[K]) => void): () => void {
+    return this.#events.on(type, fn);
+  }
+
+  /** Starts connecting (no-op unless idle or offline). */
+  connect(): void {
+    this.#loop.connect();
+  }
+
+  /** Closes with 1000 and stays offline; queued messages stay in the outbox. */
+  disconnect(): void {
+    this.#loop.disconnect();
+  }
+
+  /** Resolves once every socket this client closed has finished closing (at once if none). */
+  whenClosed(): Promise<void> {
+    return this.#loop.whenClosed();
+  }
+
+  /**
+   * Queues `text` and sends it when online (paced below the server's rate limit). Returns its
+   * ref. Empty or oversized text, or text with control characters other than tab and newline, is
+   * not queued: an `error` event with the ref says why.
+   */
+  send(text: string): string {
+    return this.#sender.send(text);
+  }
+
+  /** Skips the current backoff wait and connects now. */
+  retryNow(): void {
+    this.#loop.retryNow();
+  }
+
+  /**
+   * Switches rooms: forgets the resume position, drops the outbox (its messages were meant for
+   * the old room) and reconnects at once if connected or connecting. Returns the dropped
+   * messages (an `outbox` event reports them gone too), so a UI can say they were not sent.
+   */
+  setRoom(room: string): OutboxItem[] {
+    if (room === this.#room) return [];
+    this.#check({ room });
+    this.#room = room;
+    this.#position.reset();
+    const dropped = this.#sender.clear();
+    this.#loop.restart();
+    return dropped;
+  }
+
+  /** Changes the display name and reconnects (resuming, outbox kept) if connected. */
+  setName(name: string | null): void {
+    if (name === this.#name) return;
+    this.#check({ name });
+    this.#name = name;
+    this.#loop.restart();
+  }
+
+  /**
+   * Pings the server now if online (e.g. to show the round-trip time before the first periodic
+   * ping) and unless a ping already waits for its answer. Does nothing in any other state: unlike
+   * {@linkcode FanoutClient.notifyOnline}, it never cuts a backoff wait short.
+   */
+  ping(): void {
+    if (this.#loop.state === "online") this.#live.checkNow();
+  }
+
+  /**
+   * The browser is online again (its `online` event): reconnect now if waiting out a backoff
+   * delay, check the connection if online. Code that only wants a ping calls `ping()`.
+   */
+  notifyOnline(): void {
+    if (this.#loop.waiting) this.retryNow();
+    else this.ping();
+  }
+
+  /** The tab is visible again after `hiddenForMs`: after a long sleep, check or reconnect now. */
+  notifyVisible(hiddenForMs: number): void {
+    if (hiddenForMs >= LONG_SLEEP_MS) this.notifyOnline();
+  }
+
+  /** The socket URL for the current settings (with `change` applied); throws when invalid. */
+  #check(change: { room?: string; name?: string | null }, resume = false): string {
+    const position = resume ? this.#position.resume : null;
+    return socketUrl(this.#url, {
+      room: change.room ?? this.#room,
+      name: change.name !== undefined ? change.name : this.#name,
+      client: this.clientId,
+      since: position?.since ?? null,
+      epoch: position?.epoch ?? null,
+    });
+  }
+}

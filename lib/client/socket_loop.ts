@@ -1,0 +1,244 @@
+/**
+ * The socket lifecycle of the client core: opens one socket per attempt, hands its frames on,
+ * gives up on a socket that brings no welcome in time, waits with backoff and jitter after a
+ * connection ends before the next attempt, and closes the sockets it lets go of (see
+ * `client_closing.ts`). It owns the connection state and emits `state`.
+ *
+ * @module
+ */
+
+import { backoffDelay, type BackoffOptions } from "../shared/backoff.ts";
+import { ClosingSockets } from "./closing.ts";
+import type { Emitter } from "../shared/emitter.ts";
+import { parseServerFrames } from "./frames.ts";
+import type { Timers } from "./liveness.ts";
+import type {
+  ClientEvents,
+  ClientState,
+  WebSocketConstructorLike,
+  WebSocketLike,
+} from "./types.ts";
+import { type ServerFrame, SUBPROTOCOL } from "../protocol/frames.ts";
+
+/**
+ * Close code the client uses when it gives up on a silent connection.
+ *
+ * @example
+ * ```ts
+ * loop.drop(CLOSE_DEAD, "no answer to ping");
+ * ```
+ */
+export const CLOSE_DEAD = 4000;
+
+/**
+ * Options of {@linkcode SocketLoop}: its settings, and what it calls back into the client.
+ *
+ * @example
+ * ```ts
+ * const options: SocketLoopOptions = {
+ *   WebSocket: undefined, timers, random: Math.random, backoff: DEFAULT_BACKOFF,
+ *   connectTimeoutMs: 10_000, events, prepare: () => "ws://h/ws?room=lobby",
+ *   heard: () => {}, frame: (f) => console.log(f.type), detached: () => {},
+ * };
+ * ```
+ */
+export interface SocketLoopOptions {
+  /** Socket constructor; `globalThis.WebSocket` (looked up per attempt) when undefined. */
+  WebSocket: WebSocketConstructorLike | undefined;
+  timers: Timers;
+  random: () => number;
+  backoff: BackoffOptions;
+  /** Time a socket may take from creation to the welcome before it is dropped. */
+  connectTimeoutMs: number;
+  events: Emitter<ClientEvents>;
+  /** An attempt starts: returns the URL to connect to. */
+  prepare(): string;
+  /** Some text arrived on the current socket (before it is parsed). */
+  heard(): void;
+  /** One frame of the current socket, in order; not called once that socket was let go of. */
+  frame(frame: ServerFrame): void;
+  /** The current socket was let go of (closed, lost or replaced): stop what relied on it. */
+  detached(): void;
+}
+
+/**
+ * The reconnect loop around one socket at a time.
+ *
+ * @example
+ * ```ts
+ * const loop = new SocketLoop(options);
+ * loop.connect(); // state "connecting", a socket to prepare()'s URL
+ * loop.online(); // on the welcome: state "online"
+ * loop.transmit('{"type":"ping","t":0}'); // true while the socket is open
+ * loop.disconnect(); // closes with 1000, state "offline"
+ * ```
+ */
+export class SocketLoop {
+  #o: SocketLoopOptions;
+  #state: ClientState = "idle";
+  #attempt = 0;
+  #socket: WebSocketLike | null = null;
+  #retryTimer: unknown = null;
+  #connectTimer: unknown = null;
+  #stableTimer: unknown = null;
+  #closing = new ClosingSockets();
+
+  constructor(options: SocketLoopOptions) {
+    this.#o = options;
+  }
+
+  get state(): ClientState {
+    return this.#state;
+  }
+
+  /** True while the loop waits out a backoff delay before its next attempt. */
+  get waiting(): boolean {
+    return this.#retryTimer !== null;
+  }
+
+  /** Starts connecting (no-op unless idle or offline). */
+  connect(): void {
+    if (this.#state !== "idle" && this.#state !== "offline") return;
+    this.#attempt = 0;
+    this.#open();
+  }
+
+  /** Closes with 1000 and stays offline (no-op when idle or offline). */
+  disconnect(): void {
+    if (this.#state === "idle" || this.#state === "offline") return;
+    this.#teardown(1000, "bye");
+    this.#attempt = 0;
+    this.#setState("offline");
+  }
+
+  /** Closes the current socket and connects again at once, if connected or connecting. */
+  restart(): void {
+    if (this.#state === "idle" || this.#state === "offline") return;
+    this.#teardown(1000, "reconnecting with new settings");
+    this.#attempt = 0;
+    this.#open();
+  }
+
+  /** Skips the current backoff wait and connects now (no-op when not waiting). */
+  retryNow(): void {
+    if (this.#retryTimer === null) return;
+    this.#o.timers.clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+    this.#open();
+  }
+
+  /** Resolves once every socket this loop closed has finished closing (at once if none). */
+  whenClosed(): Promise<void> {
+    return this.#closing.whenClosed();
+  }
+
+  /** The welcome arrived: the connect deadline is met, the state becomes `online`. */
+  online(): void {
+    if (this.#connectTimer !== null) this.#o.timers.clearTimeout(this.#connectTimer);
+    this.#connectTimer = null;
+    this.#setState("online");
+  }
+
+  /** Starts the timer after which this connection counts as stable (the attempt count resets). */
+  stable(): void {
+    this.#stableTimer = this.#o.timers.setTimeout(() => {
+      this.#stableTimer = null;
+      this.#attempt = 0;
+    }, this.#o.backoff.stableMs);
+  }
+
+  /** Sends `data` on the current socket; false when there is no open socket or send threw. */
+  transmit(data: string): boolean {
+    const socket = this.#socket;
+    if (!socket || socket.readyState !== 1) return false;
+    try {
+      socket.send(data);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Gives up on the current socket (dead or too slow) and reconnects after a backoff wait. */
+  drop(code: number, reason: string): void {
+    this.#teardown(code, reason);
+    this.#lost(code, reason);
+  }
+
+  #open(): void {
+    this.#retryTimer = null;
+    const url = this.#o.prepare();
+    this.#setState("connecting");
+    let socket: WebSocketLike;
+    try {
+      const ctor = this.#o.WebSocket ??
+        (globalThis as { WebSocket?: unknown }).WebSocket as WebSocketConstructorLike;
+      socket = new ctor(url, [SUBPROTOCOL]);
+    } catch (err) {
+      this.#o.events.emit("error", { code: "connect_failed", message: String(err) });
+      this.#lost(1006, `could not create the socket: ${err instanceof Error ? err.message : err}`);
+      return;
+    }
+    this.#socket = socket;
+    socket.onmessage = ((event: { data: unknown }) => {
+      if (socket !== this.#socket || typeof event.data !== "string") return;
+      this.#o.heard();
+      for (const frame of parseServerFrames(event.data)) {
+        if (socket !== this.#socket) return;
+        this.#o.frame(frame);
+      }
+    }) as (event: never) => void;
+    // Deno explains a failed connection only in the error event ("Invalid status code: 404",
+    // "dns error", "tcp connect error"); the close that follows says just 1006 (or 0).
+    let failure = "";
+    socket.onerror = ((event: { message?: unknown } | null) => {
+      const message = event?.message;
+      if (typeof message === "string" && message !== "") failure = message;
+    }) as (event: never) => void;
+    socket.onclose = ((event: { code?: number; reason?: string }) => {
+      // Some runtimes report 0 for a connection that never opened; the standard says 1006.
+      const code = event.code !== undefined && event.code >= 1000 ? event.code : 1006;
+      if (socket === this.#socket) this.#lost(code, event.reason || failure);
+    }) as (event: never) => void;
+    this.#connectTimer = this.#o.timers.setTimeout(() => {
+      this.#connectTimer = null;
+      if (socket === this.#socket) this.drop(CLOSE_DEAD, "no welcome in time");
+    }, this.#o.connectTimeoutMs);
+  }
+
+  /** The connection ended without the user asking: schedule the next attempt. */
+  #lost(code: number, reason: string): void {
+    this.#teardown(null, "");
+    const delay = backoffDelay(this.#attempt, this.#o.backoff, this.#o.random, code);
+    this.#attempt++;
+    this.#retryTimer = this.#o.timers.setTimeout(() => this.#open(), delay);
+    this.#setState("reconnecting", delay, code, reason);
+  }
+
+  /** Detaches and (with a code) closes the socket, stops every timer, tells `detached`. */
+  #teardown(code: number | null, reason: string): void {
+    const socket = this.#socket;
+    this.#socket = null;
+    if (socket) {
+      socket.onmessage = null;
+      socket.onclose = null;
+      socket.onerror = null;
+      if (code !== null && socket.readyState < 2) this.#closing.close(socket, code, reason);
+    }
+    for (const timer of [this.#retryTimer, this.#connectTimer, this.#stableTimer]) {
+      if (timer !== null) this.#o.timers.clearTimeout(timer);
+    }
+    this.#retryTimer = this.#connectTimer = this.#stableTimer = null;
+    this.#o.detached();
+  }
+
+  #setState(state: ClientState, retryInMs: number | null = null, code?: number, reason?: string) {
+    this.#state = state;
+    const event: ClientEvents["state"] = { state, attempt: this.#attempt, retryInMs };
+    if (code !== undefined) {
+      event.closeCode = code;
+      event.closeReason = reason ?? "";
+    }
+    this.#o.events.emit("state", event);
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * The console client's behaviour, free of Deno APIs: prints what the client core reports,
+ * sends typed or piped lines, and decides when to exit with which code.
+ *
+ * @module
+ */
+
+import type { FanoutClient } from "../client/client.ts";
+import type { Timers } from "../client/liveness.ts";
+import type { ConsoleOptions } from "./args.ts";
+import {
+  connectFailure,
+  formatConnected,
+  formatError,
+  formatMessage,
+  formatOwn,
+  formatStatus,
+  jsonLine,
+  lostText,
+  presenceText,
+  type Style,
+} from "./format.ts";
+import type { LineEvent } from "./line.ts";
+import { ProgressWait } from "./wait.ts";
+
+/** Words that end the session when typed alone on a line. */
+export const QUIT_WORDS = new Set(["sair", "/quit", "exit"]);
+
+/** Exit codes of the console client. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
+/** What a session needs from its surroundings. */
+export interface SessionDeps {
+  client: FanoutClient;
+  options: ConsoleOptions;
+  /** Typed (interactive) or piped lines, then `eof`. */
+  input: AsyncIterable<LineEvent>;
+  /** Prints one line to stdout (through the screen). */
+  print: (line: string) => void;
+  /** Prints one line to stderr. */
+  printError: (line: string) => void;
+  /** True when a person types in a terminal; false for piped input. */
+  interactive: boolean;
+  style: Style;
+  timers: Timers;
+  /** Resolves on SIGINT: leave at once (exit 130), also while waiting for acknowledgements. */
+  interrupted?: Promise<void>;
+  /** Clock for the time of one's own lines (default `Date.now`). */
+  now?: () => number;
+  /** How long to wait for the close handshake when leaving (default 1000 ms). */
+  closeWaitMs?: number;
+  /** How long quitting waits for unacknowledged lines to be acknowledged (default 2000 ms). */
+  quitWaitMs?: number;
+}
+
+/**
+ * Runs until the user quits (after waiting up to `quitWaitMs` for unacknowledged lines), the
+ * input ends (piped: and every line is settled, or nothing was acknowledged for `--timeout`
+ * seconds), or the first connection fails. Resolves with the exit code.
+ *
+ * @example
+ * ```ts
+ * const code = await runSession({ client, options, input, print, printError, interactive, style, timers });
+ * Deno.exit(code);
+ * ```
+ */
+export async function runSession(deps: SessionDeps): Promise<number> {
+  const { client, options, print, printError, interactive, style, timers } = deps;
+  const now = deps.now ?? Date.now;
+  const json = options.json;
+  const status = (text: string, payload: [string, object]) =>
+    print(json ? jsonLine(...payload) : formatStatus(text, style));
+  let everOnline = false;
+  let connectErrorShown = false;
+  const fatal = Promise.withResolvers<number>();
+  const wait = new ProgressWait(timers);
+  // Piped lines: refs sent, the input line of each, and which are settled (acked or refused).
+  const sent = new Set<string>();
+  const lineOf = new Map<string, number>();
+  const settled = new Set<string>();
+  let delivered = 0;
+  let sending: number | null = null; // input line being passed to client.send (sync errors)
+
+  const settle = (ref: string, ok: boolean) => {
+    if (settled.has(ref) || (!sent.has(ref) && sending === null)) return;
+    settled.add(ref);
+    if (ok) delivered++;
+    wait.progressed();
+  };
+
+  client.on("state", (s) => {
+    if (s.state === "reconnecting" && !everOnline) {
+      const failure = connectFailure(options.url, s);
+      if (json && !connectErrorShown) {
+        print(jsonLine("error", { code: "connect_failed", message: failure }));
+      }
+      printError(`error: ${failure}; is the server running and the URL right?`);
+      fatal.resolve(EXIT.failed);
+    } else if (s.state === "reconnecting") status(lostText(s), ["state", s]);
+    else if (s.state === "connecting" && s.attempt > 0) {
+      status(`Reconnecting to ${options.url} (attempt ${s.attempt})`, ["state", s]);
+    }
+  });
+  client.on("welcome", (w) => {
+    const pending = client.outbox.length;
+    if (json) print(jsonLine("welcome", { url: options.url, ...w }));
+    else if (!everOnline) print(formatConnected(options.url, w.room, w.online));
+    else {
+      const missed = w.recovered ? ", nothing missed" : "";
+      print(formatStatus(`Reconnected (room ${w.room}, ${w.online} online${missed})`, style));
+      if (pending > 0) print(formatStatus(`Resending ${pending} unacknowledged message(s)`, style));
+    }
+    everOnline = true;
+    wait.changed();
+  });
+  client.on("gap", (g) => {
+    const why = g.previousEpoch !== g.epoch
+      ? "the server restarted and lost the room's history"
+      : "you were away longer than the server keeps history";
+    status(`Some messages may be missing: ${why}`, ["gap", g]);
+  });
+  client.on("message", (m) => print(json ? jsonLine("message", m) : formatMessage(m, style)));
+  client.on("presence", (p) => {
+    if (p.joined?.id === client.id) return; // our own arrival
+    status(presenceText(p), ["presence", p]);
+  });
+  client.on("ack", (a) => {
+    if (json) print(jsonLine("ack", a));
+    settle(a.ref, true);
+  });
+  client.on("error", (e) => {
+    if (e.code === "connect_failed") connectErrorShown = true;
+    const line = interactive || e.ref === undefined
+      ? undefined
+      : lineOf.get(e.ref) ?? sending ?? undefined;
+    if (json) print(jsonLine("error", line === undefined ? e : { ...e, line }));
+    else print(formatError(e, style, line));
+    if (e.ref !== undefined && !e.retrying) settle(e.ref, false);
+  });
+  client.on("outbox", () => wait.changed());
+
+  client.connect();
+  const reading = (async () => {
+    let lineNo = 0;
+    for await (const event of deps.input) {
+      if (event.kind !== "line") return event.kind === "interrupt" ? EXIT.interrupted : EXIT.ok;
+      const text = event.text;
+      lineNo++;
+      if (QUIT_WORDS.has(text.trim())) return EXIT.ok;
+      if (text.trim() === "") continue;
+      sending = lineNo;
+      const ref = client.send(text);
+      sending = null;
+      sent.add(ref);
+      lineOf.set(ref, lineNo);
+      if (json) print(jsonLine("sent", { ref, text }));
+      else if (interactive) {
+        const queued = client.state === "online" ? "" : " (queued: not connected)";
+        print(formatOwn(text, now(), style) + queued);
+      }
+    }
+    return EXIT.ok;
+  })();
+  const interrupted = new Promise<number>((resolve) => {
+    deps.interrupted?.then(() => resolve(EXIT.interrupted));
+  });
+  /** Waits for `until`, the first connection failing, or Ctrl+C (which win with their code). */
+  const bounded = async (until: Promise<"done" | "timeout">) => {
+    const outcome = await Promise.race([until, fatal.promise, interrupted]);
+    wait.stop();
+    return outcome;
+  };
+
+  let code = await Promise.race([reading, fatal.promise, interrupted]);
+  if (code === EXIT.ok && !interactive) {
+    // Piped: wait for the first welcome and every line settled, while acks keep coming.
+    const seconds = options.timeoutSeconds;
+    const outcome = await bounded(
+      wait.until(() => everOnline && settled.size === sent.size, seconds * 1000, "idle"),
+    );
+    if (typeof outcome === "number") code = outcome;
+    else {
+      const missing = sent.size - delivered;
+      if (json) print(jsonLine("done", { sent: sent.size, delivered, undelivered: missing }));
+      if (missing > 0) {
+        const why = outcome === "timeout" ? `: nothing acknowledged for ${seconds} s` : "";
+        printError(`error: ${missing} of ${sent.size} line(s) not delivered${why}`);
+        code = EXIT.failed;
+      } else if (!json && sent.size > 0) {
+        print(formatStatus(`All ${sent.size} line(s) delivered`, style));
+      }
+    }
+  } else if (code === EXIT.ok && client.outbox.length > 0) {
+    // Interactive quit: give lines still on their way a moment to be acknowledged.
+    const waitMs = deps.quitWaitMs ?? 2000;
+    const connected = client.state === "online" || client.state === "connecting";
+    const outcome = connected
+      ? await bounded(wait.until(() => client.outbox.length === 0, waitMs, "total"))
+      : "timeout";
+    const left = client.outbox.length;
+    if (typeof outcome === "number") code = outcome;
+    else if (left > 0 && !json) {
+      const why = connected ? `after ${waitMs / 1000} s` : "(not connected)";
+      print(
+        formatStatus(`${left} message(s) still unacknowledged ${why}; maybe not delivered`, style),
+      );
+    }
+  }
+  client.disconnect();
+  let closeTimer: unknown = null;
+  await Promise.race([
+    client.whenClosed(),
+    new Promise<void>((r) => closeTimer = timers.setTimeout(r, deps.closeWaitMs ?? 1000)),
+  ]);
+  timers.clearTimeout(closeTimer);
+  if (json) print(jsonLine("exit", { code }));
+  return code;
+}

@@ -1,0 +1,137 @@
+/**
+ * The engine keeps each room's log (epoch, offsets, history, `ref` deduplication) and delivers
+ * accepted messages to the hub. The hub does not know which engine it talks to: the in-memory one
+ * (one process) or the Redis one (many processes).
+ *
+ * @module
+ */
+
+import type { ChatMessage } from "../protocol/frames.ts";
+
+/** A message the hub asks the engine to accept. */
+export interface Draft {
+  room: string;
+  /** Connection id of the sender. */
+  from: string;
+  /** Public client id of the sender, null without one. */
+  client: string | null;
+  name: string | null;
+  text: string;
+  ref: string | null;
+}
+
+/**
+ * Outcome of a publish: a new message; the original ack of an earlier one of the same sender with
+ * the same ref and text; or a conflict, when that earlier one had another text (refused, never
+ * acknowledged nor broadcast).
+ */
+export type PublishResult =
+  | { status: "accepted"; message: ChatMessage }
+  | { status: "duplicate"; offset: number; ts: number }
+  | { status: "conflict" };
+
+/** Where the client stands after joining: the room's log position and what it gets replayed. */
+export interface Recovery {
+  epoch: string;
+  offset: number;
+  recovered: boolean;
+  history: ChatMessage[];
+}
+
+/**
+ * Log position of a room. The epoch is what a resume needs, not public: `/api/stats` shows only
+ * the offset.
+ */
+export interface RoomPosition {
+  epoch: string;
+  offset: number;
+}
+
+/** Receives every accepted message of the rooms the hub has joined, in offset order per room. */
+export type MessageSink = (message: ChatMessage) => void;
+
+/** Told when other processes changed how many are online in a room. */
+export type PresenceSink = (room: string) => void;
+
+/**
+ * Told when a joined room's epoch changed under its local members (its history was lost or rolled
+ * back in a shared store): offsets of the old epoch mean nothing in the new one, so members
+ * welcomed with another epoch must rejoin. Called before any message of the new epoch is delivered.
+ */
+export type ResetSink = (room: string, epoch: string) => void;
+
+/**
+ * The epoch a message belongs to: its id is `<epoch>-<offset>`.
+ *
+ * @example
+ * ```ts
+ * epochOf({ id: "k3v9x0qa1b-42" }); // "k3v9x0qa1b"
+ * ```
+ */
+export function epochOf(message: { id: string }): string {
+  const id = message.id;
+  return id.slice(0, id.lastIndexOf("-"));
+}
+
+/** The hub's view of a message engine. */
+export interface Engine {
+  /** Name shown in logs and metrics, e.g. `memory` or `redis`. */
+  readonly name: string;
+  /**
+   * Starts the engine; accepted messages go to `sink` from now on, and rooms whose count changed
+   * on other processes to `presence` (engines shared across processes only).
+   */
+  start(sink: MessageSink, presence?: PresenceSink): Promise<void>;
+  /**
+   * Registers who is told when a joined room's epoch changes (engines whose log can be lost while
+   * rooms have members, e.g. Redis). The hub registers itself when it is created.
+   */
+  onReset?(sink: ResetSink): void;
+  /**
+   * Accepts a message (assigning its offset), recognises a resend of one (same sender, ref and
+   * text), or refuses a ref its sender already used for another text. Rejects when unavailable.
+   */
+  publish(draft: Draft): Promise<PublishResult>;
+  /**
+   * Called when the first local connection joins `room`, before {@linkcode Engine.recover}, so
+   * that live messages flow from then on.
+   */
+  join(room: string): Promise<void>;
+  /** Called when the last local connection leaves `room`. */
+  leave(room: string): void;
+  /**
+   * Returns the room's position and the history for a joining client: everything after
+   * `resume.since` when the epoch matches and the gap is still kept, else the last `recent`.
+   */
+  recover(
+    room: string,
+    resume: { since: number; epoch: string } | null,
+    recent: number,
+  ): Promise<Recovery>;
+  /** Connections online in `room` across every process, given this process's own count. */
+  online(room: string, local: number): number;
+  /** Tells the engine how many local connections each room has (for shared presence). */
+  reportPresence?(counts: Map<string, number>): void;
+  /** How many rooms this process knows (O(1)). */
+  roomCount(): number;
+  /** Bytes of history this process holds for its rooms (engines that keep it in memory). */
+  readonly historyBytes?: number;
+  /**
+   * Whether a connection may join `room` now: `known` (this process has it), `new` (it would be
+   * created), or `full` (`MAX_ROOMS` rooms are held and none can make way).
+   */
+  admission(room: string): "known" | "new" | "full";
+  /**
+   * Names of the rooms this process knows, read live without a copy: the caller must not join,
+   * leave or publish while it iterates.
+   */
+  roomNames(): Iterable<string>;
+  /** Position of a room this process knows, or null. */
+  position(room: string): RoomPosition | null;
+  /** Periodic housekeeping (expiry of idle rooms and old refs). */
+  maintain(now: number): void;
+  /** True while the engine can accept messages. */
+  readonly healthy: boolean;
+  /** Stops the engine and releases its connections. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,255 @@
+/**
+ * The default engine: every room lives in this process and its history is lost on restart
+ * (a restart therefore starts new epochs). History is bounded per room (a count and bytes) and
+ * across rooms (one byte budget): over the budget, the least recently used idle rooms go first,
+ * then the oldest messages of the largest rooms. Rooms are capped in number; past the cap a new
+ * room takes the place of the least recently used idle one.
+ *
+ * @module
+ */
+
+import { DedupCache, refKey } from "../dedup_cache.ts";
+import type {
+  Draft,
+  Engine,
+  MessageSink,
+  PublishResult,
+  Recovery,
+  RoomPosition,
+} from "../engine.ts";
+import { RoomLog } from "./room_log.ts";
+import { randomToken } from "../../shared/ids.ts";
+import { textHash } from "../../shared/text_hash.ts";
+
+/** Options of {@linkcode MemoryEngine}. */
+export interface MemoryEngineOptions {
+  historySize: number;
+  dedupTtlMs: number;
+  /** How long a room without local connections keeps its history. */
+  roomTtlMs: number;
+  /** Bytes the history of every room may hold together (default: no bound). */
+  historyBytes?: number;
+  /** Bytes the history of one room may hold (default: no bound). */
+  roomHistoryBytes?: number;
+  /** Rooms kept at most (default: no bound); past it, idle rooms make room for new ones. */
+  maxRooms?: number;
+  /** Clock in epoch ms (default `Date.now`). */
+  now?: () => number;
+  /** Makes a new epoch (default: 10 random characters). */
+  newEpoch?: () => string;
+}
+
+interface MemoryRoom {
+  name: string;
+  log: RoomLog;
+  /** Created on the first message with a ref. */
+  refs: DedupCache | null;
+  members: number;
+  idleSince: number;
+}
+
+/** Share of the history budget freed at once when it is exceeded (so trims are rare). */
+const RECLAIM_TO = 0.9;
+
+/**
+ * Keeps rooms in memory.
+ *
+ * @example
+ * ```ts
+ * const engine = new MemoryEngine({ historySize: 100, dedupTtlMs: 60_000, roomTtlMs: 60_000 });
+ * await engine.start((message) => console.log(message.offset));
+ * await engine.publish({ room: "lobby", from: "c1", client: null, name: null, text: "hi", ref: null });
+ * ```
+ */
+export class MemoryEngine implements Engine {
+  readonly name = "memory";
+  readonly healthy = true;
+  #rooms = new Map<string, MemoryRoom>();
+  /** Rooms without members, the longest idle first. */
+  #idle = new Map<string, MemoryRoom>();
+  /** History bytes of every room together. */
+  #bytes = 0;
+  #options: Required<MemoryEngineOptions>;
+  #sink: MessageSink = () => {};
+
+  constructor(options: MemoryEngineOptions) {
+    this.#options = {
+      now: Date.now,
+      newEpoch: () => randomToken(10),
+      historyBytes: Infinity,
+      roomHistoryBytes: Infinity,
+      maxRooms: Infinity,
+      ...options,
+    };
+  }
+
+  /** Bytes the history of every room holds together. */
+  get historyBytes(): number {
+    return this.#bytes;
+  }
+
+  start(sink: MessageSink): Promise<void> {
+    this.#sink = sink;
+    return Promise.resolve();
+  }
+
+  #room(name: string): MemoryRoom {
+    let room = this.#rooms.get(name);
+    if (!room) {
+      const { historySize, now, newEpoch, maxRooms } = this.#options;
+      if (this.#rooms.size >= maxRooms) {
+        const oldest = this.#idle.values().next().value;
+        if (oldest) this.#evict(oldest);
+      }
+      room = {
+        name,
+        log: new RoomLog(newEpoch(), historySize),
+        refs: null,
+        members: 0,
+        idleSince: now(),
+      };
+      this.#rooms.set(name, room);
+      this.#idle.set(name, room);
+    }
+    return room;
+  }
+
+  /** Forgets a room and its history (its next joiner gets a new epoch). */
+  #evict(room: MemoryRoom): void {
+    this.#rooms.delete(room.name);
+    this.#idle.delete(room.name);
+    this.#bytes -= room.log.bytes;
+  }
+
+  /**
+   * Brings the history back under its budget: idle rooms with history first, least recently
+   * used first; then the oldest messages of the largest rooms, all trimmed down to one common
+   * size.
+   */
+  #reclaim(): void {
+    const target = Math.floor(this.#options.historyBytes * RECLAIM_TO);
+    for (const room of this.#idle.values()) {
+      if (this.#bytes <= target) return;
+      if (room.log.size > 0) this.#evict(room);
+    }
+    if (this.#bytes <= target) return;
+    const rooms = [...this.#rooms.values()].filter((r) => r.log.bytes > 0)
+      .sort((a, b) => b.log.bytes - a.log.bytes);
+    const needed = this.#bytes - target;
+    // The common size: the largest rooms are cut to it, freeing at least `needed`.
+    let above = 0;
+    let size = 0;
+    for (let k = 0; k < rooms.length; k++) {
+      above += rooms[k].log.bytes;
+      const next = k + 1 < rooms.length ? rooms[k + 1].log.bytes : 0;
+      if (above - (k + 1) * next >= needed) {
+        size = Math.max(0, Math.floor((above - needed) / (k + 1)));
+        break;
+      }
+    }
+    for (const room of rooms) {
+      if (room.log.bytes <= size) break;
+      this.#bytes -= room.log.trimTo(size);
+    }
+  }
+
+  publish(draft: Draft): Promise<PublishResult> {
+    const room = this.#room(draft.room);
+    const now = this.#options.now();
+    const key = draft.ref === null ? null : refKey(draft.client, draft.from, draft.ref);
+    const hash = key === null ? 0 : textHash(draft.text);
+    if (key !== null) {
+      const seen = room.refs?.get(key, now);
+      if (seen && seen.hash !== hash) return Promise.resolve({ status: "conflict" });
+      if (seen) return Promise.resolve({ status: "duplicate", offset: seen.offset, ts: seen.ts });
+    }
+    const before = room.log.bytes;
+    const message = room.log.append((offset) => ({
+      type: "message",
+      room: draft.room,
+      offset,
+      id: `${room.log.epoch}-${offset}`,
+      from: draft.from,
+      client: draft.client,
+      name: draft.name,
+      text: draft.text,
+      ts: now,
+    }));
+    if (room.log.bytes > this.#options.roomHistoryBytes) {
+      room.log.trimTo(this.#options.roomHistoryBytes);
+    }
+    this.#bytes += room.log.bytes - before;
+    if (this.#bytes > this.#options.historyBytes) this.#reclaim();
+    if (key !== null) {
+      room.refs ??= new DedupCache(this.#options.dedupTtlMs);
+      room.refs.set(key, { offset: message.offset, ts: now, hash }, now);
+    }
+    this.#sink(message);
+    return Promise.resolve({ status: "accepted", message });
+  }
+
+  join(name: string): Promise<void> {
+    const room = this.#room(name);
+    if (room.members++ === 0) this.#idle.delete(name);
+    return Promise.resolve();
+  }
+
+  leave(name: string): void {
+    const room = this.#rooms.get(name);
+    if (!room || --room.members !== 0) return;
+    room.idleSince = this.#options.now();
+    this.#idle.set(name, room);
+  }
+
+  admission(name: string): "known" | "new" | "full" {
+    if (this.#rooms.has(name)) return "known";
+    return this.#rooms.size < this.#options.maxRooms || this.#idle.size > 0 ? "new" : "full";
+  }
+
+  recover(
+    name: string,
+    resume: { since: number; epoch: string } | null,
+    recent: number,
+  ): Promise<Recovery> {
+    const { log } = this.#room(name);
+    const replay = resume && resume.epoch === log.epoch ? log.after(resume.since) : null;
+    return Promise.resolve({
+      epoch: log.epoch,
+      offset: log.offset,
+      recovered: replay !== null,
+      history: replay ?? log.recent(recent),
+    });
+  }
+
+  online(_room: string, local: number): number {
+    return local;
+  }
+
+  roomCount(): number {
+    return this.#rooms.size;
+  }
+
+  roomNames(): Iterable<string> {
+    return this.#rooms.keys();
+  }
+
+  position(name: string): RoomPosition | null {
+    const room = this.#rooms.get(name);
+    return room ? { epoch: room.log.epoch, offset: room.log.offset } : null;
+  }
+
+  maintain(now: number): void {
+    for (const room of this.#idle.values()) {
+      if (now - room.idleSince <= this.#options.roomTtlMs) break;
+      this.#evict(room);
+    }
+    for (const room of this.#rooms.values()) room.refs?.sweep(now);
+  }
+
+  close(): Promise<void> {
+    this.#rooms.clear();
+    this.#idle.clear();
+    this.#bytes = 0;
+    return Promise.resolve();
+  }
+}

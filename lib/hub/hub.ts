@@ -1,0 +1,318 @@
+/**
+ * The hub: the pool of live connections per room and the fan-out of accepted messages to every
+ * other connection of the room. The join flow (`hub_join.ts`), the incoming frames
+ * (`hub_frames.ts`), presence batching (`presence_schedule.ts`) and the per-turn flush
+ * (`outbound.ts`) live in their own files.
+ *
+ * @module
+ */
+
+import { type AddressEntry, AddressLimits } from "./address_limits.ts";
+import { Connection, type SocketLike } from "./connection.ts";
+import { type Engine, epochOf } from "../engine/engine.ts";
+import type { Handshake } from "../protocol/handshake.ts";
+import type { FrameRouter } from "./inbound.ts";
+import type { JoinFlow } from "./join.ts";
+import { type HubConfig, type HubOptions, hubParts } from "./hub_options.ts";
+import { connectionIds } from "../shared/ids.ts";
+import { LocalRoom } from "./room.ts";
+import type { Logger } from "../shared/log.ts";
+import { Metrics } from "./metrics.ts";
+import type { Outbound } from "./outbound.ts";
+import type { PresenceSchedule } from "./presence.ts";
+import type { ChatMessage } from "../protocol/frames.ts";
+import { RateLimiter } from "./rate_limiter.ts";
+
+export type { HubConfig, HubOptions };
+
+/** Close code of a restart or shutdown: clients reconnect. */
+export const CLOSE_RESTART = 1012;
+
+/** Why a handshake may not become a connection: the status, a one-line reason, its metric. */
+export interface HandshakeRefusal {
+  status: 429 | 503;
+  reason: string;
+  metric: string;
+  retryAfterSeconds: number;
+}
+
+/**
+ * Routes frames between connections, rooms and the engine.
+ *
+ * @example
+ * ```ts
+ * const hub = new Hub({ config, engine: new MemoryEngine(options), logger: silentLogger });
+ * const conn = hub.accept(socket, handshake, true);
+ * if (conn) socket.onopen = () => hub.open(conn);
+ * ```
+ */
+export class Hub {
+  readonly metrics: Metrics;
+  #config: HubConfig;
+  #engine: Engine;
+  #log: Logger;
+  #monotonic: () => number;
+  #newId: () => string;
+  #out: Outbound;
+  #presence: PresenceSchedule;
+  #join: JoinFlow;
+  #frames: FrameRouter;
+  #connections = new Set<Connection>();
+  #rooms = new Map<string, LocalRoom>();
+  #addresses: AddressLimits;
+  #drained: (() => void) | null = null;
+
+  constructor(options: HubOptions) {
+    this.#config = options.config;
+    this.#engine = options.engine;
+    this.metrics = options.metrics ?? new Metrics();
+    this.#monotonic = options.monotonic ?? (() => performance.now());
+    this.#newId = options.newId ?? connectionIds();
+    const c = options.config;
+    this.#addresses = new AddressLimits({
+      maxConnections: c.maxConnectionsPerIp,
+      handshakeRate: c.handshakeRatePerIp,
+      handshakeBurst: c.handshakeBurstPerIp,
+      newRoomsPerMinute: c.newRoomsPerMinutePerIp,
+      messageRate: c.rateLimitPerIp,
+      messageBurst: c.rateBurstPerIp,
+      maxTracked: c.maxTrackedAddresses,
+      now: this.#monotonic,
+    });
+    const parts = hubParts(options, this.metrics, {
+      room: (name) => this.#room(name),
+      restart: (conn, reason) => this.#restart(conn, reason),
+      remove: (conn) => this.remove(conn),
+      connections: () => this.#connections,
+    });
+    this.#log = options.logger;
+    this.#out = parts.out;
+    this.#presence = parts.presence;
+    this.#join = parts.join;
+    this.#frames = parts.frames;
+    this.#engine.onReset?.((room, epoch) => this.reset(room, epoch));
+  }
+
+  /** Connections currently held (joining or open). */
+  get size(): number {
+    return this.#connections.size;
+  }
+
+  /** Local connections per room. */
+  roomSizes(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [name, room] of this.#rooms) out.set(name, room.size);
+    return out;
+  }
+
+  /** Client addresses the per-address limits remember now. */
+  get addressCount(): number {
+    return this.#addresses.size;
+  }
+
+  /** Rooms with local connections (O(1)). */
+  get roomCount(): number {
+    return this.#rooms.size;
+  }
+
+  /** Local connections (members and joiners) of one room; 0 when it has none. */
+  localSize(room: string): number {
+    return this.#rooms.get(room)?.size ?? 0;
+  }
+
+  /** Sum of bytes waiting for every socket. */
+  backlog(): number {
+    let total = 0;
+    for (const conn of this.#connections) total += conn.backlog;
+    return total;
+  }
+
+  /**
+   * The per-address entry of a handshake from `address`, with the handshake counted; or the
+   * refusal when the address is over its handshake rate. Called first, for every `/ws` request.
+   */
+  handshake(address: string): { ok: true; entry: AddressEntry } | {
+    ok: false;
+    refusal: HandshakeRefusal;
+  } {
+    const entry = this.#addresses.entry(address);
+    const refusal = this.#addresses.handshake(entry);
+    return refusal ? { ok: false, refusal } : { ok: true, entry };
+  }
+
+  /**
+   * Decides whether a valid handshake into `room` may become a connection: not when the server
+   * holds `maxConnections`, the address its `MAX_CONNECTIONS_PER_IP`, or when `room` is new and
+   * the address is over its new-room rate or the server holds `MAX_ROOMS` rooms. Null when it may
+   * (a new room is counted then).
+   */
+  admit(room: string, entry: AddressEntry): HandshakeRefusal | null {
+    if (this.#connections.size >= this.#config.maxConnections) {
+      return {
+        status: 503,
+        reason: `server is full (${this.#config.maxConnections} connections); retry later`,
+        metric: "handshake_full",
+        retryAfterSeconds: 5,
+      };
+    }
+    const crowded = this.#addresses.connect(entry);
+    if (crowded) return crowded;
+    if (this.#rooms.has(room)) return null;
+    const admission = this.#engine.admission(room);
+    if (admission === "full") {
+      return {
+        status: 503,
+        reason: `server holds its maximum of ${this.#config.maxRooms} rooms; retry later`,
+        metric: "handshake_rooms_full",
+        retryAfterSeconds: 30,
+      };
+    }
+    return admission === "new" ? this.#addresses.newRoom(entry) : null;
+  }
+
+  /**
+   * Registers a new socket (counted for `entry`'s address, whose message rate its limiter
+   * shares), or returns null when `maxConnections` are already held.
+   */
+  accept(
+    socket: SocketLike,
+    handshake: Handshake,
+    json: boolean,
+    entry: AddressEntry | null = null,
+  ): Connection | null {
+    if (this.#connections.size >= this.#config.maxConnections) return null;
+    const { rateLimit, rateBurst, rateLimitCloseAfter } = this.#config;
+    const limiter = new RateLimiter({
+      rate: rateLimit,
+      burst: rateBurst,
+      closeAfter: rateLimitCloseAfter,
+      now: this.#monotonic,
+      shared: entry?.messages,
+    });
+    const conn = new Connection(this.#newId(), socket, handshake, json, limiter);
+    if (entry) {
+      conn.address = entry;
+      entry.connections++;
+    }
+    this.#connections.add(conn);
+    this.metrics.connectionsTotal++;
+    // The room is held from now on (not from the socket's opening): handshakes answered at
+    // once all count against MAX_ROOMS.
+    this.#room(handshake.room).joining.set(conn, []);
+    return conn;
+  }
+
+  /** Periodic housekeeping: forgets addresses that have nothing left to count. */
+  maintain(): void {
+    this.#addresses.sweep();
+  }
+
+  /** Called when the socket opens: joins the room and sends the welcome with history. */
+  open(conn: Connection, resume: Handshake["resume"] = null): Promise<void> {
+    return this.#join.open(conn, resume);
+  }
+
+  #room(name: string): LocalRoom {
+    let room = this.#rooms.get(name);
+    if (!room) {
+      room = new LocalRoom(name, this.#engine.join(name));
+      this.#rooms.set(name, room);
+    }
+    return room;
+  }
+
+  /** Called on close or error: forgets the connection and announces the leave. */
+  remove(conn: Connection): void {
+    if (!this.#connections.delete(conn)) return;
+    if (conn.address) this.#addresses.release(conn.address);
+    this.#out.forget(conn);
+    if (this.#drained && this.#connections.size === 0) this.#drained();
+    if (conn.state !== "closed") conn.state = "closed";
+    const room = this.#rooms.get(conn.room);
+    if (!room) return;
+    const wasMember = room.members.delete(conn);
+    room.joining.delete(conn);
+    if (wasMember) this.#presence.announce(room, "left", conn);
+    if (room.size === 0) {
+      this.#rooms.delete(conn.room);
+      this.#engine.leave(conn.room);
+    }
+  }
+
+  /** Handles one incoming frame. */
+  receive(conn: Connection, data: string | ArrayBuffer | Blob): void {
+    if (conn.state !== "closed") this.#frames.receive(conn, data);
+  }
+
+  /**
+   * Fans an accepted message out to every local connection of its room except the sender, and
+   * only to connections welcomed in the message's epoch (offsets of two epochs must never mix in
+   * one connection; one welcomed in another epoch is told to rejoin) whose welcome did not
+   * already cover it (offset above the welcome's).
+   */
+  deliver(message: ChatMessage): void {
+    const room = this.#rooms.get(message.room);
+    if (!room) return;
+    for (const [joiner, held] of room.joining) if (joiner.id !== message.from) held.push(message);
+    const epoch = epochOf(message);
+    let json: string | undefined;
+    let count = 0;
+    let stale: Connection[] | null = null;
+    const offset = message.offset;
+    for (const conn of room.members) {
+      if (conn.epoch !== epoch) {
+        (stale ??= []).push(conn);
+        continue;
+      }
+      // Not back to the sender, and nothing the welcome already covered (a feed behind Redis
+      // can deliver a message after a joiner's welcome held it in its history).
+      if (offset <= conn.floor || conn.id === message.from) continue;
+      this.#out.queue(conn, conn.json ? (json ??= JSON.stringify(message)) : message.text);
+      count++;
+    }
+    this.metrics.messagesOut += count;
+    if (stale) { for (const conn of stale) this.#restart(conn, "room history was reset; rejoin"); }
+  }
+
+  /**
+   * Called by the engine when `name` moved to `epoch` (its history was lost or rolled back):
+   * every local connection welcomed in another epoch is closed with 1012 so that it rejoins and
+   * gets a welcome of the new epoch (with `recovered: false`).
+   */
+  reset(name: string, epoch: string): void {
+    const room = this.#rooms.get(name);
+    if (!room) return;
+    room.epoch = epoch;
+    room.resets++;
+    const stale = [...room.members].filter((conn) => conn.epoch !== epoch);
+    this.#log.info("ws.room_reset", { room: name, epoch, closing: stale.length });
+    for (const conn of stale) this.#restart(conn, "room history was reset; rejoin");
+  }
+
+  /** Sends what is queued for `conn`, then closes it with 1012 so that the client rejoins. */
+  #restart(conn: Connection, reason: string): void {
+    this.#out.end(conn, CLOSE_RESTART, reason);
+  }
+
+  /**
+   * Shutdown: flushes and closes every socket with 1012 so clients reconnect elsewhere or later.
+   * Resolves when every socket has finished closing.
+   */
+  drain(): Promise<void> {
+    this.#out.flushAll();
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#drained = resolve;
+    for (const conn of this.#connections) conn.close(CLOSE_RESTART, "server restarting");
+    if (this.#connections.size === 0) resolve();
+    return promise;
+  }
+
+  /**
+   * Called by the engine when other instances changed the number online in `room`: members get
+   * a presence frame with the new `online` count.
+   */
+  remotePresence(name: string): void {
+    const room = this.#rooms.get(name);
+    if (room) this.#presence.remote(room);
+  }
+}

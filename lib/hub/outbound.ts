@@ -1,0 +1,223 @@
+/**
+ * Outbound frames: every connection that got something in this event-loop turn is flushed once,
+ * as one NDJSON frame, at the end of the turn (or early past `FLUSH_BYTES`); sockets whose
+ * backlog stays over `MAX_BUFFERED_BYTES` are closed 4008, and so are the largest backlogs while
+ * all of them together are over `SEND_QUEUE_MEMORY_MB`.
+ *
+ * @module
+ */
+
+import { type Connection, FrameCache } from "./connection.ts";
+import type { Logger } from "../shared/log.ts";
+import type { Metrics } from "./metrics.ts";
+import type { ServerFrame } from "../protocol/frames.ts";
+
+/** Close code for a slow consumer. */
+export const SLOW_CONSUMER = 4008;
+
+/** Options of {@linkcode Outbound}. */
+export interface OutboundOptions {
+  flushBytes: number;
+  maxBufferedBytes: number;
+  metrics: Metrics;
+  logger: Logger;
+  /** Called after a connection was closed here (send failure or slow consumer). */
+  onClosed: (conn: Connection) => void;
+  /** Runs `fn` after the current event-loop turn (default `setImmediate`). */
+  defer?: (fn: () => void) => void;
+  setTimer?: (fn: () => void, ms: number) => unknown;
+  clearTimer?: (handle: unknown) => void;
+  /** How long a backlog over `maxBufferedBytes` may last without shrinking (default 1000 ms). */
+  slowGraceMs?: number;
+  /** Bytes every backlog together may hold (default: no bound). */
+  sendQueueBytes?: number;
+  /** Every connection, for the check of the sum of backlogs (default: none). */
+  connections?: () => Iterable<Connection>;
+  /** Monotonic clock in ms, to space the checks of the sum (default `performance.now`). */
+  now?: () => number;
+}
+
+/** Least time between two checks of the sum of every backlog, in ms. */
+const BUDGET_CHECK_MS = 100;
+
+/**
+ * Queues frames per connection and writes them once per turn.
+ *
+ * @example
+ * ```ts
+ * const out = new Outbound({ flushBytes: 65536, maxBufferedBytes: 1 << 20, metrics, logger, onClosed });
+ * out.queue(conn, '{"type":"pong","t":1}'); // written at the end of the turn
+ * ```
+ */
+export class Outbound {
+  #o: Required<OutboundOptions>;
+  #dirty: Connection[] = [];
+  #scheduled = false;
+  /** Connections over the buffer limit, with the timer that judges them. */
+  #slow = new Map<Connection, unknown>();
+  /** A backlog this large after a flush has the sum of every backlog checked soon. */
+  #heavy: number;
+  #budgetDue = false;
+  #budgetCheckedAt = -Infinity;
+
+  constructor(options: OutboundOptions) {
+    // Defaults by `??`: the hub passes its own options through, `undefined` included.
+    this.#o = {
+      ...options,
+      defer: options.defer ?? setImmediate,
+      setTimer: options.setTimer ?? setTimeout,
+      clearTimer: options.clearTimer ?? ((h) => clearTimeout(h as number)),
+      slowGraceMs: options.slowGraceMs ?? 1000,
+      sendQueueBytes: options.sendQueueBytes ?? Infinity,
+      connections: options.connections ?? (() => []),
+      now: options.now ?? (() => performance.now()),
+    };
+    this.#heavy = Math.max(1, Math.floor(options.maxBufferedBytes / 4));
+  }
+
+  /** Queues a frame (or, with null, just marks the connection) and schedules the turn's flush. */
+  queue(conn: Connection, frame: string | null): void {
+    if (frame !== null && conn.push(frame) >= this.#o.flushBytes && conn.state === "open") {
+      this.flushOne(conn);
+      return;
+    }
+    if (conn.dirty) return;
+    conn.dirty = true;
+    this.#dirty.push(conn);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      this.#o.defer(this.flushAll);
+    }
+  }
+
+  /** Queues a server frame: as JSON in JSON mode; in plain mode only errors, as `error: ...`. */
+  send(conn: Connection, frame: ServerFrame): void {
+    if (conn.json) this.queue(conn, JSON.stringify(frame));
+    else if (frame.type === "error") this.queue(conn, `error: ${frame.message}`);
+  }
+
+  /** Writes everything queued now. */
+  flushAll = (): void => {
+    this.#scheduled = false;
+    const list = this.#dirty;
+    this.#dirty = [];
+    const cache = new FrameCache();
+    for (const conn of list) this.flushOne(conn, cache);
+  };
+
+  /** Writes one connection's queue, then judges its backlog. */
+  flushOne(conn: Connection, cache?: FrameCache): void {
+    conn.dirty = false;
+    if (conn.state !== "open") return;
+    try {
+      this.#o.metrics.framesOut += conn.flush(cache);
+    } catch (err) {
+      this.#o.logger.warn("ws.send_failed", { id: conn.id, error: String(err) });
+      this.#close(conn, 1011, "send failed");
+      return;
+    }
+    const limit = this.#o.maxBufferedBytes;
+    const backlog = conn.backlog;
+    if (backlog > 4 * limit) return this.#closeSlow(conn, backlog);
+    if (backlog > limit) this.#watchSlow(conn);
+    if (backlog >= this.#heavy) this.#scheduleBudgetCheck();
+  }
+
+  /**
+   * A large backlog was just flushed: checks the sum of every backlog at the end of the turn,
+   * at most once per turn and every {@linkcode BUDGET_CHECK_MS}. Backlogs only grow by flushes,
+   * so checking after them is enough.
+   */
+  #scheduleBudgetCheck(): void {
+    if (this.#budgetDue || this.#o.sendQueueBytes === Infinity) return;
+    if (this.#o.now() - this.#budgetCheckedAt < BUDGET_CHECK_MS) return;
+    this.#budgetDue = true;
+    this.#o.defer(() => {
+      this.#budgetDue = false;
+      this.#budgetCheckedAt = this.#o.now();
+      this.checkBudget();
+    });
+  }
+
+  /**
+   * Closes the largest backlogs (4008) while every backlog together is over `sendQueueBytes`.
+   * Returns how many connections were closed.
+   */
+  checkBudget(): number {
+    let total = 0;
+    const held: [Connection, number][] = [];
+    for (const conn of this.#o.connections()) {
+      const backlog = conn.backlog;
+      if (backlog === 0) continue;
+      total += backlog;
+      held.push([conn, backlog]);
+    }
+    let closed = 0;
+    if (total > this.#o.sendQueueBytes) {
+      held.sort((a, b) => b[1] - a[1]);
+      for (const [conn, backlog] of held) {
+        if (total <= this.#o.sendQueueBytes) break;
+        total -= backlog;
+        this.#closeSlow(conn, backlog, "send_queue_budget");
+        closed++;
+      }
+    }
+    return closed;
+  }
+
+  /**
+   * Writes what is queued for `conn` now (also before its welcome: a refusal's error), then
+   * closes it with `code` and reports it closed. For closes the server decides (abuse, restart,
+   * refusal), so the client reads why before the close.
+   */
+  end(conn: Connection, code: number, reason: string): void {
+    conn.dirty = false;
+    try {
+      this.#o.metrics.framesOut += conn.flush();
+    } catch (err) {
+      this.#o.logger.warn("ws.send_failed", { id: conn.id, error: String(err) });
+    }
+    this.#close(conn, code, reason);
+  }
+
+  /** Stops watching a connection that is gone. */
+  forget(conn: Connection): void {
+    if (!this.#slow.has(conn)) return;
+    this.#o.clearTimer(this.#slow.get(conn));
+    this.#slow.delete(conn);
+  }
+
+  #close(conn: Connection, code: number, reason: string): void {
+    conn.close(code, reason);
+    this.forget(conn);
+    this.#o.onClosed(conn);
+  }
+
+  #closeSlow(conn: Connection, backlog: number, reason = "buffer_limit"): void {
+    this.#o.metrics.slowConsumers++;
+    this.#o.logger.info("ws.slow_consumer", { id: conn.id, room: conn.room, backlog, reason });
+    this.#close(conn, SLOW_CONSUMER, "slow consumer");
+  }
+
+  /**
+   * Judges a connection over `maxBufferedBytes` one grace period later. Deno counts every byte
+   * handed to `send` in `bufferedAmount` until its write completes, and writes progress only
+   * between event-loop turns, so right after a burst or a large welcome even a fast reader is
+   * over the limit. A connection still over it whose backlog did not shrink is closed 4008; one
+   * that is draining is looked at again later. Past 4 times the limit it is closed at once, which
+   * bounds memory while the grace runs.
+   */
+  #watchSlow(conn: Connection): void {
+    if (this.#slow.has(conn)) return;
+    const mark = conn.backlog;
+    const timer = this.#o.setTimer(() => {
+      this.#slow.delete(conn);
+      if (conn.state !== "open") return;
+      const backlog = conn.backlog;
+      if (backlog <= this.#o.maxBufferedBytes) return;
+      if (backlog < mark) return this.#watchSlow(conn);
+      this.#closeSlow(conn, backlog);
+    }, this.#o.slowGraceMs);
+    this.#slow.set(conn, timer);
+  }
+}

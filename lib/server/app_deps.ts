@@ -1,0 +1,73 @@
+/**
+ * What the routes need from the running server, gathered in one object so tests can build it
+ * with fakes.
+ *
+ * @module
+ */
+
+import type { Config } from "./config.ts";
+import type { Engine } from "../engine/engine.ts";
+import type { Hub } from "../hub/hub.ts";
+import type { Logger } from "../shared/log.ts";
+import type { InboundBudget } from "../transport/ws_frames.ts";
+
+/**
+ * The socket an upgrade gives: Fanout's own (`lib/transport/ws_socket.ts`) or Deno's `WebSocket`. Handler
+ * parameters are `never` so that both fit; routes annotate the events they read.
+ */
+export interface UpgradedSocket {
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  binaryType: string;
+  onopen: ((event: never) => void) | null;
+  onmessage: ((event: never) => void) | null;
+  onclose: ((event: never) => void) | null;
+  onerror: ((event: never) => void) | null;
+  /**
+   * Told when the peer broke the WebSocket protocol or a size limit, before the socket closes
+   * with `code` (Fanout's own sockets; Deno's have no such hook).
+   */
+  onfail?: ((code: number, reason: string) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+/**
+ * Upgrades a request to a WebSocket: Fanout's own server for requests it read, else
+ * `Deno.upgradeWebSocket` (under `deno serve`).
+ */
+export type Upgrade = (
+  req: Request,
+  options: { protocol?: string; idleTimeout?: number },
+) => { socket: UpgradedSocket; response: Response };
+
+/** What the server tells a handler about the connection (the shape `Deno.serve` gives). */
+export interface RequestInfo {
+  remoteAddr: { hostname?: string; port?: number; transport?: string };
+}
+
+/** Process memory in bytes, as far as the runtime tells. */
+export interface MemoryUsage {
+  rss: number;
+  heapUsed: number;
+}
+
+/** Shared state of the routes. */
+export interface AppDeps {
+  config: Config;
+  hub: Hub;
+  engine: Engine;
+  logger: Logger;
+  upgrade: Upgrade;
+  /** Reads process memory (default: zeros, so the core needs no runtime API). */
+  memory: () => MemoryUsage;
+  /** Wall clock in epoch ms. */
+  now: () => number;
+  startedAt: number;
+  /** Set when shutdown begins: `/healthz` answers 503 and `/ws` refuses new sockets. */
+  lifecycle: { draining: boolean };
+  /** Bytes every WebSocket reader holds for incomplete messages, against `INBOUND_MEMORY_MB`. */
+  inbound: InboundBudget;
+  /** What the listener holds, once one serves the app (not under `deno serve`). */
+  transport: { connections(): number } | null;
+}

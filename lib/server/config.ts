@@ -1,0 +1,376 @@
+/**
+ * Server configuration: read once from the environment by `main.ts`, validated and filled with
+ * defaults by the pure {@linkcode loadConfig}.
+ *
+ * @module
+ */
+
+import type { TrustProxy } from "../transport/client_address.ts";
+import type { LogFormat, LogLevel } from "../shared/log.ts";
+
+/** Every setting of the server, with its unit in the name where it has one. */
+export interface Config {
+  /** TCP port to listen on (`PORT`, default 8000; 0 picks a free port). */
+  port: number;
+  /** Interface to bind (`HOST`, default `0.0.0.0`). */
+  host: string;
+  /** Largest accepted frame in bytes (`MAX_MESSAGE_BYTES`, default 65536). */
+  maxMessageBytes: number;
+  /** Messages kept per room for replay (`HISTORY_SIZE`, default 1000). */
+  historySize: number;
+  /** Messages sent in `welcome.history` to a client that does not resume (`HISTORY_ON_JOIN`, 50). */
+  historyOnJoin: number;
+  /** Sustained frames per second per connection (`RATE_LIMIT`, default 20). */
+  rateLimit: number;
+  /** Frames a connection may send at once above the rate (`RATE_BURST`, default 40). */
+  rateBurst: number;
+  /** Rejected frames within 10 s after which the connection is closed 1008 (`RATE_LIMIT_CLOSE_AFTER`, 100). */
+  rateLimitCloseAfter: number;
+  /** Open WebSocket connections allowed at once (`MAX_CONNECTIONS`, default 10000). */
+  maxConnections: number;
+  /**
+   * Origins at which clients reach this server (`PUBLIC_URL`, comma separated http(s) URLs reduced
+   * to their origin, e.g. `https://chat.example.com`; default unset). Browsers on these origins
+   * may connect to `/ws`.
+   */
+  publicOrigins: string[];
+  /**
+   * Further allowed browser origins (`ALLOWED_ORIGINS`, comma separated, `*` for any; default
+   * unset). With neither this nor `PUBLIC_URL`, only `http://` pages on localhost or an IP
+   * address, served by this server, may connect.
+   */
+  allowedOrigins: string[];
+  /** Bytes queued for one socket before it is closed 4008 (`MAX_BUFFERED_BYTES`, default 1 MiB). */
+  maxBufferedBytes: number;
+  /** Seconds without traffic before the server pings and then drops a peer (`IDLE_TIMEOUT_SECONDS`, 30). */
+  idleTimeoutSeconds: number;
+  /** How long a `ref` is remembered for idempotent resends, in ms (`DEDUP_TTL_MS`, 5 minutes). */
+  dedupTtlMs: number;
+  /** Window in which joins and leaves are coalesced into one presence frame (`PRESENCE_INTERVAL_MS`, 250). */
+  presenceIntervalMs: number;
+  /**
+   * Presence frames one room may cost per second; bigger rooms batch longer, members / this
+   * seconds (`PRESENCE_FRAMES_PER_SECOND`, 4000).
+   */
+  presenceFramesPerSecond: number;
+  /** How long an empty room keeps its history, in ms (`ROOM_TTL_MS`, 10 minutes). */
+  roomTtlMs: number;
+  /** Bytes packed into one NDJSON frame before it is sent early (`FLUSH_BYTES`, default 65536). */
+  flushBytes: number;
+  /** Time allowed for a graceful shutdown, in ms (`SHUTDOWN_GRACE_MS`, default 5000). */
+  shutdownGraceMs: number;
+  /** Least severe log level written (`LOG_LEVEL`: debug, info, warn, error; default info). */
+  logLevel: LogLevel;
+  /** Log line format (`LOG_FORMAT`: pretty or json; default pretty). */
+  logFormat: LogFormat;
+  /**
+   * Log lines written per event name in 10 s; the rest are counted and summed up in one
+   * `<event>.suppressed` line (`LOG_LINES_PER_EVENT`, default 20; 0 writes every line).
+   */
+  logLinesPerEvent: number;
+  /** Redis URL; when set, rooms are shared across processes (`REDIS_URL`, default unset). */
+  redisUrl: string | null;
+  /** Prefix of every Redis key and channel (`REDIS_KEY_PREFIX`, default `fanout`). */
+  redisKeyPrefix: string;
+  /** Longest wait for one Redis command before failing, in ms (`REDIS_TIMEOUT_MS`, 2000). */
+  redisTimeoutMs: number;
+  /** How long an instance's presence counts stay without refresh, in ms (`PRESENCE_TTL_MS`, 6000). */
+  presenceTtlMs: number;
+  /**
+   * Set when every process is started by `deno serve` (`FANOUT_SERVE=1`, needed under
+   * `deno serve --parallel`, where Deno tells only the first worker); default unset.
+   */
+  servedByDeno: boolean;
+  /** Rooms listed in `/api/stats`, the busiest first (`STATS_TOP_ROOMS`, 0-1000, default 20). */
+  statsTopRooms: number;
+  /**
+   * Bearer token that `/api/stats` and `/metrics` require when set (`OPERATOR_TOKEN`, at least
+   * 16 characters; default unset: both are public).
+   */
+  operatorToken: string | null;
+  /**
+   * What the process may hold, in MiB (`MEMORY_LIMIT_MB`, default 1024): the budgets below are
+   * derived from it unless set on their own.
+   */
+  memoryLimitMb: number;
+  /**
+   * Bytes every connection together may hold for incoming messages not complete yet
+   * (`INBOUND_MEMORY_MB`, default a tenth of `MEMORY_LIMIT_MB`); past it a connection that starts
+   * another message is closed 1013.
+   */
+  inboundBytes: number;
+  /**
+   * Bytes the history of every room may hold together (`HISTORY_MEMORY_MB`, default 30 % of
+   * `MEMORY_LIMIT_MB`); over it idle rooms are forgotten first, then the largest rooms trimmed.
+   */
+  historyBytes: number;
+  /** Bytes the history of one room may hold (`ROOM_HISTORY_MB`, default a 32nd of the above). */
+  roomHistoryBytes: number;
+  /**
+   * Rooms the memory engine keeps, or the Redis engine subscribes to, at once (`MAX_ROOMS`,
+   * default 100 per MiB of `MEMORY_LIMIT_MB`); a handshake into a new room past it gets 503
+   * unless an idle room can make way.
+   */
+  maxRooms: number;
+  /**
+   * Bytes waiting to be sent to every socket together (`SEND_QUEUE_MEMORY_MB`, default 20 % of
+   * `MEMORY_LIMIT_MB`); over it the largest backlogs are closed 4008 first.
+   */
+  sendQueueBytes: number;
+  /** Time allowed to send a whole HTTP request, head and body (`REQUEST_TIMEOUT_MS`, 10000). */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive HTTP connection is kept (`KEEPALIVE_TIMEOUT_MS`, 5000). */
+  keepAliveTimeoutMs: number;
+  /** Largest HTTP request head (`MAX_HEADER_BYTES`, 16384; 431 past it). */
+  maxHeaderBytes: number;
+  /** Largest HTTP request body (`MAX_BODY_BYTES`, 1 MiB; 413 past it). */
+  maxBodyBytes: number;
+  /**
+   * Time a WebSocket close handshake may take before the connection is dropped
+   * (`CLOSE_TIMEOUT_MS`, 2000).
+   */
+  closeTimeoutMs: number;
+  /**
+   * WebSockets one client address may hold (`MAX_CONNECTIONS_PER_IP`, default 64; IPv6 counts by
+   * /64). The listener lets an address hold 32 more TCP connections for plain HTTP.
+   */
+  maxConnectionsPerIp: number;
+  /** Handshakes one address may make per second (`HANDSHAKE_RATE_PER_IP`, default 10). */
+  handshakeRatePerIp: number;
+  /** Handshakes one address may make at once (`HANDSHAKE_BURST_PER_IP`, default 30). */
+  handshakeBurstPerIp: number;
+  /** Rooms one address may bring into existence per minute (`NEW_ROOMS_PER_MINUTE_PER_IP`, 30). */
+  newRoomsPerMinutePerIp: number;
+  /** Frames per second all connections of one address may send together (`RATE_LIMIT_PER_IP`, 100). */
+  rateLimitPerIp: number;
+  /** Frames all connections of one address may send at once (`RATE_BURST_PER_IP`, 200). */
+  rateBurstPerIp: number;
+  /**
+   * Client addresses the per-address limits remember at once (`MAX_TRACKED_ADDRESSES`, default
+   * 100 per MiB of `MEMORY_LIMIT_MB`); past it the least recently seen without connections go.
+   */
+  maxTrackedAddresses: number;
+  /**
+   * Which proxy header names the client's address (`TRUST_PROXY`: unset or `0` none, `1` the last
+   * `X-Forwarded-For` entry, or a header name such as `x-real-ip`).
+   */
+  trustProxy: TrustProxy;
+}
+
+/** Environment variables as a plain record, e.g. `Deno.env.toObject()`. */
+export type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === "") return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new RangeError(`${name} must be one of ${allowed.join(", ")}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function flag(env: Env, name: string): boolean {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === "" || raw === "0") return false;
+  if (raw === "1") return true;
+  throw new RangeError(`${name} must be 1 or 0, got "${raw}"`);
+}
+
+function list(env: Env, name: string): string[] {
+  return (env[name] ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+function origins(env: Env): string[] {
+  return list(env, "ALLOWED_ORIGINS").map((origin) => {
+    if (origin === "*") return origin;
+    let parsed: string;
+    try {
+      parsed = new URL(origin).origin;
+    } catch {
+      throw new RangeError(`ALLOWED_ORIGINS holds an invalid origin: "${origin}"`);
+    }
+    if (parsed === "null") {
+      // e.g. file:///x: it would allow every sandboxed page, whose Origin is "null".
+      throw new RangeError(`ALLOWED_ORIGINS holds an origin without a host: "${origin}"`);
+    }
+    return parsed;
+  });
+}
+
+function publicOrigins(env: Env): string[] {
+  return list(env, "PUBLIC_URL").map((value) => {
+    let url: URL | null = null;
+    try {
+      url = new URL(value);
+    } catch {
+      // reported below
+    }
+    if (url === null || (url.protocol !== "http:" && url.protocol !== "https:")) {
+      throw new RangeError(
+        `PUBLIC_URL must be http:// or https:// URLs separated by commas, got "${value}"`,
+      );
+    }
+    return url.origin;
+  });
+}
+
+function redisUrl(env: Env): string | null {
+  const raw = env.REDIS_URL?.trim();
+  if (!raw) return null;
+  if (!/^rediss?:\/\//.test(raw)) {
+    throw new RangeError(
+      `REDIS_URL must start with redis:// or rediss://, got "${raw.slice(0, 8)}…"`,
+    );
+  }
+  return raw;
+}
+
+function keyPrefix(env: Env): string {
+  const raw = env.REDIS_KEY_PREFIX?.trim() || "fanout";
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(raw)) {
+    throw new RangeError(`REDIS_KEY_PREFIX must be 1-64 of A-Z a-z 0-9 _ . : -, got "${raw}"`);
+  }
+  return raw;
+}
+
+function operatorToken(env: Env): string | null {
+  const raw = env.OPERATOR_TOKEN?.trim();
+  if (!raw) return null;
+  // A secret: the errors tell its length or the offending position, never the value.
+  if (raw.length < 16 || raw.length > 4096) {
+    throw new RangeError(`OPERATOR_TOKEN must be 16 to 4096 characters, got ${raw.length}`);
+  }
+  const bad = raw.search(/[^\x21-\x7e]/);
+  if (bad !== -1) {
+    throw new RangeError(
+      `OPERATOR_TOKEN must be visible ASCII without spaces, got another character at ${bad + 1}`,
+    );
+  }
+  return raw;
+}
+
+function trustProxy(env: Env): TrustProxy {
+  const raw = env.TRUST_PROXY?.trim().toLowerCase();
+  if (!raw || raw === "0") return { kind: "off" };
+  if (raw === "1") return { kind: "forwarded-for" };
+  if (/^[a-z0-9-]{1,64}$/.test(raw)) return { kind: "header", name: raw };
+  throw new RangeError(
+    `TRUST_PROXY must be 0, 1 (X-Forwarded-For) or a header name such as x-real-ip, got "${
+      raw.slice(0, 64)
+    }"`,
+  );
+}
+
+/**
+ * Validates the environment and returns the complete configuration.
+ * Throws a `RangeError` naming the variable and the bad value.
+ *
+ * @example
+ * ```ts
+ * const config = loadConfig({ PORT: "9000" });
+ * config.port; // 9000
+ * config.maxMessageBytes; // 65536
+ * ```
+ */
+export function loadConfig(env: Env): Config {
+  const MiB = 1024 * 1024;
+  const memoryLimitMb = integer(env, "MEMORY_LIMIT_MB", 1024, 64, 1024 * 1024);
+  const historyMb = integer(
+    env,
+    "HISTORY_MEMORY_MB",
+    Math.max(1, Math.floor(memoryLimitMb * 0.3)),
+    1,
+    memoryLimitMb,
+  );
+  const historySize = integer(env, "HISTORY_SIZE", 1000, 0, 1_000_000);
+  return {
+    port: integer(env, "PORT", 8000, 0, 65535),
+    host: env.HOST?.trim() || "0.0.0.0",
+    maxMessageBytes: integer(env, "MAX_MESSAGE_BYTES", 64 * 1024, 64, 16 * MiB),
+    historySize,
+    historyOnJoin: Math.min(integer(env, "HISTORY_ON_JOIN", 50, 0, 1_000_000), historySize),
+    rateLimit: integer(env, "RATE_LIMIT", 20, 1, 1_000_000),
+    rateBurst: integer(env, "RATE_BURST", 40, 1, 1_000_000),
+    rateLimitCloseAfter: integer(env, "RATE_LIMIT_CLOSE_AFTER", 100, 1, 1_000_000),
+    maxConnections: integer(
+      env,
+      "MAX_CONNECTIONS",
+      Math.min(10_000, memoryLimitMb * 10),
+      1,
+      10_000_000,
+    ),
+    publicOrigins: publicOrigins(env),
+    allowedOrigins: origins(env),
+    maxBufferedBytes: integer(env, "MAX_BUFFERED_BYTES", MiB, 1024, 1024 * MiB),
+    idleTimeoutSeconds: integer(env, "IDLE_TIMEOUT_SECONDS", 30, 1, 3600),
+    dedupTtlMs: integer(env, "DEDUP_TTL_MS", 5 * 60_000, 0, 24 * 3600_000),
+    presenceIntervalMs: integer(env, "PRESENCE_INTERVAL_MS", 250, 0, 60_000),
+    presenceFramesPerSecond: integer(env, "PRESENCE_FRAMES_PER_SECOND", 4000, 1, 100_000_000),
+    roomTtlMs: integer(env, "ROOM_TTL_MS", 10 * 60_000, 0, 7 * 24 * 3600_000),
+    flushBytes: integer(env, "FLUSH_BYTES", 64 * 1024, 1024, 16 * MiB),
+    shutdownGraceMs: integer(env, "SHUTDOWN_GRACE_MS", 5000, 0, 600_000),
+    logLevel: oneOf(env, "LOG_LEVEL", "info", ["debug", "info", "warn", "error"] as const),
+    logFormat: oneOf(env, "LOG_FORMAT", "pretty", ["pretty", "json"] as const),
+    logLinesPerEvent: integer(env, "LOG_LINES_PER_EVENT", 20, 0, 1_000_000),
+    redisUrl: redisUrl(env),
+    redisKeyPrefix: keyPrefix(env),
+    redisTimeoutMs: integer(env, "REDIS_TIMEOUT_MS", 2000, 50, 60_000),
+    presenceTtlMs: integer(env, "PRESENCE_TTL_MS", 6000, 300, 600_000),
+    servedByDeno: flag(env, "FANOUT_SERVE"),
+    statsTopRooms: integer(env, "STATS_TOP_ROOMS", 20, 0, 1000),
+    operatorToken: operatorToken(env),
+    memoryLimitMb,
+    inboundBytes: integer(
+      env,
+      "INBOUND_MEMORY_MB",
+      Math.max(1, Math.floor(memoryLimitMb / 10)),
+      1,
+      memoryLimitMb,
+    ) * MiB,
+    historyBytes: historyMb * MiB,
+    roomHistoryBytes: integer(
+      env,
+      "ROOM_HISTORY_MB",
+      Math.max(1, Math.floor(historyMb / 32)),
+      1,
+      historyMb,
+    ) * MiB,
+    maxRooms: integer(env, "MAX_ROOMS", memoryLimitMb * 100, 1, 100_000_000),
+    sendQueueBytes: integer(
+      env,
+      "SEND_QUEUE_MEMORY_MB",
+      Math.max(1, Math.floor(memoryLimitMb / 5)),
+      1,
+      memoryLimitMb,
+    ) * MiB,
+    requestTimeoutMs: integer(env, "REQUEST_TIMEOUT_MS", 10_000, 100, 600_000),
+    keepAliveTimeoutMs: integer(env, "KEEPALIVE_TIMEOUT_MS", 5000, 100, 600_000),
+    maxHeaderBytes: integer(env, "MAX_HEADER_BYTES", 16 * 1024, 1024, MiB),
+    maxBodyBytes: integer(env, "MAX_BODY_BYTES", MiB, 0, 1024 * MiB),
+    closeTimeoutMs: integer(env, "CLOSE_TIMEOUT_MS", 2000, 100, 60_000),
+    maxConnectionsPerIp: integer(env, "MAX_CONNECTIONS_PER_IP", 64, 1, 10_000_000),
+    handshakeRatePerIp: integer(env, "HANDSHAKE_RATE_PER_IP", 10, 1, 1_000_000),
+    handshakeBurstPerIp: integer(env, "HANDSHAKE_BURST_PER_IP", 30, 1, 1_000_000),
+    newRoomsPerMinutePerIp: integer(env, "NEW_ROOMS_PER_MINUTE_PER_IP", 30, 1, 100_000_000),
+    rateLimitPerIp: integer(env, "RATE_LIMIT_PER_IP", 100, 1, 1_000_000),
+    rateBurstPerIp: integer(env, "RATE_BURST_PER_IP", 200, 1, 1_000_000),
+    maxTrackedAddresses: integer(
+      env,
+      "MAX_TRACKED_ADDRESSES",
+      memoryLimitMb * 100,
+      1,
+      100_000_000,
+    ),
+    trustProxy: trustProxy(env),
+  };
+}

@@ -1,0 +1,247 @@
+/**
+ * The Deno adapter: listens with `Deno.listen` and serves through Fanout's own HTTP/WebSocket
+ * server (`lib/transport/http_server.ts`), upgrades requests of `deno serve` with `Deno.upgradeWebSocket`,
+ * reads memory with `Deno.memoryUsage`, and turns SIGINT/SIGTERM into a graceful shutdown.
+ * Everything runtime-specific lives here.
+ *
+ * @module
+ */
+
+import type { Upgrade } from "./app_deps.ts";
+import { addressKey } from "../transport/client_address.ts";
+import { type Config, type Env, loadConfig } from "./config.ts";
+import { createFanout, type Fanout, type FanoutOptions } from "./fanout.ts";
+import { servedHere, upgradeWebSocket } from "../transport/http_connection.ts";
+import { HttpServer } from "../transport/http_server.ts";
+import { createLogger, type LogFormat, type Logger } from "../shared/log.ts";
+
+/**
+ * Reads the configuration, or prints what is wrong with it in one line and exits 1.
+ *
+ * @example
+ * ```ts
+ * const config = loadConfigOrExit(Deno.env.toObject());
+ * // with PORT=abc: "fanout: cannot start: PORT must be an integer from 0 to 65535, got "abc"", exit 1
+ * ```
+ */
+export function loadConfigOrExit(
+  env: Env,
+  exit: (code: number) => never = Deno.exit,
+  print: (line: string) => void = console.error,
+): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    print(`fanout: cannot start: ${err instanceof Error ? err.message : String(err)}`);
+    return exit(1);
+  }
+}
+
+/**
+ * The upgrade of the routes: Fanout's own for requests its server read, `Deno.upgradeWebSocket`
+ * for requests of `deno serve`.
+ */
+export const denoUpgrade: Upgrade = (req, options) =>
+  servedHere(req) ? upgradeWebSocket(req, { protocol: options.protocol }) : Deno.upgradeWebSocket(
+    req,
+    {
+      idleTimeout: options.idleTimeout,
+      ...(options.protocol ? { protocol: options.protocol } : {}),
+    },
+  );
+
+/** TCP connections one address may hold beyond its WebSockets, for plain HTTP. */
+export const HTTP_CONNECTIONS_PER_IP = 32;
+
+/**
+ * TCP connections the listener holds at most: the WebSockets plus a tenth (at least 64) for plain
+ * HTTP and connections still sending their request.
+ *
+ * @example
+ * ```ts
+ * maxTcpConnections(loadConfig({})); // 11000
+ * ```
+ */
+export function maxTcpConnections(config: Pick<Config, "maxConnections">): number {
+  return config.maxConnections + Math.max(64, Math.ceil(config.maxConnections / 10));
+}
+
+/** Reads process memory. */
+export const denoMemory = () => {
+  const { rss, heapUsed } = Deno.memoryUsage();
+  return { rss, heapUsed };
+};
+
+/**
+ * Builds a Fanout server with the Deno runtime pieces filled in (for `deno serve` and tests).
+ *
+ * @example
+ * ```ts
+ * const fanout = createDenoFanout(loadConfig(Deno.env.toObject()));
+ * export default { fetch: fanout.fetch };
+ * ```
+ */
+export function createDenoFanout(config: Config, options: Partial<FanoutOptions> = {}): Fanout {
+  return createFanout(config, { upgrade: denoUpgrade, memory: denoMemory, ...options });
+}
+
+/** A listening server. */
+export interface RunningServer {
+  fanout: Fanout;
+  /** The HTTP URL, e.g. `http://127.0.0.1:8000/`. */
+  url: URL;
+  port: number;
+  /** Drains, waits for sockets to close (at most `SHUTDOWN_GRACE_MS`) and stops listening. */
+  shutdown(): Promise<void>;
+  /** Resolves when the listener has stopped. */
+  finished: Promise<void>;
+}
+
+/**
+ * Starts the engine and listens on `config.host:config.port`.
+ *
+ * @example
+ * ```ts
+ * const server = await listen(loadConfig({ PORT: "0" }));
+ * console.log(server.url.href);
+ * await server.shutdown();
+ * ```
+ */
+export async function listen(
+  config: Config,
+  options: Partial<FanoutOptions> & { fanout?: Fanout } = {},
+): Promise<RunningServer> {
+  const fanout = options.fanout ?? createDenoFanout(config, options);
+  if (!options.fanout) await fanout.start();
+  const listener = Deno.listen({ hostname: config.host, port: config.port });
+  const addr = listener.addr as Deno.NetAddr;
+  const shown = addr.hostname === "0.0.0.0" || addr.hostname === "::" ? "localhost" : addr.hostname;
+  const { logger, hub } = fanout.deps;
+  const http = new HttpServer({
+    handler: fanout.fetch,
+    origin: `http://${
+      addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname
+    }:${addr.port}`,
+    limits: {
+      maxHeadBytes: config.maxHeaderBytes,
+      maxBodyBytes: config.maxBodyBytes,
+      requestTimeoutMs: config.requestTimeoutMs,
+      keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+      maxWsMessageBytes: 4 * config.maxMessageBytes,
+      wsCloseTimeoutMs: config.closeTimeoutMs,
+      inbound: fanout.deps.inbound,
+    },
+    maxConnections: maxTcpConnections(config),
+    // Behind a trusted proxy every connection comes from the proxy: the per-address limits then
+    // count the proxy's header in the hub, not the TCP peer here.
+    maxConnectionsPerAddress: config.trustProxy.kind === "off"
+      ? config.maxConnectionsPerIp + HTTP_CONNECTIONS_PER_IP
+      : Infinity,
+    addressKey,
+    idleTimeoutMs: config.idleTimeoutSeconds * 1000,
+    onRefused: (reason) => {
+      hub.metrics.reject(reason);
+      logger.info("tcp.refused", { reason });
+    },
+    onAcceptError: (err, open) =>
+      logger.warn("server.accept_failed", {
+        error: String((err as Error)?.message ?? err),
+        open,
+        hint: "out of file descriptors? raise the open-file limit or lower MAX_CONNECTIONS",
+      }),
+    onError: (err) => logger.error("http.error", { error: String(err) }),
+  });
+  fanout.deps.transport = { connections: () => http.connections };
+  const finished = http.serve(listener);
+  let stopping: Promise<void> | undefined;
+  return {
+    fanout,
+    url: new URL(`http://${shown}:${addr.port}/`),
+    port: addr.port,
+    finished,
+    shutdown() {
+      stopping ??= (async () => {
+        await fanout.shutdown();
+        await http.close(config.shutdownGraceMs);
+        await finished;
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Options of {@linkcode exitOnSignals}. */
+export interface ExitOnSignalsOptions {
+  /** Where `server.stopping` and `server.stopped` go (the server's own logger). */
+  logger?: Logger;
+  /** Ends the process (default `Deno.exit`). */
+  exit?: (code: number) => void;
+  /** Registers a signal handler (default `Deno.addSignalListener`). */
+  addSignalListener?: (signal: Deno.Signal, handler: () => void) => void;
+}
+
+/**
+ * On SIGINT or SIGTERM: runs `shutdown` once, then exits 0 (also when the grace period runs
+ * out). Further signals while stopping are ignored, so a signal sent to the whole process group
+ * (as `timeout` and `deno task` do) stops the server once.
+ *
+ * @example
+ * ```ts
+ * exitOnSignals(() => server.shutdown(), config.shutdownGraceMs, { logger });
+ * ```
+ */
+export function exitOnSignals(
+  shutdown: () => Promise<void>,
+  graceMs: number,
+  options: ExitOnSignalsOptions = {},
+): void {
+  const {
+    logger: log = createLogger(),
+    exit = Deno.exit,
+    addSignalListener = Deno.addSignalListener,
+  } = options;
+  let stopping = false;
+  const onSignal = (signal: Deno.Signal) => () => {
+    if (stopping) return;
+    stopping = true;
+    log.info("server.stopping", { signal });
+    const timer = setTimeout(() => exit(0), graceMs + 500);
+    shutdown().finally(() => {
+      clearTimeout(timer);
+      log.info("server.stopped");
+      exit(0);
+    });
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    addSignalListener(signal, onSignal(signal));
+  }
+}
+
+/**
+ * Prints where the server listens, HTTP and WebSocket: a sentence for people, or with the
+ * `json` log format one `server.listening` event line, whatever the log level.
+ *
+ * @example
+ * ```ts
+ * printUrls(new URL("http://localhost:8000/"));
+ * // Fanout listening on http://localhost:8000/  (WebSocket: ws://localhost:8000/ws)
+ * printUrls(new URL("http://localhost:8000/"), "json");
+ * // {"time":"…","level":"info","event":"server.listening","http":"http://localhost:8000/","ws":"ws://localhost:8000/ws"}
+ * ```
+ */
+export function printUrls(
+  url: URL,
+  format: LogFormat = "pretty",
+  print: (line: string) => void = console.log,
+  now: () => number = Date.now,
+): void {
+  const ws = new URL("/ws", url);
+  ws.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  if (format === "json") {
+    // The same line format as every other event (the level does not apply: always printed).
+    createLogger({ format, write: (line) => print(line), now }).info("server.listening", {
+      http: url.href,
+      ws: ws.href,
+    });
+  } else print(`Fanout listening on ${url.href}  (WebSocket: ${ws.href})`);
+}

@@ -1,0 +1,106 @@
+/**
+ * Builds a whole Fanout server (engine, hub, routes) from a config, without listening:
+ * `main.ts` and the tests listen through the Deno adapter.
+ *
+ * @module
+ */
+
+import type { Hono } from "hono";
+import { createApp } from "./app.ts";
+import type { AppDeps, MemoryUsage, RequestInfo, Upgrade } from "./app_deps.ts";
+import type { Config } from "./config.ts";
+import { createEngine } from "./create_engine.ts";
+import type { Engine } from "../engine/engine.ts";
+import { Hub } from "../hub/hub.ts";
+import { createLogger, type Logger, type LogLevel } from "../shared/log.ts";
+import { createLogThrottle } from "../shared/log_throttle.ts";
+
+/** Runtime pieces injected into {@linkcode createFanout}. */
+export interface FanoutOptions {
+  upgrade: Upgrade;
+  /** Used as is when given; by default a logger per the config, throttled per event name. */
+  logger?: Logger;
+  /** Where the default logger writes its lines (default: stdout, stderr for warn and error). */
+  logWrite?: (line: string, level: LogLevel) => void;
+  memory?: () => MemoryUsage;
+  now?: () => number;
+  engine?: Engine;
+  /** Interval of engine housekeeping in ms (default 10 000). */
+  maintainEveryMs?: number;
+}
+
+/** A built server: its app, its parts, and its lifecycle. */
+export interface Fanout {
+  app: Hono;
+  /** Answers a request; `info` carries the client's address (as `Deno.serve` gives it). */
+  fetch: (req: Request, info?: RequestInfo) => Response | Promise<Response>;
+  deps: AppDeps;
+  /** Starts the engine and the housekeeping timer. */
+  start(): Promise<void>;
+  /** Refuses new sockets, closes open ones with 1012 and stops the engine. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Creates the server.
+ *
+ * @example
+ * ```ts
+ * const fanout = createFanout(loadConfig({}), { upgrade: Deno.upgradeWebSocket });
+ * await fanout.start();
+ * Deno.serve(fanout.fetch);
+ * ```
+ */
+export function createFanout(config: Config, options: FanoutOptions): Fanout {
+  // Every event an anonymous client can trigger at will (ws.refused, ws.closed_abusive,
+  // http.error, ...) goes through the throttle; server.* events always pass.
+  const throttle = options.logger ? null : createLogThrottle(
+    createLogger({ level: config.logLevel, format: config.logFormat, write: options.logWrite }),
+    { linesPerEvent: config.logLinesPerEvent, level: config.logLevel },
+  );
+  const logger = options.logger ?? throttle!;
+  const now = options.now ?? Date.now;
+  const engine = options.engine ?? createEngine(config, { logger, now });
+  const hub = new Hub({ config, engine, logger });
+  const deps: AppDeps = {
+    config,
+    hub,
+    engine,
+    logger,
+    upgrade: options.upgrade,
+    memory: options.memory ?? (() => ({ rss: 0, heapUsed: 0 })),
+    now,
+    startedAt: now(),
+    lifecycle: { draining: false },
+    inbound: { held: 0, max: config.inboundBytes },
+    transport: null,
+  };
+  const app = createApp(deps);
+  let timer: ReturnType<typeof setInterval> | undefined;
+  return {
+    app,
+    fetch: (req, info) => app.fetch(req, info),
+    deps,
+    async start() {
+      await engine.start((message) => hub.deliver(message), (room) => hub.remotePresence(room));
+      timer = setInterval(() => {
+        engine.maintain(now());
+        hub.maintain();
+        engine.reportPresence?.(hub.roomSizes());
+      }, options.maintainEveryMs ?? 10_000);
+      logger.info("engine.started", { engine: engine.name });
+    },
+    async shutdown() {
+      deps.lifecycle.draining = true;
+      clearInterval(timer);
+      let graceTimer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise<void>((resolve) => {
+        graceTimer = setTimeout(resolve, config.shutdownGraceMs);
+      });
+      await Promise.race([hub.drain(), grace]);
+      clearTimeout(graceTimer);
+      await engine.close();
+      throttle?.flush();
+    },
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * Words the chat island shows for connection states, close codes and server errors.
+ *
+ * @module
+ */
+
+import type { ConnState } from "./types.ts";
+
+/** Readable sentences for server error codes. */
+export const ERROR_TEXT: Record<string, string> = {
+  rate_limited: "You are sending faster than the server allows.",
+  too_large: "That message is larger than the server allows.",
+  empty_message: "Empty messages are not sent.",
+  unavailable: "The server cannot store messages right now.",
+  invalid_text: "That message contains control characters the server does not accept.",
+  ref_conflict: "That message was not sent: the server had seen its id with another text.",
+};
+
+/** Broadcasts line for each connection state. */
+export const STATE_TEXT: Record<ConnState, string> = {
+  idle: "Not connected",
+  connecting: "Connecting…",
+  online: "Online",
+  reconnecting: "Connection lost, reconnecting",
+  offline: "Disconnected",
+};
+
+const CLOSE_TEXT: Record<number, string> = {
+  1000: "closed",
+  1001: "server going away",
+  1006: "connection dropped",
+  1008: "refused for abuse",
+  1012: "server restarting",
+  4000: "no answer to ping",
+  4008: "too slow to keep up",
+};
+
+/**
+ * A short phrase for a WebSocket close code.
+ *
+ * @example
+ * ```ts
+ * closeText(1012); // "server restarting"
+ * ```
+ */
+export function closeText(code: number): string {
+  return CLOSE_TEXT[code] ?? `close code ${code}`;
+}
+
+/** What {@linkcode statusText} needs to know. */
+export interface StatusInput {
+  ready: boolean;
+  conn: ConnState;
+  network: boolean;
+  /** Seconds until the next attempt, when one is scheduled. */
+  retryIn: number | null;
+}
+
+/**
+ * The connection status in words: `long` for wide headers, `short` for phones.
+ *
+ * @example
+ * ```ts
+ * statusText({ ready: true, conn: "reconnecting", network: true, retryIn: 3 });
+ * // { long: "Reconnecting in 3s", short: "Retry in 3s" }
+ * ```
+ */
+export function statusText(p: StatusInput): { long: string; short: string } {
+  const both = (text: string, short = text) => ({ long: text, short });
+  if (!p.ready) return both("Starting…");
+  if (!p.network && p.conn !== "offline") return both("No network");
+  switch (p.conn) {
+    case "idle":
+      return both("Not connected", "Idle");
+    case "connecting":
+      return both("Connecting…");
+    case "online":
+      return both("Online");
+    case "reconnecting":
+      return p.retryIn === null || p.retryIn <= 0
+        ? both("Reconnecting…", "Retrying…")
+        : both(`Reconnecting in ${p.retryIn}s`, `Retry in ${p.retryIn}s`);
+    case "offline":
+      return both("Disconnected", "Offline");
+  }
+}

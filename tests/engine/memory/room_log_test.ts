@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { DedupCache, refKey } from "../../../lib/engine/dedup_cache.ts";
+import type { ChatMessage } from "../../../lib/protocol/frames.ts";
+import { RoomLog } from "../../../lib/engine/memory/room_log.ts";
+
+function fill(log: RoomLog, n: number): void {
+  for (let i = 0; i < n; i++) {
+    log.append((offset) => ({ offset, text: `m${offset}` } as ChatMessage));
+  }
+}
+const offsets = (list: ChatMessage[] | null) => list?.map((m) => m.offset) ?? null;
+
+Deno.test("RoomLog assigns consecutive offsets and replays after an offset", () => {
+  const log = new RoomLog("e", 5);
+  fill(log, 3);
+  assert.equal(log.offset, 3);
+  assert.deepEqual(offsets(log.after(0)), [1, 2, 3]);
+  assert.deepEqual(offsets(log.after(2)), [3]);
+  assert.deepEqual(offsets(log.after(3)), []);
+  assert.equal(log.after(4), null, "an offset from the future is not recoverable");
+});
+
+Deno.test("RoomLog keeps only the last capacity messages and reports gaps", () => {
+  const log = new RoomLog("e", 5);
+  fill(log, 12);
+  assert.equal(log.oldest, 8);
+  assert.deepEqual(offsets(log.after(7)), [8, 9, 10, 11, 12], "the whole gap is still kept");
+  assert.equal(log.after(6), null, "offset 7 is gone");
+  assert.deepEqual(offsets(log.recent(3)), [10, 11, 12]);
+  assert.deepEqual(offsets(log.recent(50)), [8, 9, 10, 11, 12]);
+});
+
+Deno.test("RoomLog with no history still counts offsets", () => {
+  const log = new RoomLog("e", 0);
+  fill(log, 4);
+  assert.equal(log.offset, 4);
+  assert.deepEqual(offsets(log.after(4)), []);
+  assert.equal(log.after(3), null);
+  assert.deepEqual(offsets(log.recent(10)), []);
+});
+
+Deno.test("DedupCache remembers refs for the TTL, then forgets them", () => {
+  const cache = new DedupCache(1000);
+  cache.set(refKey("client01", "c1", "r1"), { offset: 7, ts: 5, hash: 42 }, 0);
+  assert.deepEqual(
+    cache.get(refKey("client01", "c2", "r1"), 999),
+    { offset: 7, ts: 5, hash: 42 },
+    "scoped by client id",
+  );
+  assert.equal(
+    cache.get(refKey(null, "c1", "r1"), 999),
+    undefined,
+    "no client id: scoped by connection",
+  );
+  assert.equal(cache.get(refKey("client01", "c1", "r1"), 1001), undefined);
+  cache.set("other", { offset: 8, ts: 6, hash: 43 }, 1500);
+  assert.equal(cache.size, 1, "expired entries are swept on insert");
+});

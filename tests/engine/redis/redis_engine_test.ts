@@ -1,0 +1,232 @@
+import assert from "node:assert/strict";
+import type { Draft } from "../../../lib/engine/engine.ts";
+import type { RedisEngine, RedisEngineOptions } from "../../../lib/engine/redis/redis_engine.ts";
+import { redisBinary, startEngine, startRedis } from "../../helpers/redis.ts";
+import { eventually } from "../../helpers/redis_peer.ts";
+
+const ignore = redisBinary.ignore;
+
+function draft(room: string, text: string, extra: Partial<Draft> = {}): Draft {
+  return { room, from: "c1", client: null, name: null, text, ref: null, ...extra };
+}
+
+/** One redis-server for every step; each step uses its own key prefix. */
+Deno.test({ name: "redis engine", ignore }, async (t) => {
+  const redis = await startRedis();
+  const open: RedisEngine[] = [];
+  const pair = async (extra: Partial<RedisEngineOptions> = {}) => {
+    const keyPrefix = "t" + crypto.randomUUID().slice(0, 6);
+    const a = await startEngine(redis, { keyPrefix, ...extra });
+    const b = await startEngine(redis, { keyPrefix, ...extra });
+    open.push(a.e, b.e);
+    return { a, b, keyPrefix };
+  };
+  try {
+    await t.step(
+      "two instances share offsets and deliver every message once, in order",
+      async () => {
+        const { a, b } = await pair();
+        await a.e.join("r");
+        await b.e.join("r");
+        const acks = [];
+        for (let i = 0; i < 10; i++) {
+          acks.push(await (i % 2 ? b.e : a.e).publish(draft("r", `m${i}`)));
+        }
+        assert.deepEqual(acks.map((r) => r.status === "accepted" && r.message.offset), [
+          1,
+          2,
+          3,
+          4,
+          5,
+          6,
+          7,
+          8,
+          9,
+          10,
+        ]);
+        await eventually(
+          "both received 10",
+          () => a.received.length >= 10 && b.received.length >= 10,
+        );
+        for (const { received } of [a, b]) {
+          assert.deepEqual(received.map((m) => m.offset), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+          assert.deepEqual(received.map((m) => m.text), acks.map((_, i) => `m${i}`));
+        }
+        assert.deepEqual(a.received.map((m) => m.id), b.received.map((m) => m.id));
+        assert.equal(a.e.position("r")?.offset, 10);
+      },
+    );
+
+    await t.step("leaving and joining again at once keeps the subscription", async () => {
+      const { a, b } = await pair();
+      await a.e.join("j");
+      a.e.leave("j");
+      await a.e.join("j");
+      await b.e.publish(draft("j", "after rejoin"));
+      await eventually("a got it", () => a.received.length === 1);
+      assert.equal(a.received[0].text, "after rejoin");
+    });
+
+    await t.step("a ref is deduplicated across instances", async () => {
+      const { a, b } = await pair();
+      const first = await a.e.publish(draft("r", "x", { client: "cl-1", ref: "r1" }));
+      const again = await b.e.publish(draft("r", "x", { client: "cl-1", from: "c9", ref: "r1" }));
+      assert.equal(first.status, "accepted");
+      assert.equal(again.status, "duplicate");
+      if (first.status !== "accepted" || again.status !== "duplicate") return;
+      assert.equal(again.offset, first.message.offset);
+      assert.equal(again.ts, first.message.ts);
+      const other = await b.e.publish(draft("r", "y", { client: "cl-2", ref: "r1" }));
+      assert.equal(other.status, "accepted");
+    });
+
+    await t.step(
+      "recover replays after since in the same epoch, else the recent ones",
+      async () => {
+        const { a, b } = await pair();
+        for (let i = 1; i <= 5; i++) await a.e.publish(draft("r", `m${i}`));
+        const start = await b.e.recover("r", null, 2);
+        assert.equal(start.offset, 5);
+        assert.equal(start.recovered, false);
+        assert.deepEqual(start.history.map((m) => m.text), ["m4", "m5"]);
+        const resumed = await b.e.recover("r", { since: 2, epoch: start.epoch }, 2);
+        assert.equal(resumed.recovered, true);
+        assert.deepEqual(resumed.history.map((m) => m.offset), [3, 4, 5]);
+        const upToDate = await b.e.recover("r", { since: 5, epoch: start.epoch }, 2);
+        assert.deepEqual([upToDate.recovered, upToDate.history.length], [true, 0]);
+        const otherEpoch = await b.e.recover("r", { since: 2, epoch: "nope" }, 2);
+        assert.equal(otherEpoch.recovered, false);
+        assert.deepEqual(otherEpoch.history.map((m) => m.offset), [4, 5]);
+        const ahead = await b.e.recover("r", { since: 9, epoch: start.epoch }, 1);
+        assert.equal(ahead.recovered, false);
+      },
+    );
+
+    await t.step(
+      "the stream is capped; a gap older than HISTORY_SIZE is not recovered",
+      async () => {
+        const { a, keyPrefix } = await pair({ historySize: 10 });
+        for (let i = 1; i <= 350; i++) await a.e.publish(draft("r", `m${i}`));
+        const len = Number(await redis.command("XLEN", `${keyPrefix}:{r}:stream`));
+        assert.ok(len >= 100 && len < 350, `stream length ${len}`);
+        const first = await a.e.recover("r", null, 0);
+        const old = await a.e.recover("r", { since: 300, epoch: first.epoch }, 10);
+        assert.equal(old.recovered, false);
+        assert.equal(old.history.length, 10);
+        const near = await a.e.recover("r", { since: 345, epoch: first.epoch }, 10);
+        assert.equal(near.recovered, true);
+        assert.deepEqual(near.history.map((m) => m.offset), [346, 347, 348, 349, 350]);
+      },
+    );
+
+    await t.step("losing the offset or the stream starts a new epoch", async () => {
+      const { a, b, keyPrefix } = await pair();
+      await b.e.join("r");
+      for (let i = 1; i <= 3; i++) await a.e.publish(draft("r", `m${i}`));
+      const before = await a.e.recover("r", null, 0);
+      await redis.command("DEL", `${keyPrefix}:{r}:offset`);
+      const after = await a.e.publish(draft("r", "fresh"));
+      assert.ok(after.status === "accepted");
+      assert.notEqual(after.message.id.split("-")[0], before.epoch);
+      assert.equal(after.message.offset, 1);
+      await eventually("b got the new epoch's message", () => b.received.length === 4);
+      assert.deepEqual(b.received.map((m) => m.text), ["m1", "m2", "m3", "fresh"]);
+      await redis.command("DEL", `${keyPrefix}:{r}:stream`);
+      const third = await a.e.recover("r", { since: 1, epoch: after.message.id.split("-")[0] }, 5);
+      assert.equal(third.recovered, false);
+      assert.equal(third.offset, 0);
+    });
+
+    await t.step(
+      "presence sums instances and forgets an instance that stops refreshing",
+      async () => {
+        const { a, b, keyPrefix } = await pair({ presenceTtlMs: 600 });
+        await a.e.join("p");
+        await b.e.join("p");
+        a.e.online("p", 2);
+        b.e.online("p", 3);
+        await eventually("b sees a's 2", () => b.e.online("p", 3) === 5);
+        await eventually("a sees b's 3", () => a.e.online("p", 2) === 5);
+        await eventually(
+          "a is told that other instances changed the count",
+          () => a.presence.includes("p"),
+        );
+        const told = b.presence.length;
+        // A dead instance: its entry is never refreshed.
+        const [sec] = await redis.command("TIME") as string[];
+        const expires = Number(sec) * 1000 + 1500;
+        await redis.command("HSET", `${keyPrefix}:{p}:presence`, "dead", `4:${expires}`);
+        await eventually("b counts the other instance", () => b.e.online("p", 3) === 9);
+        await eventually("b forgets it after its ttl", () => b.e.online("p", 3) === 5, 6000);
+        assert.ok(b.presence.length > told, "b is told when the dead instance appears and expires");
+        a.e.leave("p");
+        await eventually("b forgets a after it left", () => b.e.online("p", 3) === 3);
+      },
+    );
+
+    await t.step("a message lost on pub/sub is read from the stream by the tick", async () => {
+      const { a, b, keyPrefix } = await pair({ presenceTtlMs: 600 });
+      await a.e.join("l");
+      a.e.online("l", 1);
+      await b.e.publish(draft("l", "one"));
+      await eventually("a got one", () => a.received.length === 1);
+      // Append offset 2 to the stream without publishing it on the channel.
+      const body = JSON.stringify({ from: "cx", client: null, name: null, text: "lost" });
+      await redis.command(
+        "EVAL",
+        "local o = redis.call('INCR', KEYS[1]); " +
+          "redis.call('XADD', KEYS[2], o .. '-0', 'd', ARGV[1], 't', '1'); return o",
+        "2",
+        `${keyPrefix}:{l}:offset`,
+        `${keyPrefix}:{l}:stream`,
+        body,
+      );
+      await eventually("a caught up", () => a.received.length === 2, 5000);
+      assert.deepEqual(a.received.map((m) => [m.offset, m.text]), [[1, "one"], [2, "lost"]]);
+      await b.e.publish(draft("l", "three"));
+      await eventually("a got three", () => a.received.length === 3);
+      assert.equal(a.received[2].offset, 3);
+    });
+
+    await t.step(
+      "after its pub/sub connection is cut, an instance catches up in order",
+      async () => {
+        const { a, b } = await pair();
+        await a.e.join("k");
+        await redis.command("CLIENT", "KILL", "TYPE", "pubsub");
+        const sent: string[] = [];
+        for (let i = 0; i < 20; i++) {
+          sent.push(`k${i}`);
+          await b.e.publish(draft("k", `k${i}`));
+        }
+        await eventually("a got all 20", () => a.received.length >= 20);
+        await new Promise((r) => setTimeout(r, 100));
+        assert.deepEqual(a.received.map((m) => m.text), sent);
+        assert.deepEqual(a.received.map((m) => m.offset), sent.map((_, i) => i + 1));
+      },
+    );
+
+    await t.step(
+      "redis down: publish rejects fast, healthy is false, then it resumes",
+      async () => {
+        const { a, b } = await pair();
+        await b.e.join("d");
+        await a.e.publish(draft("d", "before"));
+        await redis.stop();
+        await eventually("unhealthy", () => !a.e.healthy);
+        const started = Date.now();
+        await assert.rejects(a.e.publish(draft("d", "during")));
+        assert.ok(Date.now() - started < 3000, "publish must fail within the command timeout");
+        await redis.restart();
+        await eventually("healthy again", () => a.e.healthy && b.e.healthy, 8000);
+        const ok = await a.e.publish(draft("d", "after"));
+        assert.equal(ok.status, "accepted");
+        await eventually("b got it", () => b.received.some((m) => m.text === "after"));
+        assert.deepEqual(b.received.map((m) => m.text), ["before", "after"]);
+      },
+    );
+  } finally {
+    await Promise.all(open.map((e) => e.close()));
+    await redis.stop();
+  }
+});

@@ -1,0 +1,144 @@
+/**
+ * Smoke test of `deno task bench`: the whole suite in `--quick` mode (tiny numbers) against
+ * both servers, asserting zero loss and duplicates and sane output, never timings; and the
+ * load generator's frame parser on every read boundary.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { parseFlags, scenarioParams } from "../../bench/flags.ts";
+import { FrameScanner } from "../../bench/frame_scanner.ts";
+import { clientTextFrame } from "../../bench/raw_ws_reader.ts";
+import { median } from "../../bench/report.ts";
+
+type Rows = Record<
+  string,
+  { baseline: Record<string, number>[]; fanout: Record<string, number>[] }
+>;
+
+Deno.test("bench flags: defaults, overrides and errors", () => {
+  const quick = parseFlags(["--quick", "--scenario", "fanout", "--clients=7"]);
+  assert.deepEqual(quick.scenarios, ["fanout"]);
+  assert.equal(scenarioParams("fanout", quick).clients, 7);
+  assert.equal(scenarioParams("fanout", quick).senders, 2);
+  assert.equal(scenarioParams("fanout", parseFlags([])).clients, 1000);
+  assert.throws(() => parseFlags(["--scenario", "nope"]), /--scenario must be one of/);
+  assert.throws(() => parseFlags(["--clients", "x"]), /--clients needs a non-negative number/);
+  assert.throws(() => parseFlags(["--bogus"]), /unknown flag "--bogus"/);
+  assert.equal(median([3, 1, NaN, 2]), 2);
+});
+
+Deno.test({
+  name: "bench --quick: every scenario runs on both servers with no loss and no duplicates",
+  async fn() {
+    const json = await Deno.makeTempFile({ suffix: ".json" });
+    try {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "bench/run.ts", "--quick", "--json", json],
+        cwd: new URL("../../", import.meta.url).pathname,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stdout = new TextDecoder().decode(out.stdout);
+      assert.ok(out.success, `bench failed: ${new TextDecoder().decode(out.stderr)}`);
+      for (
+        const heading of ["### fanout (", "### fanout-rate (", "### idle (", "### join-storm ("]
+      ) {
+        assert.ok(stdout.includes(heading), `missing table ${heading} in:\n${stdout}`);
+      }
+      assert.match(stdout, /\| deliveries\/s \| [\d,]+ \| [\d,]+ \| [\d.]+× \|/);
+      const rows: Rows = JSON.parse(await Deno.readTextFile(json));
+      for (const scenario of ["fanout", "fanout-rate"]) {
+        for (const kind of ["baseline", "fanout"] as const) {
+          const r = rows[scenario][kind][0];
+          const where = `${scenario}/${kind}: ${JSON.stringify(r)}`;
+          assert.ok(r.sent > 0, where);
+          assert.equal(r.expected, r.sent * (scenario === "fanout" ? 19 : 9), where);
+          assert.equal(r.received, r.expected, where);
+          assert.equal(r.lost, 0, where);
+          assert.equal(r.duplicates, 0, where);
+          assert.equal(r.failedConnections, 0, where);
+          assert.ok(r.genCpu >= 0 && r.serverCpu >= 0, where);
+        }
+      }
+      for (const kind of ["baseline", "fanout"] as const) {
+        assert.equal(rows.idle[kind][0].connections, 50);
+        assert.equal(rows.idle[kind][0].failed, 0);
+        assert.ok(rows.idle[kind][0].rssAfter > 0);
+        assert.equal(rows.connect[kind][0].failed, 0);
+        assert.equal(rows["join-storm"][kind][0].connections, 50);
+      }
+      const storm = rows["join-storm"].fanout[0];
+      assert.ok(storm.presenceFrames >= 1, `no presence frames: ${JSON.stringify(storm)}`);
+      assert.ok(storm.presenceFrames <= 5 * 50, `presence is not O(N): ${JSON.stringify(storm)}`);
+    } finally {
+      await Deno.remove(json);
+    }
+  },
+});
+
+/** Server frame bytes: FIN + opcode, 7/16/64-bit length, unmasked payload. */
+function serverFrame(opcode: number, payload: string): Uint8Array {
+  const body = new TextEncoder().encode(payload);
+  const len = body.length;
+  const ext = len < 126 ? 0 : len < 65536 ? 2 : 8;
+  const out = new Uint8Array(2 + ext + len);
+  out[0] = 0x80 | opcode;
+  out[1] = ext === 0 ? len : ext === 2 ? 126 : 127;
+  if (ext === 2) new DataView(out.buffer).setUint16(2, len);
+  if (ext === 8) new DataView(out.buffer).setBigUint64(2, BigInt(len));
+  out.set(body, 2 + ext);
+  return out;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) (out.set(p, at), at += p.length);
+  return out;
+}
+
+Deno.test("bench frame scanner: counts every marker once, whatever the read boundaries", () => {
+  const line = (s: number, q: number) =>
+    `{"type":"message","room":"r","offset":${q},"text":"#${s}.${q}.${1000 + q}|xxxx","ts":1}`;
+  const ndjson = Array.from({ length: 40 }, (_, q) => line(q % 3, q)).join("\n"); // 16-bit length
+  const stream = concat([
+    serverFrame(1, '{"type":"welcome","history":[]}'),
+    serverFrame(1, ndjson),
+    serverFrame(9, "hi"), // ping between data frames
+    serverFrame(1, "#7.40.5000|plain text"), // plain mode
+    serverFrame(1, "#7.41.x|not a marker"),
+    serverFrame(1, "#7.1"), // truncated at the frame end: not a marker
+    serverFrame(1, "2.3|"), // …and the next frame does not complete it
+    serverFrame(2, ""),
+  ]);
+  for (const step of [1, 2, 3, 7, 64, 1000, stream.length]) {
+    const seen: string[] = [];
+    const controls: string[] = [];
+    const scanner = new FrameScanner({
+      onMarker: (s, q, t, now) => seen.push(`${s}.${q}.${t}@${now}`),
+      onControl: (op, payload) => controls.push(`${op}:${String.fromCharCode(...payload)}`),
+    });
+    for (let at = 0; at < stream.length; at += step) {
+      scanner.push(stream.subarray(at, at + step), 9);
+    }
+    const expected = [
+      ...Array.from({ length: 40 }, (_, q) => `${q % 3}.${q}.${1000 + q}@9`),
+      "7.40.5000@9",
+    ];
+    assert.deepEqual(seen, expected, `read size ${step}`);
+    assert.equal(scanner.markers, 41);
+    assert.equal(scanner.frames, 7, `read size ${step}`);
+    assert.deepEqual(controls, ["9:hi"]);
+  }
+});
+
+Deno.test("bench client frames are masked text frames with the payload intact", () => {
+  const frame = clientTextFrame("x".repeat(200));
+  assert.equal(frame[0], 0x81);
+  assert.equal(frame[1], 0x80 | 126);
+  assert.equal((frame[2] << 8) | frame[3], 200);
+  assert.deepEqual([...frame.subarray(4, 8)], [0, 0, 0, 0]);
+  assert.equal(new TextDecoder().decode(frame.subarray(8)), "x".repeat(200));
+});

@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import { type ClientEvents, FanoutClient } from "../../lib/client/client.ts";
+import { startTestServer } from "../helpers/server.ts";
+
+function waitFor<K extends keyof ClientEvents>(
+  client: FanoutClient,
+  type: K,
+  match: (event: ClientEvents[K]) => boolean = () => true,
+  timeoutMs = 3000,
+): Promise<ClientEvents[K]> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`no ${type} event within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const off = client.on(type, (event) => {
+      if (!match(event)) return;
+      clearTimeout(timer);
+      off();
+      resolve(event);
+    });
+  });
+}
+
+Deno.test("live: two clients on a real server exchange messages once, without echo", async () => {
+  const srv = await startTestServer();
+  const url = srv.wsUrl().split("?")[0];
+  const a = new FanoutClient({ url, room: "live", name: "Ann" });
+  const b = new FanoutClient({ url, room: "live", name: "Bob" });
+  const gotA: string[] = [];
+  const gotB: string[] = [];
+  a.on("message", (m) => gotA.push(m.text));
+  b.on("message", (m) => gotB.push(m.text));
+  try {
+    const onlineA = waitFor(a, "state", (s) => s.state === "online");
+    a.connect();
+    await onlineA;
+    const onlineB = waitFor(b, "welcome");
+    b.connect();
+    await onlineB;
+    const allAcked = waitFor(a, "outbox", (o) => o.items.length === 0);
+    const lastArrived = waitFor(b, "message", (m) => m.text === "three");
+    for (const text of ["one", "two", "three"]) a.send(text);
+    await allAcked;
+    await lastArrived;
+    assert.deepEqual(gotB, ["one", "two", "three"]);
+    assert.deepEqual(gotA, [], "never an echo of one's own messages");
+    assert.ok(a.rttMs === null || a.rttMs >= 0);
+  } finally {
+    a.disconnect();
+    b.disconnect();
+    await Promise.all([a.whenClosed(), b.whenClosed()]);
+    await srv.stop();
+  }
+});
+
+/** A real WebSocket whose first connection loses every ack and then drops (like a cut cable). */
+function lossyFirstConnection() {
+  let connections = 0;
+  return class LossySocket {
+    onopen: ((e: unknown) => void) | null = null;
+    onmessage: ((e: { data: unknown }) => void) | null = null;
+    onclose: ((e: { code: number; reason: string }) => void) | null = null;
+    onerror: ((e: unknown) => void) | null = null;
+    #ws: WebSocket;
+    constructor(url: string, protocols?: string | string[]) {
+      const lossy = ++connections === 1;
+      const ws = this.#ws = new WebSocket(url, protocols);
+      ws.onopen = (e) => this.onopen?.(e);
+      ws.onmessage = (e) => {
+        if (lossy && String(e.data).includes('"type":"ack"')) {
+          ws.close(4001, "cut"); // the ack is lost with the connection
+          return;
+        }
+        this.onmessage?.(e);
+      };
+      ws.onclose = (e) => this.onclose?.({ code: lossy ? 1006 : e.code, reason: "" });
+    }
+    get readyState() {
+      return this.#ws.readyState;
+    }
+    send(data: string) {
+      this.#ws.send(data);
+    }
+    close(code?: number, reason?: string) {
+      this.#ws.close(code, reason);
+    }
+  };
+}
+
+Deno.test("live: a message whose ack was lost is resent after reconnect and delivered once", async () => {
+  const srv = await startTestServer();
+  const url = srv.wsUrl().split("?")[0];
+  const a = new FanoutClient({
+    url,
+    room: "lossy",
+    WebSocket: lossyFirstConnection(),
+    backoff: { baseMs: 20 },
+  });
+  const b = new FanoutClient({ url, room: "lossy" });
+  const gotB: string[] = [];
+  b.on("message", (m) => gotB.push(m.text));
+  try {
+    const bOnline = waitFor(b, "welcome");
+    b.connect();
+    await bOnline;
+    const aOnline = waitFor(a, "welcome");
+    a.connect();
+    await aOnline;
+    const acked = waitFor(a, "ack", () => true, 5000);
+    const ref = a.send("exactly once");
+    const reconnected = waitFor(a, "welcome", (w) => w.resumed);
+    const ack = await acked;
+    await reconnected;
+    assert.equal(ack.ref, ref);
+    // A later message proves B is up to date; the first one arrived only once.
+    const later = waitFor(b, "message", (m) => m.text === "later");
+    a.send("later");
+    await later;
+    assert.deepEqual(gotB, ["exactly once", "later"]);
+  } finally {
+    a.disconnect();
+    b.disconnect();
+    await Promise.all([a.whenClosed(), b.whenClosed()]);
+    await srv.stop();
+  }
+});

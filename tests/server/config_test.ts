@@ -1,0 +1,155 @@
+import assert from "node:assert/strict";
+import { loadConfig } from "../../lib/server/config.ts";
+
+Deno.test("loadConfig fills every default from an empty environment", () => {
+  const c = loadConfig({});
+  assert.equal(c.port, 8000);
+  assert.equal(c.host, "0.0.0.0");
+  assert.equal(c.maxMessageBytes, 65536);
+  assert.equal(c.historySize, 1000);
+  assert.equal(c.historyOnJoin, 50);
+  assert.equal(c.rateLimit, 20);
+  assert.equal(c.rateBurst, 40);
+  assert.equal(c.rateLimitCloseAfter, 100);
+  assert.equal(c.maxConnections, 10000);
+  assert.deepEqual(c.allowedOrigins, []);
+  assert.deepEqual(c.publicOrigins, []);
+  assert.equal(c.maxBufferedBytes, 1024 * 1024);
+  assert.equal(c.idleTimeoutSeconds, 30);
+  assert.equal(c.dedupTtlMs, 300000);
+  assert.equal(c.shutdownGraceMs, 5000);
+  assert.equal(c.logLevel, "info");
+  assert.equal(c.logFormat, "pretty");
+  assert.equal(c.redisUrl, null);
+  assert.equal(c.servedByDeno, false);
+  assert.equal(c.presenceFramesPerSecond, 4000);
+  assert.equal(c.statsTopRooms, 20);
+  assert.equal(c.operatorToken, null);
+});
+
+Deno.test("loadConfig bounds STATS_TOP_ROOMS to 0-1000", () => {
+  assert.equal(loadConfig({ STATS_TOP_ROOMS: "0" }).statsTopRooms, 0);
+  assert.equal(loadConfig({ STATS_TOP_ROOMS: "1000" }).statsTopRooms, 1000);
+  assert.throws(
+    () => loadConfig({ STATS_TOP_ROOMS: "1001" }),
+    /STATS_TOP_ROOMS must be an integer from 0 to 1000, got "1001"/,
+  );
+  assert.throws(() => loadConfig({ STATS_TOP_ROOMS: "-1" }), /STATS_TOP_ROOMS .* got "-1"/);
+});
+
+Deno.test("loadConfig wants an OPERATOR_TOKEN of 16 characters or more and never shows it", () => {
+  const sixteen = "0123456789abcdef";
+  assert.equal(loadConfig({ OPERATOR_TOKEN: sixteen }).operatorToken, sixteen);
+  assert.equal(loadConfig({ OPERATOR_TOKEN: ` ${sixteen}\n` }).operatorToken, sixteen);
+  assert.equal(loadConfig({ OPERATOR_TOKEN: "" }).operatorToken, null);
+  const refused = (token: string, message: RegExp) =>
+    assert.throws(() => loadConfig({ OPERATOR_TOKEN: token }), (err: Error) => {
+      assert.match(err.message, message);
+      assert.equal(err.message.includes(token), false, "the token is not in the message");
+      return true;
+    });
+  refused(sixteen.slice(1), /^OPERATOR_TOKEN must be 16 to 4096 characters, got 15$/);
+  refused("x".repeat(4097), /^OPERATOR_TOKEN must be 16 to 4096 characters, got 4097$/);
+  refused("01234567 89abcdef", /^OPERATOR_TOKEN must be visible ASCII .* at 9$/);
+  assert.equal(loadConfig({ OPERATOR_TOKEN: "x".repeat(4096) }).operatorToken?.length, 4096);
+});
+
+Deno.test("loadConfig bounds PRESENCE_FRAMES_PER_SECOND at 1", () => {
+  assert.equal(loadConfig({ PRESENCE_FRAMES_PER_SECOND: "1" }).presenceFramesPerSecond, 1);
+  assert.throws(
+    () => loadConfig({ PRESENCE_FRAMES_PER_SECOND: "0" }),
+    /PRESENCE_FRAMES_PER_SECOND must be an integer from 1 to 100000000, got "0"/,
+  );
+});
+
+Deno.test("loadConfig reads LOG_LINES_PER_EVENT: default 20, 0 turns the throttle off, bounded", () => {
+  assert.equal(loadConfig({}).logLinesPerEvent, 20);
+  assert.equal(loadConfig({ LOG_LINES_PER_EVENT: "0" }).logLinesPerEvent, 0);
+  assert.equal(loadConfig({ LOG_LINES_PER_EVENT: "1000000" }).logLinesPerEvent, 1_000_000);
+  assert.throws(
+    () => loadConfig({ LOG_LINES_PER_EVENT: "-1" }),
+    /LOG_LINES_PER_EVENT must be an integer from 0 to 1000000, got "-1"/,
+  );
+  assert.throws(
+    () => loadConfig({ LOG_LINES_PER_EVENT: "1000001" }),
+    /LOG_LINES_PER_EVENT .* got "1000001"/,
+  );
+});
+
+Deno.test("loadConfig reads PUBLIC_URL as http(s) origins and names a bad value", () => {
+  assert.deepEqual(
+    loadConfig({ PUBLIC_URL: " https://Chat.Example.com/app?x=1 , http://10.0.0.5:8000/,," })
+      .publicOrigins,
+    ["https://chat.example.com", "http://10.0.0.5:8000"],
+  );
+  assert.deepEqual(loadConfig({ PUBLIC_URL: "https://a.example:443" }).publicOrigins, [
+    "https://a.example",
+  ]);
+  assert.deepEqual(loadConfig({ PUBLIC_URL: "  " }).publicOrigins, []);
+  for (const bad of ["chat.example.com", "ws://chat.example.com", "file:///srv", "http://"]) {
+    assert.throws(
+      () => loadConfig({ PUBLIC_URL: `https://ok.example,${bad}` }),
+      new RegExp(`PUBLIC_URL must be http:// or https:// URLs separated by commas, got "${bad}"`),
+    );
+  }
+});
+
+Deno.test("loadConfig refuses an ALLOWED_ORIGINS entry without a host (it would allow Origin: null)", () => {
+  assert.throws(
+    () => loadConfig({ ALLOWED_ORIGINS: "file:///tmp/x" }),
+    /ALLOWED_ORIGINS holds an origin without a host: "file:\/\/\/tmp\/x"/,
+  );
+  assert.deepEqual(loadConfig({ ALLOWED_ORIGINS: "*, https://a.example" }).allowedOrigins, [
+    "*",
+    "https://a.example",
+  ]);
+});
+
+Deno.test("loadConfig reads FANOUT_SERVE as a 1/0 flag and rejects anything else", () => {
+  assert.equal(loadConfig({ FANOUT_SERVE: "1" }).servedByDeno, true);
+  assert.equal(loadConfig({ FANOUT_SERVE: "0" }).servedByDeno, false);
+  assert.throws(
+    () => loadConfig({ FANOUT_SERVE: "yes" }),
+    /FANOUT_SERVE must be 1 or 0, got "yes"/,
+  );
+});
+
+Deno.test("loadConfig reads and validates values", () => {
+  const c = loadConfig({
+    PORT: "0",
+    MAX_MESSAGE_BYTES: "1024",
+    ALLOWED_ORIGINS: "https://a.example, http://b.example:8080/",
+    LOG_FORMAT: "JSON",
+    REDIS_URL: "redis://127.0.0.1:6379",
+    HISTORY_SIZE: "10",
+    HISTORY_ON_JOIN: "50",
+  });
+  assert.equal(c.port, 0);
+  assert.equal(c.maxMessageBytes, 1024);
+  assert.deepEqual(c.allowedOrigins, ["https://a.example", "http://b.example:8080"]);
+  assert.equal(c.logFormat, "json");
+  assert.equal(c.redisUrl, "redis://127.0.0.1:6379");
+  assert.equal(c.historyOnJoin, 10, "history on join is capped by the history size");
+});
+
+Deno.test("loadConfig names the variable and the value it rejects", () => {
+  assert.throws(
+    () => loadConfig({ PORT: "abc" }),
+    /PORT must be an integer from 0 to 65535, got "abc"/,
+  );
+  assert.throws(() => loadConfig({ PORT: "65536" }), /PORT .* got "65536"/);
+  assert.throws(() => loadConfig({ RATE_LIMIT: "0" }), /RATE_LIMIT .* got "0"/);
+  assert.throws(() => loadConfig({ MAX_MESSAGE_BYTES: "1.5" }), /MAX_MESSAGE_BYTES/);
+  assert.throws(
+    () => loadConfig({ LOG_LEVEL: "loud" }),
+    /LOG_LEVEL must be one of debug, info, warn, error, got "loud"/,
+  );
+  assert.throws(
+    () => loadConfig({ ALLOWED_ORIGINS: "not a url" }),
+    /ALLOWED_ORIGINS holds an invalid origin: "not a url"/,
+  );
+  assert.throws(
+    () => loadConfig({ REDIS_URL: "http://x" }),
+    /REDIS_URL must start with redis:\/\//,
+  );
+});

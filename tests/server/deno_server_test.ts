@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import { exitOnSignals, loadConfigOrExit, printUrls } from "../../lib/server/deno_server.ts";
+import { createLogger } from "../../lib/shared/log.ts";
+
+Deno.test("loadConfigOrExit: a bad variable gives one line naming it and exit 1", () => {
+  const printed: string[] = [];
+  const exit = (code: number): never => {
+    throw new Error(`exit ${code}`);
+  };
+  assert.throws(() => loadConfigOrExit({ PORT: "abc" }, exit, (l) => printed.push(l)), /exit 1/);
+  assert.deepEqual(printed, [
+    'fanout: cannot start: PORT must be an integer from 0 to 65535, got "abc"',
+  ]);
+  assert.equal(loadConfigOrExit({ PORT: "9000" }, exit).port, 9000);
+});
+
+Deno.test("printUrls: a sentence for people, one server.listening event in json", () => {
+  const lines: string[] = [];
+  const url = new URL("http://localhost:8000/");
+  printUrls(url, "pretty", (l) => lines.push(l));
+  // Every argument print gets is printed (console.log prints them all).
+  const print = (...args: unknown[]) => void lines.push(args.join(" "));
+  printUrls(new URL("https://chat.example/"), "json", print, () => 0);
+  assert.equal(
+    lines[0],
+    "Fanout listening on http://localhost:8000/  (WebSocket: ws://localhost:8000/ws)",
+  );
+  assert.deepEqual(JSON.parse(lines[1]), {
+    time: "1970-01-01T00:00:00.000Z",
+    level: "info",
+    event: "server.listening",
+    http: "https://chat.example/",
+    ws: "wss://chat.example/ws",
+  });
+});
+
+Deno.test("exitOnSignals: a signal stops the server once; further signals are ignored", async () => {
+  const handlers = new Map<string, () => void>();
+  const lines: string[] = [];
+  const exits: number[] = [];
+  let shutdowns = 0;
+  const { promise: stopped, resolve } = Promise.withResolvers<void>();
+  exitOnSignals(() => (shutdowns++, stopped), 1000, {
+    logger: createLogger({ format: "json", write: (l) => lines.push(l) }),
+    exit: (code) => void exits.push(code),
+    addSignalListener: (signal, handler) => handlers.set(signal, handler),
+  });
+  assert.deepEqual([...handlers.keys()], ["SIGINT", "SIGTERM"]);
+  // A signal sent to the whole process group (`timeout`, `deno task`) arrives more than once.
+  handlers.get("SIGTERM")!();
+  handlers.get("SIGTERM")!();
+  handlers.get("SIGINT")!();
+  resolve();
+  await stopped;
+  await Promise.resolve();
+  assert.equal(shutdowns, 1);
+  assert.deepEqual(exits, [0]);
+  const events = lines.map((l) => JSON.parse(l));
+  assert.deepEqual(events.map((e) => [e.event, e.signal]), [
+    ["server.stopping", "SIGTERM"],
+    ["server.stopped", undefined],
+  ]);
+});

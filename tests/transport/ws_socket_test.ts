@@ -1,0 +1,537 @@
+/**
+ * The server-side WebSocket over a fake byte stream and manual timers: sending with one write in
+ * flight and the rest coalesced, bufferedAmount through short writes, the close handshake and
+ * its deadline when the peer never reads, the peer's close echoed, protocol failures answered
+ * with their code, heartbeats, a ping flood, and the `closed` promise.
+ */
+
+import assert from "node:assert/strict";
+import { encodeTextFrame, type InboundBudget, Opcode } from "../../lib/transport/ws_frames.ts";
+import {
+  ServerWebSocket,
+  type ServerWebSocketOptions,
+  type SocketCloseEvent,
+} from "../../lib/transport/ws_socket.ts";
+import { FakeConn, ManualTimers, tick } from "../helpers/fake_conn.ts";
+import { closeBody, maskedFrame, serverFrames } from "../helpers/masked_frames.ts";
+
+function setup(options: Partial<ServerWebSocketOptions> = {}, open = true) {
+  const timers = new ManualTimers();
+  const conn = new FakeConn();
+  const socket = new ServerWebSocket({
+    stream: conn,
+    maxMessageBytes: 1000,
+    closeTimeoutMs: 2000,
+    now: timers.now,
+    setTimer: timers.setTimer,
+    clearTimer: timers.clearTimer,
+    ...options,
+  });
+  const messages: (string | ArrayBuffer)[] = [];
+  const closes: SocketCloseEvent[] = [];
+  const errors: string[] = [];
+  const fails: [number, string][] = [];
+  let opens = 0;
+  socket.onopen = () => opens++;
+  socket.onmessage = (e) => messages.push(e.data);
+  socket.onclose = (e) => closes.push(e);
+  socket.onerror = (e) => errors.push(e.message);
+  socket.onfail = (code, reason) => fails.push([code, reason]);
+  if (open) socket.open();
+  const frames = () => serverFrames(conn.bytes());
+  return { timers, conn, socket, messages, closes, errors, fails, frames, opens: () => opens };
+}
+
+const big = (n: number, c = "x") => c.repeat(n);
+
+Deno.test("ServerWebSocket: connecting until open(); send before it is ignored; open once", async () => {
+  const t = setup({}, false);
+  assert.equal(t.socket.readyState, 0);
+  t.socket.send("too early");
+  assert.equal(t.socket.bufferedAmount, 0);
+  t.socket.open();
+  t.socket.open();
+  assert.equal(t.socket.readyState, 1);
+  assert.equal(t.opens(), 1);
+  t.socket.send("hi");
+  await tick();
+  assert.deepEqual(t.frames().map((f) => f.text), ["hi"]);
+});
+
+Deno.test("ServerWebSocket: text and binary messages are handed on, fragments joined", () => {
+  const t = setup();
+  t.socket.receive(maskedFrame({ opcode: Opcode.text, payload: "héllo" }));
+  t.socket.receive(
+    maskedFrame({ opcode: Opcode.binary, payload: new Uint8Array([1, 2]), fin: false }),
+  );
+  t.socket.receive(maskedFrame({ opcode: Opcode.continuation, payload: new Uint8Array([3]) }));
+  t.socket.receive(maskedFrame({ opcode: Opcode.binary, payload: new Uint8Array([9]) }));
+  assert.equal(t.messages[0], "héllo");
+  assert.ok(t.messages[1] instanceof ArrayBuffer);
+  assert.deepEqual([...new Uint8Array(t.messages[1] as ArrayBuffer)], [1, 2, 3]);
+  assert.deepEqual([...new Uint8Array(t.messages[2] as ArrayBuffer)], [9]);
+});
+
+Deno.test("ServerWebSocket: one write in flight, what is queued meanwhile goes in one write", async () => {
+  const t = setup();
+  t.conn.holdWrites();
+  t.socket.send("a");
+  t.socket.send("bb");
+  t.socket.sendFrame(encodeTextFrame("ccc"));
+  t.socket.send("dddd");
+  assert.equal(t.conn.writeCalls, 1, "one write in flight");
+  assert.equal(t.socket.bufferedAmount, 3 + 4 + 5 + 6);
+  t.conn.releaseWrites();
+  await tick();
+  assert.equal(t.conn.writeCalls, 2, "the queue coalesced into one write");
+  assert.equal(t.conn.heldWrites, 1);
+  assert.equal(t.socket.bufferedAmount, 4 + 5 + 6);
+  t.conn.releaseWrites();
+  await tick();
+  assert.equal(t.socket.bufferedAmount, 0);
+  assert.deepEqual(t.conn.writes.map((w) => w.length), [3, 15]);
+  assert.deepEqual(t.frames().map((f) => f.text), ["a", "bb", "ccc", "dddd"]);
+});
+
+Deno.test("ServerWebSocket: coalescing stops at 64 KiB; a larger frame goes alone", async () => {
+  const t = setup();
+  t.conn.holdWrites();
+  t.socket.send("first");
+  const k40 = big(40 * 1024);
+  t.socket.send(k40); // 40 KiB + 4
+  t.socket.send(k40);
+  t.socket.send("s"); // fits after the second 40 KiB frame
+  t.socket.send(big(70 * 1024)); // alone
+  t.socket.send("t");
+  while (t.conn.heldWrites > 0) {
+    t.conn.releaseWrites();
+    await tick();
+  }
+  const sizes = t.conn.writes.map((w) => w.length);
+  const f40 = 4 + 40 * 1024;
+  assert.deepEqual(sizes, [7, f40, f40 + 3, 10 + 70 * 1024, 3]);
+  assert.deepEqual(t.frames().map((f) => f.text!.length), [
+    5,
+    40 * 1024,
+    40 * 1024,
+    1,
+    70 * 1024,
+    1,
+  ]);
+  assert.equal(t.socket.bufferedAmount, 0);
+});
+
+Deno.test("ServerWebSocket: bufferedAmount counts queued and in-flight bytes through short writes", async () => {
+  const t = setup();
+  t.conn.holdWrites();
+  t.socket.send("hello world"); // 13 bytes
+  assert.equal(t.socket.bufferedAmount, 13);
+  t.conn.releaseWrites(5); // the kernel takes 5
+  await tick();
+  assert.equal(t.conn.heldWrites, 1, "the rest is written again");
+  assert.equal(t.socket.bufferedAmount, 8);
+  t.socket.send("x"); // 3 more, queued behind the rest
+  assert.equal(t.socket.bufferedAmount, 11);
+  t.conn.releaseWrites(7);
+  await tick();
+  assert.equal(t.socket.bufferedAmount, 1 + 3);
+  t.conn.releaseWrites(1);
+  await tick();
+  assert.equal(t.socket.bufferedAmount, 3);
+  t.conn.releaseWrites();
+  await tick();
+  assert.equal(t.socket.bufferedAmount, 0);
+  assert.deepEqual(t.frames().map((f) => f.text), ["hello world", "x"]);
+
+  // Writes of at most 2 bytes each: everything still arrives intact.
+  const s = setup();
+  s.conn.shortWrites(2);
+  s.socket.send("abcdefg");
+  s.socket.send("hij");
+  for (let i = 0; i < 20 && s.socket.bufferedAmount > 0; i++) await tick();
+  assert.equal(s.socket.bufferedAmount, 0);
+  assert.ok(s.conn.writes.every((w) => w.length <= 2));
+  assert.deepEqual(s.frames().map((f) => f.text), ["abcdefg", "hij"]);
+});
+
+Deno.test("ServerWebSocket: close() follows what is queued; the peer's close answer ends it cleanly", async () => {
+  const t = setup();
+  t.socket.send("last words");
+  t.socket.close(4001, "bye");
+  assert.equal(t.socket.readyState, 2);
+  t.socket.send("ignored after close");
+  await tick();
+  const frames = t.frames();
+  assert.deepEqual(frames.map((f) => f.opcode), [Opcode.text, Opcode.close]);
+  assert.equal(frames[1].code, 4001);
+  assert.equal(frames[1].text, "bye");
+  assert.equal(t.conn.closed, false, "waits for the peer's answer");
+  t.socket.receive(maskedFrame({ opcode: Opcode.close, payload: closeBody(4001) }));
+  assert.equal(t.conn.closed, true);
+  assert.deepEqual(t.closes, [{ code: 4001, reason: "bye", wasClean: true }]);
+  assert.equal(t.timers.pending, 0, "the close deadline is cleared");
+  assert.deepEqual(await t.socket.closed, { code: 4001, reason: "bye", wasClean: true });
+});
+
+Deno.test("ServerWebSocket: close() and a peer that never reads: dropped after closeTimeoutMs, onclose once", async () => {
+  const t = setup({ closeTimeoutMs: 2000 });
+  t.conn.holdWrites(); // the peer reads nothing
+  t.socket.send(big(5000));
+  t.socket.close(1000, "done");
+  await tick();
+  t.timers.advance(1999);
+  assert.equal(t.conn.closed, false);
+  assert.equal(t.closes.length, 0);
+  t.timers.advance(1);
+  assert.equal(t.conn.closed, true, "the stream is dropped");
+  assert.equal(t.socket.readyState, 3);
+  assert.equal(t.socket.bufferedAmount, 0);
+  await tick(); // the cancelled write rejects: no error, no second close
+  t.timers.advance(10_000);
+  t.socket.receive(maskedFrame({ opcode: Opcode.close, payload: closeBody(1000) }));
+  t.socket.ended();
+  t.socket.close();
+  assert.deepEqual(t.closes, [{ code: 1000, reason: "done", wasClean: false }]);
+  assert.deepEqual(t.errors, []);
+  assert.equal(t.conn.closeCalls, 1);
+  assert.deepEqual(await t.socket.closed, t.closes[0]);
+});
+
+Deno.test("ServerWebSocket: close() when the peer reads but never answers: dropped at the deadline", async () => {
+  const t = setup({ closeTimeoutMs: 500 });
+  t.socket.close();
+  await tick();
+  assert.equal(t.frames()[0].code, 1000);
+  t.timers.advance(499);
+  assert.equal(t.conn.closed, false);
+  t.timers.advance(1);
+  assert.equal(t.conn.closed, true);
+  assert.deepEqual(t.closes, [{ code: 1000, reason: "", wasClean: false }]);
+});
+
+Deno.test("ServerWebSocket: the peer's close is echoed with its code, then the stream dropped", async () => {
+  const t = setup();
+  t.socket.receive(maskedFrame({ opcode: Opcode.close, payload: closeBody(1001, "going away") }));
+  assert.equal(t.socket.readyState, 2);
+  t.socket.send("not after the close");
+  await tick();
+  const frames = t.frames();
+  assert.equal(frames.length, 1);
+  assert.equal(frames[0].opcode, Opcode.close);
+  assert.equal(frames[0].code, 1001);
+  assert.equal(t.conn.closed, true, "dropped once the echo is written");
+  assert.deepEqual(t.closes, [{ code: 1001, reason: "going away", wasClean: true }]);
+  assert.equal(t.timers.pending, 0);
+});
+
+Deno.test("ServerWebSocket: an empty close is answered 1000 and reported 1005", async () => {
+  const t = setup();
+  t.socket.receive(maskedFrame({ opcode: Opcode.close }));
+  await tick();
+  assert.equal(t.frames()[0].code, 1000);
+  assert.deepEqual(t.closes, [{ code: 1005, reason: "", wasClean: true }]);
+});
+
+Deno.test("ServerWebSocket: the peer's close while it reads nothing: dropped after closeTimeoutMs", async () => {
+  const t = setup({ closeTimeoutMs: 300 });
+  t.conn.holdWrites();
+  t.socket.receive(maskedFrame({ opcode: Opcode.close, payload: closeBody(1000) }));
+  await tick();
+  assert.equal(t.conn.closed, false);
+  t.timers.advance(300);
+  assert.equal(t.conn.closed, true);
+  assert.equal(t.closes.length, 1);
+  assert.equal(t.closes[0].code, 1000);
+});
+
+Deno.test("ServerWebSocket: a protocol failure sends a close frame with the code, then drops", async () => {
+  const cases: [string, Uint8Array, number][] = [
+    ["unmasked", maskedFrame({ opcode: Opcode.text, payload: "hi", mask: null }), 1002],
+    ["too big", maskedFrame({ opcode: Opcode.binary, announce: 1001 }), 1009],
+    ["bad UTF-8", maskedFrame({ opcode: Opcode.text, payload: new Uint8Array([0xff]) }), 1007],
+    ["bad close code", maskedFrame({ opcode: Opcode.close, payload: closeBody(1005) }), 1002],
+  ];
+  for (const [name, bytes, code] of cases) {
+    const t = setup();
+    t.socket.receive(bytes);
+    assert.equal(t.fails.length, 1, name);
+    assert.equal(t.fails[0][0], code, name);
+    assert.equal(t.socket.readyState, 2, name);
+    await tick();
+    const frames = t.frames();
+    assert.equal(frames.length, 1, name);
+    assert.equal(frames[0].code, code, name);
+    assert.equal(frames[0].text, t.fails[0][1], `${name}: the reason goes to the peer`);
+    assert.equal(t.conn.closed, true, `${name}: dropped after the close frame`);
+    assert.equal(t.closes.length, 1, name);
+    assert.equal(t.closes[0].code, code, name);
+  }
+});
+
+Deno.test("ServerWebSocket: a protocol failure and a peer that never reads: dropped at the deadline", async () => {
+  const t = setup({ closeTimeoutMs: 700 });
+  t.conn.holdWrites();
+  t.socket.receive(maskedFrame({ opcode: 3 }));
+  t.timers.advance(699);
+  assert.equal(t.conn.closed, false);
+  t.timers.advance(1);
+  assert.equal(t.conn.closed, true);
+  assert.equal(t.closes.length, 1);
+  assert.equal(t.closes[0].code, 1002);
+  await tick();
+  assert.equal(t.closes.length, 1);
+});
+
+Deno.test("ServerWebSocket: the shared inbound budget: its largest holder is closed 1013, a closed socket holds nothing", () => {
+  const inbound: InboundBudget = { held: 0, max: 800 };
+  const a = setup({ inbound });
+  const b = setup({ inbound });
+  const c = setup({ inbound });
+  const part = (n: number) =>
+    maskedFrame({ opcode: Opcode.binary, payload: new Uint8Array(n), fin: false });
+  a.socket.receive(part(500));
+  b.socket.receive(part(300));
+  assert.equal(inbound.held, 800);
+  c.socket.receive(part(1));
+  assert.deepEqual(a.fails.map((f) => f[0]), [1013], "the largest holder goes");
+  assert.deepEqual([b.fails, c.fails], [[], []]);
+  assert.equal(inbound.held, 301);
+  b.socket.ended();
+  assert.equal(inbound.held, 1, "a closed socket holds nothing");
+  assert.deepEqual(b.closes, [{ code: 1006, reason: "", wasClean: false }]);
+});
+
+Deno.test("ServerWebSocket: heartbeat pings at half the idle time, once, and closes 1001 at idle", async () => {
+  const t = setup();
+  t.socket.heartbeat(10_000);
+  t.timers.advance(4999);
+  t.socket.heartbeat(10_000);
+  await tick();
+  assert.equal(t.conn.writes.length, 0, "no ping before half the idle time");
+  t.timers.advance(1);
+  t.socket.heartbeat(10_000);
+  t.timers.advance(2000);
+  t.socket.heartbeat(10_000); // already pinged: no second ping
+  await tick();
+  assert.deepEqual(t.frames().map((f) => [f.opcode, f.payload.length]), [[Opcode.ping, 0]]);
+  t.timers.advance(2999);
+  t.socket.heartbeat(10_000);
+  assert.equal(t.socket.readyState, 1, "9999 ms of silence: still open");
+  t.timers.advance(1);
+  t.socket.heartbeat(10_000);
+  assert.equal(t.socket.readyState, 2);
+  await tick();
+  const close = t.frames().at(-1)!;
+  assert.equal(close.code, 1001);
+  assert.equal(close.text, "no answer to ping");
+  t.timers.advance(2000); // no answer to the close either
+  assert.equal(t.conn.closed, true);
+  assert.deepEqual(t.closes, [{ code: 1001, reason: "no answer to ping", wasClean: false }]);
+});
+
+Deno.test("ServerWebSocket: any byte from the peer resets the heartbeat and allows a new ping", async () => {
+  const t = setup();
+  t.timers.advance(6000);
+  t.socket.heartbeat(10_000); // ping 1
+  t.socket.receive(maskedFrame({ opcode: Opcode.pong }));
+  t.timers.advance(4999);
+  t.socket.heartbeat(10_000);
+  await tick();
+  assert.equal(t.frames().length, 1, "silence counts from the pong");
+  t.timers.advance(1);
+  t.socket.heartbeat(10_000); // ping 2
+  t.timers.advance(4000);
+  t.socket.receive(new Uint8Array([0x81])); // one byte of a frame is a sign of life too
+  t.timers.advance(9999);
+  t.socket.heartbeat(10_000);
+  await tick();
+  assert.equal(t.socket.readyState, 1);
+  assert.deepEqual(t.frames().map((f) => f.opcode), [Opcode.ping, Opcode.ping, Opcode.ping]);
+});
+
+Deno.test("ServerWebSocket: heartbeat does nothing unless open", async () => {
+  const t = setup({}, false);
+  t.timers.advance(100_000);
+  t.socket.heartbeat(1000);
+  assert.equal(t.socket.readyState, 0);
+  t.socket.open();
+  t.socket.close();
+  t.timers.advance(500);
+  t.socket.heartbeat(1000);
+  await tick();
+  assert.deepEqual(t.frames().map((f) => f.opcode), [Opcode.close]);
+});
+
+Deno.test("ServerWebSocket: pings are answered with their payload", async () => {
+  const t = setup();
+  t.socket.receive(maskedFrame({ opcode: Opcode.ping, payload: "are you there" }));
+  await tick();
+  t.socket.receive(maskedFrame({ opcode: Opcode.ping, payload: "still?" }));
+  await tick();
+  const pongs = t.frames().filter((f) => f.opcode === Opcode.pong);
+  assert.deepEqual(pongs.map((f) => new TextDecoder().decode(f.payload)), [
+    "are you there",
+    "still?",
+  ]);
+});
+
+Deno.test("ServerWebSocket: a ping flood from a peer that does not read queues at most one pong", async () => {
+  const t = setup();
+  t.conn.holdWrites();
+  t.socket.send("busy"); // a write in flight
+  const ping = maskedFrame({ opcode: Opcode.ping, payload: "p" });
+  for (let i = 0; i < 1000; i++) t.socket.receive(ping);
+  assert.equal(t.socket.bufferedAmount, 6 + 3, "the message and one pong");
+  t.conn.takeAll();
+  for (let i = 0; i < 5; i++) await tick();
+  const pongs = t.frames().filter((f) => f.opcode === Opcode.pong);
+  assert.equal(pongs.length, 1);
+});
+
+Deno.test("ServerWebSocket: a pong still queued behind large frames is not queued again", async () => {
+  const t = setup();
+  t.conn.holdWrites();
+  for (let i = 0; i < 6; i++) t.socket.send(big(40 * 1024)); // one in flight, five queued
+  const ping = maskedFrame({ opcode: Opcode.ping, payload: "p" });
+  // The peer reads one write at a time and pings in between: its first pong is still queued.
+  for (let i = 0; i < 4; i++) {
+    t.socket.receive(ping);
+    t.conn.releaseWrites();
+    await tick();
+  }
+  t.conn.takeAll();
+  for (let i = 0; i < 10; i++) await tick();
+  const frames = t.frames();
+  assert.equal(frames.filter((f) => f.opcode === Opcode.text).length, 6);
+  assert.equal(frames.filter((f) => f.opcode === Opcode.pong).length, 1);
+  // Once that pong is written, a new ping is answered again.
+  t.socket.receive(ping);
+  await tick();
+  assert.equal(t.frames().filter((f) => f.opcode === Opcode.pong).length, 2);
+});
+
+Deno.test("ServerWebSocket: no pong once closing", async () => {
+  const t = setup();
+  t.socket.close();
+  t.socket.receive(maskedFrame({ opcode: Opcode.ping, payload: "late" }));
+  await tick();
+  assert.deepEqual(t.frames().map((f) => f.opcode), [Opcode.close]);
+});
+
+Deno.test("ServerWebSocket: messages after our close are not handed on", () => {
+  const t = setup();
+  t.socket.close();
+  t.socket.receive(maskedFrame({ opcode: Opcode.text, payload: "late" }));
+  t.socket.receive(maskedFrame({ opcode: Opcode.binary, payload: "late" }));
+  assert.deepEqual(t.messages, []);
+});
+
+Deno.test("ServerWebSocket: a failing write reports an error and closes 1006", async () => {
+  const t = setup();
+  t.conn.failWrites(new Error("broken pipe"));
+  t.socket.send("x");
+  await tick();
+  assert.deepEqual(t.errors, ["Error: broken pipe"]);
+  assert.deepEqual(t.closes, [{ code: 1006, reason: "", wasClean: false }]);
+  assert.equal(t.conn.closed, true);
+});
+
+Deno.test("ServerWebSocket: a failing write while closing keeps our code, reports no error", async () => {
+  const t = setup();
+  t.conn.failWrites();
+  t.socket.close(4000, "bye");
+  await tick();
+  assert.deepEqual(t.errors, []);
+  assert.deepEqual(t.closes, [{ code: 4000, reason: "bye", wasClean: false }]);
+});
+
+Deno.test("ServerWebSocket: the end of the stream closes 1006; a read error is reported first", async () => {
+  const eof = setup();
+  eof.socket.ended();
+  assert.deepEqual(eof.closes, [{ code: 1006, reason: "", wasClean: false }]);
+  assert.deepEqual(eof.errors, []);
+
+  const reset = setup();
+  reset.socket.ended("connection reset");
+  assert.deepEqual(reset.errors, ["connection reset"]);
+  assert.deepEqual(reset.closes, [{ code: 1006, reason: "", wasClean: false }]);
+  reset.socket.ended("again");
+  assert.equal(reset.closes.length, 1);
+
+  // While closing, the end of the stream keeps the code of the close.
+  const closing = setup();
+  closing.socket.close(4003, "bye");
+  await tick();
+  closing.socket.ended();
+  assert.deepEqual(closing.closes, [{ code: 4003, reason: "bye", wasClean: false }]);
+  assert.equal(closing.timers.pending, 0);
+});
+
+Deno.test("ServerWebSocket: close() before open ends at once without a frame", async () => {
+  const t = setup({}, false);
+  t.socket.close(1011, "not now");
+  await tick();
+  assert.equal(t.conn.writes.length, 0);
+  assert.equal(t.conn.closed, true);
+  assert.equal(t.socket.readyState, 3);
+  assert.equal(t.closes.length, 1);
+  assert.equal(t.closes[0].code, 1011);
+  t.socket.open();
+  assert.equal(t.socket.readyState, 3, "a closed socket does not reopen");
+});
+
+Deno.test("ServerWebSocket: closed settles even when onclose throws; the stream closed once", async () => {
+  const t = setup();
+  t.socket.onclose = () => {
+    throw new Error("handler bug");
+  };
+  assert.throws(() => t.socket.ended(), /handler bug/);
+  const event = await t.socket.closed;
+  assert.deepEqual(event, { code: 1006, reason: "", wasClean: false });
+  assert.equal(t.conn.closeCalls, 1);
+});
+
+Deno.test("ServerWebSocket: a stream that throws on close still ends the socket", () => {
+  const t = setup();
+  t.conn.close(); // already closed: FakeConn.close throws the second time
+  t.socket.ended();
+  assert.equal(t.socket.readyState, 3);
+  assert.equal(t.closes.length, 1);
+});
+
+/** A fake stream that can end its direction only, as `Deno.Conn.closeWrite` does. */
+class HalfClosingConn extends FakeConn {
+  finSent = 0;
+  closeWrite(): Promise<void> {
+    this.finSent++;
+    return Promise.resolve();
+  }
+}
+
+Deno.test("ServerWebSocket: after a clean close our FIN goes first; the peer's end of stream releases the connection", async () => {
+  const conn = new HalfClosingConn();
+  const t = setup({ stream: conn });
+  t.socket.receive(maskedFrame({ opcode: Opcode.close, payload: closeBody(1000) }));
+  await tick();
+  assert.equal(t.socket.readyState, 3, "the echo is written: closed");
+  assert.equal(conn.finSent, 1, "our direction is ended");
+  assert.equal(conn.closed, false, "no cancelled read: the peer ends the stream");
+  t.socket.ended(); // the read loop saw the peer's FIN
+  assert.equal(conn.closed, true);
+  assert.deepEqual(t.closes, [{ code: 1000, reason: "", wasClean: true }]);
+});
+
+Deno.test("ServerWebSocket: a peer that never ends the stream after a clean close is dropped at the close timeout", async () => {
+  const conn = new HalfClosingConn();
+  const t = setup({ stream: conn, closeTimeoutMs: 2000 });
+  t.socket.close(1000, "bye");
+  await tick();
+  t.socket.receive(maskedFrame({ opcode: Opcode.close, payload: closeBody(1000) }));
+  assert.deepEqual([conn.finSent, conn.closed], [1, false]);
+  t.timers.advance(1999);
+  assert.equal(conn.closed, false);
+  t.timers.advance(1);
+  assert.equal(conn.closed, true, "dropped after CLOSE_TIMEOUT_MS");
+  t.socket.ended();
+  assert.equal(conn.closeCalls, 1, "closed once");
+});
