@@ -4,6 +4,7 @@
  * @module
  */
 
+import { Close } from "../lib/protocol/close_codes.ts";
 import type { AppDeps, RequestInfo } from "../lib/server/app_deps.ts";
 import { addressKey, clientAddress } from "../lib/transport/client_address.ts";
 import { originAllowed, parseHandshake } from "../lib/protocol/handshake.ts";
@@ -13,10 +14,10 @@ import { identify } from "../lib/hub/public_id.ts";
 
 /** Metric reasons of the closes the WebSocket reader decides. */
 const TRANSPORT_CLOSES: Record<number, string> = {
-  1002: "protocol_error",
-  1007: "invalid_utf8",
-  1009: "too_large",
-  1013: "inbound_budget",
+  [Close.protocolError]: "protocol_error",
+  [Close.invalidData]: "invalid_utf8",
+  [Close.tooBig]: "too_large",
+  [Close.busy]: "inbound_budget",
 };
 
 function refuse(

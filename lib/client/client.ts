@@ -11,7 +11,7 @@
  * @module
  */
 
-import { DEFAULT_BACKOFF } from "../shared/backoff.ts";
+import { Close } from "../protocol/close_codes.ts";
 import { FrameDispatch } from "./dispatch.ts";
 import { Emitter } from "../shared/emitter.ts";
 import { parseServerFrames, socketUrl } from "./frames.ts";
@@ -19,7 +19,7 @@ import { DEFAULT_PING, Liveness, type Timers } from "./liveness.ts";
 import type { OutboxItem } from "./outbox.ts";
 import { ResumePosition } from "./position.ts";
 import { Sender } from "./sender.ts";
-import { CLOSE_DEAD, SocketLoop } from "./socket_loop.ts";
+import { DEFAULT_BACKOFF, SocketLoop } from "./socket_loop.ts";
 import type { ClientEvents, ClientState, FanoutClientOptions, ServerLimits } from "./types.ts";
 import { randomToken, secretToken } from "../shared/ids.ts";
 
@@ -106,7 +106,7 @@ export class FanoutClient {
       { ...DEFAULT_PING, ...options.ping },
       timers,
       () => loop.transmit(JSON.stringify({ type: "ping", t: now() })),
-      () => loop.drop(CLOSE_DEAD, "no answer to ping"),
+      () => loop.drop(Close.dead, "no answer to ping"),
     );
     this.#frames = new FrameDispatch({
       now,

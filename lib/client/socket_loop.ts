@@ -7,7 +7,8 @@
  * @module
  */
 
-import { backoffDelay, type BackoffOptions } from "../shared/backoff.ts";
+import { Close } from "../protocol/close_codes.ts";
+import { type Backoff, backoffDelay } from "../shared/backoff.ts";
 import { ClosingSockets } from "./closing.ts";
 import type { Emitter } from "../shared/emitter.ts";
 import { parseServerFrames } from "./frames.ts";
@@ -20,15 +21,22 @@ import type {
 } from "./types.ts";
 import { type ServerFrame, SUBPROTOCOL } from "../protocol/frames.ts";
 
+/** The client core's reconnect delays, and when a connection counts as stable, in ms. */
+export interface ReconnectBackoff extends Backoff {
+  /** A connection that stayed up this long resets the attempt count. */
+  stableMs: number;
+}
+
 /**
- * Close code the client uses when it gives up on a silent connection.
+ * Defaults of {@linkcode ReconnectBackoff}: 500 ms doubling up to 15 s, full jitter; stable
+ * after 10 s.
  *
  * @example
  * ```ts
- * loop.drop(CLOSE_DEAD, "no answer to ping");
+ * const backoff = { ...DEFAULT_BACKOFF, baseMs: 100 };
  * ```
  */
-export const CLOSE_DEAD = 4000;
+export const DEFAULT_BACKOFF: ReconnectBackoff = { baseMs: 500, capMs: 15_000, stableMs: 10_000 };
 
 /**
  * Options of {@linkcode SocketLoop}: its settings, and what it calls back into the client.
@@ -47,7 +55,7 @@ export interface SocketLoopOptions {
   WebSocket: WebSocketConstructorLike | undefined;
   timers: Timers;
   random: () => number;
-  backoff: BackoffOptions;
+  backoff: ReconnectBackoff;
   /** Time a socket may take from creation to the welcome before it is dropped. */
   connectTimeoutMs: number;
   events: Emitter<ClientEvents>;
@@ -202,14 +210,19 @@ export class SocketLoop {
     }) as (event: never) => void;
     this.#connectTimer = this.#o.timers.setTimeout(() => {
       this.#connectTimer = null;
-      if (socket === this.#socket) this.drop(CLOSE_DEAD, "no welcome in time");
+      if (socket === this.#socket) this.drop(Close.dead, "no welcome in time");
     }, this.#o.connectTimeoutMs);
   }
 
   /** The connection ended without the user asking: schedule the next attempt. */
   #lost(code: number, reason: string): void {
     this.#teardown(null, "");
-    const delay = backoffDelay(this.#attempt, this.#o.backoff, this.#o.random, code);
+    const delay = backoffDelay(
+      this.#attempt,
+      this.#o.backoff,
+      this.#o.random,
+      code === Close.policy,
+    );
     this.#attempt++;
     this.#retryTimer = this.#o.timers.setTimeout(() => this.#open(), delay);
     this.#setState("reconnecting", delay, code, reason);

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { Close } from "../protocol/close_codes.ts";
 import { type AddressEntry, AddressLimits } from "./address_limits.ts";
 import { Connection, type SocketLike } from "./connection.ts";
 import { type Engine, epochOf } from "../engine/engine.ts";
@@ -24,9 +25,6 @@ import type { ChatMessage } from "../protocol/frames.ts";
 import { RateLimiter } from "./rate_limiter.ts";
 
 export type { HubConfig, HubOptions };
-
-/** Close code of a restart or shutdown: clients reconnect. */
-export const CLOSE_RESTART = 1012;
 
 /** Why a handshake may not become a connection: the status, a one-line reason, its metric. */
 export interface HandshakeRefusal {
@@ -291,7 +289,7 @@ export class Hub {
 
   /** Sends what is queued for `conn`, then closes it with 1012 so that the client rejoins. */
   #restart(conn: Connection, reason: string): void {
-    this.#out.end(conn, CLOSE_RESTART, reason);
+    this.#out.end(conn, Close.restart, reason);
   }
 
   /**
@@ -302,7 +300,7 @@ export class Hub {
     this.#out.flushAll();
     const { promise, resolve } = Promise.withResolvers<void>();
     this.#drained = resolve;
-    for (const conn of this.#connections) conn.close(CLOSE_RESTART, "server restarting");
+    for (const conn of this.#connections) conn.close(Close.restart, "server restarting");
     if (this.#connections.size === 0) resolve();
     return promise;
   }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { Close } from "../protocol/close_codes.ts";
 import { type ErrorCode, parseClientFrame, parsePlainFrame } from "../protocol/frames.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
 import { exceedsBytes } from "../shared/text_size.ts";
@@ -28,15 +29,12 @@ export interface IntakeLimits {
   rateLimit: number;
 }
 
-/** Close codes for abusive input. */
-export const IntakeClose = { policy: 1008, tooBig: 1009 } as const;
-
 const FAR_OVER = 4;
 
 function tooBig(): Intake {
   return {
     kind: "close",
-    code: IntakeClose.tooBig,
+    code: Close.tooBig,
     reason: "too_large",
     sentence: "frame far over the size limit",
   };
@@ -51,7 +49,7 @@ function overRate(conn: IntakeConnection, limits: IntakeLimits, ref?: string): I
   if (conn.limiter.abusive) {
     return {
       kind: "close",
-      code: IntakeClose.policy,
+      code: Close.policy,
       reason: "rate_limited",
       sentence: "rate limit exceeded",
     };

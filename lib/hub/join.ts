@@ -5,6 +5,7 @@
  * @module
  */
 
+import { Close } from "../protocol/close_codes.ts";
 import type { Connection } from "./connection.ts";
 import { type Engine, epochOf, type Recovery } from "../engine/engine.ts";
 import type { Handshake } from "../protocol/handshake.ts";
@@ -115,6 +116,6 @@ export class JoinFlow {
       code: "unavailable",
       message: "the server cannot load this room now; retry shortly",
     });
-    this.#o.out.end(conn, 1011, "room unavailable");
+    this.#o.out.end(conn, Close.unavailable, "room unavailable");
   }
 }

@@ -7,13 +7,11 @@
  * @module
  */
 
+import { Close } from "../protocol/close_codes.ts";
 import { type Connection, FrameCache } from "./connection.ts";
 import type { Logger } from "../shared/log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
-
-/** Close code for a slow consumer. */
-export const SLOW_CONSUMER = 4008;
 
 /** Options of {@linkcode Outbound}. */
 export interface OutboundOptions {
@@ -113,7 +111,7 @@ export class Outbound {
       this.#o.metrics.framesOut += conn.flush(cache);
     } catch (err) {
       this.#o.logger.warn("ws.send_failed", { id: conn.id, error: String(err) });
-      this.#close(conn, 1011, "send failed");
+      this.#close(conn, Close.unavailable, "send failed");
       return;
     }
     const limit = this.#o.maxBufferedBytes;
@@ -196,7 +194,7 @@ export class Outbound {
   #closeSlow(conn: Connection, backlog: number, reason = "buffer_limit"): void {
     this.#o.metrics.slowConsumers++;
     this.#o.logger.info("ws.slow_consumer", { id: conn.id, room: conn.room, backlog, reason });
-    this.#close(conn, SLOW_CONSUMER, "slow consumer");
+    this.#close(conn, Close.slowConsumer, "slow consumer");
   }
 
   /**

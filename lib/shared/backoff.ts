@@ -1,46 +1,46 @@
 /**
- * Reconnect delays of the client core: exponential backoff with full jitter.
+ * Exponential backoff for reconnecting, with jitter so that many clients do not return together.
+ * One function for the client core (full jitter) and the Redis link (up to 20 % added).
  *
  * @module
  */
 
-/** Settings of {@linkcode backoffDelay}, in milliseconds. */
-export interface BackoffOptions {
-  /** Delay ceiling of the first retry (default 500). */
+/** How delays grow, in milliseconds. */
+export interface Backoff {
+  /** Delay ceiling of the first retry. */
   baseMs: number;
-  /** Largest delay ceiling (default 15 000). */
+  /** Largest delay ceiling. */
   capMs: number;
-  /** A connection that stayed up this long resets the attempt count (default 10 000). */
-  stableMs: number;
+  /**
+   * `full` (default): a random delay up to the ceiling. A number: the ceiling plus up to that
+   * share of it.
+   */
+  jitter?: "full" | number;
 }
 
-/** Defaults of {@linkcode BackoffOptions}. */
-export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 500, capMs: 15_000, stableMs: 10_000 };
-
-/** Close code the server uses for abuse (rate limit exceeded again and again). */
-export const CLOSE_POLICY = 1008;
-
 /**
- * Delay before retry number `attempt` (0 for the first retry): full jitter,
- * `random() * min(cap, base * 2^attempt)`. After a close with 1008 (abuse) the client waits at
- * least the cap, plus up to one base of jitter so that punished clients do not return together.
+ * Delay before retry number `attempt` (0 for the first): the ceiling is `min(cap, base * 2^attempt)`;
+ * with full jitter `random() * ceiling`, else `ceiling * (1 + random() * jitter)`. A `punished`
+ * retry (after an abuse close) waits at least the cap, plus up to one base of jitter, so that
+ * punished clients do not return together.
  *
  * @example
  * ```ts
- * const opts = { baseMs: 500, capMs: 15_000, stableMs: 10_000 };
- * backoffDelay(0, opts, () => 0.5); // 250
- * backoffDelay(3, opts, () => 1); // 4000
- * backoffDelay(0, opts, () => 0, 1008); // 15000
+ * const client = { baseMs: 500, capMs: 15_000 };
+ * backoffDelay(0, client, () => 0.5); // 250
+ * backoffDelay(3, client, () => 1); // 4000
+ * backoffDelay(0, client, () => 0, true); // 15000
+ * backoffDelay(1, { baseMs: 50, capMs: 2000, jitter: 0.2 }, () => 1); // 120
  * ```
  */
 export function backoffDelay(
   attempt: number,
-  options: BackoffOptions,
+  backoff: Backoff,
   random: () => number,
-  closeCode: number | null = null,
+  punished = false,
 ): number {
-  const { baseMs, capMs } = options;
-  if (closeCode === CLOSE_POLICY) return Math.round(capMs + random() * baseMs);
+  const { baseMs, capMs, jitter = "full" } = backoff;
+  if (punished) return Math.round(capMs + random() * baseMs);
   const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30));
-  return Math.round(random() * ceiling);
+  return Math.round(jitter === "full" ? random() * ceiling : ceiling * (1 + random() * jitter));
 }

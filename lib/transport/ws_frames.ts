@@ -24,6 +24,8 @@ export const Opcode = {
   pong: 10,
 } as const;
 
+import { Close } from "../protocol/close_codes.ts";
+
 const encoder = new TextEncoder();
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -110,18 +112,6 @@ export interface InboundBudget {
 
 /** Share of the inbound budget the largest holders are closed down to when it is exceeded. */
 const INBOUND_RECLAIM_TO = 0.9;
-
-/** Close codes the reader itself closes with. */
-export const ReaderClose = {
-  /** A frame breaks the protocol (unmasked, reserved bits or opcode, bad control frame). */
-  protocol: 1002,
-  /** A text message is not valid UTF-8. */
-  invalidData: 1007,
-  /** A message, fragments included, is larger than the cap. */
-  tooBig: 1009,
-  /** Every reader together holds the shared inbound budget: try again later. */
-  busy: 1013,
-} as const;
 
 /** What the reader hands on; each payload is only valid during the call. */
 export interface FrameEvents {
@@ -235,7 +225,7 @@ export class FrameReader {
       for (const reader of inbound.holders) {
         if (largest === null || reader.#held > largest.#held) largest = reader;
       }
-      largest!.#fail(ReaderClose.busy, "server busy: too much incoming data; retry later");
+      largest!.#fail(Close.busy, "server busy: too much incoming data; retry later");
       if (largest === this) survived = false;
     }
     return survived;
@@ -309,10 +299,10 @@ export class FrameReader {
     const fin = (head[0] & 0x80) !== 0;
     const opcode = head[0] & 0x0f;
     if ((head[0] & 0x70) !== 0) {
-      return this.#fail(ReaderClose.protocol, "reserved bits set (no extension was agreed)");
+      return this.#fail(Close.protocolError, "reserved bits set (no extension was agreed)");
     }
     if ((head[1] & 0x80) === 0) {
-      return this.#fail(ReaderClose.protocol, "client frames must be masked");
+      return this.#fail(Close.protocolError, "client frames must be masked");
     }
     let len = head[1] & 0x7f;
     if (len === 126) len = (head[2] << 8) | head[3];
@@ -323,25 +313,25 @@ export class FrameReader {
     }
     this.#mask.set(head.subarray(headLen - 4, headLen));
     if (opcode >= 8) {
-      if (opcode > 10) return this.#fail(ReaderClose.protocol, `reserved opcode ${opcode}`);
-      if (!fin) return this.#fail(ReaderClose.protocol, "control frames must not be fragmented");
-      if (len > 125) return this.#fail(ReaderClose.protocol, "control frame over 125 bytes");
+      if (opcode > 10) return this.#fail(Close.protocolError, `reserved opcode ${opcode}`);
+      if (!fin) return this.#fail(Close.protocolError, "control frames must not be fragmented");
+      if (len > 125) return this.#fail(Close.protocolError, "control frame over 125 bytes");
     } else if (opcode === Opcode.continuation) {
       if (this.#messageOpcode === 0) {
-        return this.#fail(ReaderClose.protocol, "continuation frame without a message to continue");
+        return this.#fail(Close.protocolError, "continuation frame without a message to continue");
       }
     } else if (opcode === Opcode.text || opcode === Opcode.binary) {
       if (this.#messageOpcode !== 0) {
-        return this.#fail(ReaderClose.protocol, "new message before the previous one ended");
+        return this.#fail(Close.protocolError, "new message before the previous one ended");
       }
-    } else return this.#fail(ReaderClose.protocol, `reserved opcode ${opcode}`);
+    } else return this.#fail(Close.protocolError, `reserved opcode ${opcode}`);
     if (opcode < 8) {
       if (this.#messageBytes + len > this.#max) {
-        return this.#fail(ReaderClose.tooBig, `message over ${this.#max} bytes`);
+        return this.#fail(Close.tooBig, `message over ${this.#max} bytes`);
       }
       if (this.#fragments >= this.#maxFragments) {
         return this.#fail(
-          ReaderClose.tooBig,
+          Close.tooBig,
           `message in more than ${this.#maxFragments} fragments`,
         );
       }
@@ -385,7 +375,7 @@ export class FrameReader {
     try {
       text = strictUtf8.decode(whole);
     } catch {
-      this.#fail(ReaderClose.invalidData, "text message is not valid UTF-8");
+      this.#fail(Close.invalidData, "text message is not valid UTF-8");
       return;
     }
     this.#on.text(text);
@@ -396,19 +386,19 @@ export class FrameReader {
     if (opcode === Opcode.pong) return this.#on.pong();
     if (payload.length === 0) return this.#on.close(null, "");
     if (payload.length === 1) {
-      this.#fail(ReaderClose.protocol, "close frame with a 1-byte payload");
+      this.#fail(Close.protocolError, "close frame with a 1-byte payload");
       return;
     }
     const code = (payload[0] << 8) | payload[1];
     if (!validCloseCode(code)) {
-      this.#fail(ReaderClose.protocol, `invalid close code ${code}`);
+      this.#fail(Close.protocolError, `invalid close code ${code}`);
       return;
     }
     let reason: string;
     try {
       reason = strictUtf8.decode(payload.subarray(2));
     } catch {
-      this.#fail(ReaderClose.invalidData, "close reason is not valid UTF-8");
+      this.#fail(Close.invalidData, "close reason is not valid UTF-8");
       return;
     }
     this.stop(); // nothing after a close frame is read: release a message left unfinished

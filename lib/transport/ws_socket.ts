@@ -8,6 +8,7 @@
  * @module
  */
 
+import { Close } from "../protocol/close_codes.ts";
 import {
   encodeCloseFrame,
   encodeFrame,
@@ -213,7 +214,7 @@ export class ServerWebSocket {
     if (this.#state !== OPEN) return;
     const silent = this.#now() - this.#heardAt;
     if (silent >= idleMs) {
-      this.close(1001, "no answer to ping");
+      this.close(Close.idle, "no answer to ping");
       return;
     }
     if (silent >= idleMs / 2 && !this.#pinged) {

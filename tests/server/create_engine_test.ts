@@ -3,7 +3,8 @@ import { loadConfig } from "../../lib/server/config.ts";
 import { createEngine } from "../../lib/server/create_engine.ts";
 import { silentLogger } from "../../lib/shared/log.ts";
 import { roomKeys } from "../../lib/engine/redis/keys.ts";
-import { redisBackoff } from "../../lib/engine/redis/redis_client.ts";
+import { REDIS_BACKOFF } from "../../lib/engine/redis/redis_client.ts";
+import { backoffDelay } from "../../lib/shared/backoff.ts";
 
 Deno.test("Redis settings have defaults and are validated", () => {
   const c = loadConfig({});
@@ -39,6 +40,11 @@ Deno.test("room keys share one hash tag; backoff grows to 2 s", () => {
     assert.match(key, /^fanout:\{lobby\}:/);
   }
   assert.equal(k.channel, "fanout:ch:lobby");
-  assert.deepEqual([0, 1, 2, 10].map((n) => redisBackoff(n, () => 0)), [50, 100, 200, 2000]);
-  assert.equal(redisBackoff(10, () => 1), 2400);
+  assert.deepEqual([0, 1, 2, 10].map((n) => backoffDelay(n, REDIS_BACKOFF, () => 0)), [
+    50,
+    100,
+    200,
+    2000,
+  ]);
+  assert.equal(backoffDelay(10, REDIS_BACKOFF, () => 1), 2400);
 });

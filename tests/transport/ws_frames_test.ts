@@ -5,6 +5,7 @@
  * however the bytes are cut into chunks, the reader hands on the same events.
  */
 
+import { Close } from "../../lib/protocol/close_codes.ts";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
@@ -15,7 +16,6 @@ import {
   type FrameReaderOptions,
   type InboundBudget,
   Opcode,
-  ReaderClose,
 } from "../../lib/transport/ws_frames.ts";
 import {
   closeBody,
@@ -171,7 +171,7 @@ Deno.test("FrameReader: the high word of a 64-bit length counts", () => {
   // 2^32 + 5: were the high word ignored, this would read as 5 bytes and pass.
   const { reader, events } = recorder({ maxMessageBytes: 1 << 20 });
   reader.push(maskedFrame({ opcode: Opcode.binary, announce: 2 ** 32 + 5, lengthForm: 64 }));
-  assert.equal(failCode(events), ReaderClose.tooBig);
+  assert.equal(failCode(events), Close.tooBig);
   assert.equal(reader.held, 0);
 });
 
@@ -179,7 +179,7 @@ Deno.test("FrameReader: 64-bit lengths beyond 2^53 and with the top bit set fail
   for (const announce of [2 ** 53, 2 ** 63, 2 ** 64 - 2 ** 11]) {
     const { reader, events } = recorder({ maxMessageBytes: 1 << 20 });
     reader.push(maskedFrame({ opcode: Opcode.binary, announce, lengthForm: 64 }));
-    assert.equal(failCode(events), ReaderClose.tooBig, `announce ${announce}`);
+    assert.equal(failCode(events), Close.tooBig, `announce ${announce}`);
     assert.equal(reader.held, 0);
   }
 });
@@ -232,7 +232,7 @@ Deno.test("FrameReader: one byte over the cap fails 1009 on the header alone", (
   const header = maskedFrame({ opcode: Opcode.binary, announce: 1001 });
   assert.equal(header.length, 2 + 2 + 4, "only the header is pushed");
   reader.push(header);
-  assert.deepEqual(events, [["fail", ReaderClose.tooBig, "message over 1000 bytes"]]);
+  assert.deepEqual(events, [["fail", Close.tooBig, "message over 1000 bytes"]]);
   assert.equal(reader.held, 0);
   // Nothing more is read.
   reader.push(maskedFrame({ opcode: Opcode.text, payload: "later" }));
@@ -257,7 +257,7 @@ Deno.test("FrameReader: fragments are summed: exactly the cap passes, one byte o
   ));
   assert.equal(over.reader.held, 800);
   over.reader.push(maskedFrame({ opcode: Opcode.continuation, announce: 201 })); // header only
-  assert.deepEqual(over.events, [["fail", ReaderClose.tooBig, "message over 1000 bytes"]]);
+  assert.deepEqual(over.events, [["fail", Close.tooBig, "message over 1000 bytes"]]);
   assert.equal(over.reader.held, 0);
 });
 
@@ -289,7 +289,7 @@ Deno.test("FrameReader: fragment count: exactly maxFragments passes, one more fa
 
   const over = recorder({ maxMessageBytes: 1 << 20, maxFragments: 4 });
   over.reader.push(spec(5));
-  assert.deepEqual(over.events, [["fail", ReaderClose.tooBig, "message in more than 4 fragments"]]);
+  assert.deepEqual(over.events, [["fail", Close.tooBig, "message in more than 4 fragments"]]);
 
   // The default is 1024, empty fragments included.
   const empties = (n: number) => {
@@ -304,7 +304,7 @@ Deno.test("FrameReader: fragment count: exactly maxFragments passes, one more fa
   assert.deepEqual(atDefault.events, [["binary", []]]);
   const overDefault = recorder({ maxMessageBytes: 10 });
   overDefault.reader.push(empties(1025));
-  assert.equal(failCode(overDefault.events), ReaderClose.tooBig);
+  assert.equal(failCode(overDefault.events), Close.tooBig);
 });
 
 // --- protocol rules --------------------------------------------------------------------------------
@@ -350,7 +350,7 @@ Deno.test("FrameReader: protocol violations fail 1002 and stop the reader", () =
     reader.push(bytes);
     assert.equal(events.length, 1, `${name}: one event`);
     assert.equal(events[0][0], "fail", name);
-    assert.equal(events[0][1], ReaderClose.protocol, name);
+    assert.equal(events[0][1], Close.protocolError, name);
     assert.match(events[0][2] as string, new RegExp(reason), name);
     assert.equal(reader.held, 0, name);
     reader.push(maskedFrame({ opcode: Opcode.text, payload: "after" }));
@@ -372,7 +372,7 @@ Deno.test("FrameReader: an unmasked frame is refused at once, even with no mask 
     reader.push(new Uint8Array(bytes));
     assert.deepEqual(
       events,
-      [["fail", ReaderClose.protocol, "client frames must be masked"]],
+      [["fail", Close.protocolError, "client frames must be masked"]],
       name,
     );
   }
@@ -381,7 +381,7 @@ Deno.test("FrameReader: an unmasked frame is refused at once, even with no mask 
   reader.push(new Uint8Array([0x81]));
   assert.deepEqual(events, []);
   reader.push(new Uint8Array([0x00]));
-  assert.deepEqual(events, [["fail", ReaderClose.protocol, "client frames must be masked"]]);
+  assert.deepEqual(events, [["fail", Close.protocolError, "client frames must be masked"]]);
 });
 
 Deno.test("FrameReader: control frames may come between fragments and up to 125 bytes", () => {
@@ -437,7 +437,7 @@ Deno.test("FrameReader: invalid UTF-8 fails 1007, also split across fragments", 
     reader.push(frames(...specs));
     assert.deepEqual(
       events,
-      [["fail", ReaderClose.invalidData, "text message is not valid UTF-8"]],
+      [["fail", Close.invalidData, "text message is not valid UTF-8"]],
       name,
     );
     assert.equal(budget.held, 0, `${name}: budget released`);
@@ -481,7 +481,7 @@ Deno.test("FrameReader: invalid close codes fail 1002", () => {
   for (const code of invalid) {
     const { reader, events } = recorder({ maxMessageBytes: 100 });
     reader.push(maskedFrame({ opcode: Opcode.close, payload: closeBody(code) }));
-    assert.deepEqual(events, [["fail", ReaderClose.protocol, `invalid close code ${code}`]]);
+    assert.deepEqual(events, [["fail", Close.protocolError, `invalid close code ${code}`]]);
   }
 });
 
@@ -492,7 +492,7 @@ Deno.test("FrameReader: empty close, 1-byte close, invalid UTF-8 reason, 123-byt
 
   const one = recorder({ maxMessageBytes: 100 });
   one.reader.push(maskedFrame({ opcode: Opcode.close, payload: new Uint8Array([3]) }));
-  assert.equal(failCode(one.events), ReaderClose.protocol);
+  assert.equal(failCode(one.events), Close.protocolError);
 
   const badReason = recorder({ maxMessageBytes: 100 });
   badReason.reader.push(
@@ -500,7 +500,7 @@ Deno.test("FrameReader: empty close, 1-byte close, invalid UTF-8 reason, 123-byt
   );
   assert.deepEqual(badReason.events, [[
     "fail",
-    ReaderClose.invalidData,
+    Close.invalidData,
     "close reason is not valid UTF-8",
   ]]);
 
@@ -567,7 +567,7 @@ Deno.test("FrameReader: readers share the budget: exactly full passes; past it t
   c.reader.push(part(10)); // one more byte than the budget: the largest holder goes, not c
   assert.deepEqual(a.events, [[
     "fail",
-    ReaderClose.busy,
+    Close.busy,
     "server busy: too much incoming data; retry later",
   ]]);
   assert.deepEqual([b.events, c.events], [[], []], "the smaller holders and the newcomer stay");
@@ -580,7 +580,7 @@ Deno.test("FrameReader: readers share the budget: exactly full passes; past it t
   // A newcomer that is itself the largest holder is the one closed.
   const e = recorder({ maxMessageBytes: 1000, inbound: budget });
   e.reader.push(part(700));
-  assert.equal(failCode(e.events), ReaderClose.busy);
+  assert.equal(failCode(e.events), Close.busy);
   assert.deepEqual([b.events, c.events], [[], []]);
   assert.equal(budget.held, 410);
 });
@@ -605,14 +605,14 @@ Deno.test("FrameReader: the budget falls back to 0 when a message fails or the r
   failed.reader.push(maskedFrame({ opcode: Opcode.text, payload: filled(700), fin: false }));
   assert.equal(budget.held, 700);
   failed.reader.push(maskedFrame({ opcode: Opcode.text, payload: "x" }));
-  assert.equal(failCode(failed.events), ReaderClose.protocol);
+  assert.equal(failCode(failed.events), Close.protocolError);
   assert.equal(budget.held, 0);
 
   // The cap hit on a later fragment's header.
   const big = recorder({ maxMessageBytes: 1000, inbound: budget });
   big.reader.push(maskedFrame({ opcode: Opcode.binary, payload: filled(900), fin: false }));
   big.reader.push(maskedFrame({ opcode: Opcode.continuation, announce: 101 }));
-  assert.equal(failCode(big.events), ReaderClose.tooBig);
+  assert.equal(failCode(big.events), Close.tooBig);
   assert.equal(budget.held, 0);
 
   // stop() in the middle of a frame's payload.

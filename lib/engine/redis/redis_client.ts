@@ -6,20 +6,17 @@
  */
 
 import { createClient } from "redis";
+import type { Backoff } from "../../shared/backoff.ts";
 
 /**
- * Default reconnection delay: 50 ms doubling up to 2 s, plus up to 20 % jitter.
+ * Reconnection delays of the Redis clients: 50 ms doubling up to 2 s, plus up to 20 % jitter.
  *
  * @example
  * ```ts
- * redisBackoff(0, () => 0); // 50
- * redisBackoff(10, () => 0); // 2000
+ * backoffDelay(0, REDIS_BACKOFF, () => 0); // 50
  * ```
  */
-export function redisBackoff(retries: number, random: () => number = Math.random): number {
-  const base = Math.min(50 * 2 ** retries, 2000);
-  return Math.round(base * (1 + random() * 0.2));
-}
+export const REDIS_BACKOFF: Backoff = { baseMs: 50, capMs: 2000, jitter: 0.2 };
 
 /**
  * A client as the link configures it: fail fast while disconnected (no offline queue), connect
@@ -27,7 +24,7 @@ export function redisBackoff(retries: number, random: () => number = Math.random
  *
  * @example
  * ```ts
- * const client = newRedisClient("redis://127.0.0.1:6379", 2000, (n) => redisBackoff(n));
+ * const client = newRedisClient("redis://127.0.0.1:6379", 2000, (n) => backoffDelay(n, REDIS_BACKOFF, Math.random));
  * ```
  */
 export function newRedisClient(url: string, timeoutMs: number, backoff: (n: number) => number) {

@@ -8,7 +8,8 @@
  */
 
 import type { Logger } from "../../shared/log.ts";
-import { newRedisClient, redisBackoff, type RedisClient } from "./redis_client.ts";
+import { backoffDelay } from "../../shared/backoff.ts";
+import { newRedisClient, REDIS_BACKOFF, type RedisClient } from "./redis_client.ts";
 import { type DeadlineTimers, realTimers, withDeadline } from "../../shared/deadline.ts";
 
 /** Receives the payloads published on one channel. */
@@ -59,7 +60,7 @@ export class RedisLink {
   constructor(options: RedisLinkOptions) {
     this.#o = {
       now: Date.now,
-      backoff: (n: number) => redisBackoff(n),
+      backoff: (n: number) => backoffDelay(n, REDIS_BACKOFF, Math.random),
       pingIntervalMs: 2000,
       timers: realTimers,
       ...options,

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { Close } from "../../protocol/close_codes.ts";
 import type { ConnState } from "./types.ts";
 
 /** Readable sentences for server error codes. */
@@ -25,14 +26,17 @@ export const STATE_TEXT: Record<ConnState, string> = {
   offline: "Disconnected",
 };
 
+/** 1006: what runtimes report for a connection that ended without a close frame. */
+const DROPPED = 1006;
+
 const CLOSE_TEXT: Record<number, string> = {
-  1000: "closed",
-  1001: "server going away",
-  1006: "connection dropped",
-  1008: "refused for abuse",
-  1012: "server restarting",
-  4000: "no answer to ping",
-  4008: "too slow to keep up",
+  [Close.normal]: "closed",
+  [Close.idle]: "server going away",
+  [DROPPED]: "connection dropped",
+  [Close.policy]: "refused for abuse",
+  [Close.restart]: "server restarting",
+  [Close.dead]: "no answer to ping",
+  [Close.slowConsumer]: "too slow to keep up",
 };
 
 /**
