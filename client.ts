@@ -6,6 +6,7 @@
  * @module
  */
 
+import { realTimers } from "./lib/shared/timers.ts";
 import { FanoutClient } from "./lib/client/client.ts";
 import { parseConsoleArgs, USAGE } from "./lib/console/args.ts";
 import { useColor } from "./lib/console/format.ts";
@@ -75,7 +76,7 @@ async function main(): Promise<number> {
       interactive: typing,
       interrupted: interrupted.promise,
       style: { color: useColor(Deno.stdout.isTerminal(), env) },
-      timers: { setTimeout, clearTimeout: (id) => clearTimeout(id as number) },
+      timers: realTimers,
     });
   } finally {
     screen.close();

@@ -11,11 +11,12 @@
  * @module
  */
 
+import { realTimers, type Timers } from "../shared/timers.ts";
 import { Close } from "../protocol/close_codes.ts";
 import { FrameDispatch } from "./dispatch.ts";
 import { Emitter } from "../shared/emitter.ts";
 import { parseServerFrames, socketUrl } from "./frames.ts";
-import { DEFAULT_PING, Liveness, type Timers } from "./liveness.ts";
+import { DEFAULT_PING, Liveness } from "./liveness.ts";
 import type { OutboxItem } from "./outbox.ts";
 import { ResumePosition } from "./position.ts";
 import { Sender } from "./sender.ts";
@@ -66,9 +67,8 @@ export class FanoutClient {
     const now = options.now ?? (() => Date.now());
     const random = options.random ?? Math.random;
     const timers: Timers = {
-      setTimeout: options.setTimeout ?? ((fn, ms) => setTimeout(fn, ms)),
-      clearTimeout: options.clearTimeout ??
-        ((id) => clearTimeout(id as ReturnType<typeof setTimeout>)),
+      setTimer: options.setTimeout ?? realTimers.setTimer,
+      clearTimer: options.clearTimeout ?? realTimers.clearTimer,
     };
     const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
     // A key from `crypto.getRandomValues`, unless the test injected its own random source.

@@ -4,12 +4,7 @@
  *
  * @module
  */
-
-/** Timer functions, injectable for tests. */
-export interface Timers {
-  setTimeout: (fn: () => void, ms: number) => unknown;
-  clearTimeout: (id: unknown) => void;
-}
+import type { Timers } from "../shared/timers.ts";
 
 /** Settings of {@linkcode Liveness}, in milliseconds. */
 export interface LivenessOptions {
@@ -59,8 +54,8 @@ export class Liveness {
   /** Stops every timer. */
   stop(): void {
     this.#running = false;
-    if (this.#interval !== null) this.#timers.clearTimeout(this.#interval);
-    if (this.#deadline !== null) this.#timers.clearTimeout(this.#deadline);
+    if (this.#interval !== null) this.#timers.clearTimer(this.#interval);
+    if (this.#deadline !== null) this.#timers.clearTimer(this.#deadline);
     this.#interval = null;
     this.#deadline = null;
   }
@@ -68,7 +63,7 @@ export class Liveness {
   /** A frame arrived: the connection is alive, the pending deadline is met. */
   heard(): void {
     if (this.#deadline === null) return;
-    this.#timers.clearTimeout(this.#deadline);
+    this.#timers.clearTimer(this.#deadline);
     this.#deadline = null;
   }
 
@@ -79,7 +74,7 @@ export class Liveness {
   }
 
   #schedule(): void {
-    this.#interval = this.#timers.setTimeout(() => {
+    this.#interval = this.#timers.setTimer(() => {
       this.#interval = null;
       if (!this.#running) return;
       if (this.#deadline === null) this.#pingNow();
@@ -88,7 +83,7 @@ export class Liveness {
   }
 
   #pingNow(): void {
-    this.#deadline = this.#timers.setTimeout(() => {
+    this.#deadline = this.#timers.setTimer(() => {
       this.#deadline = null;
       if (!this.#running) return;
       this.stop();

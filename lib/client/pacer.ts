@@ -1,9 +1,11 @@
 /**
- * Client-side token bucket that keeps the outbox below the server's rate limit, so a long
+ * Client-side pacing over a token bucket (`lib/shared/token_bucket.ts`) that keeps the outbox below the server's rate limit, so a long
  * queue flushed on reconnect is not rejected with `rate_limited` (or closed with 1008).
  *
  * @module
  */
+
+import { TokenBucket } from "../shared/token_bucket.ts";
 
 /** Frames per second and burst the server announced in `welcome.limits`. */
 export interface PacerLimits {
@@ -24,35 +26,23 @@ export interface PacerLimits {
  * ```
  */
 export class Pacer {
-  #perMs: number;
-  #burst: number;
-  #now: () => number;
-  #tokens: number;
-  #last: number;
+  #bucket: TokenBucket;
 
   constructor(limits: PacerLimits, now: () => number) {
-    this.#perMs = Math.max(limits.rateLimit, 0.001) * 0.9 / 1000;
-    this.#burst = Math.max(1, limits.rateBurst - 2);
-    this.#now = now;
-    this.#tokens = this.#burst;
-    this.#last = now();
+    this.#bucket = new TokenBucket(
+      Math.max(limits.rateLimit, 0.001) * 0.9,
+      Math.max(1, limits.rateBurst - 2),
+      now,
+    );
   }
 
   /** Takes a token and returns 0, or returns the ms until one is available (taking nothing). */
   take(): number {
-    const now = this.#now();
-    this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#last) * this.#perMs);
-    this.#last = now;
-    if (this.#tokens >= 1) {
-      this.#tokens -= 1;
-      return 0;
-    }
-    return Math.max(1, Math.ceil((1 - this.#tokens) / this.#perMs));
+    return this.#bucket.take() ? 0 : Math.max(1, this.#bucket.waitMs());
   }
 
   /** Empties the bucket (after the server said `rate_limited`). */
   drain(): void {
-    this.#tokens = 0;
-    this.#last = this.#now();
+    this.#bucket.drain();
   }
 }

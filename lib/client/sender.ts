@@ -6,7 +6,7 @@
  */
 
 import type { Emitter } from "../shared/emitter.ts";
-import type { Timers } from "./liveness.ts";
+import type { Timers } from "../shared/timers.ts";
 import { Outbox, type OutboxItem } from "./outbox.ts";
 import { Pacer } from "./pacer.ts";
 import type { ClientEvents, ServerLimits } from "./types.ts";
@@ -173,14 +173,14 @@ export class Sender {
 
   #schedule(ms: number): void {
     this.#clearTimer();
-    this.#timer = this.#o.timers.setTimeout(() => {
+    this.#timer = this.#o.timers.setTimer(() => {
       this.#timer = null;
       this.#flush();
     }, ms);
   }
 
   #clearTimer(): void {
-    if (this.#timer !== null) this.#o.timers.clearTimeout(this.#timer);
+    if (this.#timer !== null) this.#o.timers.clearTimer(this.#timer);
     this.#timer = null;
   }
 

@@ -12,7 +12,7 @@ import { type Backoff, backoffDelay } from "../shared/backoff.ts";
 import { ClosingSockets } from "./closing.ts";
 import type { Emitter } from "../shared/emitter.ts";
 import { parseServerFrames } from "./frames.ts";
-import type { Timers } from "./liveness.ts";
+import type { Timers } from "../shared/timers.ts";
 import type {
   ClientEvents,
   ClientState,
@@ -130,7 +130,7 @@ export class SocketLoop {
   /** Skips the current backoff wait and connects now (no-op when not waiting). */
   retryNow(): void {
     if (this.#retryTimer === null) return;
-    this.#o.timers.clearTimeout(this.#retryTimer);
+    this.#o.timers.clearTimer(this.#retryTimer);
     this.#retryTimer = null;
     this.#open();
   }
@@ -142,14 +142,14 @@ export class SocketLoop {
 
   /** The welcome arrived: the connect deadline is met, the state becomes `online`. */
   online(): void {
-    if (this.#connectTimer !== null) this.#o.timers.clearTimeout(this.#connectTimer);
+    if (this.#connectTimer !== null) this.#o.timers.clearTimer(this.#connectTimer);
     this.#connectTimer = null;
     this.#setState("online");
   }
 
   /** Starts the timer after which this connection counts as stable (the attempt count resets). */
   stable(): void {
-    this.#stableTimer = this.#o.timers.setTimeout(() => {
+    this.#stableTimer = this.#o.timers.setTimer(() => {
       this.#stableTimer = null;
       this.#attempt = 0;
     }, this.#o.backoff.stableMs);
@@ -208,7 +208,7 @@ export class SocketLoop {
       const code = event.code !== undefined && event.code >= 1000 ? event.code : 1006;
       if (socket === this.#socket) this.#lost(code, event.reason || failure);
     }) as (event: never) => void;
-    this.#connectTimer = this.#o.timers.setTimeout(() => {
+    this.#connectTimer = this.#o.timers.setTimer(() => {
       this.#connectTimer = null;
       if (socket === this.#socket) this.drop(Close.dead, "no welcome in time");
     }, this.#o.connectTimeoutMs);
@@ -224,7 +224,7 @@ export class SocketLoop {
       code === Close.policy,
     );
     this.#attempt++;
-    this.#retryTimer = this.#o.timers.setTimeout(() => this.#open(), delay);
+    this.#retryTimer = this.#o.timers.setTimer(() => this.#open(), delay);
     this.#setState("reconnecting", delay, code, reason);
   }
 
@@ -239,7 +239,7 @@ export class SocketLoop {
       if (code !== null && socket.readyState < 2) this.#closing.close(socket, code, reason);
     }
     for (const timer of [this.#retryTimer, this.#connectTimer, this.#stableTimer]) {
-      if (timer !== null) this.#o.timers.clearTimeout(timer);
+      if (timer !== null) this.#o.timers.clearTimer(timer);
     }
     this.#retryTimer = this.#connectTimer = this.#stableTimer = null;
     this.#o.detached();

@@ -6,7 +6,7 @@
  */
 
 import type { FanoutClient } from "../client/client.ts";
-import type { Timers } from "../client/liveness.ts";
+import type { Timers } from "../shared/timers.ts";
 import type { ConsoleOptions } from "./args.ts";
 import {
   connectFailure,
@@ -210,9 +210,9 @@ export async function runSession(deps: SessionDeps): Promise<number> {
   let closeTimer: unknown = null;
   await Promise.race([
     client.whenClosed(),
-    new Promise<void>((r) => closeTimer = timers.setTimeout(r, deps.closeWaitMs ?? 1000)),
+    new Promise<void>((r) => closeTimer = timers.setTimer(r, deps.closeWaitMs ?? 1000)),
   ]);
-  timers.clearTimeout(closeTimer);
+  timers.clearTimer(closeTimer);
   if (json) print(jsonLine("exit", { code }));
   return code;
 }

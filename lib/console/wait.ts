@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Timers } from "../client/liveness.ts";
+import type { Timers } from "../shared/timers.ts";
 
 /** How a wait ended. */
 export type WaitOutcome = "done" | "timeout";
@@ -52,7 +52,7 @@ export class ProgressWait {
     return new Promise((resolve) => {
       const arm = () => {
         this.#clearTimer();
-        this.#timer = this.#timers.setTimeout(() => {
+        this.#timer = this.#timers.setTimer(() => {
           this.#timer = null;
           this.stop();
           resolve("timeout");
@@ -75,7 +75,7 @@ export class ProgressWait {
   }
 
   #clearTimer(): void {
-    if (this.#timer !== null) this.#timers.clearTimeout(this.#timer);
+    if (this.#timer !== null) this.#timers.clearTimer(this.#timer);
     this.#timer = null;
   }
 }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { realTimers, type Timers } from "../shared/timers.ts";
 import type { Config } from "../server/config.ts";
 import type { Connection } from "./connection.ts";
 import type { Engine } from "../engine/engine.ts";
@@ -54,10 +55,8 @@ export interface HubOptions {
    * event-loop turn, so every message read in that turn shares one frame per connection).
    */
   defer?: (fn: () => void) => void;
-  /** Timer for presence batches and slow-consumer checks (default `setTimeout`). */
-  setTimer?: (fn: () => void, ms: number) => unknown;
-  /** Cancels a timer of `setTimer` (default `clearTimeout`). */
-  clearTimer?: (handle: unknown) => void;
+  /** Timers of presence batches and slow-consumer checks (default `setTimeout`/`clearTimeout`). */
+  timers?: Timers;
   /** How long a backlog over `maxBufferedBytes` may last without shrinking (default 1000 ms). */
   slowGraceMs?: number;
 }
@@ -94,7 +93,7 @@ export interface HubParts {
 export function hubParts(options: HubOptions, metrics: Metrics, hub: HubCallbacks): HubParts {
   const { config, engine, logger } = options;
   const defer = options.defer ?? setImmediate;
-  const setTimer = options.setTimer ?? setTimeout;
+  const timers = options.timers ?? realTimers;
   const out = new Outbound({
     flushBytes: config.flushBytes,
     maxBufferedBytes: config.maxBufferedBytes,
@@ -102,8 +101,7 @@ export function hubParts(options: HubOptions, metrics: Metrics, hub: HubCallback
     logger,
     onClosed: hub.remove,
     defer,
-    setTimer,
-    clearTimer: options.clearTimer ?? ((h) => clearTimeout(h as number)),
+    timers,
     slowGraceMs: options.slowGraceMs,
     sendQueueBytes: config.sendQueueBytes,
     connections: hub.connections,
@@ -113,7 +111,7 @@ export function hubParts(options: HubOptions, metrics: Metrics, hub: HubCallback
     intervalMs: config.presenceIntervalMs,
     framesPerSecond: config.presenceFramesPerSecond,
     defer,
-    setTimer,
+    timers,
     online: (room, local) => engine.online(room, local),
     queue: (conn, frame) => out.queue(conn, frame),
     metrics,

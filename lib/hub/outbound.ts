@@ -7,6 +7,7 @@
  * @module
  */
 
+import { realTimers, type Timers } from "../shared/timers.ts";
 import { Close } from "../protocol/close_codes.ts";
 import { type Connection, FrameCache } from "./connection.ts";
 import type { Logger } from "../shared/log.ts";
@@ -23,8 +24,8 @@ export interface OutboundOptions {
   onClosed: (conn: Connection) => void;
   /** Runs `fn` after the current event-loop turn (default `setImmediate`). */
   defer?: (fn: () => void) => void;
-  setTimer?: (fn: () => void, ms: number) => unknown;
-  clearTimer?: (handle: unknown) => void;
+  /** Timers of the slow-consumer checks (default `setTimeout` and `clearTimeout`). */
+  timers?: Timers;
   /** How long a backlog over `maxBufferedBytes` may last without shrinking (default 1000 ms). */
   slowGraceMs?: number;
   /** Bytes every backlog together may hold (default: no bound). */
@@ -63,8 +64,7 @@ export class Outbound {
     this.#o = {
       ...options,
       defer: options.defer ?? setImmediate,
-      setTimer: options.setTimer ?? setTimeout,
-      clearTimer: options.clearTimer ?? ((h) => clearTimeout(h as number)),
+      timers: options.timers ?? realTimers,
       slowGraceMs: options.slowGraceMs ?? 1000,
       sendQueueBytes: options.sendQueueBytes ?? Infinity,
       connections: options.connections ?? (() => []),
@@ -181,7 +181,7 @@ export class Outbound {
   /** Stops watching a connection that is gone. */
   forget(conn: Connection): void {
     if (!this.#slow.has(conn)) return;
-    this.#o.clearTimer(this.#slow.get(conn));
+    this.#o.timers.clearTimer(this.#slow.get(conn));
     this.#slow.delete(conn);
   }
 
@@ -208,7 +208,7 @@ export class Outbound {
   #watchSlow(conn: Connection): void {
     if (this.#slow.has(conn)) return;
     const mark = conn.backlog;
-    const timer = this.#o.setTimer(() => {
+    const timer = this.#o.timers.setTimer(() => {
       this.#slow.delete(conn);
       if (conn.state !== "open") return;
       const backlog = conn.backlog;

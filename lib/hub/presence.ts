@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { Timers } from "../shared/timers.ts";
 import type { Connection } from "./connection.ts";
 import type { LocalRoom } from "./room.ts";
 import type { Metrics } from "./metrics.ts";
@@ -21,7 +22,7 @@ export interface PresenceScheduleOptions {
    */
   framesPerSecond?: number;
   defer: (fn: () => void) => void;
-  setTimer: (fn: () => void, ms: number) => unknown;
+  timers: Timers;
   /** Connections online in `room` across instances, given the local count. */
   online: (room: string, local: number) => number;
   /** Queues one frame for a connection. */
@@ -86,6 +87,6 @@ export class PresenceSchedule {
     };
     const ms = this.windowMs(room);
     if (ms === 0) this.#o.defer(run);
-    else this.#o.setTimer(run, ms);
+    else this.#o.timers.setTimer(run, ms);
   }
 }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { settleWithin } from "../shared/timers.ts";
 import type { Hono } from "hono";
 import { createApp } from "./app.ts";
 import type { AppDeps, MemoryUsage, RequestInfo, Upgrade } from "./app_deps.ts";
@@ -93,12 +94,7 @@ export function createFanout(config: Config, options: FanoutOptions): Fanout {
     async shutdown() {
       deps.lifecycle.draining = true;
       clearInterval(timer);
-      let graceTimer: ReturnType<typeof setTimeout> | undefined;
-      const grace = new Promise<void>((resolve) => {
-        graceTimer = setTimeout(resolve, config.shutdownGraceMs);
-      });
-      await Promise.race([hub.drain(), grace]);
-      clearTimeout(graceTimer);
+      await settleWithin(hub.drain(), config.shutdownGraceMs);
       await engine.close();
       throttle?.flush();
     },

@@ -5,18 +5,7 @@
  *
  * @module
  */
-
-/** Timer functions (injectable so tests need no real sleeps). */
-export interface DeadlineTimers {
-  setTimer: (fn: () => void, ms: number) => unknown;
-  clearTimer: (handle: unknown) => void;
-}
-
-/** Default timers: `setTimeout` and `clearTimeout`. */
-export const realTimers: DeadlineTimers = {
-  setTimer: (fn, ms) => setTimeout(fn, ms),
-  clearTimer: (handle) => clearTimeout(handle as number),
-};
+import type { Timers } from "./timers.ts";
 
 /** A Redis command got no reply in time. */
 export class RedisTimeoutError extends Error {
@@ -36,7 +25,7 @@ export function withDeadline<T>(
   work: Promise<T>,
   ms: number,
   what: string,
-  timers: DeadlineTimers,
+  timers: Timers,
   onMiss: (err: RedisTimeoutError) => void,
 ): Promise<T> {
   return new Promise<T>((resolve, reject) => {

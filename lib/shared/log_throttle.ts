@@ -7,6 +7,7 @@
  * @module
  */
 
+import { realTimers, type Timers } from "./timers.ts";
 import type { LogFields, Logger, LogLevel } from "./log.ts";
 
 /**
@@ -30,10 +31,8 @@ export interface LogThrottleOptions {
   maxReasons?: number;
   /** Clock in ms (default `Date.now`). */
   now?: () => number;
-  /** Schedules the end of a window (default `setTimeout`). */
-  setTimer?: (fn: () => void, ms: number) => unknown;
-  /** Cancels a scheduled window end (default `clearTimeout`). */
-  clearTimer?: (handle: unknown) => void;
+  /** Timers for the ends of windows (default `setTimeout` and `clearTimeout`). */
+  timers?: Timers;
 }
 
 /**
@@ -92,14 +91,13 @@ export function createLogThrottle(inner: Logger, options: LogThrottleOptions = {
     exempt = (event: string) => event.startsWith("server."),
     maxReasons = 16,
     now = Date.now,
-    setTimer = setTimeout,
-    clearTimer = (handle: unknown) => clearTimeout(handle as number),
+    timers = realTimers,
   } = options;
   const windows = new Map<string, Window>();
 
   const close = (event: string, w: Window) => {
     if (windows.get(event) === w) windows.delete(event);
-    if (w.timer !== undefined) clearTimer(w.timer);
+    if (w.timer !== undefined) timers.clearTimer(w.timer);
     w.timer = undefined;
     if (w.suppressed === 0) return;
     const reasons = [...w.reasons].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
@@ -136,7 +134,7 @@ export function createLogThrottle(inner: Logger, options: LogThrottleOptions = {
     w.reasons.set(reason, (w.reasons.get(reason) ?? 0) + 1);
     if (w.timer === undefined) {
       const ended = w;
-      w.timer = setTimer(() => {
+      w.timer = timers.setTimer(() => {
         ended.timer = undefined;
         close(event, ended);
       }, w.start + windowMs - t);

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { realTimers, type Timers } from "../shared/timers.ts";
 import { createHash } from "node:crypto";
 import { bodyFraming, type HeadError, parseRequestHead, type RequestHead } from "./http_head.ts";
 import type { InboundBudget } from "./ws_frames.ts";
@@ -69,8 +70,8 @@ export interface HttpConnectionOptions {
   onPhase?: (phase: "waiting" | "busy" | "upgraded") => void;
   /** Monotonic clock in ms (default `performance.now`). */
   now?: () => number;
-  setTimer?: (fn: () => void, ms: number) => unknown;
-  clearTimer?: (handle: unknown) => void;
+  /** Timers (default `setTimeout` and `clearTimeout`). */
+  timers?: Timers;
 }
 
 const encoder = new TextEncoder();
@@ -174,8 +175,7 @@ export function upgradeWebSocket(
     inbound: limits.inbound,
     closeTimeoutMs: limits.wsCloseTimeoutMs,
     now: opts.now,
-    setTimer: opts.setTimer,
-    clearTimer: opts.clearTimer,
+    timers: opts.timers,
   });
   const response = new Response(null, { status: 200 });
   upgrades.set(response, { socket, key, protocol: options.protocol ?? "" });
@@ -307,8 +307,7 @@ export async function serveHttpConnection(
   opts: HttpConnectionOptions,
 ): Promise<void> {
   const { limits } = opts;
-  const setTimer = opts.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
-  const clearTimer = opts.clearTimer ?? ((h) => clearTimeout(h as number));
+  const { setTimer, clearTimer } = opts.timers ?? realTimers;
   const buf = new ReadBuffer();
   let timer: unknown = null;
   let timedOut = false;

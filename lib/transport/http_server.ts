@@ -8,6 +8,7 @@
  * @module
  */
 
+import { realTimers, settleWithin, type Timers } from "../shared/timers.ts";
 import {
   type ConnectionInfo,
   type ConnLike,
@@ -59,8 +60,8 @@ export interface HttpServerOptions {
   /** A handler threw. */
   onError?: (err: unknown) => void;
   now?: () => number;
-  setTimer?: (fn: () => void, ms: number) => unknown;
-  clearTimer?: (handle: unknown) => void;
+  /** Timers (default `setTimeout` and `clearTimeout`). */
+  timers?: Timers;
 }
 
 function hostnameOf(addr: AcceptedConn["remoteAddr"]): { hostname: string; port: number } {
@@ -81,8 +82,7 @@ function hostnameOf(addr: AcceptedConn["remoteAddr"]): { hostname: string; port:
  */
 export class HttpServer {
   #o: HttpServerOptions;
-  #setTimer: (fn: () => void, ms: number) => unknown;
-  #clearTimer: (handle: unknown) => void;
+  #timers: Timers;
   #conns = new Set<AcceptedConn>();
   /**
    * Connections waiting for a request (their first or their next), the longest waiting first:
@@ -99,8 +99,7 @@ export class HttpServer {
 
   constructor(options: HttpServerOptions) {
     this.#o = options;
-    this.#setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
-    this.#clearTimer = options.clearTimer ?? ((h) => clearTimeout(h as number));
+    this.#timers = options.timers ?? realTimers;
     this.#scheduleHeartbeat();
   }
 
@@ -141,7 +140,7 @@ export class HttpServer {
           }
           continue;
         }
-        await new Promise((resolve) => this.#setTimer(() => resolve(null), wait));
+        await new Promise((resolve) => this.#timers.setTimer(() => resolve(null), wait));
         wait = Math.min(wait * 2, 1000);
         continue;
       }
@@ -193,8 +192,7 @@ export class HttpServer {
         this.#waiting.add(conn);
       },
       now: this.#o.now,
-      setTimer: this.#o.setTimer,
-      clearTimer: this.#o.clearTimer,
+      timers: this.#timers,
     }).finally(() => {
       this.#conns.delete(conn);
       this.#waiting.delete(conn);
@@ -207,7 +205,7 @@ export class HttpServer {
 
   #scheduleHeartbeat(): void {
     const idle = this.#o.idleTimeoutMs;
-    this.#heartbeat = this.#setTimer(() => {
+    this.#heartbeat = this.#timers.setTimer(() => {
       for (const socket of this.#sockets) socket.heartbeat(idle);
       if (!this.#closed) this.#scheduleHeartbeat();
     }, Math.max(100, Math.min(1000, Math.floor(idle / 4))));
@@ -239,14 +237,9 @@ export class HttpServer {
       }
     }
     if (this.#conns.size === 0) this.#idle.resolve();
-    let timer: unknown;
-    await Promise.race([
-      this.#idle.promise,
-      new Promise((resolve) => timer = this.#setTimer(() => resolve(null), graceMs)),
-    ]);
-    this.#clearTimer(timer);
+    await settleWithin(this.#idle.promise, graceMs, this.#timers);
     this.#closed = true;
-    this.#clearTimer(this.#heartbeat);
+    this.#timers.clearTimer(this.#heartbeat);
     for (const conn of this.#conns) {
       try {
         conn.close();

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { realTimers, type Timers } from "../shared/timers.ts";
 import { Close } from "../protocol/close_codes.ts";
 import {
   encodeCloseFrame,
@@ -52,8 +53,8 @@ export interface ServerWebSocketOptions {
   closeTimeoutMs?: number;
   /** Monotonic clock in ms, for heartbeats (default `performance.now`). */
   now?: () => number;
-  setTimer?: (fn: () => void, ms: number) => unknown;
-  clearTimer?: (handle: unknown) => void;
+  /** Timers (default `setTimeout` and `clearTimeout`). */
+  timers?: Timers;
 }
 
 const CONNECTING = 0;
@@ -91,8 +92,7 @@ export class ServerWebSocket {
   #reader: FrameReader;
   #closeTimeoutMs: number;
   #now: () => number;
-  #setTimer: (fn: () => void, ms: number) => unknown;
-  #clearTimer: (handle: unknown) => void;
+  #timers: Timers;
   #queue: Uint8Array[] = [];
   #queued = 0;
   #inFlight = 0;
@@ -116,8 +116,7 @@ export class ServerWebSocket {
     this.#stream = options.stream;
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 2000;
     this.#now = options.now ?? (() => performance.now());
-    this.#setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
-    this.#clearTimer = options.clearTimer ?? ((h) => clearTimeout(h as number));
+    this.#timers = options.timers ?? realTimers;
     this.#heardAt = this.#now();
     this.#reader = new FrameReader(
       { maxMessageBytes: options.maxMessageBytes, inbound: options.inbound },
@@ -184,7 +183,7 @@ export class ServerWebSocket {
     this.#closeCode = code;
     this.#closeReason = reason;
     this.#enqueue(encodeCloseFrame(code, reason));
-    this.#closeTimer = this.#setTimer(() => {
+    this.#closeTimer = this.#timers.setTimer(() => {
       this.#closeTimer = null;
       this.#finish(false);
     }, this.#closeTimeoutMs);
@@ -250,7 +249,7 @@ export class ServerWebSocket {
         this.#closeReason = reason;
         this.#endAfterWrite = true;
         this.#enqueue(encodeCloseFrame(code, reason));
-        this.#closeTimer = this.#setTimer(() => this.#finish(false), this.#closeTimeoutMs);
+        this.#closeTimer = this.#timers.setTimer(() => this.#finish(false), this.#closeTimeoutMs);
       },
     };
   }
@@ -263,7 +262,7 @@ export class ServerWebSocket {
       this.#closeReason = reason;
       this.#endAfterWrite = true;
       this.#enqueue(encodeCloseFrame(code ?? 1000, ""));
-      this.#closeTimer = this.#setTimer(() => this.#finish(true), this.#closeTimeoutMs);
+      this.#closeTimer = this.#timers.setTimer(() => this.#finish(true), this.#closeTimeoutMs);
       return;
     }
     // Our close was answered.
@@ -334,7 +333,7 @@ export class ServerWebSocket {
     if (this.#state === CLOSED) return;
     this.#state = CLOSED;
     this.#reader.stop();
-    if (this.#closeTimer !== null) this.#clearTimer(this.#closeTimer);
+    if (this.#closeTimer !== null) this.#timers.clearTimer(this.#closeTimer);
     this.#closeTimer = null;
     this.#queue = [];
     this.#queued = 0;
@@ -343,7 +342,7 @@ export class ServerWebSocket {
       // The handshake is done and nothing is pending: send our FIN and let the peer end the
       // connection (its end of stream releases it), or drop it after the close timeout.
       this.#stream.closeWrite().catch(() => this.#drop());
-      this.#linger = this.#setTimer(() => this.#drop(), this.#closeTimeoutMs);
+      this.#linger = this.#timers.setTimer(() => this.#drop(), this.#closeTimeoutMs);
     } else this.#drop();
     const event = { code: this.#closeCode, reason: this.#closeReason, wasClean };
     try {
@@ -355,7 +354,7 @@ export class ServerWebSocket {
 
   /** Releases the connection (once). */
   #drop(): void {
-    if (this.#linger !== null) this.#clearTimer(this.#linger);
+    if (this.#linger !== null) this.#timers.clearTimer(this.#linger);
     this.#linger = null;
     if (this.#dropped) return;
     this.#dropped = true;

@@ -222,7 +222,7 @@ Deno.test("disconnect() from a welcome listener leaves no ping timer and sends n
   t.client.send("typed before the welcome");
   const socket = t.goOnline();
   assert.equal(t.client.state, "offline");
-  assert.deepEqual(t.clock.pending(), [], "no ping or stable timer left running while offline");
+  assert.deepEqual(t.clock.remaining(), [], "no ping or stable timer left running while offline");
   t.clock.advance(120_000);
   assert.deepEqual(socket.frames("message"), [], "nothing sent on the socket let go of");
   assert.equal(t.net.sockets.length, 1, "no reconnect either");

@@ -60,7 +60,7 @@ Deno.test("liveness: no pings before the welcome nor after a disconnect", () => 
   t.client.disconnect();
   t.clock.advance(50_000);
   assert.equal(t.net.last.frames("ping").length, 0);
-  assert.deepEqual(t.clock.pending(), []);
+  assert.deepEqual(t.clock.remaining(), []);
 });
 
 Deno.test("liveness: notifyVisible after a long sleep pings at once; a short one does not", () => {

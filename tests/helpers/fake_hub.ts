@@ -84,8 +84,10 @@ export function hubWith<E extends Engine>(
     monotonic: () => now,
     newId: () => `c${++n}`,
     defer: (fn) => deferred.push(fn),
-    setTimer: (fn) => (timers.set(++handles, fn), handles),
-    clearTimer: (handle) => void timers.delete(handle as number),
+    timers: {
+      setTimer: (fn) => (timers.set(++handles, fn), handles),
+      clearTimer: (handle) => void timers.delete(handle as number),
+    },
   });
   engine.start((m) => hub.deliver(m));
   const turn = async () => {

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { ManualTimers } from "./manual_timers.ts";
 import {
   CLIENT_EVENT_TYPES,
   type ClientEvents,
@@ -17,55 +18,6 @@ import type { ChatMessage } from "../../lib/protocol/frames.ts";
 
 // deno-lint-ignore no-explicit-any
 type Handler = ((event: any) => void) | null;
-
-/**
- * A manual clock: `setTimeout` callbacks run in time order when {@linkcode FakeClock.advance}
- * passes their due time.
- *
- * @example
- * ```ts
- * const clock = new FakeClock();
- * clock.setTimeout(() => console.log("later"), 100);
- * clock.advance(100); // logs "later"
- * ```
- */
-export class FakeClock {
-  time = 0;
-  #next = 1;
-  #timers = new Map<number, { at: number; fn: () => void }>();
-
-  now = (): number => this.time;
-  setTimeout = (fn: () => void, ms: number): unknown => {
-    const id = this.#next++;
-    this.#timers.set(id, { at: this.time + Math.max(0, ms), fn });
-    return id;
-  };
-  clearTimeout = (id: unknown): void => {
-    this.#timers.delete(id as number);
-  };
-
-  /** Moves time forward by `ms`, running every timer that falls due, in order. */
-  advance(ms: number): void {
-    const end = this.time + ms;
-    while (true) {
-      let dueId = -1;
-      let due: { at: number; fn: () => void } | undefined;
-      for (const [id, timer] of this.#timers) {
-        if (timer.at <= end && (!due || timer.at < due.at)) [dueId, due] = [id, timer];
-      }
-      if (!due) break;
-      this.#timers.delete(dueId);
-      this.time = due.at;
-      due.fn();
-    }
-    this.time = end;
-  }
-
-  /** Delays of the timers still pending, relative to now, sorted. */
-  pending(): number[] {
-    return [...this.#timers.values()].map((t) => t.at - this.time).sort((a, b) => a - b);
-  }
-}
 
 /**
  * A WebSocket the test drives: `open()`, `receive(...)`, `serverClose(code)`, `fail()`.
@@ -228,7 +180,7 @@ export function messageFrame(offset: number, overrides: Partial<ChatMessage> = {
  */
 export function fakeClient(options: Partial<FanoutClientOptions> = {}) {
   const net = new FakeNetwork();
-  const clock = new FakeClock();
+  const clock = new ManualTimers();
   const client = new FanoutClient({
     url: "ws://h/ws",
     room: "lobby",
@@ -236,8 +188,8 @@ export function fakeClient(options: Partial<FanoutClientOptions> = {}) {
     WebSocket: net.WebSocket,
     now: clock.now,
     random: () => 0.5,
-    setTimeout: clock.setTimeout,
-    clearTimeout: clock.clearTimeout,
+    setTimeout: clock.setTimer,
+    clearTimeout: clock.clearTimer,
     ...options,
   });
   const events: { type: keyof ClientEvents; event: unknown }[] = [];

@@ -25,11 +25,13 @@ function setup() {
     logger: silentLogger,
     onClosed: (conn) => closed.push(conn),
     defer: () => {},
-    setTimer: (fn) => {
-      timers.set(next, fn);
-      return next++;
+    timers: {
+      setTimer: (fn) => {
+        timers.set(next, fn);
+        return next++;
+      },
+      clearTimer: (h) => void timers.delete(h as number),
     },
-    clearTimer: (h) => void timers.delete(h as number),
   });
   const connect = (buffered: number) => {
     const socket = new FakeSocket();

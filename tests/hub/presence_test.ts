@@ -26,7 +26,10 @@ function fakeSchedule(intervalMs: number, framesPerSecond?: number) {
     intervalMs,
     framesPerSecond,
     defer: (fn) => deferred.push(fn),
-    setTimer: (fn, ms) => (waits.push(ms), timers.push({ at: now + ms, fn })),
+    timers: {
+      setTimer: (fn, ms) => (waits.push(ms), timers.push({ at: now + ms, fn })),
+      clearTimer: () => {},
+    },
     online: (_room, local) => (asked.push(local), local),
     queue: (_conn, frame) => queued.push(frame),
     metrics,

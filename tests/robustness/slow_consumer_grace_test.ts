@@ -51,11 +51,13 @@ async function timedHub() {
     config,
     engine,
     logger: silentLogger,
-    setTimer: (fn, ms) => {
-      timers.push(fn);
-      delays.push(ms);
+    timers: {
+      setTimer: (fn, ms) => {
+        timers.push(fn);
+        delays.push(ms);
+      },
+      clearTimer: () => {},
     },
-    clearTimer: () => {},
   });
   await engine.start((m) => hub.deliver(m));
   const settle = async () => {

@@ -88,7 +88,7 @@ Deno.test("client: disconnect closes with 1000 and never reconnects", () => {
   socket.finishClose();
   t.clock.advance(60_000);
   assert.equal(t.net.sockets.length, 1);
-  assert.deepEqual(t.clock.pending(), [], "no timer left behind");
+  assert.deepEqual(t.clock.remaining(), [], "no timer left behind");
   assert.equal(t.client.state, "offline");
 });
 
@@ -139,11 +139,11 @@ Deno.test("client: notifyOnline during the backoff wait reconnects at once", () 
   });
   t.goOnline().serverClose(1006);
   assert.equal(t.client.state, "reconnecting");
-  assert.deepEqual(t.clock.pending(), [10_000]);
+  assert.deepEqual(t.clock.remaining(), [10_000]);
   t.client.notifyOnline();
   assert.equal(t.net.sockets.length, 2, "no wait for the timer");
   assert.equal(t.client.state, "connecting");
-  assert.deepEqual(t.clock.pending(), [7_000], "only the connect timeout is left");
+  assert.deepEqual(t.clock.remaining(), [7_000], "only the connect timeout is left");
   t.net.last.open();
   t.clock.advance(6_999);
   assert.equal(t.net.sockets.length, 2, "the old retry timer was cancelled");
@@ -192,7 +192,7 @@ Deno.test("client: ping() pings only when online and never cuts a backoff wait s
   socket.serverClose(1006);
   t.client.ping();
   assert.equal(t.net.sockets.length, 1, "reconnecting: no new socket");
-  assert.deepEqual(t.clock.pending(), [10_000], "the backoff wait is kept");
+  assert.deepEqual(t.clock.remaining(), [10_000], "the backoff wait is kept");
   t.client.disconnect();
   t.client.ping();
   assert.equal(t.net.sockets.length, 1);

@@ -1,38 +1,10 @@
 import assert from "node:assert/strict";
+import { ManualTimers } from "../helpers/manual_timers.ts";
 import { createLogger, type LogFormat, type LogLevel } from "../../lib/shared/log.ts";
 import { createLogThrottle, type LogThrottleOptions } from "../../lib/shared/log_throttle.ts";
 
-/** A fake clock with timers: `advance` moves time and runs the timers that fall due. */
-function fakeTime() {
-  let t = 0;
-  let nextId = 1;
-  const timers = new Map<number, { at: number; fn: () => void }>();
-  return {
-    now: () => t,
-    setTimer: (fn: () => void, ms: number) => {
-      const id = nextId++;
-      timers.set(id, { at: t + ms, fn });
-      return id;
-    },
-    clearTimer: (id: unknown) => void timers.delete(id as number),
-    pending: () => timers.size,
-    advance(ms: number) {
-      const end = t + ms;
-      for (;;) {
-        const due = [...timers].filter(([, x]) => x.at <= end).sort((a, b) => a[1].at - b[1].at);
-        if (due.length === 0) break;
-        const [id, { at, fn }] = due[0];
-        timers.delete(id);
-        t = at;
-        fn();
-      }
-      t = end;
-    },
-  };
-}
-
 function setup(options: LogThrottleOptions = {}, format: LogFormat = "json") {
-  const time = fakeTime();
+  const time = new ManualTimers();
   const lines: { level: LogLevel; line: string }[] = [];
   const inner = createLogger({
     level: "debug",
@@ -40,7 +12,7 @@ function setup(options: LogThrottleOptions = {}, format: LogFormat = "json") {
     now: time.now,
     write: (line, level) => lines.push({ level, line }),
   });
-  const log = createLogThrottle(inner, { linesPerEvent: 3, ...time, ...options });
+  const log = createLogThrottle(inner, { linesPerEvent: 3, timers: time, now: time.now, ...options });
   const events = () => lines.map(({ line }) => JSON.parse(line));
   return { time, lines, log, events };
 }
@@ -49,7 +21,7 @@ Deno.test("log throttle: exactly N lines of an event pass, the N+1th is suppress
   const { time, log, events } = setup();
   for (let i = 0; i < 3; i++) log.info("ws.refused", { status: 503, reason: "handshake_full" });
   assert.equal(events().length, 3, "N lines are written");
-  assert.equal(time.pending(), 0, "no timer while nothing is suppressed");
+  assert.equal(time.pending, 0, "no timer while nothing is suppressed");
   log.info("ws.refused", { status: 503, reason: "handshake_full" });
   assert.equal(events().length, 3, "the N+1th is not written");
   time.advance(9_999);
@@ -63,7 +35,7 @@ Deno.test("log throttle: exactly N lines of an event pass, the N+1th is suppress
     windowSeconds: 10,
     reasons: "handshake_full=1",
   }]);
-  assert.equal(time.pending(), 0);
+  assert.equal(time.pending, 0);
   // A new window: N lines pass again.
   for (let i = 0; i < 4; i++) log.info("ws.refused", { reason: "handshake_origin" });
   assert.equal(events().filter((e) => e.event === "ws.refused").length, 6);
@@ -122,7 +94,7 @@ Deno.test("log throttle: events are counted separately; server.* always passes; 
   const off = setup({ linesPerEvent: 0 });
   for (let i = 0; i < 100; i++) off.log.info("ws.refused", { reason: "a" });
   assert.equal(off.events().length, 100);
-  assert.equal(off.time.pending(), 0);
+  assert.equal(off.time.pending, 0);
 });
 
 Deno.test("log throttle: a window without suppressed lines ends silently; the window starts at its first line", () => {
@@ -148,9 +120,9 @@ Deno.test("log throttle: flush writes the pending summaries at once and leaves n
   log.info("ws.refused", { reason: "a" });
   log.info("http.error", { path: "/x" });
   log.info("http.error", { path: "/x" });
-  assert.equal(time.pending(), 2);
+  assert.equal(time.pending, 2);
   log.flush();
-  assert.equal(time.pending(), 0);
+  assert.equal(time.pending, 0);
   assert.deepEqual(events().filter((e) => e.event.endsWith(".suppressed")).map((e) => e.event), [
     "ws.refused.suppressed",
     "http.error.suppressed",
@@ -163,7 +135,7 @@ Deno.test("log throttle: events below its level are not counted; distinct reason
   const { time, log, events } = setup({ linesPerEvent: 1, level: "info", maxReasons: 2 });
   for (let i = 0; i < 10; i++) log.debug("ws.open", { id: `c${i}` });
   assert.equal(events().length, 10, "passed on to the inner logger, which decides");
-  assert.equal(time.pending(), 0);
+  assert.equal(time.pending, 0);
   log.info("ws.refused", { reason: "r0" });
   for (let i = 1; i <= 5; i++) log.info("ws.refused", { reason: `r${i}` });
   time.advance(10_000);

@@ -16,7 +16,8 @@ import {
   upgradeWebSocket,
 } from "../../lib/transport/http_connection.ts";
 import type { ServerWebSocket } from "../../lib/transport/ws_socket.ts";
-import { FakeConn, ManualTimers, tick, until } from "../helpers/fake_conn.ts";
+import { FakeConn, tick, until } from "../helpers/fake_conn.ts";
+import { ManualTimers } from "../helpers/manual_timers.ts";
 import { closeBody, maskedFrame, serverFrames } from "../helpers/masked_frames.ts";
 
 const LIMITS: HttpLimits = {
@@ -65,8 +66,7 @@ function start(handler: FetchHandler, limits: Partial<HttpLimits> = {}) {
     onWebSocket: (socket) => sockets.push(socket),
     onError: (err) => errors.push(err),
     now: timers.now,
-    setTimer: timers.setTimer,
-    clearTimer: timers.clearTimer,
+    timers: timers,
   }).then(() => {
     state.done = true;
   });
@@ -954,8 +954,7 @@ Deno.test("serveHttpConnection: onPhase tells when a connection waits for a requ
     onWebSocket: () => {},
     onPhase: (state) => idle.push(state),
     now: timers.now,
-    setTimer: timers.setTimer,
-    clearTimer: timers.clearTimer,
+    timers: timers,
   });
   conn.feed(GET("/a"));
   await until(() => conn.text().includes("ok /a"), "the first response");

@@ -13,14 +13,8 @@ import {
   HttpServer,
   type HttpServerOptions,
 } from "../../lib/transport/http_server.ts";
-import {
-  emfile,
-  type FakeConn,
-  FakeListener,
-  ManualTimers,
-  tick,
-  until,
-} from "../helpers/fake_conn.ts";
+import { emfile, type FakeConn, FakeListener, tick, until } from "../helpers/fake_conn.ts";
+import { ManualTimers } from "../helpers/manual_timers.ts";
 import { serverFrames } from "../helpers/masked_frames.ts";
 
 const LIMITS: HttpLimits = {
@@ -51,8 +45,7 @@ function setup(options: Partial<HttpServerOptions> = {}) {
     onRefused: (reason, address) => refused.push([reason, address]),
     onAcceptError: (err, open) => acceptErrors.push([err, open]),
     now: timers.now,
-    setTimer: timers.setTimer,
-    clearTimer: timers.clearTimer,
+    timers: timers,
     ...options,
   });
   const state = { served: false };

@@ -12,7 +12,8 @@ import {
   type ServerWebSocketOptions,
   type SocketCloseEvent,
 } from "../../lib/transport/ws_socket.ts";
-import { FakeConn, ManualTimers, tick } from "../helpers/fake_conn.ts";
+import { FakeConn, tick } from "../helpers/fake_conn.ts";
+import { ManualTimers } from "../helpers/manual_timers.ts";
 import { closeBody, maskedFrame, serverFrames } from "../helpers/masked_frames.ts";
 
 function setup(options: Partial<ServerWebSocketOptions> = {}, open = true) {
@@ -23,8 +24,7 @@ function setup(options: Partial<ServerWebSocketOptions> = {}, open = true) {
     maxMessageBytes: 1000,
     closeTimeoutMs: 2000,
     now: timers.now,
-    setTimer: timers.setTimer,
-    clearTimer: timers.clearTimer,
+    timers: timers,
     ...options,
   });
   const messages: (string | ArrayBuffer)[] = [];

@@ -10,7 +10,8 @@
 import type { Logger } from "../../shared/log.ts";
 import { backoffDelay } from "../../shared/backoff.ts";
 import { newRedisClient, REDIS_BACKOFF, type RedisClient } from "./redis_client.ts";
-import { type DeadlineTimers, realTimers, withDeadline } from "../../shared/deadline.ts";
+import { withDeadline } from "../../shared/deadline.ts";
+import { realTimers, type Timers } from "../../shared/timers.ts";
 
 /** Receives the payloads published on one channel. */
 export type ChannelListener = (payload: string) => void;
@@ -30,7 +31,7 @@ export interface RedisLinkOptions {
   /** How often both connections are pinged (default 2000 ms). */
   pingIntervalMs?: number;
   /** Timers for deadlines and pings (default `setTimeout`/`clearTimeout`). */
-  timers?: DeadlineTimers;
+  timers?: Timers;
 }
 
 const errorText = (err: unknown) => String((err as Error)?.message ?? err);

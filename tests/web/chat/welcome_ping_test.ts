@@ -13,7 +13,7 @@ function islandClient() {
     event: (e) => events.push(e),
     pending: () => {},
     limits: (l) => limits.push(l),
-  }, (fn) => t.clock.setTimeout(fn, 0));
+  }, (fn) => t.clock.setTimer(fn, 0));
   return { ...t, events, limits };
 }
 
@@ -34,7 +34,7 @@ Deno.test("island: a socket that closes before the post-welcome ping keeps its b
   const t = islandClient();
   t.goOnline().serverClose(1006);
   assert.equal(t.client.state, "reconnecting");
-  assert.deepEqual(t.clock.pending(), [0, 2_000], "the deferred ping and the retry timer");
+  assert.deepEqual(t.clock.remaining(), [0, 2_000], "the deferred ping and the retry timer");
   t.clock.advance(0); // the island's post-welcome call runs now
   assert.equal(t.net.sockets.length, 1, "no new socket before the backoff wait is over");
   assert.equal(t.client.state, "reconnecting");
