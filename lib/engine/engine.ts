@@ -47,18 +47,26 @@ export interface RoomPosition {
   offset: number;
 }
 
-/** Receives every accepted message of the rooms the hub has joined, in offset order per room. */
-export type MessageSink = (message: ChatMessage) => void;
-
-/** Told when other processes changed how many are online in a room. */
-export type PresenceSink = (room: string) => void;
-
 /**
- * Told when a joined room's epoch changed under its local members (its history was lost or rolled
- * back in a shared store): offsets of the old epoch mean nothing in the new one, so members
- * welcomed with another epoch must rejoin. Called before any message of the new epoch is delivered.
+ * What an engine tells the hub, registered once with {@linkcode Engine.start}.
+ *
+ * @example
+ * ```ts
+ * await engine.start({ message: (m) => hub.deliver(m), reset: (room, epoch) => hub.reset(room, epoch) });
+ * ```
  */
-export type ResetSink = (room: string, epoch: string) => void;
+export interface EngineEvents {
+  /** Every accepted message of the rooms the hub has joined, in offset order per room. */
+  message(message: ChatMessage): void;
+  /** Other processes changed how many are online in `room` (engines shared across processes). */
+  presence?(room: string): void;
+  /**
+   * A joined room's epoch changed under its local members (its history was lost or rolled back in
+   * a shared store): offsets of the old epoch mean nothing in the new one, so members welcomed
+   * with another epoch must rejoin. Told before any message of the new epoch is delivered.
+   */
+  reset?(room: string, epoch: string): void;
+}
 
 /**
  * The epoch a message belongs to: its id is `<epoch>-<offset>`.
@@ -77,16 +85,8 @@ export function epochOf(message: { id: string }): string {
 export interface Engine {
   /** Name shown in logs and metrics, e.g. `memory` or `redis`. */
   readonly name: string;
-  /**
-   * Starts the engine; accepted messages go to `sink` from now on, and rooms whose count changed
-   * on other processes to `presence` (engines shared across processes only).
-   */
-  start(sink: MessageSink, presence?: PresenceSink): Promise<void>;
-  /**
-   * Registers who is told when a joined room's epoch changes (engines whose log can be lost while
-   * rooms have members, e.g. Redis). The hub registers itself when it is created.
-   */
-  onReset?(sink: ResetSink): void;
+  /** Starts the engine; from now on it tells `events` what happens in the joined rooms. */
+  start(events: EngineEvents): Promise<void>;
   /**
    * Accepts a message (assigning its offset), recognises a resend of one (same sender, ref and
    * text), or refuses a ref its sender already used for another text. Rejects when unavailable.

@@ -10,7 +10,7 @@
 import { Close } from "../protocol/close_codes.ts";
 import { type AddressEntry, AddressLimits } from "./address_limits.ts";
 import { Connection, type SocketLike } from "./connection.ts";
-import { type Engine, epochOf } from "../engine/engine.ts";
+import { type Engine, type EngineEvents, epochOf } from "../engine/engine.ts";
 import type { Handshake } from "../protocol/handshake.ts";
 import type { FrameRouter } from "./inbound.ts";
 import type { JoinFlow } from "./join.ts";
@@ -88,8 +88,17 @@ export class Hub {
     this.#presence = parts.presence;
     this.#join = parts.join;
     this.#frames = parts.frames;
-    this.#engine.onReset?.((room, epoch) => this.reset(room, epoch));
   }
+
+  /**
+   * What the engine tells the hub, passed once to `engine.start`: its messages are fanned out,
+   * its presence changes announced, its resets close the connections of the old epoch.
+   */
+  readonly events: EngineEvents = {
+    message: (message) => this.deliver(message),
+    presence: (room) => this.remotePresence(room),
+    reset: (room, epoch) => this.reset(room, epoch),
+  };
 
   /** Connections currently held (joining or open). */
   get size(): number {

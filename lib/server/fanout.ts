@@ -83,7 +83,7 @@ export function createFanout(config: Config, options: FanoutOptions): Fanout {
     fetch: (req, info) => app.fetch(req, info),
     deps,
     async start() {
-      await engine.start((message) => hub.deliver(message), (room) => hub.remotePresence(room));
+      await engine.start(hub.events);
       timer = setInterval(() => {
         engine.maintain(now());
         hub.maintain();

@@ -89,7 +89,7 @@ export function hubWith<E extends Engine>(
       clearTimer: (handle) => void timers.delete(handle as number),
     },
   });
-  engine.start((m) => hub.deliver(m));
+  engine.start(hub.events);
   const turn = async () => {
     for (let i = 0; i < 5; i++) await Promise.resolve();
     while (deferred.length) deferred.shift()!();

@@ -163,7 +163,10 @@ export async function startEngine(redis: TestRedis, extra: Partial<RedisEngineOp
     keyPrefix: "t" + crypto.randomUUID().slice(0, 6),
     ...extra,
   });
-  e.onReset((_room, epoch) => resets.push(epoch));
-  await e.start((m) => received.push(m), (room) => presence.push(room));
+  await e.start({
+    message: (m) => received.push(m),
+    presence: (room) => presence.push(room),
+    reset: (_room, epoch) => resets.push(epoch),
+  });
   return { e, received, presence, resets };
 }

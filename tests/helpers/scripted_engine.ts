@@ -9,10 +9,9 @@
 import type {
   Draft,
   Engine,
-  MessageSink,
+  EngineEvents,
   PublishResult,
   Recovery,
-  ResetSink,
   RoomPosition,
 } from "../../lib/engine/engine.ts";
 import type { ChatMessage } from "../../lib/protocol/frames.ts";
@@ -59,23 +58,19 @@ export class ScriptedEngine implements Engine {
   hold: Promise<void> | null = null;
   failRecover: Error | null = null;
   published: Draft[] = [];
-  #sink: MessageSink = () => {};
-  #reset: ResetSink = () => {};
+  #events: EngineEvents = { message: () => {} };
 
-  start(sink: MessageSink): Promise<void> {
-    this.#sink = sink;
+  start(events: EngineEvents): Promise<void> {
+    this.#events = events;
     return Promise.resolve();
-  }
-  onReset(sink: ResetSink): void {
-    this.#reset = sink;
   }
   /** Hands `message` to the hub as the engine's feed would. */
   deliver(message: ChatMessage): void {
-    this.#sink(message);
+    this.#events.message(message);
   }
   /** Tells the hub that `room` moved to `epoch`. */
   reset(room: string, epoch: string): void {
-    this.#reset(room, epoch);
+    this.#events.reset?.(room, epoch);
   }
   publish(draft: Draft): Promise<PublishResult> {
     this.published.push(draft);

@@ -25,7 +25,7 @@ function slowRecoverEngine(
   const engine: Engine = {
     name: "slow-recover",
     healthy: true,
-    start: (sink) => inner.start(sink),
+    start: (events) => inner.start(events),
     publish: (draft) => inner.publish(draft),
     join: (room) => inner.join(room),
     leave: (room) => inner.leave(room),
@@ -52,7 +52,7 @@ for (const snapshotFirst of [true, false]) {
     const inner = new MemoryEngine(config);
     const { engine, release } = slowRecoverEngine(inner, snapshotFirst);
     const hub = new Hub({ config, engine, logger: silentLogger });
-    await engine.start((m) => hub.deliver(m));
+    await engine.start(hub.events);
     const handshake = { room: "race", name: null, client: null, resume: null };
     const settle = () => new Promise((r) => setTimeout(r, 5));
     const otherSocket = new FakeSocket();

@@ -59,7 +59,7 @@ async function timedHub() {
       clearTimer: () => {},
     },
   });
-  await engine.start((m) => hub.deliver(m));
+  await engine.start(hub.events);
   const settle = async () => {
     for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
   };

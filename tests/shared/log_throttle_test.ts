@@ -12,7 +12,12 @@ function setup(options: LogThrottleOptions = {}, format: LogFormat = "json") {
     now: time.now,
     write: (line, level) => lines.push({ level, line }),
   });
-  const log = createLogThrottle(inner, { linesPerEvent: 3, timers: time, now: time.now, ...options });
+  const log = createLogThrottle(inner, {
+    linesPerEvent: 3,
+    timers: time,
+    now: time.now,
+    ...options,
+  });
   const events = () => lines.map(({ line }) => JSON.parse(line));
   return { time, lines, log, events };
 }

@@ -12,7 +12,7 @@ import { DedupCache, refKey } from "../dedup_cache.ts";
 import type {
   Draft,
   Engine,
-  MessageSink,
+  EngineEvents,
   PublishResult,
   Recovery,
   RoomPosition,
@@ -57,7 +57,7 @@ const RECLAIM_TO = 0.9;
  * @example
  * ```ts
  * const engine = new MemoryEngine({ historySize: 100, dedupTtlMs: 60_000, roomTtlMs: 60_000 });
- * await engine.start((message) => console.log(message.offset));
+ * await engine.start({ message: (m) => console.log(m.offset) });
  * await engine.publish({ room: "lobby", from: "c1", client: null, name: null, text: "hi", ref: null });
  * ```
  */
@@ -70,7 +70,7 @@ export class MemoryEngine implements Engine {
   /** History bytes of every room together. */
   #bytes = 0;
   #options: Required<MemoryEngineOptions>;
-  #sink: MessageSink = () => {};
+  #events: EngineEvents = { message: () => {} };
 
   constructor(options: MemoryEngineOptions) {
     this.#options = {
@@ -88,8 +88,8 @@ export class MemoryEngine implements Engine {
     return this.#bytes;
   }
 
-  start(sink: MessageSink): Promise<void> {
-    this.#sink = sink;
+  start(events: EngineEvents): Promise<void> {
+    this.#events = events;
     return Promise.resolve();
   }
 
@@ -184,7 +184,7 @@ export class MemoryEngine implements Engine {
       room.refs ??= new DedupCache(this.#options.dedupTtlMs);
       room.refs.set(key, { offset: message.offset, ts: now, hash }, now);
     }
-    this.#sink(message);
+    this.#events.message(message);
     return Promise.resolve({ status: "accepted", message });
   }
 

@@ -10,12 +10,10 @@
 import {
   type Draft,
   type Engine,
+  type EngineEvents,
   epochOf,
-  type MessageSink,
-  type PresenceSink,
   type PublishResult,
   type Recovery,
-  type ResetSink,
   type RoomPosition,
 } from "../engine.ts";
 import { randomToken } from "../../shared/ids.ts";
@@ -64,7 +62,7 @@ export interface RedisEngineOptions {
  * ```ts
  * const engine = new RedisEngine({ url: "redis://127.0.0.1:6379", logger, historySize: 1000,
  *   dedupTtlMs: 300_000, roomTtlMs: 600_000 });
- * await engine.start((m) => hub.deliver(m));
+ * await engine.start(hub.events);
  * ```
  */
 export class RedisEngine implements Engine {
@@ -72,9 +70,7 @@ export class RedisEngine implements Engine {
   readonly instanceId: string;
   #o: Required<RedisEngineOptions>;
   #link: RedisLink;
-  #sink: MessageSink = () => {};
-  #presenceSink: PresenceSink = () => {};
-  #resetSink: ResetSink = () => {};
+  #events: EngineEvents = { message: () => {} };
   #rooms = new Map<string, JoinedRoom>();
   /** What this instance knows of each room (the newest position seen, with its message's ts). */
   #positions = new Map<string, KnownPosition>();
@@ -112,7 +108,7 @@ export class RedisEngine implements Engine {
       presence: this.#presence,
       rooms: this.#rooms,
       exchange: (keys, counts) => this.#started.presence(this.instanceId, keys, counts),
-      onRemoteChange: (room) => this.#presenceSink(room),
+      onRemoteChange: (room) => this.#events.presence?.(room),
       logger: this.#o.logger,
       everyMs: Math.max(100, Math.floor(this.#o.presenceTtlMs / 3)),
     });
@@ -122,13 +118,8 @@ export class RedisEngine implements Engine {
     return !this.#closed && this.#link.healthy;
   }
 
-  onReset(sink: ResetSink): void {
-    this.#resetSink = sink;
-  }
-
-  async start(sink: MessageSink, presence: PresenceSink = () => {}): Promise<void> {
-    this.#presenceSink = presence;
-    this.#sink = sink;
+  async start(events: EngineEvents): Promise<void> {
+    this.#events = events;
     this.#store = await RedisStore.create({
       ...this.#o,
       send: (args) => this.#link.send(args),
@@ -178,7 +169,7 @@ export class RedisEngine implements Engine {
     const feed = new RoomFeed({
       deliver: (message) => {
         this.#note(room, feed.position.epoch!, message.offset, message.ts);
-        this.#sink(message);
+        this.#events.message(message);
       },
       read: (epoch, since) => {
         const cap = this.#started.streamCap;
@@ -188,7 +179,7 @@ export class RedisEngine implements Engine {
       onError: (err) => this.#o.logger.debug("redis.catchup_failed", { room, error: String(err) }),
       onReset: (epoch) => {
         this.#o.logger.warn("redis.room_reset", { room, epoch });
-        this.#resetSink(room, epoch);
+        this.#events.reset?.(room, epoch);
       },
     });
     const listener = (payload: string) => feed.push(decodePayload(room, payload));

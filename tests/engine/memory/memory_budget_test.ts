@@ -23,7 +23,7 @@ function engine(options: Partial<ConstructorParameters<typeof MemoryEngine>[0]> 
     newEpoch: () => `e${++epochs}`,
     ...options,
   });
-  e.start(() => {});
+  e.start({ message: () => {} });
   const say = (room: string, n = 1) => {
     for (let i = 0; i < n; i++) {
       e.publish({ room, from: "c", client: null, name: null, text: sized(COST), ref: null });

@@ -13,7 +13,7 @@ function engine(historySize = 5, roomTtlMs = 1000) {
     now: () => now,
     newEpoch: () => `e${++epochs}`,
   });
-  e.start((m) => delivered.push(m));
+  e.start({ message: (m) => delivered.push(m) });
   const publish = (text: string, ref: string | null = null) =>
     e.publish({ room: "r", from: "c1", client: "client01", name: null, text, ref });
   return { e, delivered, publish, advance: (ms: number) => now += ms };
