@@ -4,21 +4,12 @@
  * @module
  */
 
-import { Close } from "../lib/protocol/close_codes.ts";
 import type { AppDeps, RequestInfo } from "../lib/server/app_deps.ts";
 import { addressKey, clientAddress } from "../lib/transport/client_address.ts";
 import { originAllowed, parseHandshake } from "../lib/protocol/handshake.ts";
 import { MAX_PROTOCOL_HEADER_CHARS, offeredProtocols } from "../lib/shared/header_lists.ts";
 import { SUBPROTOCOL } from "../lib/protocol/frames.ts";
 import { identify } from "../lib/hub/public_id.ts";
-
-/** Metric reasons of the closes the WebSocket reader decides. */
-const TRANSPORT_CLOSES: Record<number, string> = {
-  [Close.protocolError]: "protocol_error",
-  [Close.invalidData]: "invalid_utf8",
-  [Close.tooBig]: "too_large",
-  [Close.busy]: "inbound_budget",
-};
 
 function refuse(
   deps: AppDeps,
@@ -69,7 +60,7 @@ export function handleWs(
   req: Request,
   info?: RequestInfo,
 ): Response {
-  const { hub, config, logger } = deps;
+  const { hub, config } = deps;
   const parsed = parseHandshake(new URL(req.url));
   const identified = parsed.ok ? identify(parsed.value) : null;
   if (deps.lifecycle.draining) {
@@ -136,25 +127,6 @@ export function handleWs(
     );
   }
   const { socket, response } = upgraded;
-  const handshake = identified!;
-  const conn = hub.accept(socket, handshake, json, address.entry)!;
-  socket.binaryType = "arraybuffer";
-  socket.onopen = () => {
-    logger.debug("ws.open", { id: conn.id, room: conn.room, mode: json ? "json" : "plain" });
-    void hub.open(conn, handshake.resume);
-  };
-  socket.onmessage = (event: { data: string | ArrayBuffer }) => hub.receive(conn, event.data);
-  socket.onclose = (event: { code: number }) => {
-    logger.debug("ws.close", { id: conn.id, room: conn.room, code: event.code });
-    hub.remove(conn);
-  };
-  socket.onerror = () => hub.remove(conn);
-  // The transport's own closes (1002 protocol, 1007 UTF-8, 1009 too big, 1013 busy) are counted
-  // and logged like the hub's abuse closes.
-  socket.onfail = (code: number) => {
-    const reason = TRANSPORT_CLOSES[code] ?? "protocol_error";
-    hub.metrics.reject(reason);
-    logger.info("ws.closed_abusive", { id: conn.id, room: conn.room, code, reason });
-  };
+  hub.attach(socket, identified!, json, address.entry);
   return response;
 }

@@ -23,6 +23,23 @@ export interface SocketLike {
   close(code?: number, reason?: string): void;
 }
 
+/**
+ * The socket an upgrade gives: Fanout's own (`lib/transport/ws_socket.ts`) or Deno's `WebSocket`:
+ * what {@linkcode Hub.attach} wires. Handler parameters are `never` so that both fit.
+ */
+export interface UpgradedSocket extends SocketLike {
+  binaryType: string;
+  onopen: ((event: never) => void) | null;
+  onmessage: ((event: never) => void) | null;
+  onclose: ((event: never) => void) | null;
+  onerror: ((event: never) => void) | null;
+  /**
+   * Told when the peer broke the WebSocket protocol or a size limit, before the socket closes
+   * with `code` (Fanout's own sockets; Deno's have no such hook).
+   */
+  onfail?: ((code: number, reason: string) => void) | null;
+}
+
 const OPEN = 1;
 
 /**

@@ -9,7 +9,7 @@
 
 import { Close } from "../protocol/close_codes.ts";
 import { type AddressEntry, AddressLimits } from "./address_limits.ts";
-import { Connection, type SocketLike } from "./connection.ts";
+import { Connection, type SocketLike, type UpgradedSocket } from "./connection.ts";
 import { type Engine, type EngineEvents, epochOf } from "../engine/engine.ts";
 import type { Handshake } from "../protocol/handshake.ts";
 import type { FrameRouter } from "./inbound.ts";
@@ -25,6 +25,14 @@ import type { ChatMessage } from "../protocol/frames.ts";
 import { RateLimiter } from "./rate_limiter.ts";
 
 export type { HubConfig, HubOptions };
+
+/** Metric reasons of the closes the transport decides (`UpgradedSocket.onfail`). */
+const TRANSPORT_CLOSES: Record<number, string> = {
+  [Close.protocolError]: "protocol_error",
+  [Close.invalidData]: "invalid_utf8",
+  [Close.tooBig]: "too_large",
+  [Close.busy]: "inbound_budget",
+};
 
 /** Why a handshake may not become a connection: the status, a one-line reason, its metric. */
 export interface HandshakeRefusal {
@@ -178,16 +186,47 @@ export class Hub {
   }
 
   /**
+   * Takes over an upgraded socket that {@linkcode Hub.admit} let in: its events drive the
+   * connection from now on (open: join the room; message: a frame; close or error: gone; fail:
+   * the transport closed it for a protocol error or a size limit, counted like abuse).
+   */
+  attach(
+    socket: UpgradedSocket,
+    handshake: Handshake,
+    json: boolean,
+    entry: AddressEntry | null,
+  ): Connection {
+    const conn = this.accept(socket, handshake, json, entry);
+    const log = this.#log;
+    socket.binaryType = "arraybuffer";
+    socket.onopen = () => {
+      log.debug("ws.open", { id: conn.id, room: conn.room, mode: json ? "json" : "plain" });
+      void this.open(conn, handshake.resume);
+    };
+    socket.onmessage = (event: { data: string | ArrayBuffer }) => this.receive(conn, event.data);
+    socket.onclose = (event: { code: number }) => {
+      log.debug("ws.close", { id: conn.id, room: conn.room, code: event.code });
+      this.remove(conn);
+    };
+    socket.onerror = () => this.remove(conn);
+    socket.onfail = (code: number) => {
+      const reason = TRANSPORT_CLOSES[code] ?? "protocol_error";
+      this.metrics.reject(reason);
+      log.info("ws.closed_abusive", { id: conn.id, room: conn.room, code, reason });
+    };
+    return conn;
+  }
+
+  /**
    * Registers a new socket (counted for `entry`'s address, whose message rate its limiter
-   * shares), or returns null when `maxConnections` are already held.
+   * shares), without wiring its events: {@linkcode Hub.attach} does, tests drive it directly.
    */
   accept(
     socket: SocketLike,
     handshake: Handshake,
     json: boolean,
     entry: AddressEntry | null = null,
-  ): Connection | null {
-    if (this.#connections.size >= this.#config.maxConnections) return null;
+  ): Connection {
     const { rateLimit, rateBurst, rateLimitCloseAfter } = this.#config;
     const limiter = new RateLimiter({
       rate: rateLimit,

@@ -8,29 +8,9 @@
 import type { Config } from "./config.ts";
 import type { Engine } from "../engine/engine.ts";
 import type { Hub } from "../hub/hub.ts";
+import type { UpgradedSocket } from "../hub/connection.ts";
 import type { Logger } from "../shared/log.ts";
 import type { InboundBudget } from "../transport/ws_frames.ts";
-
-/**
- * The socket an upgrade gives: Fanout's own (`lib/transport/ws_socket.ts`) or Deno's `WebSocket`. Handler
- * parameters are `never` so that both fit; routes annotate the events they read.
- */
-export interface UpgradedSocket {
-  readonly readyState: number;
-  readonly bufferedAmount: number;
-  binaryType: string;
-  onopen: ((event: never) => void) | null;
-  onmessage: ((event: never) => void) | null;
-  onclose: ((event: never) => void) | null;
-  onerror: ((event: never) => void) | null;
-  /**
-   * Told when the peer broke the WebSocket protocol or a size limit, before the socket closes
-   * with `code` (Fanout's own sockets; Deno's have no such hook).
-   */
-  onfail?: ((code: number, reason: string) => void) | null;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-}
 
 /**
  * Upgrades a request to a WebSocket: Fanout's own server for requests it read, else

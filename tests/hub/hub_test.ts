@@ -224,15 +224,11 @@ Deno.test("hub: maxConnections refuses the next socket", async () => {
   const t = fakeHub({ MAX_CONNECTIONS: "2" });
   await t.connect();
   await t.connect();
-  assert.throws(() => {
-    const r = t.hub.accept({ readyState: 1, bufferedAmount: 0, send() {}, close() {} }, {
-      room: "lobby",
-      name: null,
-      client: null,
-      resume: null,
-    }, true);
-    if (r === null) throw new Error("refused");
-  }, /refused/);
+  const entry = t.hub.handshake("127.0.0.9");
+  assert.ok(entry.ok);
+  const refused = t.hub.admit("lobby", entry.entry);
+  assert.equal(refused?.status, 503);
+  assert.match(refused!.reason, /server is full \(2 connections\)/);
 });
 
 Deno.test("hub: drain closes every socket with 1012", async () => {
