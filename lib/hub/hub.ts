@@ -1,8 +1,8 @@
 /**
  * The hub: the pool of live connections per room and the fan-out of accepted messages to every
- * other connection of the room. The join flow (`hub_join.ts`), the incoming frames
- * (`hub_frames.ts`), presence batching (`presence_schedule.ts`) and the per-turn flush
- * (`outbound.ts`) live in their own files.
+ * other connection of the room, the per-address limits and the socket's lifecycle. The join flow
+ * (`join.ts`), the incoming frames (`intake.ts`, `inbound.ts`), presence batching
+ * (`presence.ts`) and the per-turn flush (`outbound.ts`) live in their own files.
  *
  * @module
  */
@@ -12,19 +12,18 @@ import { type AddressEntry, AddressLimits } from "./address_limits.ts";
 import { Connection, type SocketLike, type UpgradedSocket } from "./connection.ts";
 import { type Engine, type EngineEvents, epochOf } from "../engine/engine.ts";
 import type { Handshake } from "../protocol/handshake.ts";
-import type { FrameRouter } from "./inbound.ts";
-import type { JoinFlow } from "./join.ts";
-import { type HubConfig, type HubOptions, hubParts } from "./hub_options.ts";
+import { FrameRouter } from "./inbound.ts";
+import { JoinFlow } from "./join.ts";
 import { connectionIds } from "../shared/ids.ts";
 import { LocalRoom } from "./room.ts";
 import type { Logger } from "../shared/log.ts";
 import { Metrics } from "./metrics.ts";
-import type { Outbound } from "./outbound.ts";
-import type { PresenceSchedule } from "./presence.ts";
+import { Outbound } from "./outbound.ts";
+import { PresenceSchedule } from "./presence.ts";
 import type { ChatMessage } from "../protocol/frames.ts";
 import { RateLimiter } from "./rate_limiter.ts";
-
-export type { HubConfig, HubOptions };
+import { realTimers, type Timers } from "../shared/timers.ts";
+import type { Config } from "../shared/config.ts";
 
 /** Metric reasons of the closes the transport decides (`UpgradedSocket.onfail`). */
 const TRANSPORT_CLOSES: Record<number, string> = {
@@ -85,17 +84,44 @@ export class Hub {
       maxTracked: c.maxTrackedAddresses,
       now: this.#monotonic,
     });
-    const parts = hubParts(options, this.metrics, {
+    const { config, engine, logger } = options;
+    const metrics = this.metrics;
+    const defer = options.defer ?? setImmediate;
+    const timers = options.timers ?? realTimers;
+    this.#log = logger;
+    const out = this.#out = new Outbound({
+      flushBytes: config.flushBytes,
+      maxBufferedBytes: config.maxBufferedBytes,
+      metrics,
+      logger,
+      onClosed: (conn) => this.remove(conn),
+      defer,
+      timers,
+      slowGraceMs: options.slowGraceMs,
+      sendQueueBytes: config.sendQueueBytes,
+      connections: () => this.#connections,
+      now: options.monotonic,
+    });
+    const presence = this.#presence = new PresenceSchedule({
+      intervalMs: config.presenceIntervalMs,
+      framesPerSecond: config.presenceFramesPerSecond,
+      defer,
+      timers,
+      online: (room, local) => engine.online(room, local),
+      queue: (conn, frame) => out.queue(conn, frame),
+      metrics,
+    });
+    this.#join = new JoinFlow({
+      config,
+      engine,
+      logger,
+      metrics,
+      out,
+      presence,
       room: (name) => this.#room(name),
       restart: (conn, reason) => this.#restart(conn, reason),
-      remove: (conn) => this.remove(conn),
-      connections: () => this.#connections,
     });
-    this.#log = options.logger;
-    this.#out = parts.out;
-    this.#presence = parts.presence;
-    this.#join = parts.join;
-    this.#frames = parts.frames;
+    this.#frames = new FrameRouter({ limits: config, engine, logger, metrics, out });
   }
 
   /**
@@ -361,4 +387,48 @@ export class Hub {
     const room = this.#rooms.get(name);
     if (room) this.#presence.remote(room);
   }
+}
+
+/** Settings the hub reads from {@linkcode Config}. */
+export type HubConfig = Pick<
+  Config,
+  | "maxMessageBytes"
+  | "historyOnJoin"
+  | "rateLimit"
+  | "rateBurst"
+  | "rateLimitCloseAfter"
+  | "maxConnections"
+  | "maxConnectionsPerIp"
+  | "handshakeRatePerIp"
+  | "handshakeBurstPerIp"
+  | "newRoomsPerMinutePerIp"
+  | "rateLimitPerIp"
+  | "rateBurstPerIp"
+  | "maxTrackedAddresses"
+  | "maxRooms"
+  | "maxBufferedBytes"
+  | "sendQueueBytes"
+  | "presenceIntervalMs"
+  | "presenceFramesPerSecond"
+  | "flushBytes"
+>;
+
+/** Injectable collaborators of the hub. */
+export interface HubOptions {
+  config: HubConfig;
+  engine: Engine;
+  logger: Logger;
+  metrics?: Metrics;
+  /** Monotonic clock for rate limits (default `performance.now`). */
+  monotonic?: () => number;
+  newId?: () => string;
+  /**
+   * Runs `fn` once the current turn's work is queued (default `setImmediate`: after the
+   * event-loop turn, so every message read in that turn shares one frame per connection).
+   */
+  defer?: (fn: () => void) => void;
+  /** Timers of presence batches and slow-consumer checks (default `setTimeout`/`clearTimeout`). */
+  timers?: Timers;
+  /** How long a backlog over `maxBufferedBytes` may last without shrinking (default 1000 ms). */
+  slowGraceMs?: number;
 }

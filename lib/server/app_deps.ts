@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Config } from "./config.ts";
+import type { Config } from "../shared/config.ts";
 import type { Engine } from "../engine/engine.ts";
 import type { Hub } from "../hub/hub.ts";
 import type { UpgradedSocket } from "../hub/connection.ts";

@@ -9,7 +9,7 @@
 
 import type { Upgrade } from "./app_deps.ts";
 import { addressKey } from "../transport/client_address.ts";
-import { type Config, type Env, loadConfig } from "./config.ts";
+import { type Config, type Env, loadConfig } from "../shared/config.ts";
 import { createFanout, type Fanout, type FanoutOptions } from "./fanout.ts";
 import { servedHere, upgradeWebSocket } from "../transport/http_connection.ts";
 import { HttpServer } from "../transport/http_server.ts";

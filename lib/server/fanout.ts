@@ -9,12 +9,13 @@ import { settleWithin } from "../shared/timers.ts";
 import type { Hono } from "hono";
 import { createApp } from "./app.ts";
 import type { AppDeps, MemoryUsage, RequestInfo, Upgrade } from "./app_deps.ts";
-import type { Config } from "./config.ts";
-import { createEngine } from "./create_engine.ts";
+import type { Config } from "../shared/config.ts";
 import type { Engine } from "../engine/engine.ts";
 import { Hub } from "../hub/hub.ts";
 import { createLogger, type Logger, type LogLevel } from "../shared/log.ts";
 import { createLogThrottle } from "../shared/log_throttle.ts";
+import { MemoryEngine } from "../engine/memory/memory_engine.ts";
+import { RedisEngine } from "../engine/redis/redis_engine.ts";
 
 /** Runtime pieces injected into {@linkcode createFanout}. */
 export interface FanoutOptions {
@@ -99,4 +100,44 @@ export function createFanout(config: Config, options: FanoutOptions): Fanout {
       throttle?.flush();
     },
   };
+}
+
+/**
+ * Creates the engine the config asks for.
+ *
+ * @example
+ * ```ts
+ * createEngine(loadConfig({}), { logger: silentLogger }).name; // "memory"
+ * createEngine(loadConfig({ REDIS_URL: "redis://127.0.0.1:6379" }), { logger }).name; // "redis"
+ * ```
+ */
+export function createEngine(
+  config: Config,
+  options: { logger: Logger; now?: () => number },
+): Engine {
+  const common = {
+    historySize: config.historySize,
+    dedupTtlMs: config.dedupTtlMs,
+    roomTtlMs: config.roomTtlMs,
+    now: options.now,
+  };
+  if (config.redisUrl !== null) {
+    return new RedisEngine({
+      ...common,
+      maxRooms: config.maxRooms,
+      historyReadBytes: 2 * config.maxBufferedBytes,
+      now: options.now ?? Date.now,
+      url: config.redisUrl,
+      logger: options.logger,
+      keyPrefix: config.redisKeyPrefix,
+      commandTimeoutMs: config.redisTimeoutMs,
+      presenceTtlMs: config.presenceTtlMs,
+    });
+  }
+  return new MemoryEngine({
+    ...common,
+    historyBytes: config.historyBytes,
+    roomHistoryBytes: config.roomHistoryBytes,
+    maxRooms: config.maxRooms,
+  });
 }

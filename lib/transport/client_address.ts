@@ -6,14 +6,7 @@
  * @module
  */
 
-/**
- * Which proxy header to believe: none (`off`), the last `X-Forwarded-For` entry (the one the
- * trusted proxy appended), or the whole value of a named header such as `x-real-ip`.
- */
-export type TrustProxy = { kind: "off" } | { kind: "forwarded-for" } | {
-  kind: "header";
-  name: string;
-};
+import type { TrustProxy } from "../shared/config.ts";
 
 /** The dotted-quad form of an IPv4 address (no leading zeros), or null when it is not one. */
 function ipv4(text: string): string | null {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type Config, loadConfig } from "../../lib/server/config.ts";
+import { type Config, loadConfig } from "../../lib/shared/config.ts";
 import type { SocketLike } from "../../lib/hub/connection.ts";
 import type { Connection } from "../../lib/hub/connection.ts";
 import type { Engine } from "../../lib/engine/engine.ts";

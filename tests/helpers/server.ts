@@ -4,7 +4,7 @@
  * @module
  */
 
-import { loadConfig } from "../../lib/server/config.ts";
+import { loadConfig } from "../../lib/shared/config.ts";
 import { listen, type RunningServer } from "../../lib/server/deno_server.ts";
 import { type LogLevel, silentLogger } from "../../lib/shared/log.ts";
 

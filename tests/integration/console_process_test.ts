@@ -4,7 +4,7 @@
  * lines may appear there.
  */
 import assert from "node:assert/strict";
-import { loadConfig } from "../../lib/server/config.ts";
+import { loadConfig } from "../../lib/shared/config.ts";
 import { listen } from "../../lib/server/deno_server.ts";
 import { silentLogger } from "../../lib/shared/log.ts";
 import { freePort, startTestServer } from "../helpers/server.ts";

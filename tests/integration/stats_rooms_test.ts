@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { loadConfig } from "../../lib/server/config.ts";
+import { loadConfig } from "../../lib/shared/config.ts";
 import type { RoomPosition } from "../../lib/engine/engine.ts";
 import { createFanout } from "../../lib/server/fanout.ts";
 import { silentLogger } from "../../lib/shared/log.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { loadConfig } from "../../lib/server/config.ts";
+import { loadConfig } from "../../lib/shared/config.ts";
 import { type ProcessServer, startProcessServer } from "../helpers/process_server.ts";
 import { mib, readMetrics, readRss, RssSampler, sourceAddress, Tally } from "./hostile_probe.ts";
 import { Witness, type WitnessFigures } from "./hostile_witness.ts";

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { loadConfig } from "../../lib/server/config.ts";
+import { loadConfig } from "../../lib/shared/config.ts";
 import { Hub } from "../../lib/hub/hub.ts";
 import { silentLogger } from "../../lib/shared/log.ts";
 import { MemoryEngine } from "../../lib/engine/memory/memory_engine.ts";

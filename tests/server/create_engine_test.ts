@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { loadConfig } from "../../lib/server/config.ts";
-import { createEngine } from "../../lib/server/create_engine.ts";
+import { loadConfig } from "../../lib/shared/config.ts";
+import { createEngine } from "../../lib/server/fanout.ts";
 import { silentLogger } from "../../lib/shared/log.ts";
 import { roomKeys } from "../../lib/engine/redis/keys.ts";
 import { REDIS_BACKOFF } from "../../lib/engine/redis/redis_client.ts";

@@ -5,12 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  addressKey,
-  clientAddress,
-  isIpAddress,
-  type TrustProxy,
-} from "../../lib/transport/client_address.ts";
+import type { TrustProxy } from "../../lib/shared/config.ts";
+import { addressKey, clientAddress, isIpAddress } from "../../lib/transport/client_address.ts";
 
 Deno.test("addressKey: IPv4 addresses are their own key", () => {
   assert.equal(addressKey("127.0.0.2"), "127.0.0.2");

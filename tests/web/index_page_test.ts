@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createAssetStore, type SourceAsset } from "../../lib/web/assets.ts";
-import { loadConfig } from "../../lib/server/config.ts";
+import { loadConfig } from "../../lib/shared/config.ts";
 import { createFanout } from "../../lib/server/fanout.ts";
 import { silentLogger } from "../../lib/shared/log.ts";
 import { handleIndex, pageProps } from "../../routes/index.tsx";

@@ -10,7 +10,7 @@ import {
   tabClientId,
 } from "../../../lib/web/chat/tab_id.ts";
 import { pageProps } from "../../../routes/index.tsx";
-import { loadConfig } from "../../../lib/server/config.ts";
+import { loadConfig } from "../../../lib/shared/config.ts";
 
 /** An in-memory Storage; `broken` makes every call throw, like disabled storage. */
 class FakeStorage {

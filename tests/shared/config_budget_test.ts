@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadConfig } from "../../lib/server/config.ts";
+import { loadConfig } from "../../lib/shared/config.ts";
 
 const MiB = 1024 * 1024;
 

@@ -5,8 +5,16 @@
  * @module
  */
 
-import type { TrustProxy } from "../transport/client_address.ts";
-import type { LogFormat, LogLevel } from "../shared/log.ts";
+import type { LogFormat, LogLevel } from "./log.ts";
+
+/**
+ * Which proxy header to believe: none (`off`), the last `X-Forwarded-For` entry (the one the
+ * trusted proxy appended), or the whole value of a named header such as `x-real-ip`.
+ */
+export type TrustProxy = { kind: "off" } | { kind: "forwarded-for" } | {
+  kind: "header";
+  name: string;
+};
 
 /** Every setting of the server, with its unit in the name where it has one. */
 export interface Config {

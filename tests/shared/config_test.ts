@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadConfig } from "../../lib/server/config.ts";
+import { loadConfig } from "../../lib/shared/config.ts";
 
 Deno.test("loadConfig fills every default from an empty environment", () => {
   const c = loadConfig({});
