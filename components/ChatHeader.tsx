@@ -5,6 +5,7 @@
  * @module
  */
 
+import { ROOM_PATTERN } from "../lib/protocol/handshake.ts";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { MAX_NAME_CHARS, nameProblem } from "../lib/protocol/names.ts";
 import { useNow } from "../lib/web/chat/clock.ts";
@@ -29,8 +30,6 @@ export interface ChatHeaderProps {
   onRoom(room: string): void;
 }
 
-/** Room names the server accepts. */
-export const ROOM_PATTERN = /^[a-z0-9_-]{1,64}$/;
 
 const POWER = "M12 3v8M6.6 6.6a7.5 7.5 0 1 0 10.8 0";
 const RETRY = "M20 12a8 8 0 1 1-2.4-5.7M20 4v4.5h-4.5";

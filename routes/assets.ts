@@ -1,30 +1,11 @@
 /**
- * `GET /assets/:file`: the browser bundle and the style sheet, from one in-memory store per
- * process (built on first use). Hashed names are cached for a year; plain names revalidate.
+ * `GET /assets/:file`: the browser bundle and the style sheet, from the server's in-memory asset
+ * store. Hashed names are cached for a year; plain names revalidate.
  *
  * @module
  */
 
-import type { AppDeps } from "../lib/server/app_deps.ts";
-import { type AssetStore, createAssetStore } from "../lib/web/assets.ts";
-import { denoAssetLoader } from "../lib/server/bundle_deno.ts";
-
-let shared: AssetStore | null = null;
-
-/**
- * The process-wide store (bundle made by `deno bundle` or read from `static/build/`).
- *
- * @example
- * ```ts
- * const assets = await sharedAssets(deps).ready();
- * ```
- */
-export function sharedAssets(deps: Pick<AppDeps, "logger">): AssetStore {
-  shared ??= createAssetStore(denoAssetLoader({
-    onLoad: (from, ms) => deps.logger.info("assets.loaded", { from, ms }),
-  }));
-  return shared;
-}
+import type { AssetStore } from "../lib/web/assets.ts";
 
 /**
  * Answers an asset request.
@@ -35,10 +16,9 @@ export function sharedAssets(deps: Pick<AppDeps, "logger">): AssetStore {
  * ```
  */
 export function handleAsset(
-  deps: Pick<AppDeps, "logger">,
+  deps: { assets: AssetStore },
   req: Request,
   file: string,
-  store: AssetStore = sharedAssets(deps),
 ): Promise<Response> {
-  return store.respond(req, file);
+  return deps.assets.respond(req, file);
 }

@@ -5,7 +5,14 @@
  * @module
  */
 
-import type { AppDeps } from "../lib/server/app_deps.ts";
+import type { Engine } from "../lib/engine/engine.ts";
+
+/** What `/healthz` reads. */
+export interface HealthzDeps {
+  /** Set while the server shuts down. */
+  lifecycle: { readonly draining: boolean };
+  engine: Pick<Engine, "healthy" | "name">;
+}
 
 /**
  * Answers the health check.
@@ -15,7 +22,7 @@ import type { AppDeps } from "../lib/server/app_deps.ts";
  * app.get("/healthz", () => handleHealthz(deps));
  * ```
  */
-export function handleHealthz(deps: AppDeps): Response {
+export function handleHealthz(deps: HealthzDeps): Response {
   const status = deps.lifecycle.draining ? "draining" : deps.engine.healthy ? "ok" : "degraded";
   const body = status === "ok" ? { status } : { status, engine: deps.engine.name };
   return Response.json(body, { status: status === "ok" ? 200 : 503 });

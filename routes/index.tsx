@@ -7,14 +7,21 @@
  * @module
  */
 
-import type { AppDeps } from "../lib/server/app_deps.ts";
+import type { Config } from "../lib/shared/config.ts";
+import type { Logger } from "../lib/shared/log.ts";
 import type { AssetStore } from "../lib/web/assets.ts";
 import { validName } from "../lib/protocol/names.ts";
 import { Island, renderPage } from "../lib/web/island.ts";
 import { Document } from "../components/Document.tsx";
 import { Chat, type ChatProps } from "../islands/Chat.tsx";
-import { ROOM_PATTERN } from "../components/ChatHeader.tsx";
-import { sharedAssets } from "./assets.ts";
+import { ROOM_PATTERN } from "../lib/protocol/handshake.ts";
+
+/** What the page reads. */
+export interface IndexDeps {
+  config: Pick<Config, "maxMessageBytes" | "rateLimit" | "rateBurst">;
+  logger: Logger;
+  assets: AssetStore;
+}
 
 /**
  * Reads the island's props from the page URL; invalid values fall back to defaults (a name is
@@ -25,7 +32,7 @@ import { sharedAssets } from "./assets.ts";
  * pageProps(new URL("http://h/?room=dev&backoff=50-500"), config);
  * ```
  */
-export function pageProps(url: URL, config: AppDeps["config"]): ChatProps {
+export function pageProps(url: URL, config: IndexDeps["config"]): ChatProps {
   const q = url.searchParams;
   const room = q.get("room") ?? "lobby";
   const backoff = /^(\d{1,6})-(\d{1,6})$/.exec(q.get("backoff") ?? "");
@@ -53,10 +60,10 @@ export function pageProps(url: URL, config: AppDeps["config"]): ChatProps {
  * ```
  */
 export async function handleIndex(
-  deps: AppDeps,
+  deps: IndexDeps,
   req: Request,
-  assets: AssetStore = sharedAssets(deps),
 ): Promise<Response> {
+  const { assets } = deps;
   const props = pageProps(new URL(req.url), deps.config);
   let script: string | null = null;
   let style: string | null = null;

@@ -4,8 +4,29 @@
  * @module
  */
 
-import type { AppDeps } from "../lib/server/app_deps.ts";
+import type { Engine } from "../lib/engine/engine.ts";
+import type { Hub } from "../lib/hub/hub.ts";
 import { renderPrometheus, type Sample } from "../lib/hub/metrics.ts";
+import type { InboundBudget } from "../lib/transport/ws_frames.ts";
+
+/** Process memory in bytes, as far as the runtime tells. */
+export interface MemoryUsage {
+  rss: number;
+  heapUsed: number;
+}
+
+/** What `/metrics` reads. */
+export interface MetricsDeps {
+  hub: Hub;
+  engine: Engine;
+  /** Reads process memory (zeros where the runtime tells nothing). */
+  memory: () => MemoryUsage;
+  /** What the listener holds, once one serves the app (not under `deno serve`). */
+  transport: { connections(): number } | null;
+  /** Bytes every WebSocket reader holds for incomplete messages. */
+  inbound: InboundBudget;
+  lifecycle: { readonly draining: boolean };
+}
 
 /**
  * Builds the metric samples of the server: no per-room label, and no gauge costs more than one
@@ -16,7 +37,7 @@ import { renderPrometheus, type Sample } from "../lib/hub/metrics.ts";
  * collectSamples(deps).map((s) => s.name);
  * ```
  */
-export function collectSamples(deps: AppDeps): Sample[] {
+export function collectSamples(deps: MetricsDeps): Sample[] {
   const { hub, engine } = deps;
   const m = hub.metrics;
   const memory = deps.memory();
@@ -106,7 +127,7 @@ export function collectSamples(deps: AppDeps): Sample[] {
  * app.get("/metrics", () => handleMetrics(deps));
  * ```
  */
-export function handleMetrics(deps: AppDeps): Response {
+export function handleMetrics(deps: MetricsDeps): Response {
   return new Response(renderPrometheus(collectSamples(deps)), {
     headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
   });

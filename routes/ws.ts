@@ -4,15 +4,42 @@
  * @module
  */
 
-import type { AppDeps, RequestInfo } from "../lib/server/app_deps.ts";
+import type { Hub } from "../lib/hub/hub.ts";
+import type { UpgradedSocket } from "../lib/hub/connection.ts";
+import type { Config } from "../lib/shared/config.ts";
+import type { Logger } from "../lib/shared/log.ts";
 import { addressKey, clientAddress } from "../lib/transport/client_address.ts";
 import { originAllowed, parseHandshake } from "../lib/protocol/handshake.ts";
 import { MAX_PROTOCOL_HEADER_CHARS, offeredProtocols } from "../lib/shared/header_lists.ts";
 import { SUBPROTOCOL } from "../lib/protocol/frames.ts";
 import { identify } from "../lib/hub/public_id.ts";
 
+/**
+ * Upgrades a request to a WebSocket: Fanout's own server for requests it read, else
+ * `Deno.upgradeWebSocket` (under `deno serve`).
+ */
+export type Upgrade = (
+  req: Request,
+  options: { protocol?: string; idleTimeout?: number },
+) => { socket: UpgradedSocket; response: Response };
+
+/** What the server tells a handler about the connection (the shape `Deno.serve` gives). */
+export interface RequestInfo {
+  remoteAddr: { hostname?: string; port?: number; transport?: string };
+}
+
+/** What `/ws` needs. */
+export interface WsDeps {
+  config: Config;
+  hub: Hub;
+  logger: Logger;
+  upgrade: Upgrade;
+  /** Set while the server shuts down: new sockets are refused. */
+  lifecycle: { readonly draining: boolean };
+}
+
 function refuse(
-  deps: AppDeps,
+  deps: WsDeps,
   status: number,
   reason: string,
   metric: string,
@@ -38,7 +65,7 @@ function refuse(
 export function requestAddress(
   req: Request,
   info: RequestInfo | undefined,
-  config: AppDeps["config"],
+  config: Pick<Config, "trustProxy">,
 ): string {
   const peer = info?.remoteAddr?.hostname ?? "unknown";
   return addressKey(clientAddress(req.headers, peer, config.trustProxy));
@@ -56,7 +83,7 @@ export function requestAddress(
  * ```
  */
 export function handleWs(
-  deps: AppDeps,
+  deps: WsDeps,
   req: Request,
   info?: RequestInfo,
 ): Response {

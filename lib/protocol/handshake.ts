@@ -33,7 +33,17 @@ export interface Handshake {
 /** Result of {@linkcode parseHandshake}: the values, or the reason for a 400. */
 export type HandshakeResult = { ok: true; value: HandshakeQuery } | { ok: false; reason: string };
 
-const ROOM = /^[a-z0-9_-]{1,64}$/;
+/**
+ * What a room name may be: 1-64 of `a-z 0-9 _ -` (the same rule for the server, the page and
+ * the clients).
+ *
+ * @example
+ * ```ts
+ * ROOM_PATTERN.test("team-42"); // true
+ * ROOM_PATTERN.test("Team 42"); // false
+ * ```
+ */
+export const ROOM_PATTERN = /^[a-z0-9_-]{1,64}$/;
 const CLIENT = /^[A-Za-z0-9_-]{8,64}$/;
 const EPOCH = /^[A-Za-z0-9_-]{1,64}$/;
 // Control characters, and the bidi marks, embeddings, overrides and isolates.
@@ -57,7 +67,7 @@ function shown(value: string): string {
 export function parseHandshake(url: URL): HandshakeResult {
   const q = url.searchParams;
   const room = q.get("room") ?? "lobby";
-  if (!ROOM.test(room)) {
+  if (!ROOM_PATTERN.test(room)) {
     return {
       ok: false,
       reason: `room must be 1-64 characters of a-z, 0-9, _ and -, got ${shown(room)}`,

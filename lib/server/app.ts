@@ -5,14 +5,42 @@
  */
 
 import { Hono } from "hono";
-import type { AppDeps, RequestInfo } from "./app_deps.ts";
 import { handleAsset } from "../../routes/assets.ts";
 import { handleHealthz } from "../../routes/healthz.ts";
 import { handleIndex } from "../../routes/index.tsx";
 import { handleMetrics } from "../../routes/metrics.ts";
 import { operatorAuth } from "./operator_auth.ts";
 import { handleStats } from "../../routes/api/stats.ts";
-import { handleWs } from "../../routes/ws.ts";
+import { handleWs, type RequestInfo, type Upgrade } from "../../routes/ws.ts";
+import type { MemoryUsage } from "../../routes/metrics.ts";
+import type { Config } from "../shared/config.ts";
+import type { Engine } from "../engine/engine.ts";
+import type { Hub } from "../hub/hub.ts";
+import type { Logger } from "../shared/log.ts";
+import type { AssetStore } from "../web/assets.ts";
+import type { InboundBudget } from "../transport/ws_frames.ts";
+
+/** The server's shared state, which every route takes what it needs of. */
+export interface AppDeps {
+  config: Config;
+  hub: Hub;
+  engine: Engine;
+  logger: Logger;
+  upgrade: Upgrade;
+  /** Reads process memory (default: zeros, so the core needs no runtime API). */
+  memory: () => MemoryUsage;
+  /** Wall clock in epoch ms. */
+  now: () => number;
+  startedAt: number;
+  /** Set when shutdown begins: `/healthz` answers 503 and `/ws` refuses new sockets. */
+  lifecycle: { draining: boolean };
+  /** Bytes every WebSocket reader holds for incomplete messages, against `INBOUND_MEMORY_MB`. */
+  inbound: InboundBudget;
+  /** What the listener holds, once one serves the app (not under `deno serve`). */
+  transport: { connections(): number } | null;
+  /** The browser bundle and the style sheet. */
+  assets: AssetStore;
+}
 
 /**
  * Builds the Hono app over the server's shared state.

@@ -7,7 +7,8 @@
  * @module
  */
 
-import type { SourceAsset } from "../web/assets.ts";
+import { type AssetStore, createAssetStore, type SourceAsset } from "../web/assets.ts";
+import type { Logger } from "../shared/log.ts";
 
 /** Project root (the folder holding `deno.json`). */
 export const ROOT: URL = new URL("../../", import.meta.url);
@@ -155,4 +156,22 @@ export function denoAssetLoader(options: DenoAssetOptions = {}): () => Promise<S
     );
     return [{ name: "island.js", body: js }, ...styles];
   };
+}
+
+let shared: AssetStore | null = null;
+
+/**
+ * The process-wide asset store of the Deno adapter (the bundle made by `deno bundle` or read from
+ * `static/build/`, built on first use), reporting where it came from through `logger`.
+ *
+ * @example
+ * ```ts
+ * createFanout(config, { upgrade, assets: denoAssets });
+ * ```
+ */
+export function denoAssets(logger: Logger): AssetStore {
+  shared ??= createAssetStore(denoAssetLoader({
+    onLoad: (from, ms) => logger.info("assets.loaded", { from, ms }),
+  }));
+  return shared;
 }

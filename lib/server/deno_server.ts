@@ -7,7 +7,8 @@
  * @module
  */
 
-import type { Upgrade } from "./app_deps.ts";
+import { denoAssets } from "./bundle_deno.ts";
+import type { Upgrade } from "../../routes/ws.ts";
 import { addressKey } from "../transport/client_address.ts";
 import { type Config, type Env, loadConfig } from "../shared/config.ts";
 import { createFanout, type Fanout, type FanoutOptions } from "./fanout.ts";
@@ -82,7 +83,12 @@ export const denoMemory = () => {
  * ```
  */
 export function createDenoFanout(config: Config, options: Partial<FanoutOptions> = {}): Fanout {
-  return createFanout(config, { upgrade: denoUpgrade, memory: denoMemory, ...options });
+  return createFanout(config, {
+    upgrade: denoUpgrade,
+    memory: denoMemory,
+    assets: denoAssets,
+    ...options,
+  });
 }
 
 /** A listening server. */

@@ -5,10 +5,13 @@
  * @module
  */
 
+import { type AssetStore, createAssetStore } from "../web/assets.ts";
 import { settleWithin } from "../shared/timers.ts";
 import type { Hono } from "hono";
 import { createApp } from "./app.ts";
-import type { AppDeps, MemoryUsage, RequestInfo, Upgrade } from "./app_deps.ts";
+import type { AppDeps } from "./app.ts";
+import type { MemoryUsage } from "../../routes/metrics.ts";
+import type { RequestInfo, Upgrade } from "../../routes/ws.ts";
 import type { Config } from "../shared/config.ts";
 import type { Engine } from "../engine/engine.ts";
 import { Hub } from "../hub/hub.ts";
@@ -29,6 +32,11 @@ export interface FanoutOptions {
   engine?: Engine;
   /** Interval of engine housekeeping in ms (default 10 000). */
   maintainEveryMs?: number;
+  /**
+   * Makes the asset store, given the server's logger (default: a store without assets; the Deno
+   * adapter gives the bundle and the style sheet).
+   */
+  assets?: (logger: Logger) => AssetStore;
 }
 
 /** A built server: its app, its parts, and its lifecycle. */
@@ -76,6 +84,7 @@ export function createFanout(config: Config, options: FanoutOptions): Fanout {
     lifecycle: { draining: false },
     inbound: { held: 0, max: config.inboundBytes },
     transport: null,
+    assets: options.assets?.(logger) ?? createAssetStore(() => Promise.resolve([])),
   };
   const app = createApp(deps);
   let timer: ReturnType<typeof setInterval> | undefined;

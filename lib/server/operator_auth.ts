@@ -7,7 +7,7 @@
  */
 
 import type { MiddlewareHandler } from "hono";
-import type { AppDeps } from "./app_deps.ts";
+import type { AppDeps } from "./app.ts";
 
 /** Why a request was refused (the `why` of the `http.operator_unauthorized` log event). */
 export type OperatorRefusal = "missing" | "scheme" | "token";

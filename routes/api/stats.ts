@@ -5,14 +5,26 @@
  * @module
  */
 
-import type { AppDeps } from "../../lib/server/app_deps.ts";
-import { topRooms } from "../../lib/server/top_rooms.ts";
+import type { Engine } from "../../lib/engine/engine.ts";
+import type { Hub } from "../../lib/hub/hub.ts";
+import type { Config } from "../../lib/shared/config.ts";
+import { topRooms } from "../../lib/hub/top_rooms.ts";
 
 /** One of the busiest rooms: its name, how many are online, its last offset (never its epoch). */
 export interface RoomStat {
   room: string;
   online: number;
   offset: number;
+}
+
+/** What `/api/stats` reads. */
+export interface StatsDeps {
+  config: Pick<Config, "statsTopRooms">;
+  hub: Hub;
+  engine: Engine;
+  /** Wall clock in epoch ms, and when the server started on it. */
+  now: () => number;
+  startedAt: number;
 }
 
 /** Shape of the `/api/stats` body. */
@@ -35,7 +47,7 @@ export interface Stats {
  * collectStats(deps).connections; // 3
  * ```
  */
-export function collectStats(deps: AppDeps): Stats {
+export function collectStats(deps: StatsDeps): Stats {
   const { hub, engine } = deps;
   const online = (room: string) => engine.online(room, hub.localSize(room));
   const top = topRooms(engine.roomNames(), online, deps.config.statsTopRooms).map((r) => ({
@@ -61,6 +73,6 @@ export function collectStats(deps: AppDeps): Stats {
  * app.get("/api/stats", () => handleStats(deps));
  * ```
  */
-export function handleStats(deps: AppDeps): Response {
+export function handleStats(deps: StatsDeps): Response {
   return Response.json(collectStats(deps), { headers: { "cache-control": "no-store" } });
 }

@@ -30,7 +30,7 @@ function islandProps(html: string): Record<string, unknown> {
 
 Deno.test("GET / renders the island with JSON props, the hashed bundle and style sheet", async () => {
   const assets = fakeAssets();
-  const res = await handleIndex(deps(), new Request("http://h/?room=dev&name=Ann"), assets);
+  const res = await handleIndex({ ...deps(), assets }, new Request("http://h/?room=dev&name=Ann"));
   assert.equal(res.headers.get("content-type"), "text/html; charset=utf-8");
   const html = await res.text();
   const ready = await assets.ready();
@@ -48,7 +48,7 @@ Deno.test("GET / renders the island with JSON props, the hashed bundle and style
 });
 
 Deno.test("GET / still renders its shell when the bundle cannot be built", async () => {
-  const res = await handleIndex(deps(), new Request("http://h/"), fakeAssets(true));
+  const res = await handleIndex({ ...deps(), assets: fakeAssets(true) }, new Request("http://h/"));
   const html = await res.text();
   assert.equal(res.status, 200);
   assert.ok(!html.includes("<script"), "no script without a bundle");

@@ -12,7 +12,7 @@ import {
   FanoutClient,
   type ServerLimits,
 } from "../../client/client.ts";
-import { ROOM_PATTERN } from "../../../components/ChatHeader.tsx";
+import { ROOM_PATTERN } from "../../protocol/handshake.ts";
 import { startName, withoutName } from "./name.ts";
 import { browserStorage } from "./storage.ts";
 import { holdTabClientId, releaseTabClientId, tabClientId } from "./tab_id.ts";
