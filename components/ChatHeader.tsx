@@ -30,7 +30,6 @@ export interface ChatHeaderProps {
   onRoom(room: string): void;
 }
 
-
 const POWER = "M12 3v8M6.6 6.6a7.5 7.5 0 1 0 10.8 0";
 const RETRY = "M20 12a8 8 0 1 1-2.4-5.7M20 4v4.5h-4.5";
 const Icon = ({ d }: { d: string }) => (

@@ -1,6 +1,6 @@
 /**
  * `GET /`: the web client's page. The shell is rendered on the server; the `Chat` island is
- * hydrated by the bundle (`lib/web/island_boot.ts`), whose hashed URL comes from the asset store.
+ * hydrated by the bundle (`browser.ts`), whose hashed URL comes from the asset store.
  * Query: `room` (shareable), `name`, and `backoff=<baseMs>-<capMs>` (short reconnect waits, for
  * tests and demos).
  *

@@ -13,13 +13,26 @@ import type { Logger } from "../shared/log.ts";
 /** Project root (the folder holding `deno.json`). */
 export const ROOT: URL = new URL("../../", import.meta.url);
 /** The bundle's entry point, relative to the root. */
-export const ENTRY = "lib/web/island_boot.ts";
+export const ENTRY = "browser.ts";
 /** Where `deno task build` writes the bundle, relative to the root. */
 export const BUILD_FILE = "static/build/island.js";
 /** Style sheets served next to the bundle, relative to the root. */
 export const STYLES = ["static/app.css"];
-/** Folders and files whose changes make a prebuilt bundle stale. */
-export const SOURCES = ["islands", "lib", "deno.json", "deno.lock"];
+/**
+ * Folders and files whose changes make a prebuilt bundle stale: what the browser bundle is made
+ * of, and nothing of the server (editing the Redis engine does not mark it stale).
+ */
+export const SOURCES = [
+  "browser.ts",
+  "islands",
+  "components",
+  "lib/web",
+  "lib/client",
+  "lib/protocol",
+  "lib/shared",
+  "deno.json",
+  "deno.lock",
+];
 
 /** Options of {@linkcode denoAssetLoader}. */
 export interface DenoAssetOptions {
@@ -65,7 +78,7 @@ async function built(root: URL): Promise<Uint8Array> {
 }
 
 /**
- * Runs `deno bundle --platform browser --minify lib/web/island_boot.ts` and returns its output.
+ * Runs `deno bundle --platform browser --minify browser.ts` and returns its output.
  * Runs `Deno.execPath()`; if the permission set only allows `run: ["deno"]` and the executable is
  * reached through a symlink, falls back to `deno` from `PATH`.
  *

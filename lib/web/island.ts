@@ -17,7 +17,7 @@ export const PROPS_ATTR = "data-props";
 
 /** Props of {@linkcode Island}. */
 export interface IslandProps<P> {
-  /** Name the boot script knows the component by (see `ISLANDS` in `lib/web/island_boot.ts`). */
+  /** Name the boot script knows the component by (see `browser.ts`). */
   name: string;
   component: ComponentType<P>;
   /** Plain JSON data: it is serialized into the page and parsed again in the browser. */

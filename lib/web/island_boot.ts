@@ -1,16 +1,16 @@
 /**
- * Browser side of the island runtime and the bundle's entry point: finds every element marked by
- * `Island` (`lib/web/island.ts`), parses its JSON props and hydrates the named component in place.
+ * Browser side of the island runtime: finds every element marked by `Island`
+ * (`lib/web/island.ts`), parses its JSON props and hydrates the named component in place. The
+ * bundle's entry point (`browser.ts`) names the islands and calls it.
  *
  * @module
  */
 
 import { type ComponentType, h, hydrate } from "preact";
-import { Chat } from "../../islands/Chat.tsx";
 
-/** The components the bundle can hydrate, by island name. */
+/** The components a bundle can hydrate, by island name. */
 // deno-lint-ignore no-explicit-any
-export const ISLANDS: Record<string, ComponentType<any>> = { Chat };
+export type IslandRegistry = Record<string, ComponentType<any>>;
 
 /**
  * Hydrates every island below `root`; returns how many were hydrated. Unknown names and broken
@@ -18,12 +18,12 @@ export const ISLANDS: Record<string, ComponentType<any>> = { Chat };
  *
  * @example
  * ```ts
- * bootIslands(document);
+ * bootIslands(document, { Chat });
  * ```
  */
 export function bootIslands(
   root: ParentNode,
-  islands: Record<string, ComponentType<unknown>> = ISLANDS,
+  islands: IslandRegistry,
 ): number {
   let count = 0;
   for (const el of Array.from(root.querySelectorAll<HTMLElement>("[data-island]"))) {
@@ -44,5 +44,3 @@ export function bootIslands(
   }
   return count;
 }
-
-if (typeof document !== "undefined") bootIslands(document);

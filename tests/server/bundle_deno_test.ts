@@ -19,7 +19,15 @@ Deno.test("bundleWithDeno builds a minified browser bundle that boots islands", 
 async function fakeRoot(): Promise<URL> {
   const dir = await Deno.makeTempDir({ prefix: "fanout_bundle_" });
   const root = new URL(`file://${dir}/`);
-  for (const path of ["islands/Chat.tsx", "lib/x.ts", "deno.json", "static/app.css"]) {
+  for (
+    const path of [
+      "islands/Chat.tsx",
+      "lib/web/x.ts",
+      "lib/engine/redis/x.ts",
+      "deno.json",
+      "static/app.css",
+    ]
+  ) {
     await Deno.mkdir(new URL("./", new URL(path, root)), { recursive: true });
     await Deno.writeTextFile(new URL(path, root), path === "static/app.css" ? "a{}" : "//");
   }
@@ -38,15 +46,17 @@ Deno.test("a fresh static/build bundle is used; a newer source makes it bundle i
       onLoad: (from) => calls.push(from),
     });
     const past = new Date(Date.now() - 60_000);
-    for (const path of ["islands/Chat.tsx", "lib/x.ts", "deno.json"]) {
+    for (const path of ["islands/Chat.tsx", "lib/web/x.ts", "deno.json"]) {
       await Deno.utime(new URL(path, root), past, past);
     }
+    const future = new Date(Date.now() + 60_000);
+    // A server-side file (the Redis engine) is not part of the bundle: it does not make it stale.
+    await Deno.utime(new URL("lib/engine/redis/x.ts", root), future, future);
     const first = await load();
     assert.equal(new TextDecoder().decode(first[0].body), "/* prebuilt */");
     assert.deepEqual(first.map((a) => a.name), ["island.js", "app.css"]);
-    const future = new Date(Date.now() + 60_000);
-    await Deno.utime(new URL("lib/x.ts", root), future, future);
-    const newest = await newestMtime(root, ["lib"]);
+    await Deno.utime(new URL("lib/web/x.ts", root), future, future);
+    const newest = await newestMtime(root, ["lib/web"]);
     assert.ok(Math.abs(newest - future.getTime()) < 1000, `newest mtime ${newest}`);
     const second = await load();
     assert.equal(new TextDecoder().decode(second[0].body), "/* fresh */");
