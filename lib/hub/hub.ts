@@ -97,7 +97,7 @@ export class Hub {
       onClosed: (conn) => this.remove(conn),
       defer,
       timers,
-      slowGraceMs: options.slowGraceMs,
+      slowGraceMs: config.slowConsumerGraceMs,
       sendQueueBytes: config.sendQueueBytes,
       connections: () => this.#connections,
       now: options.monotonic,
@@ -408,6 +408,7 @@ export type HubConfig = Pick<
   | "maxRooms"
   | "maxBufferedBytes"
   | "sendQueueBytes"
+  | "slowConsumerGraceMs"
   | "presenceIntervalMs"
   | "presenceFramesPerSecond"
   | "flushBytes"
@@ -429,6 +430,4 @@ export interface HubOptions {
   defer?: (fn: () => void) => void;
   /** Timers of presence batches and slow-consumer checks (default `setTimeout`/`clearTimeout`). */
   timers?: Timers;
-  /** How long a backlog over `maxBufferedBytes` may last without shrinking (default 1000 ms). */
-  slowGraceMs?: number;
 }

@@ -26,8 +26,8 @@ export interface OutboundOptions {
   defer?: (fn: () => void) => void;
   /** Timers of the slow-consumer checks (default `setTimeout` and `clearTimeout`). */
   timers?: Timers;
-  /** How long a backlog over `maxBufferedBytes` may last without shrinking (default 1000 ms). */
-  slowGraceMs?: number;
+  /** How long a backlog over `maxBufferedBytes` may last without shrinking, in ms. */
+  slowGraceMs: number;
   /** Bytes every backlog together may hold (default: no bound). */
   sendQueueBytes?: number;
   /** Every connection, for the check of the sum of backlogs (default: none). */
@@ -65,7 +65,6 @@ export class Outbound {
       ...options,
       defer: options.defer ?? setImmediate,
       timers: options.timers ?? realTimers,
-      slowGraceMs: options.slowGraceMs ?? 1000,
       sendQueueBytes: options.sendQueueBytes ?? Infinity,
       connections: options.connections ?? (() => []),
       now: options.now ?? (() => performance.now()),

@@ -140,6 +140,7 @@ export function createEngine(
       logger: options.logger,
       keyPrefix: config.redisKeyPrefix,
       commandTimeoutMs: config.redisTimeoutMs,
+      pingIntervalMs: config.redisPingIntervalMs,
       presenceTtlMs: config.presenceTtlMs,
     });
   }

@@ -82,6 +82,13 @@ export interface Config {
   redisKeyPrefix: string;
   /** Longest wait for one Redis command before failing, in ms (`REDIS_TIMEOUT_MS`, 2000). */
   redisTimeoutMs: number;
+  /** How often both Redis connections are pinged, in ms (`REDIS_PING_INTERVAL_MS`, 2000). */
+  redisPingIntervalMs: number;
+  /**
+   * How long a backlog over `MAX_BUFFERED_BYTES` may last without shrinking before the socket is
+   * closed 4008, in ms (`SLOW_CONSUMER_GRACE_MS`, 1000).
+   */
+  slowConsumerGraceMs: number;
   /** How long an instance's presence counts stay without refresh, in ms (`PRESENCE_TTL_MS`, 6000). */
   presenceTtlMs: number;
   /**
@@ -334,6 +341,8 @@ export function loadConfig(env: Env): Config {
     redisKeyPrefix: keyPrefix(env),
     redisTimeoutMs: integer(env, "REDIS_TIMEOUT_MS", 2000, 50, 60_000),
     presenceTtlMs: integer(env, "PRESENCE_TTL_MS", 6000, 300, 600_000),
+    redisPingIntervalMs: integer(env, "REDIS_PING_INTERVAL_MS", 2000, 100, 60_000),
+    slowConsumerGraceMs: integer(env, "SLOW_CONSUMER_GRACE_MS", 1000, 10, 60_000),
     servedByDeno: flag(env, "FANOUT_SERVE"),
     statsTopRooms: integer(env, "STATS_TOP_ROOMS", 20, 0, 1000),
     operatorToken: operatorToken(env),

@@ -161,6 +161,9 @@ export async function startEngine(redis: TestRedis, extra: Partial<RedisEngineOp
     dedupTtlMs: 60_000,
     roomTtlMs: 60_000,
     keyPrefix: "t" + crypto.randomUUID().slice(0, 6),
+    presenceTtlMs: 6000,
+    commandTimeoutMs: 2000,
+    pingIntervalMs: 2000,
     ...extra,
   });
   await e.start({

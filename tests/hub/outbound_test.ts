@@ -25,6 +25,7 @@ function setup() {
     logger: silentLogger,
     onClosed: (conn) => closed.push(conn),
     defer: () => {},
+    slowGraceMs: 1000,
     timers: {
       setTimer: (fn) => {
         timers.set(next, fn);

@@ -96,3 +96,15 @@ Deno.test("config: TRUST_PROXY is off, X-Forwarded-For (1) or a header name", ()
     /TRUST_PROXY must be 0, 1 \(X-Forwarded-For\) or a header name .* got "x real ip"/,
   );
 });
+
+Deno.test("config: REDIS_PING_INTERVAL_MS and SLOW_CONSUMER_GRACE_MS have defaults and bounds", () => {
+  const c = loadConfig({});
+  assert.deepEqual([c.redisPingIntervalMs, c.slowConsumerGraceMs], [2000, 1000]);
+  assert.equal(loadConfig({ REDIS_PING_INTERVAL_MS: "100" }).redisPingIntervalMs, 100);
+  assert.throws(
+    () => loadConfig({ REDIS_PING_INTERVAL_MS: "99" }),
+    /REDIS_PING_INTERVAL_MS .* "99"/,
+  );
+  assert.equal(loadConfig({ SLOW_CONSUMER_GRACE_MS: "10" }).slowConsumerGraceMs, 10);
+  assert.throws(() => loadConfig({ SLOW_CONSUMER_GRACE_MS: "9" }), /SLOW_CONSUMER_GRACE_MS .* "9"/);
+});

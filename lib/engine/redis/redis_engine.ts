@@ -33,14 +33,14 @@ export interface RedisEngineOptions {
   historySize: number;
   dedupTtlMs: number;
   roomTtlMs: number;
-  /** Prefix of every key and channel (default `fanout`). */
-  keyPrefix?: string;
-  /** How long an instance's presence counts live without a refresh (default 6000 ms). */
-  presenceTtlMs?: number;
-  /** Longest wait for one Redis command (default 2000 ms). */
-  commandTimeoutMs?: number;
-  /** How often both Redis connections are pinged (default 2000 ms). */
-  pingIntervalMs?: number;
+  /** Prefix of every key and channel (`REDIS_KEY_PREFIX`). */
+  keyPrefix: string;
+  /** How long an instance's presence counts live without a refresh, in ms (`PRESENCE_TTL_MS`). */
+  presenceTtlMs: number;
+  /** Longest wait for one Redis command, in ms (`REDIS_TIMEOUT_MS`). */
+  commandTimeoutMs: number;
+  /** How often both Redis connections are pinged, in ms (`REDIS_PING_INTERVAL_MS`). */
+  pingIntervalMs: number;
   /** Clock in epoch ms (default `Date.now`). */
   now?: () => number;
   newEpoch?: () => string;
@@ -61,7 +61,8 @@ export interface RedisEngineOptions {
  * @example
  * ```ts
  * const engine = new RedisEngine({ url: "redis://127.0.0.1:6379", logger, historySize: 1000,
- *   dedupTtlMs: 300_000, roomTtlMs: 600_000 });
+ *   dedupTtlMs: 300_000, roomTtlMs: 600_000, keyPrefix: "fanout", presenceTtlMs: 6000,
+ *   commandTimeoutMs: 2000, pingIntervalMs: 2000 });
  * await engine.start(hub.events);
  * ```
  */
@@ -81,10 +82,6 @@ export class RedisEngine implements Engine {
 
   constructor(options: RedisEngineOptions) {
     this.#o = {
-      keyPrefix: "fanout",
-      presenceTtlMs: 6000,
-      commandTimeoutMs: 2000,
-      pingIntervalMs: 2000,
       now: Date.now,
       newEpoch: () => randomToken(10),
       instanceId: randomToken(12),

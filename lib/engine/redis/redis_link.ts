@@ -28,8 +28,8 @@ export interface RedisLinkOptions {
   now?: () => number;
   /** Reconnection delay for the n-th retry (default: 50 ms doubling up to 2 s, with jitter). */
   backoff?: (retries: number) => number;
-  /** How often both connections are pinged (default 2000 ms). */
-  pingIntervalMs?: number;
+  /** How often both connections are pinged (ms). */
+  pingIntervalMs: number;
   /** Timers for deadlines and pings (default `setTimeout`/`clearTimeout`). */
   timers?: Timers;
 }
@@ -41,7 +41,8 @@ const errorText = (err: unknown) => String((err as Error)?.message ?? err);
  *
  * @example
  * ```ts
- * const link = new RedisLink({ url: "redis://127.0.0.1:6379", logger, commandTimeoutMs: 2000 });
+ * const link = new RedisLink({ url: "redis://127.0.0.1:6379", logger, commandTimeoutMs: 2000,
+ *   pingIntervalMs: 2000 });
  * await link.connect(3000);
  * await link.send(["PING"]);
  * await link.close();
@@ -62,7 +63,6 @@ export class RedisLink {
     this.#o = {
       now: Date.now,
       backoff: (n: number) => backoffDelay(n, REDIS_BACKOFF, Math.random),
-      pingIntervalMs: 2000,
       timers: realTimers,
       ...options,
     };
