@@ -8,7 +8,6 @@
 import type { AddressEntry } from "./address_limits.ts";
 import type { Handshake } from "../protocol/handshake.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
-import { encodeTextFrame } from "../transport/ws_frames.ts";
 
 /** The part of a WebSocket a connection uses; `WebSocket` satisfies it. */
 export interface SocketLike {
@@ -16,9 +15,11 @@ export interface SocketLike {
   readonly bufferedAmount: number;
   send(data: string): void;
   /**
-   * Sends a text frame encoded beforehand (Fanout's own sockets, `lib/transport/ws_socket.ts`): one
-   * encoding is then shared by every recipient of the same frame.
+   * Encodes a text frame once, to be sent to many sockets with `sendFrame` (Fanout's own sockets,
+   * `lib/transport/ws_socket.ts`): every recipient of the same frame then shares one encoding.
    */
+  encodeText?(text: string): Uint8Array;
+  /** Sends a frame made by `encodeText`. */
   sendFrame?(frame: Uint8Array): void;
   close(code?: number, reason?: string): void;
 }
@@ -59,11 +60,11 @@ export class FrameCache {
   #text: string | null = null;
   #frame: Uint8Array | null = null;
 
-  /** `text` as an encoded WebSocket text frame, reusing the last one when the text is the same. */
-  encode(text: string): Uint8Array {
+  /** `text` encoded by `encodeText`, reusing the last encoding when the text is the same. */
+  encode(text: string, encodeText: (text: string) => Uint8Array): Uint8Array {
     if (text === this.#text) return this.#frame!;
     this.#text = text;
-    return this.#frame = encodeTextFrame(text);
+    return this.#frame = encodeText(text);
   }
 
   /** `parts` joined with newlines, reusing the previous result when the parts are the same. */
@@ -168,12 +169,12 @@ export class Connection {
     if (socket.readyState !== OPEN) return 0;
     if (this.json) {
       const frame = queue.length === 1 ? queue[0] : cache ? cache.join(queue) : queue.join("\n");
-      if (cache && socket.sendFrame) socket.sendFrame(cache.encode(frame));
+      if (cache && socket.encodeText) socket.sendFrame!(cache.encode(frame, socket.encodeText));
       else socket.send(frame);
       return 1;
     }
     for (const text of queue) {
-      if (cache && socket.sendFrame) socket.sendFrame(cache.encode(text));
+      if (cache && socket.encodeText) socket.sendFrame!(cache.encode(text, socket.encodeText));
       else socket.send(text);
     }
     return queue.length;

@@ -7,7 +7,9 @@
  */
 
 import type { MiddlewareHandler } from "hono";
-import type { AppDeps } from "./app.ts";
+import type { Metrics } from "../hub/metrics.ts";
+import type { Config } from "../shared/config.ts";
+import type { Logger } from "../shared/log.ts";
 
 /** Why a request was refused (the `why` of the `http.operator_unauthorized` log event). */
 export type OperatorRefusal = "missing" | "scheme" | "token";
@@ -78,7 +80,11 @@ export async function checkBearer(
  * app.get("/metrics", operator, () => handleMetrics(deps));
  * ```
  */
-export function operatorAuth(deps: Pick<AppDeps, "config" | "hub" | "logger">): MiddlewareHandler {
+export function operatorAuth(deps: {
+  config: Pick<Config, "operatorToken">;
+  hub: { metrics: Metrics };
+  logger: Logger;
+}): MiddlewareHandler {
   const token = deps.config.operatorToken;
   if (token === null) return async (_c, next) => await next();
   let expected: Promise<Uint8Array> | null = null;

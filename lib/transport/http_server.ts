@@ -21,7 +21,8 @@ import type { ServerWebSocket } from "./ws_socket.ts";
 
 /** An accepted TCP connection. */
 export interface AcceptedConn extends ConnLike {
-  readonly remoteAddr: { hostname: string; port: number } | Deno.Addr;
+  /** The peer: an IP address and port (a Unix socket has neither). */
+  readonly remoteAddr: { hostname?: string; port?: number };
 }
 
 /** A TCP listener: `Deno.Listener` satisfies it. */
@@ -65,8 +66,7 @@ export interface HttpServerOptions {
 }
 
 function hostnameOf(addr: AcceptedConn["remoteAddr"]): { hostname: string; port: number } {
-  if ("hostname" in addr) return { hostname: addr.hostname, port: addr.port };
-  return { hostname: "unix", port: 0 };
+  return { hostname: addr.hostname ?? "unix", port: addr.port ?? 0 };
 }
 
 /**

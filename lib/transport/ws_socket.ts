@@ -162,6 +162,11 @@ export class ServerWebSocket {
     this.#enqueue(encodeTextFrame(data));
   }
 
+  /** Encodes `text` as a text frame, for {@linkcode ServerWebSocket.sendFrame} to many sockets. */
+  encodeText(text: string): Uint8Array {
+    return encodeTextFrame(text);
+  }
+
   /** Sends a frame already encoded (shared between recipients); ignored unless open. */
   sendFrame(frame: Uint8Array): void {
     if (this.#state !== OPEN) return;
