@@ -15,8 +15,9 @@ import {
   waitOnline,
 } from "../helpers/browser.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { envOr } from "../helpers/requires.ts";
 
-const SHOTS = Deno.env.get("SCREENSHOTS") === "1";
+const SHOTS = envOr("SCREENSHOTS", "") === "1";
 const visible = (page: Page, sel: string) => page.locator(sel).isVisible();
 const overflowX = (page: Page) =>
   page.evaluate(() => document.documentElement.scrollWidth - globalThis.innerWidth);

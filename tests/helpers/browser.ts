@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { requireBinary } from "./requires.ts";
 
 /** Chromium for the tests (skipped loudly outside CI when missing). */
@@ -22,8 +22,10 @@ export const CHROMIUM: { path: string; ignore: boolean } = requireBinary("Chromi
  * try { ... } finally { await browser.close(); }
  * ```
  */
-export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
+export async function launchBrowser(): Promise<Browser> {
+  // Imported here: loading playwright-core reads the environment, which a bare `deno test` may not.
+  const { chromium } = await import("playwright-core");
+  return await chromium.launch({
     executablePath: CHROMIUM.path,
     args: [
       "--no-sandbox",

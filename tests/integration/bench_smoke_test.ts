@@ -11,13 +11,14 @@ import { parseFlags, scenarioParams } from "../../bench/flags.ts";
 import { FrameScanner } from "../../bench/frame_scanner.ts";
 import { clientTextFrame } from "../../bench/raw_ws_reader.ts";
 import { median } from "../../bench/report.ts";
+import { testWithPermissions } from "../helpers/requires.ts";
 
 type Rows = Record<
   string,
   { baseline: Record<string, number>[]; fanout: Record<string, number>[] }
 >;
 
-Deno.test("bench flags: defaults, overrides and errors", () => {
+testWithPermissions("bench flags: defaults, overrides and errors", () => {
   const quick = parseFlags(["--quick", "--scenario", "fanout", "--clients=7"]);
   assert.deepEqual(quick.scenarios, ["fanout"]);
   assert.equal(scenarioParams("fanout", quick).clients, 7);
@@ -29,7 +30,7 @@ Deno.test("bench flags: defaults, overrides and errors", () => {
   assert.equal(median([3, 1, NaN, 2]), 2);
 });
 
-Deno.test({
+testWithPermissions({
   name: "bench --quick: every scenario runs on both servers with no loss and no duplicates",
   async fn() {
     const json = await Deno.makeTempFile({ suffix: ".json" });
@@ -99,42 +100,45 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-Deno.test("bench frame scanner: counts every marker once, whatever the read boundaries", () => {
-  const line = (s: number, q: number) =>
-    `{"type":"message","room":"r","offset":${q},"text":"#${s}.${q}.${1000 + q}|xxxx","ts":1}`;
-  const ndjson = Array.from({ length: 40 }, (_, q) => line(q % 3, q)).join("\n"); // 16-bit length
-  const stream = concat([
-    serverFrame(1, '{"type":"welcome","history":[]}'),
-    serverFrame(1, ndjson),
-    serverFrame(9, "hi"), // ping between data frames
-    serverFrame(1, "#7.40.5000|plain text"), // plain mode
-    serverFrame(1, "#7.41.x|not a marker"),
-    serverFrame(1, "#7.1"), // truncated at the frame end: not a marker
-    serverFrame(1, "2.3|"), // …and the next frame does not complete it
-    serverFrame(2, ""),
-  ]);
-  for (const step of [1, 2, 3, 7, 64, 1000, stream.length]) {
-    const seen: string[] = [];
-    const controls: string[] = [];
-    const scanner = new FrameScanner({
-      onMarker: (s, q, t, now) => seen.push(`${s}.${q}.${t}@${now}`),
-      onControl: (op, payload) => controls.push(`${op}:${String.fromCharCode(...payload)}`),
-    });
-    for (let at = 0; at < stream.length; at += step) {
-      scanner.push(stream.subarray(at, at + step), 9);
+testWithPermissions(
+  "bench frame scanner: counts every marker once, whatever the read boundaries",
+  () => {
+    const line = (s: number, q: number) =>
+      `{"type":"message","room":"r","offset":${q},"text":"#${s}.${q}.${1000 + q}|xxxx","ts":1}`;
+    const ndjson = Array.from({ length: 40 }, (_, q) => line(q % 3, q)).join("\n"); // 16-bit length
+    const stream = concat([
+      serverFrame(1, '{"type":"welcome","history":[]}'),
+      serverFrame(1, ndjson),
+      serverFrame(9, "hi"), // ping between data frames
+      serverFrame(1, "#7.40.5000|plain text"), // plain mode
+      serverFrame(1, "#7.41.x|not a marker"),
+      serverFrame(1, "#7.1"), // truncated at the frame end: not a marker
+      serverFrame(1, "2.3|"), // …and the next frame does not complete it
+      serverFrame(2, ""),
+    ]);
+    for (const step of [1, 2, 3, 7, 64, 1000, stream.length]) {
+      const seen: string[] = [];
+      const controls: string[] = [];
+      const scanner = new FrameScanner({
+        onMarker: (s, q, t, now) => seen.push(`${s}.${q}.${t}@${now}`),
+        onControl: (op, payload) => controls.push(`${op}:${String.fromCharCode(...payload)}`),
+      });
+      for (let at = 0; at < stream.length; at += step) {
+        scanner.push(stream.subarray(at, at + step), 9);
+      }
+      const expected = [
+        ...Array.from({ length: 40 }, (_, q) => `${q % 3}.${q}.${1000 + q}@9`),
+        "7.40.5000@9",
+      ];
+      assert.deepEqual(seen, expected, `read size ${step}`);
+      assert.equal(scanner.markers, 41);
+      assert.equal(scanner.frames, 7, `read size ${step}`);
+      assert.deepEqual(controls, ["9:hi"]);
     }
-    const expected = [
-      ...Array.from({ length: 40 }, (_, q) => `${q % 3}.${q}.${1000 + q}@9`),
-      "7.40.5000@9",
-    ];
-    assert.deepEqual(seen, expected, `read size ${step}`);
-    assert.equal(scanner.markers, 41);
-    assert.equal(scanner.frames, 7, `read size ${step}`);
-    assert.deepEqual(controls, ["9:hi"]);
-  }
-});
+  },
+);
 
-Deno.test("bench client frames are masked text frames with the payload intact", () => {
+testWithPermissions("bench client frames are masked text frames with the payload intact", () => {
   const frame = clientTextFrame("x".repeat(200));
   assert.equal(frame[0], 0x81);
   assert.equal(frame[1], 0x80 | 126);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { type ClientEvents, FanoutClient } from "../../lib/client/client.ts";
 import { startTestServer } from "../helpers/server.ts";
+import { testWithPermissions } from "../helpers/requires.ts";
 
 function waitFor<K extends keyof ClientEvents>(
   client: FanoutClient,
@@ -22,37 +23,40 @@ function waitFor<K extends keyof ClientEvents>(
   });
 }
 
-Deno.test("live: two clients on a real server exchange messages once, without echo", async () => {
-  const srv = await startTestServer();
-  const url = srv.wsUrl().split("?")[0];
-  const a = new FanoutClient({ url, room: "live", name: "Ann" });
-  const b = new FanoutClient({ url, room: "live", name: "Bob" });
-  const gotA: string[] = [];
-  const gotB: string[] = [];
-  a.on("message", (m) => gotA.push(m.text));
-  b.on("message", (m) => gotB.push(m.text));
-  try {
-    const onlineA = waitFor(a, "state", (s) => s.state === "online");
-    a.connect();
-    await onlineA;
-    const onlineB = waitFor(b, "welcome");
-    b.connect();
-    await onlineB;
-    const allAcked = waitFor(a, "outbox", (o) => o.items.length === 0);
-    const lastArrived = waitFor(b, "message", (m) => m.text === "three");
-    for (const text of ["one", "two", "three"]) a.send(text);
-    await allAcked;
-    await lastArrived;
-    assert.deepEqual(gotB, ["one", "two", "three"]);
-    assert.deepEqual(gotA, [], "never an echo of one's own messages");
-    assert.ok(a.rttMs === null || a.rttMs >= 0);
-  } finally {
-    a.disconnect();
-    b.disconnect();
-    await Promise.all([a.whenClosed(), b.whenClosed()]);
-    await srv.stop();
-  }
-});
+testWithPermissions(
+  "live: two clients on a real server exchange messages once, without echo",
+  async () => {
+    const srv = await startTestServer();
+    const url = srv.wsUrl().split("?")[0];
+    const a = new FanoutClient({ url, room: "live", name: "Ann" });
+    const b = new FanoutClient({ url, room: "live", name: "Bob" });
+    const gotA: string[] = [];
+    const gotB: string[] = [];
+    a.on("message", (m) => gotA.push(m.text));
+    b.on("message", (m) => gotB.push(m.text));
+    try {
+      const onlineA = waitFor(a, "state", (s) => s.state === "online");
+      a.connect();
+      await onlineA;
+      const onlineB = waitFor(b, "welcome");
+      b.connect();
+      await onlineB;
+      const allAcked = waitFor(a, "outbox", (o) => o.items.length === 0);
+      const lastArrived = waitFor(b, "message", (m) => m.text === "three");
+      for (const text of ["one", "two", "three"]) a.send(text);
+      await allAcked;
+      await lastArrived;
+      assert.deepEqual(gotB, ["one", "two", "three"]);
+      assert.deepEqual(gotA, [], "never an echo of one's own messages");
+      assert.ok(a.rttMs === null || a.rttMs >= 0);
+    } finally {
+      a.disconnect();
+      b.disconnect();
+      await Promise.all([a.whenClosed(), b.whenClosed()]);
+      await srv.stop();
+    }
+  },
+);
 
 /** A real WebSocket whose first connection loses every ack and then drops (like a cut cable). */
 function lossyFirstConnection() {
@@ -88,40 +92,43 @@ function lossyFirstConnection() {
   };
 }
 
-Deno.test("live: a message whose ack was lost is resent after reconnect and delivered once", async () => {
-  const srv = await startTestServer();
-  const url = srv.wsUrl().split("?")[0];
-  const a = new FanoutClient({
-    url,
-    room: "lossy",
-    WebSocket: lossyFirstConnection(),
-    backoff: { baseMs: 20 },
-  });
-  const b = new FanoutClient({ url, room: "lossy" });
-  const gotB: string[] = [];
-  b.on("message", (m) => gotB.push(m.text));
-  try {
-    const bOnline = waitFor(b, "welcome");
-    b.connect();
-    await bOnline;
-    const aOnline = waitFor(a, "welcome");
-    a.connect();
-    await aOnline;
-    const acked = waitFor(a, "ack", () => true, 5000);
-    const ref = a.send("exactly once");
-    const reconnected = waitFor(a, "welcome", (w) => w.resumed);
-    const ack = await acked;
-    await reconnected;
-    assert.equal(ack.ref, ref);
-    // A later message proves B is up to date; the first one arrived only once.
-    const later = waitFor(b, "message", (m) => m.text === "later");
-    a.send("later");
-    await later;
-    assert.deepEqual(gotB, ["exactly once", "later"]);
-  } finally {
-    a.disconnect();
-    b.disconnect();
-    await Promise.all([a.whenClosed(), b.whenClosed()]);
-    await srv.stop();
-  }
-});
+testWithPermissions(
+  "live: a message whose ack was lost is resent after reconnect and delivered once",
+  async () => {
+    const srv = await startTestServer();
+    const url = srv.wsUrl().split("?")[0];
+    const a = new FanoutClient({
+      url,
+      room: "lossy",
+      WebSocket: lossyFirstConnection(),
+      backoff: { baseMs: 20 },
+    });
+    const b = new FanoutClient({ url, room: "lossy" });
+    const gotB: string[] = [];
+    b.on("message", (m) => gotB.push(m.text));
+    try {
+      const bOnline = waitFor(b, "welcome");
+      b.connect();
+      await bOnline;
+      const aOnline = waitFor(a, "welcome");
+      a.connect();
+      await aOnline;
+      const acked = waitFor(a, "ack", () => true, 5000);
+      const ref = a.send("exactly once");
+      const reconnected = waitFor(a, "welcome", (w) => w.resumed);
+      const ack = await acked;
+      await reconnected;
+      assert.equal(ack.ref, ref);
+      // A later message proves B is up to date; the first one arrived only once.
+      const later = waitFor(b, "message", (m) => m.text === "later");
+      a.send("later");
+      await later;
+      assert.deepEqual(gotB, ["exactly once", "later"]);
+    } finally {
+      a.disconnect();
+      b.disconnect();
+      await Promise.all([a.whenClosed(), b.whenClosed()]);
+      await srv.stop();
+    }
+  },
+);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { startTestServer } from "../helpers/server.ts";
 import { TestClient } from "../helpers/ws_client.ts";
+import { testWithPermissions } from "../helpers/requires.ts";
 
 async function status(url: string, headers: HeadersInit = {}): Promise<[number, string]> {
   const res = await fetch(url, { headers });
@@ -8,7 +9,7 @@ async function status(url: string, headers: HeadersInit = {}): Promise<[number, 
 }
 const upgrade = { upgrade: "websocket", connection: "Upgrade" };
 
-Deno.test("http: /healthz, /api/stats and /metrics describe the server", async () => {
+testWithPermissions("http: /healthz, /api/stats and /metrics describe the server", async () => {
   const srv = await startTestServer();
   try {
     assert.deepEqual(await (await fetch(srv.httpUrl("/healthz"))).json(), { status: "ok" });
@@ -44,7 +45,7 @@ Deno.test("http: /healthz, /api/stats and /metrics describe the server", async (
   }
 });
 
-Deno.test("http: the handshake answers 426, 400, 403 and 503 with a reason", async () => {
+testWithPermissions("http: the handshake answers 426, 400, 403 and 503 with a reason", async () => {
   const srv = await startTestServer({ MAX_CONNECTIONS: "1" });
   try {
     const [plainGet, why] = await status(srv.httpUrl("/ws"));
@@ -76,7 +77,7 @@ Deno.test("http: the handshake answers 426, 400, 403 and 503 with a reason", asy
   }
 });
 
-Deno.test("http: same-origin browsers and allow-listed origins may connect", async () => {
+testWithPermissions("http: same-origin browsers and allow-listed origins may connect", async () => {
   const srv = await startTestServer({ ALLOWED_ORIGINS: "http://app.example" });
   try {
     const c = await TestClient.connect(srv.wsUrl(), { headers: { origin: "http://app.example" } });
@@ -96,21 +97,24 @@ Deno.test("http: same-origin browsers and allow-listed origins may connect", asy
   }
 });
 
-Deno.test("http: while draining /healthz is 503 and new sockets are refused", async () => {
-  const srv = await startTestServer();
-  try {
-    srv.server.fanout.deps.lifecycle.draining = true;
-    const res = await fetch(srv.httpUrl("/healthz"));
-    assert.equal(res.status, 503);
-    assert.deepEqual(await res.json(), { status: "draining", engine: "memory" });
-    const [code] = await status(srv.httpUrl("/ws"), upgrade);
-    assert.equal(code, 503);
-  } finally {
-    await srv.stop();
-  }
-});
+testWithPermissions(
+  "http: while draining /healthz is 503 and new sockets are refused",
+  async () => {
+    const srv = await startTestServer();
+    try {
+      srv.server.fanout.deps.lifecycle.draining = true;
+      const res = await fetch(srv.httpUrl("/healthz"));
+      assert.equal(res.status, 503);
+      assert.deepEqual(await res.json(), { status: "draining", engine: "memory" });
+      const [code] = await status(srv.httpUrl("/ws"), upgrade);
+      assert.equal(code, 503);
+    } finally {
+      await srv.stop();
+    }
+  },
+);
 
-Deno.test("http: / renders a page", async () => {
+testWithPermissions("http: / renders a page", async () => {
   const srv = await startTestServer();
   try {
     const res = await fetch(srv.httpUrl("/?room=dev"));

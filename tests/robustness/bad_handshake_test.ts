@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { RawWs } from "../helpers/raw_ws.ts";
 import { startTestServer } from "../helpers/server.ts";
 import { TestClient } from "../helpers/ws_client.ts";
+import { testWithPermissions } from "../helpers/requires.ts";
 
 interface HandshakeCase {
   name: string;
@@ -172,147 +173,156 @@ const CASES: HandshakeCase[] = [
   },
 ];
 
-Deno.test("bad handshake: each hostile query or header gets its status and reason", async () => {
-  // Heads up to 64 KiB, so that the 16 KiB cap on the subprotocol header is what answers.
-  const srv = await startTestServer({ MAX_HEADER_BYTES: "65536" });
-  const { client: witness } = await TestClient.join(srv.wsUrl({ room: "lobby" }));
-  try {
-    for (const c of CASES) {
-      const query = new URLSearchParams(c.query ?? {});
-      const hs = await RawWs.connect(srv.server.port, `/ws?${query}`, {
-        headers: c.headers,
-        host: c.host,
-        upgrade: c.upgrade,
-        protocols: c.protocols ?? ["fanout.v1"],
+testWithPermissions(
+  "bad handshake: each hostile query or header gets its status and reason",
+  async () => {
+    // Heads up to 64 KiB, so that the 16 KiB cap on the subprotocol header is what answers.
+    const srv = await startTestServer({ MAX_HEADER_BYTES: "65536" });
+    const { client: witness } = await TestClient.join(srv.wsUrl({ room: "lobby" }));
+    try {
+      for (const c of CASES) {
+        const query = new URLSearchParams(c.query ?? {});
+        const hs = await RawWs.connect(srv.server.port, `/ws?${query}`, {
+          headers: c.headers,
+          host: c.host,
+          upgrade: c.upgrade,
+          protocols: c.protocols ?? ["fanout.v1"],
+        });
+        hs.ws?.abort();
+        assert.equal(hs.status, c.status, `case "${c.name}": ${hs.body}`);
+        assert.match(hs.body, c.reason, `case "${c.name}"`);
+        assert.ok(hs.body.length < 300, `case "${c.name}": the reason is one short line`);
+      }
+      // Positive controls: a subprotocol header of exactly 16 KiB is read (and JSON mode chosen)...
+      const atCap = await RawWs.connect(srv.server.port, "/ws?room=elsewhere", {
+        protocols: ["fanout.v1", "x".repeat(16 * 1024 - 11)],
       });
-      hs.ws?.abort();
-      assert.equal(hs.status, c.status, `case "${c.name}": ${hs.body}`);
-      assert.match(hs.body, c.reason, `case "${c.name}"`);
-      assert.ok(hs.body.length < 300, `case "${c.name}": the reason is one short line`);
+      atCap.ws?.abort();
+      assert.equal(atCap.status, 101, atCap.body);
+      assert.equal(atCap.headers.get("sec-websocket-protocol"), "fanout.v1");
+      // ...pages on localhost names and IP literals, served by this server, may connect...
+      for (const host of ["localhost:8000", "app.localhost:8000", "10.0.0.5:8000", "[::1]:8000"]) {
+        const local = await RawWs.connect(srv.server.port, "/ws?room=elsewhere", {
+          host,
+          headers: { Origin: `http://${host}` },
+          protocols: ["fanout.v1"],
+        });
+        local.ws?.abort();
+        assert.equal(local.status, 101, `Origin http://${host}: ${local.body}`);
+      }
+      // ...and accents, emoji and a resume are fine.
+      const ok = await TestClient.join(
+        srv.wsUrl({ name: "Zoë 😀", client: "client-123", since: "0", epoch: "old-epoch" }),
+      );
+      assert.equal(ok.welcome.recovered, false);
+      await witness.next((f) => f.type === "presence" && f.joined?.name === "Zoë 😀");
+      await ok.client.close();
+      await witness.next((f) => f.type === "presence" && f.left?.id === ok.welcome.id);
+      const ids = new Set([witness.frames[0].id, ok.welcome.id]);
+      for (const f of witness.frames.filter((f) => f.type === "presence")) {
+        const who = f.joined?.id ?? f.left?.id;
+        assert.ok(ids.has(who), `a refused handshake was announced: ${JSON.stringify(f)}`);
+        assert.equal(f.joins ?? 0, 0, "no coalesced joins either");
+      }
+      const stats = await (await fetch(srv.httpUrl("/api/stats"))).json();
+      assert.equal(stats.connections, 1);
+      console.log(`bad-handshake matrix: ${CASES.length} cases`);
+    } finally {
+      await witness.close();
+      await srv.stop();
     }
-    // Positive controls: a subprotocol header of exactly 16 KiB is read (and JSON mode chosen)...
-    const atCap = await RawWs.connect(srv.server.port, "/ws?room=elsewhere", {
-      protocols: ["fanout.v1", "x".repeat(16 * 1024 - 11)],
+  },
+);
+
+testWithPermissions(
+  "bad handshake: past MAX_CONNECTIONS the handshake gets 503, a witness sees nothing, and a freed slot is reused",
+  async () => {
+    const srv = await startTestServer({ MAX_CONNECTIONS: "3" });
+    const clients: TestClient[] = [];
+    try {
+      for (let i = 0; i < 3; i++) clients.push((await TestClient.join(srv.wsUrl())).client);
+      const [speaker, witness] = clients;
+      await witness.next((f) => f.type === "presence" && f.online === 3);
+      await witness.quietFor(50); // presence of the first joins is over
+      const mark = witness.frames.length;
+      for (let i = 0; i < 5; i++) {
+        const hs = await RawWs.connect(srv.server.port, "/ws", { protocols: ["fanout.v1"] });
+        hs.ws?.abort();
+        assert.equal(hs.status, 503);
+        assert.match(hs.body, /server is full \(3 connections\)/);
+        assert.equal(hs.headers.get("retry-after"), "5");
+      }
+      // Others are unaffected: they still talk, and the witness saw nothing else (no presence).
+      speaker.send({ type: "message", text: "still here" });
+      await witness.next((f) => f.type === "message" && f.text === "still here");
+      await witness.quietFor(100);
+      assert.deepEqual(
+        witness.frames.slice(mark).map((f) => [f.type, f.text]),
+        [["message", "still here"]],
+        "refused handshakes reach nobody",
+      );
+      await clients.pop()!.close();
+      let again: TestClient | null = null;
+      for (let i = 0; i < 50 && !again; i++) {
+        again = await TestClient.join(srv.wsUrl()).then((j) => j.client, () => null);
+        if (!again) await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.ok(again, "a freed slot can be used again");
+      clients.push(again);
+      const metrics = await (await fetch(srv.httpUrl("/metrics"))).text();
+      assert.match(metrics, /^fanout_rejected_total\{reason="handshake_full"\} [5-9]$/m);
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+      await srv.stop();
+    }
+  },
+);
+
+testWithPermissions(
+  "bad handshake: with PUBLIC_URL only its origins and ALLOWED_ORIGINS connect; the witness sees nothing of the rest",
+  async () => {
+    const srv = await startTestServer({
+      PUBLIC_URL: "https://chat.example.com/",
+      ALLOWED_ORIGINS: "http://tools.example:8080",
     });
-    atCap.ws?.abort();
-    assert.equal(atCap.status, 101, atCap.body);
-    assert.equal(atCap.headers.get("sec-websocket-protocol"), "fanout.v1");
-    // ...pages on localhost names and IP literals, served by this server, may connect...
-    for (const host of ["localhost:8000", "app.localhost:8000", "10.0.0.5:8000", "[::1]:8000"]) {
-      const local = await RawWs.connect(srv.server.port, "/ws?room=elsewhere", {
-        host,
-        headers: { Origin: `http://${host}` },
-        protocols: ["fanout.v1"],
-      });
-      local.ws?.abort();
-      assert.equal(local.status, 101, `Origin http://${host}: ${local.body}`);
+    const { client: witness } = await TestClient.join(srv.wsUrl({ room: "lobby" }));
+    const refused: [string, string][] = [
+      ["http://chat.example.com", "chat.example.com"], // the public host, another scheme
+      ["https://chat.example.com:8443", "chat.example.com:8443"],
+      ["https://evil.test", "evil.test"],
+      [`http://127.0.0.1:${srv.server.port}`, `127.0.0.1:${srv.server.port}`], // no fallback now
+      ["null", "chat.example.com"],
+    ];
+    try {
+      await witness.quietFor(50);
+      const mark = witness.frames.length;
+      for (const [origin, host] of refused) {
+        const hs = await RawWs.connect(srv.server.port, "/ws", {
+          host,
+          headers: { Origin: origin },
+          protocols: ["fanout.v1"],
+        });
+        hs.ws?.abort();
+        assert.equal(hs.status, 403, `Origin ${origin}: ${hs.body}`);
+        assert.match(hs.body, /is not allowed: set PUBLIC_URL to this server's public origin/);
+      }
+      // Behind a TLS proxy the Host is whatever the proxy sends: only the Origin counts.
+      for (const origin of ["https://chat.example.com", "http://tools.example:8080"]) {
+        const hs = await RawWs.connect(srv.server.port, "/ws?room=elsewhere", {
+          host: "10.0.0.5:8000",
+          headers: { Origin: origin },
+          protocols: ["fanout.v1"],
+        });
+        hs.ws?.abort();
+        assert.equal(hs.status, 101, `Origin ${origin}: ${hs.body}`);
+      }
+      await witness.quietFor(100);
+      assert.deepEqual(witness.frames.slice(mark), [], "refused handshakes reach nobody");
+      const metrics = await (await fetch(srv.httpUrl("/metrics"))).text();
+      assert.match(metrics, /^fanout_rejected_total\{reason="handshake_origin"\} 5$/m);
+    } finally {
+      await witness.close();
+      await srv.stop();
     }
-    // ...and accents, emoji and a resume are fine.
-    const ok = await TestClient.join(
-      srv.wsUrl({ name: "Zoë 😀", client: "client-123", since: "0", epoch: "old-epoch" }),
-    );
-    assert.equal(ok.welcome.recovered, false);
-    await witness.next((f) => f.type === "presence" && f.joined?.name === "Zoë 😀");
-    await ok.client.close();
-    await witness.next((f) => f.type === "presence" && f.left?.id === ok.welcome.id);
-    const ids = new Set([witness.frames[0].id, ok.welcome.id]);
-    for (const f of witness.frames.filter((f) => f.type === "presence")) {
-      const who = f.joined?.id ?? f.left?.id;
-      assert.ok(ids.has(who), `a refused handshake was announced: ${JSON.stringify(f)}`);
-      assert.equal(f.joins ?? 0, 0, "no coalesced joins either");
-    }
-    const stats = await (await fetch(srv.httpUrl("/api/stats"))).json();
-    assert.equal(stats.connections, 1);
-    console.log(`bad-handshake matrix: ${CASES.length} cases`);
-  } finally {
-    await witness.close();
-    await srv.stop();
-  }
-});
-
-Deno.test("bad handshake: past MAX_CONNECTIONS the handshake gets 503, a witness sees nothing, and a freed slot is reused", async () => {
-  const srv = await startTestServer({ MAX_CONNECTIONS: "3" });
-  const clients: TestClient[] = [];
-  try {
-    for (let i = 0; i < 3; i++) clients.push((await TestClient.join(srv.wsUrl())).client);
-    const [speaker, witness] = clients;
-    await witness.next((f) => f.type === "presence" && f.online === 3);
-    await witness.quietFor(50); // presence of the first joins is over
-    const mark = witness.frames.length;
-    for (let i = 0; i < 5; i++) {
-      const hs = await RawWs.connect(srv.server.port, "/ws", { protocols: ["fanout.v1"] });
-      hs.ws?.abort();
-      assert.equal(hs.status, 503);
-      assert.match(hs.body, /server is full \(3 connections\)/);
-      assert.equal(hs.headers.get("retry-after"), "5");
-    }
-    // Others are unaffected: they still talk, and the witness saw nothing else (no presence).
-    speaker.send({ type: "message", text: "still here" });
-    await witness.next((f) => f.type === "message" && f.text === "still here");
-    await witness.quietFor(100);
-    assert.deepEqual(
-      witness.frames.slice(mark).map((f) => [f.type, f.text]),
-      [["message", "still here"]],
-      "refused handshakes reach nobody",
-    );
-    await clients.pop()!.close();
-    let again: TestClient | null = null;
-    for (let i = 0; i < 50 && !again; i++) {
-      again = await TestClient.join(srv.wsUrl()).then((j) => j.client, () => null);
-      if (!again) await new Promise((r) => setTimeout(r, 20));
-    }
-    assert.ok(again, "a freed slot can be used again");
-    clients.push(again);
-    const metrics = await (await fetch(srv.httpUrl("/metrics"))).text();
-    assert.match(metrics, /^fanout_rejected_total\{reason="handshake_full"\} [5-9]$/m);
-  } finally {
-    await Promise.all(clients.map((c) => c.close()));
-    await srv.stop();
-  }
-});
-
-Deno.test("bad handshake: with PUBLIC_URL only its origins and ALLOWED_ORIGINS connect; the witness sees nothing of the rest", async () => {
-  const srv = await startTestServer({
-    PUBLIC_URL: "https://chat.example.com/",
-    ALLOWED_ORIGINS: "http://tools.example:8080",
-  });
-  const { client: witness } = await TestClient.join(srv.wsUrl({ room: "lobby" }));
-  const refused: [string, string][] = [
-    ["http://chat.example.com", "chat.example.com"], // the public host, another scheme
-    ["https://chat.example.com:8443", "chat.example.com:8443"],
-    ["https://evil.test", "evil.test"],
-    [`http://127.0.0.1:${srv.server.port}`, `127.0.0.1:${srv.server.port}`], // no fallback now
-    ["null", "chat.example.com"],
-  ];
-  try {
-    await witness.quietFor(50);
-    const mark = witness.frames.length;
-    for (const [origin, host] of refused) {
-      const hs = await RawWs.connect(srv.server.port, "/ws", {
-        host,
-        headers: { Origin: origin },
-        protocols: ["fanout.v1"],
-      });
-      hs.ws?.abort();
-      assert.equal(hs.status, 403, `Origin ${origin}: ${hs.body}`);
-      assert.match(hs.body, /is not allowed: set PUBLIC_URL to this server's public origin/);
-    }
-    // Behind a TLS proxy the Host is whatever the proxy sends: only the Origin counts.
-    for (const origin of ["https://chat.example.com", "http://tools.example:8080"]) {
-      const hs = await RawWs.connect(srv.server.port, "/ws?room=elsewhere", {
-        host: "10.0.0.5:8000",
-        headers: { Origin: origin },
-        protocols: ["fanout.v1"],
-      });
-      hs.ws?.abort();
-      assert.equal(hs.status, 101, `Origin ${origin}: ${hs.body}`);
-    }
-    await witness.quietFor(100);
-    assert.deepEqual(witness.frames.slice(mark), [], "refused handshakes reach nobody");
-    const metrics = await (await fetch(srv.httpUrl("/metrics"))).text();
-    assert.match(metrics, /^fanout_rejected_total\{reason="handshake_origin"\} 5$/m);
-  } finally {
-    await witness.close();
-    await srv.stop();
-  }
-});
+  },
+);

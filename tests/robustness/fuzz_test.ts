@@ -15,9 +15,10 @@ import {
 } from "../../lib/protocol/frames.ts";
 import { exceedsBytes } from "../../lib/shared/text_size.ts";
 import { fakeHub } from "../helpers/fake_hub.ts";
+import { envOr } from "../helpers/requires.ts";
 
 /** Runs per property: enough to find shallow bugs, small enough for a few seconds in CI. */
-const RUNS = Number(Deno.env.get("FUZZ_RUNS") ?? 4000);
+const RUNS = Number(envOr("FUZZ_RUNS", "4000"));
 
 const CODES: ErrorCode[] = [
   "invalid_json",

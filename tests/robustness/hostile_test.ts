@@ -18,6 +18,7 @@ import { halfOpen } from "../helpers/raw_http.ts";
 import { readMetrics } from "./hostile_probe.ts";
 import { startProcessServer } from "../helpers/process_server.ts";
 import { describeReport, type HostileReport, type HostileSpec, runHostile } from "./hostile_run.ts";
+import { testWithPermissions } from "../helpers/requires.ts";
 
 function spec(row: string): HostileSpec {
   const found = HOSTILE_ROWS.find((r) => r.row === row);
@@ -35,7 +36,7 @@ async function run(s: HostileSpec): Promise<HostileReport> {
 
 const options = { sanitizeResources: false, sanitizeOps: false };
 
-Deno.test(
+testWithPermissions(
   "hostile 1: 50 rooms of 64 KiB texts within the rate limit: history held under HISTORY_MEMORY_MB",
   options,
   async () => {
@@ -44,7 +45,7 @@ Deno.test(
   },
 );
 
-Deno.test(
+testWithPermissions(
   "hostile 2: reconnecting after every burst: 429 retry-after and the address's rate",
   options,
   async () => {
@@ -54,7 +55,7 @@ Deno.test(
   },
 );
 
-Deno.test(
+testWithPermissions(
   "hostile 3: fresh room names: 429 new rooms per address, 503 past MAX_ROOMS, small stats",
   options,
   async () => {
@@ -63,7 +64,7 @@ Deno.test(
   },
 );
 
-Deno.test(
+testWithPermissions(
   "hostile 4: If-None-Match of 65 000 spaces: 431, shorter ones answered in linear time",
   options,
   async () => {
@@ -72,7 +73,7 @@ Deno.test(
   },
 );
 
-Deno.test(
+testWithPermissions(
   "hostile 5: half-open and dripping connections under ulimit -n 256: closed after REQUEST_TIMEOUT_MS",
   options,
   async () => {
@@ -84,7 +85,7 @@ Deno.test(
   },
 );
 
-Deno.test(
+testWithPermissions(
   "hostile 6: non-reading resumers into a full room: welcome capped, 4008, TCP dropped",
   options,
   async () => {
@@ -94,7 +95,7 @@ Deno.test(
   },
 );
 
-Deno.test(
+testWithPermissions(
   "hostile 7: one address opens WebSockets without end: 64 held, 429, newcomers served",
   options,
   async () => {
@@ -103,7 +104,7 @@ Deno.test(
   },
 );
 
-Deno.test(
+testWithPermissions(
   "hostile 8: endless fragmented message 1009; unfinished messages past INBOUND_MEMORY_MB 1013",
   options,
   async () => {
@@ -112,7 +113,7 @@ Deno.test(
   },
 );
 
-Deno.test(
+testWithPermissions(
   "hostile 9-10: another's client id and refs: own public id, victim's messages broadcast, ref_conflict",
   options,
   async () => {
@@ -121,7 +122,7 @@ Deno.test(
   },
 );
 
-Deno.test(
+testWithPermissions(
   "hostile 11: texts full of control bytes: invalid_text, nothing reaches members",
   options,
   async () => {
@@ -130,12 +131,16 @@ Deno.test(
   },
 );
 
-Deno.test("hostile 12: DNS-rebinding Host+Origin and https origins: 403", options, async () => {
-  const r = await run(spec("12"));
-  assert.match(String(r.details.body), /not allowed: set PUBLIC_URL/);
-});
+testWithPermissions(
+  "hostile 12: DNS-rebinding Host+Origin and https origins: 403",
+  options,
+  async () => {
+    const r = await run(spec("12"));
+    assert.match(String(r.details.body), /not allowed: set PUBLIC_URL/);
+  },
+);
 
-Deno.test(
+testWithPermissions(
   "hostile 13: refused handshakes in a loop: LOG_LINES_PER_EVENT lines and a summary",
   options,
   async () => {
@@ -144,7 +149,7 @@ Deno.test(
   },
 );
 
-Deno.test("hostile combined: rows 1, 2, 5, 7, 8 and 13 at once", options, async () => {
+testWithPermissions("hostile combined: rows 1, 2, 5, 7, 8 and 13 at once", options, async () => {
   const r = await run(combinedSpec("ci"));
   assert.ok(r.checks.length > 15);
 });
@@ -153,7 +158,7 @@ Deno.test("hostile combined: rows 1, 2, 5, 7, 8 and 13 at once", options, async 
 // a frame's announced length as soon as its header arrived. 48 connections each sending one
 // header announcing 256 KiB reserved all of INBOUND_MEMORY_MB, and every other client's next
 // frame was closed 1013. Bytes now count as they arrive.
-Deno.test({
+testWithPermissions({
   name: "hostile 8: frame headers alone reserve nothing of the inbound budget",
   ...options,
   fn: async () => {
@@ -165,7 +170,7 @@ Deno.test({
 // its close frame and closed the connection at once; a client still sending left unread bytes,
 // so the kernel reset the connection and the close frame was lost (eof in 10 of 10 tries). Now
 // the server half-closes and reads and discards until the peer goes or CLOSE_TIMEOUT_MS.
-Deno.test({
+testWithPermissions({
   name: "hostile 8: an endless sender that does not pause still reads its 1009",
   ...options,
   fn: async () => {
@@ -183,7 +188,7 @@ Deno.test({
 // Found by this suite and fixed (lib/transport/ws_frames.ts): the budget was first come, first served:
 // while an attacker's unfinished messages held it, every other client sending a large message
 // was closed 1013. Now the readers holding the most are closed first.
-Deno.test({
+testWithPermissions({
   name: "hostile combined: other clients' 64 KiB messages survive a full inbound budget",
   ...options,
   fn: async () => {
@@ -194,7 +199,7 @@ Deno.test({
 // Found by this suite and fixed (lib/hub/hub.ts): MAX_ROOMS was checked when a handshake was
 // answered but the room created only when the socket opened, so 20 parallel handshakes into new
 // rooms with MAX_ROOMS=5 made 20 rooms. The room is now held from the accept.
-Deno.test({
+testWithPermissions({
   name: "hostile 3: MAX_ROOMS holds against parallel handshakes",
   ...options,
   fn: async () => {
@@ -221,7 +226,7 @@ Deno.test({
 // addresses took every descriptor of a server under `ulimit -n 256`, and a newcomer waited a
 // whole REQUEST_TIMEOUT_MS. When accepting fails, the connection waiting longest for a request
 // now gives its descriptor to the newcomer.
-Deno.test({
+testWithPermissions({
   name: "hostile 5: newcomers are answered while half-open connections hold every descriptor",
   ...options,
   fn: async () => {

@@ -11,8 +11,9 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { Connection } from "../../lib/hub/connection.ts";
 import { fakeHub, FakeSocket } from "../helpers/fake_hub.ts";
+import { envOr } from "../helpers/requires.ts";
 
-const RUNS = Number(Deno.env.get("FUZZ_RUNS") ?? 4000) / 8;
+const RUNS = Number(envOr("FUZZ_RUNS", "4000")) / 8;
 
 type Action =
   | { kind: "join"; room: number; wait: boolean; plain: boolean }

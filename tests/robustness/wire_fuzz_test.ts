@@ -9,8 +9,9 @@ import fc from "fast-check";
 import { type FrameSpec, RawWs } from "../helpers/raw_ws.ts";
 import { startTestServer } from "../helpers/server.ts";
 import { TestClient } from "../helpers/ws_client.ts";
+import { envOr, testWithPermissions } from "../helpers/requires.ts";
 
-const RUNS = Number(Deno.env.get("WIRE_FUZZ_RUNS") ?? 300);
+const RUNS = Number(envOr("WIRE_FUZZ_RUNS", "300"));
 
 const payload = fc.oneof(
   fc.uint8Array({ maxLength: 300 }),
@@ -45,7 +46,7 @@ async function stats(url: string) {
   return await (await fetch(url)).json();
 }
 
-Deno.test("wire fuzz: random frames and bytes never take the server down", async () => {
+testWithPermissions("wire fuzz: random frames and bytes never take the server down", async () => {
   const srv = await startTestServer({
     MAX_MESSAGE_BYTES: "1024",
     RATE_LIMIT: "1000",
@@ -63,7 +64,7 @@ Deno.test("wire fuzz: random frames and bytes never take the server down", async
           protocols: s.json ? ["fanout.v1"] : [],
         });
         const ws = hs.ws!;
-        if (Deno.env.get("WIRE_FUZZ_DEBUG")) console.log(sessions, JSON.stringify(s).slice(0, 300));
+        if (envOr("WIRE_FUZZ_DEBUG", "")) console.log(sessions, JSON.stringify(s).slice(0, 300));
         try {
           if (s.garbage) await ws.write(s.garbage).catch(() => {});
           for (const f of s.frames) {

@@ -6,10 +6,11 @@
 import assert from "node:assert/strict";
 import { checkBearer, digestToken, sameBytes } from "../../lib/server/operator_auth.ts";
 import { startTestServer } from "../helpers/server.ts";
+import { testWithPermissions } from "../helpers/requires.ts";
 
 const TOKEN = "operator-token-0123456789";
 
-Deno.test("sameBytes compares every byte and the lengths", () => {
+testWithPermissions("sameBytes compares every byte and the lengths", () => {
   const a = new Uint8Array([1, 2, 3, 4]);
   assert.equal(sameBytes(a, new Uint8Array([1, 2, 3, 4])), true);
   assert.equal(sameBytes(a, new Uint8Array([1, 2, 3, 5])), false, "last byte differs");
@@ -18,60 +19,66 @@ Deno.test("sameBytes compares every byte and the lengths", () => {
   assert.equal(sameBytes(a, new Uint8Array([1, 2, 3, 4, 0])), false, "longer");
 });
 
-Deno.test("checkBearer tells a missing header, another scheme and a wrong token apart", async () => {
-  const expected = await digestToken(TOKEN);
-  assert.equal(await checkBearer(`Bearer ${TOKEN}`, expected), null);
-  assert.equal(await checkBearer(`bearer ${TOKEN}`, expected), null, "the scheme is case-blind");
-  assert.equal(await checkBearer(null, expected), "missing");
-  assert.equal(await checkBearer("", expected), "missing");
-  assert.equal(await checkBearer(`Basic ${TOKEN}`, expected), "scheme");
-  assert.equal(await checkBearer(TOKEN, expected), "scheme");
-  assert.equal(await checkBearer(`Bearer ${TOKEN}x`, expected), "token");
-  assert.equal(await checkBearer(`Bearer ${TOKEN.slice(0, -1)}`, expected), "token");
-  assert.equal(await checkBearer("Bearer ", expected), "token");
-});
+testWithPermissions(
+  "checkBearer tells a missing header, another scheme and a wrong token apart",
+  async () => {
+    const expected = await digestToken(TOKEN);
+    assert.equal(await checkBearer(`Bearer ${TOKEN}`, expected), null);
+    assert.equal(await checkBearer(`bearer ${TOKEN}`, expected), null, "the scheme is case-blind");
+    assert.equal(await checkBearer(null, expected), "missing");
+    assert.equal(await checkBearer("", expected), "missing");
+    assert.equal(await checkBearer(`Basic ${TOKEN}`, expected), "scheme");
+    assert.equal(await checkBearer(TOKEN, expected), "scheme");
+    assert.equal(await checkBearer(`Bearer ${TOKEN}x`, expected), "token");
+    assert.equal(await checkBearer(`Bearer ${TOKEN.slice(0, -1)}`, expected), "token");
+    assert.equal(await checkBearer("Bearer ", expected), "token");
+  },
+);
 
-Deno.test("http: OPERATOR_TOKEN guards /api/stats and /metrics, not /healthz", async () => {
-  const srv = await startTestServer({ OPERATOR_TOKEN: TOKEN });
-  const get = (path: string, authorization?: string) =>
-    fetch(srv.httpUrl(path), { headers: authorization ? { authorization } : {} });
-  try {
-    const health = await get("/healthz");
-    assert.equal(health.status, 200);
-    await health.body?.cancel();
+testWithPermissions(
+  "http: OPERATOR_TOKEN guards /api/stats and /metrics, not /healthz",
+  async () => {
+    const srv = await startTestServer({ OPERATOR_TOKEN: TOKEN });
+    const get = (path: string, authorization?: string) =>
+      fetch(srv.httpUrl(path), { headers: authorization ? { authorization } : {} });
+    try {
+      const health = await get("/healthz");
+      assert.equal(health.status, 200);
+      await health.body?.cancel();
 
-    const refusals: [string | undefined, RegExp][] = [
-      [undefined, /^unauthorized: send Authorization: Bearer <operator token>\n$/],
-      [`Bearer ${TOKEN.replace("0", "1")}`, /^unauthorized: wrong operator token\n$/],
-      [`Basic ${TOKEN}`, /^unauthorized: Authorization must use the Bearer scheme\n$/],
-      [TOKEN, /^unauthorized: Authorization must use the Bearer scheme\n$/],
-    ];
-    for (const path of ["/api/stats", "/metrics"]) {
-      for (const [authorization, reason] of refusals) {
-        const res = await get(path, authorization);
-        assert.equal(res.status, 401, `${path} with ${authorization ? "a bad" : "no"} header`);
-        assert.equal(res.headers.get("www-authenticate"), "Bearer");
-        const text = await res.text();
-        assert.match(text, reason);
-        assert.equal(text.includes(TOKEN), false, "the token is never echoed");
+      const refusals: [string | undefined, RegExp][] = [
+        [undefined, /^unauthorized: send Authorization: Bearer <operator token>\n$/],
+        [`Bearer ${TOKEN.replace("0", "1")}`, /^unauthorized: wrong operator token\n$/],
+        [`Basic ${TOKEN}`, /^unauthorized: Authorization must use the Bearer scheme\n$/],
+        [TOKEN, /^unauthorized: Authorization must use the Bearer scheme\n$/],
+      ];
+      for (const path of ["/api/stats", "/metrics"]) {
+        for (const [authorization, reason] of refusals) {
+          const res = await get(path, authorization);
+          assert.equal(res.status, 401, `${path} with ${authorization ? "a bad" : "no"} header`);
+          assert.equal(res.headers.get("www-authenticate"), "Bearer");
+          const text = await res.text();
+          assert.match(text, reason);
+          assert.equal(text.includes(TOKEN), false, "the token is never echoed");
+        }
       }
+
+      const stats = await get("/api/stats", `Bearer ${TOKEN}`);
+      assert.equal(stats.status, 200);
+      assert.equal((await stats.json()).errors.operator_unauthorized, 8);
+      const metrics = await get("/metrics", `bearer ${TOKEN}`);
+      assert.equal(metrics.status, 200);
+      assert.match(
+        await metrics.text(),
+        /^fanout_rejected_total\{reason="operator_unauthorized"\} 8$/m,
+      );
+    } finally {
+      await srv.stop();
     }
+  },
+);
 
-    const stats = await get("/api/stats", `Bearer ${TOKEN}`);
-    assert.equal(stats.status, 200);
-    assert.equal((await stats.json()).errors.operator_unauthorized, 8);
-    const metrics = await get("/metrics", `bearer ${TOKEN}`);
-    assert.equal(metrics.status, 200);
-    assert.match(
-      await metrics.text(),
-      /^fanout_rejected_total\{reason="operator_unauthorized"\} 8$/m,
-    );
-  } finally {
-    await srv.stop();
-  }
-});
-
-Deno.test("http: without OPERATOR_TOKEN the operator endpoints are public", async () => {
+testWithPermissions("http: without OPERATOR_TOKEN the operator endpoints are public", async () => {
   const srv = await startTestServer();
   try {
     for (const path of ["/api/stats", "/metrics"]) {
