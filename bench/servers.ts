@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { startFlags } from "../scripts/start_flags.ts";
 
 /**
  * Which server: the product, the product under `deno serve --parallel` (one worker per core,
@@ -109,14 +110,23 @@ export async function startServer(
   const deno = Deno.execPath();
   const redis = kind === "fanout-parallel" ? await startRedis() : null;
   const args = kind === "fanout"
-    ? ["run", "-P", "main.ts"]
+    ? ["run", ...startFlags(new URL("../", import.meta.url)), "main.ts"]
     : kind === "fanout-parallel"
-    ? ["serve", "--parallel", "-P", "--host", "127.0.0.1", "--port", String(port), "main.ts"]
+    ? [
+      "serve",
+      "--parallel",
+      ...startFlags(new URL("../", import.meta.url)),
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "serve.ts",
+    ]
     : ["run", "--allow-net", "--allow-env", "bench/baseline_naive.ts"];
   // The parallel server needs every core: it is not pinned.
   const pin = options.cpu !== undefined && canPin() && kind !== "fanout-parallel";
   const env = kind === "baseline" ? { ...options.env } : { ...FANOUT_ENV, ...options.env };
-  if (redis) Object.assign(env, { REDIS_URL: redis.url, FANOUT_SERVE: "1" });
+  if (redis) Object.assign(env, { REDIS_URL: redis.url });
   const child = new Deno.Command(pin ? "taskset" : deno, {
     args: pin ? ["-c", options.cpu!, deno, ...args] : args,
     cwd: ROOT,

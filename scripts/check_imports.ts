@@ -62,6 +62,7 @@ export const MAY_IMPORT: Record<string, string[]> = {
   "main.ts": ["*"],
   "client.ts": ["*"],
   "browser.ts": ["*"],
+  "serve.ts": ["*"],
 };
 
 /** Where each package and runtime may be used (a folder prefix, as in {@linkcode MAY_IMPORT}). */
@@ -74,7 +75,7 @@ export const PACKAGES: Record<string, string[]> = {
   // Server-side only: never in what the browser bundle or the client core is made of.
   "node:crypto": ["lib/hub", "lib/transport", "lib/server"],
   /** `Deno.*`: the adapters and the entry points. */
-  "Deno": ["lib/server", "main.ts", "client.ts"],
+  "Deno": ["lib/server", "main.ts", "serve.ts", "client.ts"],
 };
 
 function owner(path: string, table: Record<string, unknown>): string | null {
@@ -230,7 +231,7 @@ export async function projectFiles(root: URL): Promise<Map<string, string>> {
     }
   };
   for (const dir of ["lib/", "routes/", "islands/", "components/"]) await walk(dir);
-  for (const entry of ["main.ts", "client.ts", "browser.ts"]) {
+  for (const entry of ["main.ts", "serve.ts", "client.ts", "browser.ts"]) {
     files.set(entry, await Deno.readTextFile(new URL(entry, root)));
   }
   return files;

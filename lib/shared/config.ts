@@ -91,11 +91,6 @@ export interface Config {
   slowConsumerGraceMs: number;
   /** How long an instance's presence counts stay without refresh, in ms (`PRESENCE_TTL_MS`, 6000). */
   presenceTtlMs: number;
-  /**
-   * Set when every process is started by `deno serve` (`FANOUT_SERVE=1`, needed under
-   * `deno serve --parallel`, where Deno tells only the first worker); default unset.
-   */
-  servedByDeno: boolean;
   /** Rooms listed in `/api/stats`, the busiest first (`STATS_TOP_ROOMS`, 0-1000, default 20). */
   statsTopRooms: number;
   /**
@@ -192,13 +187,6 @@ function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: r
     throw new RangeError(`${name} must be one of ${allowed.join(", ")}, got "${raw}"`);
   }
   return raw as T;
-}
-
-function flag(env: Env, name: string): boolean {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === "" || raw === "0") return false;
-  if (raw === "1") return true;
-  throw new RangeError(`${name} must be 1 or 0, got "${raw}"`);
 }
 
 function list(env: Env, name: string): string[] {
@@ -343,7 +331,6 @@ export function loadConfig(env: Env): Config {
     presenceTtlMs: integer(env, "PRESENCE_TTL_MS", 6000, 300, 600_000),
     redisPingIntervalMs: integer(env, "REDIS_PING_INTERVAL_MS", 2000, 100, 60_000),
     slowConsumerGraceMs: integer(env, "SLOW_CONSUMER_GRACE_MS", 1000, 10, 60_000),
-    servedByDeno: flag(env, "FANOUT_SERVE"),
     statsTopRooms: integer(env, "STATS_TOP_ROOMS", 20, 0, 1000),
     operatorToken: operatorToken(env),
     memoryLimitMb,

@@ -1,10 +1,12 @@
 /**
- * Runs Fanout as a separate process (`deno run -P main.ts`, or `deno serve --parallel`) on a
+ * Runs Fanout as a separate process (`deno run main.ts`, or `deno serve --parallel serve.ts`,
+ * with the permissions of `deno task start`) on a
  * free loopback port, for tests that need several instances or that kill one.
  *
  * @module
  */
 
+import { startFlags } from "../../scripts/start_flags.ts";
 import { freePort, LOOPBACK_CLIENTS } from "./server.ts";
 
 /** A Fanout process under test. */
@@ -66,13 +68,13 @@ export async function startProcessServer(
     ...LOOPBACK_CLIENTS,
     ...options.env,
   };
+  const flags = startFlags(ROOT);
   const args = options.workers
-    ? ["serve", "--parallel", "--port", String(port), "--host", "127.0.0.1", "-P", "main.ts"]
-    : ["run", "-P", "main.ts"];
+    ? ["serve", "--parallel", "--port", String(port), "--host", "127.0.0.1", ...flags, "serve.ts"]
+    : ["run", ...flags, "main.ts"];
   if (options.workers) {
     Object.assign(env, {
       DENO_JOBS: String(options.workers),
-      FANOUT_SERVE: "1",
       LOG_LEVEL: "info",
     });
   }

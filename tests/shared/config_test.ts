@@ -21,7 +21,6 @@ Deno.test("loadConfig fills every default from an empty environment", () => {
   assert.equal(c.logLevel, "info");
   assert.equal(c.logFormat, "pretty");
   assert.equal(c.redisUrl, null);
-  assert.equal(c.servedByDeno, false);
   assert.equal(c.presenceFramesPerSecond, 4000);
   assert.equal(c.statsTopRooms, 20);
   assert.equal(c.operatorToken, null);
@@ -103,15 +102,6 @@ Deno.test("loadConfig refuses an ALLOWED_ORIGINS entry without a host (it would 
     "*",
     "https://a.example",
   ]);
-});
-
-Deno.test("loadConfig reads FANOUT_SERVE as a 1/0 flag and rejects anything else", () => {
-  assert.equal(loadConfig({ FANOUT_SERVE: "1" }).servedByDeno, true);
-  assert.equal(loadConfig({ FANOUT_SERVE: "0" }).servedByDeno, false);
-  assert.throws(
-    () => loadConfig({ FANOUT_SERVE: "yes" }),
-    /FANOUT_SERVE must be 1 or 0, got "yes"/,
-  );
 });
 
 Deno.test("loadConfig reads and validates values", () => {

@@ -1,6 +1,6 @@
 /**
  * `deno task soak`: the long version of the robustness suite, against a real server process
- * (`deno run -P main.ts` on a free port). Phases: zero-loss load with thousands of receivers,
+ * (`deno run main.ts` with the permissions of `deno task start` on a free port). Phases: zero-loss load with thousands of receivers,
  * then proxy-cut chaos for longer (all, one, some, or a stalled sender cut at a time). Prints figures and exits 1 if anything was lost, duplicated
  * or out of order. Every phase is bounded in time.
  *
