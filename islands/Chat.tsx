@@ -1,7 +1,7 @@
 /**
  * The web client's one island: owns a `FanoutClient`, feeds its events into the view-state
- * reducer (`chat_state.ts`) and renders header, metrics, the Chat and Broadcasts views and the
- * composer. Its props are plain JSON so the server can render it and the browser hydrate it.
+ * reducer (`lib/web/chat/state.ts`) and renders header, metrics, the Chat and Broadcasts views and
+ * the composer. Its props are plain JSON so the server can render it and the browser hydrate it.
  *
  * @module
  */

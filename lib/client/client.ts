@@ -6,7 +6,7 @@
  * random source and timers are injectable and looked up only when used.
  *
  * This file is the public event API; the socket lifecycle and reconnect loop are in
- * `client_socket_loop.ts`, what each server frame does is in `client_dispatch.ts`.
+ * `socket_loop.ts`, what each server frame does is in `dispatch.ts`.
  *
  * @module
  */

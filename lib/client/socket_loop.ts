@@ -2,7 +2,7 @@
  * The socket lifecycle of the client core: opens one socket per attempt, hands its frames on,
  * gives up on a socket that brings no welcome in time, waits with backoff and jitter after a
  * connection ends before the next attempt, and closes the sockets it lets go of (see
- * `client_closing.ts`). It owns the connection state and emits `state`.
+ * `ClosingSockets` below). It owns the connection state and emits `state`.
  *
  * @module
  */
