@@ -1,8 +1,8 @@
 /**
  * The hub: the pool of live connections per room and the fan-out of accepted messages to every
  * other connection of the room, the per-address limits and the socket's lifecycle. The join flow
- * (`join.ts`), the incoming frames (`intake.ts`, `inbound.ts`), presence batching
- * (`presence.ts`) and the per-turn flush (`outbound.ts`) live in their own files.
+ * (`join_flow.ts`), the incoming frames (`intake.ts`, `inbound.ts`), presence batching
+ * (`presence_schedule.ts`) and the per-turn flush (`outbound.ts`) live in their own files.
  *
  * @module
  */
@@ -13,13 +13,13 @@ import { Connection, type SocketLike, type UpgradedSocket } from "./connection.t
 import { type Engine, type EngineEvents, epochOf } from "../engine/engine.ts";
 import type { Handshake } from "../protocol/handshake.ts";
 import { FrameRouter } from "./inbound.ts";
-import { JoinFlow } from "./join.ts";
+import { JoinFlow } from "./join_flow.ts";
 import { connectionIds } from "../shared/ids.ts";
-import { LocalRoom } from "./room.ts";
+import { LocalRoom } from "./local_room.ts";
 import type { Logger } from "../shared/log.ts";
 import { Metrics } from "./metrics.ts";
 import { Outbound } from "./outbound.ts";
-import { PresenceSchedule } from "./presence.ts";
+import { PresenceSchedule } from "./presence_schedule.ts";
 import type { ChatMessage } from "../protocol/frames.ts";
 import { RateLimiter } from "./rate_limiter.ts";
 import { realTimers, type Timers } from "../shared/timers.ts";

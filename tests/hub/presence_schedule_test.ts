@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import type { Connection } from "../../lib/hub/connection.ts";
-import { LocalRoom } from "../../lib/hub/room.ts";
+import { LocalRoom } from "../../lib/hub/local_room.ts";
 import { Metrics } from "../../lib/hub/metrics.ts";
-import { PresenceSchedule } from "../../lib/hub/presence.ts";
+import { PresenceSchedule } from "../../lib/hub/presence_schedule.ts";
 
 function roomOf(members: number): LocalRoom {
   const room = new LocalRoom("big", Promise.resolve());

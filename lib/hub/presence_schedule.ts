@@ -9,7 +9,7 @@
 
 import type { Timers } from "../shared/timers.ts";
 import type { Connection } from "./connection.ts";
-import type { LocalRoom } from "./room.ts";
+import type { LocalRoom } from "./local_room.ts";
 import type { Metrics } from "./metrics.ts";
 
 /** Options of {@linkcode PresenceSchedule}. */

@@ -11,11 +11,11 @@ import type { Connection } from "./connection.ts";
 import { type Engine, epochOf, type Recovery } from "../engine/engine.ts";
 import type { Handshake } from "../protocol/handshake.ts";
 import type { Config } from "../shared/config.ts";
-import type { LocalRoom } from "./room.ts";
+import type { LocalRoom } from "./local_room.ts";
 import type { Logger } from "../shared/log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Outbound } from "./outbound.ts";
-import type { PresenceSchedule } from "./presence.ts";
+import type { PresenceSchedule } from "./presence_schedule.ts";
 import type { ServerLimits, WelcomeFrame } from "../protocol/frames.ts";
 
 /** What the join flow needs from the hub. */
