@@ -1,7 +1,7 @@
 /**
  * The hub: the pool of live connections per room and the fan-out of accepted messages to every
  * other connection of the room, the per-address limits and the socket's lifecycle. The join flow
- * (`join_flow.ts`), the incoming frames (`intake.ts`, `inbound.ts`), presence batching
+ * (`join_flow.ts`), the incoming frames (`inbound.ts`), presence batching
  * (`presence_schedule.ts`) and the per-turn flush (`outbound.ts`) live in their own files.
  *
  * @module
@@ -12,7 +12,7 @@ import { type AddressEntry, AddressLimits } from "./address_limits.ts";
 import { Connection, type SocketLike, type UpgradedSocket } from "./connection.ts";
 import { type Engine, type EngineEvents, epochOf } from "../engine/engine.ts";
 import type { Handshake } from "../protocol/handshake.ts";
-import { FrameRouter } from "./inbound.ts";
+import { Inbound } from "./inbound.ts";
 import { JoinFlow } from "./join_flow.ts";
 import { connectionIds } from "../shared/ids.ts";
 import { LocalRoom } from "./local_room.ts";
@@ -61,7 +61,7 @@ export class Hub {
   #out: Outbound;
   #presence: PresenceSchedule;
   #join: JoinFlow;
-  #frames: FrameRouter;
+  #in: Inbound;
   #connections = new Set<Connection>();
   #rooms = new Map<string, LocalRoom>();
   #addresses: AddressLimits;
@@ -121,7 +121,7 @@ export class Hub {
       room: (name) => this.#room(name),
       restart: (conn, reason) => this.#restart(conn, reason),
     });
-    this.#frames = new FrameRouter({ limits: config, engine, logger, metrics, out });
+    this.#in = new Inbound({ limits: config, engine, logger, metrics, out });
   }
 
   /**
@@ -313,7 +313,7 @@ export class Hub {
 
   /** Handles one incoming frame. */
   receive(conn: Connection, data: string | ArrayBuffer | Blob): void {
-    if (conn.state !== "closed") this.#frames.receive(conn, data);
+    if (conn.state !== "closed") this.#in.receive(conn, data);
   }
 
   /**

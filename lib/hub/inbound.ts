@@ -1,20 +1,119 @@
 /**
- * The hub's incoming path: one frame from a connection becomes a publish to the engine (then an
- * ack, `ref_conflict` or `unavailable`), a pong, an error frame, or a close for abuse.
+ * The hub's incoming path: what one frame from a connection is (the size limit, binary frames, the
+ * rate limit and parsing, in that order: {@linkcode takeFrame}, pure), then carrying that out
+ * ({@linkcode Inbound}): a publish to the engine (then an ack, `ref_conflict` or `unavailable`), a
+ * pong, an error frame, or a close for abuse.
  *
  * @module
  */
 
+import { Close } from "../protocol/close_codes.ts";
 import type { Connection } from "./connection.ts";
 import type { Engine } from "../engine/engine.ts";
-import { type IntakeLimits, takeFrame } from "./intake.ts";
+import { type ErrorCode, parseClientFrame, parsePlainFrame } from "../protocol/frames.ts";
 import type { Logger } from "../shared/log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Outbound } from "./outbound.ts";
-import type { ErrorCode } from "../protocol/frames.ts";
+import type { RateLimiter } from "./rate_limiter.ts";
+import { exceedsBytes } from "../shared/text_size.ts";
 
-/** What the frame router needs from the hub. */
-export interface FrameRouterOptions {
+/** What the hub does with a frame. */
+export type Intake =
+  | { kind: "message"; text: string; ref: string | null }
+  | { kind: "ping"; t: number | null }
+  | { kind: "reject"; code: ErrorCode; message: string; ref?: string }
+  | { kind: "close"; code: number; reason: ErrorCode; sentence: string };
+
+/** The connection as intake sees it. */
+export interface IntakeConnection {
+  readonly json: boolean;
+  readonly limiter: RateLimiter;
+}
+
+/** Limits that apply to incoming frames. */
+export interface IntakeLimits {
+  maxMessageBytes: number;
+  rateLimit: number;
+}
+
+const FAR_OVER = 4;
+
+function tooBig(): Intake {
+  return {
+    kind: "close",
+    code: Close.tooBig,
+    reason: "too_large",
+    sentence: "frame far over the size limit",
+  };
+}
+
+/**
+ * Takes a rate token for any frame (refused ones too, so a flood of binary or oversized frames is
+ * limited like any other); returns the refusal when there is none left, else null.
+ */
+function overRate(conn: IntakeConnection, limits: IntakeLimits, ref?: string): Intake | null {
+  if (conn.limiter.take()) return null;
+  if (conn.limiter.abusive) {
+    return {
+      kind: "close",
+      code: Close.policy,
+      reason: "rate_limited",
+      sentence: "rate limit exceeded",
+    };
+  }
+  const message = `too many frames: at most ${limits.rateLimit} per second`;
+  return ref === undefined
+    ? { kind: "reject", code: "rate_limited", message }
+    : { kind: "reject", code: "rate_limited", message, ref };
+}
+
+/**
+ * Classifies one frame. Frames over 4× `maxMessageBytes` (in UTF-8 bytes) close the connection
+ * (1009) without taking a token; everything else takes one.
+ *
+ * @example
+ * ```ts
+ * takeFrame(conn, '{"type":"ping","t":1}', { maxMessageBytes: 65536, rateLimit: 20 });
+ * // { kind: "ping", t: 1 }
+ * ```
+ */
+export function takeFrame(
+  conn: IntakeConnection,
+  data: string | ArrayBuffer | Blob,
+  limits: IntakeLimits,
+): Intake {
+  const max = limits.maxMessageBytes;
+  if (typeof data !== "string") {
+    const size = data instanceof Blob ? data.size : data.byteLength;
+    if (size > FAR_OVER * max) return tooBig();
+    return overRate(conn, limits) ?? {
+      kind: "reject",
+      code: "unsupported_binary",
+      message: "binary frames are not supported; send UTF-8 text",
+    };
+  }
+  if (exceedsBytes(data, max)) {
+    if (exceedsBytes(data, FAR_OVER * max)) return tooBig();
+    return overRate(conn, limits) ?? {
+      kind: "reject",
+      code: "too_large",
+      message: `frame is larger than the limit of ${max} bytes`,
+    };
+  }
+  const parsed = conn.json ? parseClientFrame(data) : parsePlainFrame(data);
+  const ref = parsed.ok
+    ? (parsed.frame.type === "message" ? parsed.frame.ref : undefined)
+    : parsed.error.ref;
+  const refused = overRate(conn, limits, ref);
+  if (refused) return refused;
+  if (!parsed.ok) return { kind: "reject", ...parsed.error };
+  const frame = parsed.frame;
+  if (frame.type === "ping") return { kind: "ping", t: frame.t };
+  return { kind: "message", text: frame.text, ref: frame.ref ?? null };
+}
+
+/** What {@linkcode Inbound} needs from the hub. */
+export interface InboundOptions {
   limits: IntakeLimits;
   engine: Engine;
   logger: Logger;
@@ -27,14 +126,14 @@ export interface FrameRouterOptions {
  *
  * @example
  * ```ts
- * const frames = new FrameRouter({ limits: config, engine, logger, metrics, out });
- * frames.receive(conn, '{"type":"ping","t":1}'); // queues {"type":"pong","t":1}
+ * const inbound = new Inbound({ limits: config, engine, logger, metrics, out });
+ * inbound.receive(conn, '{"type":"ping","t":1}'); // queues {"type":"pong","t":1}
  * ```
  */
-export class FrameRouter {
-  #o: FrameRouterOptions;
+export class Inbound {
+  #o: InboundOptions;
 
-  constructor(options: FrameRouterOptions) {
+  constructor(options: InboundOptions) {
     this.#o = options;
   }
 

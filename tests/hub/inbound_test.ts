@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { takeFrame } from "../../lib/hub/intake.ts";
+import { takeFrame } from "../../lib/hub/inbound.ts";
 import { RateLimiter } from "../../lib/hub/rate_limiter.ts";
 
 const limits = { maxMessageBytes: 100, rateLimit: 1 };
