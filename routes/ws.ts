@@ -5,7 +5,7 @@
  */
 
 import type { Hub } from "../lib/hub/hub.ts";
-import type { UpgradedSocket } from "../lib/hub/connection.ts";
+import type { UpgradedSocket } from "../lib/hub/upgraded_socket.ts";
 import type { Config } from "../lib/shared/config.ts";
 import type { Logger } from "../lib/shared/log.ts";
 import { addressKey, clientAddress } from "../lib/transport/client_address.ts";

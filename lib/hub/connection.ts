@@ -8,38 +8,7 @@
 import type { AddressEntry } from "./address_limits.ts";
 import type { Handshake } from "../protocol/handshake.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
-
-/** The part of a WebSocket a connection uses; `WebSocket` satisfies it. */
-export interface SocketLike {
-  readonly readyState: number;
-  readonly bufferedAmount: number;
-  send(data: string): void;
-  /**
-   * Encodes a text frame once, to be sent to many sockets with `sendFrame` (Fanout's own sockets,
-   * `lib/transport/ws_socket.ts`): every recipient of the same frame then shares one encoding.
-   */
-  encodeText?(text: string): Uint8Array;
-  /** Sends a frame made by `encodeText`. */
-  sendFrame?(frame: Uint8Array): void;
-  close(code?: number, reason?: string): void;
-}
-
-/**
- * The socket an upgrade gives: Fanout's own (`lib/transport/ws_socket.ts`) or Deno's `WebSocket`:
- * what {@linkcode Hub.attach} wires. Handler parameters are `never` so that both fit.
- */
-export interface UpgradedSocket extends SocketLike {
-  binaryType: string;
-  onopen: ((event: never) => void) | null;
-  onmessage: ((event: never) => void) | null;
-  onclose: ((event: never) => void) | null;
-  onerror: ((event: never) => void) | null;
-  /**
-   * Told when the peer broke the WebSocket protocol or a size limit, before the socket closes
-   * with `code` (Fanout's own sockets; Deno's have no such hook).
-   */
-  onfail?: ((code: number, reason: string) => void) | null;
-}
+import type { SocketLike } from "./upgraded_socket.ts";
 
 const OPEN = 1;
 

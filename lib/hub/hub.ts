@@ -9,7 +9,8 @@
 
 import { Close } from "../protocol/close_codes.ts";
 import { type AddressEntry, AddressLimits } from "./address_limits.ts";
-import { Connection, type SocketLike, type UpgradedSocket } from "./connection.ts";
+import { Connection } from "./connection.ts";
+import type { SocketLike, UpgradedSocket } from "./upgraded_socket.ts";
 import { type Engine, type EngineEvents, epochOf } from "../engine/engine.ts";
 import type { Handshake } from "../protocol/handshake.ts";
 import { Inbound } from "./inbound.ts";

@@ -5,7 +5,7 @@
  */
 
 import { type Config, loadConfig } from "../../lib/shared/config.ts";
-import type { SocketLike } from "../../lib/hub/connection.ts";
+import type { SocketLike } from "../../lib/hub/upgraded_socket.ts";
 import type { Connection } from "../../lib/hub/connection.ts";
 import type { Engine } from "../../lib/engine/engine.ts";
 import type { Handshake } from "../../lib/protocol/handshake.ts";

@@ -1,0 +1,54 @@
+/**
+ * The hub's socket contract: what it needs of a WebSocket to send to it (`SocketLike`) and the
+ * upgraded socket whose events it wires (`UpgradedSocket`). Fanout's own sockets
+ * (`lib/transport/ws_socket.ts`) and Deno's `WebSocket` satisfy both.
+ *
+ * @module
+ */
+
+/**
+ * The part of a WebSocket a connection uses: its state, its buffer, sending and closing.
+ * `WebSocket` satisfies it.
+ *
+ * @example
+ * ```ts
+ * const socket: SocketLike = new WebSocket("ws://localhost:8000/ws");
+ * if (socket.readyState === 1) socket.send('{"type":"ping","t":1}');
+ * ```
+ */
+export interface SocketLike {
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  send(data: string): void;
+  /**
+   * Encodes a text frame once, to be sent to many sockets with `sendFrame` (Fanout's own sockets,
+   * `lib/transport/ws_socket.ts`): every recipient of the same frame then shares one encoding.
+   */
+  encodeText?(text: string): Uint8Array;
+  /** Sends a frame made by `encodeText`. */
+  sendFrame?(frame: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+}
+
+/**
+ * The socket an upgrade gives: Fanout's own (`lib/transport/ws_socket.ts`) or Deno's `WebSocket`:
+ * what `Hub.attach` wires. Handler parameters are `never` so that both fit.
+ *
+ * @example
+ * ```ts
+ * const { socket, response } = Deno.upgradeWebSocket(req);
+ * hub.attach(socket satisfies UpgradedSocket, handshake, true, entry);
+ * ```
+ */
+export interface UpgradedSocket extends SocketLike {
+  binaryType: string;
+  onopen: ((event: never) => void) | null;
+  onmessage: ((event: never) => void) | null;
+  onclose: ((event: never) => void) | null;
+  onerror: ((event: never) => void) | null;
+  /**
+   * Told when the peer broke the WebSocket protocol or a size limit, before the socket closes
+   * with `code` (Fanout's own sockets; Deno's have no such hook).
+   */
+  onfail?: ((code: number, reason: string) => void) | null;
+}
