@@ -1,6 +1,7 @@
 /**
- * One client connection: its identity, its mode, its rate limiter, and its send queue, which
- * packs everything queued in one event-loop turn into one NDJSON frame (JSON mode).
+ * One client connection as the hub sees it: its identity, its mode, its rate limiter, where it
+ * stands in its room, and its socket with the frames queued for it (the send queue, which
+ * `Outbound` fills and flushes: `outbound.ts`).
  *
  * @module
  */
@@ -9,50 +10,6 @@ import type { AddressEntry } from "./address_limits.ts";
 import type { Handshake } from "../protocol/handshake.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
 import type { SocketLike } from "./upgraded_socket.ts";
-
-const OPEN = 1;
-
-/**
- * The last NDJSON frame built in one flush pass. Recipients of a room's turn usually queued the
- * very same strings, so they share one joined frame instead of each joining (and copying) its own.
- *
- * @example
- * ```ts
- * const cache = new FrameCache();
- * a.flush(cache);
- * b.flush(cache); // reuses a's frame when b queued the same strings
- * ```
- */
-export class FrameCache {
-  parts: string[] | null = null;
-  joined = "";
-  #text: string | null = null;
-  #frame: Uint8Array | null = null;
-
-  /** `text` encoded by `encodeText`, reusing the last encoding when the text is the same. */
-  encode(text: string, encodeText: (text: string) => Uint8Array): Uint8Array {
-    if (text === this.#text) return this.#frame!;
-    this.#text = text;
-    return this.#frame = encodeText(text);
-  }
-
-  /** `parts` joined with newlines, reusing the previous result when the parts are the same. */
-  join(parts: string[]): string {
-    const prev = this.parts;
-    if (prev !== null && prev.length === parts.length) {
-      let same = true;
-      for (let i = 0; i < parts.length; i++) {
-        if (prev[i] !== parts[i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return this.joined;
-    }
-    this.parts = parts;
-    return this.joined = parts.join("\n");
-  }
-}
 
 /** Lifecycle of a connection: waiting for its welcome, open, or gone. */
 export type ConnectionState = "joining" | "open" | "closed";
@@ -63,8 +20,7 @@ export type ConnectionState = "joining" | "open" | "closed";
  * @example
  * ```ts
  * const conn = new Connection("c1", socket, handshake, true, limiter);
- * conn.push('{"type":"pong","t":1}');
- * conn.flush(); // sends one frame
+ * out.queue(conn, '{"type":"pong","t":1}'); // written to conn.socket at the end of the turn
  * ```
  */
 export class Connection {
@@ -75,9 +31,9 @@ export class Connection {
   /** JSON mode (`fanout.v1`) when true, plain text mode otherwise. */
   readonly json: boolean;
   readonly limiter: RateLimiter;
+  /** The socket; `Outbound` writes to it, the hub wires its events. */
+  readonly socket: SocketLike;
   state: ConnectionState = "joining";
-  /** True while the connection waits in the hub's flush list. */
-  dirty = false;
   /** The client address's counters (null for connections accepted without one, in tests). */
   address: AddressEntry | null = null;
   /** Epoch of this connection's welcome: only messages of that epoch are delivered to it. */
@@ -87,9 +43,12 @@ export class Connection {
    * (or before it), so live copies of them are not delivered again.
    */
   floor = 0;
-  #socket: SocketLike;
-  #queue: string[] = [];
-  #queuedBytes = 0;
+  /** The send queue: frames (JSON objects or plain texts) `Outbound` holds for the socket. */
+  queue: string[] = [];
+  /** What `queue` holds, in UTF-16 units (close enough to bytes). */
+  queuedBytes = 0;
+  /** True while the connection waits in `Outbound`'s flush list. */
+  dirty = false;
 
   constructor(
     id: string,
@@ -99,7 +58,7 @@ export class Connection {
     limiter: RateLimiter,
   ) {
     this.id = id;
-    this.#socket = socket;
+    this.socket = socket;
     this.room = handshake.room;
     this.name = handshake.name;
     this.client = handshake.client;
@@ -107,56 +66,14 @@ export class Connection {
     this.limiter = limiter;
   }
 
-  /** Bytes (UTF-16 units, close enough) waiting in the queue plus the socket's own buffer. */
-  get backlog(): number {
-    return this.#queuedBytes + this.#socket.bufferedAmount;
-  }
-
-  /** Queues one frame (JSON object or plain text); returns the bytes now queued. */
-  push(frame: string): number {
-    this.#queue.push(frame);
-    return (this.#queuedBytes += frame.length);
-  }
-
-  /** Puts a frame in front of everything queued (the welcome). */
-  pushFirst(frame: string): void {
-    this.#queue.unshift(frame);
-    this.#queuedBytes += frame.length;
-  }
-
-  /**
-   * Sends what is queued: one NDJSON frame in JSON mode, one frame per text in plain mode.
-   * Returns the number of frames written; nothing is written to a socket that is not open.
-   * With a `cache`, a frame equal to the one just built for another connection is reused.
-   */
-  flush(cache?: FrameCache): number {
-    const queue = this.#queue;
-    if (queue.length === 0) return 0;
-    this.#queue = [];
-    this.#queuedBytes = 0;
-    const socket = this.#socket;
-    if (socket.readyState !== OPEN) return 0;
-    if (this.json) {
-      const frame = queue.length === 1 ? queue[0] : cache ? cache.join(queue) : queue.join("\n");
-      if (cache && socket.encodeText) socket.sendFrame!(cache.encode(frame, socket.encodeText));
-      else socket.send(frame);
-      return 1;
-    }
-    for (const text of queue) {
-      if (cache && socket.encodeText) socket.sendFrame!(cache.encode(text, socket.encodeText));
-      else socket.send(text);
-    }
-    return queue.length;
-  }
-
-  /** Closes the socket once; later calls do nothing. */
+  /** Closes the socket once and drops what is queued for it; later calls do nothing. */
   close(code: number, reason: string): void {
     if (this.state === "closed") return;
     this.state = "closed";
-    this.#queue = [];
-    this.#queuedBytes = 0;
+    this.queue = [];
+    this.queuedBytes = 0;
     try {
-      this.#socket.close(code, reason);
+      this.socket.close(code, reason);
     } catch {
       // Already closing: nothing left to do.
     }

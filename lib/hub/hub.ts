@@ -165,7 +165,7 @@ export class Hub {
   /** Sum of bytes waiting for every socket. */
   backlog(): number {
     let total = 0;
-    for (const conn of this.#connections) total += conn.backlog;
+    for (const conn of this.#connections) total += this.#out.backlog(conn);
     return total;
   }
 

@@ -93,7 +93,7 @@ export class JoinFlow {
     conn.state = "open";
     conn.epoch = recovery.epoch;
     conn.floor = recovery.offset;
-    if (welcome) conn.pushFirst(welcome.json);
+    if (welcome) out.putFirst(conn, welcome.json);
     for (const m of held) {
       if (m.offset > recovery.offset && epochOf(m) === conn.epoch) {
         out.queue(conn, conn.json ? JSON.stringify(m) : m.text);

@@ -1,15 +1,17 @@
 /**
- * Outbound frames: every connection that got something in this event-loop turn is flushed once,
- * as one NDJSON frame, at the end of the turn (or early past `FLUSH_BYTES`); sockets whose
- * backlog stays over `MAX_BUFFERED_BYTES` are closed 4008, and so are the largest backlogs while
- * all of them together are over `SEND_QUEUE_MEMORY_MB`.
+ * Outbound frames: the send queue of every connection (`Connection.queue`), and its flush: every
+ * connection that got something in this event-loop turn is flushed once, as one NDJSON frame, at
+ * the end of the turn (or early past `FLUSH_BYTES`), recipients of the same frames sharing one
+ * joined and encoded frame (`FrameCache`); sockets whose backlog stays over `MAX_BUFFERED_BYTES`
+ * are closed 4008, and so are the largest backlogs while all of them together are over
+ * `SEND_QUEUE_MEMORY_MB`.
  *
  * @module
  */
 
 import { realTimers, type Timers } from "../shared/timers.ts";
 import { Close } from "../protocol/close_codes.ts";
-import { type Connection, FrameCache } from "./connection.ts";
+import type { Connection } from "./connection.ts";
 import type { Logger } from "../shared/log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
@@ -34,6 +36,44 @@ export interface OutboundOptions {
   connections?: () => Iterable<Connection>;
   /** Monotonic clock in ms, to space the checks of the sum (default `performance.now`). */
   now?: () => number;
+}
+
+const OPEN = 1;
+
+/**
+ * The last NDJSON frame built in one flush pass. Recipients of a room's turn usually queued the
+ * very same strings, so they share one joined frame instead of each joining (and copying) its own,
+ * and one encoding of it.
+ */
+class FrameCache {
+  parts: string[] | null = null;
+  joined = "";
+  #text: string | null = null;
+  #frame: Uint8Array | null = null;
+
+  /** `text` encoded by `encodeText`, reusing the last encoding when the text is the same. */
+  encode(text: string, encodeText: (text: string) => Uint8Array): Uint8Array {
+    if (text === this.#text) return this.#frame!;
+    this.#text = text;
+    return this.#frame = encodeText(text);
+  }
+
+  /** `parts` joined with newlines, reusing the previous result when the parts are the same. */
+  join(parts: string[]): string {
+    const prev = this.parts;
+    if (prev !== null && prev.length === parts.length) {
+      let same = true;
+      for (let i = 0; i < parts.length; i++) {
+        if (prev[i] !== parts[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.joined;
+    }
+    this.parts = parts;
+    return this.joined = parts.join("\n");
+  }
 }
 
 /** Least time between two checks of the sum of every backlog, in ms. */
@@ -74,9 +114,12 @@ export class Outbound {
 
   /** Queues a frame (or, with null, just marks the connection) and schedules the turn's flush. */
   queue(conn: Connection, frame: string | null): void {
-    if (frame !== null && conn.push(frame) >= this.#o.flushBytes && conn.state === "open") {
-      this.flushOne(conn);
-      return;
+    if (frame !== null) {
+      conn.queue.push(frame);
+      if ((conn.queuedBytes += frame.length) >= this.#o.flushBytes && conn.state === "open") {
+        this.flushOne(conn);
+        return;
+      }
     }
     if (conn.dirty) return;
     conn.dirty = true;
@@ -85,6 +128,17 @@ export class Outbound {
       this.#scheduled = true;
       this.#o.defer(this.flushAll);
     }
+  }
+
+  /** Puts a frame in front of everything queued for `conn` (the welcome); `queue` schedules it. */
+  putFirst(conn: Connection, frame: string): void {
+    conn.queue.unshift(frame);
+    conn.queuedBytes += frame.length;
+  }
+
+  /** Bytes (UTF-16 units, close enough) waiting for `conn`: its queue and its socket's buffer. */
+  backlog(conn: Connection): number {
+    return conn.queuedBytes + conn.socket.bufferedAmount;
   }
 
   /** Queues a server frame: as JSON in JSON mode; in plain mode only errors, as `error: ...`. */
@@ -107,14 +161,14 @@ export class Outbound {
     conn.dirty = false;
     if (conn.state !== "open") return;
     try {
-      this.#o.metrics.framesOut += conn.flush(cache);
+      this.#o.metrics.framesOut += this.#write(conn, cache);
     } catch (err) {
       this.#o.logger.warn("ws.send_failed", { id: conn.id, error: String(err) });
       this.#close(conn, Close.unavailable, "send failed");
       return;
     }
     const limit = this.#o.maxBufferedBytes;
-    const backlog = conn.backlog;
+    const backlog = this.backlog(conn);
     if (backlog > 4 * limit) return this.#closeSlow(conn, backlog);
     if (backlog > limit) this.#watchSlow(conn);
     if (backlog >= this.#heavy) this.#scheduleBudgetCheck();
@@ -144,7 +198,7 @@ export class Outbound {
     let total = 0;
     const held: [Connection, number][] = [];
     for (const conn of this.#o.connections()) {
-      const backlog = conn.backlog;
+      const backlog = this.backlog(conn);
       if (backlog === 0) continue;
       total += backlog;
       held.push([conn, backlog]);
@@ -170,7 +224,7 @@ export class Outbound {
   end(conn: Connection, code: number, reason: string): void {
     conn.dirty = false;
     try {
-      this.#o.metrics.framesOut += conn.flush();
+      this.#o.metrics.framesOut += this.#write(conn);
     } catch (err) {
       this.#o.logger.warn("ws.send_failed", { id: conn.id, error: String(err) });
     }
@@ -182,6 +236,31 @@ export class Outbound {
     if (!this.#slow.has(conn)) return;
     this.#o.timers.clearTimer(this.#slow.get(conn));
     this.#slow.delete(conn);
+  }
+
+  /**
+   * Sends what is queued for `conn`: one NDJSON frame in JSON mode, one frame per text in plain
+   * mode. Returns the number of frames written; nothing is written to a socket that is not open.
+   * With a `cache`, a frame equal to the one just built for another connection is reused.
+   */
+  #write(conn: Connection, cache?: FrameCache): number {
+    const queue = conn.queue;
+    if (queue.length === 0) return 0;
+    conn.queue = [];
+    conn.queuedBytes = 0;
+    const socket = conn.socket;
+    if (socket.readyState !== OPEN) return 0;
+    if (conn.json) {
+      const frame = queue.length === 1 ? queue[0] : cache ? cache.join(queue) : queue.join("\n");
+      if (cache && socket.encodeText) socket.sendFrame!(cache.encode(frame, socket.encodeText));
+      else socket.send(frame);
+      return 1;
+    }
+    for (const text of queue) {
+      if (cache && socket.encodeText) socket.sendFrame!(cache.encode(text, socket.encodeText));
+      else socket.send(text);
+    }
+    return queue.length;
   }
 
   #close(conn: Connection, code: number, reason: string): void {
@@ -206,11 +285,11 @@ export class Outbound {
    */
   #watchSlow(conn: Connection): void {
     if (this.#slow.has(conn)) return;
-    const mark = conn.backlog;
+    const mark = this.backlog(conn);
     const timer = this.#o.timers.setTimer(() => {
       this.#slow.delete(conn);
       if (conn.state !== "open") return;
-      const backlog = conn.backlog;
+      const backlog = this.backlog(conn);
       if (backlog <= this.#o.maxBufferedBytes) return;
       if (backlog < mark) return this.#watchSlow(conn);
       this.#closeSlow(conn, backlog);
