@@ -10,7 +10,7 @@
 import { Close } from "../protocol/close_codes.ts";
 import { type AddressEntry, AddressLimits } from "./address_limits.ts";
 import { Connection } from "./connection.ts";
-import type { SocketLike, UpgradedSocket } from "./upgraded_socket.ts";
+import type { UpgradedSocket } from "./upgraded_socket.ts";
 import { type Engine, type EngineEvents, epochOf } from "../engine/engine.ts";
 import type { Handshake } from "../protocol/handshake.ts";
 import { Inbound } from "./inbound.ts";
@@ -48,8 +48,8 @@ export interface HandshakeRefusal {
  * @example
  * ```ts
  * const hub = new Hub({ config, engine: new MemoryEngine(options), logger: silentLogger });
- * const conn = hub.accept(socket, handshake, true);
- * if (conn) socket.onopen = () => hub.open(conn);
+ * await engine.start(hub.events);
+ * const conn = hub.attach(socket, handshake, true, entry); // its events drive it from now on
  * ```
  */
 export class Hub {
@@ -120,7 +120,6 @@ export class Hub {
       out,
       presence,
       room: (name) => this.#room(name),
-      restart: (conn, reason) => this.#restart(conn, reason),
     });
     this.#in = new Inbound({ limits: config, engine, logger, metrics, out });
   }
@@ -213,9 +212,10 @@ export class Hub {
   }
 
   /**
-   * Takes over an upgraded socket that {@linkcode Hub.admit} let in: its events drive the
-   * connection from now on (open: join the room; message: a frame; close or error: gone; fail:
-   * the transport closed it for a protocol error or a size limit, counted like abuse).
+   * Takes over an upgraded socket that {@linkcode Hub.admit} let in: registers its connection
+   * (counted for `entry`'s address; null in tests) in its room, among the joiners, and lets the
+   * socket's events drive it from now on (open: join the room; message: a frame; close or error:
+   * gone; fail: the transport closed it for a protocol error or a size limit, counted like abuse).
    */
   attach(
     socket: UpgradedSocket,
@@ -223,38 +223,8 @@ export class Hub {
     json: boolean,
     entry: AddressEntry | null,
   ): Connection {
-    const conn = this.accept(socket, handshake, json, entry);
-    const log = this.#log;
-    socket.binaryType = "arraybuffer";
-    socket.onopen = () => {
-      log.debug("ws.open", { id: conn.id, room: conn.room, mode: json ? "json" : "plain" });
-      void this.open(conn, handshake.resume);
-    };
-    socket.onmessage = (event: { data: string | ArrayBuffer }) => this.receive(conn, event.data);
-    socket.onclose = (event: { code: number }) => {
-      log.debug("ws.close", { id: conn.id, room: conn.room, code: event.code });
-      this.remove(conn);
-    };
-    socket.onerror = () => this.remove(conn);
-    socket.onfail = (code: number) => {
-      const reason = TRANSPORT_CLOSES[code] ?? "protocol_error";
-      this.metrics.reject(reason);
-      log.info("ws.closed_abusive", { id: conn.id, room: conn.room, code, reason });
-    };
-    return conn;
-  }
-
-  /**
-   * Registers a new socket (counted for `entry`'s address, whose message rate its limiter
-   * shares), without wiring its events: {@linkcode Hub.attach} does, tests drive it directly.
-   */
-  accept(
-    socket: SocketLike,
-    handshake: Handshake,
-    json: boolean,
-    entry: AddressEntry | null = null,
-  ): Connection {
     const { rateLimit, rateBurst, rateLimitCloseAfter } = this.#config;
+    // The limiter shares the message rate of `entry`'s address.
     const limiter = new RateLimiter({
       rate: rateLimit,
       burst: rateBurst,
@@ -272,17 +242,30 @@ export class Hub {
     // The room is held from now on (not from the socket's opening): handshakes answered at
     // once all count against MAX_ROOMS.
     this.#room(handshake.room).joining.set(conn, []);
+    const log = this.#log;
+    socket.binaryType = "arraybuffer";
+    socket.onopen = () => {
+      log.debug("ws.open", { id: conn.id, room: conn.room, mode: json ? "json" : "plain" });
+      // The join never rejects; a WebSocket ignores the promise, a test's fake socket awaits it.
+      return this.#join.open(conn, handshake.resume);
+    };
+    socket.onmessage = (event: { data: string | ArrayBuffer }) => this.receive(conn, event.data);
+    socket.onclose = (event: { code: number }) => {
+      log.debug("ws.close", { id: conn.id, room: conn.room, code: event.code });
+      this.remove(conn);
+    };
+    socket.onerror = () => this.remove(conn);
+    socket.onfail = (code: number) => {
+      const reason = TRANSPORT_CLOSES[code] ?? "protocol_error";
+      this.metrics.reject(reason);
+      log.info("ws.closed_abusive", { id: conn.id, room: conn.room, code, reason });
+    };
     return conn;
   }
 
   /** Periodic housekeeping: forgets addresses that have nothing left to count. */
   maintain(): void {
     this.#addresses.sweep();
-  }
-
-  /** Called when the socket opens: joins the room and sends the welcome with history. */
-  open(conn: Connection, resume: Handshake["resume"] = null): Promise<void> {
-    return this.#join.open(conn, resume);
   }
 
   #room(name: string): LocalRoom {
@@ -344,7 +327,11 @@ export class Hub {
       count++;
     }
     this.metrics.messagesOut += count;
-    if (stale) { for (const conn of stale) this.#restart(conn, "room history was reset; rejoin"); }
+    if (stale) {
+      for (const conn of stale) {
+        this.#out.end(conn, Close.restart, "room history was reset; rejoin");
+      }
+    }
   }
 
   /**
@@ -359,12 +346,7 @@ export class Hub {
     room.resets++;
     const stale = [...room.members].filter((conn) => conn.epoch !== epoch);
     this.#log.info("ws.room_reset", { room: name, epoch, closing: stale.length });
-    for (const conn of stale) this.#restart(conn, "room history was reset; rejoin");
-  }
-
-  /** Sends what is queued for `conn`, then closes it with 1012 so that the client rejoins. */
-  #restart(conn: Connection, reason: string): void {
-    this.#out.end(conn, Close.restart, reason);
+    for (const conn of stale) this.#out.end(conn, Close.restart, "room history was reset; rejoin");
   }
 
   /**

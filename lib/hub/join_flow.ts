@@ -31,8 +31,6 @@ export interface JoinFlowOptions {
   presence: PresenceSchedule;
   /** The local room named `name`, created (and joined in the engine) when new. */
   room: (name: string) => LocalRoom;
-  /** Closes `conn` with 1012 so that its client rejoins. */
-  restart: (conn: Connection, reason: string) => void;
 }
 
 /**
@@ -40,7 +38,7 @@ export interface JoinFlowOptions {
  *
  * @example
  * ```ts
- * const join = new JoinFlow({ config, engine, logger, metrics, out, presence, room, restart });
+ * const join = new JoinFlow({ config, engine, logger, metrics, out, presence, room });
  * await join.open(conn, handshake.resume);
  * ```
  */
@@ -64,7 +62,7 @@ export class JoinFlow {
       if (conn.state === "closed") return;
       if (room.resets !== resets && room.epoch !== recovery.epoch) {
         // The room's epoch changed while this recovery was read: it may describe the old one.
-        return this.#o.restart(conn, "room history was reset; rejoin");
+        return this.#o.out.end(conn, Close.restart, "room history was reset; rejoin");
       }
       this.#welcome(conn, room, recovery, online, resume !== null);
     } catch (err) {

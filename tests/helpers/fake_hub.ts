@@ -5,21 +5,33 @@
  */
 
 import { type Config, loadConfig } from "../../lib/shared/config.ts";
-import type { SocketLike } from "../../lib/hub/upgraded_socket.ts";
-import type { Connection } from "../../lib/hub/connection.ts";
+import type { UpgradedSocket } from "../../lib/hub/upgraded_socket.ts";
 import type { Engine } from "../../lib/engine/engine.ts";
 import type { Handshake } from "../../lib/protocol/handshake.ts";
 import { Hub } from "../../lib/hub/hub.ts";
 import { silentLogger } from "../../lib/shared/log.ts";
 import { MemoryEngine } from "../../lib/engine/memory/memory_engine.ts";
 
-/** A socket that records what is sent and lets the test set `bufferedAmount` or make `send` throw. */
-export class FakeSocket implements SocketLike {
+/**
+ * An upgraded socket, already open, that records what is sent and lets the test set
+ * `bufferedAmount` or make `send` throw; `open()` fires the `onopen` the hub set.
+ */
+export class FakeSocket implements UpgradedSocket {
   readyState = 1;
   bufferedAmount = 0;
   sent: string[] = [];
   closeCode: number | null = null;
   failSend = false;
+  binaryType = "blob";
+  onopen: ((event: never) => unknown) | null = null;
+  onmessage: ((event: never) => void) | null = null;
+  onclose: ((event: never) => void) | null = null;
+  onerror: ((event: never) => void) | null = null;
+
+  /** Fires `onopen`, then waits for what it started: the hub's join (welcome or refusal). */
+  async open(): Promise<void> {
+    await this.onopen?.(undefined as never);
+  }
 
   send(data: string): void {
     if (this.failSend) throw new Error("broken pipe");
@@ -103,8 +115,8 @@ export function hubWith<E extends Engine>(
       resume: null,
       ...query,
     };
-    const conn = hub.accept(socket, handshake, json) as Connection;
-    return { socket, conn, open: hub.open(conn, handshake.resume) };
+    const conn = hub.attach(socket, handshake, json, null);
+    return { socket, conn, open: socket.open() };
   };
   return {
     hub,

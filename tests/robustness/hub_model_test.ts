@@ -3,7 +3,7 @@
  * messages flow), leaves, valid and bad frames, flushes and timer ticks across two rooms. Every
  * connection must receive every other member's accepted message of its room exactly once, in
  * offset order, and never its own; bad frames reach nobody. "Every" is measured from the log
- * offset at which the member joined (between the offsets seen at accept and when `open()`
+ * offset at which the member joined (between the offsets seen at attach and when the join
  * resolved), for JSON and plain members alike.
  */
 
@@ -60,7 +60,7 @@ interface Member {
   room: string;
   plain: boolean;
   left: boolean;
-  /** The room's log offset when the socket was accepted, and when `open()` resolved. */
+  /** The room's log offset when the socket was attached, and when its join resolved. */
   before: number;
   after: number | null;
 }
@@ -81,7 +81,7 @@ Deno.test("hub model: random interleavings deliver every message once, in order,
           const socket = new FakeSocket();
           const room = `room${a.room}`;
           const handshake = { room, name: null, client: null, resume: null };
-          const conn = t.hub.accept(socket, handshake, !a.plain)!;
+          const conn = t.hub.attach(socket, handshake, !a.plain, null);
           const m: Member = {
             conn,
             socket,
@@ -93,7 +93,7 @@ Deno.test("hub model: random interleavings deliver every message once, in order,
           };
           members.push(m);
           // The member joins the log somewhere between these two offsets (its recovery point).
-          const open = t.hub.open(conn).then(() => {
+          const open = socket.open().then(() => {
             m.after = offsetOf(room);
           });
           if (a.wait) await open;
@@ -145,8 +145,8 @@ Deno.test("hub model: random interleavings deliver every message once, in order,
         }
         if (m.left) continue;
         // A member present to the end got every message of its room from the others after its
-        // join point, which lies between the offsets at accept and at open.
-        assert.ok(m.after !== null, "open() resolved");
+        // join point, which lies between the offsets at attach and when its join resolved.
+        assert.ok(m.after !== null, "the join resolved");
         const roomLog = log.get(m.room) ?? [];
         const byText = new Map(roomLog.map((x) => [x.text, x.offset]));
         const offsets = m.plain ? texts.map((x) => byText.get(x)) : got.map((g) => g.offset);

@@ -56,10 +56,10 @@ for (const snapshotFirst of [true, false]) {
     const handshake = { room: "race", name: null, client: null, resume: null };
     const settle = () => new Promise((r) => setTimeout(r, 5));
     const otherSocket = new FakeSocket();
-    const other = hub.accept(otherSocket, handshake, true)!;
+    const other = hub.attach(otherSocket, handshake, true, null);
     const earlySocket = new FakeSocket();
-    const early = hub.accept(earlySocket, handshake, true)!;
-    const opening = [hub.open(other), hub.open(early)];
+    const early = hub.attach(earlySocket, handshake, true, null);
+    const opening = [otherSocket.open(), earlySocket.open()];
     await settle();
     // The sender's frame arrives while both are still joining.
     hub.receive(early, JSON.stringify({ type: "message", text: "too early", ref: "e1" }));

@@ -73,8 +73,9 @@ async function timedHub() {
     delays,
     async connect() {
       const socket = new FakeSocket();
-      const conn = hub.accept(socket, { room: "r", name: null, client: null, resume: null }, true)!;
-      await hub.open(conn);
+      const handshake = { room: "r", name: null, client: null, resume: null };
+      const conn = hub.attach(socket, handshake, true, null);
+      await socket.open();
       await settle();
       return { socket, conn };
     },
