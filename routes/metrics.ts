@@ -37,7 +37,7 @@ export interface MetricsDeps {
  * collectSamples(deps).map((s) => s.name);
  * ```
  */
-export function collectSamples(deps: MetricsDeps): Sample[] {
+function collectSamples(deps: MetricsDeps): Sample[] {
   const { hub, engine } = deps;
   const m = hub.metrics;
   const memory = deps.memory();

@@ -62,7 +62,7 @@ function refuse(
  * requestAddress(req, info, config); // "203.0.113.9"
  * ```
  */
-export function requestAddress(
+function requestAddress(
   req: Request,
   info: RequestInfo | undefined,
   config: Pick<Config, "trustProxy">,

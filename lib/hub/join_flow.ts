@@ -1,6 +1,6 @@
 /**
  * The join flow of a connection: the engine's recovery, the welcome with its history (built
- * within its byte cap by {@linkcode encodeWelcome}), the messages delivered while it was read,
+ * within its byte cap by `encodeWelcome`), the messages delivered while it was read,
  * and the refusal when the room cannot be loaded.
  *
  * @module
@@ -120,7 +120,7 @@ export class JoinFlow {
 }
 
 /** Who is joining, as the welcome needs it. */
-export interface Joiner {
+interface Joiner {
   id: string;
   room: string;
   /** Public client id (never the private key), null without one. */
@@ -128,7 +128,7 @@ export interface Joiner {
 }
 
 /** A welcome ready to send, and what was left out of its history to fit. */
-export interface EncodedWelcome {
+interface EncodedWelcome {
   /** The welcome frame as JSON. */
   json: string;
   /** False when a recovered resume had to be cut (then answered like a lost gap). */
@@ -165,7 +165,7 @@ function utf8Bytes(text: string): number {
  * // { json: '{"type":"welcome",...}', recovered: false, dropped: 0 }
  * ```
  */
-export function encodeWelcome(
+function encodeWelcome(
   joiner: Joiner,
   recovery: Recovery,
   online: number,

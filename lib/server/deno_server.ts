@@ -42,7 +42,7 @@ export function loadConfigOrExit(
  * The upgrade of the routes: Fanout's own for requests its server read, `Deno.upgradeWebSocket`
  * for requests of `deno serve`.
  */
-export const denoUpgrade: Upgrade = (req, options) =>
+const denoUpgrade: Upgrade = (req, options) =>
   servedHere(req) ? upgradeWebSocket(req, { protocol: options.protocol }) : Deno.upgradeWebSocket(
     req,
     {
@@ -52,7 +52,7 @@ export const denoUpgrade: Upgrade = (req, options) =>
   );
 
 /** TCP connections one address may hold beyond its WebSockets, for plain HTTP. */
-export const HTTP_CONNECTIONS_PER_IP = 32;
+const HTTP_CONNECTIONS_PER_IP = 32;
 
 /**
  * TCP connections the listener holds at most: the WebSockets plus a tenth (at least 64) for plain
@@ -63,12 +63,12 @@ export const HTTP_CONNECTIONS_PER_IP = 32;
  * maxTcpConnections(loadConfig({})); // 11000
  * ```
  */
-export function maxTcpConnections(config: Pick<Config, "maxConnections">): number {
+function maxTcpConnections(config: Pick<Config, "maxConnections">): number {
   return config.maxConnections + Math.max(64, Math.ceil(config.maxConnections / 10));
 }
 
 /** Reads process memory. */
-export const denoMemory = () => {
+const denoMemory = () => {
   const { rss, heapUsed } = Deno.memoryUsage();
   return { rss, heapUsed };
 };

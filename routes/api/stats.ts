@@ -47,7 +47,7 @@ export interface Stats {
  * collectStats(deps).connections; // 3
  * ```
  */
-export function collectStats(deps: StatsDeps): Stats {
+function collectStats(deps: StatsDeps): Stats {
   const { hub, engine } = deps;
   const online = (room: string) => engine.online(room, hub.localSize(room));
   const top = topRooms(engine.roomNames(), online, deps.config.statsTopRooms).map((r) => ({
