@@ -8,12 +8,7 @@ import type { Engine } from "../lib/engine/engine.ts";
 import type { Hub } from "../lib/hub/hub.ts";
 import { renderPrometheus, type Sample } from "../lib/hub/metrics.ts";
 import type { InboundBudget } from "../lib/transport/ws_frames.ts";
-
-/** Process memory in bytes, as far as the runtime tells. */
-export interface MemoryUsage {
-  rss: number;
-  heapUsed: number;
-}
+import type { MemoryUsage } from "../lib/shared/memory_usage.ts";
 
 /** What `/metrics` reads. */
 export interface MetricsDeps {

@@ -5,7 +5,8 @@
  */
 
 import type { Hub } from "../lib/hub/hub.ts";
-import type { UpgradedSocket } from "../lib/hub/upgraded_socket.ts";
+import type { Upgrade } from "../lib/hub/upgraded_socket.ts";
+import type { RequestInfo } from "../lib/shared/request_info.ts";
 import type { Config } from "../lib/shared/config.ts";
 import type { Logger } from "../lib/shared/log.ts";
 import { addressKey, clientAddress } from "../lib/transport/client_address.ts";
@@ -13,20 +14,6 @@ import { originAllowed, parseHandshake } from "../lib/protocol/handshake.ts";
 import { MAX_PROTOCOL_HEADER_CHARS, offeredProtocols } from "../lib/shared/header_lists.ts";
 import { SUBPROTOCOL } from "../lib/protocol/frames.ts";
 import { identify } from "../lib/hub/public_id.ts";
-
-/**
- * Upgrades a request to a WebSocket: Fanout's own server for requests it read, else
- * `Deno.upgradeWebSocket` (under `deno serve`).
- */
-export type Upgrade = (
-  req: Request,
-  options: { protocol?: string; idleTimeout?: number },
-) => { socket: UpgradedSocket; response: Response };
-
-/** What the server tells a handler about the connection (the shape `Deno.serve` gives). */
-export interface RequestInfo {
-  remoteAddr: { hostname?: string; port?: number; transport?: string };
-}
 
 /** What `/ws` needs. */
 export interface WsDeps {

@@ -1,7 +1,8 @@
 /**
- * The hub's socket contract: what it needs of a WebSocket to send to it (`SocketLike`) and the
- * upgraded socket whose events it wires (`UpgradedSocket`). Fanout's own sockets
- * (`lib/transport/ws_socket.ts`) and Deno's `WebSocket` satisfy both.
+ * The hub's socket contract: what it needs of a WebSocket to send to it (`SocketLike`), the
+ * upgraded socket whose events it wires (`UpgradedSocket`), and the upgrade that gives one to
+ * `routes/ws.ts` (`Upgrade`, which the server provides). Fanout's own sockets
+ * (`lib/transport/ws_socket.ts`) and Deno's `WebSocket` satisfy both socket shapes.
  *
  * @module
  */
@@ -52,3 +53,19 @@ export interface UpgradedSocket extends SocketLike {
    */
   onfail?: ((code: number, reason: string) => void) | null;
 }
+
+/**
+ * Upgrades a request to a WebSocket: Fanout's own server for requests it read, else
+ * `Deno.upgradeWebSocket` (under `deno serve`); `lib/server/deno_server.ts` provides it.
+ *
+ * @example
+ * ```ts
+ * const { socket, response } = upgrade(req, { protocol: "fanout.v1", idleTimeout: 60 });
+ * hub.attach(socket, handshake, true, entry);
+ * return response; // 101
+ * ```
+ */
+export type Upgrade = (
+  req: Request,
+  options: { protocol?: string; idleTimeout?: number },
+) => { socket: UpgradedSocket; response: Response };

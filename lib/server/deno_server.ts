@@ -8,7 +8,7 @@
  */
 
 import { denoAssets } from "./bundle_deno.ts";
-import type { Upgrade } from "../../routes/ws.ts";
+import type { Upgrade } from "../hub/upgraded_socket.ts";
 import { addressKey } from "../transport/client_address.ts";
 import { type Config, type Env, loadConfig } from "../shared/config.ts";
 import { createFanout, type Fanout, type FanoutOptions } from "./fanout.ts";

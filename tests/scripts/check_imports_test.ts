@@ -44,6 +44,24 @@ testWithPermissions("check_imports: every kind of forbidden import is reported",
 });
 
 testWithPermissions(
+  "check_imports: the composition root wires the routes in its route table; they never import it",
+  () => {
+    const files = new Map([
+      ["lib/server/app.ts", 'import { handleWs } from "../../routes/ws.ts";'],
+      ["lib/server/fanout.ts", 'import type { MemoryUsage } from "../../routes/metrics.ts";'],
+      ["routes/ws.ts", 'import type { Fanout } from "../lib/server/fanout.ts";'],
+    ]);
+    const problems = checkImports(files);
+    const expect = [
+      /lib\/server\/fanout\.ts imports routes\/metrics\.ts, which lib\/server may not/,
+      /routes\/ws\.ts imports lib\/server\/fanout\.ts, which routes may not/,
+    ];
+    for (const re of expect) assert.ok(problems.some((p) => re.test(p)), `missing ${re}`);
+    assert.equal(problems.length, expect.length, problems.join("\n"));
+  },
+);
+
+testWithPermissions(
   "check_imports: comments and strings do not count; multi-line and type imports do",
   () => {
     const source = [
