@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type RoomRank, topRooms } from "../../lib/hub/top_rooms.ts";
+import { type RoomRank, topRooms } from "../../../routes/api/stats.ts";
 
 /** What the selection must equal: every room sorted, then cut. */
 function bruteForce(rooms: RoomRank[], limit: number): RoomRank[] {
