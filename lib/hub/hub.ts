@@ -2,7 +2,8 @@
  * The hub: the pool of live connections per room and the fan-out of accepted messages to every
  * other connection of the room, the per-address limits and the socket's lifecycle. The join flow
  * (`join_flow.ts`), the incoming frames (`inbound.ts`), presence batching
- * (`presence_schedule.ts`) and the per-turn flush (`outbound.ts`) live in their own files.
+ * (`presence_schedule.ts`) and the send queues with their per-turn flush (`outbound.ts`) live in
+ * their own files.
  *
  * @module
  */
