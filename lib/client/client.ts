@@ -18,7 +18,7 @@ import { Emitter } from "../shared/emitter.ts";
 import { parseServerFrames, socketUrl } from "./frames.ts";
 import { DEFAULT_PING, Liveness } from "./liveness.ts";
 import type { OutboxItem } from "./outbox.ts";
-import { ResumePosition } from "./position.ts";
+import { ResumePosition } from "./resume_position.ts";
 import { Sender } from "./sender.ts";
 import { DEFAULT_BACKOFF, SocketLoop } from "./socket_loop.ts";
 import type { ClientEvents, ClientState, FanoutClientOptions, ServerLimits } from "./types.ts";
