@@ -14,7 +14,7 @@
 import { realTimers, type Timers } from "../shared/timers.ts";
 import { Close } from "../protocol/close_codes.ts";
 import { FrameDispatch } from "./frame_dispatch.ts";
-import { Emitter } from "../shared/emitter.ts";
+import { Emitter } from "./emitter.ts";
 import { parseServerFrames, socketUrl } from "./frames.ts";
 import { DEFAULT_PING, Liveness } from "./liveness.ts";
 import type { OutboxItem } from "./outbox.ts";
