@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { RedisTimeoutError, withDeadline } from "../../lib/shared/deadline.ts";
+import { RedisTimeoutError, withDeadline } from "../../../lib/engine/redis/with_deadline.ts";
 
 /** Timers that fire only when the test says so. */
 function manualTimers() {
