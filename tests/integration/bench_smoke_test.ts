@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { parseFlags, scenarioParams } from "../../bench/flags.ts";
 import { FrameScanner } from "../../bench/frame_scanner.ts";
-import { clientTextFrame } from "../../bench/raw_ws_reader.ts";
+import { clientTextFrame } from "../../bench/load_client.ts";
 import { median } from "../../bench/report.ts";
 import { testWithPermissions } from "../helpers/requires.ts";
 

@@ -11,7 +11,7 @@ import { FrameScanner, type MarkerSink } from "./frame_scanner.ts";
 export type { MarkerSink };
 
 /** Where and how to connect. */
-export interface RawWsOptions {
+export interface LoadClientOptions {
   host: string;
   port: number;
   /** Request target, e.g. `/ws?room=bench`. */
@@ -71,12 +71,12 @@ function pongFrame(payload: number[]): Uint8Array {
  *
  * @example
  * ```ts
- * const ws = await RawWs.connect({ host: "127.0.0.1", port: 8000, path: "/ws?room=a" });
+ * const ws = await LoadClient.connect({ host: "127.0.0.1", port: 8000, path: "/ws?room=a" });
  * await ws.firstFrame; // e.g. Fanout's welcome
  * ws.close();
  * ```
  */
-export class RawWs {
+export class LoadClient {
   closed = false;
   /** Resolves on the first data frame (Fanout's welcome). */
   readonly firstFrame: Promise<void>;
@@ -87,7 +87,7 @@ export class RawWs {
   #pending: Uint8Array[] = [];
   #writing = false;
 
-  private constructor(conn: Deno.TcpConn, options: RawWsOptions) {
+  private constructor(conn: Deno.TcpConn, options: LoadClientOptions) {
     this.#conn = conn;
     this.#bufferBytes = options.bufferBytes ?? 16 * 1024;
     const { promise, resolve } = Promise.withResolvers<void>();
@@ -113,10 +113,10 @@ export class RawWs {
   }
 
   /** Connects and completes the handshake; throws unless the server answers 101. */
-  static async connect(options: RawWsOptions): Promise<RawWs> {
+  static async connect(options: LoadClientOptions): Promise<LoadClient> {
     const conn = await Deno.connect({ hostname: options.host, port: options.port });
     conn.setNoDelay(true);
-    const ws = new RawWs(conn, options);
+    const ws = new LoadClient(conn, options);
     try {
       const rest = await ws.#handshake(options);
       ws.#loop(rest);
@@ -127,7 +127,7 @@ export class RawWs {
     return ws;
   }
 
-  async #handshake(o: RawWsOptions): Promise<Uint8Array> {
+  async #handshake(o: LoadClientOptions): Promise<Uint8Array> {
     const proto = o.protocol ? `Sec-WebSocket-Protocol: ${o.protocol}\r\n` : "";
     const req = `GET ${o.path} HTTP/1.1\r\nHost: ${o.host}:${o.port}\r\nUpgrade: websocket\r\n` +
       `Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n` +
