@@ -6,6 +6,7 @@
  * @module
  */
 
+import { maskedFrame, Op } from "../tests/helpers/masked_frames.ts";
 import { FrameScanner, type MarkerSink } from "./frame_scanner.ts";
 
 export type { MarkerSink };
@@ -24,6 +25,8 @@ export interface LoadClientOptions {
 }
 
 const enc = new TextEncoder();
+/** The mask key of every frame the load generator sends: XOR with zero keeps the payload. */
+const ZERO_KEY = [0, 0, 0, 0];
 
 /**
  * Microseconds since the time origin, as the markers carry them.
@@ -46,24 +49,7 @@ export function nowUs(): number {
  * ```
  */
 export function clientTextFrame(text: string): Uint8Array {
-  const payload = enc.encode(text);
-  const len = payload.length;
-  const ext = len < 126 ? 0 : len < 65536 ? 2 : 8;
-  const out = new Uint8Array(2 + ext + 4 + len);
-  out[0] = 0x81;
-  out[1] = 0x80 | (ext === 0 ? len : ext === 2 ? 126 : 127);
-  if (ext === 2) new DataView(out.buffer).setUint16(2, len);
-  if (ext === 8) new DataView(out.buffer).setBigUint64(2, BigInt(len));
-  out.set(payload, 2 + ext + 4);
-  return out;
-}
-
-function pongFrame(payload: number[]): Uint8Array {
-  const out = new Uint8Array(6 + payload.length);
-  out[0] = 0x8a;
-  out[1] = 0x80 | payload.length;
-  out.set(payload, 6);
-  return out;
+  return maskedFrame({ opcode: Op.text, payload: text, mask: ZERO_KEY });
 }
 
 /**
@@ -96,8 +82,12 @@ export class LoadClient {
       onMarker: options.onMarker,
       onDataFrame: (n) => n === 1 && resolve(),
       onControl: (opcode, payload) => {
-        if (opcode === 9) this.#queue(pongFrame(payload));
-        if (opcode === 8) this.closed = true;
+        if (opcode === Op.ping) {
+          this.#queue(
+            maskedFrame({ opcode: Op.pong, payload: new Uint8Array(payload), mask: ZERO_KEY }),
+          );
+        }
+        if (opcode === Op.close) this.closed = true;
       },
     });
   }
