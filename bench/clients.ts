@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type MarkerSink, RawWs } from "./raw_ws_reader.ts";
+import { LoadClient, type MarkerSink } from "./load_client.ts";
 import type { ServerHandle } from "./servers.ts";
 
 /** Options of {@linkcode connectMany}. */
@@ -20,7 +20,7 @@ export interface ConnectManyOptions {
 
 /** Opened connections and how many failed. */
 export interface Opened {
-  clients: RawWs[];
+  clients: LoadClient[];
   failed: number;
   firstError: string | null;
 }
@@ -34,7 +34,7 @@ export interface Opened {
  * ```
  */
 export async function connectMany(server: ServerHandle, o: ConnectManyOptions): Promise<Opened> {
-  const clients: RawWs[] = [];
+  const clients: LoadClient[] = [];
   let failed = 0;
   let firstError: string | null = null;
   let next = 0;
@@ -42,7 +42,7 @@ export async function connectMany(server: ServerHandle, o: ConnectManyOptions): 
     while (next < o.count) {
       const i = next++;
       try {
-        clients[i] = await RawWs.connect({
+        clients[i] = await LoadClient.connect({
           host: "127.0.0.1",
           port: server.port,
           path: `/ws?room=${o.room ?? "bench"}`,
@@ -69,7 +69,7 @@ export async function connectMany(server: ServerHandle, o: ConnectManyOptions): 
  * const ok = await allWelcomed(clients, 30_000);
  * ```
  */
-export async function allWelcomed(clients: RawWs[], timeoutMs: number): Promise<boolean> {
+export async function allWelcomed(clients: LoadClient[], timeoutMs: number): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<false>((r) => timer = setTimeout(() => r(false), timeoutMs));
   const all = Promise.all(clients.map((c) => c.firstFrame)).then(() => true as const);

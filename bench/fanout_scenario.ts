@@ -8,7 +8,7 @@
  */
 
 import { allWelcomed, connectMany, Histogram, sleep } from "./clients.ts";
-import { nowUs } from "./raw_ws_reader.ts";
+import { nowUs } from "./load_client.ts";
 import { cpuSeconds, machineBusySeconds, type ServerHandle } from "./servers.ts";
 
 /** Parameters of one fanout run. */

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { headerSize, payloadLength } from "../tests/helpers/masked_frames.ts";
+
 /** Called for every marker found: sender index, sequence number, send time and read time (µs). */
 export type MarkerSink = (sender: number, seq: number, sentUs: number, nowUs: number) => void;
 
@@ -75,16 +77,9 @@ export class FrameScanner {
     const hdr = this.#hdr;
     while (p < n) {
       hdr[this.#hdrLen++] = chunk[p++];
-      if (this.#hdrLen < 2) continue;
-      const len7 = hdr[1] & 0x7f;
-      const need = len7 < 126 ? 2 : len7 === 126 ? 4 : 10;
-      if (this.#hdrLen < need) continue;
+      if (this.#hdrLen < 2 || this.#hdrLen < headerSize(hdr[1])) continue;
       this.#opcode = hdr[0] & 0x0f;
-      this.#remaining = need === 2
-        ? len7
-        : need === 4
-        ? (hdr[2] << 8) | hdr[3]
-        : Number(new DataView(hdr.buffer).getBigUint64(2));
+      this.#remaining = payloadLength(hdr);
       this.#hdrLen = 0;
       if (this.#opcode < 8) {
         this.frames++;

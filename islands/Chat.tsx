@@ -16,7 +16,8 @@ import { Composer } from "../components/Composer.tsx";
 import { Metrics } from "../components/Metrics.tsx";
 import { type ChatEvent, initialState, reduce } from "../lib/web/chat/state.ts";
 import type { ChatProps } from "../lib/web/chat/types.ts";
-import { BroadcastsView, ChatView } from "../components/ChatViews.tsx";
+import { BroadcastsView } from "../components/BroadcastsView.tsx";
+import { ChatView } from "../components/ChatView.tsx";
 
 export type { ChatProps };
 

@@ -6,19 +6,19 @@
  * random source and timers are injectable and looked up only when used.
  *
  * This file is the public event API; the socket lifecycle and reconnect loop are in
- * `socket_loop.ts`, what each server frame does is in `dispatch.ts`.
+ * `socket_loop.ts`, what each server frame does is in `frame_dispatch.ts`.
  *
  * @module
  */
 
 import { realTimers, type Timers } from "../shared/timers.ts";
 import { Close } from "../protocol/close_codes.ts";
-import { FrameDispatch } from "./dispatch.ts";
-import { Emitter } from "../shared/emitter.ts";
+import { FrameDispatch } from "./frame_dispatch.ts";
+import { Emitter } from "./emitter.ts";
 import { parseServerFrames, socketUrl } from "./frames.ts";
 import { DEFAULT_PING, Liveness } from "./liveness.ts";
 import type { OutboxItem } from "./outbox.ts";
-import { ResumePosition } from "./position.ts";
+import { ResumePosition } from "./resume_position.ts";
 import { Sender } from "./sender.ts";
 import { DEFAULT_BACKOFF, SocketLoop } from "./socket_loop.ts";
 import type { ClientEvents, ClientState, FanoutClientOptions, ServerLimits } from "./types.ts";

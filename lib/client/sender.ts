@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Emitter } from "../shared/emitter.ts";
+import type { Emitter } from "./emitter.ts";
 import type { Timers } from "../shared/timers.ts";
 import { Outbox, type OutboxItem } from "./outbox.ts";
 import { Pacer } from "./pacer.ts";

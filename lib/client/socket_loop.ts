@@ -9,7 +9,7 @@
 
 import { Close } from "../protocol/close_codes.ts";
 import { type Backoff, backoffDelay } from "../shared/backoff.ts";
-import type { Emitter } from "../shared/emitter.ts";
+import type { Emitter } from "./emitter.ts";
 import { parseServerFrames } from "./frames.ts";
 import type { Timers } from "../shared/timers.ts";
 import type {

@@ -113,15 +113,8 @@ export function parseConsoleArgs(
   return problem === null ? { ok: true, options } : { ok: false, error: problem };
 }
 
-/**
- * Maps `http(s)://` to `ws(s)://`; other URLs are returned unchanged (checked on connect).
- *
- * @example
- * ```ts
- * toWsScheme("https://chat.example/ws"); // "wss://chat.example/ws"
- * ```
- */
-export function toWsScheme(url: string): string {
+/** Maps `http(s)://` to `ws(s)://`; other URLs are returned unchanged (checked on connect). */
+function toWsScheme(url: string): string {
   return url.replace(/^http(s?):\/\//i, "ws$1://");
 }
 

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { decodeFrame, Op } from "./masked_frames.ts";
+
 /** A running relay. */
 export interface WsRelay {
   /** `ws://127.0.0.1:<relay port>/ws`. */
@@ -51,32 +53,6 @@ function indexOfSeq(data: Uint8Array, seq: number[]): number {
     return i;
   }
   return -1;
-}
-
-/** One complete client frame at the start of `buf`, or null when more bytes are needed. */
-function takeFrame(
-  buf: Uint8Array,
-): { bytes: Uint8Array; opcode: number; payload: Uint8Array } | null {
-  if (buf.length < 2) return null;
-  const opcode = buf[0] & 0x0f;
-  const masked = (buf[1] & 0x80) !== 0;
-  let len = buf[1] & 0x7f;
-  let at = 2;
-  if (len === 126) {
-    if (buf.length < 4) return null;
-    len = (buf[2] << 8) | buf[3];
-    at = 4;
-  } else if (len === 127) {
-    if (buf.length < 10) return null;
-    len = Number(new DataView(buf.buffer, buf.byteOffset + 2, 8).getBigUint64(0));
-    at = 10;
-  }
-  const maskAt = at;
-  if (masked) at += 4;
-  if (buf.length < at + len) return null;
-  const payload = buf.slice(at, at + len);
-  if (masked) { for (let i = 0; i < len; i++) payload[i] ^= buf[maskAt + (i % 4)]; }
-  return { bytes: buf.subarray(0, at + len), opcode, payload };
 }
 
 /**
@@ -129,14 +105,12 @@ export function startWsRelay(targetPort: number): WsRelay {
           buf = buf.slice(at + 4);
           upgraded = true;
         }
-        for (let frame = takeFrame(buf); frame; frame = takeFrame(buf)) {
-          await writeAll(upstream, frame.bytes);
-          buf = buf.slice(frame.bytes.length);
-          if (frame.opcode === 8) {
-            const p = frame.payload;
-            closeCodes.push(p.length >= 2 ? (p[0] << 8) | p[1] : null);
-          }
-          const text = frame.opcode === 1 ? decoder.decode(frame.payload) : "";
+        for (let next = decodeFrame(buf); next; next = decodeFrame(buf)) {
+          const { frame, size } = next;
+          await writeAll(upstream, buf.subarray(0, size));
+          buf = buf.slice(size);
+          if (frame.opcode === Op.close) closeCodes.push(frame.code ?? null);
+          const text = frame.opcode === Op.text ? frame.text ?? "" : "";
           if (armed && text.includes('"type":"message"')) {
             armed = false;
             dropping = true;

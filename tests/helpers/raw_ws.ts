@@ -2,7 +2,7 @@
  * A raw WebSocket client on a plain TCP socket (`Deno.connect`, or `node:net` from another
  * loopback source address: `connectTcp`): it performs the HTTP handshake
  * itself with any headers (`raw_ws_handshake.ts`), writes any frame (any opcode, masked or not,
- * fragmented, invalid UTF-8, oversized; `raw_ws_frames.ts`), and reads server frames only when
+ * fragmented, invalid UTF-8, oversized; `masked_frames.ts`), and reads server frames only when
  * asked, so that a test can stop reading entirely and act as a slow consumer.
  *
  * @module
@@ -10,18 +10,15 @@
 
 import { ByteConn } from "./raw_ws_bytes.ts";
 import {
-  closePayload,
-  encodeFrame,
-  type FrameSpec,
+  closeBody,
+  maskedFrame,
+  type MaskedFrameSpec,
   Op,
   type RawFrame,
   readFrame,
-} from "./raw_ws_frames.ts";
+} from "./masked_frames.ts";
 import { handshake, type HandshakeOptions } from "./raw_ws_handshake.ts";
 import { connectTcp, type TcpConn } from "./tcp_from.ts";
-
-export { encodeFrame, Op } from "./raw_ws_frames.ts";
-export type { FrameSpec, RawFrame } from "./raw_ws_frames.ts";
 
 /**
  * A whole message (continuations joined), or the server's close frame, or the end of the stream.
@@ -111,8 +108,8 @@ export class RawWs {
   }
 
   /** Writes one frame. */
-  async sendFrame(spec: FrameSpec): Promise<void> {
-    await this.write(encodeFrame(spec));
+  async sendFrame(spec: MaskedFrameSpec): Promise<void> {
+    await this.write(maskedFrame(spec));
   }
 
   /** Writes one masked text frame. */
@@ -216,7 +213,7 @@ export class RawWs {
 
   /** Sends a close frame with `code` (best effort). */
   async sendClose(code = 1000, reason = ""): Promise<void> {
-    await this.sendFrame({ opcode: Op.close, payload: closePayload(code, reason) }).catch(() => {});
+    await this.sendFrame({ opcode: Op.close, payload: closeBody(code, reason) }).catch(() => {});
   }
 
   /** Closes the TCP socket at once (no close handshake). Safe to call twice. */

@@ -53,7 +53,7 @@ export interface HandshakeReply {
  * @example
  * ```ts
  * const reply = await handshake(bytes, port, "/ws?room=r", { protocols: ["fanout.v1"] });
- * if (reply.status === 101) await bytes.write(encodeFrame({ opcode: Op.text, payload: "hi" }));
+ * if (reply.status === 101) await bytes.write(maskedFrame({ opcode: Op.text, payload: "hi" }));
  * ```
  */
 export async function handshake(

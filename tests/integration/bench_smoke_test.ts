@@ -9,8 +9,9 @@
 import assert from "node:assert/strict";
 import { parseFlags, scenarioParams } from "../../bench/flags.ts";
 import { FrameScanner } from "../../bench/frame_scanner.ts";
-import { clientTextFrame } from "../../bench/raw_ws_reader.ts";
+import { clientTextFrame } from "../../bench/load_client.ts";
 import { median } from "../../bench/report.ts";
+import { maskedFrame } from "../helpers/masked_frames.ts";
 import { testWithPermissions } from "../helpers/requires.ts";
 
 type Rows = Record<
@@ -81,16 +82,7 @@ testWithPermissions({
 
 /** Server frame bytes: FIN + opcode, 7/16/64-bit length, unmasked payload. */
 function serverFrame(opcode: number, payload: string): Uint8Array {
-  const body = new TextEncoder().encode(payload);
-  const len = body.length;
-  const ext = len < 126 ? 0 : len < 65536 ? 2 : 8;
-  const out = new Uint8Array(2 + ext + len);
-  out[0] = 0x80 | opcode;
-  out[1] = ext === 0 ? len : ext === 2 ? 126 : 127;
-  if (ext === 2) new DataView(out.buffer).setUint16(2, len);
-  if (ext === 8) new DataView(out.buffer).setBigUint64(2, BigInt(len));
-  out.set(body, 2 + ext);
-  return out;
+  return maskedFrame({ opcode, payload, mask: null });
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { Op, RawWs } from "../helpers/raw_ws.ts";
+import { Op } from "../helpers/masked_frames.ts";
+import { RawWs } from "../helpers/raw_ws.ts";
 import { startTestServer } from "../helpers/server.ts";
 import { testWithPermissions } from "../helpers/requires.ts";
 

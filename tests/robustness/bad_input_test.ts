@@ -5,7 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { type FrameSpec, Op, RawWs } from "../helpers/raw_ws.ts";
+import { type MaskedFrameSpec, Op } from "../helpers/masked_frames.ts";
+import { RawWs } from "../helpers/raw_ws.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { type Frame, TestClient } from "../helpers/ws_client.ts";
 import { testWithPermissions } from "../helpers/requires.ts";
@@ -36,12 +37,12 @@ type Expect =
 interface FrameCase {
   name: string;
   plain?: boolean;
-  frames: FrameSpec[];
+  frames: MaskedFrameSpec[];
   expect: Expect;
 }
 
 /** A masked text frame (final unless `fin` is false). */
-const text = (payload: string | Uint8Array, fin = true): FrameSpec => ({
+const text = (payload: string | Uint8Array, fin = true): MaskedFrameSpec => ({
   opcode: Op.text,
   payload,
   fin,
@@ -203,7 +204,7 @@ const CASES: FrameCase[] = [
   },
   {
     name: "unmasked client frame",
-    frames: [{ opcode: Op.text, payload: '{"type":"ping","t":1}', mask: false }],
+    frames: [{ opcode: Op.text, payload: '{"type":"ping","t":1}', mask: null }],
     expect: { close: 1002 },
   },
   {

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { encodeFrame, Op, type RawWs } from "../helpers/raw_ws.ts";
+import { maskedFrame, Op } from "../helpers/masked_frames.ts";
+import type { RawWs } from "../helpers/raw_ws.ts";
 import { messageCost } from "../../lib/engine/memory/room_log.ts";
 import { attackWs, drain, loopFor, sleep } from "./hostile_attackers.ts";
 import { mib, readMetrics, rejected, Tally } from "./hostile_probe.ts";
@@ -44,7 +45,7 @@ export function historyFlood(size: HistoryFloodSize): HostileSpec {
     run: async ({ port, metricsUrl, config, address }) => {
       const got = new Tally();
       // One frame per sender, encoded (and masked) once: no ref, so every copy is a new message.
-      const frame = encodeFrame({
+      const frame = maskedFrame({
         opcode: Op.text,
         payload: JSON.stringify({ type: "message", text: "h".repeat(size.textBytes) }),
       });

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { Op, type RawWs } from "../helpers/raw_ws.ts";
+import { Op } from "../helpers/masked_frames.ts";
+import type { RawWs } from "../helpers/raw_ws.ts";
 import { attackWs, drain, sleep } from "./hostile_attackers.ts";
 import { mib, readMetrics, Tally } from "./hostile_probe.ts";
 import type { HostileSpec } from "./hostile_run.ts";

@@ -1,22 +1,42 @@
 /**
- * The hostile-internet scenarios of issue 11, one per row of its table, each at two sizes: the
- * CI size (`MEMORY_LIMIT_MB` 128, a few seconds each; `tests/robustness/hostile_test.ts`) and
- * the full size (`MEMORY_LIMIT_MB` 1024, the issue's sizes where this 2-core machine allows;
- * `deno task soak --hostile`). The attacks themselves live in the `hostile_*_scenarios.ts`
- * files; each returns a spec that `runHostile` runs against a fresh Fanout process with a
- * witness.
+ * The hostile-internet scenarios of issue 11, one per row of its table, each at two sizes, one
+ * parameter table each: the CI size (`MEMORY_LIMIT_MB` 128, a few seconds each;
+ * `tests/robustness/hostile_test.ts`) and the full size (`MEMORY_LIMIT_MB` 1024, the issue's sizes
+ * where this 2-core machine allows; `deno task soak --hostile`). The attacks themselves live in
+ * the `hostile_*_scenarios.ts` files; each returns a spec that `runHostile` runs against a fresh
+ * Fanout process with a witness.
  *
  * @module
  */
 
-import { connectionHog, refusalLoop } from "./hostile_address_scenarios.ts";
+import {
+  connectionHog,
+  type ConnectionHogSize,
+  refusalLoop,
+  type RefusalLoopSize,
+} from "./hostile_address_scenarios.ts";
 import { combine } from "./hostile_combined.ts";
-import { historyFlood, reconnectBursts } from "./hostile_history_scenarios.ts";
+import {
+  historyFlood,
+  type HistoryFloodSize,
+  reconnectBursts,
+  type ReconnectBurstsSize,
+} from "./hostile_history_scenarios.ts";
 import { controlBytes, foreignOrigins, impersonation } from "./hostile_identity_scenarios.ts";
-import { endlessFragments } from "./hostile_inbound_scenarios.ts";
-import { freshRooms, resumeFlood } from "./hostile_room_scenarios.ts";
+import { endlessFragments, type EndlessFragmentsSize } from "./hostile_inbound_scenarios.ts";
+import {
+  freshRooms,
+  type FreshRoomsSize,
+  resumeFlood,
+  type ResumeFloodSize,
+} from "./hostile_room_scenarios.ts";
 import type { HostileSpec } from "./hostile_run.ts";
-import { etagFlood, halfOpenFlood } from "./hostile_transport_scenarios.ts";
+import {
+  etagFlood,
+  type EtagFloodSize,
+  halfOpenFlood,
+  type HalfOpenFloodSize,
+} from "./hostile_transport_scenarios.ts";
 
 /** Which size to build a scenario at. */
 export type HostileSize = "ci" | "full";
@@ -35,7 +55,139 @@ export interface HostileRow {
   spec(size: HostileSize): HostileSpec;
 }
 
-const MB: Record<HostileSize, number> = { ci: 128, full: 1024 };
+/** A scenario's size without the memory limit, which is the whole table's. */
+type Part<T> = Omit<T, "memoryLimitMb">;
+
+/** The sizes of every scenario at one size: the rows, the combined run, the crowding run. */
+interface SizeTable {
+  memoryLimitMb: number;
+  historyFlood: Part<HistoryFloodSize>;
+  reconnectBursts: Part<ReconnectBurstsSize>;
+  freshRooms: Part<FreshRoomsSize>;
+  etagFlood: Part<EtagFloodSize>;
+  halfOpenFlood: Part<HalfOpenFloodSize>;
+  resumeFlood: Part<ResumeFloodSize>;
+  connectionHog: Part<ConnectionHogSize>;
+  endlessFragments: Part<EndlessFragmentsSize>;
+  controlBytes: Part<Parameters<typeof controlBytes>[0]>;
+  foreignOrigins: Part<Parameters<typeof foreignOrigins>[0]>;
+  refusalLoop: Part<RefusalLoopSize>;
+  /** Rows 1, 2, 5, 7, 8 and 13 at once ({@linkcode combinedSpec}). */
+  combined: {
+    historyFlood: Part<HistoryFloodSize>;
+    reconnectBursts: Part<ReconnectBurstsSize>;
+    halfOpenFlood: Part<HalfOpenFloodSize>;
+    connectionHog: Part<ConnectionHogSize>;
+    endlessFragments: Part<EndlessFragmentsSize>;
+    refusalLoop: Part<RefusalLoopSize>;
+  };
+  /** Rows 1 and 8 at once ({@linkcode inboundCrowdingSpec}). */
+  inboundCrowding: {
+    historyFlood: Part<HistoryFloodSize>;
+    endlessFragments: Part<EndlessFragmentsSize>;
+  };
+}
+
+/** CI size: a few seconds each (`tests/robustness/hostile_test.ts`). */
+const CI: SizeTable = {
+  memoryLimitMb: 128,
+  historyFlood: { senders: 50, perAddress: 10, textBytes: 65_000, perSecond: 2, seconds: 6 },
+  reconnectBursts: { burst: 40, seconds: 5 },
+  freshRooms: { maxRooms: 300, churnSeconds: 3, holders: 14, perHolder: 25 },
+  etagFlood: { seconds: 3, parallel: 2 },
+  halfOpenFlood: {
+    maxOpenFiles: 256,
+    requestTimeoutMs: 2000,
+    halfOpen: 600,
+    drips: 40,
+    perAddress: 60,
+  },
+  resumeFlood: { roomHistoryMb: 8, fill: 100, textBytes: 65_000, resumers: 10, seconds: 15 },
+  connectionHog: { maxConnections: 72, attempts: 100, seconds: 6, parallel: 4 },
+  endlessFragments: { fragmentBytes: 16_384, holders: 72, holdBytes: 204_800, perAddress: 24 },
+  controlBytes: { seconds: 2, textBytes: 60_000 },
+  foreignOrigins: { rounds: 5 },
+  refusalLoop: { seconds: 3, addresses: 4 },
+  combined: {
+    historyFlood: { senders: 10, perAddress: 5, textBytes: 65_000, perSecond: 2, seconds: 5 },
+    reconnectBursts: { burst: 40, seconds: 5 },
+    halfOpenFlood: { requestTimeoutMs: 2000, halfOpen: 100, drips: 10, perAddress: 50 },
+    connectionHog: { maxConnections: 10_000, attempts: 100, seconds: 5, parallel: 2 },
+    endlessFragments: {
+      fragmentBytes: 16_384,
+      holders: 40,
+      holdBytes: 204_800,
+      perAddress: 24,
+      shared: true,
+    },
+    refusalLoop: { seconds: 5, addresses: 2 },
+  },
+  inboundCrowding: {
+    historyFlood: { senders: 10, perAddress: 5, textBytes: 65_000, perSecond: 2, seconds: 5 },
+    endlessFragments: {
+      fragmentBytes: 16_384,
+      holders: 72,
+      holdBytes: 204_800,
+      perAddress: 24,
+      shared: true,
+    },
+  },
+};
+
+/**
+ * Full size: the issue's sizes where this 2-core machine allows (`deno task soak --hostile`).
+ */
+const FULL: SizeTable = {
+  memoryLimitMb: 1024,
+  historyFlood: { senders: 50, perAddress: 5, textBytes: 65_000, perSecond: 5, seconds: 60 },
+  reconnectBursts: { burst: 40, seconds: 20 },
+  freshRooms: { maxRooms: 5000, churnSeconds: 10, holders: 220, perHolder: 25 },
+  etagFlood: { seconds: 20, parallel: 8 },
+  halfOpenFlood: {
+    maxOpenFiles: 4096,
+    requestTimeoutMs: 5000,
+    halfOpen: 15_000,
+    drips: 2000,
+    perAddress: 90,
+  },
+  resumeFlood: { roomHistoryMb: 128, fill: 1000, textBytes: 65_000, resumers: 10, seconds: 30 },
+  connectionHog: { maxConnections: 10_000, attempts: 10_000, seconds: 15, parallel: 8 },
+  endlessFragments: { fragmentBytes: 65_536, holders: 560, holdBytes: 204_800, perAddress: 30 },
+  controlBytes: { seconds: 10, textBytes: 60_000 },
+  foreignOrigins: { rounds: 10 },
+  refusalLoop: { seconds: 30, addresses: 4 },
+  combined: {
+    historyFlood: { senders: 40, perAddress: 5, textBytes: 65_000, perSecond: 2, seconds: 20 },
+    reconnectBursts: { burst: 40, seconds: 20 },
+    halfOpenFlood: { requestTimeoutMs: 2000, halfOpen: 2000, drips: 200, perAddress: 50 },
+    connectionHog: { maxConnections: 10_000, attempts: 100, seconds: 20, parallel: 2 },
+    endlessFragments: {
+      fragmentBytes: 16_384,
+      holders: 340,
+      holdBytes: 204_800,
+      perAddress: 30,
+      shared: true,
+    },
+    refusalLoop: { seconds: 20, addresses: 2 },
+  },
+  inboundCrowding: {
+    historyFlood: { senders: 10, perAddress: 5, textBytes: 65_000, perSecond: 2, seconds: 5 },
+    endlessFragments: {
+      fragmentBytes: 16_384,
+      holders: 560,
+      holdBytes: 204_800,
+      perAddress: 30,
+      shared: true,
+    },
+  },
+};
+
+const TABLES: Record<HostileSize, SizeTable> = { ci: CI, full: FULL };
+
+/** `part` of the `s` table with the table's memory limit. */
+function sized<T>(s: HostileSize, part: T): T & { memoryLimitMb: number } {
+  return { memoryLimitMb: TABLES[s].memoryLimitMb, ...part };
+}
 
 /**
  * Every row (9 and 10 share one scenario), in the issue's order.
@@ -46,99 +198,18 @@ const MB: Record<HostileSize, number> = { ci: 128, full: 1024 };
  * ```
  */
 export const HOSTILE_ROWS: HostileRow[] = [
-  {
-    row: "1",
-    spec: (s) =>
-      historyFlood({
-        memoryLimitMb: MB[s],
-        senders: 50,
-        perAddress: s === "ci" ? 10 : 5,
-        textBytes: 65_000,
-        perSecond: s === "ci" ? 2 : 5,
-        seconds: s === "ci" ? 6 : 60,
-      }),
-  },
-  {
-    row: "2",
-    spec: (s) => reconnectBursts({ memoryLimitMb: MB[s], burst: 40, seconds: s === "ci" ? 5 : 20 }),
-  },
-  {
-    row: "3",
-    spec: (s) =>
-      freshRooms({
-        memoryLimitMb: MB[s],
-        maxRooms: s === "ci" ? 300 : 5000,
-        churnSeconds: s === "ci" ? 3 : 10,
-        holders: s === "ci" ? 14 : 220,
-        perHolder: 25,
-      }),
-  },
-  {
-    row: "4",
-    spec: (s) =>
-      etagFlood({
-        memoryLimitMb: MB[s],
-        seconds: s === "ci" ? 3 : 20,
-        parallel: s === "ci" ? 2 : 8,
-      }),
-  },
-  {
-    row: "5",
-    spec: (s) =>
-      halfOpenFlood({
-        memoryLimitMb: MB[s],
-        maxOpenFiles: s === "ci" ? 256 : 4096,
-        requestTimeoutMs: s === "ci" ? 2000 : 5000,
-        halfOpen: s === "ci" ? 600 : 15_000,
-        drips: s === "ci" ? 40 : 2000,
-        perAddress: s === "ci" ? 60 : 90,
-      }),
-  },
-  {
-    row: "6",
-    spec: (s) =>
-      resumeFlood({
-        memoryLimitMb: MB[s],
-        roomHistoryMb: s === "ci" ? 8 : 128,
-        fill: s === "ci" ? 100 : 1000,
-        textBytes: 65_000,
-        resumers: 10,
-        seconds: s === "ci" ? 15 : 30,
-      }),
-  },
-  {
-    row: "7",
-    spec: (s) =>
-      connectionHog({
-        memoryLimitMb: MB[s],
-        maxConnections: s === "ci" ? 72 : 10_000,
-        attempts: s === "ci" ? 100 : 10_000,
-        seconds: s === "ci" ? 6 : 15,
-        parallel: s === "ci" ? 4 : 8,
-      }),
-  },
-  {
-    row: "8",
-    spec: (s) =>
-      endlessFragments({
-        memoryLimitMb: MB[s],
-        fragmentBytes: s === "ci" ? 16_384 : 65_536,
-        holders: s === "ci" ? 72 : 560,
-        holdBytes: 204_800,
-        perAddress: s === "ci" ? 24 : 30,
-      }),
-  },
-  { row: "9-10", spec: (s) => impersonation({ memoryLimitMb: MB[s] }) },
-  {
-    row: "11",
-    spec: (s) =>
-      controlBytes({ memoryLimitMb: MB[s], seconds: s === "ci" ? 2 : 10, textBytes: 60_000 }),
-  },
-  { row: "12", spec: (s) => foreignOrigins({ memoryLimitMb: MB[s], rounds: s === "ci" ? 5 : 10 }) },
-  {
-    row: "13",
-    spec: (s) => refusalLoop({ memoryLimitMb: MB[s], seconds: s === "ci" ? 3 : 30, addresses: 4 }),
-  },
+  { row: "1", spec: (s) => historyFlood(sized(s, TABLES[s].historyFlood)) },
+  { row: "2", spec: (s) => reconnectBursts(sized(s, TABLES[s].reconnectBursts)) },
+  { row: "3", spec: (s) => freshRooms(sized(s, TABLES[s].freshRooms)) },
+  { row: "4", spec: (s) => etagFlood(sized(s, TABLES[s].etagFlood)) },
+  { row: "5", spec: (s) => halfOpenFlood(sized(s, TABLES[s].halfOpenFlood)) },
+  { row: "6", spec: (s) => resumeFlood(sized(s, TABLES[s].resumeFlood)) },
+  { row: "7", spec: (s) => connectionHog(sized(s, TABLES[s].connectionHog)) },
+  { row: "8", spec: (s) => endlessFragments(sized(s, TABLES[s].endlessFragments)) },
+  { row: "9-10", spec: (s) => impersonation(sized(s, {})) },
+  { row: "11", spec: (s) => controlBytes(sized(s, TABLES[s].controlBytes)) },
+  { row: "12", spec: (s) => foreignOrigins(sized(s, TABLES[s].foreignOrigins)) },
+  { row: "13", spec: (s) => refusalLoop(sized(s, TABLES[s].refusalLoop)) },
 ];
 
 /**
@@ -152,41 +223,15 @@ export const HOSTILE_ROWS: HostileRow[] = [
  * ```
  */
 export function combinedSpec(s: HostileSize): HostileSpec {
-  const seconds = s === "ci" ? 5 : 20;
+  const t = TABLES[s].combined;
   return combine([
-    historyFlood({
-      memoryLimitMb: MB[s],
-      senders: s === "ci" ? 10 : 40,
-      perAddress: 5,
-      textBytes: 65_000,
-      perSecond: 2,
-      seconds,
-    }),
-    reconnectBursts({ memoryLimitMb: MB[s], burst: 40, seconds }),
-    halfOpenFlood({
-      memoryLimitMb: MB[s],
-      requestTimeoutMs: 2000,
-      halfOpen: s === "ci" ? 100 : 2000,
-      drips: s === "ci" ? 10 : 200,
-      perAddress: 50,
-    }),
-    connectionHog({
-      memoryLimitMb: MB[s],
-      maxConnections: 10_000,
-      attempts: 100,
-      seconds,
-      parallel: 2,
-    }),
-    endlessFragments({
-      memoryLimitMb: MB[s],
-      fragmentBytes: 16_384,
-      holders: s === "ci" ? 40 : 340,
-      holdBytes: 204_800,
-      perAddress: s === "ci" ? 24 : 30,
-      shared: true,
-    }),
-    refusalLoop({ memoryLimitMb: MB[s], seconds, addresses: 2 }),
-  ], MB[s]);
+    historyFlood(sized(s, t.historyFlood)),
+    reconnectBursts(sized(s, t.reconnectBursts)),
+    halfOpenFlood(sized(s, t.halfOpenFlood)),
+    connectionHog(sized(s, t.connectionHog)),
+    endlessFragments(sized(s, t.endlessFragments)),
+    refusalLoop(sized(s, t.refusalLoop)),
+  ], TABLES[s].memoryLimitMb);
 }
 
 /**
@@ -200,22 +245,9 @@ export function combinedSpec(s: HostileSize): HostileSpec {
  * ```
  */
 export function inboundCrowdingSpec(s: HostileSize): HostileSpec {
+  const t = TABLES[s].inboundCrowding;
   return combine([
-    historyFlood({
-      memoryLimitMb: MB[s],
-      senders: 10,
-      perAddress: 5,
-      textBytes: 65_000,
-      perSecond: 2,
-      seconds: 5,
-    }),
-    endlessFragments({
-      memoryLimitMb: MB[s],
-      fragmentBytes: 16_384,
-      holders: s === "ci" ? 72 : 560,
-      holdBytes: 204_800,
-      perAddress: s === "ci" ? 24 : 30,
-      shared: true,
-    }),
-  ], MB[s]);
+    historyFlood(sized(s, t.historyFlood)),
+    endlessFragments(sized(s, t.endlessFragments)),
+  ], TABLES[s].memoryLimitMb);
 }

@@ -6,7 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import { type FrameSpec, Op, RawWs } from "../helpers/raw_ws.ts";
+import { type MaskedFrameSpec, Op } from "../helpers/masked_frames.ts";
+import { RawWs } from "../helpers/raw_ws.ts";
 import { startTestServer } from "../helpers/server.ts";
 import { TestClient } from "../helpers/ws_client.ts";
 import { testWithPermissions } from "../helpers/requires.ts";
@@ -112,7 +113,7 @@ testWithPermissions(
     try {
       await witness.next((f) => f.type === "presence" && f.online === 2);
       const mark = witness.frames.length;
-      const floods: [string, FrameSpec][] = [
+      const floods: [string, MaskedFrameSpec][] = [
         ["unsupported_binary", { opcode: Op.binary, payload: new Uint8Array(10) }],
         ["too_large", { opcode: Op.text, payload: "x".repeat(2000) }],
       ];

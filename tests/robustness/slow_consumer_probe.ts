@@ -6,7 +6,8 @@
  * @module
  */
 
-import { encodeFrame, Op, type RawWs } from "../helpers/raw_ws.ts";
+import { maskedFrame, Op } from "../helpers/masked_frames.ts";
+import type { RawWs } from "../helpers/raw_ws.ts";
 import type { TestClient } from "../helpers/ws_client.ts";
 
 /** One integer gauge or counter in a `/metrics` text (throws when it is missing). */
@@ -108,7 +109,7 @@ export function rawBatchWriter(ws: RawWs): BatchWriter {
     }
   })();
   return async (frames) => {
-    const parts = frames.map((text) => encodeFrame({ opcode: Op.text, payload: text }));
+    const parts = frames.map((text) => maskedFrame({ opcode: Op.text, payload: text }));
     const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
     let at = 0;
     for (const p of parts) {

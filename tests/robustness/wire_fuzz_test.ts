@@ -6,7 +6,8 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type FrameSpec, RawWs } from "../helpers/raw_ws.ts";
+import type { MaskedFrameSpec } from "../helpers/masked_frames.ts";
+import { RawWs } from "../helpers/raw_ws.ts";
 import { startTestServer } from "../helpers/server.ts";
 import { TestClient } from "../helpers/ws_client.ts";
 import { envOr, testWithPermissions } from "../helpers/requires.ts";
@@ -21,7 +22,7 @@ const payload = fc.oneof(
     .map((v) => JSON.stringify(v)),
   fc.integer({ min: 1000, max: 6000 }).map((n) => "z".repeat(n)),
 );
-const frame: fc.Arbitrary<FrameSpec> = fc.record({
+const frame: fc.Arbitrary<MaskedFrameSpec> = fc.record({
   opcode: fc.oneof(
     { weight: 6, arbitrary: fc.constantFrom(0, 1, 2, 8, 9, 10) },
     { weight: 1, arbitrary: fc.integer({ min: 0, max: 15 }) },
@@ -31,10 +32,11 @@ const frame: fc.Arbitrary<FrameSpec> = fc.record({
     weight: 1,
     arbitrary: fc.boolean(),
   }),
-  mask: fc.oneof({ weight: 9, arbitrary: fc.constant(true) }, {
-    weight: 1,
-    arbitrary: fc.boolean(),
-  }),
+  // Masked 19 times in 20 (with any key), unmasked otherwise.
+  mask: fc.oneof(
+    { weight: 19, arbitrary: fc.array(fc.nat(255), { minLength: 4, maxLength: 4 }) },
+    { weight: 1, arbitrary: fc.constant(null) },
+  ),
 });
 const session = fc.record({
   json: fc.boolean(),

@@ -10,7 +10,7 @@
 import type { Logger } from "../../shared/log.ts";
 import { backoffDelay } from "../../shared/backoff.ts";
 import { newRedisClient, REDIS_BACKOFF, type RedisClient } from "./redis_client.ts";
-import { withDeadline } from "../../shared/deadline.ts";
+import { withDeadline } from "./with_deadline.ts";
 import { realTimers, type Timers } from "../../shared/timers.ts";
 
 /** Receives the payloads published on one channel. */

@@ -234,16 +234,8 @@ export function cap<T>(list: T[]): T[] {
   return list.length > MAX_ITEMS ? list.slice(list.length - MAX_ITEMS) : list;
 }
 
-/**
- * Appends a Broadcasts entry (and counts it as an event); `own` marks one of ours.
- *
- * @example
- * ```ts
- * s = addLog(s, Date.now(), "status", "Online");
- * s = addLog(s, Date.now(), "sent", "hi", "You", true);
- * ```
- */
-export function addLog(
+/** Appends a Broadcasts entry (and counts it as an event); `own` marks one of ours. */
+function addLog(
   s: ViewState,
   now: number,
   kind: LogKind,
@@ -263,28 +255,14 @@ export function addLog(
   };
 }
 
-/**
- * Adds a notice above the views (the newest three are kept).
- *
- * @example
- * ```ts
- * s = addNotice(s, "Name not changed.");
- * ```
- */
-export function addNotice(s: ViewState, text: string): ViewState {
+/** Adds a notice above the views (the newest three are kept). */
+function addNotice(s: ViewState, text: string): ViewState {
   const seq = s.seq + 1;
   return { ...s, seq, notices: [...s.notices, { seq, text }].slice(-3) };
 }
 
-/**
- * A bubble of ours, on the right, keyed by its ref (or by offset and id from history).
- *
- * @example
- * ```ts
- * ownBubble("tab1-x-1", "hi", Date.now(), "queued");
- * ```
- */
-export function ownBubble(
+/** A bubble of ours, on the right, keyed by its ref (or by offset and id from history). */
+function ownBubble(
   key: string,
   text: string,
   ts: number,
@@ -293,15 +271,8 @@ export function ownBubble(
   return { key, kind: "own", sender: "me", name: "You", text, ts, status };
 }
 
-/**
- * One of our own messages from a fresh join's history: a delivered bubble on the right, once.
- *
- * @example
- * ```ts
- * s = ownFromHistory(s, { ...message, own: true }, Date.now());
- * ```
- */
-export function ownFromHistory(
+/** One of our own messages from a fresh join's history: a delivered bubble on the right, once. */
+function ownFromHistory(
   s: ViewState,
   e: Extract<ChatEvent, { type: "message" }>,
   now: number,

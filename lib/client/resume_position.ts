@@ -60,17 +60,8 @@ export class ResumePosition {
   }
 }
 
-/**
- * A set that forgets its oldest keys beyond `capacity`.
- *
- * @example
- * ```ts
- * const seen = new SeenSet(2);
- * seen.add("e:1"); // true: new
- * seen.add("e:1"); // false: duplicate
- * ```
- */
-export class SeenSet {
+/** A set that forgets its oldest keys beyond `capacity`. */
+class SeenSet {
   #keys = new Set<string>();
   #capacity: number;
 
@@ -97,9 +88,5 @@ export class SeenSet {
   /** Forgets every key. */
   clear(): void {
     this.#keys.clear();
-  }
-
-  get size(): number {
-    return this.#keys.size;
   }
 }

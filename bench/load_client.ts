@@ -6,12 +6,13 @@
  * @module
  */
 
+import { maskedFrame, Op } from "../tests/helpers/masked_frames.ts";
 import { FrameScanner, type MarkerSink } from "./frame_scanner.ts";
 
 export type { MarkerSink };
 
 /** Where and how to connect. */
-export interface RawWsOptions {
+export interface LoadClientOptions {
   host: string;
   port: number;
   /** Request target, e.g. `/ws?room=bench`. */
@@ -24,6 +25,8 @@ export interface RawWsOptions {
 }
 
 const enc = new TextEncoder();
+/** The mask key of every frame the load generator sends: XOR with zero keeps the payload. */
+const ZERO_KEY = [0, 0, 0, 0];
 
 /**
  * Microseconds since the time origin, as the markers carry them.
@@ -46,24 +49,7 @@ export function nowUs(): number {
  * ```
  */
 export function clientTextFrame(text: string): Uint8Array {
-  const payload = enc.encode(text);
-  const len = payload.length;
-  const ext = len < 126 ? 0 : len < 65536 ? 2 : 8;
-  const out = new Uint8Array(2 + ext + 4 + len);
-  out[0] = 0x81;
-  out[1] = 0x80 | (ext === 0 ? len : ext === 2 ? 126 : 127);
-  if (ext === 2) new DataView(out.buffer).setUint16(2, len);
-  if (ext === 8) new DataView(out.buffer).setBigUint64(2, BigInt(len));
-  out.set(payload, 2 + ext + 4);
-  return out;
-}
-
-function pongFrame(payload: number[]): Uint8Array {
-  const out = new Uint8Array(6 + payload.length);
-  out[0] = 0x8a;
-  out[1] = 0x80 | payload.length;
-  out.set(payload, 6);
-  return out;
+  return maskedFrame({ opcode: Op.text, payload: text, mask: ZERO_KEY });
 }
 
 /**
@@ -71,12 +57,12 @@ function pongFrame(payload: number[]): Uint8Array {
  *
  * @example
  * ```ts
- * const ws = await RawWs.connect({ host: "127.0.0.1", port: 8000, path: "/ws?room=a" });
+ * const ws = await LoadClient.connect({ host: "127.0.0.1", port: 8000, path: "/ws?room=a" });
  * await ws.firstFrame; // e.g. Fanout's welcome
  * ws.close();
  * ```
  */
-export class RawWs {
+export class LoadClient {
   closed = false;
   /** Resolves on the first data frame (Fanout's welcome). */
   readonly firstFrame: Promise<void>;
@@ -87,7 +73,7 @@ export class RawWs {
   #pending: Uint8Array[] = [];
   #writing = false;
 
-  private constructor(conn: Deno.TcpConn, options: RawWsOptions) {
+  private constructor(conn: Deno.TcpConn, options: LoadClientOptions) {
     this.#conn = conn;
     this.#bufferBytes = options.bufferBytes ?? 16 * 1024;
     const { promise, resolve } = Promise.withResolvers<void>();
@@ -96,8 +82,12 @@ export class RawWs {
       onMarker: options.onMarker,
       onDataFrame: (n) => n === 1 && resolve(),
       onControl: (opcode, payload) => {
-        if (opcode === 9) this.#queue(pongFrame(payload));
-        if (opcode === 8) this.closed = true;
+        if (opcode === Op.ping) {
+          this.#queue(
+            maskedFrame({ opcode: Op.pong, payload: new Uint8Array(payload), mask: ZERO_KEY }),
+          );
+        }
+        if (opcode === Op.close) this.closed = true;
       },
     });
   }
@@ -113,10 +103,10 @@ export class RawWs {
   }
 
   /** Connects and completes the handshake; throws unless the server answers 101. */
-  static async connect(options: RawWsOptions): Promise<RawWs> {
+  static async connect(options: LoadClientOptions): Promise<LoadClient> {
     const conn = await Deno.connect({ hostname: options.host, port: options.port });
     conn.setNoDelay(true);
-    const ws = new RawWs(conn, options);
+    const ws = new LoadClient(conn, options);
     try {
       const rest = await ws.#handshake(options);
       ws.#loop(rest);
@@ -127,7 +117,7 @@ export class RawWs {
     return ws;
   }
 
-  async #handshake(o: RawWsOptions): Promise<Uint8Array> {
+  async #handshake(o: LoadClientOptions): Promise<Uint8Array> {
     const proto = o.protocol ? `Sec-WebSocket-Protocol: ${o.protocol}\r\n` : "";
     const req = `GET ${o.path} HTTP/1.1\r\nHost: ${o.host}:${o.port}\r\nUpgrade: websocket\r\n` +
       `Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n` +

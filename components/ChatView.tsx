@@ -1,43 +1,13 @@
 /**
- * The two views of the island: Chat (bubbles grouped by sender, auto-scroll that pauses when the
- * reader scrolls up) and Broadcasts (every event with time and kind).
+ * The Chat view of the island: bubbles grouped by sender, with an auto-scroll that pauses when the
+ * reader scrolls up.
  *
  * @module
  */
 
-import { useLayoutEffect, useRef, useState } from "preact/hooks";
-import type { ChatItem, LogEntry } from "../lib/web/chat/state.ts";
+import type { ChatItem } from "../lib/web/chat/state.ts";
 import { clock, groupChat, hue, initials } from "../lib/web/chat/format.ts";
-
-/**
- * Follows new content while the reader is at the bottom; returns the "jump" state. `last` is the
- * key of the newest item: the count stops changing once the list is capped, the key does not.
- */
-function useStickToBottom<T extends HTMLElement>(last: string | number | undefined) {
-  const ref = useRef<T>(null);
-  const stick = useRef(true);
-  const [unseen, setUnseen] = useState(false);
-  useLayoutEffect(() => {
-    const el = ref.current;
-    if (!el) return;
-    if (stick.current) el.scrollTop = el.scrollHeight;
-    else if (last !== undefined) setUnseen(true);
-  }, [last]);
-  const onScroll = () => {
-    const el = ref.current;
-    if (!el) return;
-    stick.current = el.scrollTop + el.clientHeight >= el.scrollHeight - 48;
-    if (stick.current) setUnseen(false);
-  };
-  const jump = () => {
-    const el = ref.current;
-    if (!el) return;
-    stick.current = true;
-    setUnseen(false);
-    el.scrollTop = el.scrollHeight;
-  };
-  return { ref, onScroll, unseen, jump };
-}
+import { useStickToBottom } from "../lib/web/chat/use_stick_to_bottom.ts";
 
 const MARK = {
   queued: { icon: "◷", label: "Queued, will send when online" },
@@ -111,39 +81,6 @@ export function ChatView({ items, empty }: { items: ChatItem[]; empty: string })
       {unseen && (
         <button type="button" class="btn jump" onClick={jump}>
           New messages ↓
-        </button>
-      )}
-    </div>
-  );
-}
-
-/**
- * The Broadcasts view.
- *
- * @example
- * ```tsx
- * <BroadcastsView entries={state.log} />
- * ```
- */
-export function BroadcastsView({ entries }: { entries: LogEntry[] }) {
-  const { ref, onScroll, unseen, jump } = useStickToBottom<HTMLOListElement>(entries.at(-1)?.seq);
-  return (
-    <div class="scroll-wrap">
-      <ol class="scroll log" ref={ref} onScroll={onScroll} tabIndex={0} aria-label="Broadcasts">
-        {entries.length === 0 && <li class="empty">No events yet.</li>}
-        {entries.map((e) => (
-          <li key={e.seq} class="entry" data-kind={e.kind}>
-            <time dateTime={new Date(e.at).toISOString()}>{clock(e.at, true)}</time>
-            <span class="kind">{e.kind}</span>
-            <span class="body">
-              {e.name !== undefined && <b>{e.name}:</b>} {e.text}
-            </span>
-          </li>
-        ))}
-      </ol>
-      {unseen && (
-        <button type="button" class="btn jump" onClick={jump}>
-          New events ↓
         </button>
       )}
     </div>

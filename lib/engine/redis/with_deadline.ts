@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Timers } from "./timers.ts";
+import type { Timers } from "../../shared/timers.ts";
 
 /** A Redis command got no reply in time. */
 export class RedisTimeoutError extends Error {

@@ -1,34 +1,12 @@
 import assert from "node:assert/strict";
-import { RedisTimeoutError, withDeadline } from "../../lib/shared/deadline.ts";
-
-/** Timers that fire only when the test says so. */
-function manualTimers() {
-  const pending = new Map<number, () => void>();
-  let next = 1;
-  return {
-    timers: {
-      setTimer: (fn: () => void) => {
-        pending.set(next, fn);
-        return next++;
-      },
-      clearTimer: (handle: unknown) => void pending.delete(handle as number),
-    },
-    fire() {
-      const due = [...pending.values()];
-      pending.clear();
-      for (const fn of due) fn();
-    },
-    get size() {
-      return pending.size;
-    },
-  };
-}
+import { RedisTimeoutError, withDeadline } from "../../../lib/engine/redis/with_deadline.ts";
+import { ManualTimers } from "../../helpers/manual_timers.ts";
 
 Deno.test("withDeadline: a reply in time settles it and clears the timer", async () => {
-  const t = manualTimers();
+  const timers = new ManualTimers();
   const misses: Error[] = [];
   assert.equal(
-    await withDeadline(Promise.resolve("PONG"), 500, "PING", t.timers, (e) => misses.push(e)),
+    await withDeadline(Promise.resolve("PONG"), 500, "PING", timers, (e) => misses.push(e)),
     "PONG",
   );
   await assert.rejects(
@@ -36,21 +14,21 @@ Deno.test("withDeadline: a reply in time settles it and clears the timer", async
       Promise.reject(new Error("offline")),
       500,
       "PING",
-      t.timers,
+      timers,
       (e) => misses.push(e),
     ),
     /offline/,
   );
-  assert.equal(t.size, 0);
+  assert.equal(timers.pending, 0);
   assert.deepEqual(misses, []);
 });
 
 Deno.test("withDeadline: no reply rejects with the command and the limit, and reports the miss once", async () => {
-  const t = manualTimers();
+  const timers = new ManualTimers();
   const misses: Error[] = [];
   const { promise: never, resolve } = Promise.withResolvers<string>();
-  const waiting = withDeadline(never, 500, "EVALSHA", t.timers, (e) => misses.push(e));
-  t.fire();
+  const waiting = withDeadline(never, 500, "EVALSHA", timers, (e) => misses.push(e));
+  timers.advance(500);
   await assert.rejects(waiting, (err) => {
     assert.ok(err instanceof RedisTimeoutError);
     assert.equal(err.message, "Redis gave no reply to EVALSHA within 500 ms");

@@ -7,8 +7,8 @@
  * @module
  */
 
-import type { Emitter } from "../shared/emitter.ts";
-import type { ResumePosition } from "./position.ts";
+import type { Emitter } from "./emitter.ts";
+import type { ResumePosition } from "./resume_position.ts";
 import type { Sender } from "./sender.ts";
 import type { ClientEvents, ServerLimits } from "./types.ts";
 import type { ChatMessage, ServerFrame } from "../protocol/frames.ts";
