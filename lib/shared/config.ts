@@ -6,6 +6,7 @@
  */
 
 import type { LogFormat, LogLevel } from "./log.ts";
+import { RoomGrants } from "./room_grants.ts";
 
 /**
  * Which proxy header to believe: none (`off`), the last `X-Forwarded-For` entry (the one the
@@ -165,6 +166,46 @@ export interface Config {
    * `X-Forwarded-For` entry, or a header name such as `x-real-ip`).
    */
   trustProxy: TrustProxy;
+  /**
+   * Shared secret of HS256 connection tokens (`AUTH_SECRET`, at least 32 bytes; default unset).
+   * With it or `authPublicKey` set, every connection needs a valid token (auth mode).
+   */
+  authSecret: string | null;
+  /**
+   * Public key of RS256, ES256 or EdDSA connection tokens (`AUTH_PUBLIC_KEY`: an SPKI PEM, `\n`
+   * escapes allowed, or a public JWK as JSON; default unset). The algorithm follows from the key.
+   */
+  authPublicKey: string | null;
+  /** The `iss` every token must carry (`AUTH_ISSUER`, default unset: not checked). */
+  authIssuer: string | null;
+  /** An `aud` every token must carry (`AUTH_AUDIENCE`, default unset: not checked). */
+  authAudience: string | null;
+  /**
+   * In auth mode, also let connections without a token in, read-only, into `publicRooms` only
+   * (`ALLOW_ANONYMOUS`: 1 or 0, default 0; needs `PUBLIC_ROOMS`).
+   */
+  allowAnonymous: boolean;
+  /**
+   * Rooms and patterns anonymous connections may read (`PUBLIC_ROOMS`, comma separated, such as
+   * `lobby,news-*`; default none).
+   */
+  publicRooms: RoomGrants;
+  /** Longest connection token read, in bytes (`MAX_TOKEN_BYTES`, 256-65536, default 8192). */
+  maxTokenBytes: number;
+  /** Largest `info` claim of a token, as compact JSON bytes (`MAX_INFO_BYTES`, 0-16384, 1024). */
+  maxInfoBytes: number;
+}
+
+/**
+ * True when connections need tokens (`AUTH_SECRET` or `AUTH_PUBLIC_KEY` set), false in open mode.
+ *
+ * @example
+ * ```ts
+ * authRequired(loadConfig({})); // false
+ * ```
+ */
+export function authRequired(config: Pick<Config, "authSecret" | "authPublicKey">): boolean {
+  return config.authSecret !== null || config.authPublicKey !== null;
 }
 
 /** Environment variables as a plain record, e.g. `Deno.env.toObject()`. */
@@ -274,6 +315,86 @@ function trustProxy(env: Env): TrustProxy {
   );
 }
 
+function flag(env: Env, name: string): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === "" || raw === "0" || raw === "false") return false;
+  if (raw === "1" || raw === "true") return true;
+  throw new RangeError(`${name} must be 1 or 0, got "${raw.slice(0, 16)}"`);
+}
+
+function optional(env: Env, name: string, max: number): string | null {
+  const raw = env[name]?.trim();
+  if (!raw) return null;
+  if (raw.length > max) {
+    throw new RangeError(`${name} must be at most ${max} characters, got ${raw.length}`);
+  }
+  return raw;
+}
+
+function authSecret(env: Env): string | null {
+  const raw = env.AUTH_SECRET;
+  if (raw === undefined || raw.trim() === "") return null;
+  // A secret: the errors tell its length, never the value.
+  const bytes = new TextEncoder().encode(raw).length;
+  if (bytes < 32 || bytes > 4096) {
+    throw new RangeError(`AUTH_SECRET must be 32 to 4096 bytes, got ${bytes}`);
+  }
+  return raw;
+}
+
+const PEM = /^-----BEGIN PUBLIC KEY-----\s+[A-Za-z0-9+/=\s]+-----END PUBLIC KEY-----$/;
+
+function authPublicKey(env: Env): string | null {
+  const raw = env.AUTH_PUBLIC_KEY?.trim().replaceAll("\\n", "\n");
+  if (!raw) return null;
+  if (raw.length > 16384) {
+    throw new RangeError(`AUTH_PUBLIC_KEY must be at most 16384 characters, got ${raw.length}`);
+  }
+  if (raw.startsWith("-----")) {
+    if (!PEM.test(raw)) {
+      throw new RangeError(
+        "AUTH_PUBLIC_KEY must be a PEM public key (-----BEGIN PUBLIC KEY-----) or a public JWK, " +
+          `got a PEM block starting ${JSON.stringify(raw.slice(0, 30))}`,
+      );
+    }
+    return raw;
+  }
+  let jwk: unknown;
+  try {
+    jwk = JSON.parse(raw);
+  } catch {
+    throw new RangeError(
+      "AUTH_PUBLIC_KEY must be a PEM public key (-----BEGIN PUBLIC KEY-----) or a public JWK " +
+        "as JSON, got neither",
+    );
+  }
+  const kty = (jwk as { kty?: unknown } | null)?.kty;
+  if (typeof jwk !== "object" || jwk === null || !["RSA", "EC", "OKP"].includes(kty as string)) {
+    throw new RangeError(
+      `AUTH_PUBLIC_KEY as a JWK must have kty RSA, EC or OKP, got ${JSON.stringify(kty ?? null)}`,
+    );
+  }
+  if ("d" in jwk) {
+    throw new RangeError("AUTH_PUBLIC_KEY is a private JWK (it has d): give its public part only");
+  }
+  return raw;
+}
+
+function publicRooms(env: Env, anonymous: boolean): RoomGrants {
+  const raw = env.PUBLIC_ROOMS?.trim() ?? "";
+  const grants = RoomGrants.list(raw, "r");
+  if (typeof grants === "string") {
+    throw new RangeError(`PUBLIC_ROOMS: ${grants.replace(/^rooms /, "")}`);
+  }
+  if (anonymous && grants.size === 0) {
+    throw new RangeError("ALLOW_ANONYMOUS=1 needs PUBLIC_ROOMS, the rooms anonymous clients read");
+  }
+  if (!anonymous && grants.size > 0) {
+    throw new RangeError("PUBLIC_ROOMS is set but ALLOW_ANONYMOUS is not 1: set both or neither");
+  }
+  return grants;
+}
+
 /**
  * Validates the environment and returns the complete configuration.
  * Throws a `RangeError` naming the variable and the bad value.
@@ -376,5 +497,51 @@ export function loadConfig(env: Env): Config {
       100_000_000,
     ),
     trustProxy: trustProxy(env),
+    ...auth(env),
+  };
+}
+
+type AuthSettings = Pick<
+  Config,
+  | "authSecret"
+  | "authPublicKey"
+  | "authIssuer"
+  | "authAudience"
+  | "allowAnonymous"
+  | "publicRooms"
+  | "maxTokenBytes"
+  | "maxInfoBytes"
+>;
+
+function auth(env: Env): AuthSettings {
+  const authSecretValue = authSecret(env);
+  const authPublicKeyValue = authPublicKey(env);
+  const enabled = authSecretValue !== null || authPublicKeyValue !== null;
+  const allowAnonymous = flag(env, "ALLOW_ANONYMOUS");
+  const authIssuer = optional(env, "AUTH_ISSUER", 1024);
+  const authAudience = optional(env, "AUTH_AUDIENCE", 1024);
+  if (!enabled) {
+    const orphan = allowAnonymous
+      ? "ALLOW_ANONYMOUS"
+      : authIssuer !== null
+      ? "AUTH_ISSUER"
+      : authAudience !== null
+      ? "AUTH_AUDIENCE"
+      : env.PUBLIC_ROOMS?.trim()
+      ? "PUBLIC_ROOMS"
+      : null;
+    if (orphan !== null) {
+      throw new RangeError(`${orphan} needs AUTH_SECRET or AUTH_PUBLIC_KEY (auth mode)`);
+    }
+  }
+  return {
+    authSecret: authSecretValue,
+    authPublicKey: authPublicKeyValue,
+    authIssuer,
+    authAudience,
+    allowAnonymous,
+    publicRooms: publicRooms(env, allowAnonymous),
+    maxTokenBytes: integer(env, "MAX_TOKEN_BYTES", 8192, 256, 65536),
+    maxInfoBytes: integer(env, "MAX_INFO_BYTES", 1024, 0, 16384),
   };
 }

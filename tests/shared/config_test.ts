@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadConfig } from "../../lib/shared/config.ts";
+import { authRequired, loadConfig } from "../../lib/shared/config.ts";
 
 Deno.test("loadConfig fills every default from an empty environment", () => {
   const c = loadConfig({});
@@ -141,5 +141,98 @@ Deno.test("loadConfig names the variable and the value it rejects", () => {
   assert.throws(
     () => loadConfig({ REDIS_URL: "http://x" }),
     /REDIS_URL must start with redis:\/\//,
+  );
+});
+
+Deno.test("open mode by default: no auth setting is set", () => {
+  const c = loadConfig({});
+  assert.equal(authRequired(c), false);
+  assert.equal(c.authSecret, null);
+  assert.equal(c.authPublicKey, null);
+  assert.equal(c.allowAnonymous, false);
+  assert.equal(c.publicRooms.size, 0);
+  assert.equal(c.maxTokenBytes, 8192);
+  assert.equal(c.maxInfoBytes, 1024);
+});
+
+Deno.test("AUTH_SECRET needs 32 bytes and is never shown in the error", () => {
+  const secret31 = "s".repeat(31);
+  assert.throws(
+    () => loadConfig({ AUTH_SECRET: secret31 }),
+    (err: Error) =>
+      /AUTH_SECRET must be 32 to 4096 bytes, got 31/.test(err.message) &&
+      !err.message.includes(secret31),
+  );
+  const c = loadConfig({ AUTH_SECRET: "s".repeat(32) });
+  assert.equal(authRequired(c), true);
+  // 16 two-byte characters are 32 bytes.
+  assert.equal(loadConfig({ AUTH_SECRET: "é".repeat(16) }).authSecret, "é".repeat(16));
+});
+
+Deno.test("AUTH_PUBLIC_KEY takes a PEM (with \\n escapes) or a public JWK", () => {
+  const pem = "-----BEGIN PUBLIC KEY-----\\nMFkwEwYHKoZIzj0CAQ==\\n-----END PUBLIC KEY-----";
+  assert.equal(
+    loadConfig({ AUTH_PUBLIC_KEY: pem }).authPublicKey,
+    "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQ==\n-----END PUBLIC KEY-----",
+  );
+  const jwk = '{"kty":"OKP","crv":"Ed25519","x":"abc"}';
+  assert.equal(loadConfig({ AUTH_PUBLIC_KEY: jwk }).authPublicKey, jwk);
+  assert.throws(
+    () =>
+      loadConfig({ AUTH_PUBLIC_KEY: "-----BEGIN PRIVATE KEY-----\nAA\n-----END PRIVATE KEY-----" }),
+    /AUTH_PUBLIC_KEY must be a PEM public key/,
+  );
+  assert.throws(
+    () => loadConfig({ AUTH_PUBLIC_KEY: '{"kty":"OKP","crv":"Ed25519","x":"a","d":"b"}' }),
+    /private JWK/,
+  );
+  assert.throws(
+    () => loadConfig({ AUTH_PUBLIC_KEY: '{"kty":"oct","k":"a"}' }),
+    /kty RSA, EC or OKP/,
+  );
+  assert.throws(() => loadConfig({ AUTH_PUBLIC_KEY: "not a key" }), /got neither/);
+});
+
+Deno.test("anonymous readers need auth mode and PUBLIC_ROOMS, and PUBLIC_ROOMS needs them", () => {
+  const secret = "s".repeat(32);
+  const c = loadConfig({ AUTH_SECRET: secret, ALLOW_ANONYMOUS: "1", PUBLIC_ROOMS: "lobby,news-*" });
+  assert.equal(c.allowAnonymous, true);
+  assert.equal(c.publicRooms.access("news-1"), "r");
+  assert.equal(c.publicRooms.access("lobby"), "r");
+  assert.equal(c.publicRooms.access("private"), null);
+  assert.throws(
+    () => loadConfig({ ALLOW_ANONYMOUS: "1", PUBLIC_ROOMS: "lobby" }),
+    /ALLOW_ANONYMOUS needs AUTH_SECRET/,
+  );
+  assert.throws(
+    () => loadConfig({ AUTH_SECRET: secret, ALLOW_ANONYMOUS: "1" }),
+    /needs PUBLIC_ROOMS/,
+  );
+  assert.throws(
+    () => loadConfig({ AUTH_SECRET: secret, PUBLIC_ROOMS: "lobby" }),
+    /ALLOW_ANONYMOUS is not 1/,
+  );
+  assert.throws(() => loadConfig({ AUTH_ISSUER: "https://app" }), /AUTH_ISSUER needs AUTH_SECRET/);
+  assert.throws(
+    () => loadConfig({ AUTH_SECRET: secret, ALLOW_ANONYMOUS: "1", PUBLIC_ROOMS: "Lobby" }),
+    /PUBLIC_ROOMS: holds an invalid room or pattern: "Lobby"/,
+  );
+  assert.throws(
+    () => loadConfig({ ALLOW_ANONYMOUS: "yes" }),
+    /ALLOW_ANONYMOUS must be 1 or 0, got "yes"/,
+  );
+});
+
+Deno.test("MAX_TOKEN_BYTES and MAX_INFO_BYTES at their bounds", () => {
+  assert.equal(loadConfig({ MAX_TOKEN_BYTES: "256" }).maxTokenBytes, 256);
+  assert.equal(loadConfig({ MAX_TOKEN_BYTES: "65536" }).maxTokenBytes, 65536);
+  assert.throws(
+    () => loadConfig({ MAX_TOKEN_BYTES: "255" }),
+    /MAX_TOKEN_BYTES must be an integer from 256 to 65536/,
+  );
+  assert.equal(loadConfig({ MAX_INFO_BYTES: "0" }).maxInfoBytes, 0);
+  assert.throws(
+    () => loadConfig({ MAX_INFO_BYTES: "16385" }),
+    /MAX_INFO_BYTES must be an integer from 0 to 16384/,
   );
 });
