@@ -10,7 +10,10 @@ import type { RequestInfo } from "../lib/shared/request_info.ts";
 import type { Config } from "../lib/shared/config.ts";
 import type { Logger } from "../lib/shared/log.ts";
 import { addressKey, clientAddress } from "../lib/transport/client_address.ts";
-import { originAllowed, parseHandshake } from "../lib/protocol/handshake.ts";
+import { type HandshakeResult, originAllowed, parseHandshake } from "../lib/protocol/handshake.ts";
+import type { AddressEntry } from "../lib/hub/address_limits.ts";
+import type { Identity, TokenVerifier } from "../lib/auth/identity.ts";
+import { requestToken } from "../lib/auth/request_token.ts";
 import { MAX_PROTOCOL_HEADER_CHARS, offeredProtocols } from "../lib/shared/header_lists.ts";
 import { SUBPROTOCOL } from "../lib/protocol/frames.ts";
 import { identify } from "../lib/hub/public_id.ts";
@@ -23,6 +26,8 @@ export interface WsDeps {
   upgrade: Upgrade;
   /** Set while the server shuts down: new sockets are refused. */
   lifecycle: { readonly draining: boolean };
+  /** Checks connection tokens in auth mode; null in open mode (anyone may join any room). */
+  verifier: TokenVerifier | null;
 }
 
 function refuse(
@@ -59,10 +64,56 @@ function requestAddress(
 }
 
 /**
+ * Who a handshake in auth mode is: the verified token's identity, or an anonymous reader's
+ * (`ALLOW_ANONYMOUS`, `PUBLIC_ROOMS`); else the 401 (no or bad token) or 403 (room not granted).
+ */
+async function authenticate(
+  deps: WsDeps,
+  verifier: TokenVerifier,
+  req: Request,
+  room: string | null,
+): Promise<Identity | Response> {
+  const unauthorized = (reason: string, metric: string) =>
+    refuse(deps, 401, `unauthorized: ${reason}`, metric, { "www-authenticate": "Bearer" });
+  const found = requestToken(req);
+  if (!found.ok) return unauthorized(found.reason, "token_malformed");
+  let identity: Identity;
+  if (found.token === null) {
+    const { allowAnonymous, publicRooms } = deps.config;
+    if (!allowAnonymous || (room !== null && publicRooms.access(room) === null)) {
+      return unauthorized(
+        (allowAnonymous
+          ? `room ${room} needs a token (anonymous readers may join public rooms)`
+          : "a token is required") +
+          ": send ?token=<jwt>, the subprotocol fanout.token.<jwt> next to fanout.v1, " +
+          "or Authorization: Bearer <jwt>",
+        "token_missing",
+      );
+    }
+    identity = { user: null, name: null, info: null, grants: publicRooms, expires: null };
+  } else {
+    const check = await verifier.verify(found.token);
+    if (!check.ok) return unauthorized(check.reason, `token_${check.refusal}`);
+    identity = check.identity;
+  }
+  if (room !== null && identity.grants.access(room) === null) {
+    return refuse(
+      deps,
+      403,
+      `forbidden: the token does not grant room ${room}`,
+      "handshake_forbidden",
+    );
+  }
+  return identity;
+}
+
+/**
  * Handles a WebSocket handshake: 503 while draining, full or at `MAX_ROOMS`, 429 for an address
- * over its limits, 426 without an upgrade, 403 for a foreign origin, 400 for a bad query or a
- * malformed upgrade request, else 101. The client's private key is turned into its public id
- * first: the key never goes further.
+ * over its limits; in auth mode 401 for a missing or refused token and 403 for a room it does not
+ * grant (before anything else is looked at, so a plain GET says why); then 426 without an
+ * upgrade, 403 for a foreign origin, 400 for a bad query or a malformed upgrade request, else 101.
+ * The client's private key is turned into its public id first (with the user's id in auth mode):
+ * the key never goes further. Synchronous in open mode; in auth mode it waits for the token check.
  *
  * @example
  * ```ts
@@ -73,20 +124,41 @@ export function handleWs(
   deps: WsDeps,
   req: Request,
   info?: RequestInfo,
-): Response {
+): Response | Promise<Response> {
   const { hub, config } = deps;
   const parsed = parseHandshake(new URL(req.url));
-  const identified = parsed.ok ? identify(parsed.value) : null;
-  if (deps.lifecycle.draining) {
-    return refuse(deps, 503, "server is shutting down; reconnect shortly", "handshake_draining", {
-      "retry-after": "1",
-    });
-  }
+  if (deps.lifecycle.draining) return draining(deps);
   const address = hub.handshake(requestAddress(req, info, config));
   if (!address.ok) {
     const { status, reason, metric, retryAfterSeconds } = address.refusal;
     return refuse(deps, status, reason, metric, { "retry-after": String(retryAfterSeconds) });
   }
+  const verifier = deps.verifier;
+  if (verifier === null) return upgrade(deps, req, parsed, address.entry, null);
+  return authenticate(deps, verifier, req, parsed.ok ? parsed.value.room : null).then(
+    (identity) => {
+      if (identity instanceof Response) return identity;
+      if (deps.lifecycle.draining) return draining(deps);
+      return upgrade(deps, req, parsed, address.entry, identity);
+    },
+  );
+}
+
+function draining(deps: WsDeps): Response {
+  return refuse(deps, 503, "server is shutting down; reconnect shortly", "handshake_draining", {
+    "retry-after": "1",
+  });
+}
+
+/** The checks that follow who the client is, then the upgrade and `hub.attach`. */
+function upgrade(
+  deps: WsDeps,
+  req: Request,
+  parsed: HandshakeResult,
+  entry: AddressEntry,
+  identity: Identity | null,
+): Response {
+  const { hub, config } = deps;
   if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
     return refuse(
       deps,
@@ -115,7 +187,9 @@ export function handleWs(
       `Sec-WebSocket-Protocol must be at most ${max} characters, got ${protocols?.length}`;
     return refuse(deps, 400, `bad request: ${reason}`, "handshake_invalid");
   }
-  const refusal = hub.admit(identified!.room, address.entry);
+  const query = identity?.name ? { ...parsed.value, name: identity.name } : parsed.value;
+  const identified = identify(query, identity?.user ?? null);
+  const refusal = hub.admit(identified.room, entry);
   if (refusal) {
     const { status, reason, metric, retryAfterSeconds } = refusal;
     return refuse(deps, status, reason, metric, { "retry-after": String(retryAfterSeconds) });
@@ -123,6 +197,7 @@ export function handleWs(
   const json = offered.includes(SUBPROTOCOL);
   let upgraded: ReturnType<typeof deps.upgrade>;
   try {
+    // Only fanout.v1 is ever chosen: a fanout.token.<jwt> offered beside it is never echoed.
     upgraded = deps.upgrade(req, {
       protocol: json ? SUBPROTOCOL : undefined,
       idleTimeout: config.idleTimeoutSeconds,
@@ -141,6 +216,6 @@ export function handleWs(
     );
   }
   const { socket, response } = upgraded;
-  hub.attach(socket, identified!, json, address.entry);
+  hub.attach(socket, identified, json, entry, identity);
   return response;
 }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ChatMessage } from "../protocol/frames.ts";
+import type { ChatMessage, UserInfo } from "../protocol/frames.ts";
 
 /** A message the hub asks the engine to accept. */
 export interface Draft {
@@ -18,6 +18,29 @@ export interface Draft {
   name: string | null;
   text: string;
   ref: string | null;
+  /** The sender's verified user id (auth mode only; absent in open mode). */
+  user?: string;
+  /** The sender's public token `info` (auth mode only, when the token has one). */
+  info?: UserInfo;
+}
+
+/**
+ * `message` with the sender's `user` and `info` added when the draft has them (auth mode), and
+ * unchanged otherwise: open mode's messages keep exactly their fields.
+ *
+ * @example
+ * ```ts
+ * withUser({ ...message }, { user: "ann", info: { team: 42 } }); // { ...message, user, info }
+ * withUser({ ...message }, {}); // message as it was
+ * ```
+ */
+export function withUser(
+  message: ChatMessage,
+  sender: { user?: string; info?: UserInfo },
+): ChatMessage {
+  if (sender.user !== undefined) message.user = sender.user;
+  if (sender.info !== undefined) message.info = sender.info;
+  return message;
 }
 
 /**

@@ -7,6 +7,8 @@
  */
 
 import type { AddressEntry } from "./address_limits.ts";
+import type { Identity } from "../auth/identity.ts";
+import type { RoomAccess } from "../shared/room_grants.ts";
 import type { Handshake } from "../protocol/handshake.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
 import type { SocketLike } from "./upgraded_socket.ts";
@@ -49,6 +51,14 @@ export class Connection {
   queuedBytes = 0;
   /** True while the connection waits in `Outbound`'s flush list. */
   dirty = false;
+  /** Who the token says this is (auth mode); null in open mode. */
+  identity: Identity | null = null;
+  /** What the connection may do in its room: `rw` in open mode, per its grant in auth mode. */
+  access: RoomAccess = "rw";
+  /** The timer that ends the connection when its token expires (auth mode). */
+  expiry: unknown = null;
+  /** Refreshes asked for so far: only the latest one's outcome is applied. */
+  refreshes = 0;
 
   constructor(
     id: string,

@@ -26,6 +26,8 @@ import type { ChatMessage } from "../protocol/frames.ts";
 import { RateLimiter } from "./rate_limiter.ts";
 import { realTimers, type Timers } from "../shared/timers.ts";
 import type { Config } from "../shared/config.ts";
+import type { Identity, TokenVerifier } from "../auth/identity.ts";
+import { TokenLifecycle } from "./token_lifecycle.ts";
 
 /** Metric reasons of the closes the transport decides (`UpgradedSocket.onfail`). */
 const TRANSPORT_CLOSES: Record<number, string> = {
@@ -64,6 +66,7 @@ export class Hub {
   #presence: PresenceSchedule;
   #join: JoinFlow;
   #in: Inbound;
+  #tokens: TokenLifecycle;
   #connections = new Set<Connection>();
   #rooms = new Map<string, LocalRoom>();
   #addresses: AddressLimits;
@@ -122,7 +125,22 @@ export class Hub {
       presence,
       room: (name) => this.#room(name),
     });
-    this.#in = new Inbound({ limits: config, engine, logger, metrics, out });
+    const tokens = this.#tokens = new TokenLifecycle({
+      verifier: options.verifier ?? null,
+      out,
+      metrics,
+      logger,
+      timers,
+      now: options.now ?? Date.now,
+    });
+    this.#in = new Inbound({
+      limits: config,
+      engine,
+      logger,
+      metrics,
+      out,
+      refresh: (conn, token, ref) => tokens.refresh(conn, token, ref),
+    });
   }
 
   /**
@@ -223,7 +241,13 @@ export class Hub {
     handshake: Handshake,
     json: boolean,
     entry: AddressEntry | null,
+    identity: Identity | null = null,
   ): Connection {
+    const access = identity === null ? "rw" : identity.grants.access(handshake.room);
+    if (access === null) {
+      // The route refuses such handshakes with 403; reaching here is a bug, never a way in.
+      throw new Error(`attach: the identity does not grant room ${handshake.room}`);
+    }
     const { rateLimit, rateBurst, rateLimitCloseAfter } = this.#config;
     // The limiter shares the message rate of `entry`'s address.
     const limiter = new RateLimiter({
@@ -234,6 +258,8 @@ export class Hub {
       shared: entry?.messages,
     });
     const conn = new Connection(this.#newId(), socket, handshake, json, limiter);
+    conn.identity = identity;
+    conn.access = access;
     if (entry) {
       conn.address = entry;
       entry.connections++;
@@ -243,6 +269,7 @@ export class Hub {
     // The room is held from now on (not from the socket's opening): handshakes answered at
     // once all count against MAX_ROOMS.
     this.#room(handshake.room).joining.set(conn, []);
+    this.#tokens.watch(conn);
     const log = this.#log;
     socket.binaryType = "arraybuffer";
     socket.onopen = () => {
@@ -283,6 +310,7 @@ export class Hub {
     if (!this.#connections.delete(conn)) return;
     if (conn.address) this.#addresses.release(conn.address);
     this.#out.forget(conn);
+    this.#tokens.forget(conn);
     if (this.#drained && this.#connections.size === 0) this.#drained();
     if (conn.state !== "closed") conn.state = "closed";
     const room = this.#rooms.get(conn.room);
@@ -412,6 +440,13 @@ export interface HubOptions {
    * event-loop turn, so every message read in that turn shares one frame per connection).
    */
   defer?: (fn: () => void) => void;
-  /** Timers of presence batches and slow-consumer checks (default `setTimeout`/`clearTimeout`). */
+  /**
+   * Timers of presence batches, slow-consumer checks and token expiry (default
+   * `setTimeout`/`clearTimeout`).
+   */
   timers?: Timers;
+  /** Wall clock in epoch ms, against which tokens expire (default `Date.now`). */
+  now?: () => number;
+  /** Checks the tokens of `refresh` frames (auth mode; default none: open mode). */
+  verifier?: TokenVerifier | null;
 }

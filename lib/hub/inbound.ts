@@ -9,7 +9,7 @@
 
 import { Close } from "../protocol/close_codes.ts";
 import type { Connection } from "./connection.ts";
-import type { Engine } from "../engine/engine.ts";
+import type { Draft, Engine } from "../engine/engine.ts";
 import { type ErrorCode, parseClientFrame, parsePlainFrame } from "../protocol/frames.ts";
 import type { Logger } from "../shared/log.ts";
 import type { Metrics } from "./metrics.ts";
@@ -21,6 +21,7 @@ import { exceedsBytes } from "../shared/text_size.ts";
 export type Intake =
   | { kind: "message"; text: string; ref: string | null }
   | { kind: "ping"; t: number | null }
+  | { kind: "refresh"; token: string; ref?: string }
   | { kind: "reject"; code: ErrorCode; message: string; ref?: string }
   | { kind: "close"; code: number; reason: ErrorCode; sentence: string };
 
@@ -102,13 +103,20 @@ export function takeFrame(
   }
   const parsed = conn.json ? parseClientFrame(data) : parsePlainFrame(data);
   const ref = parsed.ok
-    ? (parsed.frame.type === "message" ? parsed.frame.ref : undefined)
+    ? (parsed.frame.type === "message" || parsed.frame.type === "refresh"
+      ? parsed.frame.ref
+      : undefined)
     : parsed.error.ref;
   const refused = overRate(conn, limits, ref);
   if (refused) return refused;
   if (!parsed.ok) return { kind: "reject", ...parsed.error };
   const frame = parsed.frame;
   if (frame.type === "ping") return { kind: "ping", t: frame.t };
+  if (frame.type === "refresh") {
+    return ref === undefined
+      ? { kind: "refresh", token: frame.token }
+      : { kind: "refresh", token: frame.token, ref };
+  }
   return { kind: "message", text: frame.text, ref: frame.ref ?? null };
 }
 
@@ -119,6 +127,8 @@ export interface InboundOptions {
   logger: Logger;
   metrics: Metrics;
   out: Outbound;
+  /** Checks a `refresh` frame's token and answers it (`token_lifecycle.ts`). */
+  refresh: (conn: Connection, token: string, ref: string | undefined) => void;
 }
 
 /**
@@ -145,6 +155,8 @@ export class Inbound {
         return this.#publish(conn, intake.text, intake.ref);
       case "ping":
         return this.#o.out.send(conn, { type: "pong", t: intake.t });
+      case "refresh":
+        return this.#o.refresh(conn, intake.token, intake.ref);
       case "reject":
         return this.#reject(conn, intake.code, intake.message, intake.ref);
       case "close":
@@ -153,7 +165,17 @@ export class Inbound {
   }
 
   #publish(conn: Connection, text: string, ref: string | null): void {
-    const draft = {
+    if (conn.access !== "rw") {
+      return this.#reject(
+        conn,
+        "forbidden",
+        `read-only: ${
+          conn.identity?.user == null ? "anonymous readers" : "your token"
+        } may not send in room ${conn.room}`,
+        ref ?? undefined,
+      );
+    }
+    const draft: Draft = {
       room: conn.room,
       from: conn.id,
       client: conn.client,
@@ -161,6 +183,11 @@ export class Inbound {
       text,
       ref,
     };
+    const identity = conn.identity;
+    if (identity !== null && identity.user !== null) {
+      draft.user = identity.user;
+      if (identity.info !== null) draft.info = identity.info;
+    }
     this.#o.engine.publish(draft).then(
       (result) => {
         if (result.status === "conflict") {

@@ -17,6 +17,8 @@ import type { Metrics } from "./metrics.ts";
 import type { Outbound } from "./outbound.ts";
 import type { PresenceSchedule } from "./presence_schedule.ts";
 import type { ServerLimits, WelcomeFrame } from "../protocol/frames.ts";
+import type { Identity } from "../auth/identity.ts";
+import type { RoomAccess } from "../shared/room_grants.ts";
 
 /** What the join flow needs from the hub. */
 export interface JoinFlowOptions {
@@ -125,6 +127,10 @@ interface Joiner {
   room: string;
   /** Public client id (never the private key), null without one. */
   client: string | null;
+  /** Auth mode: who the token says the joiner is; null in open mode. */
+  identity: Identity | null;
+  /** What the joiner may do in the room. */
+  access: RoomAccess;
 }
 
 /** A welcome ready to send, and what was left out of its history to fit. */
@@ -189,6 +195,11 @@ function encodeWelcome(
     history: [],
     limits,
   };
+  if (joiner.identity !== null) {
+    frame.user = joiner.identity.user;
+    frame.access = joiner.access;
+    frame.expires = joiner.identity.expires;
+  }
   const base = JSON.stringify(frame);
   if (history.length === 0) return { json: base, recovered: recovery.recovered, dropped: 0 };
   const parts: string[] = [];

@@ -11,6 +11,18 @@ import type { Timers } from "../shared/timers.ts";
 import type { Connection } from "./connection.ts";
 import type { LocalRoom } from "./local_room.ts";
 import type { Metrics } from "./metrics.ts";
+import type { Peer } from "../protocol/frames.ts";
+
+/** A connection as presence shows it: its id and name, and in auth mode its user and info. */
+function peerOf(conn: Connection): Peer {
+  const peer: Peer = { id: conn.id, name: conn.name };
+  const identity = conn.identity;
+  if (identity != null && identity.user !== null) {
+    peer.user = identity.user;
+    if (identity.info !== null) peer.info = identity.info;
+  }
+  return peer;
+}
 
 /** Options of {@linkcode PresenceSchedule}. */
 export interface PresenceScheduleOptions {
@@ -59,7 +71,7 @@ export class PresenceSchedule {
 
   /** Records that `conn` joined or left `room`. */
   announce(room: LocalRoom, kind: "joined" | "left", conn: Connection): void {
-    room.presence[kind].push({ id: conn.id, name: conn.name });
+    room.presence[kind].push(peerOf(conn));
     this.#schedule(room);
   }
 

@@ -33,6 +33,7 @@ export function publicClientId(key: string): string {
 /**
  * Turns a parsed handshake query into the handshake the hub takes: the private key is replaced
  * by its public id (null without a key), so the key never reaches the hub, the engine or a peer.
+ * In auth mode the verified `user` goes into the id too.
  *
  * @example
  * ```ts
@@ -40,7 +41,10 @@ export function publicClientId(key: string): string {
  * if (parsed.ok) identify(parsed.value).client; // the public id of "tab-3f9a0c11"
  * ```
  */
-export function identify(query: HandshakeQuery): Handshake {
+export function identify(query: HandshakeQuery, user: string | null = null): Handshake {
   const { key, ...rest } = query;
-  return { ...rest, client: key === null ? null : publicClientId(key) };
+  if (key === null) return { ...rest, client: null };
+  // In auth mode the id is derived from the user and the key: another user who claims the same
+  // key gets another id (keys never hold a NUL, so the pair is unambiguous).
+  return { ...rest, client: publicClientId(user === null ? key : `${user}\u0000${key}`) };
 }

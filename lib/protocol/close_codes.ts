@@ -38,6 +38,13 @@ export const Close = {
   dead: 4000,
   /** Slow consumer: too much waited for the socket; reconnect and resume. */
   slowConsumer: 4008,
+  /** The token expired without a refresh: get a new token, then reconnect and resume. */
+  tokenExpired: 4401,
+  /**
+   * The token is refused (a refresh with another user, a room no longer granted, a user
+   * disconnected by the application): do not reconnect with the same token.
+   */
+  forbidden: 4403,
 } as const;
 
 /** One of the codes of {@linkcode Close}. */

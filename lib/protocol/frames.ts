@@ -21,7 +21,13 @@ export type ErrorCode =
   | "unsupported_binary"
   | "unavailable"
   | "ref_conflict"
-  | "invalid_text";
+  | "invalid_text"
+  | "forbidden"
+  | "invalid_token"
+  | "token_expired";
+
+/** A token's public `info` claim: a small JSON object (auth mode). */
+export type UserInfo = { [key: string]: unknown };
 
 /** A broadcast message as stored in history and sent to clients. */
 export interface ChatMessage {
@@ -35,18 +41,27 @@ export interface ChatMessage {
   name: string | null;
   text: string;
   ts: number;
+  /** The sender's verified user id (the token's `sub`); only in auth mode. */
+  user?: string;
+  /** The sender's public `info` from its token; only in auth mode, when the token has one. */
+  info?: UserInfo;
 }
 
 /** A connection as shown in presence frames. */
 export interface Peer {
   id: string;
   name: string | null;
+  /** The verified user id; only in auth mode, absent for anonymous readers. */
+  user?: string;
+  /** The token's public `info`; only in auth mode, when the token has one. */
+  info?: UserInfo;
 }
 
 /** Frames a JSON-mode client sends. */
 export type ClientFrame =
   | { type: "message"; text: string; ref?: string }
-  | { type: "ping"; t: number | null };
+  | { type: "ping"; t: number | null }
+  | { type: "refresh"; token: string; ref?: string };
 
 /** Limits the server announces in its welcome. */
 export interface ServerLimits {
@@ -68,6 +83,12 @@ export interface WelcomeFrame {
   recovered: boolean;
   history: ChatMessage[];
   limits: ServerLimits;
+  /** The verified user id (auth mode; null for an anonymous reader). */
+  user?: string | null;
+  /** What the token allows in this room (auth mode): `r` (read) or `rw` (also send). */
+  access?: "r" | "rw";
+  /** When the token expires, epoch ms (auth mode; null for an anonymous reader). */
+  expires?: number | null;
 }
 
 /** Frames the server sends in JSON mode. */
@@ -84,6 +105,7 @@ export type ServerFrame =
     leaves?: number;
   }
   | { type: "pong"; t: number | null }
+  | { type: "refreshed"; expires: number; ref?: string }
   | { type: "error"; code: ErrorCode; message: string; ref?: string };
 
 /** A rejected frame: the error code, a sentence saying what was wrong, and the `ref` if known. */
@@ -170,10 +192,28 @@ export function parseClientFrame(data: string): ParseResult {
       }
       return { ok: true, frame: { type: "ping", t: t ?? null } };
     }
+    case "refresh": {
+      const token = obj.token;
+      if (typeof token !== "string" || token.length === 0) {
+        return fail(
+          "invalid_message",
+          `"token" of a refresh must be a non-empty string, got ${
+            typeof token === "string" ? "an empty string" : describe(token).slice(0, 60)
+          }`,
+          ref,
+        );
+      }
+      return {
+        ok: true,
+        frame: ref === undefined ? { type: "refresh", token } : { type: "refresh", token, ref },
+      };
+    }
     default:
       return fail(
         "unknown_type",
-        `unknown frame type ${describe(obj.type).slice(0, 60)}; expected "message" or "ping"`,
+        `unknown frame type ${
+          describe(obj.type).slice(0, 60)
+        }; expected "message", "ping" or "refresh"`,
         ref,
       );
   }

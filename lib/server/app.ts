@@ -21,6 +21,7 @@ import type { Hub } from "../hub/hub.ts";
 import type { Logger } from "../shared/log.ts";
 import type { AssetStore } from "../web/assets.ts";
 import type { InboundBudget } from "../transport/ws_frames.ts";
+import type { TokenVerifier } from "../auth/identity.ts";
 
 /** The server's shared state, which every route takes what it needs of. */
 export interface AppDeps {
@@ -42,6 +43,8 @@ export interface AppDeps {
   transport: { connections(): number } | null;
   /** The browser bundle and the style sheet. */
   assets: AssetStore;
+  /** Checks connection tokens in auth mode; null in open mode. */
+  verifier: TokenVerifier | null;
 }
 
 /**

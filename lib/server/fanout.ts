@@ -13,7 +13,9 @@ import type { AppDeps } from "./app.ts";
 import type { MemoryUsage } from "../shared/memory_usage.ts";
 import type { RequestInfo } from "../shared/request_info.ts";
 import type { Upgrade } from "../hub/upgraded_socket.ts";
-import type { Config } from "../shared/config.ts";
+import { authRequired, type Config } from "../shared/config.ts";
+import type { TokenVerifier } from "../auth/identity.ts";
+import { createTokenVerifier } from "../auth/token_verifier.ts";
 import type { Engine } from "../engine/engine.ts";
 import { Hub } from "../hub/hub.ts";
 import { createLogger, type Logger, type LogLevel } from "../shared/log.ts";
@@ -38,6 +40,11 @@ export interface FanoutOptions {
    * adapter gives the bundle and the style sheet).
    */
   assets?: (logger: Logger) => AssetStore;
+  /**
+   * Checks connection tokens (default: in auth mode, `createTokenVerifier` over the configured
+   * keys, on the `now` clock; none in open mode).
+   */
+  verifier?: TokenVerifier;
 }
 
 /** A built server: its app, its parts, and its lifecycle. */
@@ -72,7 +79,15 @@ export function createFanout(config: Config, options: FanoutOptions): Fanout {
   const logger = options.logger ?? throttle!;
   const now = options.now ?? Date.now;
   const engine = options.engine ?? createEngine(config, { logger, now });
-  const hub = new Hub({ config, engine, logger });
+  // Keys are imported asynchronously: `start` waits for them and fails on a key it cannot read,
+  // so a bad key never means a server that runs.
+  const keys = options.verifier || !authRequired(config)
+    ? null
+    : createTokenVerifier({ ...config, now });
+  keys?.catch(() => {}); // reported by start()
+  const verifier: TokenVerifier | null = options.verifier ??
+    (keys === null ? null : { verify: async (token) => await (await keys).verify(token) });
+  const hub = new Hub({ config, engine, logger, now, verifier });
   const deps: AppDeps = {
     config,
     hub,
@@ -86,6 +101,7 @@ export function createFanout(config: Config, options: FanoutOptions): Fanout {
     inbound: { held: 0, max: config.inboundBytes },
     transport: null,
     assets: options.assets?.(logger) ?? createAssetStore(() => Promise.resolve([])),
+    verifier,
   };
   const app = createApp(deps);
   let timer: ReturnType<typeof setInterval> | undefined;
@@ -94,6 +110,7 @@ export function createFanout(config: Config, options: FanoutOptions): Fanout {
     fetch: (req, info) => app.fetch(req, info),
     deps,
     async start() {
+      await keys;
       await engine.start(hub.events);
       timer = setInterval(() => {
         engine.maintain(now());
@@ -101,6 +118,13 @@ export function createFanout(config: Config, options: FanoutOptions): Fanout {
         engine.reportPresence?.(hub.roomSizes());
       }, options.maintainEveryMs ?? 10_000);
       logger.info("engine.started", { engine: engine.name });
+      if (verifier === null) {
+        logger.info("auth.open", {
+          note: "anyone may join any room; set AUTH_SECRET or AUTH_PUBLIC_KEY to require tokens",
+        });
+      } else {
+        logger.info("auth.tokens", { anonymous: config.allowAnonymous ? "public rooms" : "no" });
+      }
     },
     async shutdown() {
       deps.lifecycle.draining = true;

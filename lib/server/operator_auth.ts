@@ -1,20 +1,22 @@
 /**
  * Guards the operator endpoints (`/api/stats`, `/metrics`) with `OPERATOR_TOKEN`: when it is set,
  * a request needs `Authorization: Bearer <token>`, compared in constant time; otherwise it gets
- * 401 with a one-line reason that never echoes what was sent.
+ * 401 with a one-line reason that never echoes what was sent. In auth mode (`AUTH_SECRET` or
+ * `AUTH_PUBLIC_KEY`) they are never public: without `OPERATOR_TOKEN` every request gets 401.
  *
  * @module
  */
 
 import type { MiddlewareHandler } from "hono";
 import type { Metrics } from "../hub/metrics.ts";
-import type { Config } from "../shared/config.ts";
+import { authRequired, type Config } from "../shared/config.ts";
 import type { Logger } from "../shared/log.ts";
 
 /** Why a request was refused (the `why` of the `http.operator_unauthorized` log event). */
-export type OperatorRefusal = "missing" | "scheme" | "token";
+export type OperatorRefusal = "missing" | "scheme" | "token" | "unset";
 
 const REASONS: Record<OperatorRefusal, string> = {
+  unset: "unauthorized: with AUTH_SECRET or AUTH_PUBLIC_KEY set, set OPERATOR_TOKEN to read this\n",
   missing: "unauthorized: send Authorization: Bearer <operator token>\n",
   scheme: "unauthorized: Authorization must use the Bearer scheme\n",
   token: "unauthorized: wrong operator token\n",
@@ -71,7 +73,8 @@ export async function checkBearer(
 
 /**
  * A Hono middleware for the operator routes: passes every request when `OPERATOR_TOKEN` is
- * unset, else only those with the right bearer token; counts refusals as
+ * unset in open mode, none when it is unset in auth mode, else only those with the right bearer
+ * token; counts refusals as
  * `fanout_rejected_total{reason="operator_unauthorized"}`.
  *
  * @example
@@ -81,15 +84,16 @@ export async function checkBearer(
  * ```
  */
 export function operatorAuth(deps: {
-  config: Pick<Config, "operatorToken">;
+  config: Pick<Config, "operatorToken" | "authSecret" | "authPublicKey">;
   hub: { metrics: Metrics };
   logger: Logger;
 }): MiddlewareHandler {
   const token = deps.config.operatorToken;
-  if (token === null) return async (_c, next) => await next();
+  const closed = authRequired(deps.config);
+  if (token === null && !closed) return async (_c, next) => await next();
   let expected: Promise<Uint8Array> | null = null;
   return async (c, next) => {
-    const why = await checkBearer(
+    const why = token === null ? "unset" : await checkBearer(
       c.req.header("authorization"),
       await (expected ??= digestToken(token)),
     );

@@ -48,10 +48,11 @@ export class TestClient {
   /** Opens a connection; rejects with the HTTP failure if the handshake fails. */
   static connect(
     url: string,
-    options: { json?: boolean; headers?: HeadersInit } = {},
+    options: { json?: boolean; headers?: HeadersInit; protocols?: string[] } = {},
   ): Promise<TestClient> {
     const json = options.json ?? true;
-    const init = { protocols: json ? ["fanout.v1"] : [], headers: options.headers };
+    const protocols = [...(json ? ["fanout.v1"] : []), ...(options.protocols ?? [])];
+    const init = { protocols, headers: options.headers };
     const ws = new WebSocket(url, init as unknown as string[]);
     const client = new TestClient(ws, json);
     return new Promise((resolve, reject) => {

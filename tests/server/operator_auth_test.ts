@@ -90,3 +90,37 @@ testWithPermissions("http: without OPERATOR_TOKEN the operator endpoints are pub
     await srv.stop();
   }
 });
+
+testWithPermissions(
+  "http: in auth mode /api/stats and /metrics are never public, /healthz is",
+  async () => {
+    const secret = "s".repeat(32);
+    for (
+      const [env, withToken] of [[{ AUTH_SECRET: secret }, 401], [
+        { AUTH_SECRET: secret, OPERATOR_TOKEN: TOKEN },
+        200,
+      ]] as const
+    ) {
+      const srv = await startTestServer(env);
+      try {
+        const health = await fetch(srv.httpUrl("/healthz"));
+        assert.equal(health.status, 200);
+        await health.body?.cancel();
+        for (const path of ["/api/stats", "/metrics"]) {
+          const anonymous = await fetch(srv.httpUrl(path));
+          assert.equal(anonymous.status, 401, path);
+          if (!("OPERATOR_TOKEN" in env)) {
+            assert.match(await anonymous.text(), /set OPERATOR_TOKEN to read this/);
+          } else await anonymous.body?.cancel();
+          const bearer = await fetch(srv.httpUrl(path), {
+            headers: { authorization: `Bearer ${TOKEN}` },
+          });
+          assert.equal(bearer.status, withToken, `${path} with the operator token`);
+          await bearer.body?.cancel();
+        }
+      } finally {
+        await srv.stop();
+      }
+    }
+  },
+);

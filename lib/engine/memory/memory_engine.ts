@@ -17,6 +17,7 @@ import type {
   Recovery,
   RoomPosition,
 } from "../engine.ts";
+import { withUser } from "../engine.ts";
 import { RoomLog } from "./room_log.ts";
 import { randomToken } from "../../shared/ids.ts";
 import { textHash } from "../../shared/text_hash.ts";
@@ -164,17 +165,19 @@ export class MemoryEngine implements Engine {
       if (seen) return Promise.resolve({ status: "duplicate", offset: seen.offset, ts: seen.ts });
     }
     const before = room.log.bytes;
-    const message = room.log.append((offset) => ({
-      type: "message",
-      room: draft.room,
-      offset,
-      id: `${room.log.epoch}-${offset}`,
-      from: draft.from,
-      client: draft.client,
-      name: draft.name,
-      text: draft.text,
-      ts: now,
-    }));
+    const message = room.log.append((offset) =>
+      withUser({
+        type: "message",
+        room: draft.room,
+        offset,
+        id: `${room.log.epoch}-${offset}`,
+        from: draft.from,
+        client: draft.client,
+        name: draft.name,
+        text: draft.text,
+        ts: now,
+      }, draft)
+    );
     if (room.log.bytes > this.#options.roomHistoryBytes) {
       room.log.trimTo(this.#options.roomHistoryBytes);
     }

@@ -17,8 +17,10 @@ import type { ChatMessage } from "../../protocol/frames.ts";
  * messageCost({ text: "hi", name: "Ann" }); // 2 * 2 + 2 * 3 + 200
  * ```
  */
-export function messageCost(message: Pick<ChatMessage, "text" | "name">): number {
-  return 2 * (message.text?.length ?? 0) + 2 * (message.name?.length ?? 0) + 200;
+export function messageCost(message: Pick<ChatMessage, "text" | "name" | "user">): number {
+  // `info` is one object per connection, shared by every message it sent: not counted here.
+  return 2 * (message.text?.length ?? 0) + 2 * (message.name?.length ?? 0) +
+    2 * (message.user?.length ?? 0) + 200;
 }
 
 /**

@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { Draft } from "../engine.ts";
-import type { ChatMessage } from "../../protocol/frames.ts";
+import { type Draft, withUser } from "../engine.ts";
+import type { ChatMessage, UserInfo } from "../../protocol/frames.ts";
 
 /** A message as it travels through Redis, with its epoch. */
 export interface Envelope {
@@ -19,6 +19,10 @@ interface Body {
   client: string | null;
   name: string | null;
   text: string;
+  /** Auth mode only. */
+  user?: string;
+  /** Auth mode only, when the sender's token has one. */
+  info?: UserInfo;
 }
 
 /**
@@ -32,6 +36,8 @@ interface Body {
  */
 export function encodeBody(draft: Draft): string {
   const body: Body = { from: draft.from, client: draft.client, name: draft.name, text: draft.text };
+  if (draft.user !== undefined) body.user = draft.user;
+  if (draft.info !== undefined) body.info = draft.info;
   return JSON.stringify(body);
 }
 
@@ -50,7 +56,7 @@ export function buildMessage(
   ts: number,
   body: Body,
 ): ChatMessage {
-  return {
+  return withUser({
     type: "message",
     room,
     offset,
@@ -60,7 +66,7 @@ export function buildMessage(
     name: body.name,
     text: body.text,
     ts,
-  };
+  }, body);
 }
 
 /**

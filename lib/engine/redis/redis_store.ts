@@ -132,12 +132,7 @@ export class RedisStore {
       if (seenHash !== undefined && Number(seenHash) !== hash) return { status: "conflict" };
       return { status: "duplicate", offset: Number(offset), ts: Number(seenTs) };
     }
-    const message = buildMessage(draft.room, String(reply[1]), Number(reply[2]), ts, {
-      from: draft.from,
-      client: draft.client,
-      name: draft.name,
-      text: draft.text,
-    });
+    const message = buildMessage(draft.room, String(reply[1]), Number(reply[2]), ts, draft);
     return { status: "accepted", message };
   }
 
