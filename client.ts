@@ -1,6 +1,6 @@
 /**
  * The console client: `deno task client [--url ws://localhost:8000/ws] [--room lobby]
- * [--name bob] [--json] [--timeout 10]`. This file only wires Deno's stdin, stdout, stderr,
+ * [--name bob] [--token jwt] [--json] [--timeout 10]`. This file only wires Deno's stdin, stdout, stderr,
  * environment and signals to the runtime-free parts in `lib/console/` and `lib/client/client.ts`.
  *
  * @module
@@ -28,8 +28,12 @@ async function* decoded(): AsyncIterable<string> {
 }
 
 async function main(): Promise<number> {
-  // Only these two variables are read (the task allows no others).
-  const env = { FANOUT_URL: Deno.env.get("FANOUT_URL"), NO_COLOR: Deno.env.get("NO_COLOR") };
+  // Only these variables are read (the task allows no others).
+  const env = {
+    FANOUT_URL: Deno.env.get("FANOUT_URL"),
+    FANOUT_TOKEN: Deno.env.get("FANOUT_TOKEN"),
+    NO_COLOR: Deno.env.get("NO_COLOR"),
+  };
   const parsed = parseConsoleArgs(Deno.args, env);
   if (!parsed.ok) {
     console.error(`error: ${parsed.error}`);
@@ -50,7 +54,12 @@ async function main(): Promise<number> {
   });
   let client: FanoutClient;
   try {
-    client = new FanoutClient({ url: options.url, room: options.room, name: options.name });
+    client = new FanoutClient({
+      url: options.url,
+      room: options.room,
+      name: options.name,
+      ...(options.token ? { token: options.token } : {}),
+    });
   } catch (err) {
     console.error(`error: ${(err as Error).message}`);
     return EXIT.failed;

@@ -9,13 +9,15 @@ import { ROOM_PATTERN } from "../lib/protocol/handshake.ts";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { MAX_NAME_CHARS, nameProblem } from "../lib/protocol/names.ts";
 import { useNow } from "../lib/web/chat/clock.ts";
-import type { ConnState } from "../lib/web/chat/state.ts";
+import type { ConnState, Refusal } from "../lib/web/chat/state.ts";
 import { statusText } from "../lib/web/chat/text.ts";
 
 /** Props of {@linkcode ChatHeader}. */
 export interface ChatHeaderProps {
   ready: boolean;
   conn: ConnState;
+  /** Why the server refused us, while `conn` is `refused`. */
+  refusal?: Refusal | null;
   /** Reconnect attempt number (0 for the first connection). */
   attempt: number;
   room: string;
@@ -52,7 +54,7 @@ export function ChatHeader(p: ChatHeaderProps) {
   const [open, setOpen] = useState(false);
   useEffect(() => setName(p.name), [p.name]);
   useEffect(() => setRoom(p.room), [p.room]);
-  const down = p.conn === "idle" || p.conn === "offline";
+  const down = p.conn === "idle" || p.conn === "offline" || p.conn === "refused";
   const roomOk = ROOM_PATTERN.test(room);
   const nameIssue = nameProblem(name);
   const now = useNow(p.retryAt !== null);

@@ -24,6 +24,9 @@ function hint(
   over: number,
 ): { text: string; extra?: string; tone: "" | "warn" | "bad" } {
   if (!p.ready) return { text: "Starting… (this page needs JavaScript)", tone: "warn" };
+  if (p.conn === "refused") {
+    return { text: "The server refused this connection: see the notice above.", tone: "bad" };
+  }
   if (p.conn === "idle" || p.conn === "offline") {
     return { text: "You are disconnected. Press Connect to chat.", tone: "warn" };
   }
@@ -54,7 +57,7 @@ export function Composer(p: ComposerProps) {
   const limit = p.maxBytes - FRAME_ENVELOPE_BYTES;
   const bytes = textFrameBytes(text);
   const over = bytes - limit;
-  const closed = !p.ready || p.conn === "idle" || p.conn === "offline";
+  const closed = !p.ready || p.conn === "idle" || p.conn === "offline" || p.conn === "refused";
   const canSend = !closed && text.trim().length > 0 && over <= 0;
   const { text: help, extra, tone } = hint(p, over);
   const send = () => {

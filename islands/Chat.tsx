@@ -106,6 +106,7 @@ export function Chat(props: ChatProps) {
       <ChatHeader
         ready={ready}
         conn={state.conn}
+        refusal={state.refusal}
         attempt={state.attempt}
         room={state.room}
         name={name}
@@ -113,7 +114,7 @@ export function Chat(props: ChatProps) {
         network={network}
         onToggle={() => {
           if (!c) return;
-          if (c.state === "idle" || c.state === "offline") c.connect();
+          if (c.state === "idle" || c.state === "offline" || c.state === "refused") c.connect();
           else c.disconnect();
         }}
         onRetry={() => c?.retryNow()}

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Config } from "../lib/shared/config.ts";
+import { authRequired, type Config } from "../lib/shared/config.ts";
 import type { Logger } from "../lib/shared/log.ts";
 import type { AssetStore } from "../lib/web/assets.ts";
 import { validName } from "../lib/protocol/names.ts";
@@ -18,7 +18,10 @@ import { ROOM_PATTERN } from "../lib/protocol/handshake.ts";
 
 /** What the page reads. */
 export interface IndexDeps {
-  config: Pick<Config, "maxMessageBytes" | "rateLimit" | "rateBurst">;
+  config: Pick<
+    Config,
+    "maxMessageBytes" | "rateLimit" | "rateBurst" | "authSecret" | "authPublicKey"
+  >;
   logger: Logger;
   assets: AssetStore;
 }
@@ -41,6 +44,7 @@ export function pageProps(url: URL, config: IndexDeps["config"]): ChatProps {
     room: ROOM_PATTERN.test(room) ? room : "lobby",
     name: validName(q.get("name")),
     wsPath: "/ws",
+    auth: authRequired(config),
     limits: {
       maxMessageBytes: config.maxMessageBytes,
       rateLimit: config.rateLimit,

@@ -20,7 +20,8 @@ import { DEFAULT_PING, Liveness } from "./liveness.ts";
 import type { OutboxItem } from "./outbox.ts";
 import { ResumePosition } from "./resume_position.ts";
 import { Sender } from "./sender.ts";
-import { DEFAULT_BACKOFF, SocketLoop } from "./socket_loop.ts";
+import { type Attempt, DEFAULT_BACKOFF, SocketLoop } from "./socket_loop.ts";
+import { Credentials } from "./credentials.ts";
 import type { ClientEvents, ClientState, FanoutClientOptions, ServerLimits } from "./types.ts";
 import { randomToken, secretToken } from "../shared/ids.ts";
 
@@ -59,6 +60,9 @@ export class FanoutClient {
   #live: Liveness;
   #loop: SocketLoop;
   #frames: FrameDispatch;
+  #credentials: Credentials;
+  /** A 401 probe already led to one more attempt with a new token since the last welcome. */
+  #renewedAfter401 = false;
 
   constructor(options: FanoutClientOptions) {
     this.#url = options.url;
@@ -82,21 +86,37 @@ export class FanoutClient {
       retrySendMs: options.retrySendMs ?? 1000,
       events,
     });
-    const loop = this.#loop = new SocketLoop({
+    const credentials: Credentials = this.#credentials = new Credentials({
+      token: options.token ?? null,
+      auth: options.auth ?? false,
+      getToken: options.getToken ?? null,
+      fetch: options.fetch,
+      timers,
+      now,
+      refreshAheadMs: options.refreshAheadMs ?? 30_000,
+      events,
+      transmit: (data: string): boolean => loop.transmit(data),
+    });
+    const loop: SocketLoop = this.#loop = new SocketLoop({
       WebSocket: options.WebSocket,
       timers,
       random,
       backoff,
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       events,
-      prepare: () => {
+      prepare: (): Attempt | Promise<Attempt> => {
         const url = this.#check({}, true);
         this.#frames.begin();
-        return url;
+        const token = credentials.obtain();
+        return token instanceof Promise
+          ? token.then((t) => ({ url, protocols: credentials.protocols(t) }))
+          : { url, protocols: credentials.protocols(token) };
       },
+      ended: (code, reason, welcomed, url) => this.#ended(code, reason, welcomed, url),
       heard: () => this.#live.heard(),
       frame: (frame) => this.#frames.handle(frame),
       detached: () => {
+        credentials.detached();
         this.#live.stop();
         this.#frames.detached();
         sender.detach();
@@ -113,7 +133,12 @@ export class FanoutClient {
       events,
       sender,
       position: this.#position,
-      welcomed: () => loop.online(),
+      welcomed: (expires) => {
+        this.#renewedAfter401 = false;
+        credentials.welcomed(expires);
+        loop.online();
+      },
+      refreshed: (expires) => credentials.welcomed(expires),
       ready: (limits) => {
         // A listener of the welcome or its history may have disconnected or switched rooms.
         if (loop.state !== "online") return;
@@ -239,6 +264,39 @@ export class FanoutClient {
   /** The tab is visible again after `hiddenForMs`: after a long sleep, check or reconnect now. */
   notifyVisible(hiddenForMs: number): void {
     if (hiddenForMs >= LONG_SLEEP_MS) this.notifyOnline();
+  }
+
+  /**
+   * Replaces the fixed token (the `token` option) for the next attempts, e.g. after `refused`;
+   * call `connect()` then. A client with `getToken` asks that instead.
+   */
+  setToken(token: string): void {
+    this.#credentials.set(token);
+  }
+
+  /**
+   * A connection ended (the next attempt is scheduled). In auth mode: 4403 means refused; 4401
+   * (expired) means a new token now, or refused without `getToken`; a handshake that failed
+   * before any welcome is probed, and a 401 or 403 stops the retries (a 401 after one more
+   * attempt with a new token, when one can be had), so a refused client never loops.
+   */
+  #ended(code: number, reason: string, welcomed: boolean, url: string): void {
+    const credentials = this.#credentials;
+    const loop = this.#loop;
+    if (!credentials.enabled) return;
+    if (code === Close.forbidden) return loop.refuse(403, code, reason);
+    if (code === Close.tokenExpired) {
+      return credentials.renewable ? loop.retryNow() : loop.refuse(401, code, reason);
+    }
+    if (welcomed) return;
+    void credentials.probe(url).then((refusal) => {
+      if (refusal === null || loop.state === "online" || loop.state === "refused") return;
+      if (refusal.status === 401 && credentials.renewable && !this.#renewedAfter401) {
+        this.#renewedAfter401 = true; // the attempt already scheduled gets a new token
+        return;
+      }
+      loop.refuse(refusal.status, code, refusal.reason);
+    });
   }
 
   /** The socket URL for the current settings (with `change` applied); throws when invalid. */

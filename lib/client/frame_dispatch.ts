@@ -32,8 +32,13 @@ export interface FrameDispatchOptions {
   /** Gets the acks and errors. */
   sender: Sender;
   position: ResumePosition;
-  /** A welcome has set the session (id, online, limits): the connection is online. */
-  welcomed(): void;
+  /**
+   * A welcome has set the session (id, online, limits): the connection is online; `expires` is
+   * when its token expires (auth mode), else null.
+   */
+  welcomed(expires: number | null): void;
+  /** The server accepted a refreshed token, which expires at `expires`. */
+  refreshed(expires: number): void;
   /** A welcome and its history were delivered: start pinging and sending. */
   ready(limits: ServerLimits): void;
 }
@@ -118,6 +123,11 @@ export class FrameDispatch {
         return;
       case "error":
         return this.#o.sender.error(frame);
+      case "refreshed":
+        if (typeof frame.expires !== "number") return;
+        this.#o.refreshed(frame.expires);
+        this.#o.events.emit("refreshed", { expires: frame.expires });
+        return;
     }
   }
 
@@ -129,7 +139,7 @@ export class FrameDispatch {
     this.#publicId = typeof frame.client === "string" ? frame.client : null;
     this.#online = frame.online;
     this.#limits = { ...frame.limits };
-    this.#o.welcomed();
+    this.#o.welcomed(typeof frame.expires === "number" ? frame.expires : null);
     const { type: _type, history, limits: _limits, ...rest } = frame;
     events.emit("welcome", { ...rest, resumed: resumed !== null });
     if (resumed && !frame.recovered) {

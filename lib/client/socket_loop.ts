@@ -20,6 +20,12 @@ import type {
 } from "./types.ts";
 import { type ServerFrame, SUBPROTOCOL } from "../protocol/frames.ts";
 
+/** What an attempt connects to: the URL and the subprotocols besides `fanout.v1` (a token). */
+export interface Attempt {
+  url: string;
+  protocols: string[];
+}
+
 /** The client core's reconnect delays, and when a connection counts as stable, in ms. */
 export interface ReconnectBackoff extends Backoff {
   /** A connection that stayed up this long resets the attempt count. */
@@ -58,14 +64,22 @@ export interface SocketLoopOptions {
   /** Time a socket may take from creation to the welcome before it is dropped. */
   connectTimeoutMs: number;
   events: Emitter<ClientEvents>;
-  /** An attempt starts: returns the URL to connect to. */
-  prepare(): string;
+  /**
+   * An attempt starts: returns what to connect to, or a promise of it (a token still to get);
+   * a rejected promise counts as a failed attempt.
+   */
+  prepare(): Attempt | Promise<Attempt>;
   /** Some text arrived on the current socket (before it is parsed). */
   heard(): void;
   /** One frame of the current socket, in order; not called once that socket was let go of. */
   frame(frame: ServerFrame): void;
   /** The current socket was let go of (closed, lost or replaced): stop what relied on it. */
   detached(): void;
+  /**
+   * A connection ended without the user asking and the next attempt is scheduled; `welcomed`
+   * says whether it got as far as a welcome. The client may `retryNow` or `refuse` from here.
+   */
+  ended?(code: number, reason: string, welcomed: boolean, url: string): void;
 }
 
 /**
@@ -89,6 +103,10 @@ export class SocketLoop {
   #connectTimer: unknown = null;
   #stableTimer: unknown = null;
   #closing = new ClosingSockets();
+  /** Counts attempts and teardowns: an attempt whose preparation outlived it is dropped. */
+  #ticket = 0;
+  #welcomed = false;
+  #url = "";
 
   constructor(options: SocketLoopOptions) {
     this.#o = options;
@@ -103,16 +121,16 @@ export class SocketLoop {
     return this.#retryTimer !== null;
   }
 
-  /** Starts connecting (no-op unless idle or offline). */
+  /** Starts connecting (no-op unless idle, offline or refused). */
   connect(): void {
-    if (this.#state !== "idle" && this.#state !== "offline") return;
+    if (this.#state !== "idle" && this.#state !== "offline" && this.#state !== "refused") return;
     this.#attempt = 0;
     this.#open();
   }
 
   /** Closes with 1000 and stays offline (no-op when idle or offline). */
   disconnect(): void {
-    if (this.#state === "idle" || this.#state === "offline") return;
+    if (this.#state === "idle" || this.#state === "offline" || this.#state === "refused") return;
     this.#teardown(1000, "bye");
     this.#attempt = 0;
     this.#setState("offline");
@@ -120,7 +138,7 @@ export class SocketLoop {
 
   /** Closes the current socket and connects again at once, if connected or connecting. */
   restart(): void {
-    if (this.#state === "idle" || this.#state === "offline") return;
+    if (this.#state === "idle" || this.#state === "offline" || this.#state === "refused") return;
     this.#teardown(1000, "reconnecting with new settings");
     this.#attempt = 0;
     this.#open();
@@ -139,8 +157,21 @@ export class SocketLoop {
     return this.#closing.whenClosed();
   }
 
+  /**
+   * The server refused this client (a token refused or expired for good, a room not granted):
+   * stops reconnecting; state `refused` with `status` (401 or 403) and the server's reason.
+   * `connect()` starts again (with a new token).
+   */
+  refuse(status: 401 | 403, code: number, reason: string): void {
+    if (this.#state === "idle" || this.#state === "offline" || this.#state === "refused") return;
+    this.#teardown(1000, "refused");
+    this.#attempt = 0;
+    this.#setState("refused", null, code, reason, status);
+  }
+
   /** The welcome arrived: the connect deadline is met, the state becomes `online`. */
   online(): void {
+    this.#welcomed = true;
     if (this.#connectTimer !== null) this.#o.timers.clearTimer(this.#connectTimer);
     this.#connectTimer = null;
     this.#setState("online");
@@ -174,13 +205,36 @@ export class SocketLoop {
 
   #open(): void {
     this.#retryTimer = null;
-    const url = this.#o.prepare();
+    this.#welcomed = false;
+    const ticket = ++this.#ticket;
+    let attempt: Attempt | Promise<Attempt>;
+    try {
+      attempt = this.#o.prepare();
+    } catch (err) {
+      attempt = Promise.reject(err);
+    }
     this.#setState("connecting");
+    if (!(attempt instanceof Promise)) return this.#dial(attempt);
+    attempt.then(
+      (ready) => {
+        if (ticket === this.#ticket && this.#state === "connecting") this.#dial(ready);
+      },
+      (err) => {
+        if (ticket !== this.#ticket || this.#state !== "connecting") return;
+        const message = err instanceof Error ? err.message : String(err);
+        this.#o.events.emit("error", { code: "token_unavailable", message });
+        this.#lost(1006, `could not get a token: ${message}`);
+      },
+    );
+  }
+
+  #dial({ url, protocols }: Attempt): void {
+    this.#url = url;
     let socket: WebSocketLike;
     try {
       const ctor = this.#o.WebSocket ??
         (globalThis as { WebSocket?: unknown }).WebSocket as WebSocketConstructorLike;
-      socket = new ctor(url, [SUBPROTOCOL]);
+      socket = new ctor(url, [SUBPROTOCOL, ...protocols]);
     } catch (err) {
       this.#o.events.emit("error", { code: "connect_failed", message: String(err) });
       this.#lost(1006, `could not create the socket: ${err instanceof Error ? err.message : err}`);
@@ -225,10 +279,12 @@ export class SocketLoop {
     this.#attempt++;
     this.#retryTimer = this.#o.timers.setTimer(() => this.#open(), delay);
     this.#setState("reconnecting", delay, code, reason);
+    this.#o.ended?.(code, reason, this.#welcomed, this.#url);
   }
 
   /** Detaches and (with a code) closes the socket, stops every timer, tells `detached`. */
   #teardown(code: number | null, reason: string): void {
+    this.#ticket++;
     const socket = this.#socket;
     this.#socket = null;
     if (socket) {
@@ -244,13 +300,20 @@ export class SocketLoop {
     this.#o.detached();
   }
 
-  #setState(state: ClientState, retryInMs: number | null = null, code?: number, reason?: string) {
+  #setState(
+    state: ClientState,
+    retryInMs: number | null = null,
+    code?: number,
+    reason?: string,
+    status?: 401 | 403,
+  ) {
     this.#state = state;
     const event: ClientEvents["state"] = { state, attempt: this.#attempt, retryInMs };
     if (code !== undefined) {
       event.closeCode = code;
       event.closeReason = reason ?? "";
     }
+    if (status !== undefined) event.status = status;
     this.#o.events.emit("state", event);
   }
 }

@@ -35,9 +35,17 @@ export type WebSocketConstructorLike = new (
 /**
  * Connection state: `idle` before {@linkcode FanoutClient.connect}; `connecting` while a socket
  * opens (first or later attempt); `online` after the welcome; `reconnecting` while waiting
- * `retryInMs` for the next attempt; `offline` after `disconnect()`.
+ * `retryInMs` for the next attempt; `offline` after `disconnect()`; `refused` when the server
+ * refused the token or the room (auth mode: `status` 401 or 403; no more attempts until
+ * `connect()`).
  */
-export type ClientState = "idle" | "connecting" | "online" | "reconnecting" | "offline";
+export type ClientState =
+  | "idle"
+  | "connecting"
+  | "online"
+  | "reconnecting"
+  | "offline"
+  | "refused";
 
 /** Options of the client core. Only `url` and `room` are required. */
 export interface FanoutClientOptions {
@@ -65,6 +73,26 @@ export interface FanoutClientOptions {
   connectTimeoutMs?: number;
   /** Delay before resending after `rate_limited` or `unavailable` (default 1000). */
   retrySendMs?: number;
+  /**
+   * A token for a server in auth mode, carried in the subprotocol `fanout.token.<jwt>`. Without
+   * `getToken` it cannot be renewed: once it expires the client is `refused`.
+   */
+  token?: string;
+  /**
+   * Returns a (new) token: called before every attempt and ahead of the token's expiry, whose
+   * result is sent as a `refresh` over the open socket. A rejection counts as a failed attempt.
+   */
+  getToken?: () => string | Promise<string>;
+  /** How long before a token's expiry it is refreshed (default 30 000; at most half its life). */
+  refreshAheadMs?: number;
+  /** Used to ask the server why a handshake failed (401 or 403); default `globalThis.fetch`. */
+  fetch?: typeof fetch;
+  /**
+   * The server requires tokens (auth mode): a failed handshake is probed for a 401 or 403 even
+   * without a token (an anonymous reader in a room that is not public), so it is never retried
+   * in a loop. Implied by `token` and `getToken`.
+   */
+  auth?: boolean;
 }
 
 /** Events of the client core and their payloads. */
@@ -83,6 +111,8 @@ export interface ClientEvents {
      * error"; browsers give none); else the client's own reason ("no answer to ping"); else "".
      */
     closeReason?: string;
+    /** `refused` only: 401 (token missing, invalid or expired for good) or 403 (room not granted). */
+    status?: 401 | 403;
   };
   /** The welcome without its history (replayed as `message` events); `resumed` when `since` was sent. */
   welcome: Omit<WelcomeFrame, "type" | "history" | "limits"> & { resumed: boolean };
@@ -107,6 +137,8 @@ export interface ClientEvents {
   error: { code: ErrorCode | string; message: string; ref?: string; retrying?: boolean };
   /** Round-trip time of the latest ping. */
   rtt: { ms: number };
+  /** Auth mode: the server accepted a refreshed token, which now expires at `expires` (epoch ms). */
+  refreshed: { expires: number };
 }
 
 /**
@@ -127,6 +159,7 @@ export const CLIENT_EVENT_TYPES = [
   "presence",
   "error",
   "rtt",
+  "refreshed",
 ] as const satisfies readonly (keyof ClientEvents)[];
 
 /** Limits the server announced in its welcome. */

@@ -12,6 +12,8 @@ export interface ConsoleOptions {
   url: string;
   room: string;
   name: string | null;
+  /** A token for a server in auth mode (`--token`, env `FANOUT_TOKEN`), or null. */
+  token: string | null;
   /** One JSON event per output line. */
   json: boolean;
   /** Seconds a piped run waits without any line being acknowledged before it gives up. */
@@ -35,6 +37,8 @@ Options:
                      http:// and https:// are accepted and mean ws:// and wss://
   --room <room>      room to join: 1-64 of a-z, 0-9, _ and - (default lobby)
   --name <name>      display name shown to others, 1-32 characters (default: none, your id)
+  --token <jwt>      token for a server that requires one (or env FANOUT_TOKEN); a refused
+                     token prints why and exits 1
   --json             print one JSON event per line instead of text
   --timeout <secs>   with piped input: give up when no line has been acknowledged for this
                      many seconds (default 10); a long input may take longer in total
@@ -48,10 +52,10 @@ second by default), and the client exits once all are acknowledged.
 Exit codes: 0 done, 1 cannot connect or lines not delivered (refused, or no progress for
 --timeout seconds), 2 bad options, 130 interrupted (Ctrl+C).`;
 
-const VALUE_OPTIONS = new Set(["--url", "--room", "--name", "--timeout"]);
+const VALUE_OPTIONS = new Set(["--url", "--room", "--name", "--timeout", "--token"]);
 
 /**
- * Parses `args` (without the program name). `env` supplies `FANOUT_URL`.
+ * Parses `args` (without the program name). `env` supplies `FANOUT_URL` and `FANOUT_TOKEN`.
  *
  * @example
  * ```ts
@@ -104,12 +108,14 @@ export function parseConsoleArgs(
     url: toWsScheme(values.get("--url") ?? env.FANOUT_URL ?? DEFAULT_URL),
     room: values.get("--room") ?? "lobby",
     name: values.get("--name") ?? null,
+    token: values.get("--token") ?? (env.FANOUT_TOKEN || null),
     json,
     timeoutSeconds,
     help,
   };
   if (help) return { ok: true, options };
-  const problem = checkUrl(options.url, urlSource ?? "--url") ?? checkRoomAndName(options);
+  const problem = checkUrl(options.url, urlSource ?? "--url") ?? checkRoomAndName(options) ??
+    checkToken(options.token, values.has("--token") ? "--token" : "FANOUT_TOKEN");
   return problem === null ? { ok: true, options } : { ok: false, error: problem };
 }
 
@@ -127,6 +133,12 @@ function checkUrl(url: string, source: string): string | null {
   }
   if (parsed.protocol === "ws:" || parsed.protocol === "wss:") return null;
   return `${source} must use ws://, wss://, http:// or https://, got "${url}"`;
+}
+
+function checkToken(token: string | null, source: string): string | null {
+  if (token === null || /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token)) return null;
+  // Never echo the value: it may be a secret pasted by mistake.
+  return `${source} must be a JWT (three base64url parts separated by dots), got ${token.length} characters that are not one`;
 }
 
 function checkRoomAndName(options: ConsoleOptions): string | null {

@@ -6,6 +6,7 @@
  */
 
 import type { FanoutClient } from "../client/client.ts";
+import { Close } from "../protocol/close_codes.ts";
 import type { Timers } from "../shared/timers.ts";
 import type { ConsoleOptions } from "./args.ts";
 import {
@@ -88,8 +89,23 @@ export async function runSession(deps: SessionDeps): Promise<number> {
     wait.progressed();
   };
 
+  let failures = 0;
   client.on("state", (s) => {
-    if (s.state === "reconnecting" && !everOnline) {
+    if (s.state === "refused") {
+      const what = s.status === 403
+        ? "the server refused this room for the token"
+        : s.closeCode === Close.tokenExpired
+        ? "the token expired"
+        : "the server refused the token";
+      const why = s.closeReason ? `: ${s.closeReason}` : "";
+      if (json) {
+        print(jsonLine("error", { code: "refused", status: s.status, message: s.closeReason }));
+      }
+      printError(`error: ${what} (${s.status})${why}`);
+      fatal.resolve(EXIT.failed);
+    } else if (s.state === "reconnecting" && !everOnline && options.token && ++failures < 2) {
+      // With a token, the client first asks the server why (a refusal ends it with `refused`).
+    } else if (s.state === "reconnecting" && !everOnline) {
       const failure = connectFailure(options.url, s);
       if (json && !connectErrorShown) {
         print(jsonLine("error", { code: "connect_failed", message: failure }));

@@ -9,6 +9,7 @@ Deno.test("args: defaults, and FANOUT_URL from the environment", () => {
       url: DEFAULT_URL,
       room: "lobby",
       name: null,
+      token: null,
       json: false,
       timeoutSeconds: 10,
       help: false,
@@ -28,6 +29,7 @@ Deno.test("args: every option, with a space or `=`; --url beats FANOUT_URL; http
     url: "ws://h:1/ws",
     room: "dev",
     name: "Bob B",
+    token: null,
     json: true,
     timeoutSeconds: 2.5,
     help: false,
@@ -72,4 +74,16 @@ Deno.test("args: bad options give one-line errors that name the problem", () => 
     ok: false,
     error: 'FANOUT_URL must use ws://, wss://, http:// or https://, got "localhost:8000"',
   });
+});
+
+Deno.test("args: --token and FANOUT_TOKEN; --token wins; a non-JWT is refused without echo", () => {
+  const env = parseConsoleArgs([], { FANOUT_TOKEN: "e.n.v" });
+  assert.equal(env.ok && env.options.token, "e.n.v");
+  const flag = parseConsoleArgs(["--token", "a.b.c"], { FANOUT_TOKEN: "e.n.v" });
+  assert.equal(flag.ok && flag.options.token, "a.b.c");
+  const bad = parseConsoleArgs(["--token", "my password"], {});
+  assert.equal(bad.ok, false);
+  assert.match(!bad.ok ? bad.error : "", /--token must be a JWT/);
+  assert.ok(!bad.ok && !bad.error.includes("password"));
+  assert.match(USAGE, /--token <jwt>/);
 });

@@ -15,6 +15,7 @@ export const options: ConsoleOptions = {
   url: "ws://h/ws",
   room: "lobby",
   name: null,
+  token: null,
   json: false,
   timeoutSeconds: 2,
   help: false,

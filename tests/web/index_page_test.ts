@@ -42,6 +42,7 @@ Deno.test("GET / renders the island with JSON props, the hashed bundle and style
     room: "dev",
     name: "Ann",
     wsPath: "/ws",
+    auth: false,
     limits: { maxMessageBytes: 2048, rateLimit: 20, rateBurst: 40 },
     backoff: null,
   });
@@ -67,4 +68,10 @@ Deno.test("pageProps: invalid room and name fall back; backoff is parsed and bou
     capMs: 400,
   });
   assert.equal(pageProps(new URL("http://h/?backoff=fast"), config).backoff, null);
+});
+
+Deno.test("pageProps: auth is true when the server requires tokens", () => {
+  const config = loadConfig({ AUTH_SECRET: "s".repeat(32) });
+  assert.equal(pageProps(new URL("http://h/"), config).auth, true);
+  assert.equal(pageProps(new URL("http://h/"), loadConfig({})).auth, false);
 });

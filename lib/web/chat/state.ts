@@ -6,10 +6,26 @@
  * @module
  */
 
-import type { ChatEvent, ChatItem, LogEntry, LogKind, ViewState } from "./types.ts";
-import { closeText, ERROR_TEXT, STATE_TEXT } from "./text.ts";
+import type { ChatEvent, ChatItem, LogEntry, LogKind, Refusal, ViewState } from "./types.ts";
+import { closeText, ERROR_TEXT, REFUSAL_HINT, REFUSAL_TEXT, STATE_TEXT } from "./text.ts";
+import { Close } from "../../protocol/close_codes.ts";
 
 export type * from "./types.ts";
+/**
+ * The name shown for a sender or peer: its display name, else its verified user id (auth mode),
+ * else "anonymous" (a client that gave no name, such as wscat).
+ */
+function shownName(who: { name: string | null; user?: string }): string {
+  return who.name ?? who.user ?? "anonymous";
+}
+
+/** What a `refused` state means for the user. */
+function refusalOf(e: { status?: 401 | 403; closeCode?: number; closeReason?: string }): Refusal {
+  if (e.status === 403) return "room";
+  const expired = e.closeCode === Close.tokenExpired || /expired/i.test(e.closeReason ?? "");
+  return expired ? "expired" : "token";
+}
+
 /**
  * Applies one event at clock time `now`.
  *
@@ -34,7 +50,13 @@ export function reduce(s: ViewState, e: ChatEvent, now: number): ViewState {
         retryAt: e.retryInMs === null ? null : now + e.retryInMs,
         stats,
         lost: e.state === "offline" ? false : s.lost || e.state === "reconnecting",
+        refusal: e.state === "refused" ? refusalOf(e) : null,
       };
+      if (e.state === "refused") {
+        const why = e.closeReason ? `: ${e.closeReason}` : "";
+        const logged = addLog(next, now, "status", `${REFUSAL_TEXT[next.refusal!]}${why}`);
+        return addNotice(logged, `${REFUSAL_TEXT[next.refusal!]}. ${REFUSAL_HINT[next.refusal!]}`);
+      }
       if (e.state === "online" || (e.state === "connecting" && e.attempt > 0)) return next;
       if (e.state !== "reconnecting") return addLog(next, now, "status", STATE_TEXT[e.state]);
       const phrase = e.closeCode === undefined ? "" : closeText(e.closeCode);
@@ -70,7 +92,7 @@ export function reduce(s: ViewState, e: ChatEvent, now: number): ViewState {
         key: `m${e.offset}-${e.id}`,
         kind: "other",
         sender: e.client || e.from,
-        name: e.name,
+        name: shownName(e),
         text: e.text,
         ts: e.ts,
       };
@@ -79,7 +101,7 @@ export function reduce(s: ViewState, e: ChatEvent, now: number): ViewState {
         chat: cap([...s.chat, item]),
         stats: { ...s.stats, received: s.stats.received + 1 },
       };
-      return addLog(next, now, "message", e.text, e.name);
+      return addLog(next, now, "message", e.text, shownName(e));
     }
     case "gap": {
       const restarted = e.previousEpoch !== e.epoch;
@@ -131,9 +153,16 @@ export function reduce(s: ViewState, e: ChatEvent, now: number): ViewState {
       const next = { ...s, stats: { ...s.stats, online: e.online } };
       if (e.joined) {
         const own = e.joined.id === s.myId;
-        return addLog(next, now, "join", `${own ? "You" : e.joined.name} joined`, undefined, own);
+        return addLog(
+          next,
+          now,
+          "join",
+          `${own ? "You" : shownName(e.joined)} joined`,
+          undefined,
+          own,
+        );
       }
-      if (e.left) return addLog(next, now, "leave", `${e.left.name} left`);
+      if (e.left) return addLog(next, now, "leave", `${shownName(e.left)} left`);
       const parts = [];
       if (e.joins) parts.push(`${e.joins} joined`);
       if (e.leaves) parts.push(`${e.leaves} left`);
@@ -188,6 +217,7 @@ export const MAX_ITEMS = 500;
 export function initialState(room: string): ViewState {
   return {
     conn: "idle",
+    refusal: null,
     attempt: 0,
     retryAt: null,
     room,

@@ -5,7 +5,16 @@
  */
 
 /** Connection states, as the client core names them. */
-export type ConnState = "idle" | "connecting" | "online" | "reconnecting" | "offline";
+export type ConnState =
+  | "idle"
+  | "connecting"
+  | "online"
+  | "reconnecting"
+  | "offline"
+  | "refused";
+
+/** Why the server refused the client (auth mode): the room, an expired token, or the token. */
+export type Refusal = "room" | "expired" | "token";
 
 /** Kinds of Broadcasts entries. */
 export type LogKind = "message" | "sent" | "join" | "leave" | "status" | "gap" | "error" | "room";
@@ -44,6 +53,8 @@ export interface Notice {
 /** Everything the island renders. */
 export interface ViewState {
   conn: ConnState;
+  /** Why the server refused us, while `conn` is `refused`. */
+  refusal: Refusal | null;
   attempt: number;
   /** Clock time of the next reconnect attempt, when one is scheduled. */
   retryAt: number | null;
@@ -84,6 +95,7 @@ export type ChatEvent =
     retryInMs: number | null;
     closeCode?: number;
     closeReason?: string;
+    status?: 401 | 403;
   }
   | {
     type: "welcome";
@@ -98,7 +110,9 @@ export type ChatEvent =
     id: string;
     from: string;
     client?: string | null;
-    name: string;
+    name: string | null;
+    /** The sender's verified user id (auth mode). */
+    user?: string;
     text: string;
     ts: number;
     offset: number;
@@ -117,8 +131,8 @@ export type ChatEvent =
   | {
     type: "presence";
     online: number;
-    joined?: { id: string; name: string };
-    left?: { id: string; name: string };
+    joined?: { id: string; name: string | null; user?: string };
+    left?: { id: string; name: string | null; user?: string };
     joins?: number;
     leaves?: number;
   }
@@ -138,6 +152,11 @@ export interface ChatProps {
   name: string | null;
   /** Path of the WebSocket endpoint, e.g. `/ws`. */
   wsPath: string;
+  /**
+   * The server requires tokens (auth mode): the page takes one from `#token=` (kept for the tab)
+   * and says when the server refuses it instead of reconnecting.
+   */
+  auth: boolean;
   /** The server's limits, shown before the welcome confirms them. */
   limits: { maxMessageBytes: number; rateLimit: number; rateBurst: number };
   /** Reconnect backoff override (tests use a short one), else the client's default. */

@@ -15,6 +15,7 @@ import {
 import { ROOM_PATTERN } from "../../protocol/handshake.ts";
 import { startName, withoutName } from "./name.ts";
 import { browserStorage } from "./storage.ts";
+import { pageToken } from "./page_token.ts";
 import { holdTabClientId, releaseTabClientId, tabClientId } from "./tab_id.ts";
 import type { ChatEvent, ChatProps } from "./types.ts";
 
@@ -32,7 +33,12 @@ export interface ClientHandlers {
   name(name: string): void;
 }
 
-function createClient(props: ChatProps, name: string | null, clientId: string): FanoutClient {
+function createClient(
+  props: ChatProps,
+  name: string | null,
+  clientId: string,
+  token: string | null,
+): FanoutClient {
   const url = new URL(props.wsPath, location.href);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   return new FanoutClient({
@@ -40,6 +46,8 @@ function createClient(props: ChatProps, name: string | null, clientId: string): 
     room: props.room,
     name,
     clientId,
+    auth: props.auth,
+    ...(token !== null ? { token } : {}),
     ...(props.backoff ? { backoff: props.backoff } : {}),
   });
 }
@@ -116,9 +124,12 @@ export function useFanoutClient(props: ChatProps, on: ClientHandlers) {
     if (clean !== null) history.replaceState(history.state, "", clean);
     if (start.notice) on.event({ type: "notice", text: start.notice });
     const clientId = tabClientId(session);
+    // Auth mode: the token of the link (#token=...), kept for this tab, out of the address bar.
+    const token = props.auth ? pageToken(location.href, session) : { token: null, clean: null };
+    if (token.clean !== null) history.replaceState(history.state, "", token.clean);
     let c: FanoutClient;
     try {
-      c = createClient(props, start.name, clientId);
+      c = createClient(props, start.name, clientId, token.token);
       on.name(start.name);
     } catch (err) {
       // Cannot happen with the checks above; if it does, say why instead of hanging.

@@ -223,3 +223,40 @@ Deno.test("format helpers: groups, initials, durations, bytes", () => {
   const frame = JSON.stringify({ type: "message", text, ref: "r".repeat(128) });
   assert.ok(byteLength(frame) <= limit, `frame of ${byteLength(frame)} bytes`);
 });
+
+Deno.test("reduce: a sender or peer without a name shows its user id, else anonymous", () => {
+  let s = initialState("lobby");
+  const base = { type: "message" as const, id: "e-1", from: "c9", text: "hi", ts: 1, offset: 1 };
+  s = reduce(s, { ...base, name: null }, 0);
+  s = reduce(s, { ...base, id: "e-2", offset: 2, name: null, user: "ann" }, 0);
+  assert.deepEqual(s.chat.map((c) => c.name), ["anonymous", "ann"]);
+  s = reduce(s, { type: "presence", online: 2, joined: { id: "c7", name: null, user: "bob" } }, 0);
+  assert.equal(s.log.at(-1)!.text, "bob joined");
+});
+
+Deno.test("reduce: refused says why (room, expired, token) and adds a notice", () => {
+  const cases: [object, string, RegExp][] = [
+    [
+      { status: 403, closeReason: "forbidden: the token does not grant room x" },
+      "room",
+      /Not allowed in this room/,
+    ],
+    [{ status: 401, closeCode: 4401, closeReason: "token expired" }, "expired", /Token expired/],
+    [
+      { status: 401, closeReason: "unauthorized: token signature is invalid" },
+      "token",
+      /Token refused/,
+    ],
+  ];
+  for (const [extra, refusal, text] of cases) {
+    const s = reduce(
+      initialState("x"),
+      { type: "state", state: "refused", attempt: 0, retryInMs: null, ...extra },
+      0,
+    );
+    assert.equal(s.conn, "refused");
+    assert.equal(s.refusal, refusal);
+    assert.match(s.notices.at(-1)!.text, text);
+    assert.match(s.log.at(-1)!.text, text);
+  }
+});
