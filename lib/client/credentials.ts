@@ -112,13 +112,13 @@ export class Credentials {
    */
   async probe(url: string): Promise<Refusal | null> {
     const doFetch = this.#o.fetch ?? (globalThis as { fetch?: typeof fetch }).fetch;
-    if (!doFetch) return null;
-    const http = new URL(url);
-    http.protocol = http.protocol === "wss:" ? "https:" : "http:";
+    if (!doFetch || url === "") return null;
     const headers: Record<string, string> = this.#token === null
       ? {}
       : { authorization: `Bearer ${this.#token}` };
     try {
+      const http = new URL(url);
+      http.protocol = http.protocol === "wss:" ? "https:" : "http:";
       const res = await doFetch(http.href, { headers });
       const text = (await res.text()).trim().slice(0, 300);
       if (res.status === 401 || res.status === 403) return { status: res.status, reason: text };

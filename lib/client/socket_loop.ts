@@ -206,6 +206,7 @@ export class SocketLoop {
   #open(): void {
     this.#retryTimer = null;
     this.#welcomed = false;
+    this.#url = "";
     const ticket = ++this.#ticket;
     let attempt: Attempt | Promise<Attempt>;
     try {

@@ -244,3 +244,16 @@ Deno.test("token: connect() after refused starts again, with setToken's token", 
   assert.deepEqual(t.net.last.protocols, ["fanout.v1", "fanout.token.new.tok.en"]);
   t.client.disconnect();
 });
+
+Deno.test("token: no probe when getToken failed before any socket (nothing to ask)", async () => {
+  const probe = probeFetch(401, "unauthorized\n");
+  const t = fakeClient({
+    getToken: () => Promise.reject(new Error("down")),
+    fetch: probe.fetch,
+  });
+  t.client.connect();
+  await settle();
+  assert.equal(probe.calls.length, 0);
+  assert.equal(t.client.state, "reconnecting");
+  t.client.disconnect();
+});

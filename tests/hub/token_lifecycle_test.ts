@@ -259,3 +259,17 @@ Deno.test("open hub: no user fields, and a refresh is an error", async () => {
   const err = a.socket.objects().find((f) => f.type === "error");
   assert.deepEqual([err.code, err.ref], ["invalid_message", "f"]);
 });
+
+Deno.test("auth hub: refresh frames count against the rate limit like any frame", async () => {
+  const t = setup();
+  const a = await t.connect(identity("ann", { lobby: "rw" }, T0 + 10_000));
+  let verified = 0;
+  const verify = t.verifier.verify.bind(t.verifier);
+  t.verifier.verify = (token) => (verified++, verify(token));
+  for (let i = 0; i < 60; i++) t.send(a.conn, { type: "refresh", token: `junk-${i}` });
+  await t.turn();
+  const codes = a.socket.objects().filter((f) => f.type === "error").map((f) => f.code);
+  assert.ok(codes.includes("rate_limited"), codes.join(","));
+  // RATE_BURST (40) frames at most were checked; the rest were refused before any work.
+  assert.ok(verified <= 40, `verified ${verified}`);
+});
