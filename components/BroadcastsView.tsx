@@ -29,6 +29,7 @@ export function BroadcastsView({ entries }: { entries: LogEntry[] }) {
             <span class="kind">{e.kind}</span>
             <span class="body">
               {e.name !== undefined && <b>{e.name}:</b>} {e.text}
+              {e.data !== undefined && <pre class="data">{e.data}</pre>}
             </span>
           </li>
         ))}

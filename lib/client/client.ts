@@ -207,12 +207,13 @@ export class FanoutClient {
   }
 
   /**
-   * Queues `text` and sends it when online (paced below the server's rate limit). Returns its
-   * ref. Empty or oversized text, or text with control characters other than tab and newline, is
-   * not queued: an `error` event with the ref says why.
+   * Queues a message and sends it when online (paced below the server's rate limit): a text, or
+   * `{ text?, data? }` where `data` is any JSON value delivered to the others as sent. Returns its
+   * ref. Empty or oversized text, text with control characters other than tab and newline, or a
+   * message with neither text nor data is not queued: an `error` event with the ref says why.
    */
-  send(text: string): string {
-    return this.#sender.send(text);
+  send(message: string | { text?: string; data?: unknown }): string {
+    return this.#sender.send(message);
   }
 
   /** Skips the current backoff wait and connects now. */

@@ -8,7 +8,10 @@
 export interface OutboxItem {
   /** Idempotency key sent with the message; the server deduplicates resends by it. */
   ref: string;
-  text: string;
+  /** The text, when the message has one. */
+  text?: string;
+  /** The structured payload, when the message has one. */
+  data?: unknown;
   /** `queued`: not sent on the current connection yet; `sent`: sent, waiting for the ack. */
   status: "queued" | "sent";
   /** Clock time when `send` was called. */
@@ -49,11 +52,12 @@ export class Outbox {
     return this.#items.length;
   }
 
-  /** Appends a new queued item with a fresh ref. */
-  add(text: string): OutboxItem {
+  /** Appends a new queued item (text, data or both) with a fresh ref. */
+  add(body: string | { text?: string; data?: unknown }): OutboxItem {
+    const content = typeof body === "string" ? { text: body } : body;
     const item: OutboxItem = {
       ref: `${this.#prefix}-${++this.#counter}`,
-      text,
+      ...content,
       status: "queued",
       createdAt: this.#now(),
     };

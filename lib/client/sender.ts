@@ -82,11 +82,26 @@ export class Sender {
   }
 
   /**
-   * Queues `text` (refusing empty or oversized text, or text with control characters the server
-   * refuses, with an `error`) and returns its ref.
+   * Queues a message, `text` or `{ text?, data? }` (refusing empty or oversized text, text with
+   * control characters the server refuses, or a message with neither, with an `error`), and
+   * returns its ref.
    */
-  send(text: string): string {
+  send(message: string | { text?: string; data?: unknown }): string {
     const { events } = this.#o;
+    const body = typeof message === "string" ? { text: message } : contentOf(message);
+    if (body.text === undefined) {
+      if (!Object.hasOwn(body, "data")) {
+        const ref = this.#outbox.nextRef();
+        events.emit("error", {
+          code: "invalid_message",
+          message: 'a message needs "text" or "data"',
+          ref,
+        });
+        return ref;
+      }
+      return this.#queue(body);
+    }
+    const text = body.text;
     if (text.trim() === "") {
       const ref = this.#outbox.nextRef();
       events.emit("error", {
@@ -102,7 +117,11 @@ export class Sender {
       events.emit("error", { code: "invalid_text", message: control, ref });
       return ref;
     }
-    const item = this.#outbox.add(text);
+    return this.#queue(body);
+  }
+
+  #queue(body: { text?: string; data?: unknown }): string {
+    const item = this.#outbox.add(body);
     if (this.#refuseIfTooLarge(item)) return item.ref;
     if (!this.#flush()) this.#emit();
     return item.ref;
@@ -112,7 +131,7 @@ export class Sender {
   ack(ref: string, offset: number, ts: number): void {
     const item = this.#outbox.remove(ref);
     if (!item) return;
-    this.#o.events.emit("ack", { ref, offset, ts, text: item.text });
+    this.#o.events.emit("ack", { ref, offset, ts, ...contentOf(item) });
     this.#emit();
   }
 
@@ -146,7 +165,7 @@ export class Sender {
   /** Removes `item` with a `too_large` error when its frame exceeds the server's limit. */
   #refuseIfTooLarge(item: OutboxItem): boolean {
     const max = this.#maxBytes;
-    if (max === null || !exceedsBytes(messageFrame(item.text, item.ref), max)) return false;
+    if (max === null || !exceedsBytes(messageFrame(item), max)) return false;
     this.#outbox.remove(item.ref);
     const message = `message is larger than the limit of ${max} bytes`;
     this.#o.events.emit("error", { code: "too_large", message, ref: item.ref });
@@ -163,7 +182,7 @@ export class Sender {
         this.#schedule(wait);
         break;
       }
-      if (!this.#transmit(messageFrame(item.text, item.ref))) break;
+      if (!this.#transmit(messageFrame(item))) break;
       this.#outbox.mark(item.ref, "sent");
       changed = true;
     }
@@ -189,6 +208,14 @@ export class Sender {
   }
 }
 
-function messageFrame(text: string, ref: string): string {
-  return JSON.stringify({ type: "message", text, ref });
+function messageFrame(item: OutboxItem): string {
+  return JSON.stringify({ type: "message", ...contentOf(item), ref: item.ref });
+}
+
+/** The `text` and `data` of a message, only those it has (a `data` of `null` is kept). */
+function contentOf(m: { text?: string; data?: unknown }): { text?: string; data?: unknown } {
+  const content: { text?: string; data?: unknown } = {};
+  if (m.text !== undefined) content.text = m.text;
+  if (Object.hasOwn(m, "data") && m.data !== undefined) content.data = m.data;
+  return content;
 }

@@ -129,7 +129,7 @@ export interface ClientEvents {
    */
   gap: { room: string; previousEpoch: string | null; epoch: string; since: number | null };
   /** The server stored one of our messages. */
-  ack: { ref: string; offset: number; ts: number; text: string };
+  ack: { ref: string; offset: number; ts: number; text?: string; data?: unknown };
   /** The outbox changed. */
   outbox: { items: OutboxItem[] };
   presence: { online: number; joined?: Peer; left?: Peer; joins?: number; leaves?: number };

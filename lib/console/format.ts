@@ -81,16 +81,22 @@ export function who(peer: { name: string | null; id?: string; from?: string }): 
 }
 
 /**
- * `[HH:MM:SS] <name or short id>: <text>`.
+ * `[HH:MM:SS] <name or short id>: <text>`; a message with `data` shows it as compact JSON, after
+ * its text when it has both.
  *
  * @example
  * ```ts
  * formatMessage(message, { color: false, utc: true }); // "[09:05:07] Bob: hi"
+ * formatMessage({ ...message, text: undefined, data: { a: 1 } }, style); // '[09:05:07] Bob: {"a":1}'
  * ```
  */
 export function formatMessage(m: ChatMessage, style: Style): string {
   const time = `[${clockTime(m.ts, style.utc)}]`;
-  return `${dim(style, time)} ${bold(style, cyan(style, safeText(who(m))))}: ${safeText(m.text)}`;
+  const data = Object.hasOwn(m, "data") ? JSON.stringify(m.data ?? null) : null;
+  const body = m.text === undefined
+    ? safeText(data ?? "")
+    : safeText(m.text) + (data === null ? "" : ` ${dim(style, safeText(data))}`);
+  return `${dim(style, time)} ${bold(style, cyan(style, safeText(who(m))))}: ${body}`;
 }
 
 /**

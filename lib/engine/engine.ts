@@ -16,12 +16,50 @@ export interface Draft {
   /** Public client id of the sender, null without one. */
   client: string | null;
   name: string | null;
-  text: string;
+  /** The text, when the message has one. */
+  text?: string;
+  /** The structured payload, when the message has one (any JSON value, `null` included). */
+  data?: unknown;
   ref: string | null;
   /** The sender's verified user id (auth mode only; absent in open mode). */
   user?: string;
   /** The sender's public token `info` (auth mode only, when the token has one). */
   info?: UserInfo;
+}
+
+/**
+ * A message's `text` and `data`, only those it has (a `data` of `null` is kept).
+ *
+ * @example
+ * ```ts
+ * contentOf({ text: "hi" }); // { text: "hi" }
+ * contentOf({ data: null }); // { data: null }
+ * ```
+ */
+export function contentOf(message: { text?: string; data?: unknown }): {
+  text?: string;
+  data?: unknown;
+} {
+  const content: { text?: string; data?: unknown } = {};
+  if (message.text !== undefined) content.text = message.text;
+  if (Object.hasOwn(message, "data")) content.data = message.data;
+  return content;
+}
+
+/**
+ * What a `ref`'s dedupe compares (through a hash): the text alone for a text message (as before
+ * `data` existed, so hashes stored by older versions still match), else the text and the compact
+ * JSON of `data`.
+ *
+ * @example
+ * ```ts
+ * dedupeContent({ text: "hi" }); // "hi"
+ * dedupeContent({ data: [1] }); // "\u0000[1]"
+ * ```
+ */
+export function dedupeContent(message: { text?: string; data?: unknown }): string {
+  if (!Object.hasOwn(message, "data")) return message.text ?? "";
+  return `${message.text ?? ""}\u0000${JSON.stringify(message.data)}`;
 }
 
 /**

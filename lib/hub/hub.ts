@@ -22,7 +22,7 @@ import type { Logger } from "../shared/log.ts";
 import { Metrics } from "./metrics.ts";
 import { Outbound } from "./outbound.ts";
 import { PresenceSchedule } from "./presence_schedule.ts";
-import type { ChatMessage } from "../protocol/frames.ts";
+import { type ChatMessage, messageText } from "../protocol/frames.ts";
 import { RateLimiter } from "./rate_limiter.ts";
 import { realTimers, type Timers } from "../shared/timers.ts";
 import type { Config } from "../shared/config.ts";
@@ -341,6 +341,7 @@ export class Hub {
     for (const [joiner, held] of room.joining) if (joiner.id !== message.from) held.push(message);
     const epoch = epochOf(message);
     let json: string | undefined;
+    let plain: string | undefined;
     let count = 0;
     let stale: Connection[] | null = null;
     const offset = message.offset;
@@ -352,7 +353,10 @@ export class Hub {
       // Not back to the sender, and nothing the welcome already covered (a feed behind Redis
       // can deliver a message after a joiner's welcome held it in its history).
       if (offset <= conn.floor || conn.id === message.from) continue;
-      this.#out.queue(conn, conn.json ? (json ??= JSON.stringify(message)) : message.text);
+      this.#out.queue(
+        conn,
+        conn.json ? (json ??= JSON.stringify(message)) : (plain ??= messageText(message)),
+      );
       count++;
     }
     this.metrics.messagesOut += count;
@@ -405,6 +409,7 @@ export class Hub {
 export type HubConfig = Pick<
   Config,
   | "maxMessageBytes"
+  | "maxDataDepth"
   | "historyOnJoin"
   | "rateLimit"
   | "rateBurst"

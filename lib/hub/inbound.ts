@@ -10,7 +10,12 @@
 import { Close } from "../protocol/close_codes.ts";
 import type { Connection } from "./connection.ts";
 import type { Draft, Engine } from "../engine/engine.ts";
-import { type ErrorCode, parseClientFrame, parsePlainFrame } from "../protocol/frames.ts";
+import {
+  type ErrorCode,
+  type MessageBody,
+  parseClientFrame,
+  parsePlainFrame,
+} from "../protocol/frames.ts";
 import type { Logger } from "../shared/log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Outbound } from "./outbound.ts";
@@ -19,7 +24,7 @@ import { exceedsBytes } from "../shared/text_size.ts";
 
 /** What the hub does with a frame. */
 export type Intake =
-  | { kind: "message"; text: string; ref: string | null }
+  | { kind: "message"; body: MessageBody; ref: string | null }
   | { kind: "ping"; t: number | null }
   | { kind: "refresh"; token: string; ref?: string }
   | { kind: "reject"; code: ErrorCode; message: string; ref?: string }
@@ -35,6 +40,8 @@ export interface IntakeConnection {
 export interface IntakeLimits {
   maxMessageBytes: number;
   rateLimit: number;
+  /** Deepest nesting of a message's `data`. */
+  maxDataDepth: number;
 }
 
 const FAR_OVER = 4;
@@ -74,7 +81,7 @@ function overRate(conn: IntakeConnection, limits: IntakeLimits, ref?: string): I
  *
  * @example
  * ```ts
- * takeFrame(conn, '{"type":"ping","t":1}', { maxMessageBytes: 65536, rateLimit: 20 });
+ * takeFrame(conn, '{"type":"ping","t":1}', { maxMessageBytes: 65536, rateLimit: 20, maxDataDepth: 32 });
  * // { kind: "ping", t: 1 }
  * ```
  */
@@ -101,7 +108,7 @@ export function takeFrame(
       message: `frame is larger than the limit of ${max} bytes`,
     };
   }
-  const parsed = conn.json ? parseClientFrame(data) : parsePlainFrame(data);
+  const parsed = conn.json ? parseClientFrame(data, limits.maxDataDepth) : parsePlainFrame(data);
   const ref = parsed.ok
     ? (parsed.frame.type === "message" || parsed.frame.type === "refresh"
       ? parsed.frame.ref
@@ -117,7 +124,10 @@ export function takeFrame(
       ? { kind: "refresh", token: frame.token }
       : { kind: "refresh", token: frame.token, ref };
   }
-  return { kind: "message", text: frame.text, ref: frame.ref ?? null };
+  const body: MessageBody = {};
+  if (frame.text !== undefined) body.text = frame.text;
+  if (Object.hasOwn(frame, "data")) body.data = frame.data;
+  return { kind: "message", body, ref: frame.ref ?? null };
 }
 
 /** What {@linkcode Inbound} needs from the hub. */
@@ -152,7 +162,7 @@ export class Inbound {
     const intake = takeFrame(conn, data, this.#o.limits);
     switch (intake.kind) {
       case "message":
-        return this.#publish(conn, intake.text, intake.ref);
+        return this.#publish(conn, intake.body, intake.ref);
       case "ping":
         return this.#o.out.send(conn, { type: "pong", t: intake.t });
       case "refresh":
@@ -164,7 +174,7 @@ export class Inbound {
     }
   }
 
-  #publish(conn: Connection, text: string, ref: string | null): void {
+  #publish(conn: Connection, body: MessageBody, ref: string | null): void {
     if (conn.access !== "rw") {
       return this.#reject(
         conn,
@@ -180,7 +190,7 @@ export class Inbound {
       from: conn.id,
       client: conn.client,
       name: conn.name,
-      text,
+      ...body,
       ref,
     };
     const identity = conn.identity;

@@ -16,7 +16,7 @@ import type { Logger } from "../shared/log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Outbound } from "./outbound.ts";
 import type { PresenceSchedule } from "./presence_schedule.ts";
-import type { ServerLimits, WelcomeFrame } from "../protocol/frames.ts";
+import { messageText, type ServerLimits, type WelcomeFrame } from "../protocol/frames.ts";
 import type { Identity } from "../auth/identity.ts";
 import type { RoomAccess } from "../shared/room_grants.ts";
 
@@ -96,7 +96,7 @@ export class JoinFlow {
     if (welcome) out.putFirst(conn, welcome.json);
     for (const m of held) {
       if (m.offset > recovery.offset && epochOf(m) === conn.epoch) {
-        out.queue(conn, conn.json ? JSON.stringify(m) : m.text);
+        out.queue(conn, conn.json ? JSON.stringify(m) : messageText(m));
       }
     }
     out.queue(conn, null);

@@ -6,6 +6,7 @@
  */
 
 import { controlCharProblem } from "./control_chars.ts";
+import { exceedsDepth } from "./json_depth.ts";
 
 /** Subprotocol a client offers to speak JSON mode. */
 export const SUBPROTOCOL = "fanout.v1";
@@ -22,6 +23,7 @@ export type ErrorCode =
   | "unavailable"
   | "ref_conflict"
   | "invalid_text"
+  | "too_deep"
   | "forbidden"
   | "invalid_token"
   | "token_expired";
@@ -39,7 +41,10 @@ export interface ChatMessage {
   /** Public id of the sender's client (derived from its private key), null without one. */
   client: string | null;
   name: string | null;
-  text: string;
+  /** The message's text; absent when it carries only `data`. */
+  text?: string;
+  /** Structured payload: any JSON value, delivered as sent; absent when it carries only text. */
+  data?: unknown;
   ts: number;
   /** The sender's verified user id (the token's `sub`); only in auth mode. */
   user?: string;
@@ -59,7 +64,7 @@ export interface Peer {
 
 /** Frames a JSON-mode client sends. */
 export type ClientFrame =
-  | { type: "message"; text: string; ref?: string }
+  | { type: "message"; text?: string; data?: unknown; ref?: string }
   | { type: "ping"; t: number | null }
   | { type: "refresh"; token: string; ref?: string };
 
@@ -121,6 +126,23 @@ export type ParseResult = { ok: true; frame: ClientFrame } | { ok: false; error:
 /** Longest accepted `ref`, in characters. */
 export const MAX_REF_LENGTH = 128;
 
+/** Deepest nesting of `data` accepted by default (`MAX_DATA_DEPTH`). */
+export const DEFAULT_MAX_DATA_DEPTH = 32;
+
+/**
+ * The text a plain-mode client receives for a message: its `text`, else the compact JSON of its
+ * `data`.
+ *
+ * @example
+ * ```ts
+ * messageText({ text: "hi" }); // "hi"
+ * messageText({ data: { price: 3 } }); // '{"price":3}'
+ * ```
+ */
+export function messageText(message: { text?: string; data?: unknown }): string {
+  return message.text ?? JSON.stringify(message.data === undefined ? null : message.data);
+}
+
 function fail(code: ErrorCode, message: string, ref?: string): ParseResult {
   return { ok: false, error: ref === undefined ? { code, message } : { code, message, ref } };
 }
@@ -132,8 +154,60 @@ function describe(value: unknown): string {
   return typeof value === "object" ? "an object" : `${typeof value} ${JSON.stringify(value)}`;
 }
 
+/** What a message's body must be, for a socket's frame and an API request alike. */
+export type MessageBody = { text?: string; data?: unknown };
+
+/**
+ * Checks the `text` and `data` of a message: at least one of them; `text` a non-empty string
+ * without control characters; `data` any JSON value nested at most `maxDataDepth` levels.
+ * Returns the body (only the fields present) or the error.
+ *
+ * @example
+ * ```ts
+ * checkMessage({ data: { price: 3 } }, 32); // { data: { price: 3 } }
+ * checkMessage({}, 32); // { code: "invalid_message", message: 'a message needs "text" or "data"' }
+ * ```
+ */
+export function checkMessage(
+  obj: Record<string, unknown>,
+  maxDataDepth: number,
+): MessageBody | { code: ErrorCode; message: string } {
+  const hasText = obj.text !== undefined;
+  const hasData = Object.hasOwn(obj, "data");
+  if (!hasText && !hasData) {
+    return { code: "invalid_message", message: 'a message needs "text" or "data"' };
+  }
+  const body: MessageBody = {};
+  if (hasText) {
+    const text = obj.text;
+    if (typeof text !== "string") {
+      return {
+        code: "invalid_message",
+        message: `"text" must be a string, got ${describe(text).slice(0, 60)}`,
+      };
+    }
+    if (text.trim() === "") {
+      return { code: "empty_message", message: "text is empty or only whitespace" };
+    }
+    const control = controlCharProblem(text);
+    if (control !== null) return { code: "invalid_text", message: control };
+    body.text = text;
+  }
+  if (hasData) {
+    if (exceedsDepth(obj.data, maxDataDepth)) {
+      return {
+        code: "too_deep",
+        message: `"data" is nested deeper than ${maxDataDepth} levels`,
+      };
+    }
+    body.data = obj.data;
+  }
+  return body;
+}
+
 /**
  * Parses one JSON-mode text frame. Never throws: bad input yields a {@linkcode ProtocolError}.
+ * A message has `text`, `data` (any JSON value, nested at most `maxDataDepth` levels), or both.
  *
  * @example
  * ```ts
@@ -141,7 +215,10 @@ function describe(value: unknown): string {
  * if (result.ok) result.frame; // { type: "message", text: "hi", ref: "r1" }
  * ```
  */
-export function parseClientFrame(data: string): ParseResult {
+export function parseClientFrame(
+  data: string,
+  maxDataDepth: number = DEFAULT_MAX_DATA_DEPTH,
+): ParseResult {
   let value: unknown;
   try {
     value = JSON.parse(data);
@@ -165,21 +242,11 @@ export function parseClientFrame(data: string): ParseResult {
   }
   switch (obj.type) {
     case "message": {
-      const text = obj.text;
-      if (typeof text !== "string") {
-        return fail(
-          "invalid_message",
-          `"text" must be a string, got ${describe(text).slice(0, 60)}`,
-          ref,
-        );
-      }
-      if (text.trim() === "") return fail("empty_message", "text is empty or only whitespace", ref);
-      const control = controlCharProblem(text);
-      if (control !== null) return fail("invalid_text", control, ref);
-      return {
-        ok: true,
-        frame: ref === undefined ? { type: "message", text } : { type: "message", text, ref },
-      };
+      const checked = checkMessage(obj, maxDataDepth);
+      if ("code" in checked) return fail(checked.code, checked.message, ref);
+      const frame: ClientFrame = { type: "message", ...checked };
+      if (ref !== undefined) frame.ref = ref;
+      return { ok: true, frame };
     }
     case "ping": {
       const t = obj.t;

@@ -25,6 +25,8 @@ export interface Config {
   host: string;
   /** Largest accepted frame in bytes (`MAX_MESSAGE_BYTES`, default 65536). */
   maxMessageBytes: number;
+  /** Deepest nesting of a message's `data` (`MAX_DATA_DEPTH`, 1-1000, default 32). */
+  maxDataDepth: number;
   /** Messages kept per room for replay (`HISTORY_SIZE`, default 1000). */
   historySize: number;
   /** Messages sent in `welcome.history` to a client that does not resume (`HISTORY_ON_JOIN`, 50). */
@@ -421,6 +423,7 @@ export function loadConfig(env: Env): Config {
     port: integer(env, "PORT", 8000, 0, 65535),
     host: env.HOST?.trim() || "0.0.0.0",
     maxMessageBytes: integer(env, "MAX_MESSAGE_BYTES", 64 * 1024, 64, 16 * MiB),
+    maxDataDepth: integer(env, "MAX_DATA_DEPTH", 32, 1, 1000),
     historySize,
     historyOnJoin: Math.min(integer(env, "HISTORY_ON_JOIN", 50, 0, 1_000_000), historySize),
     rateLimit: integer(env, "RATE_LIMIT", 20, 1, 1_000_000),

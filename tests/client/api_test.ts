@@ -227,3 +227,23 @@ Deno.test("disconnect() from a welcome listener leaves no ping timer and sends n
   assert.deepEqual(socket.frames("message"), [], "nothing sent on the socket let go of");
   assert.equal(t.net.sockets.length, 1, "no reconnect either");
 });
+
+Deno.test("send: data (any JSON value) goes out as sent, with or without text", () => {
+  const t = fakeClient();
+  const socket = t.goOnline();
+  const r1 = t.client.send({ data: { a: [1, null] } });
+  const r2 = t.client.send({ text: "t", data: 0 });
+  const r3 = t.client.send({});
+  assert.deepEqual(socket.frames("message"), [
+    { type: "message", data: { a: [1, null] }, ref: r1 },
+    { type: "message", text: "t", data: 0, ref: r2 },
+  ]);
+  assert.deepEqual(t.of("error").at(-1), {
+    code: "invalid_message",
+    message: 'a message needs "text" or "data"',
+    ref: r3,
+  });
+  socket.receive({ type: "ack", ref: r1, offset: 1, ts: 5 });
+  assert.deepEqual(t.of("ack").at(-1), { ref: r1, offset: 1, ts: 5, data: { a: [1, null] } });
+  t.client.disconnect();
+});

@@ -133,3 +133,19 @@ Deno.test("format: a failed first connection names the reason, else what the clo
     "! too_large: too big (line 7 not delivered)",
   );
 });
+
+Deno.test("format: data shows as compact JSON, after the text when there is one", () => {
+  const { text: _t, ...noText } = messageFrame(1, { ts, name: "Bob" });
+  assert.equal(
+    formatMessage({ ...noText, data: { order: 42, ok: true } }, plain),
+    '[09:05:07] Bob: {"order":42,"ok":true}',
+  );
+  assert.equal(
+    formatMessage({ ...messageFrame(1, { ts, name: "Bob", text: "shipped" }), data: [1] }, plain),
+    "[09:05:07] Bob: shipped [1]",
+  );
+  assert.equal(
+    formatMessage({ ...noText, data: "a\u0007b" }, plain),
+    '[09:05:07] Bob: "a\\u0007b"',
+  );
+});

@@ -40,6 +40,39 @@ async function contract(t: Deno.TestContext, make: () => Promise<Subject>) {
     }
   });
 
+  await t.step("data of every JSON type travels unchanged; ref dedupe compares it", async () => {
+    const { engine, received } = await make();
+    await engine.join("r");
+    const values = [{ a: [1, { b: null }] }, [1, "x"], "s", 3.5, false, null];
+    for (const [i, data] of values.entries()) {
+      const r = await engine.publish({ ...draft("x"), text: undefined, data, ref: `d${i}` });
+      assert.equal(r.status, "accepted");
+    }
+    await eventually("delivered", () => received.length === values.length);
+    const history = (await engine.recover("r", null, 10)).history;
+    for (const list of [received, history]) {
+      assert.deepEqual(list.map((m) => m.data), values);
+      assert.ok(list.every((m) => !("text" in m)), "a data-only message has no text");
+    }
+    const again = await engine.publish({
+      ...draft("x"),
+      text: undefined,
+      data: values[0],
+      ref: "d0",
+    });
+    assert.equal(again.status, "duplicate");
+    const other = await engine.publish({
+      ...draft("x"),
+      text: undefined,
+      data: { a: 2 },
+      ref: "d0",
+    });
+    assert.equal(other.status, "conflict");
+    const both = await engine.publish({ ...draft("both"), data: { k: 1 }, ref: "b" });
+    assert.ok(both.status === "accepted" && both.message.text === "both");
+    assert.deepEqual(both.status === "accepted" && both.message.data, { k: 1 });
+  });
+
   await t.step("open mode's messages have no user and no info field", async () => {
     const { engine, received } = await make();
     await engine.join("r");

@@ -266,3 +266,21 @@ Deno.test("hub: a count changed on other instances reaches members as a presence
   assert.deepEqual(a.socket.objects(), [{ type: "presence", online: 2 }]);
   assert.deepEqual(plain.socket.sent, [], "plain clients get texts only");
 });
+
+Deno.test("hub: data reaches JSON members as sent, plain members as compact JSON", async () => {
+  const t = fakeHub();
+  const a = await t.connect();
+  const b = await t.connect();
+  const p = await t.connect({}, false);
+  b.socket.sent.length = 0;
+  const data = { order: 42, items: [{ sku: "x", qty: 2 }], note: null };
+  t.hub.receive(a.conn, JSON.stringify({ type: "message", data, ref: "d1" }));
+  t.hub.receive(a.conn, JSON.stringify({ type: "message", text: "with", data: [1] }));
+  await t.turn();
+  const got = b.socket.objects().filter((f) => f.type === "message");
+  assert.deepEqual(got[0].data, data);
+  assert.equal("text" in got[0], false);
+  assert.deepEqual([got[1].text, got[1].data], ["with", [1]]);
+  assert.deepEqual(p.socket.sent, [JSON.stringify(data), "with"]);
+  assert.deepEqual(a.socket.objects().find((f) => f.type === "ack").ref, "d1");
+});

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { takeFrame } from "../../lib/hub/inbound.ts";
 import { RateLimiter } from "../../lib/hub/rate_limiter.ts";
 
-const limits = { maxMessageBytes: 100, rateLimit: 1 };
+const limits = { maxMessageBytes: 100, rateLimit: 1, maxDataDepth: 32 };
 const conn = (burst = 5, json = true) => ({
   json,
   limiter: new RateLimiter({ rate: 1, burst, closeAfter: 2, now: () => 0 }),
@@ -12,7 +12,7 @@ Deno.test("takeFrame: messages, pings and parse errors (with their ref)", () => 
   const c = conn();
   assert.deepEqual(takeFrame(c, '{"type":"message","text":"hi","ref":"r"}', limits), {
     kind: "message",
-    text: "hi",
+    body: { text: "hi" },
     ref: "r",
   });
   assert.deepEqual(takeFrame(c, '{"type":"ping","t":3}', limits), { kind: "ping", t: 3 });
@@ -21,7 +21,7 @@ Deno.test("takeFrame: messages, pings and parse errors (with their ref)", () => 
   assert.equal(bad.kind === "reject" && bad.ref, "r2");
   assert.deepEqual(takeFrame(conn(5, false), "plain text", limits), {
     kind: "message",
-    text: "plain text",
+    body: { text: "plain text" },
     ref: null,
   });
 });

@@ -32,8 +32,8 @@ testWithPermissions(
     const b = new FanoutClient({ url, room: "live", name: "Bob" });
     const gotA: string[] = [];
     const gotB: string[] = [];
-    a.on("message", (m) => gotA.push(m.text));
-    b.on("message", (m) => gotB.push(m.text));
+    a.on("message", (m) => gotA.push(m.text ?? ""));
+    b.on("message", (m) => gotB.push(m.text ?? ""));
     try {
       const onlineA = waitFor(a, "state", (s) => s.state === "online");
       a.connect();
@@ -105,7 +105,7 @@ testWithPermissions(
     });
     const b = new FanoutClient({ url, room: "lossy" });
     const gotB: string[] = [];
-    b.on("message", (m) => gotB.push(m.text));
+    b.on("message", (m) => gotB.push(m.text ?? ""));
     try {
       const bOnline = waitFor(b, "welcome");
       b.connect();

@@ -77,8 +77,8 @@ testWithPermissions(
       const seen = new Map<string, number>();
       got.set(name, seen);
       acked.set(name, []);
-      c.on("message", (m) => seen.set(m.text, (seen.get(m.text) ?? 0) + 1));
-      c.on("ack", (a) => acked.get(name)!.push(a.text));
+      c.on("message", (m) => seen.set(m.text ?? "", (seen.get(m.text ?? "") ?? 0) + 1));
+      c.on("ack", (a) => acked.get(name)!.push(a.text ?? ""));
     }
     const refreshes: number[] = [];
     ann.on("refreshed", (r) => refreshes.push(r.expires));

@@ -78,7 +78,7 @@ Deno.test({ name: "redis rollback (simulated)", ignore }, async (t) => {
       await eventually("b resets", () => b.resets.length === 1);
       await eventually("b delivers x4..x7", () => b.received.some((m) => m.text === "x7"));
       assert.notEqual(b.resets[0], epoch);
-      const renamed = b.received.filter((m) => m.text.startsWith("x"));
+      const renamed = b.received.filter((m) => m.text?.startsWith("x"));
       assert.deepEqual(renamed.map((m) => m.id), [4, 5, 6, 7].map((o) => `${b.resets[0]}-${o}`));
     });
 
@@ -109,7 +109,7 @@ Deno.test({
     const { ann, bob } = pair;
     const got: string[] = [];
     const gaps: string[] = [];
-    bob.on("message", (m) => got.push(m.text));
+    bob.on("message", (m) => got.push(m.text ?? ""));
     bob.on("gap", (g) => gaps.push(g.epoch));
     const batch = async (name: string) => {
       for (let i = 1; i <= 3; i++) ann.send(`${name}-${i}`);

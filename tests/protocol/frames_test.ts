@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseClientFrame, parsePlainFrame } from "../../lib/protocol/frames.ts";
+import { messageText, parseClientFrame, parsePlainFrame } from "../../lib/protocol/frames.ts";
 import { exceedsBytes, utf8Length } from "../../lib/shared/text_size.ts";
 
 function errorCode(data: string): string | undefined {
@@ -76,4 +76,34 @@ Deno.test("exceedsBytes counts UTF-8 bytes at the boundary", () => {
   assert.equal(exceedsBytes("é".repeat(50) + "a", 100), true);
   assert.equal(exceedsBytes("😀".repeat(25), 100), false);
   assert.equal(exceedsBytes("😀".repeat(26), 100), true);
+});
+
+Deno.test("parseClientFrame: data of every JSON type, with or without text", () => {
+  for (const data of [{ a: 1 }, [1, "x"], "s", 3.5, true, null]) {
+    const r = parseClientFrame(JSON.stringify({ type: "message", data, ref: "d" }));
+    assert.deepEqual(r, { ok: true, frame: { type: "message", data, ref: "d" } });
+  }
+  assert.deepEqual(parseClientFrame('{"type":"message","text":"t","data":{"k":[1]}}'), {
+    ok: true,
+    frame: { type: "message", text: "t", data: { k: [1] } },
+  });
+});
+
+Deno.test("parseClientFrame: neither text nor data, or data too deep, are refused", () => {
+  const none = parseClientFrame('{"type":"message","ref":"n"}');
+  assert.deepEqual(none, {
+    ok: false,
+    error: { code: "invalid_message", message: 'a message needs "text" or "data"', ref: "n" },
+  });
+  const deep = `{"type":"message","data":${"[".repeat(5)}${"]".repeat(5)}}`;
+  assert.equal(parseClientFrame(deep, 5).ok, true);
+  const over = parseClientFrame(deep, 4);
+  assert.equal(!over.ok && over.error.code, "too_deep");
+  assert.match(!over.ok ? over.error.message : "", /deeper than 4 levels/);
+});
+
+Deno.test("messageText: the text, else the compact JSON of data", () => {
+  assert.equal(messageText({ text: "hi", data: 1 }), "hi");
+  assert.equal(messageText({ data: { a: [1, 2] } }), '{"a":[1,2]}');
+  assert.equal(messageText({ data: null }), "null");
 });

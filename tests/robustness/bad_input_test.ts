@@ -50,6 +50,8 @@ const text = (payload: string | Uint8Array, fin = true): MaskedFrameSpec => ({
 /** A JSON-mode message frame's text with `t` as its text (any JSON value) and `extra` fields. */
 const msg = (t: unknown, extra: Record<string, unknown> = {}) =>
   JSON.stringify({ type: "message", text: t, ...extra });
+/** What a JSON-mode witness shows of a message: its text, else its data as compact JSON. */
+const shown = (f: Frame): string => f.text ?? JSON.stringify(f.data);
 /** A message frame of exactly `bytes` UTF-8 bytes. */
 const sized = (bytes: number) => msg("a".repeat(bytes - msg("").length));
 /** A text whose message frame is exactly {@linkcode MAX} bytes. */
@@ -111,6 +113,21 @@ const CASES: FrameCase[] = [
   {
     name: "text is missing",
     frames: [text('{"type":"message"}')],
+    expect: { error: "invalid_message" },
+  },
+  {
+    name: "data nested deeper than MAX_DATA_DEPTH",
+    frames: [text(`{"type":"message","data":${"[".repeat(33)}${"]".repeat(33)}}`)],
+    expect: { error: "too_deep" },
+  },
+  {
+    name: "data at MAX_DATA_DEPTH",
+    frames: [text(`{"type":"message","data":${"[".repeat(32)}${"]".repeat(32)}}`)],
+    expect: { accepted: "[".repeat(32) + "]".repeat(32) },
+  },
+  {
+    name: "neither text nor data",
+    frames: [text('{"type":"message","ref":"n1"}')],
     expect: { error: "invalid_message" },
   },
   {
@@ -354,7 +371,7 @@ testWithPermissions(
           if ("accepted" in e) {
             allowed.add(e.accepted);
             if (!c.plain) assert.equal(got.type, "ack", where);
-            await witness.client.next((f) => f.type === "message" && f.text === e.accepted);
+            await witness.client.next((f) => f.type === "message" && shown(f) === e.accepted);
             await plainWitness.next((f) => f === e.accepted);
           }
           // The connection survives: a valid message still goes through to the others.
@@ -377,7 +394,7 @@ testWithPermissions(
       );
       for (const f of seen) {
         assert.equal(f.type, "message", `the witness got ${JSON.stringify(f).slice(0, 100)}`);
-        assert.ok(allowed.has(f.text), `the witness saw bad input: ${f.text.slice(0, 80)}`);
+        assert.ok(allowed.has(shown(f)), `the witness saw bad input: ${shown(f).slice(0, 80)}`);
       }
       for (const f of plainWitness.frames) assert.ok(allowed.has(f), `plain witness saw ${f}`);
       console.log(`bad-input matrix: ${CASES.length} frame cases`);

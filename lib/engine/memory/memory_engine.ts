@@ -17,7 +17,7 @@ import type {
   Recovery,
   RoomPosition,
 } from "../engine.ts";
-import { withUser } from "../engine.ts";
+import { contentOf, dedupeContent, withUser } from "../engine.ts";
 import { RoomLog } from "./room_log.ts";
 import { randomToken } from "../../shared/ids.ts";
 import { textHash } from "../../shared/text_hash.ts";
@@ -158,7 +158,7 @@ export class MemoryEngine implements Engine {
     const room = this.#room(draft.room);
     const now = this.#options.now();
     const key = draft.ref === null ? null : refKey(draft.client, draft.from, draft.ref);
-    const hash = key === null ? 0 : textHash(draft.text);
+    const hash = key === null ? 0 : textHash(dedupeContent(draft));
     if (key !== null) {
       const seen = room.refs?.get(key, now);
       if (seen && seen.hash !== hash) return Promise.resolve({ status: "conflict" });
@@ -174,7 +174,7 @@ export class MemoryEngine implements Engine {
         from: draft.from,
         client: draft.client,
         name: draft.name,
-        text: draft.text,
+        ...contentOf(draft),
         ts: now,
       }, draft)
     );

@@ -17,10 +17,14 @@ import type { ChatMessage } from "../../protocol/frames.ts";
  * messageCost({ text: "hi", name: "Ann" }); // 2 * 2 + 2 * 3 + 200
  * ```
  */
-export function messageCost(message: Pick<ChatMessage, "text" | "name" | "user">): number {
+export function messageCost(
+  message: Pick<ChatMessage, "text" | "name" | "user" | "data">,
+): number {
   // `info` is one object per connection, shared by every message it sent: not counted here.
+  // `data` counts as its compact JSON (an upper bound of what its values hold, plus the objects).
+  const data = message.data === undefined ? 0 : 2 * JSON.stringify(message.data).length + 64;
   return 2 * (message.text?.length ?? 0) + 2 * (message.name?.length ?? 0) +
-    2 * (message.user?.length ?? 0) + 200;
+    2 * (message.user?.length ?? 0) + data + 200;
 }
 
 /**

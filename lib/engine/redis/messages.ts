@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Draft, withUser } from "../engine.ts";
+import { contentOf, type Draft, withUser } from "../engine.ts";
 import type { ChatMessage, UserInfo } from "../../protocol/frames.ts";
 
 /** A message as it travels through Redis, with its epoch. */
@@ -18,7 +18,8 @@ interface Body {
   from: string;
   client: string | null;
   name: string | null;
-  text: string;
+  text?: string;
+  data?: unknown;
   /** Auth mode only. */
   user?: string;
   /** Auth mode only, when the sender's token has one. */
@@ -35,7 +36,12 @@ interface Body {
  * ```
  */
 export function encodeBody(draft: Draft): string {
-  const body: Body = { from: draft.from, client: draft.client, name: draft.name, text: draft.text };
+  const body: Body = {
+    from: draft.from,
+    client: draft.client,
+    name: draft.name,
+    ...contentOf(draft),
+  };
   if (draft.user !== undefined) body.user = draft.user;
   if (draft.info !== undefined) body.info = draft.info;
   return JSON.stringify(body);
@@ -64,7 +70,7 @@ export function buildMessage(
     from: body.from,
     client: body.client,
     name: body.name,
-    text: body.text,
+    ...contentOf(body),
     ts,
   }, body);
 }

@@ -6,7 +6,7 @@
  */
 
 import { refKey } from "../dedup_cache.ts";
-import type { Draft, PublishResult } from "../engine.ts";
+import { dedupeContent, type Draft, type PublishResult } from "../engine.ts";
 import type { ChatMessage } from "../../protocol/frames.ts";
 import { roomKeys } from "./keys.ts";
 import { buildMessage, decodeEntries, encodeBody } from "./messages.ts";
@@ -114,7 +114,7 @@ export class RedisStore {
       keys.push(k.ref(refKey(draft.client, draft.from, draft.ref)));
     }
     const body = encodeBody(draft);
-    const hash = textHash(draft.text);
+    const hash = textHash(dedupeContent(draft));
     const reply = await this.#run("publish", keys, [
       k.channel,
       this.#o.newEpoch(),

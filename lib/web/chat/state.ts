@@ -9,6 +9,7 @@
 import type { ChatEvent, ChatItem, LogEntry, LogKind, Refusal, ViewState } from "./types.ts";
 import { closeText, ERROR_TEXT, REFUSAL_HINT, REFUSAL_TEXT, STATE_TEXT } from "./text.ts";
 import { Close } from "../../protocol/close_codes.ts";
+import { messageText } from "../../protocol/frames.ts";
 
 export type * from "./types.ts";
 /**
@@ -17,6 +18,11 @@ export type * from "./types.ts";
  */
 function shownName(who: { name: string | null; user?: string }): string {
   return who.name ?? who.user ?? "anonymous";
+}
+
+/** A message's `data` as indented JSON for the Broadcasts view; undefined without data. */
+function dataOf(e: { data?: unknown }): string | undefined {
+  return Object.hasOwn(e, "data") ? JSON.stringify(e.data ?? null, null, 2) : undefined;
 }
 
 /** What a `refused` state means for the user. */
@@ -93,7 +99,7 @@ export function reduce(s: ViewState, e: ChatEvent, now: number): ViewState {
         kind: "other",
         sender: e.client || e.from,
         name: shownName(e),
-        text: e.text,
+        text: messageText(e),
         ts: e.ts,
       };
       const next = {
@@ -101,7 +107,7 @@ export function reduce(s: ViewState, e: ChatEvent, now: number): ViewState {
         chat: cap([...s.chat, item]),
         stats: { ...s.stats, received: s.stats.received + 1 },
       };
-      return addLog(next, now, "message", e.text, shownName(e));
+      return addLog(next, now, "message", e.text ?? "", shownName(e), false, dataOf(e));
     }
     case "gap": {
       const restarted = e.previousEpoch !== e.epoch;
@@ -135,7 +141,7 @@ export function reduce(s: ViewState, e: ChatEvent, now: number): ViewState {
         return item && item.status !== c.status ? { ...c, status: item.status } : c;
       });
       const added = e.items.filter((i) => !known.has(i.ref))
-        .map((i) => ownBubble(i.ref, i.text, i.createdAt, i.status));
+        .map((i) => ownBubble(i.ref, messageText(i), i.createdAt, i.status));
       return { ...s, chat: cap([...chat, ...added]) };
     }
     case "ack": {
@@ -145,9 +151,9 @@ export function reduce(s: ViewState, e: ChatEvent, now: number): ViewState {
         found = true;
         return { ...c, status: "delivered" as const, ts: e.ts };
       });
-      if (!found) chat.push(ownBubble(e.ref, e.text, e.ts, "delivered"));
+      if (!found) chat.push(ownBubble(e.ref, messageText(e), e.ts, "delivered"));
       const next = { ...s, chat: cap(chat), stats: { ...s.stats, sent: s.stats.sent + 1 } };
-      return addLog(next, now, "sent", e.text, "You", true);
+      return addLog(next, now, "sent", e.text ?? "", "You", true, dataOf(e));
     }
     case "presence": {
       const next = { ...s, stats: { ...s.stats, online: e.online } };
@@ -272,11 +278,13 @@ function addLog(
   text: string,
   name?: string,
   own = false,
+  data?: string,
 ): ViewState {
   const seq = s.seq + 1;
   const entry: LogEntry = { seq, at: now, kind, text };
   if (name !== undefined) entry.name = name;
   if (own) entry.own = true;
+  if (data !== undefined) entry.data = data;
   return {
     ...s,
     seq,
@@ -309,6 +317,7 @@ function ownFromHistory(
 ): ViewState {
   const key = `m${e.offset}-${e.id}`;
   if (s.chat.some((c) => c.key === key)) return s;
-  const item = ownBubble(key, e.text, e.ts, "delivered");
-  return addLog({ ...s, chat: cap([...s.chat, item]) }, now, "message", e.text, "You", true);
+  const item = ownBubble(key, messageText(e), e.ts, "delivered");
+  const chat = cap([...s.chat, item]);
+  return addLog({ ...s, chat }, now, "message", e.text ?? "", "You", true, dataOf(e));
 }

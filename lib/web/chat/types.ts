@@ -28,6 +28,8 @@ export interface LogEntry {
   name?: string;
   /** Ours (a sent message, one from our own history, our own join): not read out. */
   own?: true;
+  /** A message's `data`, as indented JSON. */
+  data?: string;
 }
 
 /** One bubble (or gap marker) of the Chat view. */
@@ -81,7 +83,8 @@ export interface ViewState {
 /** Outbox item as the client core reports it. */
 export interface OutboxView {
   ref: string;
-  text: string;
+  text?: string;
+  data?: unknown;
   status: "queued" | "sent";
   createdAt: number;
 }
@@ -113,7 +116,10 @@ export type ChatEvent =
     name: string | null;
     /** The sender's verified user id (auth mode). */
     user?: string;
-    text: string;
+    /** Absent when the message carries only `data`. */
+    text?: string;
+    /** Structured payload (any JSON value), when the message has one. */
+    data?: unknown;
     ts: number;
     offset: number;
     /** One of ours (our public client id), from the history of a fresh join. */
@@ -126,7 +132,7 @@ export type ChatEvent =
     epoch: string;
     since: number | null;
   }
-  | { type: "ack"; ref: string; ts: number; text: string }
+  | { type: "ack"; ref: string; ts: number; text?: string; data?: unknown }
   | { type: "outbox"; items: OutboxView[] }
   | {
     type: "presence";

@@ -260,3 +260,11 @@ Deno.test("reduce: refused says why (room, expired, token) and adds a notice", (
     assert.match(s.log.at(-1)!.text, text);
   }
 });
+
+Deno.test("reduce: a data message shows compact JSON in the chat, indented in Broadcasts", () => {
+  const base = { type: "message" as const, id: "e-1", from: "c9", name: "Bob", ts: 1, offset: 1 };
+  const s = reduce(initialState("lobby"), { ...base, data: { order: 42 } }, 0);
+  assert.equal(s.chat.at(-1)!.text, '{"order":42}');
+  assert.equal(s.log.at(-1)!.data, '{\n  "order": 42\n}');
+  assert.equal(s.log.at(-1)!.text, "");
+});
