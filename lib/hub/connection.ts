@@ -16,7 +16,8 @@ export interface SocketLike {
   send(data: string): void;
   /**
    * Encodes a text frame once, to be sent to many sockets with `sendFrame` (Fanout's own sockets,
-   * `lib/transport/ws_socket.ts`): every recipient of the same frame then shares one encoding.
+   * `lib/transport/server_web_socket.ts`): every recipient of the same frame then shares one
+   * encoding.
    */
   encodeText?(text: string): Uint8Array;
   /** Sends a frame made by `encodeText`. */
@@ -25,8 +26,8 @@ export interface SocketLike {
 }
 
 /**
- * The socket an upgrade gives: Fanout's own (`lib/transport/ws_socket.ts`) or Deno's `WebSocket`:
- * what {@linkcode Hub.attach} wires. Handler parameters are `never` so that both fit.
+ * The socket an upgrade gives: Fanout's own (`lib/transport/server_web_socket.ts`) or Deno's
+ * `WebSocket`: what {@linkcode Hub.attach} wires. Handler parameters are `never` so that both fit.
  */
 export interface UpgradedSocket extends SocketLike {
   binaryType: string;

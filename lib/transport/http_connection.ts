@@ -11,7 +11,7 @@ import { realTimers, type Timers } from "../shared/timers.ts";
 import { createHash } from "node:crypto";
 import { bodyFraming, type HeadError, parseRequestHead, type RequestHead } from "./http_head.ts";
 import type { InboundBudget } from "./ws_frames.ts";
-import { type ByteStream, ServerWebSocket } from "./ws_socket.ts";
+import { type ByteStream, ServerWebSocket } from "./server_web_socket.ts";
 
 /** A TCP connection: `Deno.Conn` satisfies it. */
 export interface ConnLike extends ByteStream {

@@ -17,7 +17,7 @@ import {
   refuseConnection,
   serveHttpConnection,
 } from "./http_connection.ts";
-import type { ServerWebSocket } from "./ws_socket.ts";
+import type { ServerWebSocket } from "./server_web_socket.ts";
 
 /** An accepted TCP connection. */
 export interface AcceptedConn extends ConnLike {

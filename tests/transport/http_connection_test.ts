@@ -15,7 +15,7 @@ import {
   serveHttpConnection,
   upgradeWebSocket,
 } from "../../lib/transport/http_connection.ts";
-import type { ServerWebSocket } from "../../lib/transport/ws_socket.ts";
+import type { ServerWebSocket } from "../../lib/transport/server_web_socket.ts";
 import { FakeConn, tick, until } from "../helpers/fake_conn.ts";
 import { ManualTimers } from "../helpers/manual_timers.ts";
 import { closeBody, maskedFrame, serverFrames } from "../helpers/masked_frames.ts";

@@ -11,7 +11,7 @@ import {
   ServerWebSocket,
   type ServerWebSocketOptions,
   type SocketCloseEvent,
-} from "../../lib/transport/ws_socket.ts";
+} from "../../lib/transport/server_web_socket.ts";
 import { FakeConn, tick } from "../helpers/fake_conn.ts";
 import { ManualTimers } from "../helpers/manual_timers.ts";
 import { closeBody, maskedFrame, serverFrames } from "../helpers/masked_frames.ts";
