@@ -8,7 +8,8 @@
  *
  * ```sh
  * PORT=9001 deno run --allow-net --allow-env --allow-read scripts/echo_server.ts
- * deno run --allow-net --allow-env --allow-read scripts/echo_server.ts --port 9001 --max-message-bytes 16777216
+ * deno run --allow-net --allow-env --allow-read scripts/echo_server.ts --port 9001 \
+ *   --max-message-bytes 16777216 --max-fragments 65536
  * ```
  *
  * @module
@@ -66,6 +67,8 @@ export interface EchoServerOptions {
   config: Config;
   /** Largest incoming message; default `listen`'s, 4 × `MAX_MESSAGE_BYTES`. */
   maxMessageBytes?: number;
+  /** Most fragments of an incoming message; default `listen`'s, 1024. */
+  maxFragments?: number;
 }
 
 /** A listening echo server. */
@@ -99,6 +102,7 @@ export function startEchoServer(options: EchoServerOptions): EchoServer {
       requestTimeoutMs: config.requestTimeoutMs,
       keepAliveTimeoutMs: config.keepAliveTimeoutMs,
       maxWsMessageBytes: options.maxMessageBytes ?? 4 * config.maxMessageBytes,
+      maxWsFragments: options.maxFragments,
       wsCloseTimeoutMs: config.closeTimeoutMs,
       inbound: { held: 0, max: config.inboundBytes },
     },
@@ -118,37 +122,46 @@ export function startEchoServer(options: EchoServerOptions): EchoServer {
   };
 }
 
+/** What the echo server's command line says. */
+export interface EchoArgs {
+  /** `PORT` and `HOST` from `--port` and `--host` (they win over the environment's). */
+  env: Record<string, string>;
+  maxMessageBytes?: number;
+  maxFragments?: number;
+}
+
+const ECHO_FLAGS = ["--port", "--host", "--max-message-bytes", "--max-fragments"];
+
 /**
- * Reads `--port N`, `--host H` and `--max-message-bytes N` (which win over `PORT` and `HOST`);
- * throws a `RangeError` naming a bad flag.
+ * Reads `--port N`, `--host H`, `--max-message-bytes N` and `--max-fragments N`; throws a
+ * `RangeError` naming a bad flag.
  *
  * @example
  * ```ts
  * parseEchoArgs(["--port", "9001"]); // { env: { PORT: "9001" } }
  * ```
  */
-export function parseEchoArgs(
-  args: string[],
-): { env: Record<string, string>; maxMessageBytes?: number } {
-  const env: Record<string, string> = {};
-  let maxMessageBytes: number | undefined;
+export function parseEchoArgs(args: string[]): EchoArgs {
+  const out: EchoArgs = { env: {} };
   for (let i = 0; i < args.length; i++) {
     const [name, inline] = args[i].split("=", 2);
-    if (!["--port", "--host", "--max-message-bytes"].includes(name)) {
-      throw new RangeError(`unknown argument "${args[i]}" (--port, --host, --max-message-bytes)`);
+    if (!ECHO_FLAGS.includes(name)) {
+      throw new RangeError(`unknown argument "${args[i]}" (${ECHO_FLAGS.join(", ")})`);
     }
     const value = inline ?? args[++i];
     if (value === undefined) throw new RangeError(`${name} needs a value`);
-    if (name === "--port") env.PORT = value;
-    else if (name === "--host") env.HOST = value;
+    if (name === "--port") out.env.PORT = value;
+    else if (name === "--host") out.env.HOST = value;
     else {
-      maxMessageBytes = Number(value);
-      if (!Number.isInteger(maxMessageBytes) || maxMessageBytes < 1) {
-        throw new RangeError(`--max-message-bytes needs a positive integer, got "${value}"`);
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 1) {
+        throw new RangeError(`${name} needs a positive integer, got "${value}"`);
       }
+      if (name === "--max-message-bytes") out.maxMessageBytes = n;
+      else out.maxFragments = n;
     }
   }
-  return { env, maxMessageBytes };
+  return out;
 }
 
 if (import.meta.main) {
@@ -161,7 +174,11 @@ if (import.meta.main) {
   }
   const env = { HOST: "127.0.0.1", ...Deno.env.toObject(), ...parsed.env };
   const config = loadConfigOrExit(env);
-  const echo = startEchoServer({ config, maxMessageBytes: parsed.maxMessageBytes });
+  const echo = startEchoServer({
+    config,
+    maxMessageBytes: parsed.maxMessageBytes,
+    maxFragments: parsed.maxFragments,
+  });
   console.log(`echo: Fanout's transport listening on ws://${config.host}:${echo.port}/`);
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, () => echo.close().finally(() => Deno.exit(0)));

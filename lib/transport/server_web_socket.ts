@@ -47,6 +47,8 @@ export interface ServerWebSocketOptions {
   protocol?: string;
   /** Largest incoming message, fragments included (close 1009 past it). */
   maxMessageBytes: number;
+  /** Most fragments an incoming message may have (default 1024; close 1009 past it). */
+  maxFragments?: number;
   /** Shared cap on bytes held for incomplete incoming messages (close 1013 past it). */
   inbound?: InboundBudget;
   /** How long the close handshake may take before the connection is dropped (default 2000). */
@@ -125,7 +127,11 @@ export class ServerWebSocket {
     this.#timers = options.timers ?? realTimers;
     this.#heardAt = this.#now();
     this.#reader = new FrameReader(
-      { maxMessageBytes: options.maxMessageBytes, inbound: options.inbound },
+      {
+        maxMessageBytes: options.maxMessageBytes,
+        maxFragments: options.maxFragments,
+        inbound: options.inbound,
+      },
       this.#frameEvents(),
     );
   }

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import {
   failures,
   parseAutobahnArgs,
+  PERFORMANCE_FRAGMENTS,
   PERFORMANCE_MESSAGE_BYTES,
   timingsTable,
 } from "../../scripts/autobahn.ts";
@@ -30,6 +31,7 @@ Deno.test("parseAutobahnArgs: --performance is section 9 at 16 MiB with timings;
     cases: "9.*",
     exclude: "12.*,13.*",
     maxMessageBytes: PERFORMANCE_MESSAGE_BYTES,
+    maxFragments: PERFORMANCE_FRAGMENTS,
     timings: true,
     timeoutSeconds: 1800,
   });
@@ -37,6 +39,8 @@ Deno.test("parseAutobahnArgs: --performance is section 9 at 16 MiB with timings;
   assert.equal(picked.cases, "9.1.*");
   assert.equal(picked.timeoutSeconds, 60);
   assert.equal(PERFORMANCE_MESSAGE_BYTES, 16 * 1024 * 1024);
+  assert.equal(PERFORMANCE_FRAGMENTS, (4 << 20) / 64);
+  assert.equal(parseAutobahnArgs(["--max-fragments", "9"]).maxFragments, 9);
 });
 
 Deno.test("failures: what the kit fails, for one server, in case order", () => {
@@ -65,24 +69,30 @@ Deno.test("failures: what the kit fails, for one server, in case order", () => {
 });
 
 Deno.test("timingsTable: each case's time per server side by side, the ratio, and the totals", () => {
-  const table = timingsTable({
-    fanout: {
-      "9.1.10": { behavior: "OK", duration: 100 },
-      "9.1.2": { behavior: "OK", duration: 20 },
-    },
+  const index = {
     "deno-serve": {
       "9.1.2": { behavior: "OK", duration: 50 },
       "9.1.10": { behavior: "FAILED", duration: 300 },
     },
-  });
+    fanout: {
+      "9.1.10": { behavior: "OK", duration: 100 },
+      "9.1.2": { behavior: "OK", duration: 20 },
+      "9.1.3": { behavior: "OK", duration: 7 },
+    },
+  };
   assert.equal(
-    table,
+    timingsTable(index, ["fanout", "deno-serve"]),
     [
-      "| case | fanout (ms) | deno-serve (ms) | deno-serve / fanout |",
+      "| case | fanout (ms) | deno-serve (ms) | fanout / deno-serve |",
       "|---|---:|---:|---:|",
-      "| 9.1.2 | 20 | 50 | 2.50 |",
-      "| 9.1.10 | 100 | 300 (FAILED) | 3.00 |",
-      "| total | 120 | 350 | 2.92 |",
+      "| 9.1.2 | 20 | 50 | 0.40 |",
+      "| 9.1.3 | 7 | – | – |",
+      "| 9.1.10 | 100 | 300 (FAILED) | 0.33 |",
+      "| total | 127 | 350 | 0.36 |",
     ].join("\n"),
+  );
+  assert.match(
+    timingsTable(index),
+    /^\| case \| deno-serve \(ms\) \| fanout \(ms\) \| deno-serve \/ fanout \|/,
   );
 });

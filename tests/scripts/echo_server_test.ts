@@ -108,11 +108,22 @@ testWithPermissions(
   },
 );
 
-Deno.test("parseEchoArgs: --port, --host and --max-message-bytes; bad ones named", () => {
-  assert.deepEqual(parseEchoArgs([]), { env: {}, maxMessageBytes: undefined });
+Deno.test("parseEchoArgs: --port, --host, --max-message-bytes and --max-fragments; bad ones named", () => {
+  assert.deepEqual(parseEchoArgs([]), { env: {} });
   assert.deepEqual(
-    parseEchoArgs(["--port", "9001", "--host=0.0.0.0", "--max-message-bytes", "16777216"]),
-    { env: { PORT: "9001", HOST: "0.0.0.0" }, maxMessageBytes: 16777216 },
+    parseEchoArgs([
+      "--port",
+      "9001",
+      "--host=0.0.0.0",
+      "--max-message-bytes",
+      "16777216",
+      "--max-fragments=65536",
+    ]),
+    { env: { PORT: "9001", HOST: "0.0.0.0" }, maxMessageBytes: 16777216, maxFragments: 65536 },
+  );
+  assert.throws(
+    () => parseEchoArgs(["--max-fragments", "0"]),
+    /--max-fragments needs a positive integer, got "0"/,
   );
   assert.throws(() => parseEchoArgs(["--port"]), /--port needs a value/);
   assert.throws(
