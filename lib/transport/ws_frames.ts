@@ -28,7 +28,12 @@ export const Opcode = {
 import { Close } from "../protocol/close_codes.ts";
 
 const encoder = new TextEncoder();
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+/**
+ * A text payload is UTF-8 without a BOM to strip (RFC 6455 5.6; the browser's WebSocket decodes
+ * "without BOM"): a leading U+FEFF is a character of the message like any other.
+ */
+const UTF8 = { fatal: true, ignoreBOM: true };
+const strictUtf8 = new TextDecoder("utf-8", UTF8);
 const STREAM = { stream: true };
 
 /**
@@ -319,7 +324,7 @@ export class FrameReader {
 
   /** Decodes one piece of a text message; false when it made the message invalid (failed). */
   #decodePiece(piece: Uint8Array): boolean {
-    this.#utf8 ??= new TextDecoder("utf-8", { fatal: true });
+    this.#utf8 ??= new TextDecoder("utf-8", UTF8);
     try {
       (this.#texts ??= []).push(this.#utf8.decode(piece, STREAM));
       return true;

@@ -521,6 +521,23 @@ Deno.test("FrameReader: a text message cut anywhere, in reads or fragments, deco
   assert.deepEqual(events, [["text", "€"], ["text", "€"]]);
 });
 
+Deno.test("FrameReader: a leading U+FEFF is part of the text, not a BOM to strip", () => {
+  const bom = new Uint8Array([0xef, 0xbb, 0xbf]);
+  const text = new Uint8Array([...bom, ...enc.encode("hi")]);
+  const { reader, events } = recorder({ maxMessageBytes: 100 });
+  reader.push(maskedFrame({ opcode: Opcode.text, payload: text })); // whole in one read
+  reader.push(frames(
+    { opcode: Opcode.text, payload: bom.subarray(0, 2), fin: false }, // in pieces
+    { opcode: Opcode.continuation, payload: text.subarray(2) },
+  ));
+  reader.push(maskedFrame({ opcode: Opcode.close, payload: closeBody(1000, text) }));
+  assert.deepEqual(events, [
+    ["text", "\ufeffhi"],
+    ["text", "\ufeffhi"],
+    ["close", 1000, "\ufeffhi"],
+  ]);
+});
+
 // --- close frames -----------------------------------------------------------------------------------
 
 Deno.test("FrameReader: valid close codes are handed on with the reason", () => {
