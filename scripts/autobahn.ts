@@ -11,7 +11,7 @@
  * 13.*), `--out DIR` (the report; default a temporary folder), `--max-message-bytes N` and
  * `--max-fragments N` (Fanout's echo; default `deno task start`'s: 4 × `MAX_MESSAGE_BYTES` and
  * 1024), `--timings` (each case's time per server, side by side), `--performance` (section 9
- * alone, with the limits it needs, 16 MiB and 65,536 fragments, and timings),
+ * alone, with the limits it needs, 16 MiB and 65,537 fragments, and timings),
  * `--timeout-seconds N` (default 300; 1800 with `--performance`).
  *
  * @example
@@ -39,8 +39,8 @@ export interface AutobahnArgs {
 
 /** Section 9's largest message (the kit's note): the echo servers' limit for `--performance`. */
 export const PERFORMANCE_MESSAGE_BYTES = 16 * 1024 * 1024;
-/** Section 9's most fragments (4 MiB in 64-byte fragments, cases 9.3.1 and 9.4.1). */
-export const PERFORMANCE_FRAGMENTS = 65_536;
+/** Section 9's most fragments: 9.3.1 and 9.4.1 send 4 MiB in 64-byte fragments, 65,537 frames. */
+export const PERFORMANCE_FRAGMENTS = 65_537;
 
 /**
  * Parses the flags of `deno task autobahn`; throws a `RangeError` naming a bad one.

@@ -9,7 +9,7 @@
  * ```sh
  * PORT=9001 deno run --allow-net --allow-env --allow-read scripts/echo_server.ts
  * deno run --allow-net --allow-env --allow-read scripts/echo_server.ts --port 9001 \
- *   --max-message-bytes 16777216 --max-fragments 65536
+ *   --max-message-bytes 16777216 --max-fragments 65537
  * ```
  *
  * @module
