@@ -408,14 +408,14 @@ export class FrameReader {
     this.#messageBytes = 0;
     this.#fragments = 0;
     this.#release();
+    if (kind === Opcode.binary) return this.#on.binary(joined(parts));
     let text: string;
     try {
       if (texts !== null) {
         // The end: a character still cut short fails it (the decoder is then ready again).
         texts.push(this.#utf8!.decode());
         text = texts.join("");
-      } else if (kind === Opcode.text) text = strictUtf8.decode(parts[0] ?? new Uint8Array(0));
-      else return this.#on.binary(joined(parts));
+      } else text = strictUtf8.decode(parts[0] ?? new Uint8Array(0));
     } catch {
       this.#fail(Close.invalidData, "text message is not valid UTF-8");
       return;

@@ -538,6 +538,31 @@ Deno.test("FrameReader: a leading U+FEFF is part of the text, not a BOM to strip
   ]);
 });
 
+Deno.test("FrameReader: a handler's own error goes to the caller, not taken for invalid UTF-8", () => {
+  for (const opcode of [Opcode.text, Opcode.binary]) {
+    const fails: number[] = [];
+    const reader = new FrameReader({ maxMessageBytes: 100 }, {
+      text: () => {
+        throw new Error("the text handler broke");
+      },
+      binary: () => {
+        throw new Error("the binary handler broke");
+      },
+      ping: () => {},
+      pong: () => {},
+      close: () => {},
+      fail: (code) => fails.push(code),
+    });
+    const kind = opcode === Opcode.text ? "text" : "binary";
+    const message = frames(
+      { opcode, payload: "a", fin: false },
+      { opcode: Opcode.continuation, payload: "b" },
+    );
+    assert.throws(() => reader.push(message), new RegExp(`the ${kind} handler broke`));
+    assert.deepEqual(fails, [], kind);
+  }
+});
+
 // --- close frames -----------------------------------------------------------------------------------
 
 Deno.test("FrameReader: valid close codes are handed on with the reason", () => {
