@@ -32,7 +32,7 @@ export interface Flags {
   quick: boolean;
   /** Measure Fanout under `deno serve --parallel` with Redis instead of one process. */
   parallel: boolean;
-  /** Measure Fanout under `deno serve serve.ts` (Deno's server and sockets) instead of `main.ts`. */
+  /** Measure Fanout under `deno serve serve.ts` (Deno's server and sockets), not `main.ts`. */
   serve: boolean;
   json?: string;
 }

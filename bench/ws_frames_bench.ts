@@ -2,7 +2,7 @@
  * Micro-benchmark of the WebSocket reader (`lib/transport/ws_frames.ts`, `FrameReader.push`):
  * the hot path (a small text message in one frame and one read, what the hub gets from every
  * sender) and text messages that come in pieces (reads that cut a frame, fragments), which are
- * decoded as they arrive so that invalid UTF-8 fails at once. `deno bench bench/ws_frames_bench.ts`.
+ * decoded as they arrive so that invalid UTF-8 fails at once.
  *
  * @example
  * ```sh
@@ -73,6 +73,7 @@ const small = frame(1, enc.encode(`{"type":"message","text":"${"x".repeat(34)}"}
 const ascii64k = reads(frame(1, enc.encode("x".repeat(64 * 1024))), 16 * 1024);
 const mixed256k = reads(frame(1, enc.encode("ascii, é, €, 𝄞 ".repeat(12_483))), 16 * 1024);
 const fragmented1m = reads(fragments(1, enc.encode("y".repeat(1 << 20)), 4096), 16 * 1024);
+const tiny64k = reads(fragments(1, enc.encode("z".repeat(64 * 1024)), 64), 16 * 1024);
 const binary64k = reads(frame(2, new Uint8Array(64 * 1024).fill(7)), 16 * 1024);
 
 Deno.bench("60-byte text, one frame, one read (the hot path)", { group: "small" }, () => {
@@ -89,6 +90,10 @@ Deno.bench("256 KiB mixed UTF-8 text in 16 KiB reads", { group: "pieces" }, () =
 
 Deno.bench("1 MiB text in 4 KiB fragments, 16 KiB reads", { group: "pieces" }, () => {
   for (const r of fragmented1m) reader.push(r);
+});
+
+Deno.bench("64 KiB text in 64-byte fragments (1024, the cap)", { group: "pieces" }, () => {
+  for (const r of tiny64k) reader.push(r);
 });
 
 Deno.bench("64 KiB binary in 16 KiB reads (no UTF-8)", { group: "pieces" }, () => {

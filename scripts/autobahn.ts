@@ -1,8 +1,9 @@
 /**
  * `deno task autobahn`: RFC 6455 conformance. Starts two echo servers, Fanout's transport
  * (`scripts/echo_server.ts`, what `deno task start` serves) and the `deno serve` path's socket
- * (`scripts/echo_serve.ts`), runs the Autobahn|Testsuite fuzzingclient kit (`../shared/autobahn/run.sh`
- * beside the project, or `AUTOBAHN_KIT`) against both in one run and prints its table per server.
+ * (`scripts/echo_serve.ts`), runs the Autobahn|Testsuite fuzzingclient kit
+ * (`../shared/autobahn/run.sh` beside the project, or `AUTOBAHN_KIT`) against both in one run and
+ * prints its table per server.
  * Exits 1 when a case of Fanout's transport FAILED or one of its closing handshakes failed (as the
  * kit judges); what Deno's server does is printed beside it and does not count (it is not ours to
  * fix: it echoes a close frame over 125 bytes, case 7.3.6).
