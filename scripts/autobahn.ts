@@ -25,6 +25,7 @@
  * @module
  */
 
+import { freePort } from "../bench/servers.ts";
 import { startFlags } from "./start_flags.ts";
 
 /** What `deno task autobahn` was asked to do. */
@@ -198,14 +199,6 @@ export function timingsTable(
 }
 
 const ROOT = new URL("../", import.meta.url);
-
-/** A free loopback port (closed again before returning). */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
 
 /** Starts one echo server and waits until it accepts connections (at most 30 s). */
 async function startEcho(
