@@ -4,8 +4,19 @@
  * @module
  */
 
-/** The scenarios; `fanout-rate` is `fanout` at a fixed rate per sender (100 clients, 40/s). */
-export const SCENARIOS = ["fanout", "fanout-rate", "idle", "connect", "join-storm"] as const;
+/**
+ * The scenarios: `fanout` is the closed loop with 1000 clients (where the load generator is the
+ * bottleneck), `fanout-100` the same with 100 clients (where the server's own latency shows), and
+ * `fanout-rate` the gentle load (100 clients, 10 senders at 40 messages/s each: latency).
+ */
+export const SCENARIOS = [
+  "fanout",
+  "fanout-100",
+  "fanout-rate",
+  "idle",
+  "connect",
+  "join-storm",
+] as const;
 /** One scenario name. */
 export type Scenario = typeof SCENARIOS[number];
 
@@ -21,6 +32,8 @@ export interface Flags {
   quick: boolean;
   /** Measure Fanout under `deno serve --parallel` with Redis instead of one process. */
   parallel: boolean;
+  /** Measure Fanout under `deno serve serve.ts` (Deno's server and sockets), not `main.ts`. */
+  serve: boolean;
   json?: string;
 }
 
@@ -35,6 +48,7 @@ export interface Params {
 
 const FULL: Record<Scenario, Params> = {
   "fanout": { clients: 1000, senders: 10, seconds: 10, inflight: 16, rate: 0 },
+  "fanout-100": { clients: 100, senders: 10, seconds: 10, inflight: 16, rate: 0 },
   "fanout-rate": { clients: 100, senders: 10, seconds: 10, inflight: 1024, rate: 40 },
   "idle": { clients: 10_000, senders: 0, seconds: 0, inflight: 0, rate: 0 },
   "connect": { clients: 2000, senders: 0, seconds: 0, inflight: 0, rate: 0 },
@@ -42,6 +56,7 @@ const FULL: Record<Scenario, Params> = {
 };
 const QUICK: Record<Scenario, Params> = {
   "fanout": { clients: 20, senders: 2, seconds: 1, inflight: 4, rate: 0 },
+  "fanout-100": { clients: 10, senders: 2, seconds: 1, inflight: 4, rate: 0 },
   "fanout-rate": { clients: 10, senders: 2, seconds: 1, inflight: 1024, rate: 20 },
   "idle": { clients: 50, senders: 0, seconds: 0, inflight: 0, rate: 0 },
   "connect": { clients: 50, senders: 0, seconds: 0, inflight: 0, rate: 0 },
@@ -65,7 +80,13 @@ function num(name: string, raw: string | undefined): number {
  * ```
  */
 export function parseFlags(args: string[]): Flags {
-  const flags: Flags = { scenarios: [...SCENARIOS], rounds: 1, quick: false, parallel: false };
+  const flags: Flags = {
+    scenarios: [...SCENARIOS],
+    rounds: 1,
+    quick: false,
+    parallel: false,
+    serve: false,
+  };
   for (let i = 0; i < args.length; i++) {
     const [name, inline] = args[i].replace(/^--/, "").split("=", 2);
     const value = () => inline ?? args[++i];
@@ -93,12 +114,18 @@ export function parseFlags(args: string[]): Flags {
       case "parallel":
         flags.parallel = true;
         break;
+      case "serve":
+        flags.serve = true;
+        break;
       case "json":
         flags.json = value();
         break;
       default:
         throw new RangeError(`unknown flag "${args[i]}"; see bench/run.ts for the list`);
     }
+  }
+  if (flags.parallel && flags.serve) {
+    throw new RangeError("--parallel and --serve both choose how Fanout runs: give one");
   }
   return flags;
 }

@@ -2,9 +2,11 @@
  * `deno task bench`: starts Fanout (`main.ts`, JSON mode) and the naive baseline as
  * subprocesses, A/B interleaved with a fresh server per run, the server pinned to core 0 and this
  * load generator to core 1, runs the scenarios, and prints Markdown tables (absolute figures and
- * ratios to the baseline). Flags: `--scenario fanout|fanout-rate|idle|connect|join-storm|all`,
- * `--clients`, `--senders`, `--seconds`, `--inflight`, `--rate`, `--rounds`, `--quick`,
- * `--parallel` (Fanout under `deno serve --parallel` with Redis), `--json <file>`.
+ * ratios to the baseline). Flags:
+ * `--scenario fanout|fanout-100|fanout-rate|idle|connect|join-storm|all`, `--clients`,
+ * `--senders`, `--seconds`, `--inflight`, `--rate`, `--rounds`, `--quick`, `--parallel` (Fanout
+ * under `deno serve --parallel` with Redis), `--serve` (Fanout under `deno serve serve.ts`, one
+ * process, pinned), `--json <file>`.
  *
  * @example
  * ```sh
@@ -40,6 +42,7 @@ const FANOUT_COLUMNS: Column[] = [
 ];
 const COLUMNS: Record<Scenario, Column[]> = {
   "fanout": FANOUT_COLUMNS,
+  "fanout-100": FANOUT_COLUMNS,
   "fanout-rate": FANOUT_COLUMNS,
   "idle": [
     { key: "connections", label: "idle connections held" },
@@ -70,6 +73,7 @@ async function runOne(kind: ServerKind, scenario: Scenario, flags: ReturnType<ty
     await runConnect(server, flags.quick ? 20 : 300);
     switch (scenario) {
       case "fanout":
+      case "fanout-100":
       case "fanout-rate":
         return { ...await runFanout(server, p) };
       case "idle":
@@ -106,7 +110,13 @@ if (import.meta.main) {
         ? ["baseline", "fanout"] as const
         : ["fanout", "baseline"] as const;
       for (const column of order) {
-        const kind: ServerKind = column === "fanout" && flags.parallel ? "fanout-parallel" : column;
+        const kind: ServerKind = column === "baseline"
+          ? column
+          : flags.parallel
+          ? "fanout-parallel"
+          : flags.serve
+          ? "fanout-serve"
+          : column;
         out[column].push(await runOne(kind, scenario, flags));
       }
     }
@@ -114,7 +124,11 @@ if (import.meta.main) {
       ? `${p.clients} clients, ${p.senders} senders, ` +
         (p.rate > 0 ? `${p.rate} msg/s each` : `${p.inflight} in flight each`) + `, ${p.seconds} s`
       : `${p.clients} clients`;
-    const where = flags.parallel ? "; Fanout: deno serve --parallel + Redis, not pinned" : "";
+    const where = flags.parallel
+      ? "; Fanout: deno serve --parallel + Redis, not pinned"
+      : flags.serve
+      ? "; Fanout: deno serve serve.ts (Deno's server and sockets)"
+      : "";
     console.log(
       table(`${scenario} (${what}${where})`, COLUMNS[scenario], out.baseline, out.fanout),
     );

@@ -8,10 +8,11 @@
 import { startFlags } from "../scripts/start_flags.ts";
 
 /**
- * Which server: the product, the product under `deno serve --parallel` (one worker per core,
- * rooms shared through a `redis-server` started for it), or the naive baseline.
+ * Which server: the product (`main.ts`: Fanout's own transport), the product under `deno serve`
+ * (`serve.ts`: Deno's HTTP server and sockets), the product under `deno serve --parallel` (one
+ * worker per core, rooms shared through a `redis-server` started for it), or the naive baseline.
  */
-export type ServerKind = "fanout" | "fanout-parallel" | "baseline";
+export type ServerKind = "fanout" | "fanout-serve" | "fanout-parallel" | "baseline";
 
 /** A running server subprocess. */
 export interface ServerHandle {
@@ -111,10 +112,10 @@ export async function startServer(
   const redis = kind === "fanout-parallel" ? await startRedis() : null;
   const args = kind === "fanout"
     ? ["run", ...startFlags(new URL("../", import.meta.url)), "main.ts"]
-    : kind === "fanout-parallel"
+    : kind === "fanout-parallel" || kind === "fanout-serve"
     ? [
       "serve",
-      "--parallel",
+      ...(kind === "fanout-parallel" ? ["--parallel"] : []),
       ...startFlags(new URL("../", import.meta.url)),
       "--host",
       "127.0.0.1",
@@ -246,7 +247,7 @@ export function cpuSeconds(pid: number | "self"): number {
  * ```
  */
 export async function metric(server: ServerHandle, name: string): Promise<number> {
-  if (server.kind !== "fanout") return NaN;
+  if (server.kind === "baseline" || server.kind === "fanout-parallel") return NaN;
   const res = await fetch(`http://127.0.0.1:${server.port}/metrics`);
   const text = await res.text();
   const m = text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m"));

@@ -2,7 +2,7 @@
  * The hub's socket contract: what it needs of a WebSocket to send to it (`SocketLike`), the
  * upgraded socket whose events it wires (`UpgradedSocket`), and the upgrade that gives one to
  * `routes/ws.ts` (`Upgrade`, which the server provides). Fanout's own sockets
- * (`lib/transport/ws_socket.ts`) and Deno's `WebSocket` satisfy both socket shapes.
+ * (`lib/transport/server_web_socket.ts`) and Deno's `WebSocket` satisfy both socket shapes.
  *
  * @module
  */
@@ -23,7 +23,7 @@ export interface SocketLike {
   send(data: string): void;
   /**
    * Encodes a text frame once, to be sent to many sockets with `sendFrame` (Fanout's own sockets,
-   * `lib/transport/ws_socket.ts`): every recipient of the same frame then shares one encoding.
+   * `lib/transport/server_web_socket.ts`): every recipient of the same frame then shares one encoding.
    */
   encodeText?(text: string): Uint8Array;
   /** Sends a frame made by `encodeText`. */
@@ -32,7 +32,7 @@ export interface SocketLike {
 }
 
 /**
- * The socket an upgrade gives: Fanout's own (`lib/transport/ws_socket.ts`) or Deno's `WebSocket`:
+ * The socket an upgrade gives: Fanout's own (`lib/transport/server_web_socket.ts`) or Deno's `WebSocket`:
  * what `Hub.attach` wires. Handler parameters are `never` so that both fit.
  *
  * @example

@@ -40,9 +40,14 @@ export function loadConfigOrExit(
 
 /**
  * The upgrade of the routes: Fanout's own for requests its server read, `Deno.upgradeWebSocket`
- * for requests of `deno serve`.
+ * for requests of `deno serve` (also the conformance echo server's, `scripts/echo_server.ts`).
+ *
+ * @example
+ * ```ts
+ * const { socket, response } = denoUpgrade(req, { protocol: "fanout.v1" });
+ * ```
  */
-const denoUpgrade: Upgrade = (req, options) =>
+export const denoUpgrade: Upgrade = (req, options) =>
   servedHere(req) ? upgradeWebSocket(req, { protocol: options.protocol }) : Deno.upgradeWebSocket(
     req,
     {
@@ -52,7 +57,7 @@ const denoUpgrade: Upgrade = (req, options) =>
   );
 
 /** TCP connections one address may hold beyond its WebSockets, for plain HTTP. */
-const HTTP_CONNECTIONS_PER_IP = 32;
+export const HTTP_CONNECTIONS_PER_IP = 32;
 
 /**
  * TCP connections the listener holds at most: the WebSockets plus a tenth (at least 64) for plain
@@ -63,7 +68,7 @@ const HTTP_CONNECTIONS_PER_IP = 32;
  * maxTcpConnections(loadConfig({})); // 11000
  * ```
  */
-function maxTcpConnections(config: Pick<Config, "maxConnections">): number {
+export function maxTcpConnections(config: Pick<Config, "maxConnections">): number {
   return config.maxConnections + Math.max(64, Math.ceil(config.maxConnections / 10));
 }
 

@@ -11,7 +11,7 @@ import { realTimers, type Timers } from "../shared/timers.ts";
 import { createHash } from "node:crypto";
 import { bodyFraming, type HeadError, parseRequestHead, type RequestHead } from "./http_head.ts";
 import type { InboundBudget } from "./ws_frames.ts";
-import { type ByteStream, ServerWebSocket } from "./ws_socket.ts";
+import { type ByteStream, ServerWebSocket } from "./server_web_socket.ts";
 
 /** A TCP connection: `Deno.Conn` satisfies it. */
 export interface ConnLike extends ByteStream {
@@ -43,6 +43,8 @@ export interface HttpLimits {
   keepAliveTimeoutMs: number;
   /** Largest incoming WebSocket message, fragments included (close 1009 past it). */
   maxWsMessageBytes: number;
+  /** Most fragments an incoming WebSocket message may have (default 1024; close 1009 past it). */
+  maxWsFragments?: number;
   /** Time a WebSocket close handshake may take before the connection is dropped. */
   wsCloseTimeoutMs: number;
   /** Bytes every WebSocket reader may hold together for incomplete messages. */
@@ -172,6 +174,7 @@ export function upgradeWebSocket(
     stream: conn,
     protocol: options.protocol ?? "",
     maxMessageBytes: limits.maxWsMessageBytes,
+    maxFragments: limits.maxWsFragments,
     inbound: limits.inbound,
     closeTimeoutMs: limits.wsCloseTimeoutMs,
     now: opts.now,

@@ -2,8 +2,9 @@
  * Fanout's own HTTP/1.1 and WebSocket server over a TCP listener: it counts every connection
  * from its first byte (also those that never finish a request), caps them in total and per
  * client address, drops requests that take longer than the request timeout, keeps accepting
- * after the process ran out of file descriptors, and pings WebSockets that fall silent.
- * Runtime-free: the listener (`Deno.listen`'s satisfies it), clock and timers are injected.
+ * after the process ran out of file descriptors, pings WebSockets that fall silent, and turns
+ * Nagle's algorithm off on every connection (small frames leave at once). Runtime-free: the
+ * listener (`Deno.listen`'s satisfies it), clock and timers are injected.
  *
  * @module
  */
@@ -17,12 +18,17 @@ import {
   refuseConnection,
   serveHttpConnection,
 } from "./http_connection.ts";
-import type { ServerWebSocket } from "./ws_socket.ts";
+import type { ServerWebSocket } from "./server_web_socket.ts";
 
 /** An accepted TCP connection. */
 export interface AcceptedConn extends ConnLike {
   /** The peer: an IP address and port (a Unix socket has neither). */
   readonly remoteAddr: { hostname?: string; port?: number };
+  /**
+   * Turns Nagle's algorithm off (`TCP_NODELAY`) with `true`; a Unix socket has no such thing.
+   * `Deno.TcpConn` has it, and `Deno.listen` leaves it off.
+   */
+  setNoDelay?(noDelay?: boolean): void;
 }
 
 /** A TCP listener: `Deno.Listener` satisfies it. */
@@ -150,6 +156,13 @@ export class HttpServer {
   }
 
   #admit(conn: AcceptedConn): void {
+    // Without it a small frame written after another waits for the peer's delayed ACK (up to
+    // 40 ms on Linux): every WebSocket message is small.
+    try {
+      conn.setNoDelay?.(true);
+    } catch {
+      // The connection is already gone: the first read or write says so.
+    }
     const remote = hostnameOf(conn.remoteAddr);
     const key = this.#o.addressKey?.(remote.hostname) ?? remote.hostname;
     if (this.#draining) {

@@ -1,8 +1,9 @@
 /**
  * WebSocket framing (RFC 6455) for the server side: encoding of the server's unmasked frames,
  * and an incremental reader of the client's masked frames that enforces the protocol's rules and
- * a cap on the size of a whole message, fragments included, before buffering its payload.
- * Pure: bytes in, callbacks out.
+ * a cap on the size of a whole message, fragments included, before buffering its payload, and
+ * fails a text message on the first byte that makes it invalid UTF-8. Pure: bytes in, callbacks
+ * out.
  *
  * @module
  */
@@ -27,7 +28,13 @@ export const Opcode = {
 import { Close } from "../protocol/close_codes.ts";
 
 const encoder = new TextEncoder();
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+/**
+ * A text payload is UTF-8 without a BOM to strip (RFC 6455 5.6; the browser's WebSocket decodes
+ * "without BOM"): a leading U+FEFF is a character of the message like any other.
+ */
+const UTF8 = { fatal: true, ignoreBOM: true };
+const strictUtf8 = new TextDecoder("utf-8", UTF8);
+const STREAM = { stream: true };
 
 /**
  * Encodes one final, unmasked frame (what a server sends).
@@ -115,7 +122,7 @@ const INBOUND_RECLAIM_TO = 0.9;
 
 /** What the reader hands on; each payload is only valid during the call. */
 export interface FrameEvents {
-  /** A whole text message (fragments joined, UTF-8 checked). */
+  /** A whole text message (fragments joined, UTF-8 checked as its bytes arrived). */
   text(text: string): void;
   /** A whole binary message. */
   binary(payload: Uint8Array): void;
@@ -135,6 +142,20 @@ export interface FrameReaderOptions {
   maxFragments?: number;
   /** Shared cap on what every reader holds (default: none); past it the reader fails with 1013. */
   inbound?: InboundBudget;
+}
+
+/** The pieces of a message as one array (the piece itself when there is one). */
+function joined(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  let size = 0;
+  for (const part of parts) size += part.length;
+  const whole = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    whole.set(part, at);
+    at += part.length;
+  }
+  return whole;
 }
 
 /** A close code a peer may send (RFC 6455 section 7.4). */
@@ -180,8 +201,18 @@ export class FrameReader {
   #filled = 0;
   // The fragmented message being assembled.
   #messageOpcode = 0;
-  /** What arrived of the message so far, unmasked, in the pieces it came in. */
+  /**
+   * What arrived of the message so far, unmasked, in the pieces it came in: a binary message, or
+   * a text message that came whole in one piece (decoded at once when it ends).
+   */
   #parts: Uint8Array[] = [];
+  /**
+   * A text message that comes in more than one piece (fragments, or reads that cut a frame) is
+   * decoded as it arrives, so that the piece that makes it invalid fails it at once (RFC 6455
+   * 8.1): these are its characters so far; the decoder keeps a character cut between pieces.
+   */
+  #texts: string[] | null = null;
+  #utf8: TextDecoder | null = null;
   #messageBytes = 0;
   #fragments = 0;
 
@@ -236,6 +267,8 @@ export class FrameReader {
     this.#stopped = true;
     this.#inFrame = false;
     this.#parts = [];
+    this.#texts = null;
+    this.#utf8 = null;
     this.#messageBytes = 0;
     this.#fragments = 0;
     this.#release();
@@ -276,14 +309,27 @@ export class FrameReader {
       } else if (take > 0) {
         // Data: what arrived is unmasked into a part of its own, counted as it comes.
         const part = new Uint8Array(take);
+        const whole = at === 0 && take === this.#frameLength && this.#fin && this.#fragments === 1;
         for (let k = 0; k < take; k++, at++) part[k] = chunk[i + k] ^ mask[at & 3];
-        this.#parts.push(part);
         this.#messageBytes += take;
         if (!this.#charge(take)) return;
+        if (this.#messageOpcode !== Opcode.text || whole) this.#parts.push(part);
+        else if (!this.#decodePiece(part)) return;
       }
       this.#filled = at;
       i += take;
       if (this.#filled === this.#frameLength) this.#endFrame();
+    }
+  }
+
+  /** Decodes one piece of a text message; false when it made the message invalid (failed). */
+  #decodePiece(piece: Uint8Array): boolean {
+    this.#utf8 ??= new TextDecoder("utf-8", UTF8);
+    try {
+      (this.#texts ??= []).push(this.#utf8.decode(piece, STREAM));
+      return true;
+    } catch {
+      return this.#fail(Close.invalidData, "text message is not valid UTF-8");
     }
   }
 
@@ -354,26 +400,22 @@ export class FrameReader {
     }
     if (!this.#fin) return;
     const parts = this.#parts;
-    let whole: Uint8Array;
-    if (parts.length === 1) whole = parts[0];
-    else {
-      whole = new Uint8Array(this.#messageBytes);
-      let at = 0;
-      for (const part of parts) {
-        whole.set(part, at);
-        at += part.length;
-      }
-    }
+    const texts = this.#texts;
     const kind = this.#messageOpcode;
     this.#parts = [];
+    this.#texts = null;
     this.#messageOpcode = 0;
     this.#messageBytes = 0;
     this.#fragments = 0;
     this.#release();
-    if (kind === Opcode.binary) return this.#on.binary(whole);
+    if (kind === Opcode.binary) return this.#on.binary(joined(parts));
     let text: string;
     try {
-      text = strictUtf8.decode(whole);
+      if (texts !== null) {
+        // The end: a character still cut short fails it (the decoder is then ready again).
+        texts.push(this.#utf8!.decode());
+        text = texts.join("");
+      } else text = strictUtf8.decode(parts[0] ?? new Uint8Array(0));
     } catch {
       this.#fail(Close.invalidData, "text message is not valid UTF-8");
       return;

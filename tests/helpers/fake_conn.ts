@@ -68,6 +68,8 @@ export class FakeConn {
   readCalls = 0;
   closeCalls = 0;
   closed = false;
+  /** Every `setNoDelay` call, with its argument (`Deno.TcpConn`'s default is `true`). */
+  readonly noDelayCalls: boolean[] = [];
   #incoming: Uint8Array[] = [];
   #eof = false;
   #readError: Error | null = null;
@@ -146,6 +148,11 @@ export class FakeConn {
       this.writes.push(w.bytes.slice(0, n));
       w.resolve(n);
     }
+  }
+
+  /** Records the call, as `Deno.TcpConn.setNoDelay` would set `TCP_NODELAY`. */
+  setNoDelay(noDelay = true): void {
+    this.noDelayCalls.push(noDelay);
   }
 
   read(buffer: Uint8Array): Promise<number | null> {

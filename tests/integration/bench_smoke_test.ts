@@ -28,6 +28,10 @@ testWithPermissions("bench flags: defaults, overrides and errors", () => {
   assert.throws(() => parseFlags(["--scenario", "nope"]), /--scenario must be one of/);
   assert.throws(() => parseFlags(["--clients", "x"]), /--clients needs a non-negative number/);
   assert.throws(() => parseFlags(["--bogus"]), /unknown flag "--bogus"/);
+  assert.equal(scenarioParams("fanout-100", parseFlags([])).clients, 100);
+  assert.equal(scenarioParams("fanout-100", parseFlags([])).rate, 0);
+  assert.equal(parseFlags(["--serve"]).serve, true);
+  assert.throws(() => parseFlags(["--serve", "--parallel"]), /--parallel and --serve both/);
   assert.equal(median([3, 1, NaN, 2]), 2);
 });
 
@@ -45,13 +49,19 @@ testWithPermissions({
       const stdout = new TextDecoder().decode(out.stdout);
       assert.ok(out.success, `bench failed: ${new TextDecoder().decode(out.stderr)}`);
       for (
-        const heading of ["### fanout (", "### fanout-rate (", "### idle (", "### join-storm ("]
+        const heading of [
+          "### fanout (",
+          "### fanout-100 (",
+          "### fanout-rate (",
+          "### idle (",
+          "### join-storm (",
+        ]
       ) {
         assert.ok(stdout.includes(heading), `missing table ${heading} in:\n${stdout}`);
       }
       assert.match(stdout, /\| deliveries\/s \| [\d,]+ \| [\d,]+ \| [\d.]+× \|/);
       const rows: Rows = JSON.parse(await Deno.readTextFile(json));
-      for (const scenario of ["fanout", "fanout-rate"]) {
+      for (const scenario of ["fanout", "fanout-100", "fanout-rate"]) {
         for (const kind of ["baseline", "fanout"] as const) {
           const r = rows[scenario][kind][0];
           const where = `${scenario}/${kind}: ${JSON.stringify(r)}`;

@@ -166,10 +166,11 @@ testWithPermissions({
   },
 });
 
-// Found by this suite and fixed (lib/transport/ws_socket.ts): after a protocol failure the socket wrote
-// its close frame and closed the connection at once; a client still sending left unread bytes,
-// so the kernel reset the connection and the close frame was lost (eof in 10 of 10 tries). Now
-// the server half-closes and reads and discards until the peer goes or CLOSE_TIMEOUT_MS.
+// Found by this suite and fixed (lib/transport/server_web_socket.ts): after a protocol failure the
+// socket wrote its close frame and closed the connection at once; a client still sending left
+// unread bytes, so the kernel reset the connection and the close frame was lost (eof in 10 of 10
+// tries). Now the server half-closes and reads and discards until the peer goes or
+// CLOSE_TIMEOUT_MS.
 testWithPermissions({
   name: "hostile 8: an endless sender that does not pause still reads its 1009",
   ...options,

@@ -15,7 +15,7 @@ import {
   serveHttpConnection,
   upgradeWebSocket,
 } from "../../lib/transport/http_connection.ts";
-import type { ServerWebSocket } from "../../lib/transport/ws_socket.ts";
+import type { ServerWebSocket } from "../../lib/transport/server_web_socket.ts";
 import { FakeConn, tick, until } from "../helpers/fake_conn.ts";
 import { ManualTimers } from "../helpers/manual_timers.ts";
 import { closeBody, maskedFrame, serverFrames } from "../helpers/masked_frames.ts";
@@ -737,7 +737,7 @@ const UPGRADE = "GET /ws HTTP/1.1\r\nHost: example.test\r\nUpgrade: websocket\r\
   "Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
   "Sec-WebSocket-Version: 13\r\n\r\n";
 
-function upgrading(protocol?: string) {
+function upgrading(protocol?: string, limits: Partial<HttpLimits> = {}) {
   const messages: string[] = [];
   const opened: string[] = [];
   const t = start((req) => {
@@ -749,7 +749,7 @@ function upgrading(protocol?: string) {
       socket.send(`echo ${e.data}`);
     };
     return response;
-  });
+  }, limits);
   return { ...t, messages, opened };
 }
 
@@ -832,6 +832,24 @@ Deno.test("upgradeWebSocket: the socket's limits come from the connection's", as
   const headEnd = t.conn.text().indexOf("\r\n\r\n") + 4;
   const frames = serverFrames(t.conn.bytes().subarray(headEnd));
   assert.equal(frames.at(-1)!.code, 1009);
+});
+
+Deno.test("upgradeWebSocket: the fragment cap comes from maxWsFragments: exactly it passes, one more 1009", async () => {
+  const t = upgrading(undefined, { maxWsFragments: 2 });
+  t.conn.feed(UPGRADE);
+  await until(() => t.sockets.length === 1, "the upgrade");
+  t.conn.feed(maskedFrame({ opcode: 1, payload: "a", fin: false }));
+  t.conn.feed(maskedFrame({ opcode: 0, payload: "b" }));
+  await until(() => t.messages.length === 1, "the message in two fragments");
+  assert.deepEqual(t.messages, ["ab"]);
+  t.conn.feed(maskedFrame({ opcode: 1, payload: "a", fin: false }));
+  t.conn.feed(maskedFrame({ opcode: 0, payload: "b", fin: false }));
+  t.conn.feed(maskedFrame({ opcode: 0, payload: "c" }));
+  await t.done;
+  const headEnd = t.conn.text().indexOf("\r\n\r\n") + 4;
+  const close = serverFrames(t.conn.bytes().subarray(headEnd)).at(-1)!;
+  assert.equal(close.code, 1009);
+  assert.equal(close.text, "message in more than 2 fragments");
 });
 
 Deno.test("upgradeWebSocket: an invalid handshake throws with the reason", async () => {

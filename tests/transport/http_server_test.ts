@@ -1,7 +1,8 @@
 /**
  * The accept loop over a fake listener and manual timers: the total and per-address caps at
- * their boundaries (and slots freed for reuse), accept failing like EMFILE without the loop
- * exiting, WebSocket heartbeats, and close(): drained, then what is left closed after the grace.
+ * their boundaries (and slots freed for reuse), Nagle's algorithm off on every connection, accept
+ * failing like EMFILE without the loop exiting, WebSocket heartbeats, and close(): drained, then
+ * what is left closed after the grace.
  */
 
 import assert from "node:assert/strict";
@@ -155,6 +156,35 @@ Deno.test("HttpServer: the handler gets the peer's address", async () => {
   const conn = await t.connect("198.51.100.4");
   await answered(conn, "/who");
   assert.ok(conn.text().endsWith("ok /who from 198.51.100.4"));
+});
+
+// --- Nagle's algorithm -------------------------------------------------------------------------
+
+Deno.test("HttpServer: every accepted connection gets setNoDelay(true) once, refused ones too", async () => {
+  const t = setup({ maxConnections: 100, maxConnectionsPerAddress: 1 });
+  const served = await t.connect("10.0.0.1");
+  assert.deepEqual(served.noDelayCalls, [true], "set at accept, before any request");
+  await answered(served);
+  assert.deepEqual(served.noDelayCalls, [true], "once per connection, not per request");
+  const refused = await t.connect("10.0.0.1"); // over the per-address cap
+  await refusedWith(refused, 429, "too many connections from your address (at most 1)");
+  assert.deepEqual(refused.noDelayCalls, [true]);
+});
+
+Deno.test("HttpServer: a connection without setNoDelay, or whose setNoDelay throws, is served", async () => {
+  const t = setup({ maxConnections: 100, maxConnectionsPerAddress: 100 });
+  // The server takes the connection a turn after accept resolves: patched before that.
+  const unix = t.listener.connect("10.0.0.1");
+  Object.assign(unix, { setNoDelay: undefined });
+  await until(() => t.listener.accepting, "the next accept");
+  await answered(unix, "/unix");
+  const reset = t.listener.connect("10.0.0.2");
+  reset.setNoDelay = () => {
+    throw Object.assign(new Error("Bad resource ID"), { name: "BadResource" });
+  };
+  await until(() => t.listener.accepting, "the next accept");
+  await answered(reset, "/reset");
+  assert.equal(t.state.served, false, "the accept loop goes on");
 });
 
 // --- accept errors -----------------------------------------------------------------------------

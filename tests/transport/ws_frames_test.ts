@@ -1,8 +1,9 @@
 /**
  * WebSocket framing: the server's encodings, and the reader of client frames at every rule and
- * boundary (lengths, masking, opcodes, control frames, close codes, UTF-8, the message cap
- * checked on the header alone, the fragment cap, the shared inbound budget), plus a property:
- * however the bytes are cut into chunks, the reader hands on the same events.
+ * boundary (lengths, masking, opcodes, control frames, close codes, UTF-8 failing as soon as a
+ * byte makes a text invalid, the message cap checked on the header alone, the fragment cap, the
+ * shared inbound budget), plus a property: however the bytes are cut into chunks, the reader
+ * hands on the same events.
  */
 
 import { Close } from "../../lib/protocol/close_codes.ts";
@@ -446,6 +447,120 @@ Deno.test("FrameReader: invalid UTF-8 fails 1007, also split across fragments", 
   const { reader, events } = recorder({ maxMessageBytes: 100 });
   reader.push(maskedFrame({ opcode: Opcode.binary, payload: new Uint8Array([0xff, 0xc0, 0x80]) }));
   assert.deepEqual(events, [["binary", [0xff, 0xc0, 0x80]]]);
+});
+
+Deno.test("FrameReader: invalid UTF-8 fails on the fragment that makes it so, before the message ends (Autobahn 6.4.1, 6.4.2)", () => {
+  const budget: InboundBudget = { held: 0, max: 1000 };
+  const { reader, events } = recorder({ maxMessageBytes: 100, inbound: budget });
+  reader.push(maskedFrame({ opcode: Opcode.text, payload: "κόσμε", fin: false }));
+  assert.deepEqual(events, [], "a valid first fragment waits for the rest");
+  // U+110000 in UTF-8's pattern: 0xf4 0x90 is already impossible.
+  reader.push(maskedFrame({
+    opcode: Opcode.continuation,
+    payload: new Uint8Array([0xf4, 0x90, 0x80, 0x80]),
+    fin: false,
+  }));
+  assert.deepEqual(events, [["fail", Close.invalidData, "text message is not valid UTF-8"]]);
+  assert.equal(budget.held, 0, "released at once");
+  reader.push(maskedFrame({ opcode: Opcode.continuation, payload: "edited" }));
+  assert.equal(events.length, 1, "nothing read after the failure");
+});
+
+Deno.test("FrameReader: invalid UTF-8 in one frame fails on the read that brings the bad byte (Autobahn 6.4.3, 6.4.4)", () => {
+  const payload = new Uint8Array([
+    ...enc.encode("κόσμε"),
+    0xf4,
+    0x90,
+    0x80,
+    0x80,
+    ...enc.encode("edited"),
+  ]);
+  const frame = maskedFrame({ opcode: Opcode.text, payload });
+  const bad = frame.length - payload.length + enc.encode("κόσμε").length + 1; // the 0x90
+  const { reader, events } = recorder({ maxMessageBytes: 100 });
+  for (let i = 0; i < frame.length; i++) {
+    reader.push(frame.subarray(i, i + 1));
+    if (i < bad) assert.deepEqual(events, [], `nothing before byte ${i}`);
+    else {
+      assert.deepEqual(events, [["fail", Close.invalidData, "text message is not valid UTF-8"]]);
+    }
+  }
+  // In three reads: the second one, which holds the bad byte, fails it.
+  const three = recorder({ maxMessageBytes: 100 });
+  three.reader.push(frame.subarray(0, bad - 1));
+  assert.deepEqual(three.events, []);
+  three.reader.push(frame.subarray(bad - 1, bad + 3));
+  assert.equal(failCode(three.events), Close.invalidData);
+});
+
+Deno.test("FrameReader: a text message cut anywhere, in reads or fragments, decodes the same", () => {
+  const text = "a€𝄞ß\u{10ffff}z";
+  const bytes = enc.encode(text);
+  for (let cut = 0; cut <= bytes.length; cut++) {
+    const frame = maskedFrame({ opcode: Opcode.text, payload: bytes });
+    const head = frame.length - bytes.length;
+    const reads = recorder({ maxMessageBytes: 100 });
+    reads.reader.push(frame.subarray(0, head + cut));
+    reads.reader.push(frame.subarray(head + cut));
+    assert.deepEqual(reads.events, [["text", text]], `one frame cut at payload byte ${cut}`);
+    const fragments = recorder({ maxMessageBytes: 100 });
+    fragments.reader.push(frames(
+      { opcode: Opcode.text, payload: bytes.subarray(0, cut), fin: false },
+      { opcode: Opcode.continuation, payload: bytes.subarray(cut) },
+    ));
+    assert.deepEqual(fragments.events, [["text", text]], `two fragments cut at byte ${cut}`);
+  }
+  // The decoder is ready for the next message after one that came in pieces.
+  const { reader, events } = recorder({ maxMessageBytes: 100 });
+  reader.push(frames(
+    { opcode: Opcode.text, payload: new Uint8Array([0xe2, 0x82]), fin: false },
+    { opcode: Opcode.continuation, payload: new Uint8Array([0xac]) },
+    { opcode: Opcode.text, payload: new Uint8Array([0xe2]), fin: false },
+    { opcode: Opcode.continuation, payload: new Uint8Array([0x82, 0xac]) },
+  ));
+  assert.deepEqual(events, [["text", "€"], ["text", "€"]]);
+});
+
+Deno.test("FrameReader: a leading U+FEFF is part of the text, not a BOM to strip", () => {
+  const bom = new Uint8Array([0xef, 0xbb, 0xbf]);
+  const text = new Uint8Array([...bom, ...enc.encode("hi")]);
+  const { reader, events } = recorder({ maxMessageBytes: 100 });
+  reader.push(maskedFrame({ opcode: Opcode.text, payload: text })); // whole in one read
+  reader.push(frames(
+    { opcode: Opcode.text, payload: bom.subarray(0, 2), fin: false }, // in pieces
+    { opcode: Opcode.continuation, payload: text.subarray(2) },
+  ));
+  reader.push(maskedFrame({ opcode: Opcode.close, payload: closeBody(1000, text) }));
+  assert.deepEqual(events, [
+    ["text", "\ufeffhi"],
+    ["text", "\ufeffhi"],
+    ["close", 1000, "\ufeffhi"],
+  ]);
+});
+
+Deno.test("FrameReader: a handler's own error goes to the caller, not taken for invalid UTF-8", () => {
+  for (const opcode of [Opcode.text, Opcode.binary]) {
+    const fails: number[] = [];
+    const reader = new FrameReader({ maxMessageBytes: 100 }, {
+      text: () => {
+        throw new Error("the text handler broke");
+      },
+      binary: () => {
+        throw new Error("the binary handler broke");
+      },
+      ping: () => {},
+      pong: () => {},
+      close: () => {},
+      fail: (code) => fails.push(code),
+    });
+    const kind = opcode === Opcode.text ? "text" : "binary";
+    const message = frames(
+      { opcode, payload: "a", fin: false },
+      { opcode: Opcode.continuation, payload: "b" },
+    );
+    assert.throws(() => reader.push(message), new RegExp(`the ${kind} handler broke`));
+    assert.deepEqual(fails, [], kind);
+  }
 });
 
 // --- close frames -----------------------------------------------------------------------------------

@@ -2,16 +2,18 @@
  * The server-side WebSocket over a fake byte stream and manual timers: sending with one write in
  * flight and the rest coalesced, bufferedAmount through short writes, the close handshake and
  * its deadline when the peer never reads, the peer's close echoed, protocol failures answered
- * with their code, heartbeats, a ping flood, and the `closed` promise.
+ * with their code, heartbeats, every ping answered (a flood bounded, the newest kept), and the
+ * `closed` promise.
  */
 
 import assert from "node:assert/strict";
 import { encodeTextFrame, type InboundBudget, Opcode } from "../../lib/transport/ws_frames.ts";
 import {
+  MAX_PENDING_PONGS,
   ServerWebSocket,
   type ServerWebSocketOptions,
   type SocketCloseEvent,
-} from "../../lib/transport/ws_socket.ts";
+} from "../../lib/transport/server_web_socket.ts";
 import { FakeConn, tick } from "../helpers/fake_conn.ts";
 import { ManualTimers } from "../helpers/manual_timers.ts";
 import { closeBody, maskedFrame, serverFrames } from "../helpers/masked_frames.ts";
@@ -375,39 +377,76 @@ Deno.test("ServerWebSocket: pings are answered with their payload", async () => 
   ]);
 });
 
-Deno.test("ServerWebSocket: a ping flood from a peer that does not read queues at most one pong", async () => {
+const pongTexts = (t: ReturnType<typeof setup>) =>
+  t.frames().filter((f) => f.opcode === Opcode.pong).map((f) =>
+    new TextDecoder().decode(f.payload)
+  );
+
+Deno.test("ServerWebSocket: ten pings at once get ten pongs, in order (Autobahn 2.10)", async () => {
+  const t = setup();
+  const pings = Array.from({ length: 10 }, (_, i) => `payload-${i}`);
+  const bytes = pings.map((p) => maskedFrame({ opcode: Opcode.ping, payload: p }));
+  t.socket.receive(bytes.reduce((a, b) => new Uint8Array([...a, ...b])));
+  for (let i = 0; i < 5; i++) await tick();
+  assert.deepEqual(pongTexts(t), pings);
+});
+
+Deno.test("ServerWebSocket: ten pings sent a byte at a time get ten pongs (Autobahn 2.11)", async () => {
+  const t = setup();
+  const pings = Array.from({ length: 10 }, (_, i) => `payload-${i}`);
+  for (const ping of pings) {
+    for (const byte of maskedFrame({ opcode: Opcode.ping, payload: ping })) {
+      t.socket.receive(new Uint8Array([byte]));
+    }
+  }
+  for (let i = 0; i < 5; i++) await tick();
+  assert.deepEqual(pongTexts(t), pings);
+});
+
+Deno.test("ServerWebSocket: a ping flood from a peer that does not read: the most recent pongs wait, at most MAX_PENDING_PONGS", async () => {
   const t = setup();
   t.conn.holdWrites();
   t.socket.send("busy"); // a write in flight
-  const ping = maskedFrame({ opcode: Opcode.ping, payload: "p" });
-  for (let i = 0; i < 1000; i++) t.socket.receive(ping);
-  assert.equal(t.socket.bufferedAmount, 6 + 3, "the message and one pong");
+  for (let i = 0; i < 1000; i++) {
+    t.socket.receive(maskedFrame({ opcode: Opcode.ping, payload: String(i).padStart(3, "0") }));
+  }
+  assert.equal(MAX_PENDING_PONGS, 16);
+  assert.equal(t.socket.bufferedAmount, 6 + MAX_PENDING_PONGS * (2 + 3), "bounded");
   t.conn.takeAll();
   for (let i = 0; i < 5; i++) await tick();
-  const pongs = t.frames().filter((f) => f.opcode === Opcode.pong);
-  assert.equal(pongs.length, 1);
+  const newest = Array.from({ length: MAX_PENDING_PONGS }, (_, i) => String(984 + i));
+  assert.deepEqual(pongTexts(t), newest, "the last ping is answered, the oldest dropped");
+  assert.equal(t.socket.bufferedAmount, 0);
 });
 
-Deno.test("ServerWebSocket: a pong still queued behind large frames is not queued again", async () => {
+Deno.test("ServerWebSocket: pongs go ahead of queued data, in the next write", async () => {
   const t = setup();
   t.conn.holdWrites();
   for (let i = 0; i < 6; i++) t.socket.send(big(40 * 1024)); // one in flight, five queued
-  const ping = maskedFrame({ opcode: Opcode.ping, payload: "p" });
-  // The peer reads one write at a time and pings in between: its first pong is still queued.
-  for (let i = 0; i < 4; i++) {
-    t.socket.receive(ping);
-    t.conn.releaseWrites();
-    await tick();
-  }
+  t.socket.receive(maskedFrame({ opcode: Opcode.ping, payload: "p1" }));
+  t.socket.receive(maskedFrame({ opcode: Opcode.ping, payload: "p2" }));
+  assert.equal(t.socket.bufferedAmount, 6 * (4 + 40 * 1024) + 2 * 4);
   t.conn.takeAll();
   for (let i = 0; i < 10; i++) await tick();
-  const frames = t.frames();
-  assert.equal(frames.filter((f) => f.opcode === Opcode.text).length, 6);
-  assert.equal(frames.filter((f) => f.opcode === Opcode.pong).length, 1);
-  // Once that pong is written, a new ping is answered again.
-  t.socket.receive(ping);
+  const kinds = t.frames().map((f) => f.opcode === Opcode.pong ? "pong" : "text");
+  assert.deepEqual(kinds, ["text", "pong", "pong", "text", "text", "text", "text", "text"]);
+  assert.deepEqual(t.conn.writes[1].length, 2 * 4 + 4 + 40 * 1024, "pongs and a frame, one write");
+  assert.deepEqual(pongTexts(t), ["p1", "p2"]);
+  // Once written, a new ping is answered again.
+  t.socket.receive(maskedFrame({ opcode: Opcode.ping, payload: "p3" }));
   await tick();
-  assert.equal(t.frames().filter((f) => f.opcode === Opcode.pong).length, 2);
+  assert.deepEqual(pongTexts(t), ["p1", "p2", "p3"]);
+});
+
+Deno.test("ServerWebSocket: a pong waiting when we close goes before the close frame", async () => {
+  const t = setup();
+  t.conn.holdWrites();
+  t.socket.send("busy");
+  t.socket.receive(maskedFrame({ opcode: Opcode.ping, payload: "late" }));
+  t.socket.close(1000, "bye");
+  t.conn.takeAll();
+  for (let i = 0; i < 5; i++) await tick();
+  assert.deepEqual(t.frames().map((f) => f.opcode), [Opcode.text, Opcode.pong, Opcode.close]);
 });
 
 Deno.test("ServerWebSocket: no pong once closing", async () => {

@@ -47,6 +47,8 @@ export interface ServerWebSocketOptions {
   protocol?: string;
   /** Largest incoming message, fragments included (close 1009 past it). */
   maxMessageBytes: number;
+  /** Most fragments an incoming message may have (default 1024; close 1009 past it). */
+  maxFragments?: number;
   /** Shared cap on bytes held for incomplete incoming messages (close 1013 past it). */
   inbound?: InboundBudget;
   /** How long the close handshake may take before the connection is dropped (default 2000). */
@@ -63,6 +65,12 @@ const CLOSING = 2;
 const CLOSED = 3;
 /** Small queued frames are joined into one write up to this size. */
 const COALESCE_BYTES = 64 * 1024;
+/**
+ * Pongs waiting to be written at most (each at most 127 bytes); a ping past it drops the oldest
+ * waiting pong, never its own: RFC 6455 5.5.3 lets an endpoint skip only pings older than the
+ * most recent one.
+ */
+export const MAX_PENDING_PONGS = 16;
 const PING = encodeFrame(Opcode.ping, new Uint8Array(0));
 
 /**
@@ -104,8 +112,8 @@ export class ServerWebSocket {
   #closeReason = "";
   #heardAt: number;
   #pinged = false;
-  /** The pong waiting in the queue, if any: a ping meanwhile adds no other. */
-  #pong: Uint8Array | null = null;
+  /** Pongs not written yet, oldest first: they go ahead of the queue in the next write. */
+  #pongs: Uint8Array[] = [];
   #closed = Promise.withResolvers<SocketCloseEvent>();
   /** After a clean close: drops the connection if the peer does not end it in time. */
   #linger: unknown = null;
@@ -119,7 +127,11 @@ export class ServerWebSocket {
     this.#timers = options.timers ?? realTimers;
     this.#heardAt = this.#now();
     this.#reader = new FrameReader(
-      { maxMessageBytes: options.maxMessageBytes, inbound: options.inbound },
+      {
+        maxMessageBytes: options.maxMessageBytes,
+        maxFragments: options.maxFragments,
+        inbound: options.inbound,
+      },
       this.#frameEvents(),
     );
   }
@@ -239,9 +251,12 @@ export class ServerWebSocket {
         this.onmessage?.({ data });
       },
       ping: (payload) => {
-        if (this.#state !== OPEN || this.#pong !== null) return;
-        this.#pong = encodeFrame(Opcode.pong, payload);
-        this.#enqueue(this.#pong);
+        if (this.#state !== OPEN) return;
+        const pong = encodeFrame(Opcode.pong, payload);
+        if (this.#pongs.length >= MAX_PENDING_PONGS) this.#queued -= this.#pongs.shift()!.length;
+        this.#pongs.push(pong);
+        this.#queued += pong.length;
+        if (!this.#writing) this.#pump();
       },
       pong: () => {},
       close: (code, reason) => this.#peerClosed(code, reason),
@@ -282,31 +297,39 @@ export class ServerWebSocket {
 
   #pump(): void {
     const queue = this.#queue;
-    if (queue.length === 0) {
+    const pongs = this.#pongs;
+    if (queue.length === 0 && pongs.length === 0) {
       this.#writing = false;
       if (this.#endAfterWrite) this.#finish(true);
       return;
     }
     this.#writing = true;
-    let chunk = queue[0];
-    let taken = 1;
-    if (queue.length > 1 && chunk.length < COALESCE_BYTES) {
-      let size = chunk.length;
-      while (taken < queue.length && size + queue[taken].length <= COALESCE_BYTES) {
-        size += queue[taken++].length;
+    // Pongs waiting go first (as soon as practical, RFC 6455 5.5.2; never after a close frame,
+    // since none is made once closing), then the queue's frames while they fit in one write; a
+    // frame larger than that goes alone.
+    let size = 0;
+    for (const pong of pongs) size += pong.length;
+    let taken = 0;
+    if (pongs.length === 0) size = queue[taken++].length;
+    while (taken < queue.length && size + queue[taken].length <= COALESCE_BYTES) {
+      size += queue[taken++].length;
+    }
+    let chunk: Uint8Array;
+    if (pongs.length + taken === 1) chunk = pongs.length === 1 ? pongs[0] : queue[0];
+    else {
+      chunk = new Uint8Array(size);
+      let at = 0;
+      for (const pong of pongs) {
+        chunk.set(pong, at);
+        at += pong.length;
       }
-      if (taken > 1) {
-        chunk = new Uint8Array(size);
-        let at = 0;
-        for (let i = 0; i < taken; i++) {
-          chunk.set(queue[i], at);
-          at += queue[i].length;
-        }
+      for (let i = 0; i < taken; i++) {
+        chunk.set(queue[i], at);
+        at += queue[i].length;
       }
     }
-    // The pong leaves the queue only if this write takes it (it may wait behind large frames).
-    if (this.#pong !== null && queue.indexOf(this.#pong) < taken) this.#pong = null;
-    this.#queue = taken === queue.length ? [] : queue.slice(taken);
+    if (pongs.length > 0) this.#pongs = [];
+    if (taken > 0) this.#queue = taken === queue.length ? [] : queue.slice(taken);
     this.#queued -= chunk.length;
     this.#inFlight = chunk.length;
     this.#write(chunk);
@@ -341,6 +364,7 @@ export class ServerWebSocket {
     if (this.#closeTimer !== null) this.#timers.clearTimer(this.#closeTimer);
     this.#closeTimer = null;
     this.#queue = [];
+    this.#pongs = [];
     this.#queued = 0;
     this.#inFlight = 0;
     if (wasClean && this.#stream.closeWrite) {
