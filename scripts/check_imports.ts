@@ -43,6 +43,7 @@ export const MAY_IMPORT: Record<string, string[]> = {
     "lib/shared",
   ],
   "lib/auth": ["lib/auth", "lib/protocol", "lib/shared"],
+  "lib/api": ["lib/api", "lib/engine/engine.ts", "lib/protocol", "lib/shared"],
   "lib/hub": [
     "lib/hub",
     "lib/engine/engine.ts",
@@ -61,6 +62,7 @@ export const MAY_IMPORT: Record<string, string[]> = {
     "lib/hub",
     "lib/engine/engine.ts",
     "lib/auth",
+    "lib/api",
     "lib/transport",
     "lib/web",
     "lib/protocol",

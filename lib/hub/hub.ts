@@ -291,6 +291,28 @@ export class Hub {
     return conn;
   }
 
+  /**
+   * Closes every local connection that matches `who` (a verified user, a public client id, or a
+   * connection id) with `code` and `reason`, after what was queued for it. Returns how many.
+   */
+  disconnect(who: DisconnectSelector, code: number, reason: string): number {
+    const matches: Connection[] = [];
+    for (const conn of this.#connections) {
+      if (conn.state === "closed") continue;
+      const hit = "user" in who
+        ? conn.identity?.user === who.user
+        : "client" in who
+        ? conn.client === who.client
+        : conn.id === who.connection;
+      if (hit) matches.push(conn);
+    }
+    for (const conn of matches) {
+      this.#log.info("ws.disconnected", { id: conn.id, room: conn.room, code });
+      this.#out.end(conn, code, reason);
+    }
+    return matches.length;
+  }
+
   /** Periodic housekeeping: forgets addresses that have nothing left to count. */
   maintain(): void {
     this.#addresses.sweep();
@@ -404,6 +426,9 @@ export class Hub {
     if (room) this.#presence.remote(room);
   }
 }
+
+/** Which connections {@linkcode Hub.disconnect} closes: a user's, a client's, or one. */
+export type DisconnectSelector = { user: string } | { client: string } | { connection: string };
 
 /** Settings the hub reads from {@linkcode Config}. */
 export type HubConfig = Pick<

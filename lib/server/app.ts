@@ -12,6 +12,13 @@ import { handleMetrics } from "../../routes/metrics.ts";
 import { operatorAuth } from "./operator_auth.ts";
 import { handleStats } from "../../routes/api/stats.ts";
 import { handleWs } from "../../routes/ws.ts";
+import { handlePublish } from "../../routes/api/messages.ts";
+import { handleBroadcast } from "../../routes/api/broadcast.ts";
+import { handleHistory } from "../../routes/api/history.ts";
+import { handleRooms } from "../../routes/api/rooms.ts";
+import { handleDisconnect } from "../../routes/api/disconnect.ts";
+import { apiAuth } from "./api_auth.ts";
+import { apiError } from "../api/api_error.ts";
 import type { MemoryUsage } from "../shared/memory_usage.ts";
 import type { RequestInfo } from "../shared/request_info.ts";
 import type { Upgrade } from "../hub/upgraded_socket.ts";
@@ -63,11 +70,29 @@ export function createApp(deps: AppDeps): Hono {
   app.get("/healthz", () => handleHealthz(deps));
   app.get("/api/stats", operator, () => handleStats(deps));
   app.get("/metrics", operator, () => handleMetrics(deps));
+  // The server API: JSON in and out, API_KEYS (404 without any), per-key rate.
+  const api = apiAuth(deps);
+  const room = (c: { req: { param(name: string): string } }) => c.req.param("room");
+  app.post("/api/rooms/:room/messages", api, (c) => handlePublish(deps, c.req.raw, room(c)));
+  app.get("/api/rooms/:room/history", api, (c) => handleHistory(deps, c.req.raw, room(c)));
+  app.get("/api/rooms", api, (c) => handleRooms(deps, c.req.raw));
+  app.post("/api/broadcast", api, (c) => handleBroadcast(deps, c.req.raw));
+  app.post("/api/disconnect", api, (c) => handleDisconnect(deps, c.req.raw));
+  app.all("/api/*", api, (c) =>
+    apiError(
+      404,
+      "not_found",
+      `no such endpoint: ${c.req.method} ${new URL(c.req.url).pathname}; see docs/API.md`,
+    ));
   app.get("/", (c) => handleIndex(deps, c.req.raw));
   app.get("/assets/:file", (c) => handleAsset(deps, c.req.raw, c.req.param("file")));
   app.notFound((c) => c.text(`not found: ${c.req.method} ${new URL(c.req.url).pathname}\n`, 404));
   app.onError((err, c) => {
-    deps.logger.error("http.error", { path: new URL(c.req.url).pathname, error: String(err) });
+    const path = new URL(c.req.url).pathname;
+    deps.logger.error("http.error", { path, error: String(err) });
+    if (path.startsWith("/api/") && path !== "/api/stats") {
+      return apiError(500, "internal", "internal error");
+    }
     return c.text("internal error\n", 500);
   });
   return app;

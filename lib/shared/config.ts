@@ -196,6 +196,17 @@ export interface Config {
   maxTokenBytes: number;
   /** Largest `info` claim of a token, as compact JSON bytes (`MAX_INFO_BYTES`, 0-16384, 1024). */
   maxInfoBytes: number;
+  /**
+   * Keys of the server API (`API_KEYS`, comma separated, each 16+ visible ASCII characters;
+   * default none: the API answers 404). Several keys let one rotate without downtime.
+   */
+  apiKeys: string[];
+  /** API requests per second per key, and twice that at once (`API_RATE_LIMIT`, default 200). */
+  apiRateLimit: number;
+  /** Rooms one `POST /api/broadcast` may name (`API_MAX_BROADCAST_ROOMS`, 1-10000, default 100). */
+  apiMaxBroadcastRooms: number;
+  /** Largest `limit` of the API's lists: history, presence, rooms (`API_MAX_PAGE`, default 1000). */
+  apiMaxPage: number;
 }
 
 /**
@@ -303,6 +314,22 @@ function operatorToken(env: Env): string | null {
     );
   }
   return raw;
+}
+
+function apiKeys(env: Env): string[] {
+  const keys = list(env, "API_KEYS");
+  for (const [i, key] of keys.entries()) {
+    // Secrets: the errors tell the position and the length, never the value.
+    if (key.length < 16 || key.length > 4096) {
+      throw new RangeError(
+        `API_KEYS: key ${i + 1} must be 16 to 4096 characters, got ${key.length}`,
+      );
+    }
+    if (/[^\x21-\x7e]/.test(key)) {
+      throw new RangeError(`API_KEYS: key ${i + 1} must be visible ASCII without spaces`);
+    }
+  }
+  return keys;
 }
 
 function trustProxy(env: Env): TrustProxy {
@@ -501,6 +528,10 @@ export function loadConfig(env: Env): Config {
     ),
     trustProxy: trustProxy(env),
     ...auth(env),
+    apiKeys: apiKeys(env),
+    apiRateLimit: integer(env, "API_RATE_LIMIT", 200, 1, 1_000_000),
+    apiMaxBroadcastRooms: integer(env, "API_MAX_BROADCAST_ROOMS", 100, 1, 10_000),
+    apiMaxPage: integer(env, "API_MAX_PAGE", 1000, 1, 100_000),
   };
 }
 

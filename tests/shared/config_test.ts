@@ -236,3 +236,25 @@ Deno.test("MAX_TOKEN_BYTES and MAX_INFO_BYTES at their bounds", () => {
     /MAX_INFO_BYTES must be an integer from 0 to 16384/,
   );
 });
+
+Deno.test("API_KEYS: comma separated, 16+ visible ASCII each, never shown in errors", () => {
+  assert.deepEqual(loadConfig({}).apiKeys, []);
+  assert.deepEqual(
+    loadConfig({ API_KEYS: " a-key-0123456789abc , b-key-0123456789abc " }).apiKeys,
+    [
+      "a-key-0123456789abc",
+      "b-key-0123456789abc",
+    ],
+  );
+  assert.throws(
+    () => loadConfig({ API_KEYS: "a-key-0123456789abc,short-secret" }),
+    (err: Error) =>
+      /API_KEYS: key 2 must be 16 to 4096 characters, got 12/.test(err.message) &&
+      !err.message.includes("short-secret"),
+  );
+  const c = loadConfig({});
+  assert.deepEqual([c.apiRateLimit, c.apiMaxBroadcastRooms, c.apiMaxPage], [200, 100, 1000]);
+  assert.equal(loadConfig({ API_MAX_BROADCAST_ROOMS: "10000" }).apiMaxBroadcastRooms, 10000);
+  assert.throws(() => loadConfig({ API_MAX_BROADCAST_ROOMS: "10001" }), /API_MAX_BROADCAST_ROOMS/);
+  assert.throws(() => loadConfig({ API_MAX_PAGE: "0" }), /API_MAX_PAGE/);
+});
