@@ -206,6 +206,8 @@ export class FanoutApi {
   #fetch;
   /** @type {number} */
   #timeoutMs;
+  /** @type {RegExp} */
+  #keyPattern;
 
   /**
    * @param {{ url: string | URL, key: string, fetch?: FetchLike,
@@ -261,6 +263,10 @@ export class FanoutApi {
     }
     this.#base = base.href.replace(/\/+$/, "");
     this.#key = key;
+    // The key as a token: not inside a longer run of letters and digits, so that a short key
+    // does not cut words out of a message.
+    const escaped = key.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    this.#keyPattern = new RegExp(`(^|[^A-Za-z0-9])${escaped}(?![A-Za-z0-9])`, "g");
     // Called through a wrapper: a browser's fetch refuses to run with another `this`.
     this.#fetch = fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.#timeoutMs = timeoutMs;
@@ -489,6 +495,6 @@ export class FanoutApi {
    * @returns {string}
    */
   #redact(message) {
-    return message.split(this.#key).join("[api key]");
+    return message.replace(this.#keyPattern, (_, before) => `${before}[api key]`);
   }
 }

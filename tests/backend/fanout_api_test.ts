@@ -558,6 +558,24 @@ Deno.test("the key: never in an error, even when the server, a proxy or fetch ec
   }
 });
 
+Deno.test("the key: cut out as a token, so a short key does not cut words out of a message", async () => {
+  const cases: [string, string, string][] = [
+    ["k", "Bearer k is blocked for unknown keys", "Bearer [api key] is blocked for unknown keys"],
+    [
+      "port",
+      "k=port;port:port bad port ports",
+      "k=[api key];[api key]:[api key] bad [api key] ports",
+    ],
+    ["a.b+c$", "key a.b+c$ or aXb+c$", "key [api key] or aXb+c$"],
+  ];
+  for (const [key, said, shown] of cases) {
+    const fetch: FetchLike = () =>
+      Promise.resolve(json(401, { error: { code: "unauthorized", message: said } }));
+    const e = await failure(new FanoutApi({ url: BASE, key, fetch }).rooms());
+    assert.equal(e.message, shown, key);
+  }
+});
+
 Deno.test("constructor: bad options throw a TypeError naming the option", () => {
   const fetch: FetchLike = () => Promise.resolve(json(200, {}));
   const cases: [unknown, RegExp][] = [
