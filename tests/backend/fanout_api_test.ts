@@ -11,6 +11,7 @@ import {
   type FetchInit,
   type FetchLike,
 } from "../../lib/backend/fanout_api.js";
+import { ROOM_PATTERN } from "../../lib/protocol/handshake.ts";
 
 const BASE = "http://fanout.test:8000";
 const KEY = "sk_live_Zq8s3cr3tK3y";
@@ -280,6 +281,17 @@ Deno.test("room names: refused before any request, naming the bad value", async 
   assert.equal(calls.length, 0);
   await api.publish("x".repeat(64), { text: "x" });
   assert.equal(calls.length, 1, "64 characters is the longest name");
+});
+
+Deno.test("room names: the client's rule is the server's (lib/protocol's ROOM_PATTERN)", async () => {
+  // fanout_api.js may import nothing, so it carries its own copy of the rule: keep them equal.
+  const { api } = fake(() => json(201, stored));
+  const names = ["a", "lobby", "team-42", "a_b", "-", "_", "0", "x".repeat(64), "x".repeat(65)];
+  names.push("", "A", "a b", "a.b", "a/b", "é", "a\n", " a", "ａ", "a\u0000");
+  for (const room of names) {
+    const accepted = await api.publish(room, { text: "x" }).then(() => true, () => false);
+    assert.equal(accepted, ROOM_PATTERN.test(room), JSON.stringify(room));
+  }
 });
 
 Deno.test("bodies and queries: refused before any request with the client's own check", async () => {
