@@ -55,6 +55,7 @@ export const MAY_IMPORT: Record<string, string[]> = {
   "lib/client": ["lib/client", "lib/protocol", "lib/shared"],
   "lib/console": ["lib/console", "lib/client", "lib/protocol", "lib/shared"],
   "lib/web": ["lib/web", "lib/client", "lib/protocol", "lib/shared"],
+  "lib/backend": [],
   "lib/server": ["lib"],
   "lib/server/app.ts": ["lib", "routes"],
   "routes": [
@@ -91,6 +92,12 @@ export const PACKAGES: Record<string, string[]> = {
   /** `Deno.*`: the adapters and the entry points. */
   "Deno": ["lib/server", "main.ts", "serve.ts", "client.ts"],
 };
+
+/**
+ * Folders whose files import nothing at all, not even a package or each other: `lib/backend` is
+ * copied into other backends as one file (`fanout_api.js`, with its `.d.ts`).
+ */
+export const SELF_CONTAINED: string[] = ["lib/backend"];
 
 function owner(path: string, table: Record<string, unknown>): string | null {
   let best: string | null = null;
@@ -171,7 +178,20 @@ export function checkImports(files: Map<string, string>): string[] {
   for (const [path, source] of files) {
     const mine = owner(path, MAY_IMPORT);
     const edges: string[] = [];
-    for (const { spec, target } of importsOf(path, source)) {
+    const selfContained = SELF_CONTAINED.find((p) => allowed(path, [p]));
+    if (selfContained) {
+      const found = importsOf(path, source).map((i) => `"${i.spec}"`);
+      if (found.length === 0 && /\b(?:import|require)\s*\(/.test(codeOnly(source))) {
+        found.push("a module at run time");
+      }
+      if (found.length > 0) {
+        problems.push(
+          `${path} imports ${found.join(", ")}, but ${selfContained} is copied into other ` +
+            "backends as it is and may import nothing",
+        );
+      }
+    }
+    for (const { spec, target } of selfContained ? [] : importsOf(path, source)) {
       if (spec.startsWith(".")) {
         edges.push(target);
         if (mine && !allowed(target, MAY_IMPORT[mine])) {
@@ -232,14 +252,14 @@ function cycles(graph: Map<string, string[]>): string[] {
   return out;
 }
 
-/** The project's source files the rule covers, read from `root`. */
+/** The project's source files the rule covers (`.ts`, `.tsx`, `.js`), read from `root`. */
 export async function projectFiles(root: URL): Promise<Map<string, string>> {
   const files = new Map<string, string>();
   const walk = async (dir: string) => {
     for await (const entry of Deno.readDir(new URL(dir, root))) {
       const path = `${dir}${entry.name}`;
       if (entry.isDirectory) await walk(`${path}/`);
-      else if (/\.tsx?$/.test(entry.name)) {
+      else if (/\.(?:tsx?|js)$/.test(entry.name)) {
         files.set(path, await Deno.readTextFile(new URL(path, root)));
       }
     }

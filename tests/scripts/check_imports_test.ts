@@ -80,3 +80,27 @@ testWithPermissions(
     assert.deepEqual(checkImports(new Map([["lib/hub/x.ts", source]])), []);
   },
 );
+
+testWithPermissions(
+  "check_imports: lib/backend imports nothing at all, and its .js files are read",
+  async () => {
+    const files = await projectFiles(new URL("../../", import.meta.url));
+    assert.ok(files.has("lib/backend/fanout_api.js"), "the .js client is covered");
+    const breaches = new Map([
+      ["lib/backend/a.js", 'import { ROOM_PATTERN } from "../protocol/handshake.ts";'],
+      ["lib/backend/b.js", 'import { z } from "npm:zod";\nimport "node:http";'],
+      ["lib/backend/c.js", 'export { d } from "./d.js";'],
+      ["lib/backend/d.js", 'const m = await import(url);\nconst fs = require("fs");'],
+      ["lib/backend/e.js", "/** `import(x)` and require() in a comment */ export const e = 1;"],
+    ]);
+    const problems = checkImports(breaches);
+    const expect = [
+      /lib\/backend\/a\.js imports "\.\.\/protocol\/handshake\.ts", but lib\/backend .* may import nothing/,
+      /lib\/backend\/b\.js imports "npm:zod", "node:http", but lib\/backend/,
+      /lib\/backend\/c\.js imports "\.\/d\.js", but lib\/backend/,
+      /lib\/backend\/d\.js imports a module at run time, but lib\/backend/,
+    ];
+    for (const re of expect) assert.ok(problems.some((p) => re.test(p)), `missing ${re}`);
+    assert.equal(problems.length, expect.length, problems.join("\n"));
+  },
+);
