@@ -57,6 +57,15 @@ export interface Peer {
   info?: UserInfo;
 }
 
+/**
+ * A connection in a room's member list (`welcome.members`, the engine's `members`): a peer with
+ * its public client id.
+ */
+export interface Member extends Peer {
+  /** Public id of the connection's client (never its private key), null without one. */
+  client: string | null;
+}
+
 /** Frames a JSON-mode client sends. */
 export type ClientFrame =
   | { type: "message"; text: string; ref?: string }

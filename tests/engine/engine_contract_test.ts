@@ -5,14 +5,43 @@
 import assert from "node:assert/strict";
 import type { Draft, Engine } from "../../lib/engine/engine.ts";
 import { MemoryEngine } from "../../lib/engine/memory/memory_engine.ts";
-import type { ChatMessage } from "../../lib/protocol/frames.ts";
+import type { ChatMessage, Member } from "../../lib/protocol/frames.ts";
 import { redisBinary, startEngine, startRedis, type TestRedis } from "../helpers/redis.ts";
 import { eventually } from "../helpers/redis_peer.ts";
 
 interface Subject {
   engine: Engine;
   received: ChatMessage[];
+  /** Another process's engine: sharing the first one's store (Redis), or on its own (memory). */
+  peer(): Promise<Engine>;
+  /** Whether the engine spans processes (then `peer` shares the store). */
+  shared: boolean;
 }
+
+/** Polls `read` until `ok` accepts its value; throws with the last value after `timeoutMs`. */
+async function until<T>(
+  what: string,
+  read: () => Promise<T>,
+  ok: (value: T) => boolean,
+  timeoutMs = 5000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await read();
+  while (!ok(last)) {
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    last = await read();
+  }
+  return last;
+}
+
+/** Members as auth mode (user, info) and open mode (neither) give them. */
+const ANN: Member = { id: "c1", name: "Ann", user: "ann", info: { team: 42 }, client: "pubAnn" };
+const BOB: Member = { id: "c2", name: null, client: null };
+const CY: Member = { id: "c3", name: "Cy", client: "pubCy" };
+const ids = (members: Member[]) => members.map((m) => m.id).sort();
 
 function draft(text: string, extra: Partial<Draft> = {}): Draft {
   return { room: "r", from: "c1", client: null, name: "Ann", text, ref: null, ...extra };
@@ -51,6 +80,70 @@ async function contract(t: Deno.TestContext, make: () => Promise<Subject>) {
       assert.equal("info" in m, false);
     }
   });
+
+  await t.step(
+    "members: this process's, in join order, up to the limit, without who left",
+    async () => {
+      const { engine } = await make();
+      await engine.join("r");
+      for (const m of [ANN, BOB, CY]) engine.memberJoined("r", m);
+      assert.deepEqual(await engine.members("r", 10), [ANN, BOB, CY], "field for field");
+      assert.deepEqual(await engine.members("r", 3), [ANN, BOB, CY]);
+      assert.deepEqual(await engine.members("r", 2), [ANN, BOB]);
+      assert.deepEqual(await engine.members("r", 0), []);
+      assert.deepEqual(await engine.members("elsewhere", 10), []);
+      engine.memberLeft("r", BOB.id);
+      engine.memberLeft("r", "nobody");
+      assert.deepEqual(await engine.members("r", 10), [ANN, CY]);
+      engine.leave("r");
+      assert.deepEqual(
+        await engine.members("r", 10),
+        [],
+        "leaving the room takes its members along",
+      );
+      for (const bad of [-1, 1.5, NaN]) {
+        await assert.rejects(
+          engine.members("r", bad),
+          new RegExp(`members: limit must be an integer of at least 0, got ${bad}`),
+        );
+      }
+    },
+  );
+
+  await t.step("members: another process's are listed when the engine is shared", async () => {
+    const { engine: a, peer, shared } = await make();
+    const b = await peer();
+    await a.join("r");
+    await b.join("r");
+    a.memberJoined("r", ANN);
+    a.memberJoined("r", BOB);
+    b.memberJoined("r", CY);
+    if (!shared) {
+      assert.deepEqual(await b.members("r", 10), [CY], "one process: its own members only");
+      assert.deepEqual(await a.members("r", 10), [ANN, BOB]);
+      return;
+    }
+    const seen = await until(
+      "b lists a's members",
+      () => b.members("r", 10),
+      (m) => m.length === 3,
+    );
+    assert.deepEqual(seen[0], CY, "its own first");
+    assert.deepEqual(seen.slice(1).sort((x, y) => x.id.localeCompare(y.id)), [ANN, BOB]);
+    assert.equal((await b.members("r", 2)).length, 2, "the limit spans processes");
+    assert.deepEqual(await b.members("r", 1), [CY]);
+    a.memberLeft("r", ANN.id);
+    await until("b forgets who left a", () => b.members("r", 10), (m) => m.length === 2);
+    assert.deepEqual(ids(await b.members("r", 10)), [BOB.id, CY.id]);
+    a.leave("r");
+    await until(
+      "b forgets a's members when a leaves",
+      () => b.members("r", 10),
+      (m) => m.length === 1,
+    );
+    assert.deepEqual(await b.members("r", 10), [CY]);
+    assert.deepEqual(ids(await a.members("r", 10)), [CY.id], "a, no longer in the room, lists b's");
+  });
 }
 
 Deno.test("engine contract: memory", async (t) => {
@@ -58,7 +151,12 @@ Deno.test("engine contract: memory", async (t) => {
     const received: ChatMessage[] = [];
     const engine = new MemoryEngine({ historySize: 10, dedupTtlMs: 1000, roomTtlMs: 1000 });
     engine.start({ message: (m) => received.push(m), presence: () => {}, reset: () => {} });
-    return Promise.resolve({ engine, received });
+    const peer = async () => {
+      const other = new MemoryEngine({ historySize: 10, dedupTtlMs: 1000, roomTtlMs: 1000 });
+      await other.start({ message: () => {} });
+      return other;
+    };
+    return Promise.resolve({ engine, received, peer, shared: false });
   });
 });
 
@@ -67,9 +165,15 @@ Deno.test({ name: "engine contract: redis", ignore: redisBinary.ignore }, async 
   const open: Engine[] = [];
   try {
     await contract(t, async () => {
-      const { e, received } = await startEngine(redis);
+      const keyPrefix = "t" + crypto.randomUUID().slice(0, 6);
+      const { e, received } = await startEngine(redis, { keyPrefix });
       open.push(e);
-      return { engine: e, received };
+      const peer = async () => {
+        const other = (await startEngine(redis, { keyPrefix })).e;
+        open.push(other);
+        return other;
+      };
+      return { engine: e, received, peer, shared: true };
     });
   } finally {
     for (const e of open) await e.close();
