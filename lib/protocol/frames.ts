@@ -89,6 +89,11 @@ export interface WelcomeFrame {
   epoch: string;
   offset: number;
   online: number;
+  /**
+   * Members of the room, this connection first, at most `MAX_WELCOME_MEMBERS` (`online` stays
+   * the full count: fewer members than `online` means the list was cut, or is catching up).
+   */
+  members: Member[];
   recovered: boolean;
   history: ChatMessage[];
   limits: ServerLimits;
