@@ -93,6 +93,16 @@ export class PresenceTable {
     for (const [room, count] of counts) this.setLocal(room, count);
   }
 
+  /**
+   * Caches the other instances' count of a joined room read outside a tick; true when it changed
+   * (dropped with the room when it is left: `setLocal(room, 0)`).
+   */
+  setRemote(room: string, remote: number): boolean {
+    const before = this.#remote.get(room) ?? 0;
+    this.#remote.set(room, remote);
+    return remote !== before;
+  }
+
   /** Local count plus the cached remote count. */
   online(room: string, local: number): number {
     return local + (this.#remote.get(room) ?? 0);

@@ -260,15 +260,23 @@ export class RedisEngine implements Engine {
 
   /**
    * This instance's members (in the order they joined), then the other instances' from Redis
-   * (theirs as of their latest tick, in no particular order).
+   * (theirs as of their latest tick, in no particular order). The other instances' count read
+   * along refreshes `online` for a joined room, so that a welcome's count and list agree.
    */
   async members(room: string, limit: number): Promise<Member[]> {
     memberLimit(limit);
     const local = this.#presence.localMembers(room, limit);
     if (local.length >= limit) return local;
-    const remote = await this.#started.members(room, this.instanceId, limit - local.length);
+    const { remote, members } = await this.#started.members(
+      room,
+      this.instanceId,
+      limit - local.length,
+    );
+    if (this.#rooms.has(room) && this.#presence.setRemote(room, remote)) {
+      this.#events.presence?.(room);
+    }
     // Read again: the hub builds a welcome from this right away, with who is here now.
-    return this.#presence.localMembers(room, limit).concat(remote).slice(0, limit);
+    return this.#presence.localMembers(room, limit).concat(members).slice(0, limit);
   }
 
   roomCount(): number {

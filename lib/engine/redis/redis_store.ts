@@ -184,15 +184,19 @@ export class RedisStore {
 
   /**
    * Up to `limit` members of `room` on the instances other than `instanceId` whose presence has
-   * not expired.
+   * not expired, and how many connections those instances count in the room.
    */
-  async members(room: string, instanceId: string, limit: number): Promise<Member[]> {
+  async members(
+    room: string,
+    instanceId: string,
+    limit: number,
+  ): Promise<{ remote: number; members: Member[] }> {
     const k = roomKeys(this.#o.keyPrefix, room);
     const reply = await this.#run("members", [k.presence, k.members(instanceId)], [
       instanceId,
       String(limit),
-    ]);
-    return decodeMembers(reply);
+    ]) as unknown[];
+    return { remote: Number(reply[0]), members: decodeMembers(reply[1]) };
   }
 }
 

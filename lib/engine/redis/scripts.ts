@@ -204,8 +204,8 @@ return out
  * Members of a room on the other instances. KEYS: the room's presence hash, this instance's
  * members hash (the others' are named like it, with their instance id). ARGV: instance id, most
  * members returned. Reads the members hashes of the instances whose presence entry has not
- * expired (an instance that died is no longer listed once its entry expires) and returns up to
- * that many member JSON values.
+ * expired (an instance that died is no longer listed once its entry expires) and returns
+ * `{their count, up to that many member JSON values}`.
  */
 export const MEMBERS_LUA = `
 local time = redis.call('TIME')
@@ -213,11 +213,13 @@ local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local me, limit = ARGV[1], tonumber(ARGV[2])
 local base = string.sub(KEYS[2], 1, #KEYS[2] - #me)
 local out = {}
-if limit <= 0 then return out end
+local remote = 0
 local fields = redis.call('HGETALL', KEYS[1])
 for f = 1, #fields, 2 do
-  local expires = tonumber(string.match(fields[f + 1], '^%d+:(%d+)$') or '0')
-  if fields[f] ~= me and expires > now then
+  local n, expires = string.match(fields[f + 1], '^(%d+):(%d+)$')
+  local live = fields[f] ~= me and expires and tonumber(expires) > now
+  if live then remote = remote + tonumber(n) end
+  if live and #out < limit then
     local seen = {}
     local cursor = '0'
     repeat
@@ -231,10 +233,9 @@ for f = 1, #fields, 2 do
         end
       end
     until cursor == '0' or #out >= limit
-    if #out >= limit then break end
   end
 end
-return out
+return {remote, out}
 `;
 
 /** A script with its SHA-1, for `EVALSHA` with a fallback to `EVAL`. */

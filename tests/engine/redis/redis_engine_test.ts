@@ -190,8 +190,14 @@ Deno.test({ name: "redis engine", ignore }, async (t) => {
           `listed until its entry expired (${expires - gone} ms early)`,
         );
         assert.ok(gone <= expires + 1000, `gone ${gone - expires} ms after its entry expired`);
-        await eventually("b's tick deleted its members", () => b.e.online("g", 1) === 1, 3000);
-        assert.equal(await redis.command("EXISTS", `${keyPrefix}:{g}:members:dead`), 0);
+        assert.equal(b.e.online("g", 1), 1, "nor counted");
+        // b's next tick (200 ms apart) drops the expired entry and deletes its members.
+        const hash = `${keyPrefix}:{g}:members:dead`;
+        for (let i = 0; i < 100 && await redis.command("EXISTS", hash) !== 0; i++) {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        assert.equal(await redis.command("EXISTS", hash), 0, "the dead instance's hash is deleted");
+        assert.equal(await redis.command("HEXISTS", `${keyPrefix}:{g}:presence`, "dead"), 0);
       },
     );
 
@@ -222,6 +228,22 @@ Deno.test({ name: "redis engine", ignore }, async (t) => {
       await redis.command("DEL", key);
       a.e.memberLeft("w", al.id);
       await bLists([ann]);
+    });
+
+    await t.step("members: reading the list refreshes the other instances' count", async () => {
+      // Ticks 20 s apart: only the 50 ms tick after a change runs during the step.
+      const { a, b, keyPrefix } = await pair({ presenceTtlMs: 60_000 });
+      await a.e.join("o");
+      a.e.memberJoined("o", { id: "a1", name: null, client: null });
+      a.e.memberJoined("o", { id: "a2", name: null, client: null });
+      const key = `${keyPrefix}:{o}:members:${a.e.instanceId}`;
+      for (let i = 0; i < 100 && await redis.command("HLEN", key) !== 2; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await b.e.join("o");
+      assert.equal((await b.e.members("o", 10)).length, 2);
+      assert.equal(b.e.online("o", 1), 3, "b counts a's two without waiting for its tick");
+      assert.deepEqual(b.presence, ["o"], "and tells its hub");
     });
 
     await t.step("a message lost on pub/sub is read from the stream by the tick", async () => {
