@@ -60,6 +60,14 @@ export function memberLimit(limit: number): number {
   return limit;
 }
 
+/** Who is in a room, as {@linkcode Engine.members} reads it. */
+export interface RoomMembers {
+  /** Connections online in the room across every process (this process's as the caller said). */
+  online: number;
+  /** At most the limit asked for: this process's members first, in the order they joined. */
+  members: Member[];
+}
+
 /**
  * Outcome of a publish: a new message; the original ack of an earlier one of the same sender with
  * the same ref and text; or a conflict, when that earlier one had another text (refused, never
@@ -161,12 +169,13 @@ export interface Engine {
   memberLeft(room: string, id: string): void;
   /**
    * Up to `limit` members of `room` across every process sharing the engine (the memory engine:
-   * this process's), this process's first in the order they joined. A shared engine lists another
-   * process's members until that process's presence expires (`PRESENCE_TTL_MS` after its last
-   * tick when it died). Rejects with a `RangeError` for a bad `limit` (see
-   * {@linkcode memberLimit}), and when unavailable.
+   * this process's), this process's first in the order they joined, and how many are online
+   * there, given this process's own count `local` (as for {@linkcode Engine.online}; also for a
+   * room this process does not hold). A shared engine lists another process's members until that
+   * process's presence expires (`PRESENCE_TTL_MS` after its last tick when it died). Rejects with
+   * a `RangeError` for a bad `limit` (see {@linkcode memberLimit}), and when unavailable.
    */
-  members(room: string, limit: number): Promise<Member[]>;
+  members(room: string, limit: number, local: number): Promise<RoomMembers>;
   /** How many rooms this process knows (O(1)). */
   roomCount(): number;
   /** Bytes of history this process holds for its rooms (engines that keep it in memory). */

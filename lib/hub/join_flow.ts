@@ -67,9 +67,9 @@ export class JoinFlow {
     const others = conn.json ? config.maxWelcomeMembers - 1 : 0;
     try {
       await room.ready;
-      const [recovery, members] = await Promise.all([
+      const [recovery, listed] = await Promise.all([
         engine.recover(conn.room, resume, config.historyOnJoin),
-        others > 0 ? engine.members(conn.room, others) : [],
+        others > 0 ? engine.members(conn.room, others, room.size) : null,
       ]);
       const online = engine.online(conn.room, room.size);
       if (conn.state === "closed") return;
@@ -77,7 +77,7 @@ export class JoinFlow {
         // The room's epoch changed while this recovery was read: it may describe the old one.
         return this.#o.out.end(conn, Close.restart, "room history was reset; rejoin");
       }
-      this.#welcome(conn, room, recovery, members, online, resume !== null);
+      this.#welcome(conn, room, recovery, listed?.members ?? [], online, resume !== null);
     } catch (err) {
       this.#refuse(conn, err);
     }

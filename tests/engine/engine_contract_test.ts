@@ -42,6 +42,9 @@ const ANN: Member = { id: "c1", name: "Ann", user: "ann", info: { team: 42 }, cl
 const BOB: Member = { id: "c2", name: null, client: null };
 const CY: Member = { id: "c3", name: "Cy", client: "pubCy" };
 const ids = (members: Member[]) => members.map((m) => m.id).sort();
+/** The members `engine` lists in `room` (its own count given as 0). */
+const list = async (engine: Engine, room: string, limit: number) =>
+  (await engine.members(room, limit, 0)).members;
 
 function draft(text: string, extra: Partial<Draft> = {}): Draft {
   return { room: "r", from: "c1", client: null, name: "Ann", text, ref: null, ...extra };
@@ -87,26 +90,48 @@ async function contract(t: Deno.TestContext, make: () => Promise<Subject>) {
       const { engine } = await make();
       await engine.join("r");
       for (const m of [ANN, BOB, CY]) engine.memberJoined("r", m);
-      assert.deepEqual(await engine.members("r", 10), [ANN, BOB, CY], "field for field");
-      assert.deepEqual(await engine.members("r", 3), [ANN, BOB, CY]);
-      assert.deepEqual(await engine.members("r", 2), [ANN, BOB]);
-      assert.deepEqual(await engine.members("r", 0), []);
-      assert.deepEqual(await engine.members("elsewhere", 10), []);
+      assert.deepEqual(await list(engine, "r", 10), [ANN, BOB, CY], "field for field");
+      assert.deepEqual(await list(engine, "r", 3), [ANN, BOB, CY]);
+      assert.deepEqual(await list(engine, "r", 2), [ANN, BOB]);
+      assert.deepEqual(await list(engine, "r", 0), []);
+      assert.deepEqual(await list(engine, "elsewhere", 10), []);
       engine.memberLeft("r", BOB.id);
       engine.memberLeft("r", "nobody");
-      assert.deepEqual(await engine.members("r", 10), [ANN, CY]);
+      assert.deepEqual(await list(engine, "r", 10), [ANN, CY]);
       engine.leave("r");
       assert.deepEqual(
-        await engine.members("r", 10),
+        await list(engine, "r", 10),
         [],
         "leaving the room takes its members along",
       );
       for (const bad of [-1, 1.5, NaN]) {
         await assert.rejects(
-          engine.members("r", bad),
+          engine.members("r", bad, 0),
           new RegExp(`members: limit must be an integer of at least 0, got ${bad}`),
         );
       }
+    },
+  );
+
+  await t.step(
+    "members: online counts every process's connections, also in a room not held",
+    async () => {
+      const { engine: a, peer, shared } = await make();
+      const b = await peer();
+      await a.join("r");
+      a.online("r", 3); // a's hub holds three connections, two of them welcomed members
+      a.memberJoined("r", ANN);
+      a.memberJoined("r", BOB);
+      assert.deepEqual(await a.members("r", 10, 3), { online: 3, members: [ANN, BOB] });
+      // b has not joined r and holds nobody there.
+      const elsewhere = shared ? 3 : 0;
+      const seen = await until(
+        "b counts a's",
+        () => b.members("r", 10, 0),
+        (r) => r.online === elsewhere,
+      );
+      assert.equal(seen.members.length, shared ? 2 : 0);
+      assert.equal((await b.members("r", 0, 1)).online, 1 + elsewhere, "a limit of 0 still counts");
     },
   );
 
@@ -119,30 +144,30 @@ async function contract(t: Deno.TestContext, make: () => Promise<Subject>) {
     a.memberJoined("r", BOB);
     b.memberJoined("r", CY);
     if (!shared) {
-      assert.deepEqual(await b.members("r", 10), [CY], "one process: its own members only");
-      assert.deepEqual(await a.members("r", 10), [ANN, BOB]);
+      assert.deepEqual(await list(b, "r", 10), [CY], "one process: its own members only");
+      assert.deepEqual(await list(a, "r", 10), [ANN, BOB]);
       return;
     }
     const seen = await until(
       "b lists a's members",
-      () => b.members("r", 10),
+      () => list(b, "r", 10),
       (m) => m.length === 3,
     );
     assert.deepEqual(seen[0], CY, "its own first");
     assert.deepEqual(seen.slice(1).sort((x, y) => x.id.localeCompare(y.id)), [ANN, BOB]);
-    assert.equal((await b.members("r", 2)).length, 2, "the limit spans processes");
-    assert.deepEqual(await b.members("r", 1), [CY]);
+    assert.equal((await list(b, "r", 2)).length, 2, "the limit spans processes");
+    assert.deepEqual(await list(b, "r", 1), [CY]);
     a.memberLeft("r", ANN.id);
-    await until("b forgets who left a", () => b.members("r", 10), (m) => m.length === 2);
-    assert.deepEqual(ids(await b.members("r", 10)), [BOB.id, CY.id]);
+    await until("b forgets who left a", () => list(b, "r", 10), (m) => m.length === 2);
+    assert.deepEqual(ids(await list(b, "r", 10)), [BOB.id, CY.id]);
     a.leave("r");
     await until(
       "b forgets a's members when a leaves",
-      () => b.members("r", 10),
+      () => list(b, "r", 10),
       (m) => m.length === 1,
     );
-    assert.deepEqual(await b.members("r", 10), [CY]);
-    assert.deepEqual(ids(await a.members("r", 10)), [CY.id], "a, no longer in the room, lists b's");
+    assert.deepEqual(await list(b, "r", 10), [CY]);
+    assert.deepEqual(ids(await list(a, "r", 10)), [CY.id], "a, no longer in the room, lists b's");
   });
 }
 

@@ -12,6 +12,7 @@ import type {
   EngineEvents,
   PublishResult,
   Recovery,
+  RoomMembers,
   RoomPosition,
 } from "../../lib/engine/engine.ts";
 import type { ChatMessage, Member } from "../../lib/protocol/frames.ts";
@@ -96,8 +97,8 @@ export class ScriptedEngine implements Engine {
   memberLeft(_room: string, id: string): void {
     this.joined.delete(id);
   }
-  members(_room: string, limit: number): Promise<Member[]> {
-    return Promise.resolve([...this.joined.values()].slice(0, limit));
+  members(_room: string, limit: number, local: number): Promise<RoomMembers> {
+    return Promise.resolve({ online: local, members: [...this.joined.values()].slice(0, limit) });
   }
   admission(): "known" | "new" | "full" {
     return "known";

@@ -53,7 +53,7 @@ Deno.test("welcome members: MAX_WELCOME_MEMBERS=0 lists nobody and asks the engi
   const t = scriptedHub({ MAX_WELCOME_MEMBERS: "0" });
   let asked = 0;
   const members = t.engine.members.bind(t.engine);
-  t.engine.members = (room, limit) => (asked++, members(room, limit));
+  t.engine.members = (room, limit, local) => (asked++, members(room, limit, local));
   await t.connect();
   const second = await t.connect();
   assert.deepEqual(welcomeOf(second).members, []);
@@ -90,7 +90,7 @@ Deno.test("welcome members: a plain-mode connection is listed, and asks for no l
   const t = scriptedHub();
   let asked = 0;
   const members = t.engine.members.bind(t.engine);
-  t.engine.members = (room, limit) => (asked++, members(room, limit));
+  t.engine.members = (room, limit, local) => (asked++, members(room, limit, local));
   await t.connect({ name: "Pat" }, false);
   assert.equal(asked, 0);
   const json = await t.connect();

@@ -37,7 +37,7 @@ function slowRecoverEngine(
     online: (room, local) => inner.online(room, local),
     memberJoined: (room, member) => inner.memberJoined(room, member),
     memberLeft: (room, id) => inner.memberLeft(room, id),
-    members: (room, limit) => inner.members(room, limit),
+    members: (room, limit, local) => inner.members(room, limit, local),
     roomCount: () => inner.roomCount(),
     admission: () => "known" as const,
     roomNames: () => inner.roomNames(),

@@ -15,6 +15,7 @@ import type {
   EngineEvents,
   PublishResult,
   Recovery,
+  RoomMembers,
   RoomPosition,
 } from "../engine.ts";
 import { memberLimit, withUser } from "../engine.ts";
@@ -219,7 +220,7 @@ export class MemoryEngine implements Engine {
     if (members?.delete(id) && members.size === 0) this.#members.delete(room);
   }
 
-  members(room: string, limit: number): Promise<Member[]> {
+  members(room: string, limit: number, local: number): Promise<RoomMembers> {
     try {
       memberLimit(limit);
     } catch (err) {
@@ -230,7 +231,7 @@ export class MemoryEngine implements Engine {
       if (out.length >= limit) break;
       out.push(member);
     }
-    return Promise.resolve(out);
+    return Promise.resolve({ online: local, members: out });
   }
 
   admission(name: string): "known" | "new" | "full" {

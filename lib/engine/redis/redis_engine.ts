@@ -15,6 +15,7 @@ import {
   memberLimit,
   type PublishResult,
   type Recovery,
+  type RoomMembers,
   type RoomPosition,
 } from "../engine.ts";
 import { randomToken } from "../../shared/ids.ts";
@@ -260,23 +261,27 @@ export class RedisEngine implements Engine {
 
   /**
    * This instance's members (in the order they joined), then the other instances' from Redis
-   * (theirs as of their latest tick, in no particular order). The other instances' count read
-   * along refreshes `online` for a joined room, so that a welcome's count and list agree.
+   * (theirs as of their latest tick, in no particular order), with the other instances' count
+   * read along. That count also refreshes `online` for a joined room, so that a welcome's count
+   * and list agree. Only a joined room whose `limit` this instance's members fill is answered
+   * without Redis (with the count of the latest tick).
    */
-  async members(room: string, limit: number): Promise<Member[]> {
+  async members(room: string, limit: number, local: number): Promise<RoomMembers> {
     memberLimit(limit);
-    const local = this.#presence.localMembers(room, limit);
-    if (local.length >= limit) return local;
+    const joined = this.#rooms.has(room);
+    const mine = this.#presence.localMembers(room, limit);
+    if (joined && mine.length >= limit) {
+      return { online: this.#presence.online(room, local), members: mine };
+    }
     const { remote, members } = await this.#started.members(
       room,
       this.instanceId,
-      limit - local.length,
+      limit - mine.length,
     );
-    if (this.#rooms.has(room) && this.#presence.setRemote(room, remote)) {
-      this.#events.presence?.(room);
-    }
+    if (joined && this.#presence.setRemote(room, remote)) this.#events.presence?.(room);
     // Read again: the hub builds a welcome from this right away, with who is here now.
-    return this.#presence.localMembers(room, limit).concat(members).slice(0, limit);
+    const listed = this.#presence.localMembers(room, limit).concat(members).slice(0, limit);
+    return { online: local + remote, members: listed };
   }
 
   roomCount(): number {
