@@ -141,7 +141,9 @@ export class FrameDispatch {
     this.#limits = { ...frame.limits };
     this.#o.welcomed(typeof frame.expires === "number" ? frame.expires : null);
     const { type: _type, history, limits: _limits, ...rest } = frame;
-    events.emit("welcome", { ...rest, resumed: resumed !== null });
+    // A server from before member lists sends none: an empty list, never a missing one.
+    const members = Array.isArray(frame.members) ? frame.members : [];
+    events.emit("welcome", { ...rest, members, resumed: resumed !== null });
     if (resumed && !frame.recovered) {
       const { room, epoch } = frame;
       events.emit("gap", { room, previousEpoch: resumed.epoch, epoch, since: resumed.since });

@@ -114,7 +114,10 @@ export interface ClientEvents {
     /** `refused` only: 401 (token missing, invalid or expired for good) or 403 (room not granted). */
     status?: 401 | 403;
   };
-  /** The welcome without its history (replayed as `message` events); `resumed` when `since` was sent. */
+  /**
+   * The welcome without its history (replayed as `message` events); `resumed` when `since` was
+   * sent; `members` lists the room's members, ourselves first (empty from an older server).
+   */
   welcome: Omit<WelcomeFrame, "type" | "history" | "limits"> & { resumed: boolean };
   /**
    * A message, once per `(epoch, offset)`: someone else's (live or from history, `own: false`),

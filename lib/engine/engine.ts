@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ChatMessage, UserInfo } from "../protocol/frames.ts";
+import type { ChatMessage, Member, UserInfo } from "../protocol/frames.ts";
 
 /** A message the hub asks the engine to accept. */
 export interface Draft {
@@ -79,6 +79,31 @@ export function withUser(
   if (sender.user !== undefined) message.user = sender.user;
   if (sender.info !== undefined) message.info = sender.info;
   return message;
+}
+
+/**
+ * Checks the `limit` of {@linkcode Engine.members}: an integer of at least 0. Throws a
+ * `RangeError` naming the bad value.
+ *
+ * @example
+ * ```ts
+ * memberLimit(100); // 100
+ * memberLimit(-1); // throws RangeError: members: limit must be an integer of at least 0, got -1
+ * ```
+ */
+export function memberLimit(limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit < 0) {
+    throw new RangeError(`members: limit must be an integer of at least 0, got ${limit}`);
+  }
+  return limit;
+}
+
+/** Who is in a room, as {@linkcode Engine.members} reads it. */
+export interface RoomMembers {
+  /** Connections online in the room across every process (this process's as the caller said). */
+  online: number;
+  /** At most the limit asked for: this process's members first, in the order they joined. */
+  members: Member[];
 }
 
 /**
@@ -173,6 +198,22 @@ export interface Engine {
   online(room: string, local: number): number;
   /** Tells the engine how many local connections each room has (for shared presence). */
   reportPresence?(counts: Map<string, number>): void;
+  /**
+   * A connection of this process became a member of `room` (its welcome went out). Cheap: no I/O
+   * of its own (a shared engine writes the changes with its next presence tick).
+   */
+  memberJoined(room: string, member: Member): void;
+  /** The member `id` of this process left `room` (closed, or its room was left). */
+  memberLeft(room: string, id: string): void;
+  /**
+   * Up to `limit` members of `room` across every process sharing the engine (the memory engine:
+   * this process's), this process's first in the order they joined, and how many are online
+   * there, given this process's own count `local` (as for {@linkcode Engine.online}; also for a
+   * room this process does not hold). A shared engine lists another process's members until that
+   * process's presence expires (`PRESENCE_TTL_MS` after its last tick when it died). Rejects with
+   * a `RangeError` for a bad `limit` (see {@linkcode memberLimit}), and when unavailable.
+   */
+  members(room: string, limit: number, local: number): Promise<RoomMembers>;
   /** How many rooms this process knows (O(1)). */
   roomCount(): number;
   /** Bytes of history this process holds for its rooms (engines that keep it in memory). */

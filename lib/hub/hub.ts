@@ -339,7 +339,10 @@ export class Hub {
     if (!room) return;
     const wasMember = room.members.delete(conn);
     room.joining.delete(conn);
-    if (wasMember) this.#presence.announce(room, "left", conn);
+    if (wasMember) {
+      this.#presence.announce(room, "left", conn);
+      this.#engine.memberLeft(conn.room, conn.id);
+    }
     if (room.size === 0) {
       this.#rooms.delete(conn.room);
       this.#engine.leave(conn.room);
@@ -453,6 +456,7 @@ export type HubConfig = Pick<
   | "slowConsumerGraceMs"
   | "presenceIntervalMs"
   | "presenceFramesPerSecond"
+  | "maxWelcomeMembers"
   | "flushBytes"
 >;
 

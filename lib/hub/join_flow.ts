@@ -1,7 +1,8 @@
 /**
- * The join flow of a connection: the engine's recovery, the welcome with its history (built
- * within its byte cap by `encodeWelcome`), the messages delivered while it was read,
- * and the refusal when the room cannot be loaded.
+ * The join flow of a connection: the engine's recovery and member list, the welcome with its
+ * members and history (built within its byte cap by `encodeWelcome`), the messages delivered
+ * while it was read, the engine told of the new member, and the refusal when the room cannot be
+ * loaded.
  *
  * @module
  */
@@ -15,8 +16,13 @@ import type { LocalRoom } from "./local_room.ts";
 import type { Logger } from "../shared/log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Outbound } from "./outbound.ts";
-import type { PresenceSchedule } from "./presence_schedule.ts";
-import { messageText, type ServerLimits, type WelcomeFrame } from "../protocol/frames.ts";
+import { peerOf, type PresenceSchedule } from "./presence_schedule.ts";
+import {
+  type Member,
+  messageText,
+  type ServerLimits,
+  type WelcomeFrame,
+} from "../protocol/frames.ts";
 import type { Identity } from "../auth/identity.ts";
 import type { RoomAccess } from "../shared/room_grants.ts";
 
@@ -24,7 +30,12 @@ import type { RoomAccess } from "../shared/room_grants.ts";
 export interface JoinFlowOptions {
   config: Pick<
     Config,
-    "historyOnJoin" | "maxMessageBytes" | "rateLimit" | "rateBurst" | "maxBufferedBytes"
+    | "historyOnJoin"
+    | "maxMessageBytes"
+    | "rateLimit"
+    | "rateBurst"
+    | "maxBufferedBytes"
+    | "maxWelcomeMembers"
   >;
   engine: Engine;
   logger: Logger;
@@ -57,16 +68,21 @@ export class JoinFlow {
     const room = this.#o.room(conn.room);
     if (!room.joining.has(conn)) room.joining.set(conn, []);
     const resets = room.resets;
+    // The joiner heads its own list: the engine is asked for the others.
+    const others = conn.json ? config.maxWelcomeMembers - 1 : 0;
     try {
       await room.ready;
-      const recovery = await engine.recover(conn.room, resume, config.historyOnJoin);
+      const [recovery, listed] = await Promise.all([
+        engine.recover(conn.room, resume, config.historyOnJoin),
+        others > 0 ? engine.members(conn.room, others, room.size) : null,
+      ]);
       const online = engine.online(conn.room, room.size);
       if (conn.state === "closed") return;
       if (room.resets !== resets && room.epoch !== recovery.epoch) {
         // The room's epoch changed while this recovery was read: it may describe the old one.
         return this.#o.out.end(conn, Close.restart, "room history was reset; rejoin");
       }
-      this.#welcome(conn, room, recovery, online, resume !== null);
+      this.#welcome(conn, room, recovery, listed?.members ?? [], online, resume !== null);
     } catch (err) {
       this.#refuse(conn, err);
     }
@@ -76,16 +92,29 @@ export class JoinFlow {
     conn: Connection,
     room: LocalRoom,
     recovery: Recovery,
+    others: Member[],
     online: number,
     resumed: boolean,
   ): void {
-    const { config, out } = this.#o;
+    const { config, out, engine } = this.#o;
     const { maxMessageBytes, rateLimit, rateBurst } = config;
     const limits = { maxMessageBytes, rateLimit, rateBurst };
+    const member = memberOf(conn);
+    const members = config.maxWelcomeMembers > 0
+      ? [member, ...others.filter((m) => m.id !== conn.id)].slice(0, config.maxWelcomeMembers)
+      : [];
     // A welcome fits in what the connection may have queued before it counts as slow, with as
     // much room again for the live messages that follow it.
     const welcome = conn.json
-      ? encodeWelcome(conn, recovery, online, limits, resumed, 2 * config.maxBufferedBytes)
+      ? encodeWelcome(
+        conn,
+        recovery,
+        online,
+        members,
+        limits,
+        resumed,
+        2 * config.maxBufferedBytes,
+      )
       : null;
     const held = room.joining.get(conn) ?? [];
     room.joining.delete(conn);
@@ -101,6 +130,7 @@ export class JoinFlow {
     }
     out.queue(conn, null);
     this.#o.presence.announce(room, "joined", conn);
+    engine.memberJoined(conn.room, member);
     this.#o.logger.debug("ws.join", {
       id: conn.id,
       room: conn.room,
@@ -119,6 +149,11 @@ export class JoinFlow {
     });
     this.#o.out.end(conn, Close.unavailable, "room unavailable");
   }
+}
+
+/** A connection as member lists show it: its peer (see `peerOf`) with its public client id. */
+function memberOf(conn: Connection): Member {
+  return { ...peerOf(conn), client: conn.client };
 }
 
 /** Who is joining, as the welcome needs it. */
@@ -143,6 +178,9 @@ interface EncodedWelcome {
   dropped: number;
 }
 
+/** Share of a welcome's byte cap its members may take: the rest is left for the history. */
+const MEMBERS_SHARE = 0.5;
+
 /** UTF-8 bytes of `text`, counted without encoding it. */
 function utf8Bytes(text: string): number {
   let n = text.length;
@@ -157,7 +195,8 @@ function utf8Bytes(text: string): number {
 }
 
 /**
- * Builds the welcome as JSON within `maxBytes` (UTF-8). Its history never holds what this very
+ * Builds the welcome as JSON within `maxBytes` (UTF-8). Its members are those that fit in half
+ * of it (in their order; `online` tells how many there are). Its history never holds what this very
  * connection sent before its welcome (the sender has those as acks). A resumed join
  * (`since`+`epoch`) also leaves out the client's own earlier messages (same public `client` id),
  * which it already has; a fresh join keeps them, so a reloaded page shows what it sent. `client`
@@ -167,7 +206,7 @@ function utf8Bytes(text: string): number {
  *
  * @example
  * ```ts
- * encodeWelcome({ id: "c1", room: "lobby", client: null }, recovery, 3, limits, false, 1 << 21);
+ * encodeWelcome(joiner, recovery, 3, members, limits, false, 1 << 21);
  * // { json: '{"type":"welcome",...}', recovered: false, dropped: 0 }
  * ```
  */
@@ -175,6 +214,7 @@ function encodeWelcome(
   joiner: Joiner,
   recovery: Recovery,
   online: number,
+  members: Member[],
   limits: ServerLimits,
   resumed: boolean,
   maxBytes: number,
@@ -191,6 +231,9 @@ function encodeWelcome(
     epoch: recovery.epoch,
     offset: recovery.offset,
     online,
+    // Before `history`: the history is spliced in at its last `"history":[]`, which a member's
+    // info could also hold.
+    members: fitMembers(members, maxBytes * MEMBERS_SHARE),
     recovered: recovery.recovered,
     history: [],
     limits,
@@ -220,4 +263,14 @@ function encodeWelcome(
     recovered: frame.recovered,
     dropped,
   };
+}
+
+/** The first of `members` whose JSON fits in `maxBytes` together. */
+function fitMembers(members: Member[], maxBytes: number): Member[] {
+  let bytes = 0;
+  for (let i = 0; i < members.length; i++) {
+    bytes += utf8Bytes(JSON.stringify(members[i])) + 1;
+    if (bytes > maxBytes) return members.slice(0, i);
+  }
+  return members;
 }

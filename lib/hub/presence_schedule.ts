@@ -13,8 +13,16 @@ import type { LocalRoom } from "./local_room.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Peer } from "../protocol/frames.ts";
 
-/** A connection as presence shows it: its id and name, and in auth mode its user and info. */
-function peerOf(conn: Connection): Peer {
+/**
+ * A connection as presence shows it: its id and name, and in auth mode its user and info (none
+ * for an anonymous reader).
+ *
+ * @example
+ * ```ts
+ * peerOf(conn); // { id: "c4kq1x0-8", name: "Ann", user: "ann", info: { team: 42 } }
+ * ```
+ */
+export function peerOf(conn: Connection): Peer {
   const peer: Peer = { id: conn.id, name: conn.name };
   const identity = conn.identity;
   if (identity != null && identity.user !== null) {

@@ -62,6 +62,15 @@ export interface Peer {
   info?: UserInfo;
 }
 
+/**
+ * A connection in a room's member list (`welcome.members`, the engine's `members`): a peer with
+ * its public client id.
+ */
+export interface Member extends Peer {
+  /** Public id of the connection's client (never its private key), null without one. */
+  client: string | null;
+}
+
 /** Frames a JSON-mode client sends. */
 export type ClientFrame =
   | { type: "message"; text?: string; data?: unknown; ref?: string }
@@ -85,6 +94,11 @@ export interface WelcomeFrame {
   epoch: string;
   offset: number;
   online: number;
+  /**
+   * Members of the room, this connection first, at most `MAX_WELCOME_MEMBERS` (`online` stays
+   * the full count: fewer members than `online` means the list was cut, or is catching up).
+   */
+  members: Member[];
   recovered: boolean;
   history: ChatMessage[];
   limits: ServerLimits;

@@ -64,6 +64,11 @@ export interface Config {
    * seconds (`PRESENCE_FRAMES_PER_SECOND`, 4000).
    */
   presenceFramesPerSecond: number;
+  /**
+   * Members a welcome lists at most, the joiner first (`MAX_WELCOME_MEMBERS`, 0-10000, default
+   * 100); its `online` stays the full count.
+   */
+  maxWelcomeMembers: number;
   /** How long an empty room keeps its history, in ms (`ROOM_TTL_MS`, 10 minutes). */
   roomTtlMs: number;
   /** Bytes packed into one NDJSON frame before it is sent early (`FLUSH_BYTES`, default 65536). */
@@ -470,6 +475,7 @@ export function loadConfig(env: Env): Config {
     dedupTtlMs: integer(env, "DEDUP_TTL_MS", 5 * 60_000, 0, 24 * 3600_000),
     presenceIntervalMs: integer(env, "PRESENCE_INTERVAL_MS", 250, 0, 60_000),
     presenceFramesPerSecond: integer(env, "PRESENCE_FRAMES_PER_SECOND", 4000, 1, 100_000_000),
+    maxWelcomeMembers: integer(env, "MAX_WELCOME_MEMBERS", 100, 0, 10_000),
     roomTtlMs: integer(env, "ROOM_TTL_MS", 10 * 60_000, 0, 7 * 24 * 3600_000),
     flushBytes: integer(env, "FLUSH_BYTES", 64 * 1024, 1024, 16 * MiB),
     shutdownGraceMs: integer(env, "SHUTDOWN_GRACE_MS", 5000, 0, 600_000),

@@ -76,10 +76,24 @@ Deno.test("welcome: exposes id, public id, limits and emits the welcome", () => 
       epoch: "e1",
       offset: 0,
       online: 5,
+      members: [], // the fake server's welcome has none (a server from before member lists)
       recovered: false,
       resumed: false,
     },
   ]);
+  t.client.disconnect();
+});
+
+Deno.test("welcome: passes the members on, ourselves first as the server lists them", () => {
+  const t = fakeClient();
+  const members = [
+    { id: "c42", name: "Me", client: MY_PUBLIC_ID },
+    { id: "c7", name: "Ann", user: "ann", info: { team: 4 }, client: "annPublicId00001" },
+  ];
+  t.goOnline({ id: "c42", online: 9, members });
+  const [welcome] = t.of("welcome");
+  assert.deepEqual(welcome.members, members);
+  assert.equal(welcome.online, 9, "online stays the full count");
   t.client.disconnect();
 });
 

@@ -5,14 +5,46 @@
 import assert from "node:assert/strict";
 import type { Draft, Engine } from "../../lib/engine/engine.ts";
 import { MemoryEngine } from "../../lib/engine/memory/memory_engine.ts";
-import type { ChatMessage } from "../../lib/protocol/frames.ts";
+import type { ChatMessage, Member } from "../../lib/protocol/frames.ts";
 import { redisBinary, startEngine, startRedis, type TestRedis } from "../helpers/redis.ts";
 import { eventually } from "../helpers/redis_peer.ts";
 
 interface Subject {
   engine: Engine;
   received: ChatMessage[];
+  /** Another process's engine: sharing the first one's store (Redis), or on its own (memory). */
+  peer(): Promise<Engine>;
+  /** Whether the engine spans processes (then `peer` shares the store). */
+  shared: boolean;
 }
+
+/** Polls `read` until `ok` accepts its value; throws with the last value after `timeoutMs`. */
+async function until<T>(
+  what: string,
+  read: () => Promise<T>,
+  ok: (value: T) => boolean,
+  timeoutMs = 5000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await read();
+  while (!ok(last)) {
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last)}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    last = await read();
+  }
+  return last;
+}
+
+/** Members as auth mode (user, info) and open mode (neither) give them. */
+const ANN: Member = { id: "c1", name: "Ann", user: "ann", info: { team: 42 }, client: "pubAnn" };
+const BOB: Member = { id: "c2", name: null, client: null };
+const CY: Member = { id: "c3", name: "Cy", client: "pubCy" };
+const ids = (members: Member[]) => members.map((m) => m.id).sort();
+/** The members `engine` lists in `room` (its own count given as 0). */
+const list = async (engine: Engine, room: string, limit: number) =>
+  (await engine.members(room, limit, 0)).members;
 
 function draft(text: string, extra: Partial<Draft> = {}): Draft {
   return { room: "r", from: "c1", client: null, name: "Ann", text, ref: null, ...extra };
@@ -84,6 +116,92 @@ async function contract(t: Deno.TestContext, make: () => Promise<Subject>) {
       assert.equal("info" in m, false);
     }
   });
+
+  await t.step(
+    "members: this process's, in join order, up to the limit, without who left",
+    async () => {
+      const { engine } = await make();
+      await engine.join("r");
+      for (const m of [ANN, BOB, CY]) engine.memberJoined("r", m);
+      assert.deepEqual(await list(engine, "r", 10), [ANN, BOB, CY], "field for field");
+      assert.deepEqual(await list(engine, "r", 3), [ANN, BOB, CY]);
+      assert.deepEqual(await list(engine, "r", 2), [ANN, BOB]);
+      assert.deepEqual(await list(engine, "r", 0), []);
+      assert.deepEqual(await list(engine, "elsewhere", 10), []);
+      engine.memberLeft("r", BOB.id);
+      engine.memberLeft("r", "nobody");
+      assert.deepEqual(await list(engine, "r", 10), [ANN, CY]);
+      engine.leave("r");
+      assert.deepEqual(
+        await list(engine, "r", 10),
+        [],
+        "leaving the room takes its members along",
+      );
+      for (const bad of [-1, 1.5, NaN]) {
+        await assert.rejects(
+          engine.members("r", bad, 0),
+          new RegExp(`members: limit must be an integer of at least 0, got ${bad}`),
+        );
+      }
+    },
+  );
+
+  await t.step(
+    "members: online counts every process's connections, also in a room not held",
+    async () => {
+      const { engine: a, peer, shared } = await make();
+      const b = await peer();
+      await a.join("r");
+      a.online("r", 3); // a's hub holds three connections, two of them welcomed members
+      a.memberJoined("r", ANN);
+      a.memberJoined("r", BOB);
+      assert.deepEqual(await a.members("r", 10, 3), { online: 3, members: [ANN, BOB] });
+      // b has not joined r and holds nobody there.
+      const elsewhere = shared ? 3 : 0;
+      const seen = await until(
+        "b counts a's",
+        () => b.members("r", 10, 0),
+        (r) => r.online === elsewhere,
+      );
+      assert.equal(seen.members.length, shared ? 2 : 0);
+      assert.equal((await b.members("r", 0, 1)).online, 1 + elsewhere, "a limit of 0 still counts");
+    },
+  );
+
+  await t.step("members: another process's are listed when the engine is shared", async () => {
+    const { engine: a, peer, shared } = await make();
+    const b = await peer();
+    await a.join("r");
+    await b.join("r");
+    a.memberJoined("r", ANN);
+    a.memberJoined("r", BOB);
+    b.memberJoined("r", CY);
+    if (!shared) {
+      assert.deepEqual(await list(b, "r", 10), [CY], "one process: its own members only");
+      assert.deepEqual(await list(a, "r", 10), [ANN, BOB]);
+      return;
+    }
+    const seen = await until(
+      "b lists a's members",
+      () => list(b, "r", 10),
+      (m) => m.length === 3,
+    );
+    assert.deepEqual(seen[0], CY, "its own first");
+    assert.deepEqual(seen.slice(1).sort((x, y) => x.id.localeCompare(y.id)), [ANN, BOB]);
+    assert.equal((await list(b, "r", 2)).length, 2, "the limit spans processes");
+    assert.deepEqual(await list(b, "r", 1), [CY]);
+    a.memberLeft("r", ANN.id);
+    await until("b forgets who left a", () => list(b, "r", 10), (m) => m.length === 2);
+    assert.deepEqual(ids(await list(b, "r", 10)), [BOB.id, CY.id]);
+    a.leave("r");
+    await until(
+      "b forgets a's members when a leaves",
+      () => list(b, "r", 10),
+      (m) => m.length === 1,
+    );
+    assert.deepEqual(await list(b, "r", 10), [CY]);
+    assert.deepEqual(ids(await list(a, "r", 10)), [CY.id], "a, no longer in the room, lists b's");
+  });
 }
 
 Deno.test("engine contract: memory", async (t) => {
@@ -91,7 +209,12 @@ Deno.test("engine contract: memory", async (t) => {
     const received: ChatMessage[] = [];
     const engine = new MemoryEngine({ historySize: 10, dedupTtlMs: 1000, roomTtlMs: 1000 });
     engine.start({ message: (m) => received.push(m), presence: () => {}, reset: () => {} });
-    return Promise.resolve({ engine, received });
+    const peer = async () => {
+      const other = new MemoryEngine({ historySize: 10, dedupTtlMs: 1000, roomTtlMs: 1000 });
+      await other.start({ message: () => {} });
+      return other;
+    };
+    return Promise.resolve({ engine, received, peer, shared: false });
   });
 });
 
@@ -100,9 +223,15 @@ Deno.test({ name: "engine contract: redis", ignore: redisBinary.ignore }, async 
   const open: Engine[] = [];
   try {
     await contract(t, async () => {
-      const { e, received } = await startEngine(redis);
+      const keyPrefix = "t" + crypto.randomUUID().slice(0, 6);
+      const { e, received } = await startEngine(redis, { keyPrefix });
       open.push(e);
-      return { engine: e, received };
+      const peer = async () => {
+        const other = (await startEngine(redis, { keyPrefix })).e;
+        open.push(other);
+        return other;
+      };
+      return { engine: e, received, peer, shared: true };
     });
   } finally {
     for (const e of open) await e.close();

@@ -12,9 +12,10 @@ import type {
   EngineEvents,
   PublishResult,
   Recovery,
+  RoomMembers,
   RoomPosition,
 } from "../../lib/engine/engine.ts";
-import type { ChatMessage } from "../../lib/protocol/frames.ts";
+import type { ChatMessage, Member } from "../../lib/protocol/frames.ts";
 import { hubWith } from "./fake_hub.ts";
 
 /**
@@ -58,6 +59,8 @@ export class ScriptedEngine implements Engine {
   hold: Promise<void> | null = null;
   failRecover: Error | null = null;
   published: Draft[] = [];
+  /** Members the hub reported, in the order they joined (one list for every room). */
+  joined = new Map<string, Member>();
   #events: EngineEvents = { message: () => {} };
 
   start(events: EngineEvents): Promise<void> {
@@ -87,6 +90,15 @@ export class ScriptedEngine implements Engine {
   }
   online(_room: string, local: number): number {
     return local;
+  }
+  memberJoined(_room: string, member: Member): void {
+    this.joined.set(member.id, member);
+  }
+  memberLeft(_room: string, id: string): void {
+    this.joined.delete(id);
+  }
+  members(_room: string, limit: number, local: number): Promise<RoomMembers> {
+    return Promise.resolve({ online: local, members: [...this.joined.values()].slice(0, limit) });
   }
   admission(): "known" | "new" | "full" {
     return "known";

@@ -114,6 +114,19 @@ Deno.test("auth hub: user and info ride on messages, presence and the welcome's 
   assert.deepEqual(history[0].info, { team: 42 });
 });
 
+Deno.test("auth hub: welcome members carry user and info; an anonymous reader's neither", async () => {
+  const t = setup();
+  const ann = identity("ann", { lobby: "rw" }, T0 + 60_000, { name: "Ann", info: { team: 42 } });
+  await t.connect(ann);
+  await t.connect(identity(null, { lobby: "r" }, null));
+  const bob = await t.connect(identity("bob", { lobby: "r" }, T0 + 60_000, { name: "Bob" }));
+  assert.deepEqual(bob.socket.objects()[0].members, [
+    { id: "c3", name: "Bob", user: "bob", client: null },
+    { id: "c1", name: "Ann", user: "ann", info: { team: 42 }, client: null },
+    { id: "c2", name: null, client: null },
+  ]);
+});
+
 Deno.test("auth hub: a read-only grant that sends gets forbidden with its ref; nothing reaches the room", async () => {
   const t = setup();
   const reader = await t.connect(identity("rea", { lobby: "r" }, T0 + 60_000));

@@ -35,6 +35,9 @@ function slowRecoverEngine(
       return early ?? inner.recover(room, resume, recent);
     },
     online: (room, local) => inner.online(room, local),
+    memberJoined: (room, member) => inner.memberJoined(room, member),
+    memberLeft: (room, id) => inner.memberLeft(room, id),
+    members: (room, limit, local) => inner.members(room, limit, local),
     roomCount: () => inner.roomCount(),
     admission: () => "known" as const,
     roomNames: () => inner.roomNames(),

@@ -258,3 +258,14 @@ Deno.test("API_KEYS: comma separated, 16+ visible ASCII each, never shown in err
   assert.throws(() => loadConfig({ API_MAX_BROADCAST_ROOMS: "10001" }), /API_MAX_BROADCAST_ROOMS/);
   assert.throws(() => loadConfig({ API_MAX_PAGE: "0" }), /API_MAX_PAGE/);
 });
+
+Deno.test("MAX_WELCOME_MEMBERS is 100 by default and bounded to 0-10000", () => {
+  assert.equal(loadConfig({}).maxWelcomeMembers, 100);
+  assert.equal(loadConfig({ MAX_WELCOME_MEMBERS: "0" }).maxWelcomeMembers, 0);
+  assert.equal(loadConfig({ MAX_WELCOME_MEMBERS: "10000" }).maxWelcomeMembers, 10_000);
+  assert.throws(
+    () => loadConfig({ MAX_WELCOME_MEMBERS: "10001" }),
+    /MAX_WELCOME_MEMBERS must be an integer from 0 to 10000, got "10001"/,
+  );
+  assert.throws(() => loadConfig({ MAX_WELCOME_MEMBERS: "-1" }), /MAX_WELCOME_MEMBERS .* got "-1"/);
+});

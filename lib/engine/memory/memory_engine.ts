@@ -15,9 +15,11 @@ import type {
   EngineEvents,
   PublishResult,
   Recovery,
+  RoomMembers,
   RoomPosition,
 } from "../engine.ts";
-import { contentOf, dedupeContent, withUser } from "../engine.ts";
+import { contentOf, dedupeContent, memberLimit, withUser } from "../engine.ts";
+import type { Member } from "../../protocol/frames.ts";
 import { RoomLog } from "./room_log.ts";
 import { randomToken } from "../../shared/ids.ts";
 import { textHash } from "../../shared/text_hash.ts";
@@ -71,6 +73,8 @@ export class MemoryEngine implements Engine {
   /** History bytes of every room together. */
   #bytes = 0;
   #options: Required<MemoryEngineOptions>;
+  /** Members of each room with any, in the order they joined. */
+  #members = new Map<string, Map<string, Member>>();
   #events: EngineEvents = { message: () => {} };
 
   constructor(options: MemoryEngineOptions) {
@@ -202,6 +206,32 @@ export class MemoryEngine implements Engine {
     if (!room || --room.members !== 0) return;
     room.idleSince = this.#options.now();
     this.#idle.set(name, room);
+    this.#members.delete(name);
+  }
+
+  memberJoined(room: string, member: Member): void {
+    let members = this.#members.get(room);
+    if (!members) this.#members.set(room, members = new Map());
+    members.set(member.id, member);
+  }
+
+  memberLeft(room: string, id: string): void {
+    const members = this.#members.get(room);
+    if (members?.delete(id) && members.size === 0) this.#members.delete(room);
+  }
+
+  members(room: string, limit: number, local: number): Promise<RoomMembers> {
+    try {
+      memberLimit(limit);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const out: Member[] = [];
+    for (const member of this.#members.get(room)?.values() ?? []) {
+      if (out.length >= limit) break;
+      out.push(member);
+    }
+    return Promise.resolve({ online: local, members: out });
   }
 
   admission(name: string): "known" | "new" | "full" {
@@ -252,6 +282,7 @@ export class MemoryEngine implements Engine {
   close(): Promise<void> {
     this.#rooms.clear();
     this.#idle.clear();
+    this.#members.clear();
     this.#bytes = 0;
     return Promise.resolve();
   }

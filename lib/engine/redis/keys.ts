@@ -11,6 +11,8 @@ export interface RoomKeys {
   offset: string;
   stream: string;
   presence: string;
+  /** Key of the hash of one instance's members in the room (`field = connection id`). */
+  members(instance: string): string;
   channel: string;
   /** Key of a remembered `ref` (see `refKey` in `dedup_cache.ts`). */
   ref(key: string): string;
@@ -23,6 +25,7 @@ export interface RoomKeys {
  * ```ts
  * roomKeys("fanout", "lobby").offset; // "fanout:{lobby}:offset"
  * roomKeys("fanout", "lobby").channel; // "fanout:ch:lobby"
+ * roomKeys("fanout", "lobby").members("k3v9"); // "fanout:{lobby}:members:k3v9"
  * ```
  */
 export function roomKeys(prefix: string, room: string): RoomKeys {
@@ -32,6 +35,7 @@ export function roomKeys(prefix: string, room: string): RoomKeys {
     offset: base + "offset",
     stream: base + "stream",
     presence: base + "presence",
+    members: (instance) => base + "members:" + instance,
     channel: `${prefix}:ch:${room}`,
     ref: (key) => base + "ref:" + key,
   };

@@ -12,8 +12,10 @@ import {
   type Engine,
   type EngineEvents,
   epochOf,
+  memberLimit,
   type PublishResult,
   type Recovery,
+  type RoomMembers,
   type RoomPosition,
 } from "../engine.ts";
 import { randomToken } from "../../shared/ids.ts";
@@ -25,6 +27,7 @@ import { decodePayload } from "./messages.ts";
 import { PresenceTable } from "./presence_table.ts";
 import { type JoinedRoom, RedisTick } from "./redis_tick.ts";
 import { type KnownPosition, RedisStore } from "./redis_store.ts";
+import type { Member } from "../../protocol/frames.ts";
 
 /** Options of {@linkcode RedisEngine}. */
 export interface RedisEngineOptions {
@@ -90,7 +93,7 @@ export class RedisEngine implements Engine {
       ...options,
     };
     this.instanceId = this.#o.instanceId;
-    this.#presence = new PresenceTable(this.#o.keyPrefix);
+    this.#presence = new PresenceTable(this.#o.keyPrefix, this.instanceId);
     this.#link = new RedisLink({
       url: this.#o.url,
       logger: this.#o.logger,
@@ -104,7 +107,7 @@ export class RedisEngine implements Engine {
     this.#tick = new RedisTick({
       presence: this.#presence,
       rooms: this.#rooms,
-      exchange: (keys, counts) => this.#started.presence(this.instanceId, keys, counts),
+      exchange: (keys, args) => this.#started.presence(this.instanceId, keys, args),
       onRemoteChange: (room) => this.#events.presence?.(room),
       logger: this.#o.logger,
       everyMs: Math.max(100, Math.floor(this.#o.presenceTtlMs / 3)),
@@ -198,6 +201,8 @@ export class RedisEngine implements Engine {
     this.#rooms.delete(room);
     joined.feed.close();
     this.#presence.setLocal(room, 0);
+    // Other instances stop counting and listing this one's members in the room soon.
+    if (this.#presence.changed) this.#tick.schedule(50);
     const channel = roomKeys(this.#o.keyPrefix, room).channel;
     this.#link.unsubscribe(channel, joined.listener).catch(() => {});
   }
@@ -242,6 +247,41 @@ export class RedisEngine implements Engine {
   reportPresence(counts: Map<string, number>): void {
     const joined = new Map([...counts].filter(([room]) => this.#rooms.has(room)));
     this.#presence.replaceLocal(joined);
+  }
+
+  memberJoined(room: string, member: Member): void {
+    if (!this.#rooms.has(room)) return;
+    this.#presence.addMember(room, member);
+    this.#tick.schedule(50);
+  }
+
+  memberLeft(room: string, id: string): void {
+    if (this.#presence.removeMember(room, id)) this.#tick.schedule(50);
+  }
+
+  /**
+   * This instance's members (in the order they joined), then the other instances' from Redis
+   * (theirs as of their latest tick, in no particular order), with the other instances' count
+   * read along. That count also refreshes `online` for a joined room, so that a welcome's count
+   * and list agree. Only a joined room whose `limit` this instance's members fill is answered
+   * without Redis (with the count of the latest tick).
+   */
+  async members(room: string, limit: number, local: number): Promise<RoomMembers> {
+    memberLimit(limit);
+    const joined = this.#rooms.has(room);
+    const mine = this.#presence.localMembers(room, limit);
+    if (joined && mine.length >= limit) {
+      return { online: this.#presence.online(room, local), members: mine };
+    }
+    const { remote, members } = await this.#started.members(
+      room,
+      this.instanceId,
+      limit - mine.length,
+    );
+    if (joined && this.#presence.setRemote(room, remote)) this.#events.presence?.(room);
+    // Read again: the hub builds a welcome from this right away, with who is here now.
+    const listed = this.#presence.localMembers(room, limit).concat(members).slice(0, limit);
+    return { online: local + remote, members: listed };
   }
 
   roomCount(): number {

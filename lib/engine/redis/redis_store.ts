@@ -7,12 +7,14 @@
 
 import { refKey } from "../dedup_cache.ts";
 import { dedupeContent, type Draft, type PublishResult } from "../engine.ts";
-import type { ChatMessage } from "../../protocol/frames.ts";
+import type { ChatMessage, Member } from "../../protocol/frames.ts";
 import { roomKeys } from "./keys.ts";
 import { buildMessage, decodeEntries, encodeBody } from "./messages.ts";
+import { decodeMembers } from "./presence_table.ts";
 import {
   type LuaScript,
   luaScript,
+  MEMBERS_LUA,
   PRESENCE_LUA,
   PUBLISH_LUA,
   READ_LUA,
@@ -53,10 +55,10 @@ export interface StreamRead {
   messages: ChatMessage[];
 }
 
-type ScriptName = "publish" | "read" | "presence";
+type ScriptName = "publish" | "read" | "presence" | "members";
 
 /**
- * Runs the publish, read and presence scripts.
+ * Runs the publish, read, presence and members scripts.
  *
  * @example
  * ```ts
@@ -81,6 +83,7 @@ export class RedisStore {
       publish: await luaScript(PUBLISH_LUA),
       read: await luaScript(READ_LUA),
       presence: await luaScript(PRESENCE_LUA),
+      members: await luaScript(MEMBERS_LUA),
     });
   }
 
@@ -169,14 +172,31 @@ export class RedisStore {
     return { epoch, offset: Number(reply[1]), lastTs, after: Number(reply[2]) === 1, messages };
   }
 
-  /** Runs one presence tick for `keys`/`counts` from `PresenceTable.batch`; returns the raw reply. */
-  presence(instanceId: string, keys: string[], counts: string[]): Promise<unknown> {
+  /** Runs one presence tick for `keys`/`args` from `PresenceTable.batch`; returns the raw reply. */
+  presence(instanceId: string, keys: string[], args: string[]): Promise<unknown> {
     return this.#run("presence", keys, [
       instanceId,
       String(this.#o.presenceTtlMs),
       String(this.keyTtl),
-      ...counts,
+      ...args,
     ]);
+  }
+
+  /**
+   * Up to `limit` members of `room` on the instances other than `instanceId` whose presence has
+   * not expired, and how many connections those instances count in the room.
+   */
+  async members(
+    room: string,
+    instanceId: string,
+    limit: number,
+  ): Promise<{ remote: number; members: Member[] }> {
+    const k = roomKeys(this.#o.keyPrefix, room);
+    const reply = await this.#run("members", [k.presence, k.members(instanceId)], [
+      instanceId,
+      String(limit),
+    ]) as unknown[];
+    return { remote: Number(reply[0]), members: decodeMembers(reply[1]) };
   }
 }
 

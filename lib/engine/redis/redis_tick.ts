@@ -1,7 +1,8 @@
 /**
- * The Redis engine's periodic tick: one presence script call for every joined room, which also
- * returns each room's position in Redis, so the tick notices rooms whose feed fell behind (a
- * message lost on pub/sub), was lost, or was rolled back, and has their stream read.
+ * The Redis engine's periodic tick: one presence script call for every joined room (counts and
+ * member changes), which also returns each room's position in Redis, so the tick notices rooms
+ * whose feed fell behind (a message lost on pub/sub), was lost, or was rolled back, and has their
+ * stream read.
  *
  * @module
  */
@@ -23,8 +24,8 @@ export interface JoinedRoom {
 export interface RedisTickOptions {
   presence: PresenceTable;
   rooms: Map<string, JoinedRoom>;
-  /** Runs the presence script for `keys`/`counts` of `PresenceTable.batch`. */
-  exchange: (keys: string[], counts: string[]) => Promise<unknown>;
+  /** Runs the presence script for `keys`/`args` of `PresenceTable.batch`. */
+  exchange: (keys: string[], args: string[]) => Promise<unknown>;
   /** Told when the other instances' count of a room changed. */
   onRemoteChange: (room: string) => void;
   logger: Logger;
@@ -84,13 +85,22 @@ export class RedisTick {
     }
   }
 
-  /** One tick: writes local counts, reads the others', and checks each joined room's feed. */
+  /**
+   * One tick: writes local counts and member changes, reads the others' counts, and checks each
+   * joined room's feed. When it fails, the next one writes the members of its rooms whole.
+   */
   async run(): Promise<void> {
     const { presence, rooms } = this.#o;
     const batch = presence.batch();
     if (batch.rooms.length === 0) return;
-    const reply = await this.#o.exchange(batch.keys, batch.counts);
-    for (const tick of presence.apply(batch.rooms, reply)) {
+    let ticks;
+    try {
+      ticks = presence.apply(batch.rooms, await this.#o.exchange(batch.keys, batch.args));
+    } catch (err) {
+      presence.failed(batch.rooms);
+      throw err;
+    }
+    for (const tick of ticks) {
       if (tick.remoteChanged) this.#o.onRemoteChange(tick.room);
       const joined = rooms.get(tick.room);
       if (!joined) continue;

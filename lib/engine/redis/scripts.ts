@@ -137,25 +137,49 @@ return {epoch, offset, 0, entries, ts}
 `;
 
 /**
- * Presence tick. KEYS: for each room, its presence hash then its epoch, offset and stream keys.
- * ARGV: instance id, presence ttl ms, room ttl ms, then one local count per room. Writes this
- * instance's count (or removes it at 0), drops expired entries, keeps rooms with members alive,
- * and returns per room `{remote count, epoch or false, offset}`.
+ * Presence tick. KEYS: for each room, its presence hash, its epoch, offset and stream keys, and
+ * this instance's members hash. ARGV: instance id, presence ttl ms, room ttl ms, then per room:
+ * the local count, `1` when the members are written whole (the hash deleted first), how many
+ * members the instance has, how many follow to set and to delete, the `id, JSON` pairs to set,
+ * the ids to delete.
+ * Writes this instance's count and members (or removes both at 0), drops expired entries with
+ * their instance's members, keeps rooms with members alive, and returns per room `{remote count,
+ * epoch or false, offset, 1 when the members hash did not hold as many members as the instance
+ * has}`. The members hash lives twice the presence ttl; readers ignore it once the instance's
+ * presence entry has expired (`MEMBERS_LUA`).
  */
 export const PRESENCE_LUA = `
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local me, ttl, roomTtl = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local a = 4
 local out = {}
-for i = 1, #KEYS / 4 do
-  local presence = KEYS[i * 4 - 3]
-  local count = tonumber(ARGV[i + 3])
+for i = 1, #KEYS / 5 do
+  local presence, members = KEYS[i * 5 - 4], KEYS[i * 5]
+  local base = string.sub(members, 1, #members - #me)
+  local count, whole, expected = tonumber(ARGV[a]), ARGV[a + 1] == '1', tonumber(ARGV[a + 2])
+  local sets, deletes = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
+  a = a + 5
+  local resync = 0
   if count > 0 then
     redis.call('HSET', presence, me, count .. ':' .. (now + ttl))
     redis.call('PEXPIRE', presence, ttl * 2)
-    for k = i * 4 - 2, i * 4 do redis.call('PEXPIRE', KEYS[k], roomTtl) end
+    for k = i * 5 - 3, i * 5 - 1 do redis.call('PEXPIRE', KEYS[k], roomTtl) end
+    if whole then redis.call('DEL', members) end
+    for _ = 1, sets do
+      redis.call('HSET', members, ARGV[a], ARGV[a + 1])
+      a = a + 2
+    end
+    for _ = 1, deletes do
+      redis.call('HDEL', members, ARGV[a])
+      a = a + 1
+    end
+    if redis.call('HLEN', members) ~= expected then resync = 1 end
+    if expected > 0 then redis.call('PEXPIRE', members, ttl * 2) end
   else
+    a = a + sets * 2 + deletes
     redis.call('HDEL', presence, me)
+    redis.call('DEL', members)
   end
   local remote = 0
   local fields = redis.call('HGETALL', presence)
@@ -163,15 +187,55 @@ for i = 1, #KEYS / 4 do
     local n, expires = string.match(fields[f + 1], '^(%d+):(%d+)$')
     if not expires or tonumber(expires) <= now then
       redis.call('HDEL', presence, fields[f])
+      redis.call('DEL', base .. fields[f])
     elseif fields[f] ~= me then
       remote = remote + tonumber(n)
     end
   end
   out[#out + 1] = remote
-  out[#out + 1] = redis.call('GET', KEYS[i * 4 - 2])
-  out[#out + 1] = tonumber(redis.call('GET', KEYS[i * 4 - 1]) or '0')
+  out[#out + 1] = redis.call('GET', KEYS[i * 5 - 3])
+  out[#out + 1] = tonumber(redis.call('GET', KEYS[i * 5 - 2]) or '0')
+  out[#out + 1] = resync
 end
 return out
+`;
+
+/**
+ * Members of a room on the other instances. KEYS: the room's presence hash, this instance's
+ * members hash (the others' are named like it, with their instance id). ARGV: instance id, most
+ * members returned. Reads the members hashes of the instances whose presence entry has not
+ * expired (an instance that died is no longer listed once its entry expires) and returns
+ * `{their count, up to that many member JSON values}`.
+ */
+export const MEMBERS_LUA = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local me, limit = ARGV[1], tonumber(ARGV[2])
+local base = string.sub(KEYS[2], 1, #KEYS[2] - #me)
+local out = {}
+local remote = 0
+local fields = redis.call('HGETALL', KEYS[1])
+for f = 1, #fields, 2 do
+  local n, expires = string.match(fields[f + 1], '^(%d+):(%d+)$')
+  local live = fields[f] ~= me and expires and tonumber(expires) > now
+  if live then remote = remote + tonumber(n) end
+  if live and #out < limit then
+    local seen = {}
+    local cursor = '0'
+    repeat
+      local page = redis.call('HSCAN', base .. fields[f], cursor, 'COUNT', limit - #out)
+      cursor = page[1]
+      local items = page[2]
+      for k = 1, #items, 2 do
+        if #out < limit and not seen[items[k]] then
+          seen[items[k]] = true
+          out[#out + 1] = items[k + 1]
+        end
+      end
+    until cursor == '0' or #out >= limit
+  end
+end
+return {remote, out}
 `;
 
 /** A script with its SHA-1, for `EVALSHA` with a fallback to `EVAL`. */

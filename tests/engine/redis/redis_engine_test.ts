@@ -164,6 +164,88 @@ Deno.test({ name: "redis engine", ignore }, async (t) => {
       },
     );
 
+    await t.step(
+      "members: a dead instance's are listed until its presence expires, then deleted",
+      async () => {
+        const { b, keyPrefix } = await pair({ presenceTtlMs: 600 });
+        await b.e.join("g");
+        b.e.memberJoined("g", { id: "b1", name: "Bo", client: null });
+        // A dead instance: its entry and its members are never refreshed.
+        const [sec, usec] = await redis.command("TIME") as string[];
+        const expires = Number(sec) * 1000 + Math.floor(Number(usec) / 1000) + 1000;
+        const ghost = { id: "x1", name: "Ghost", client: "pubGhost" };
+        await redis.command("HSET", `${keyPrefix}:{g}:presence`, "dead", `1:${expires}`);
+        await redis.command("HSET", `${keyPrefix}:{g}:members:dead`, "x1", JSON.stringify(ghost));
+        const listed = (await b.e.members("g", 10, 1)).members;
+        assert.deepEqual(listed, [{ id: "b1", name: "Bo", client: null }, ghost]);
+        await eventually("b counts it", () => b.e.online("g", 1) === 2);
+        // Polled every 20 ms for at most 3 s: listed until the entry's time, not after.
+        const deadline = Date.now() + 3000;
+        while ((await b.e.members("g", 10, 1)).members.length === 2 && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        const gone = Date.now();
+        assert.ok(
+          gone >= expires - 50,
+          `listed until its entry expired (${expires - gone} ms early)`,
+        );
+        assert.ok(gone <= expires + 1000, `gone ${gone - expires} ms after its entry expired`);
+        assert.equal(b.e.online("g", 1), 1, "nor counted");
+        // b's next tick (200 ms apart) drops the expired entry and deletes its members.
+        const hash = `${keyPrefix}:{g}:members:dead`;
+        for (let i = 0; i < 100 && await redis.command("EXISTS", hash) !== 0; i++) {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        assert.equal(await redis.command("EXISTS", hash), 0, "the dead instance's hash is deleted");
+        assert.equal(await redis.command("HEXISTS", `${keyPrefix}:{g}:presence`, "dead"), 0);
+      },
+    );
+
+    await t.step("members: what Redis lost of an instance's members is written again", async () => {
+      const { a, b, keyPrefix } = await pair({ presenceTtlMs: 600 });
+      await a.e.join("w");
+      const ann = { id: "a1", name: "Ann", client: "pubAnn", user: "ann" };
+      const al = { id: "a2", name: null, client: null };
+      a.e.memberJoined("w", ann);
+      a.e.memberJoined("w", al);
+      /** Polls b's list of room w until it is `want`, within 3 s (a few ticks of 200 ms). */
+      const bLists = async (want: object[]) => {
+        let listed = (await b.e.members("w", 10, 1)).members;
+        for (let i = 0; i < 150 && JSON.stringify(listed) !== JSON.stringify(want); i++) {
+          await new Promise((r) => setTimeout(r, 20));
+          listed = (await b.e.members("w", 10, 1)).members;
+        }
+        assert.deepEqual(listed, want);
+      };
+      await bLists([ann, al]);
+      const key = `${keyPrefix}:{w}:members:${a.e.instanceId}`;
+      // Redis loses the hash (a restart, an eviction): the next tick counts 0 of 2 members and
+      // the one after writes them whole.
+      await redis.command("DEL", key);
+      assert.deepEqual((await b.e.members("w", 10, 1)).members, []);
+      await bLists([ann, al]);
+      // Lost again, and a change comes along: the change alone does not make up the list.
+      await redis.command("DEL", key);
+      a.e.memberLeft("w", al.id);
+      await bLists([ann]);
+    });
+
+    await t.step("members: reading the list refreshes the other instances' count", async () => {
+      // Ticks 20 s apart: only the 50 ms tick after a change runs during the step.
+      const { a, b, keyPrefix } = await pair({ presenceTtlMs: 60_000 });
+      await a.e.join("o");
+      a.e.memberJoined("o", { id: "a1", name: null, client: null });
+      a.e.memberJoined("o", { id: "a2", name: null, client: null });
+      const key = `${keyPrefix}:{o}:members:${a.e.instanceId}`;
+      for (let i = 0; i < 100 && await redis.command("HLEN", key) !== 2; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await b.e.join("o");
+      assert.equal((await b.e.members("o", 10, 1)).members.length, 2);
+      assert.equal(b.e.online("o", 1), 3, "b counts a's two without waiting for its tick");
+      assert.deepEqual(b.presence, ["o"], "and tells its hub");
+    });
+
     await t.step("a message lost on pub/sub is read from the stream by the tick", async () => {
       const { a, b, keyPrefix } = await pair({ presenceTtlMs: 600 });
       await a.e.join("l");
