@@ -134,6 +134,24 @@ export interface RoomPosition {
 }
 
 /**
+ * An order for every process sharing an engine: close the connections of a user, of a public
+ * client id, or one connection (the API's disconnect), with `code` and `reason`.
+ *
+ * @example
+ * ```ts
+ * const cmd: EngineCommand = { kind: "disconnect", user: "ann", code: 4403, reason: "banned" };
+ * ```
+ */
+export interface EngineCommand {
+  kind: "disconnect";
+  user?: string;
+  client?: string;
+  connection?: string;
+  code: number;
+  reason: string;
+}
+
+/**
  * What an engine tells the hub, registered once with {@linkcode Engine.start}.
  *
  * @example
@@ -152,6 +170,8 @@ export interface EngineEvents {
    * with another epoch must rejoin. Told before any message of the new epoch is delivered.
    */
   reset?(room: string, epoch: string): void;
+  /** Another process sharing the engine sent a command (`Engine.command`). */
+  command?(command: EngineCommand): void;
 }
 
 /**
@@ -236,4 +256,10 @@ export interface Engine {
   readonly healthy: boolean;
   /** Stops the engine and releases its connections. */
   close(): Promise<void>;
+  /**
+   * Tells every other process sharing the engine to carry out `command` (this process carries it
+   * out itself). The memory engine has no other process and resolves at once. Rejects when the
+   * command could not be sent.
+   */
+  command(command: EngineCommand): Promise<void>;
 }

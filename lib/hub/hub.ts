@@ -151,6 +151,16 @@ export class Hub {
     message: (message) => this.deliver(message),
     presence: (room) => this.remotePresence(room),
     reset: (room, epoch) => this.reset(room, epoch),
+    command: (cmd) => {
+      const who: DisconnectSelector | null = cmd.user !== undefined
+        ? { user: cmd.user }
+        : cmd.client !== undefined
+        ? { client: cmd.client }
+        : cmd.connection !== undefined
+        ? { connection: cmd.connection }
+        : null;
+      if (who !== null) this.disconnect(who, cmd.code, cmd.reason);
+    },
   };
 
   /** Connections currently held (joining or open). */

@@ -16,6 +16,7 @@ import { handlePublish } from "../../routes/api/messages.ts";
 import { handleBroadcast } from "../../routes/api/broadcast.ts";
 import { handleHistory } from "../../routes/api/history.ts";
 import { handleRooms } from "../../routes/api/rooms.ts";
+import { handlePresence } from "../../routes/api/presence.ts";
 import { handleDisconnect } from "../../routes/api/disconnect.ts";
 import { apiAuth } from "./api_auth.ts";
 import { apiError } from "../api/api_error.ts";
@@ -75,6 +76,7 @@ export function createApp(deps: AppDeps): Hono {
   const room = (c: { req: { param(name: string): string } }) => c.req.param("room");
   app.post("/api/rooms/:room/messages", api, (c) => handlePublish(deps, c.req.raw, room(c)));
   app.get("/api/rooms/:room/history", api, (c) => handleHistory(deps, c.req.raw, room(c)));
+  app.get("/api/rooms/:room/presence", api, (c) => handlePresence(deps, c.req.raw, room(c)));
   app.get("/api/rooms", api, (c) => handleRooms(deps, c.req.raw));
   app.post("/api/broadcast", api, (c) => handleBroadcast(deps, c.req.raw));
   app.post("/api/disconnect", api, (c) => handleDisconnect(deps, c.req.raw));

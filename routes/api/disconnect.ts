@@ -1,6 +1,7 @@
 /**
  * `POST /api/disconnect`: `{user | client | connection, reconnect?, reason?}` → `{closed}`: closes
- * the matching connections. `reconnect: true` closes with 4401 (get a new token, then reconnect:
+ * the matching connections on this instance (`closed` counts them) and, through the engine, on
+ * every other instance (with Redis: a command on `<prefix>:commands`, carried out on arrival). `reconnect: true` closes with 4401 (get a new token, then reconnect:
  * the application decides again what it grants); by default 4403 (do not reconnect: a banned
  * user's client stops instead of coming back in a loop).
  *
@@ -10,12 +11,14 @@
 import { apiError, apiJson } from "../../lib/api/api_error.ts";
 import { readJsonBody } from "../../lib/api/read_json_body.ts";
 import type { DisconnectSelector, Hub } from "../../lib/hub/hub.ts";
+import type { Engine } from "../../lib/engine/engine.ts";
 import { Close } from "../../lib/protocol/close_codes.ts";
 import { controlCharProblem } from "../../lib/protocol/control_chars.ts";
 
 /** What the disconnect endpoint needs. */
 export interface DisconnectDeps {
   hub: Hub;
+  engine: Engine;
 }
 
 /** Longest close reason: a close frame holds 123 bytes of it. */
@@ -72,5 +75,16 @@ export async function handleDisconnect(deps: DisconnectDeps, req: Request): Prom
   }
   const who = { [key]: value } as DisconnectSelector;
   const code = reconnect ? Close.tokenExpired : Close.forbidden;
-  return apiJson({ closed: deps.hub.disconnect(who, code, reason) });
+  const closed = deps.hub.disconnect(who, code, reason);
+  try {
+    // The other instances (Redis) close theirs when the command reaches them, within moments.
+    await deps.engine.command({ kind: "disconnect", ...who, code, reason });
+  } catch {
+    return apiError(
+      503,
+      "unavailable",
+      `closed ${closed} connection(s) on this instance, but the other instances could not be told; retry`,
+    );
+  }
+  return apiJson({ closed });
 }

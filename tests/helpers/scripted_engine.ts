@@ -117,6 +117,9 @@ export class ScriptedEngine implements Engine {
   close(): Promise<void> {
     return Promise.resolve();
   }
+  command(): Promise<void> {
+    return Promise.resolve();
+  }
 }
 
 /**

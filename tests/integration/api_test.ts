@@ -366,3 +366,45 @@ testWithPermissions(
     }
   },
 );
+
+testWithPermissions(
+  "api: presence lists the members with user, name, info and client",
+  async () => {
+    const srv = await startTestServer({ API_KEYS: KEY, AUTH_SECRET: TEST_SECRET });
+    try {
+      const ann = await TestClient.join(
+        srv.wsUrl({
+          room: "p",
+          client: "ann-tab-0001",
+          token: await hsToken({ sub: "ann", name: "Ann", info: { team: 7 }, rooms: { p: "rw" } }),
+        }),
+      );
+      const bob = await TestClient.join(
+        srv.wsUrl({ room: "p", token: await hsToken({ sub: "bob", rooms: { p: "r" } }) }),
+      );
+      const r = await call(srv, "GET", "/api/rooms/p/presence");
+      assert.equal(r.status, 200);
+      assert.equal(r.body.online, 2);
+      assert.deepEqual(r.body.members, [
+        {
+          id: ann.welcome.id,
+          name: "Ann",
+          client: ann.welcome.client,
+          user: "ann",
+          info: { team: 7 },
+        },
+        { id: bob.welcome.id, name: null, client: null, user: "bob" },
+      ]);
+      const one = await call(srv, "GET", "/api/rooms/p/presence?limit=1");
+      assert.deepEqual([one.body.online, one.body.members.length], [2, 1]);
+      const empty = await call(srv, "GET", "/api/rooms/nobody-here/presence");
+      assert.deepEqual(empty.body, { room: "nobody-here", online: 0, members: [] });
+      const bad = await call(srv, "GET", "/api/rooms/p/presence?limit=100000");
+      assert.deepEqual([bad.status, bad.body.error.code], [400, "invalid_query"]);
+      await ann.client.close();
+      await bob.client.close();
+    } finally {
+      await srv.stop();
+    }
+  },
+);

@@ -44,6 +44,7 @@ function slowRecoverEngine(
     position: (room) => inner.position(room),
     maintain: (now) => inner.maintain(now),
     close: () => inner.close(),
+    command: (cmd) => inner.command(cmd),
   };
   return { engine, release };
 }

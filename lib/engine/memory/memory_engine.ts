@@ -12,6 +12,7 @@ import { DedupCache, refKey } from "../dedup_cache.ts";
 import type {
   Draft,
   Engine,
+  EngineCommand,
   EngineEvents,
   PublishResult,
   Recovery,
@@ -277,6 +278,11 @@ export class MemoryEngine implements Engine {
       this.#evict(room);
     }
     for (const room of this.#rooms.values()) room.refs?.sweep(now);
+  }
+
+  command(_command: EngineCommand): Promise<void> {
+    // One process: no other to tell.
+    return Promise.resolve();
   }
 
   close(): Promise<void> {

@@ -10,6 +10,7 @@
 import {
   type Draft,
   type Engine,
+  type EngineCommand,
   type EngineEvents,
   epochOf,
   memberLimit,
@@ -125,7 +126,30 @@ export class RedisEngine implements Engine {
       send: (args) => this.#link.send(args),
     });
     await this.#link.connect(this.#o.commandTimeoutMs);
+    await this.#link.subscribe(this.#commands, this.#onCommand);
     this.#tick.schedule();
+  }
+
+  /** The channel of commands for every instance (`<prefix>:commands`). */
+  get #commands(): string {
+    return `${this.#o.keyPrefix}:commands`;
+  }
+
+  /** A command from the channel: carried out unless this instance sent it (it did so itself). */
+  #onCommand = (payload: string): void => {
+    let parsed: { origin?: unknown; command?: EngineCommand };
+    try {
+      parsed = JSON.parse(payload);
+    } catch {
+      return;
+    }
+    if (parsed.origin === this.instanceId || parsed.command?.kind !== "disconnect") return;
+    this.#events.command?.(parsed.command);
+  };
+
+  async command(command: EngineCommand): Promise<void> {
+    const payload = JSON.stringify({ origin: this.instanceId, command });
+    await this.#link.send(["PUBLISH", this.#commands, payload]);
   }
 
   get #started(): RedisStore {
