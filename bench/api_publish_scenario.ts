@@ -199,6 +199,11 @@ export async function runApiPublish(
   if (server.protocol === undefined) {
     throw new Error("api-publish needs Fanout: the naive baseline has no server API");
   }
+  if (!Number.isInteger(p.messages) || !Number.isInteger(p.clients)) {
+    throw new RangeError(
+      `api-publish needs whole numbers of messages and clients, got ${p.messages} and ${p.clients}`,
+    );
+  }
   const phases: (Phase | undefined)[] = [];
   const opened = await connectMany(server, {
     count: p.clients,
@@ -282,6 +287,8 @@ export async function runApiPublish(
       path: `/ws?room=${ROOM}`,
       protocol: server.protocol,
       bufferBytes: 64 * 1024,
+      // An error frame that refuses a message also carries its ref: it would count as an ack
+      // here, but the message would then never reach the members and count as lost.
       onMarker: (from, seq, sentUs, now) => {
         if (from === SOCKET_WARM || from === SOCKET) phases[from]?.acknowledge(seq, sentUs, now);
       },
