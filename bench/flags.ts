@@ -6,8 +6,10 @@
 
 /**
  * The scenarios: `fanout` is the closed loop with 1000 clients (where the load generator is the
- * bottleneck), `fanout-100` the same with 100 clients (where the server's own latency shows), and
- * `fanout-rate` the gentle load (100 clients, 10 senders at 40 messages/s each: latency).
+ * bottleneck), `fanout-100` the same with 100 clients (where the server's own latency shows),
+ * `fanout-rate` the gentle load (100 clients, 10 senders at 40 messages/s each: latency), and
+ * `api-publish` (Fanout only) one publisher's messages to 100 members, over the server API's
+ * HTTP POST and then from a socket.
  */
 export const SCENARIOS = [
   "fanout",
@@ -16,6 +18,7 @@ export const SCENARIOS = [
   "idle",
   "connect",
   "join-storm",
+  "api-publish",
 ] as const;
 /** One scenario name. */
 export type Scenario = typeof SCENARIOS[number];
@@ -28,6 +31,7 @@ export interface Flags {
   seconds?: number;
   inflight?: number;
   rate?: number;
+  messages?: number;
   rounds: number;
   quick: boolean;
   /** Measure Fanout under `deno serve --parallel` with Redis instead of one process. */
@@ -44,23 +48,28 @@ export interface Params {
   seconds: number;
   inflight: number;
   rate: number;
+  /** Messages one publisher sends (`api-publish`; 0 elsewhere, where `seconds` bounds a run). */
+  messages: number;
 }
 
 const FULL: Record<Scenario, Params> = {
-  "fanout": { clients: 1000, senders: 10, seconds: 10, inflight: 16, rate: 0 },
-  "fanout-100": { clients: 100, senders: 10, seconds: 10, inflight: 16, rate: 0 },
-  "fanout-rate": { clients: 100, senders: 10, seconds: 10, inflight: 1024, rate: 40 },
-  "idle": { clients: 10_000, senders: 0, seconds: 0, inflight: 0, rate: 0 },
-  "connect": { clients: 2000, senders: 0, seconds: 0, inflight: 0, rate: 0 },
-  "join-storm": { clients: 1000, senders: 0, seconds: 0, inflight: 0, rate: 0 },
+  "fanout": { clients: 1000, senders: 10, seconds: 10, inflight: 16, rate: 0, messages: 0 },
+  "fanout-100": { clients: 100, senders: 10, seconds: 10, inflight: 16, rate: 0, messages: 0 },
+  "fanout-rate": { clients: 100, senders: 10, seconds: 10, inflight: 1024, rate: 40, messages: 0 },
+  "idle": { clients: 10_000, senders: 0, seconds: 0, inflight: 0, rate: 0, messages: 0 },
+  "connect": { clients: 2000, senders: 0, seconds: 0, inflight: 0, rate: 0, messages: 0 },
+  "join-storm": { clients: 1000, senders: 0, seconds: 0, inflight: 0, rate: 0, messages: 0 },
+  // `seconds` bounds each phase; the publisher is one, `senders` and `rate` do not apply.
+  "api-publish": { clients: 100, senders: 1, seconds: 30, inflight: 16, rate: 0, messages: 20_000 },
 };
 const QUICK: Record<Scenario, Params> = {
-  "fanout": { clients: 20, senders: 2, seconds: 1, inflight: 4, rate: 0 },
-  "fanout-100": { clients: 10, senders: 2, seconds: 1, inflight: 4, rate: 0 },
-  "fanout-rate": { clients: 10, senders: 2, seconds: 1, inflight: 1024, rate: 20 },
-  "idle": { clients: 50, senders: 0, seconds: 0, inflight: 0, rate: 0 },
-  "connect": { clients: 50, senders: 0, seconds: 0, inflight: 0, rate: 0 },
-  "join-storm": { clients: 50, senders: 0, seconds: 0, inflight: 0, rate: 0 },
+  "fanout": { clients: 20, senders: 2, seconds: 1, inflight: 4, rate: 0, messages: 0 },
+  "fanout-100": { clients: 10, senders: 2, seconds: 1, inflight: 4, rate: 0, messages: 0 },
+  "fanout-rate": { clients: 10, senders: 2, seconds: 1, inflight: 1024, rate: 20, messages: 0 },
+  "idle": { clients: 50, senders: 0, seconds: 0, inflight: 0, rate: 0, messages: 0 },
+  "connect": { clients: 50, senders: 0, seconds: 0, inflight: 0, rate: 0, messages: 0 },
+  "join-storm": { clients: 50, senders: 0, seconds: 0, inflight: 0, rate: 0, messages: 0 },
+  "api-publish": { clients: 10, senders: 1, seconds: 10, inflight: 4, rate: 0, messages: 200 },
 };
 
 function num(name: string, raw: string | undefined): number {
@@ -105,6 +114,7 @@ export function parseFlags(args: string[]): Flags {
       case "seconds":
       case "inflight":
       case "rate":
+      case "messages":
       case "rounds":
         flags[name] = num(name, value());
         break;
@@ -146,5 +156,6 @@ export function scenarioParams(scenario: Scenario, flags: Flags): Params {
     seconds: flags.seconds ?? base.seconds,
     inflight: flags.inflight ?? base.inflight,
     rate: flags.rate ?? base.rate,
+    messages: flags.messages ?? base.messages,
   };
 }

@@ -1,6 +1,6 @@
 /**
  * Turns benchmark figures into Markdown tables: one row per figure, the baseline, Fanout, and
- * Fanout's ratio to the baseline.
+ * Fanout's ratio to the baseline (or two other columns, such as `api-publish`'s socket and HTTP).
  *
  * @module
  */
@@ -35,8 +35,18 @@ function show(value: number, digits: number): string {
   });
 }
 
+/** The headings of a table's two columns of figures and of their ratio (second / first). */
+export interface Heads {
+  first: string;
+  second: string;
+  ratio: string;
+}
+
+const SERVERS: Heads = { first: "baseline", second: "Fanout", ratio: "Fanout / baseline" };
+
 /**
- * Renders a table from per-round results of both servers (medians over rounds).
+ * Renders a table from per-round results of both columns (medians over rounds): by default the
+ * baseline and Fanout, with Fanout's ratio to the baseline.
  *
  * @example
  * ```ts
@@ -49,11 +59,12 @@ export function table(
   columns: Column[],
   baseline: Record<string, number>[],
   fanout: Record<string, number>[],
+  heads: Heads = SERVERS,
 ): string {
   const lines = [
     `### ${title}`,
     "",
-    "| figure | baseline | Fanout | Fanout / baseline |",
+    `| figure | ${heads.first} | ${heads.second} | ${heads.ratio} |`,
     "|---|---:|---:|---:|",
   ];
   for (const c of columns) {

@@ -16,11 +16,12 @@
  * @module
  */
 
+import { API_ENV, runApiPublish } from "./api_publish_scenario.ts";
 import { runConnect, runIdle, runJoinStorm } from "./connect_scenarios.ts";
 import { runFanout } from "./fanout_scenario.ts";
 import { type Column, table } from "./report.ts";
 import { canPin, pinSelf, type ServerKind, startServer } from "./servers.ts";
-import { parseFlags, type Scenario, scenarioParams } from "./flags.ts";
+import { type Flags, parseFlags, type Scenario, scenarioParams } from "./flags.ts";
 
 const FANOUT_COLUMNS: Column[] = [
   { key: "deliveriesPerSec", label: "deliveries/s" },
@@ -40,7 +41,31 @@ const FANOUT_COLUMNS: Column[] = [
   { key: "otherCpu", label: "other processes' CPU meanwhile (% of a core)" },
   { key: "failedConnections", label: "failed connections" },
 ];
-const COLUMNS: Record<Scenario, Column[]> = {
+const API_COLUMNS: Column[] = [
+  { key: "perSec", label: "messages/s (HTTP: requests/s)" },
+  { key: "ackP50", label: "ack/response p50 (ms)", digits: 1 },
+  { key: "ackP90", label: "ack/response p90 (ms)", digits: 1 },
+  { key: "ackP99", label: "ack/response p99 (ms)", digits: 1 },
+  { key: "p50", label: "delivery p50 (ms)", digits: 1 },
+  { key: "p90", label: "delivery p90 (ms)", digits: 1 },
+  { key: "p99", label: "delivery p99 (ms)", digits: 1 },
+  { key: "max", label: "delivery max (ms)", digits: 1 },
+  { key: "deliveriesPerSec", label: "deliveries/s" },
+  { key: "sent", label: "messages sent" },
+  { key: "errors", label: "failed requests" },
+  { key: "expected", label: "deliveries expected" },
+  { key: "received", label: "deliveries received" },
+  { key: "lost", label: "lost" },
+  { key: "duplicates", label: "duplicates" },
+  { key: "serverCpu", label: "server CPU (% of a core)" },
+  { key: "serverUsPerMessage", label: "server CPU per message (µs)", digits: 1 },
+  { key: "genCpu", label: "load generator CPU (% of a core)" },
+  { key: "otherCpu", label: "other processes' CPU meanwhile (% of a core)" },
+  { key: "failedConnections", label: "failed connections" },
+];
+/** The scenarios that compare the baseline with Fanout (all but `api-publish`). */
+type ServerScenario = Exclude<Scenario, "api-publish">;
+const COLUMNS: Record<ServerScenario, Column[]> = {
   "fanout": FANOUT_COLUMNS,
   "fanout-100": FANOUT_COLUMNS,
   "fanout-rate": FANOUT_COLUMNS,
@@ -65,7 +90,13 @@ const COLUMNS: Record<Scenario, Column[]> = {
   ],
 };
 
-async function runOne(kind: ServerKind, scenario: Scenario, flags: ReturnType<typeof parseFlags>) {
+type Figures = Record<string, number>;
+
+async function runOne(
+  kind: ServerKind,
+  scenario: ServerScenario,
+  flags: Flags,
+): Promise<Figures> {
   const p = scenarioParams(scenario, flags);
   const server = await startServer(kind, { cpu: "0" });
   try {
@@ -88,35 +119,63 @@ async function runOne(kind: ServerKind, scenario: Scenario, flags: ReturnType<ty
   }
 }
 
+/** One round of `api-publish`: one Fanout, the HTTP phase then the socket phase. */
+async function runApi(kind: ServerKind, flags: Flags): Promise<{ http: Figures; socket: Figures }> {
+  const server = await startServer(kind, { cpu: "0", env: API_ENV });
+  try {
+    await runConnect(server, flags.quick ? 20 : 300); // the same warm-up as the other scenarios
+    const r = await runApiPublish(server, scenarioParams("api-publish", flags));
+    return { http: { ...r.http }, socket: { ...r.socket } };
+  } finally {
+    await server.stop();
+  }
+}
+
 if (import.meta.main) {
   const flags = parseFlags(Deno.args);
   const pinned = canPin() && await pinSelf("1");
-  const results: Record<
-    string,
-    { baseline: Record<string, number>[]; fanout: Record<string, number>[] }
-  > = {};
+  // Per scenario, per column (baseline and fanout; http and socket for api-publish), per round.
+  const results: Record<string, Record<string, Figures[]>> = {};
   console.log(
     `# Fanout benchmark (${new Date().toISOString()}, ${navigator.hardwareConcurrency} cores, ` +
       `pinned: ${pinned ? "server core 0, generator core 1" : "no"}, rounds: ${flags.rounds})\n`,
   );
+  const fanoutKind: ServerKind = flags.parallel
+    ? "fanout-parallel"
+    : flags.serve
+    ? "fanout-serve"
+    : "fanout";
+  const where = flags.parallel
+    ? "; Fanout: deno serve --parallel + Redis, not pinned"
+    : flags.serve
+    ? "; Fanout: deno serve serve.ts (Deno's server and sockets)"
+    : "";
   for (const scenario of flags.scenarios) {
-    const out = results[scenario] = {
-      baseline: [] as Record<string, number>[],
-      fanout: [] as Record<string, number>[],
-    };
     const p = scenarioParams(scenario, flags);
+    if (scenario === "api-publish") {
+      const out = results[scenario] = { http: [] as Figures[], socket: [] as Figures[] };
+      for (let round = 0; round < flags.rounds; round++) {
+        const r = await runApi(fanoutKind, flags);
+        out.http.push(r.http);
+        out.socket.push(r.socket);
+      }
+      const what = `${p.clients} members, ${p.messages} messages per phase, ${p.inflight} in ` +
+        `flight, at most ${p.seconds} s per phase; Fanout only: the naive baseline has no ` +
+        `server API${where}`;
+      console.log(table(`${scenario} (${what})`, API_COLUMNS, out.socket, out.http, {
+        first: "WebSocket (JSON, acks)",
+        second: "HTTP POST",
+        ratio: "HTTP / WebSocket",
+      }));
+      continue;
+    }
+    const out = results[scenario] = { baseline: [] as Figures[], fanout: [] as Figures[] };
     for (let round = 0; round < flags.rounds; round++) {
       const order = round % 2 === 0
         ? ["baseline", "fanout"] as const
         : ["fanout", "baseline"] as const;
       for (const column of order) {
-        const kind: ServerKind = column === "baseline"
-          ? column
-          : flags.parallel
-          ? "fanout-parallel"
-          : flags.serve
-          ? "fanout-serve"
-          : column;
+        const kind: ServerKind = column === "baseline" ? column : fanoutKind;
         out[column].push(await runOne(kind, scenario, flags));
       }
     }
@@ -124,11 +183,6 @@ if (import.meta.main) {
       ? `${p.clients} clients, ${p.senders} senders, ` +
         (p.rate > 0 ? `${p.rate} msg/s each` : `${p.inflight} in flight each`) + `, ${p.seconds} s`
       : `${p.clients} clients`;
-    const where = flags.parallel
-      ? "; Fanout: deno serve --parallel + Redis, not pinned"
-      : flags.serve
-      ? "; Fanout: deno serve serve.ts (Deno's server and sockets)"
-      : "";
     console.log(
       table(`${scenario} (${what}${where})`, COLUMNS[scenario], out.baseline, out.fanout),
     );

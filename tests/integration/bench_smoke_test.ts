@@ -1,7 +1,8 @@
 /**
  * Smoke test of `deno task bench`: the whole suite in `--quick` mode (tiny numbers) against
- * both servers, asserting zero loss and duplicates and sane output, never timings; and the
- * load generator's frame parser on every read boundary.
+ * both servers (`api-publish` against Fanout alone, over HTTP and from a socket), asserting zero
+ * loss and duplicates and sane output, never timings; and the load generator's frame parser on
+ * every read boundary.
  *
  * @module
  */
@@ -14,10 +15,8 @@ import { median } from "../../bench/report.ts";
 import { maskedFrame } from "../helpers/masked_frames.ts";
 import { testWithPermissions } from "../helpers/requires.ts";
 
-type Rows = Record<
-  string,
-  { baseline: Record<string, number>[]; fanout: Record<string, number>[] }
->;
+/** Per scenario, per column (baseline and fanout; http and socket for api-publish), per round. */
+type Rows = Record<string, Record<string, Record<string, number>[]>>;
 
 testWithPermissions("bench flags: defaults, overrides and errors", () => {
   const quick = parseFlags(["--quick", "--scenario", "fanout", "--clients=7"]);
@@ -33,10 +32,18 @@ testWithPermissions("bench flags: defaults, overrides and errors", () => {
   assert.equal(parseFlags(["--serve"]).serve, true);
   assert.throws(() => parseFlags(["--serve", "--parallel"]), /--parallel and --serve both/);
   assert.equal(median([3, 1, NaN, 2]), 2);
+  const api = parseFlags(["--scenario", "api-publish", "--messages", "50"]);
+  assert.deepEqual(api.scenarios, ["api-publish"]);
+  assert.equal(scenarioParams("api-publish", api).messages, 50);
+  assert.equal(scenarioParams("api-publish", api).clients, 100);
+  assert.equal(scenarioParams("api-publish", parseFlags([])).messages, 20_000);
+  assert.ok(parseFlags([]).scenarios.includes("api-publish"), "all includes api-publish");
 });
 
 testWithPermissions({
-  name: "bench --quick: every scenario runs on both servers with no loss and no duplicates",
+  name:
+    "bench --quick: every scenario runs (on both servers; api-publish over HTTP and a socket) " +
+    "with no loss and no duplicates",
   async fn() {
     const json = await Deno.makeTempFile({ suffix: ".json" });
     try {
@@ -55,6 +62,7 @@ testWithPermissions({
           "### fanout-rate (",
           "### idle (",
           "### join-storm (",
+          "### api-publish (",
         ]
       ) {
         assert.ok(stdout.includes(heading), `missing table ${heading} in:\n${stdout}`);
@@ -80,6 +88,45 @@ testWithPermissions({
         assert.ok(rows.idle[kind][0].rssAfter > 0);
         assert.equal(rows.connect[kind][0].failed, 0);
         assert.equal(rows["join-storm"][kind][0].connections, 50);
+      }
+      const api = stdout.slice(stdout.indexOf("### api-publish ("));
+      assert.match(api, /the naive baseline has no server API/);
+      assert.match(
+        api,
+        /\| figure \| WebSocket \(JSON, acks\) \| HTTP POST \| HTTP \/ WebSocket \|/,
+      );
+      for (
+        const label of [
+          "messages/s (HTTP: requests/s)",
+          "ack/response p50 (ms)",
+          "ack/response p90 (ms)",
+          "ack/response p99 (ms)",
+          "delivery p50 (ms)",
+          "delivery p90 (ms)",
+          "delivery p99 (ms)",
+          "deliveries/s",
+          "lost",
+          "duplicates",
+          "server CPU (% of a core)",
+        ]
+      ) {
+        assert.ok(api.includes(`| ${label} | `), `missing row ${label} in:\n${api}`);
+      }
+      assert.deepEqual(Object.keys(rows["api-publish"]).sort(), ["http", "socket"]);
+      for (const kind of ["http", "socket"] as const) {
+        const r = rows["api-publish"][kind][0];
+        const where = `api-publish/${kind}: ${JSON.stringify(r)}`;
+        assert.equal(r.sent, 200, where); // --quick: 200 messages per phase, 10 members
+        assert.equal(r.acked, 200, where);
+        assert.equal(r.errors, 0, where);
+        assert.equal(r.expected, 200 * 10, where);
+        assert.equal(r.received, r.expected, where);
+        assert.equal(r.lost, 0, where);
+        assert.equal(r.duplicates, 0, where);
+        assert.equal(r.failedConnections, 0, where);
+        for (const key of ["perSec", "ackP50", "ackP99", "p50", "p99", "deliveriesPerSec"]) {
+          assert.ok(Number.isFinite(r[key]) && r[key] >= 0, `${key} of ${where}`);
+        }
       }
       const storm = rows["join-storm"].fanout[0];
       assert.ok(storm.presenceFrames >= 1, `no presence frames: ${JSON.stringify(storm)}`);
