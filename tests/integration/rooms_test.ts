@@ -113,3 +113,44 @@ testWithPermissions(
     }
   },
 );
+
+testWithPermissions(
+  "rooms: subscribes hold the per-address new-room rate and MAX_ROOMS",
+  async () => {
+    const srv = await startTestServer({ NEW_ROOMS_PER_MINUTE_PER_IP: "3" });
+    try {
+      // The handshake brings room n0 into existence: one of the address's three new rooms.
+      const { client } = await TestClient.join(srv.wsUrl({ room: "n0" }));
+      for (const room of ["n1", "n2", "n3"]) {
+        client.send({ type: "subscribe", room, ref: room });
+      }
+      const answers = new Map<string, string>();
+      for (let i = 0; i < 3; i++) {
+        const f = await client.next((x) => x.ref !== undefined && x.ref.startsWith("n"));
+        answers.set(f.ref, f.type === "error" ? f.code : f.type);
+      }
+      assert.deepEqual(
+        [answers.get("n1"), answers.get("n2"), answers.get("n3")],
+        ["subscribed", "subscribed", "rate_limited"],
+      );
+      await client.close();
+    } finally {
+      await srv.stop();
+    }
+  },
+);
+
+testWithPermissions("rooms: a subscribe to a new room past MAX_ROOMS is unavailable", async () => {
+  const srv = await startTestServer({ MAX_ROOMS: "2" });
+  try {
+    const { client } = await TestClient.join(srv.wsUrl({ room: "m0" }));
+    client.send({ type: "subscribe", room: "m1", ref: "a" });
+    assert.equal((await client.next((f) => f.ref === "a")).type, "subscribed");
+    client.send({ type: "subscribe", room: "m2", ref: "b" });
+    const full = await client.next((f) => f.ref === "b");
+    assert.deepEqual([full.type, full.code, full.room], ["error", "unavailable", "m2"]);
+    await client.close();
+  } finally {
+    await srv.stop();
+  }
+});
