@@ -22,6 +22,7 @@ import { ResumePosition } from "./resume_position.ts";
 import { Sender } from "./sender.ts";
 import { type Attempt, DEFAULT_BACKOFF, SocketLoop } from "./socket_loop.ts";
 import { Credentials } from "./credentials.ts";
+import { RoomTracks } from "./room_tracks.ts";
 import type { ClientEvents, ClientState, FanoutClientOptions, ServerLimits } from "./types.ts";
 import { randomToken, secretToken } from "../shared/ids.ts";
 
@@ -57,6 +58,7 @@ export class FanoutClient {
   #events = new Emitter<ClientEvents>();
   #sender: Sender;
   #position = new ResumePosition();
+  #rooms = new RoomTracks();
   #live: Liveness;
   #loop: SocketLoop;
   #frames: FrameDispatch;
@@ -133,6 +135,8 @@ export class FanoutClient {
       events,
       sender,
       position: this.#position,
+      rooms: this.#rooms,
+      transmit: (data) => loop.transmit(data),
       welcomed: (expires) => {
         this.#renewedAfter401 = false;
         credentials.welcomed(expires);
@@ -144,6 +148,8 @@ export class FanoutClient {
         if (loop.state !== "online") return;
         this.#live.start();
         loop.stable();
+        // Every followed room again, each from where it stands.
+        this.#rooms.subscribeAll((data) => loop.transmit(data));
         sender.attach((data) => loop.transmit(data), limits);
       },
     });
@@ -208,11 +214,12 @@ export class FanoutClient {
 
   /**
    * Queues a message and sends it when online (paced below the server's rate limit): a text, or
-   * `{ text?, data? }` where `data` is any JSON value delivered to the others as sent. Returns its
+   * `{ text?, data?, room? }` where `data` is any JSON value delivered to the others as sent and
+   * `room` one followed with `subscribe` (default: the main room). Returns its
    * ref. Empty or oversized text, text with control characters other than tab and newline, or a
    * message with neither text nor data is not queued: an `error` event with the ref says why.
    */
-  send(message: string | { text?: string; data?: unknown }): string {
+  send(message: string | { text?: string; data?: unknown; room?: string }): string {
     return this.#sender.send(message);
   }
 
@@ -234,6 +241,51 @@ export class FanoutClient {
     const dropped = this.#sender.clear();
     this.#loop.restart();
     return dropped;
+  }
+
+  /** The rooms this client is in: its main room first, then those followed with `subscribe`. */
+  get rooms(): string[] {
+    return [this.#room, ...this.#rooms.names()];
+  }
+
+  /**
+   * Follows `room` over the same connection, besides the main room: its messages arrive as
+   * `message` events (with their `room`; `onMessage` gets only this room's), a `subscribed` event
+   * says it is joined, and after every reconnect it resumes with its own `since`+`epoch`. Throws
+   * for an invalid room, the main room or one already followed.
+   *
+   * @example
+   * ```ts
+   * const news = client.subscribe("news", { onMessage: (m) => show(m) });
+   * client.send({ text: "hi", room: "news" });
+   * news.unsubscribe();
+   * ```
+   */
+  subscribe(
+    room: string,
+    handlers: { onMessage?: (m: ClientEvents["message"]) => void } = {},
+  ): { room: string; unsubscribe(): void } {
+    this.#check({ room });
+    if (room === this.#room || this.#rooms.has(room)) {
+      throw new TypeError(`already in room ${JSON.stringify(room)}`);
+    }
+    this.#rooms.add(room);
+    if (this.#loop.state === "online") this.#rooms.subscribe(room, (d) => this.#loop.transmit(d));
+    const onMessage = handlers.onMessage;
+    const off = onMessage ? this.on("message", (m) => m.room === room && onMessage(m)) : () => {};
+    return {
+      room,
+      unsubscribe: () => {
+        off();
+        this.unsubscribe(room);
+      },
+    };
+  }
+
+  /** Stops following `room` (not the main room): `unsubscribe` is sent if online. */
+  unsubscribe(room: string): void {
+    if (!this.#rooms.delete(room)) return;
+    this.#loop.transmit(JSON.stringify({ type: "unsubscribe", room }));
   }
 
   /** Changes the display name and reconnects (resuming, outbox kept) if connected. */

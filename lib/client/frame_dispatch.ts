@@ -9,6 +9,7 @@
 
 import type { Emitter } from "./emitter.ts";
 import type { ResumePosition } from "./resume_position.ts";
+import type { RoomTracks } from "./room_tracks.ts";
 import type { Sender } from "./sender.ts";
 import type { ClientEvents, ServerLimits } from "./types.ts";
 import type { ChatMessage, ServerFrame } from "../protocol/frames.ts";
@@ -32,6 +33,10 @@ export interface FrameDispatchOptions {
   /** Gets the acks and errors. */
   sender: Sender;
   position: ResumePosition;
+  /** The rooms followed besides the main one (`client.subscribe`). */
+  rooms: RoomTracks;
+  /** Sends a frame on the current socket (to subscribe again after a reset). */
+  transmit: (data: string) => boolean;
   /**
    * A welcome has set the session (id, online, limits): the connection is online; `expires` is
    * when its token expires (auth mode), else null.
@@ -59,6 +64,8 @@ export class FrameDispatch {
   #resumeSent: { since: number; epoch: string } | null = null;
   #id: string | null = null;
   #publicId: string | null = null;
+  /** The main room, from the latest welcome. */
+  #room: string | null = null;
   #online = 0;
   #rttMs: number | null = null;
   #limits: ServerLimits | null = null;
@@ -122,7 +129,16 @@ export class FrameDispatch {
         this.#o.events.emit("rtt", { ms: this.#rttMs });
         return;
       case "error":
+        // A refused subscribe (not granted, too many rooms): the room is no longer followed.
+        if (
+          frame.ref?.startsWith("sub:") && frame.room !== undefined &&
+          frame.code !== "rate_limited" && frame.code !== "unavailable"
+        ) this.#o.rooms.delete(frame.room);
         return this.#o.sender.error(frame);
+      case "subscribed":
+        return this.#subscribed(frame);
+      case "unsubscribed":
+        return this.#unsubscribed(frame);
       case "refreshed":
         if (typeof frame.expires !== "number") return;
         this.#o.refreshed(frame.expires);
@@ -137,6 +153,7 @@ export class FrameDispatch {
     position.welcome(frame.epoch, frame.offset);
     this.#id = frame.id;
     this.#publicId = typeof frame.client === "string" ? frame.client : null;
+    this.#room = frame.room;
     this.#online = frame.online;
     this.#limits = { ...frame.limits };
     this.#o.welcomed(typeof frame.expires === "number" ? frame.expires : null);
@@ -154,8 +171,41 @@ export class FrameDispatch {
     this.#o.ready(frame.limits);
   }
 
+  #subscribed(frame: Extract<ServerFrame, { type: "subscribed" }>): void {
+    const { rooms, events } = this.#o;
+    const position = rooms.position(frame.room);
+    if (!position) return; // unsubscribed meanwhile
+    const resumed = rooms.resumeSent(frame.room);
+    position.welcome(frame.epoch, frame.offset);
+    const { type: _type, history, ref: _ref, ...rest } = frame;
+    events.emit("subscribed", { ...rest, resumed: resumed !== null });
+    if (resumed && !frame.recovered) {
+      const { room, epoch } = frame;
+      events.emit("gap", { room, previousEpoch: resumed.epoch, epoch, since: resumed.since });
+    }
+    for (const message of history ?? []) this.#message(message, resumed === null);
+  }
+
+  #unsubscribed(frame: Extract<ServerFrame, { type: "unsubscribed" }>): void {
+    const { rooms, events } = this.#o;
+    if (!rooms.has(frame.room)) return;
+    // A reset: subscribe again with since+epoch (the answer says recovered false, a gap follows).
+    if (frame.reason === "reset") {
+      rooms.subscribe(frame.room, this.#o.transmit);
+      return;
+    }
+    rooms.delete(frame.room);
+    const event: ClientEvents["unsubscribed"] = { room: frame.room, reason: frame.reason };
+    if (frame.message !== undefined) event.message = frame.message;
+    events.emit("unsubscribed", event);
+  }
+
   #message(message: ChatMessage, freshHistory = false): void {
-    if (!this.#o.position.accept(message.offset)) return;
+    // The main room's messages, or a followed room's; another room's (unsubscribed) are dropped.
+    const position = message.room === this.#room || this.#room === null
+      ? this.#o.position
+      : this.#o.rooms.position(message.room);
+    if (!position || !position.accept(message.offset)) return;
     // Our own: the public id the server gave us (our private key never appears in messages).
     const own = this.#publicId !== null && message.client === this.#publicId;
     if (!own || freshHistory) this.#o.events.emit("message", { ...message, own });

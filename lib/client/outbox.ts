@@ -12,6 +12,8 @@ export interface OutboxItem {
   text?: string;
   /** The structured payload, when the message has one. */
   data?: unknown;
+  /** The room it goes to, when not the main room (`client.subscribe`). */
+  room?: string;
   /** `queued`: not sent on the current connection yet; `sent`: sent, waiting for the ack. */
   status: "queued" | "sent";
   /** Clock time when `send` was called. */
@@ -53,7 +55,7 @@ export class Outbox {
   }
 
   /** Appends a new queued item (text, data or both) with a fresh ref. */
-  add(body: string | { text?: string; data?: unknown }): OutboxItem {
+  add(body: string | { text?: string; data?: unknown; room?: string }): OutboxItem {
     const content = typeof body === "string" ? { text: body } : body;
     const item: OutboxItem = {
       ref: `${this.#prefix}-${++this.#counter}`,

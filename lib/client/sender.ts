@@ -86,9 +86,12 @@ export class Sender {
    * control characters the server refuses, or a message with neither, with an `error`), and
    * returns its ref.
    */
-  send(message: string | { text?: string; data?: unknown }): string {
+  send(message: string | { text?: string; data?: unknown; room?: string }): string {
     const { events } = this.#o;
-    const body = typeof message === "string" ? { text: message } : contentOf(message);
+    const body: { text?: string; data?: unknown; room?: string } = typeof message === "string"
+      ? { text: message }
+      : contentOf(message);
+    if (typeof message !== "string" && message.room !== undefined) body.room = message.room;
     if (body.text === undefined) {
       if (!Object.hasOwn(body, "data")) {
         const ref = this.#outbox.nextRef();
@@ -120,7 +123,7 @@ export class Sender {
     return this.#queue(body);
   }
 
-  #queue(body: { text?: string; data?: unknown }): string {
+  #queue(body: { text?: string; data?: unknown; room?: string }): string {
     const item = this.#outbox.add(body);
     if (this.#refuseIfTooLarge(item)) return item.ref;
     if (!this.#flush()) this.#emit();
@@ -209,7 +212,9 @@ export class Sender {
 }
 
 function messageFrame(item: OutboxItem): string {
-  return JSON.stringify({ type: "message", ...contentOf(item), ref: item.ref });
+  const frame: Record<string, unknown> = { type: "message", ...contentOf(item), ref: item.ref };
+  if (item.room !== undefined) frame.room = item.room;
+  return JSON.stringify(frame);
 }
 
 /** The `text` and `data` of a message, only those it has (a `data` of `null` is kept). */

@@ -10,6 +10,8 @@ import type {
   ErrorCode,
   Peer,
   ServerLimits,
+  SubscribedFrame,
+  UnsubscribeReason,
   WelcomeFrame,
 } from "../protocol/frames.ts";
 import type { OutboxItem } from "./outbox.ts";
@@ -142,6 +144,16 @@ export interface ClientEvents {
   rtt: { ms: number };
   /** Auth mode: the server accepted a refreshed token, which now expires at `expires` (epoch ms). */
   refreshed: { expires: number };
+  /**
+   * A room followed with `subscribe` is joined (again, after each reconnect): its position,
+   * members and whether the resume recovered everything; its history follows as `message` events.
+   */
+  subscribed: Omit<SubscribedFrame, "type" | "history" | "ref"> & { resumed: boolean };
+  /**
+   * The server ended a followed room: `forbidden` (a refreshed token no longer grants it) or
+   * `requested`. (A `reset` is followed by a new `subscribe` at once, and is not reported.)
+   */
+  unsubscribed: { room: string; reason: UnsubscribeReason; message?: string };
 }
 
 /**
@@ -163,6 +175,8 @@ export const CLIENT_EVENT_TYPES = [
   "error",
   "rtt",
   "refreshed",
+  "subscribed",
+  "unsubscribed",
 ] as const satisfies readonly (keyof ClientEvents)[];
 
 /** Limits the server announced in its welcome. */

@@ -1,7 +1,9 @@
 /**
- * One client connection as the hub sees it: its identity, its mode, its rate limiter, where it
- * stands in its room, and its socket with the frames queued for it (the send queue, which
- * `Outbound` fills and flushes: `outbound.ts`).
+ * One client connection as the hub sees it: its identity, its mode, its rate limiter, its socket
+ * with the frames queued for it (the send queue, which `Outbound` fills and flushes:
+ * `outbound.ts`), and its subscriptions: one per room it is in (the handshake's room first, then
+ * those of its `subscribe` frames), with where it stands in each, so that rooms and connections
+ * are many-to-many.
  *
  * @module
  */
@@ -27,6 +29,7 @@ export type ConnectionState = "joining" | "open" | "closed";
  */
 export class Connection {
   readonly id: string;
+  /** The handshake's room: the first subscription, and the room of a message that names none. */
   readonly room: string;
   readonly name: string | null;
   readonly client: string | null;
@@ -38,13 +41,13 @@ export class Connection {
   state: ConnectionState = "joining";
   /** The client address's counters (null for connections accepted without one, in tests). */
   address: AddressEntry | null = null;
-  /** Epoch of this connection's welcome: only messages of that epoch are delivered to it. */
-  epoch = "";
   /**
-   * Offset of this connection's welcome: messages at or below it were in the welcome's history
-   * (or before it), so live copies of them are not delivered again.
+   * The rooms this connection is in, by name: the handshake's (`room`) first, then those of its
+   * `subscribe` frames. Where it stands in each lives there (`Subscription`, below).
    */
-  floor = 0;
+  readonly subs = new Map<string, Subscription>();
+  /** True once the client sent a `subscribe`: every room then gets per-room frames. */
+  multiRoom = false;
   /** The send queue: frames (JSON objects or plain texts) `Outbound` holds for the socket. */
   queue: string[] = [];
   /** What `queue` holds, in UTF-16 units (close enough to bytes). */
@@ -53,8 +56,6 @@ export class Connection {
   dirty = false;
   /** Who the token says this is (auth mode); null in open mode. */
   identity: Identity | null = null;
-  /** What the connection may do in its room: `rw` in open mode, per its grant in auth mode. */
-  access: RoomAccess = "rw";
   /** The timer that ends the connection when its token expires (auth mode). */
   expiry: unknown = null;
   /** Refreshes asked for so far: only the latest one's outcome is applied. */
@@ -87,5 +88,49 @@ export class Connection {
     } catch {
       // Already closing: nothing left to do.
     }
+  }
+}
+
+/** Lifecycle of a subscription: waiting for its welcome, open, or ended. */
+export type SubscriptionState = "joining" | "open" | "closed";
+
+/**
+ * A connection's membership of one room.
+ *
+ * @example
+ * ```ts
+ * const sub = new Subscription(conn, "news", "r", false);
+ * conn.subs.set("news", sub);
+ * room.joining.set(sub, []);
+ * ```
+ */
+export class Subscription {
+  state: SubscriptionState = "joining";
+  /** Epoch of this subscription's welcome: only messages of that epoch are delivered to it. */
+  epoch = "";
+  /**
+   * Offset of this subscription's welcome: messages at or below it were in the welcome's history
+   * (or before it), so live copies of them are not delivered again.
+   */
+  floor = 0;
+  /** The `ref` of the `subscribe` frame that made it, echoed in its `subscribed` answer. */
+  ref: string | undefined = undefined;
+
+  constructor(
+    readonly conn: Connection,
+    readonly room: string,
+    /** What the connection may do here: `rw` in open mode, per its token's grant in auth mode. */
+    public access: RoomAccess,
+    /** The handshake's room (answered by `welcome`, not `subscribed`). */
+    readonly primary: boolean,
+  ) {}
+
+  /**
+   * True when the server speaks to this room's subscription with per-room frames: a connection
+   * that subscribed at least once, or any subscription but the primary. A v1 client (never
+   * subscribed) keeps today's protocol for its one room: a reset closes it with 1012.
+   */
+  get perRoom(): boolean {
+    return !this.primary || this.conn.multiRoom;
   }
 }

@@ -10,7 +10,7 @@
 
 import { Close } from "../protocol/close_codes.ts";
 import { type AddressEntry, AddressLimits } from "./address_limits.ts";
-import { Connection } from "./connection.ts";
+import { Connection, Subscription } from "./connection.ts";
 import type { UpgradedSocket } from "./upgraded_socket.ts";
 import { type Engine, type EngineEvents, epochOf } from "../engine/engine.ts";
 import type { Handshake } from "../protocol/handshake.ts";
@@ -22,12 +22,18 @@ import type { Logger } from "../shared/log.ts";
 import { Metrics } from "./metrics.ts";
 import { Outbound } from "./outbound.ts";
 import { PresenceSchedule } from "./presence_schedule.ts";
-import { type ChatMessage, messageText } from "../protocol/frames.ts";
+import {
+  type ChatMessage,
+  type ErrorCode,
+  messageText,
+  type ServerFrame,
+} from "../protocol/frames.ts";
 import { RateLimiter } from "./rate_limiter.ts";
 import { realTimers, type Timers } from "../shared/timers.ts";
 import type { Config } from "../shared/config.ts";
 import type { Identity, TokenVerifier } from "../auth/identity.ts";
 import { TokenLifecycle } from "./token_lifecycle.ts";
+import type { UnsubscribeReason } from "../protocol/frames.ts";
 
 /** Metric reasons of the closes the transport decides (`UpgradedSocket.onfail`). */
 const TRANSPORT_CLOSES: Record<number, string> = {
@@ -124,6 +130,7 @@ export class Hub {
       out,
       presence,
       room: (name) => this.#room(name),
+      restart: (sub, reason) => this.#restart(sub, reason),
     });
     const tokens = this.#tokens = new TokenLifecycle({
       verifier: options.verifier ?? null,
@@ -132,6 +139,7 @@ export class Hub {
       logger,
       timers,
       now: options.now ?? Date.now,
+      revoke: (sub) => this.#revoke(sub),
     });
     this.#in = new Inbound({
       limits: config,
@@ -140,6 +148,8 @@ export class Hub {
       metrics,
       out,
       refresh: (conn, token, ref) => tokens.refresh(conn, token, ref),
+      subscribe: (conn, room, resume, ref) => this.subscribe(conn, room, resume, ref),
+      unsubscribe: (conn, room, ref) => this.unsubscribe(conn, room, ref),
     });
   }
 
@@ -269,7 +279,8 @@ export class Hub {
     });
     const conn = new Connection(this.#newId(), socket, handshake, json, limiter);
     conn.identity = identity;
-    conn.access = access;
+    const primary = new Subscription(conn, handshake.room, access, true);
+    conn.subs.set(handshake.room, primary);
     if (entry) {
       conn.address = entry;
       entry.connections++;
@@ -278,14 +289,14 @@ export class Hub {
     this.metrics.connectionsTotal++;
     // The room is held from now on (not from the socket's opening): handshakes answered at
     // once all count against MAX_ROOMS.
-    this.#room(handshake.room).joining.set(conn, []);
+    this.#room(handshake.room).joining.set(primary, []);
     this.#tokens.watch(conn);
     const log = this.#log;
     socket.binaryType = "arraybuffer";
     socket.onopen = () => {
       log.debug("ws.open", { id: conn.id, room: conn.room, mode: json ? "json" : "plain" });
       // The join never rejects; a WebSocket ignores the promise, a test's fake socket awaits it.
-      return this.#join.open(conn, handshake.resume);
+      return this.#join.open(primary, handshake.resume);
     };
     socket.onmessage = (event: { data: string | ArrayBuffer }) => this.receive(conn, event.data);
     socket.onclose = (event: { code: number }) => {
@@ -345,18 +356,132 @@ export class Hub {
     this.#tokens.forget(conn);
     if (this.#drained && this.#connections.size === 0) this.#drained();
     if (conn.state !== "closed") conn.state = "closed";
-    const room = this.#rooms.get(conn.room);
+    for (const sub of conn.subs.values()) this.#leave(sub);
+    conn.subs.clear();
+  }
+
+  /** Takes `sub` out of its room: the leave is announced, an empty room is left. */
+  #leave(sub: Subscription): void {
+    sub.state = "closed";
+    const room = this.#rooms.get(sub.room);
     if (!room) return;
-    const wasMember = room.members.delete(conn);
-    room.joining.delete(conn);
+    const wasMember = room.members.delete(sub);
+    room.joining.delete(sub);
     if (wasMember) {
-      this.#presence.announce(room, "left", conn);
-      this.#engine.memberLeft(conn.room, conn.id);
+      this.#presence.announce(room, "left", sub.conn);
+      this.#engine.memberLeft(sub.room, sub.conn.id);
     }
     if (room.size === 0) {
-      this.#rooms.delete(conn.room);
-      this.#engine.leave(conn.room);
+      this.#rooms.delete(sub.room);
+      this.#engine.leave(sub.room);
     }
+  }
+
+  /**
+   * A `subscribe` frame: joins `room` over the open connection (its welcome is a `subscribed`
+   * frame with the room's position, members and history, resumed from `resume` when given). The
+   * room must be granted (auth mode), not joined already, within `MAX_ROOMS_PER_CONNECTION`, and
+   * a new room within the address's new-room rate and `MAX_ROOMS`.
+   */
+  subscribe(
+    conn: Connection,
+    name: string,
+    resume: { since: number; epoch: string } | null,
+    ref: string | undefined,
+  ): void {
+    conn.multiRoom = true;
+    const refuse = (
+      code: "forbidden" | "too_many_rooms" | "invalid_room" | "unavailable" | "rate_limited",
+      message: string,
+    ) => this.#refuseRoom(conn, name, code, message, ref);
+    if (!conn.json) return refuse("invalid_room", "plain mode has one room per connection");
+    if (conn.subs.has(name)) return refuse("invalid_room", `already subscribed to room ${name}`);
+    const access = conn.identity === null ? "rw" : conn.identity.grants.access(name);
+    if (access === null) return refuse("forbidden", `the token does not grant room ${name}`);
+    const max = this.#config.maxRoomsPerConnection;
+    if (conn.subs.size >= max) {
+      return refuse(
+        "too_many_rooms",
+        `at most ${max} rooms per connection (MAX_ROOMS_PER_CONNECTION)`,
+      );
+    }
+    if (!this.#rooms.has(name)) {
+      const admission = this.#engine.admission(name);
+      if (admission === "full") {
+        return refuse(
+          "unavailable",
+          `server holds its maximum of ${this.#config.maxRooms} rooms; retry later`,
+        );
+      }
+      if (admission === "new" && conn.address && this.#addresses.newRoom(conn.address)) {
+        return refuse("rate_limited", "too many new rooms from your address; retry in a minute");
+      }
+    }
+    const sub = new Subscription(conn, name, access, false);
+    sub.ref = ref;
+    conn.subs.set(name, sub);
+    this.#room(name).joining.set(sub, []);
+    void this.#join.open(sub, resume);
+  }
+
+  /** An `unsubscribe` frame: leaves `room`; `unsubscribed` confirms, nothing of it follows. */
+  unsubscribe(conn: Connection, name: string, ref: string | undefined): void {
+    const sub = conn.subs.get(name);
+    if (!sub) {
+      return this.#refuseRoom(conn, name, "not_subscribed", `not subscribed to room ${name}`, ref);
+    }
+    conn.multiRoom = true;
+    conn.subs.delete(name);
+    this.#leave(sub);
+    this.#ended(sub, "requested", undefined, ref);
+  }
+
+  #refuseRoom(
+    conn: Connection,
+    room: string,
+    code: ErrorCode,
+    message: string,
+    ref: string | undefined,
+  ): void {
+    this.metrics.reject(code);
+    const frame: ServerFrame = { type: "error", code, message, room };
+    if (ref !== undefined) frame.ref = ref;
+    this.#out.send(conn, frame);
+  }
+
+  /** Tells the client that `sub` ended (`unsubscribed` with why). */
+  #ended(sub: Subscription, reason: UnsubscribeReason, message?: string, ref?: string): void {
+    const frame: ServerFrame = { type: "unsubscribed", room: sub.room, reason };
+    if (message !== undefined) frame.message = message;
+    if (ref !== undefined) frame.ref = ref;
+    this.#out.send(sub.conn, frame);
+  }
+
+  /**
+   * Restarts a subscription whose room moved to a new epoch: a v1 connection (one room, never
+   * subscribed) is closed with 1012 and rejoins; otherwise only that subscription ends, with
+   * `unsubscribed` (`reset`), and the client subscribes again with its `since`+`epoch`.
+   */
+  #restart(sub: Subscription, reason: string): void {
+    if (!sub.perRoom) return this.#out.end(sub.conn, Close.restart, `${reason}; rejoin`);
+    sub.conn.subs.delete(sub.room);
+    this.#leave(sub);
+    this.#ended(sub, "reset", `${reason}: subscribe again with since and epoch`);
+  }
+
+  /**
+   * A refreshed token no longer grants `sub`'s room: a v1 connection is closed (forbidden, 4403);
+   * otherwise that subscription ends with `unsubscribed` (`forbidden`).
+   */
+  #revoke(sub: Subscription): void {
+    const message = `the refreshed token no longer grants room ${sub.room}`;
+    if (!sub.perRoom) {
+      this.#out.send(sub.conn, { type: "error", code: "forbidden", message });
+      return this.#out.end(sub.conn, Close.forbidden, "room no longer granted");
+    }
+    sub.conn.subs.delete(sub.room);
+    this.#leave(sub);
+    this.#ended(sub, "forbidden", message);
   }
 
   /** Handles one incoming frame. */
@@ -373,21 +498,24 @@ export class Hub {
   deliver(message: ChatMessage): void {
     const room = this.#rooms.get(message.room);
     if (!room) return;
-    for (const [joiner, held] of room.joining) if (joiner.id !== message.from) held.push(message);
+    for (const [joiner, held] of room.joining) {
+      if (joiner.conn.id !== message.from) held.push(message);
+    }
     const epoch = epochOf(message);
     let json: string | undefined;
     let plain: string | undefined;
     let count = 0;
-    let stale: Connection[] | null = null;
+    let stale: Subscription[] | null = null;
     const offset = message.offset;
-    for (const conn of room.members) {
-      if (conn.epoch !== epoch) {
-        (stale ??= []).push(conn);
+    for (const sub of room.members) {
+      if (sub.epoch !== epoch) {
+        (stale ??= []).push(sub);
         continue;
       }
+      const conn = sub.conn;
       // Not back to the sender, and nothing the welcome already covered (a feed behind Redis
       // can deliver a message after a joiner's welcome held it in its history).
-      if (offset <= conn.floor || conn.id === message.from) continue;
+      if (offset <= sub.floor || conn.id === message.from) continue;
       this.#out.queue(
         conn,
         conn.json ? (json ??= JSON.stringify(message)) : (plain ??= messageText(message)),
@@ -395,11 +523,7 @@ export class Hub {
       count++;
     }
     this.metrics.messagesOut += count;
-    if (stale) {
-      for (const conn of stale) {
-        this.#out.end(conn, Close.restart, "room history was reset; rejoin");
-      }
-    }
+    if (stale) { for (const sub of stale) this.#restart(sub, "room history was reset"); }
   }
 
   /**
@@ -412,9 +536,9 @@ export class Hub {
     if (!room) return;
     room.epoch = epoch;
     room.resets++;
-    const stale = [...room.members].filter((conn) => conn.epoch !== epoch);
+    const stale = [...room.members].filter((sub) => sub.epoch !== epoch);
     this.#log.info("ws.room_reset", { room: name, epoch, closing: stale.length });
-    for (const conn of stale) this.#out.end(conn, Close.restart, "room history was reset; rejoin");
+    for (const sub of stale) this.#restart(sub, "room history was reset");
   }
 
   /**
@@ -448,6 +572,7 @@ export type HubConfig = Pick<
   Config,
   | "maxMessageBytes"
   | "maxDataDepth"
+  | "maxRoomsPerConnection"
   | "historyOnJoin"
   | "rateLimit"
   | "rateBurst"

@@ -15,6 +15,7 @@ import {
   type MessageBody,
   parseClientFrame,
   parsePlainFrame,
+  type ServerFrame,
 } from "../protocol/frames.ts";
 import type { Logger } from "../shared/log.ts";
 import type { Metrics } from "./metrics.ts";
@@ -24,7 +25,14 @@ import { exceedsBytes } from "../shared/text_size.ts";
 
 /** What the hub does with a frame. */
 export type Intake =
-  | { kind: "message"; body: MessageBody; ref: string | null }
+  | { kind: "message"; body: MessageBody; ref: string | null; room: string | null }
+  | {
+    kind: "subscribe";
+    room: string;
+    resume: { since: number; epoch: string } | null;
+    ref?: string;
+  }
+  | { kind: "unsubscribe"; room: string; ref?: string }
   | { kind: "ping"; t: number | null }
   | { kind: "refresh"; token: string; ref?: string }
   | { kind: "reject"; code: ErrorCode; message: string; ref?: string }
@@ -110,9 +118,7 @@ export function takeFrame(
   }
   const parsed = conn.json ? parseClientFrame(data, limits.maxDataDepth) : parsePlainFrame(data);
   const ref = parsed.ok
-    ? (parsed.frame.type === "message" || parsed.frame.type === "refresh"
-      ? parsed.frame.ref
-      : undefined)
+    ? (parsed.frame.type === "ping" ? undefined : parsed.frame.ref)
     : parsed.error.ref;
   const refused = overRate(conn, limits, ref);
   if (refused) return refused;
@@ -124,10 +130,21 @@ export function takeFrame(
       ? { kind: "refresh", token: frame.token }
       : { kind: "refresh", token: frame.token, ref };
   }
+  if (frame.type === "subscribe") {
+    const { room, resume } = frame;
+    return ref === undefined
+      ? { kind: "subscribe", room, resume }
+      : { kind: "subscribe", room, resume, ref };
+  }
+  if (frame.type === "unsubscribe") {
+    return ref === undefined
+      ? { kind: "unsubscribe", room: frame.room }
+      : { kind: "unsubscribe", room: frame.room, ref };
+  }
   const body: MessageBody = {};
   if (frame.text !== undefined) body.text = frame.text;
   if (Object.hasOwn(frame, "data")) body.data = frame.data;
-  return { kind: "message", body, ref: frame.ref ?? null };
+  return { kind: "message", body, ref: frame.ref ?? null, room: frame.room ?? null };
 }
 
 /** What {@linkcode Inbound} needs from the hub. */
@@ -139,6 +156,15 @@ export interface InboundOptions {
   out: Outbound;
   /** Checks a `refresh` frame's token and answers it (`token_lifecycle.ts`). */
   refresh: (conn: Connection, token: string, ref: string | undefined) => void;
+  /** A `subscribe` frame (`Hub.subscribe`). */
+  subscribe: (
+    conn: Connection,
+    room: string,
+    resume: { since: number; epoch: string } | null,
+    ref: string | undefined,
+  ) => void;
+  /** An `unsubscribe` frame (`Hub.unsubscribe`). */
+  unsubscribe: (conn: Connection, room: string, ref: string | undefined) => void;
 }
 
 /**
@@ -162,7 +188,11 @@ export class Inbound {
     const intake = takeFrame(conn, data, this.#o.limits);
     switch (intake.kind) {
       case "message":
-        return this.#publish(conn, intake.body, intake.ref);
+        return this.#publish(conn, intake.body, intake.ref, intake.room);
+      case "subscribe":
+        return this.#o.subscribe(conn, intake.room, intake.resume, intake.ref);
+      case "unsubscribe":
+        return this.#o.unsubscribe(conn, intake.room, intake.ref);
       case "ping":
         return this.#o.out.send(conn, { type: "pong", t: intake.t });
       case "refresh":
@@ -174,19 +204,33 @@ export class Inbound {
     }
   }
 
-  #publish(conn: Connection, body: MessageBody, ref: string | null): void {
-    if (conn.access !== "rw") {
+  #publish(conn: Connection, body: MessageBody, ref: string | null, to: string | null): void {
+    // Without `room`, the handshake's room is meant.
+    const sub = conn.subs.get(to ?? conn.room);
+    const room = to ?? conn.room;
+    if (!sub) {
+      return this.#reject(
+        conn,
+        "not_subscribed",
+        `not subscribed to room ${room}: subscribe first`,
+        ref ?? undefined,
+        room,
+      );
+    }
+    if (sub.access !== "rw") {
       return this.#reject(
         conn,
         "forbidden",
         `read-only: ${
           conn.identity?.user == null ? "anonymous readers" : "your token"
-        } may not send in room ${conn.room}`,
+        } may not send in room ${room}`,
         ref ?? undefined,
+        conn.multiRoom ? room : undefined,
       );
     }
+    const named = conn.multiRoom ? room : undefined;
     const draft: Draft = {
-      room: conn.room,
+      room,
       from: conn.id,
       client: conn.client,
       name: conn.name,
@@ -207,31 +251,42 @@ export class Inbound {
             `ref ${JSON.stringify(ref)} was already used for a different message; ` +
               "send it with a new ref",
             ref ?? undefined,
+            named,
           );
         }
         if (result.status === "accepted") this.#o.metrics.messagesIn++;
         if (!conn.json) return;
         const ack = result.status === "accepted" ? result.message : result;
-        this.#o.out.send(conn, { type: "ack", ref, offset: ack.offset, ts: ack.ts });
+        // A connection in several rooms is told which one each ack is about.
+        const frame: ServerFrame = { type: "ack", ref, offset: ack.offset, ts: ack.ts };
+        if (named !== undefined) frame.room = named;
+        this.#o.out.send(conn, frame);
       },
       (err) => {
-        this.#o.logger.warn("publish.failed", { id: conn.id, room: conn.room, error: String(err) });
+        this.#o.logger.warn("publish.failed", { id: conn.id, room, error: String(err) });
         this.#reject(
           conn,
           "unavailable",
           "the message could not be stored; it was not sent, retry later",
           ref ?? undefined,
+          named,
         );
       },
     );
   }
 
-  #reject(conn: Connection, code: ErrorCode, message: string, ref?: string): void {
+  #reject(
+    conn: Connection,
+    code: ErrorCode,
+    message: string,
+    ref?: string,
+    room?: string,
+  ): void {
     this.#o.metrics.reject(code);
-    this.#o.out.send(
-      conn,
-      ref === undefined ? { type: "error", code, message } : { type: "error", code, message, ref },
-    );
+    const frame: ServerFrame = { type: "error", code, message };
+    if (ref !== undefined) frame.ref = ref;
+    if (room !== undefined) frame.room = room;
+    this.#o.out.send(conn, frame);
   }
 
   #abuse(conn: Connection, code: number, reason: ErrorCode, sentence: string): void {

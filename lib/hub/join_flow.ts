@@ -20,9 +20,12 @@ import { peerOf, type PresenceSchedule } from "./presence_schedule.ts";
 import {
   type Member,
   messageText,
+  type ServerFrame,
   type ServerLimits,
+  type SubscribedFrame,
   type WelcomeFrame,
 } from "../protocol/frames.ts";
+import type { Subscription } from "./connection.ts";
 import type { Identity } from "../auth/identity.ts";
 import type { RoomAccess } from "../shared/room_grants.ts";
 
@@ -44,6 +47,8 @@ export interface JoinFlowOptions {
   presence: PresenceSchedule;
   /** The local room named `name`, created (and joined in the engine) when new. */
   room: (name: string) => LocalRoom;
+  /** Restarts a subscription whose room moved to a new epoch while it joined. */
+  restart: (sub: Subscription, reason: string) => void;
 }
 
 /**
@@ -62,34 +67,38 @@ export class JoinFlow {
     this.#o = options;
   }
 
-  /** Joins the room and sends the welcome with history (or the refusal). */
-  async open(conn: Connection, resume: Handshake["resume"]): Promise<void> {
+  /**
+   * Joins the subscription's room and sends its welcome with history (the connection's `welcome`
+   * for the handshake's room, `subscribed` for a later one), or the refusal.
+   */
+  async open(sub: Subscription, resume: Handshake["resume"]): Promise<void> {
     const { engine, config } = this.#o;
-    const room = this.#o.room(conn.room);
-    if (!room.joining.has(conn)) room.joining.set(conn, []);
+    const conn = sub.conn;
+    const room = this.#o.room(sub.room);
+    if (!room.joining.has(sub)) room.joining.set(sub, []);
     const resets = room.resets;
     // The joiner heads its own list: the engine is asked for the others.
     const others = conn.json ? config.maxWelcomeMembers - 1 : 0;
     try {
       await room.ready;
       const [recovery, listed] = await Promise.all([
-        engine.recover(conn.room, resume, config.historyOnJoin),
-        others > 0 ? engine.members(conn.room, others, room.size) : null,
+        engine.recover(sub.room, resume, config.historyOnJoin),
+        others > 0 ? engine.members(sub.room, others, room.size) : null,
       ]);
-      const online = engine.online(conn.room, room.size);
-      if (conn.state === "closed") return;
+      const online = engine.online(sub.room, room.size);
+      if (conn.state === "closed" || sub.state === "closed") return;
       if (room.resets !== resets && room.epoch !== recovery.epoch) {
         // The room's epoch changed while this recovery was read: it may describe the old one.
-        return this.#o.out.end(conn, Close.restart, "room history was reset; rejoin");
+        return this.#o.restart(sub, "room history was reset");
       }
-      this.#welcome(conn, room, recovery, listed?.members ?? [], online, resume !== null);
+      this.#welcome(sub, room, recovery, listed?.members ?? [], online, resume !== null);
     } catch (err) {
-      this.#refuse(conn, err);
+      this.#refuse(sub, err);
     }
   }
 
   #welcome(
-    conn: Connection,
+    sub: Subscription,
     room: LocalRoom,
     recovery: Recovery,
     others: Member[],
@@ -97,6 +106,7 @@ export class JoinFlow {
     resumed: boolean,
   ): void {
     const { config, out, engine } = this.#o;
+    const conn = sub.conn;
     const { maxMessageBytes, rateLimit, rateBurst } = config;
     const limits = { maxMessageBytes, rateLimit, rateBurst };
     const member = memberOf(conn);
@@ -107,48 +117,72 @@ export class JoinFlow {
     // much room again for the live messages that follow it.
     const welcome = conn.json
       ? encodeWelcome(
-        conn,
+        { ...joinerOf(sub), limits: sub.primary ? limits : null, ref: sub.ref },
         recovery,
         online,
         members,
-        limits,
         resumed,
         2 * config.maxBufferedBytes,
       )
       : null;
-    const held = room.joining.get(conn) ?? [];
-    room.joining.delete(conn);
-    room.members.add(conn);
-    conn.state = "open";
-    conn.epoch = recovery.epoch;
-    conn.floor = recovery.offset;
-    if (welcome) out.putFirst(conn, welcome.json);
+    const held = room.joining.get(sub) ?? [];
+    room.joining.delete(sub);
+    room.members.add(sub);
+    sub.state = "open";
+    if (sub.primary) conn.state = "open";
+    sub.epoch = recovery.epoch;
+    sub.floor = recovery.offset;
+    if (welcome) {
+      // The connection's welcome goes before anything; a later room's after what is queued.
+      if (sub.primary) out.putFirst(conn, welcome.json);
+      else out.queue(conn, welcome.json);
+    }
     for (const m of held) {
-      if (m.offset > recovery.offset && epochOf(m) === conn.epoch) {
+      if (m.offset > recovery.offset && epochOf(m) === sub.epoch) {
         out.queue(conn, conn.json ? JSON.stringify(m) : messageText(m));
       }
     }
     out.queue(conn, null);
     this.#o.presence.announce(room, "joined", conn);
-    engine.memberJoined(conn.room, member);
+    engine.memberJoined(sub.room, member);
     this.#o.logger.debug("ws.join", {
       id: conn.id,
-      room: conn.room,
+      room: sub.room,
       recovered: welcome?.recovered ?? recovery.recovered,
       dropped: welcome?.dropped,
     });
   }
 
-  #refuse(conn: Connection, err: unknown): void {
-    this.#o.logger.warn("ws.join_failed", { id: conn.id, room: conn.room, error: String(err) });
+  #refuse(sub: Subscription, err: unknown): void {
+    const conn = sub.conn;
+    this.#o.logger.warn("ws.join_failed", { id: conn.id, room: sub.room, error: String(err) });
     this.#o.metrics.reject("unavailable");
-    this.#o.out.send(conn, {
-      type: "error",
-      code: "unavailable",
-      message: "the server cannot load this room now; retry shortly",
-    });
+    const message = "the server cannot load this room now; retry shortly";
+    if (!sub.primary) {
+      // Only this subscription fails: the connection and its other rooms stay.
+      conn.subs.delete(sub.room);
+      const room = this.#o.room(sub.room);
+      room.joining.delete(sub);
+      sub.state = "closed";
+      const frame: ServerFrame = { type: "error", code: "unavailable", message, room: sub.room };
+      if (sub.ref !== undefined) frame.ref = sub.ref;
+      return this.#o.out.send(conn, frame);
+    }
+    this.#o.out.send(conn, { type: "error", code: "unavailable", message });
     this.#o.out.end(conn, Close.unavailable, "room unavailable");
   }
+}
+
+/** Who is joining, as {@linkcode encodeWelcome} needs it, from a subscription. */
+function joinerOf(sub: Subscription): Omit<Joiner, "limits" | "ref"> {
+  const conn = sub.conn;
+  return {
+    id: conn.id,
+    room: sub.room,
+    client: conn.client,
+    identity: conn.identity,
+    access: sub.access,
+  };
 }
 
 /** A connection as member lists show it: its peer (see `peerOf`) with its public client id. */
@@ -166,6 +200,10 @@ interface Joiner {
   identity: Identity | null;
   /** What the joiner may do in the room. */
   access: RoomAccess;
+  /** The server's limits: in the connection's `welcome`; null for a `subscribed` frame. */
+  limits: ServerLimits | null;
+  /** The `ref` of the `subscribe` this answers. */
+  ref: string | undefined;
 }
 
 /** A welcome ready to send, and what was left out of its history to fit. */
@@ -206,7 +244,7 @@ function utf8Bytes(text: string): number {
  *
  * @example
  * ```ts
- * encodeWelcome(joiner, recovery, 3, members, limits, false, 1 << 21);
+ * encodeWelcome(joiner, recovery, 3, members, false, 1 << 21);
  * // { json: '{"type":"welcome",...}', recovered: false, dropped: 0 }
  * ```
  */
@@ -215,7 +253,6 @@ function encodeWelcome(
   recovery: Recovery,
   online: number,
   members: Member[],
-  limits: ServerLimits,
   resumed: boolean,
   maxBytes: number,
 ): EncodedWelcome {
@@ -223,25 +260,44 @@ function encodeWelcome(
   const history = recovery.history.filter((m) =>
     m.from !== joiner.id && (own === null || m.client !== own)
   );
-  const frame: WelcomeFrame = {
-    type: "welcome",
-    id: joiner.id,
-    client: joiner.client,
-    room: joiner.room,
-    epoch: recovery.epoch,
-    offset: recovery.offset,
-    online,
-    // Before `history`: the history is spliced in at its last `"history":[]`, which a member's
-    // info could also hold.
-    members: fitMembers(members, maxBytes * MEMBERS_SHARE),
-    recovered: recovery.recovered,
-    history: [],
-    limits,
-  };
-  if (joiner.identity !== null) {
-    frame.user = joiner.identity.user;
-    frame.access = joiner.access;
-    frame.expires = joiner.identity.expires;
+  // Before `history`: the history is spliced in at its last `"history":[]`, which a member's
+  // info could also hold.
+  const fitted = fitMembers(members, maxBytes * MEMBERS_SHARE);
+  let frame: WelcomeFrame | SubscribedFrame;
+  if (joiner.limits !== null) {
+    frame = {
+      type: "welcome",
+      id: joiner.id,
+      client: joiner.client,
+      room: joiner.room,
+      epoch: recovery.epoch,
+      offset: recovery.offset,
+      online,
+      members: fitted,
+      recovered: recovery.recovered,
+      history: [],
+      limits: joiner.limits,
+    };
+    if (joiner.identity !== null) {
+      frame.user = joiner.identity.user;
+      frame.access = joiner.access;
+      frame.expires = joiner.identity.expires;
+    }
+  } else {
+    // `room` and `ref` first, so that a client reads what the frame answers before its history.
+    const subscribed: SubscribedFrame = joiner.ref === undefined
+      ? { type: "subscribed", room: joiner.room } as SubscribedFrame
+      : { type: "subscribed", room: joiner.room, ref: joiner.ref } as SubscribedFrame;
+    Object.assign(subscribed, {
+      epoch: recovery.epoch,
+      offset: recovery.offset,
+      online,
+      members: fitted,
+      recovered: recovery.recovered,
+      history: [],
+    });
+    if (joiner.identity !== null) subscribed.access = joiner.access;
+    frame = subscribed;
   }
   const base = JSON.stringify(frame);
   if (history.length === 0) return { json: base, recovered: recovery.recovered, dropped: 0 };

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Connection } from "./connection.ts";
+import type { Subscription } from "./connection.ts";
 import type { ChatMessage, Peer, ServerFrame } from "../protocol/frames.ts";
 
 /**
@@ -15,14 +15,15 @@ import type { ChatMessage, Peer, ServerFrame } from "../protocol/frames.ts";
  * @example
  * ```ts
  * const room = new LocalRoom("lobby", engine.join("lobby"));
- * room.joining.set(conn, []);
+ * room.joining.set(subscription, []);
  * room.size; // 1
  * ```
  */
 export class LocalRoom {
-  readonly members = new Set<Connection>();
-  /** Connections waiting for their welcome, with the messages delivered meanwhile. */
-  readonly joining = new Map<Connection, ChatMessage[]>();
+  /** The subscriptions of this room that got their welcome. */
+  readonly members = new Set<Subscription>();
+  /** Subscriptions waiting for their welcome, with the messages delivered meanwhile. */
+  readonly joining = new Map<Subscription, ChatMessage[]>();
   readonly presence = new PresenceBatch();
   /** Epoch announced by the engine's latest reset of this room (null before any). */
   epoch: string | null = null;
@@ -58,20 +59,20 @@ export class PresenceBatch {
    * ```ts
    * const batch = new PresenceBatch();
    * batch.joined.push({ id: "c1", name: "Ann" });
-   * batch.take(2); // { type: "presence", online: 2, joined: { id: "c1", name: "Ann" } }
+   * batch.take(2, "lobby"); // { type: "presence", room: "lobby", online: 2, joined: { id: "c1", name: "Ann" } }
    * ```
    */
-  take(online: number): ServerFrame {
+  take(online: number, room: string): ServerFrame {
     const { joined, left } = this;
     this.clear();
-    if (joined.length === 0 && left.length === 0) return { type: "presence", online };
+    if (joined.length === 0 && left.length === 0) return { type: "presence", room, online };
     if (joined.length === 1 && left.length === 0) {
-      return { type: "presence", online, joined: joined[0] };
+      return { type: "presence", room, online, joined: joined[0] };
     }
     if (left.length === 1 && joined.length === 0) {
-      return { type: "presence", online, left: left[0] };
+      return { type: "presence", room, online, left: left[0] };
     }
-    return { type: "presence", online, joins: joined.length, leaves: left.length };
+    return { type: "presence", room, online, joins: joined.length, leaves: left.length };
   }
 
   /** Drops what waits, unannounced. */

@@ -98,10 +98,11 @@ export class PresenceSchedule {
       // would report 0 here, also while a new room of that name is being joined (Redis).
       if (room.members.size === 0) return room.presence.clear();
       if (room.presence.empty) return;
-      const frame = JSON.stringify(room.presence.take(this.#o.online(room.name, room.size)));
+      const online = this.#o.online(room.name, room.size);
+      const frame = JSON.stringify(room.presence.take(online, room.name));
       for (const member of room.members) {
-        if (!member.json) continue;
-        this.#o.queue(member, frame);
+        if (!member.conn.json) continue;
+        this.#o.queue(member.conn, frame);
         this.#o.metrics.presenceFrames++;
       }
     };

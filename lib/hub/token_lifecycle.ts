@@ -9,6 +9,7 @@
 
 import { Close } from "../protocol/close_codes.ts";
 import type { Connection } from "./connection.ts";
+import type { Subscription } from "./connection.ts";
 import type { Logger } from "../shared/log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Outbound } from "./outbound.ts";
@@ -28,6 +29,11 @@ export interface TokenLifecycleOptions {
   timers: Timers;
   /** Wall clock in epoch ms, the clock of `exp` (default `Date.now`). */
   now: () => number;
+  /**
+   * Ends a subscription the refreshed token no longer grants (`Hub`: `unsubscribed` with
+   * `forbidden`, or for a one-room connection `forbidden` and close 4403).
+   */
+  revoke: (sub: Subscription) => void;
 }
 
 /**
@@ -100,16 +106,22 @@ export class TokenLifecycle {
           ref,
         );
       }
-      const access = identity.grants.access(conn.room);
-      if (access === null) {
-        this.#o.logger.info("ws.grant_revoked", { id: conn.id, room: conn.room });
-        this.#error(conn, "forbidden", `the refreshed token no longer grants room ${conn.room}`);
-        this.forget(conn);
-        return this.#o.out.end(conn, Close.forbidden, "room no longer granted");
-      }
       // The name and info of the connection stay those it joined with: presence told them.
       conn.identity = { ...conn.identity!, grants: identity.grants, expires: identity.expires };
-      conn.access = access;
+      for (const sub of [...conn.subs.values()]) {
+        const access = identity.grants.access(sub.room);
+        if (access !== null) {
+          sub.access = access;
+          continue;
+        }
+        this.#o.logger.info("ws.grant_revoked", { id: conn.id, room: sub.room });
+        if (!sub.perRoom) {
+          // A one-room (v1) connection ends: forbidden, 4403.
+          this.forget(conn);
+          return this.#o.revoke(sub);
+        }
+        this.#o.revoke(sub);
+      }
       this.watch(conn);
       const expires = identity.expires!;
       this.#o.out.send(

@@ -7,6 +7,7 @@
 
 import { controlCharProblem } from "./control_chars.ts";
 import { exceedsDepth } from "./json_depth.ts";
+import { ROOM_PATTERN } from "./handshake.ts";
 
 /** Subprotocol a client offers to speak JSON mode. */
 export const SUBPROTOCOL = "fanout.v1";
@@ -26,7 +27,10 @@ export type ErrorCode =
   | "too_deep"
   | "forbidden"
   | "invalid_token"
-  | "token_expired";
+  | "token_expired"
+  | "invalid_room"
+  | "too_many_rooms"
+  | "not_subscribed";
 
 /** A token's public `info` claim: a small JSON object (auth mode). */
 export type UserInfo = { [key: string]: unknown };
@@ -73,9 +77,16 @@ export interface Member extends Peer {
 
 /** Frames a JSON-mode client sends. */
 export type ClientFrame =
-  | { type: "message"; text?: string; data?: unknown; ref?: string }
+  | { type: "message"; text?: string; data?: unknown; ref?: string; room?: string }
   | { type: "ping"; t: number | null }
-  | { type: "refresh"; token: string; ref?: string };
+  | { type: "refresh"; token: string; ref?: string }
+  | {
+    type: "subscribe";
+    room: string;
+    resume: { since: number; epoch: string } | null;
+    ref?: string;
+  }
+  | { type: "unsubscribe"; room: string; ref?: string };
 
 /** Limits the server announces in its welcome. */
 export interface ServerLimits {
@@ -110,13 +121,48 @@ export interface WelcomeFrame {
   expires?: number | null;
 }
 
+/**
+ * The answer to a `subscribe`: the room's welcome, without what the connection's `welcome`
+ * already said (id, client, limits, user, expires).
+ */
+export interface SubscribedFrame {
+  type: "subscribed";
+  room: string;
+  ref?: string;
+  epoch: string;
+  offset: number;
+  online: number;
+  members: Member[];
+  recovered: boolean;
+  history: ChatMessage[];
+  /** What the token allows in this room (auth mode). */
+  access?: "r" | "rw";
+}
+
+/**
+ * Why a subscription ended: the client asked (`requested`), the room's history was reset (a new
+ * epoch: subscribe again with `since`+`epoch` and get `recovered: false` and recent history), or
+ * a refreshed token no longer grants the room (`forbidden`).
+ */
+export type UnsubscribeReason = "requested" | "reset" | "forbidden";
+
 /** Frames the server sends in JSON mode. */
 export type ServerFrame =
   | WelcomeFrame
+  | SubscribedFrame
+  | {
+    type: "unsubscribed";
+    room: string;
+    reason: UnsubscribeReason;
+    message?: string;
+    ref?: string;
+  }
   | ChatMessage
-  | { type: "ack"; ref: string | null; offset: number; ts: number }
+  | { type: "ack"; ref: string | null; offset: number; ts: number; room?: string }
   | {
     type: "presence";
+    /** The room whose presence changed. */
+    room?: string;
     online: number;
     joined?: Peer;
     left?: Peer;
@@ -125,7 +171,7 @@ export type ServerFrame =
   }
   | { type: "pong"; t: number | null }
   | { type: "refreshed"; expires: number; ref?: string }
-  | { type: "error"; code: ErrorCode; message: string; ref?: string };
+  | { type: "error"; code: ErrorCode; message: string; ref?: string; room?: string };
 
 /** A rejected frame: the error code, a sentence saying what was wrong, and the `ref` if known. */
 export interface ProtocolError {
@@ -219,6 +265,13 @@ export function checkMessage(
   return body;
 }
 
+/** Why `room` is not a room name, or null when it is one. */
+function roomProblem(room: unknown): string | null {
+  if (typeof room === "string" && ROOM_PATTERN.test(room)) return null;
+  const shown = typeof room === "string" ? JSON.stringify(room.slice(0, 40)) : describe(room);
+  return `room must be 1-64 characters of a-z, 0-9, _ and -, got ${shown}`;
+}
+
 /**
  * Parses one JSON-mode text frame. Never throws: bad input yields a {@linkcode ProtocolError}.
  * A message has `text`, `data` (any JSON value, nested at most `maxDataDepth` levels), or both.
@@ -260,6 +313,40 @@ export function parseClientFrame(
       if ("code" in checked) return fail(checked.code, checked.message, ref);
       const frame: ClientFrame = { type: "message", ...checked };
       if (ref !== undefined) frame.ref = ref;
+      if (obj.room !== undefined) {
+        const bad = roomProblem(obj.room);
+        if (bad !== null) return fail("invalid_room", bad, ref);
+        frame.room = obj.room as string;
+      }
+      return { ok: true, frame };
+    }
+    case "subscribe": {
+      const bad = roomProblem(obj.room);
+      if (bad !== null) return fail("invalid_room", bad, ref);
+      const { since, epoch } = obj;
+      let resume: { since: number; epoch: string } | null = null;
+      if (since !== undefined || epoch !== undefined) {
+        if (
+          typeof since !== "number" || !Number.isSafeInteger(since) || since < 0 ||
+          typeof epoch !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(epoch)
+        ) {
+          return fail(
+            "invalid_message",
+            '"since" (an integer of 0 or more) and "epoch" (1-64 of A-Z a-z 0-9 _ -) go together',
+            ref,
+          );
+        }
+        resume = { since, epoch };
+      }
+      const frame: ClientFrame = { type: "subscribe", room: obj.room as string, resume };
+      if (ref !== undefined) frame.ref = ref;
+      return { ok: true, frame };
+    }
+    case "unsubscribe": {
+      const bad = roomProblem(obj.room);
+      if (bad !== null) return fail("invalid_room", bad, ref);
+      const frame: ClientFrame = { type: "unsubscribe", room: obj.room as string };
+      if (ref !== undefined) frame.ref = ref;
       return { ok: true, frame };
     }
     case "ping": {
@@ -294,7 +381,7 @@ export function parseClientFrame(
         "unknown_type",
         `unknown frame type ${
           describe(obj.type).slice(0, 60)
-        }; expected "message", "ping" or "refresh"`,
+        }; expected "message", "ping", "refresh", "subscribe" or "unsubscribe"`,
         ref,
       );
   }

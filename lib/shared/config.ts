@@ -27,6 +27,11 @@ export interface Config {
   maxMessageBytes: number;
   /** Deepest nesting of a message's `data` (`MAX_DATA_DEPTH`, 1-1000, default 32). */
   maxDataDepth: number;
+  /**
+   * Rooms one connection may be in at once, its handshake room included
+   * (`MAX_ROOMS_PER_CONNECTION`, 1-1000, default 32); past it `subscribe` gets `too_many_rooms`.
+   */
+  maxRoomsPerConnection: number;
   /** Messages kept per room for replay (`HISTORY_SIZE`, default 1000). */
   historySize: number;
   /** Messages sent in `welcome.history` to a client that does not resume (`HISTORY_ON_JOIN`, 50). */
@@ -456,6 +461,7 @@ export function loadConfig(env: Env): Config {
     host: env.HOST?.trim() || "0.0.0.0",
     maxMessageBytes: integer(env, "MAX_MESSAGE_BYTES", 64 * 1024, 64, 16 * MiB),
     maxDataDepth: integer(env, "MAX_DATA_DEPTH", 32, 1, 1000),
+    maxRoomsPerConnection: integer(env, "MAX_ROOMS_PER_CONNECTION", 32, 1, 1000),
     historySize,
     historyOnJoin: Math.min(integer(env, "HISTORY_ON_JOIN", 50, 0, 1_000_000), historySize),
     rateLimit: integer(env, "RATE_LIMIT", 20, 1, 1_000_000),

@@ -66,7 +66,7 @@ Deno.test("resume: after a room switch the fresh join shows own messages again",
     welcomeFrame({
       room: "other",
       offset: 1,
-      history: [messageFrame(1, { client: MY_PUBLIC_ID })],
+      history: [messageFrame(1, { client: MY_PUBLIC_ID, room: "other" })],
     }),
   );
   assert.deepEqual(t.of("message").map((m) => [m.offset, m.own]), [[1, true]]);

@@ -120,6 +120,7 @@ Deno.test("hub: joins within the presence window cost one frame per member", asy
   await t.tick();
   assert.deepEqual(first.socket.objects().at(-1), {
     type: "presence",
+    room: "lobby",
     online: 1,
     joined: { id: first.conn.id, name: "Ann" },
   });
@@ -134,6 +135,7 @@ Deno.test("hub: joins within the presence window cost one frame per member", asy
   );
   assert.deepEqual(first.socket.objects().at(-1), {
     type: "presence",
+    room: "lobby",
     online: n + 1,
     joins: n,
     leaves: 0,
@@ -263,7 +265,7 @@ Deno.test("hub: a count changed on other instances reaches members as a presence
   t.hub.remotePresence("lobby");
   t.hub.remotePresence("nobody-here");
   await t.tick();
-  assert.deepEqual(a.socket.objects(), [{ type: "presence", online: 2 }]);
+  assert.deepEqual(a.socket.objects(), [{ type: "presence", room: "lobby", online: 2 }]);
   assert.deepEqual(plain.socket.sent, [], "plain clients get texts only");
 });
 

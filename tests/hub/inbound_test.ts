@@ -14,6 +14,7 @@ Deno.test("takeFrame: messages, pings and parse errors (with their ref)", () => 
     kind: "message",
     body: { text: "hi" },
     ref: "r",
+    room: null,
   });
   assert.deepEqual(takeFrame(c, '{"type":"ping","t":3}', limits), { kind: "ping", t: 3 });
   const bad = takeFrame(c, '{"type":"message","text":" ","ref":"r2"}', limits);
@@ -23,6 +24,7 @@ Deno.test("takeFrame: messages, pings and parse errors (with their ref)", () => 
     kind: "message",
     body: { text: "plain text" },
     ref: null,
+    room: null,
   });
 });
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { Connection } from "../../lib/hub/connection.ts";
+import type { Subscription } from "../../lib/hub/connection.ts";
 import { LocalRoom } from "../../lib/hub/local_room.ts";
 import { Metrics } from "../../lib/hub/metrics.ts";
 import { PresenceSchedule } from "../../lib/hub/presence_schedule.ts";
@@ -7,7 +8,8 @@ import { PresenceSchedule } from "../../lib/hub/presence_schedule.ts";
 function roomOf(members: number): LocalRoom {
   const room = new LocalRoom("big", Promise.resolve());
   for (let i = 0; i < members; i++) {
-    room.members.add({ id: `c${i}`, name: null, json: true } as unknown as Connection);
+    const conn = { id: `c${i}`, name: null, json: true } as unknown as Connection;
+    room.members.add({ conn, room: "big" } as unknown as Subscription);
   }
   return room;
 }
@@ -98,7 +100,7 @@ Deno.test("presence: a batch of a room nobody is in any more tells nobody and as
   const [last] = room.members;
   // The hub forgets the last member, then announces its leave (and drops the room).
   room.members.delete(last);
-  t.schedule.announce(room, "left", last);
+  t.schedule.announce(room, "left", last.conn);
   t.advance(250);
   // Asking would tell a Redis engine "0 here" for the room's name, also while a new room of that
   // name is being joined: other instances would count this one's members out.

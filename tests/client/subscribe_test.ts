@@ -1,0 +1,130 @@
+/**
+ * The client core's extra rooms on a fake network: subscribe before and after the welcome, the
+ * `subscribed` event and history, messages routed by room and deduplicated per room, every room
+ * resumed with its own since+epoch after a reconnect, a reset answered with a new subscribe, a
+ * refused subscribe forgotten, and sends that name their room.
+ */
+import assert from "node:assert/strict";
+import { fakeClient, messageFrame } from "../helpers/fake_socket.ts";
+
+const subscribed = (room: string, offset: number, extra: Record<string, unknown> = {}) => ({
+  type: "subscribed",
+  room,
+  epoch: `e-${room}`,
+  offset,
+  online: 2,
+  members: [],
+  recovered: false,
+  history: [],
+  ...extra,
+});
+
+Deno.test("subscribe: sent after each welcome, resuming each room from where it stands", () => {
+  const t = fakeClient();
+  t.client.subscribe("news");
+  let socket = t.goOnline();
+  assert.deepEqual(socket.frames("subscribe"), [{
+    type: "subscribe",
+    room: "news",
+    ref: "sub:news",
+  }]);
+  socket.receive(subscribed("news", 4, { history: [messageFrame(4, { room: "news" })] }));
+  assert.deepEqual(t.of("subscribed").map((s) => [s.room, s.offset, s.resumed]), [[
+    "news",
+    4,
+    false,
+  ]]);
+  socket.receive(messageFrame(5, { room: "news" }), messageFrame(5, { room: "news" }));
+  socket.receive(messageFrame(1));
+  assert.deepEqual(t.of("message").map((m) => [m.room, m.offset]), [
+    ["news", 4],
+    ["news", 5],
+    ["lobby", 1],
+  ]);
+  assert.deepEqual(t.client.rooms, ["lobby", "news"]);
+  // A cut: the next welcome is followed by a subscribe that resumes news after offset 5.
+  socket.serverClose(1006);
+  t.clock.advance(1000);
+  socket = t.net.last;
+  socket.open();
+  socket.receive({
+    type: "welcome",
+    id: "c2",
+    client: null,
+    room: "lobby",
+    epoch: "e1",
+    offset: 1,
+    online: 1,
+    members: [],
+    recovered: true,
+    history: [],
+    limits: { maxMessageBytes: 1000, rateLimit: 20, rateBurst: 40 },
+  });
+  assert.deepEqual(socket.frames("subscribe"), [
+    { type: "subscribe", room: "news", since: 5, epoch: "e-news", ref: "sub:news" },
+  ]);
+  socket.receive(
+    subscribed("news", 6, {
+      recovered: true,
+      history: [messageFrame(5, { room: "news" }), messageFrame(6, { room: "news" })],
+    }),
+  );
+  assert.deepEqual(
+    t.of("message").filter((m) => m.room === "news").map((m) => m.offset),
+    [4, 5, 6],
+    "nothing twice across the reconnect",
+  );
+  t.client.disconnect();
+});
+
+Deno.test("subscribe: a reset subscribes again; a refused subscribe is forgotten", () => {
+  const t = fakeClient();
+  const socket = t.goOnline();
+  t.client.subscribe("news");
+  t.client.subscribe("secret");
+  socket.receive(subscribed("news", 2));
+  socket.receive({ type: "unsubscribed", room: "news", reason: "reset", message: "reset" });
+  assert.deepEqual(socket.frames("subscribe").at(-1), {
+    type: "subscribe",
+    room: "news",
+    since: 2,
+    epoch: "e-news",
+    ref: "sub:news",
+  });
+  socket.receive({
+    type: "error",
+    code: "forbidden",
+    message: "the token does not grant room secret",
+    ref: "sub:secret",
+    room: "secret",
+  });
+  assert.deepEqual(t.client.rooms, ["lobby", "news"]);
+  socket.receive({ type: "unsubscribed", room: "news", reason: "forbidden" });
+  assert.deepEqual(t.of("unsubscribed"), [{ room: "news", reason: "forbidden" }]);
+  assert.deepEqual(t.client.rooms, ["lobby"]);
+  t.client.disconnect();
+});
+
+Deno.test("subscribe: send names its room; unsubscribe sends unsubscribe; onMessage filters", () => {
+  const t = fakeClient();
+  const socket = t.goOnline();
+  const got: number[] = [];
+  const news = t.client.subscribe("news", { onMessage: (m) => got.push(m.offset) });
+  socket.receive(subscribed("news", 0));
+  const ref = t.client.send({ text: "hello news", room: "news" });
+  assert.deepEqual(socket.frames("message").at(-1), {
+    type: "message",
+    text: "hello news",
+    ref,
+    room: "news",
+  });
+  socket.receive(messageFrame(1, { room: "news" }), messageFrame(1));
+  assert.deepEqual(got, [1]);
+  news.unsubscribe();
+  assert.deepEqual(socket.frames("unsubscribe"), [{ type: "unsubscribe", room: "news" }]);
+  socket.receive(messageFrame(2, { room: "news" }));
+  assert.deepEqual(got, [1], "nothing of a room after unsubscribing");
+  assert.throws(() => t.client.subscribe("lobby"), /already in room "lobby"/);
+  assert.throws(() => t.client.subscribe("Bad Room"), /room must be/);
+  t.client.disconnect();
+});
