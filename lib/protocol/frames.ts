@@ -125,18 +125,14 @@ export interface WelcomeFrame {
  * The answer to a `subscribe`: the room's welcome, without what the connection's `welcome`
  * already said (id, client, limits, user, expires).
  */
-export interface SubscribedFrame {
+export interface SubscribedFrame extends
+  Pick<
+    WelcomeFrame,
+    "room" | "epoch" | "offset" | "online" | "members" | "recovered" | "history" | "access"
+  > {
   type: "subscribed";
-  room: string;
+  /** The `ref` of the `subscribe` it answers. */
   ref?: string;
-  epoch: string;
-  offset: number;
-  online: number;
-  members: Member[];
-  recovered: boolean;
-  history: ChatMessage[];
-  /** What the token allows in this room (auth mode). */
-  access?: "r" | "rw";
 }
 
 /**

@@ -4,7 +4,7 @@
  * 401/403 stop the retries, and resume keeps every message exactly once across renewals.
  */
 import assert from "node:assert/strict";
-import { fakeClient, messageFrame } from "../helpers/fake_socket.ts";
+import { fakeClient, messageFrame, welcomeFrame } from "../helpers/fake_socket.ts";
 import { Close } from "../../lib/protocol/close_codes.ts";
 
 const settle = async () => {
@@ -39,18 +39,9 @@ Deno.test("token: getToken runs before every attempt", async () => {
   await settle();
   assert.deepEqual(t.net.last.protocols, ["fanout.v1", "fanout.token.tok.en.1"]);
   t.net.last.open();
-  t.net.last.receive({
-    type: "welcome",
-    id: "c1",
-    client: null,
-    room: "lobby",
-    epoch: "e1",
-    offset: 0,
-    online: 1,
-    recovered: false,
-    history: [],
-    limits: { maxMessageBytes: 1000, rateLimit: 20, rateBurst: 40 },
-  });
+  t.net.last.receive(
+    welcomeFrame({ id: "c1", client: null, offset: 0, recovered: false, history: [] }),
+  );
   t.net.last.serverClose(1006);
   t.clock.advance(1000);
   await settle();
@@ -87,21 +78,18 @@ Deno.test("token: refreshed ahead of expiry over the open socket; each refreshed
   const socket = t.net.last;
   socket.open();
   const now = t.clock.now();
-  socket.receive({
-    type: "welcome",
-    id: "c1",
-    client: null,
-    room: "lobby",
-    epoch: "e1",
-    offset: 0,
-    online: 1,
-    recovered: false,
-    history: [],
-    limits: { maxMessageBytes: 1000, rateLimit: 20, rateBurst: 40 },
-    user: "ann",
-    access: "rw",
-    expires: now + 120_000,
-  });
+  socket.receive(
+    welcomeFrame({
+      id: "c1",
+      client: null,
+      offset: 0,
+      recovered: false,
+      history: [],
+      user: "ann",
+      access: "rw",
+      expires: now + 120_000,
+    }),
+  );
   t.clock.advance(89_999);
   await settle();
   assert.deepEqual(socket.frames("refresh"), []);
@@ -127,19 +115,16 @@ Deno.test("token: 4401 gets a new token and resumes at once; messages are not re
   await settle();
   let socket = t.net.last;
   socket.open();
-  socket.receive({
-    type: "welcome",
-    id: "c1",
-    client: null,
-    room: "lobby",
-    epoch: "e1",
-    offset: 0,
-    online: 1,
-    recovered: false,
-    history: [],
-    limits: { maxMessageBytes: 1000, rateLimit: 20, rateBurst: 40 },
-    expires: t.clock.now() + 1000,
-  });
+  socket.receive(
+    welcomeFrame({
+      id: "c1",
+      client: null,
+      offset: 0,
+      recovered: false,
+      history: [],
+      expires: t.clock.now() + 1000,
+    }),
+  );
   socket.receive(messageFrame(1), messageFrame(2));
   socket.receive({ type: "error", code: "token_expired", message: "token expired" });
   socket.serverClose(Close.tokenExpired, "token expired");
@@ -150,18 +135,15 @@ Deno.test("token: 4401 gets a new token and resumes at once; messages are not re
   assert.equal(socket.query.get("since"), "2");
   assert.equal(socket.query.get("epoch"), "e1");
   socket.open();
-  socket.receive({
-    type: "welcome",
-    id: "c2",
-    client: null,
-    room: "lobby",
-    epoch: "e1",
-    offset: 3,
-    online: 1,
-    recovered: true,
-    history: [messageFrame(2), messageFrame(3)],
-    limits: { maxMessageBytes: 1000, rateLimit: 20, rateBurst: 40 },
-  });
+  socket.receive(
+    welcomeFrame({
+      id: "c2",
+      client: null,
+      offset: 3,
+      recovered: true,
+      history: [messageFrame(2), messageFrame(3)],
+    }),
+  );
   assert.deepEqual(t.of("message").map((m) => m.offset), [1, 2, 3]);
   t.client.disconnect();
 });

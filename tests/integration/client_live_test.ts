@@ -1,27 +1,8 @@
 import assert from "node:assert/strict";
-import { type ClientEvents, FanoutClient } from "../../lib/client/client.ts";
+import { FanoutClient } from "../../lib/client/client.ts";
+import { waitForEvent } from "../helpers/client_events.ts";
 import { startTestServer } from "../helpers/server.ts";
 import { testWithPermissions } from "../helpers/requires.ts";
-
-function waitFor<K extends keyof ClientEvents>(
-  client: FanoutClient,
-  type: K,
-  match: (event: ClientEvents[K]) => boolean = () => true,
-  timeoutMs = 3000,
-): Promise<ClientEvents[K]> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`no ${type} event within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const off = client.on(type, (event) => {
-      if (!match(event)) return;
-      clearTimeout(timer);
-      off();
-      resolve(event);
-    });
-  });
-}
 
 testWithPermissions(
   "live: two clients on a real server exchange messages once, without echo",
@@ -35,14 +16,14 @@ testWithPermissions(
     a.on("message", (m) => gotA.push(m.text ?? ""));
     b.on("message", (m) => gotB.push(m.text ?? ""));
     try {
-      const onlineA = waitFor(a, "state", (s) => s.state === "online");
+      const onlineA = waitForEvent(a, "state", (s) => s.state === "online");
       a.connect();
       await onlineA;
-      const onlineB = waitFor(b, "welcome");
+      const onlineB = waitForEvent(b, "welcome");
       b.connect();
       await onlineB;
-      const allAcked = waitFor(a, "outbox", (o) => o.items.length === 0);
-      const lastArrived = waitFor(b, "message", (m) => m.text === "three");
+      const allAcked = waitForEvent(a, "outbox", (o) => o.items.length === 0);
+      const lastArrived = waitForEvent(b, "message", (m) => m.text === "three");
       for (const text of ["one", "two", "three"]) a.send(text);
       await allAcked;
       await lastArrived;
@@ -107,20 +88,20 @@ testWithPermissions(
     const gotB: string[] = [];
     b.on("message", (m) => gotB.push(m.text ?? ""));
     try {
-      const bOnline = waitFor(b, "welcome");
+      const bOnline = waitForEvent(b, "welcome");
       b.connect();
       await bOnline;
-      const aOnline = waitFor(a, "welcome");
+      const aOnline = waitForEvent(a, "welcome");
       a.connect();
       await aOnline;
-      const acked = waitFor(a, "ack", () => true, 5000);
+      const acked = waitForEvent(a, "ack", () => true, 5000);
       const ref = a.send("exactly once");
-      const reconnected = waitFor(a, "welcome", (w) => w.resumed);
+      const reconnected = waitForEvent(a, "welcome", (w) => w.resumed);
       const ack = await acked;
       await reconnected;
       assert.equal(ack.ref, ref);
       // A later message proves B is up to date; the first one arrived only once.
-      const later = waitFor(b, "message", (m) => m.text === "later");
+      const later = waitForEvent(b, "message", (m) => m.text === "later");
       a.send("later");
       await later;
       assert.deepEqual(gotB, ["exactly once", "later"]);

@@ -6,30 +6,11 @@
  * exactly once at every other client.
  */
 import assert from "node:assert/strict";
-import { type ClientEvents, FanoutClient } from "../../lib/client/client.ts";
+import { FanoutClient } from "../../lib/client/client.ts";
+import { waitForEvent } from "../helpers/client_events.ts";
 import { startTestServer } from "../helpers/server.ts";
 import { hsToken, TEST_SECRET } from "../helpers/tokens.ts";
 import { testWithPermissions } from "../helpers/requires.ts";
-
-function waitFor<K extends keyof ClientEvents>(
-  client: FanoutClient,
-  type: K,
-  match: (event: ClientEvents[K]) => boolean = () => true,
-  timeoutMs = 8000,
-): Promise<ClientEvents[K]> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`no matching ${type} event within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const off = client.on(type, (event) => {
-      if (!match(event)) return;
-      clearTimeout(timer);
-      off();
-      resolve(event);
-    });
-  });
-}
 
 const sec = () => Math.floor(Date.now() / 1000);
 
@@ -88,11 +69,11 @@ testWithPermissions(
     });
     try {
       for (const c of Object.values(clients)) {
-        const online = waitFor(c, "state", (s) => s.state === "online");
+        const online = waitForEvent(c, "state", (s) => s.state === "online");
         c.connect();
         await online;
       }
-      const refused = waitFor(eve, "state", (s) => s.state === "refused");
+      const refused = waitForEvent(eve, "state", (s) => s.state === "refused");
       eve.connect();
       const refusal = await refused;
       assert.equal(refusal.status, 403);
@@ -105,7 +86,7 @@ testWithPermissions(
         await new Promise((r) => setTimeout(r, 100));
       }
       for (const c of Object.values(clients)) {
-        if (c.outbox.length > 0) await waitFor(c, "outbox", (o) => o.items.length === 0);
+        if (c.outbox.length > 0) await waitForEvent(c, "outbox", (o) => o.items.length === 0, 8000);
       }
       await new Promise((r) => setTimeout(r, 300));
       assert.ok(refreshes.length >= 2, `ann refreshed ${refreshes.length} times`);

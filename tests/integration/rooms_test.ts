@@ -4,28 +4,12 @@
  * refused without touching the others; unsubscribe stops delivery at once.
  */
 import assert from "node:assert/strict";
-import { type ClientEvents, FanoutClient } from "../../lib/client/client.ts";
+import { FanoutClient } from "../../lib/client/client.ts";
+import { waitForEvent } from "../helpers/client_events.ts";
 import { startTestServer } from "../helpers/server.ts";
 import { TestClient } from "../helpers/ws_client.ts";
 import { hsToken, TEST_SECRET } from "../helpers/tokens.ts";
 import { testWithPermissions } from "../helpers/requires.ts";
-
-function until<K extends keyof ClientEvents>(
-  client: FanoutClient,
-  type: K,
-  match: (e: ClientEvents[K]) => boolean,
-  ms = 5000,
-): Promise<ClientEvents[K]> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => (off(), reject(new Error(`no ${type} in ${ms} ms`))), ms);
-    const off = client.on(type, (e) => {
-      if (!match(e)) return;
-      clearTimeout(timer);
-      off();
-      resolve(e);
-    });
-  });
-}
 
 testWithPermissions(
   "rooms: three rooms resume after a cut, each recovered, nothing twice",
@@ -39,7 +23,7 @@ testWithPermissions(
     try {
       reader.subscribe("r2");
       reader.subscribe("r3");
-      const online = until(reader, "subscribed", (s) => s.room === "r3");
+      const online = waitForEvent(reader, "subscribed", (s) => s.room === "r3");
       reader.connect();
       await online;
       writer.client.send({ type: "subscribe", room: "r2" });
@@ -61,10 +45,10 @@ testWithPermissions(
       // Cut the reader; the writer goes on in every room meanwhile.
       const recovered = Promise.all(
         ["r2", "r3"].map((room) =>
-          until(reader, "subscribed", (s) => s.room === room && s.resumed)
+          waitForEvent(reader, "subscribed", (s) => s.room === room && s.resumed)
         ),
       );
-      const welcomed = until(reader, "welcome", (w) => w.resumed);
+      const welcomed = waitForEvent(reader, "welcome", (w) => w.resumed);
       reader.disconnect();
       for (const room of ["r1", "r2", "r3"]) await post(room, "b");
       reader.connect();
