@@ -430,6 +430,16 @@ export class Hub {
     if (!sub) {
       return this.#refuseRoom(conn, name, "not_subscribed", `not subscribed to room ${name}`, ref);
     }
+    if (sub.primary && conn.state === "joining") {
+      // The connection's welcome is still on its way: it must come first.
+      return this.#refuseRoom(
+        conn,
+        name,
+        "invalid_room",
+        `the handshake's room ${name} is still joining: unsubscribe after the welcome`,
+        ref,
+      );
+    }
     conn.multiRoom = true;
     conn.subs.delete(name);
     this.#leave(sub);

@@ -133,3 +133,16 @@ Deno.test("subscribe: plain mode keeps one room; subscribe is refused there", as
   // In plain mode the frame is a message text: it goes to the room as text, not a subscribe.
   assert.equal(t.hub.localSize("news"), 0);
 });
+
+Deno.test("unsubscribe: the handshake's room cannot be left before its welcome", async () => {
+  const t = fakeHub();
+  const joining = t.start({ room: "lobby" });
+  t.hub.receive(joining.conn, send({ type: "unsubscribe", room: "lobby", ref: "early" }));
+  await joining.open;
+  await t.turn();
+  const frames = joining.socket.objects();
+  assert.equal(frames[0].type, "welcome", "the welcome still comes, and first");
+  const err = frames.find((f) => f.type === "error");
+  assert.deepEqual([err.code, err.ref], ["invalid_room", "early"]);
+  assert.equal(t.hub.localSize("lobby"), 1);
+});
