@@ -13,16 +13,16 @@ import type { Logger } from "../shared/log.ts";
 /** Project root (the folder holding `deno.json`). */
 export const ROOT: URL = new URL("../../", import.meta.url);
 /** The bundle's entry point, relative to the root. */
-export const ENTRY = "browser.ts";
+const ENTRY = "browser.ts";
 /** Where `deno task build` writes the bundle, relative to the root. */
 export const BUILD_FILE = "static/build/island.js";
 /** Style sheets served next to the bundle, relative to the root. */
-export const STYLES = ["static/app.css"];
+const STYLES = ["static/app.css"];
 /**
  * Folders and files whose changes make a prebuilt bundle stale: what the browser bundle is made
  * of, and nothing of the server (editing the Redis engine does not mark it stale).
  */
-export const SOURCES = [
+const SOURCES = [
   "browser.ts",
   "islands",
   "components",
