@@ -77,6 +77,50 @@ export function encodeTextFrame(text: string): Uint8Array {
 }
 
 /**
+ * Encodes `texts` as text frames back to back in one buffer, to go out in one write (plain mode
+ * sends one frame per text, and a turn's frames for a connection leave together).
+ *
+ * @example
+ * ```ts
+ * encodeTextFrames(["hi", "yo"]); // Uint8Array [0x81, 2, 104, 105, 0x81, 2, 121, 111]
+ * ```
+ */
+export function encodeTextFrames(texts: readonly string[]): Uint8Array {
+  if (texts.length === 1) return encodeTextFrame(texts[0]);
+  const payloads: Uint8Array[] = new Array(texts.length);
+  let size = 0;
+  for (let i = 0; i < texts.length; i++) {
+    const payload = payloads[i] = encoder.encode(texts[i]);
+    const len = payload.length;
+    size += (len < 126 ? 2 : len < 65536 ? 4 : 10) + len;
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const payload of payloads) {
+    const len = payload.length;
+    out[at] = 0x80 | Opcode.text;
+    if (len < 126) {
+      out[at + 1] = len;
+      at += 2;
+    } else if (len < 65536) {
+      out[at + 1] = 126;
+      out[at + 2] = len >>> 8;
+      out[at + 3] = len & 0xff;
+      at += 4;
+    } else {
+      out[at + 1] = 127;
+      const view = new DataView(out.buffer, at + 2, 8);
+      view.setUint32(0, Math.floor(len / 0x1_0000_0000));
+      view.setUint32(4, len >>> 0);
+      at += 10;
+    }
+    out.set(payload, at);
+    at += len;
+  }
+  return out;
+}
+
+/**
  * Encodes a close frame with `code` and `reason` (cut to the 123 bytes a control frame allows).
  *
  * @example
