@@ -9,7 +9,7 @@
 
 import { allWelcomed, connectMany, Histogram, sleep } from "./clients.ts";
 import { nowUs } from "./load_client.ts";
-import { cpuSeconds, machineBusySeconds, type ServerHandle } from "./servers.ts";
+import { cpuSeconds, machineBusySeconds, rssBytes, type ServerHandle } from "./servers.ts";
 
 /** Parameters of one fanout run. */
 export interface FanoutParams {
@@ -46,6 +46,8 @@ export interface FanoutResult {
   failedConnections: number;
   /** Sequence gaps seen by receivers (reordering or loss). */
   outOfOrder: number;
+  /** Server RSS when the senders stop, in bytes (what its queues and buffers hold). */
+  rssAfter: number;
 }
 
 const RING = 1024;
@@ -124,6 +126,7 @@ export async function runFanout(server: ServerHandle, p: FanoutParams): Promise<
     await sleep(p.seconds * 1000);
     sending = false;
     clearInterval(timer);
+    const rssAfter = rssBytes(server.pid);
     const wall = (performance.now() - t0) / 1000;
     const inWindow = received;
     const genCpu = (cpuSeconds("self") - cpu0) / wall * 100;
@@ -152,6 +155,7 @@ export async function runFanout(server: ServerHandle, p: FanoutParams): Promise<
       serverNsPerDelivery: serverCpu / 100 / (inWindow / wall) * 1e9,
       failedConnections: opened.failed,
       outOfOrder: gaps,
+      rssAfter,
     };
   } finally {
     for (const c of clients) c.close();

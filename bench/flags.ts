@@ -38,6 +38,11 @@ export interface Flags {
   parallel: boolean;
   /** Measure Fanout under `deno serve serve.ts` (Deno's server and sockets), not `main.ts`. */
   serve: boolean;
+  /**
+   * Compare Fanout's plain mode (no subprotocol: one frame per text) with its JSON mode in the
+   * same round, instead of Fanout with the baseline (`fanout*`, `idle` and `connect` only).
+   */
+  plain: boolean;
   json?: string;
 }
 
@@ -95,6 +100,7 @@ export function parseFlags(args: string[]): Flags {
     quick: false,
     parallel: false,
     serve: false,
+    plain: false,
   };
   for (let i = 0; i < args.length; i++) {
     const [name, inline] = args[i].replace(/^--/, "").split("=", 2);
@@ -126,6 +132,9 @@ export function parseFlags(args: string[]): Flags {
         break;
       case "serve":
         flags.serve = true;
+        break;
+      case "plain":
+        flags.plain = true;
         break;
       case "json":
         flags.json = value();

@@ -6,7 +6,8 @@
  * `--scenario fanout|fanout-100|fanout-rate|idle|connect|join-storm|all`, `--clients`,
  * `--senders`, `--seconds`, `--inflight`, `--rate`, `--rounds`, `--quick`, `--parallel` (Fanout
  * under `deno serve --parallel` with Redis), `--serve` (Fanout under `deno serve serve.ts`, one
- * process, pinned), `--json <file>`.
+ * process, pinned), `--plain` (Fanout's plain mode against its JSON mode, no baseline),
+ * `--json <file>`.
  *
  * @example
  * ```sh
@@ -40,6 +41,7 @@ const FANOUT_COLUMNS: Column[] = [
   { key: "genCpu", label: "load generator CPU (% of a core)" },
   { key: "otherCpu", label: "other processes' CPU meanwhile (% of a core)" },
   { key: "failedConnections", label: "failed connections" },
+  { key: "rssAfter", label: "server RSS at the end (bytes)" },
 ];
 const API_COLUMNS: Column[] = [
   { key: "perSec", label: "messages/s (HTTP: requests/s)" },
@@ -92,13 +94,25 @@ const COLUMNS: Record<ServerScenario, Column[]> = {
 
 type Figures = Record<string, number>;
 
+/** The scenarios `--plain` applies to (plain mode has no welcome for `join-storm` to wait for). */
+const PLAIN_SCENARIOS: readonly Scenario[] = [
+  "fanout",
+  "fanout-100",
+  "fanout-rate",
+  "idle",
+  "connect",
+];
+
 async function runOne(
   kind: ServerKind,
   scenario: ServerScenario,
   flags: Flags,
+  plain = false,
 ): Promise<Figures> {
   const p = scenarioParams(scenario, flags);
-  const server = await startServer(kind, { cpu: "0" });
+  const started = await startServer(kind, { cpu: "0" });
+  // Plain mode: the same server, its clients offering no subprotocol.
+  const server = plain ? { ...started, protocol: undefined } : started;
   try {
     // Warm-up (JIT, lazily loaded code), the same for both servers; not measured.
     await runConnect(server, flags.quick ? 20 : 300);
@@ -152,6 +166,10 @@ if (import.meta.main) {
     : "";
   for (const scenario of flags.scenarios) {
     const p = scenarioParams(scenario, flags);
+    if (flags.plain && !PLAIN_SCENARIOS.includes(scenario)) {
+      console.log(`### ${scenario}: skipped (--plain applies to ${PLAIN_SCENARIOS.join(", ")})\n`);
+      continue;
+    }
     if (scenario === "api-publish") {
       const out = results[scenario] = { http: [] as Figures[], socket: [] as Figures[] };
       for (let round = 0; round < flags.rounds; round++) {
@@ -169,22 +187,26 @@ if (import.meta.main) {
       }));
       continue;
     }
+    // `--plain`: "baseline" holds Fanout in JSON mode, "fanout" Fanout in plain mode.
     const out = results[scenario] = { baseline: [] as Figures[], fanout: [] as Figures[] };
     for (let round = 0; round < flags.rounds; round++) {
       const order = round % 2 === 0
         ? ["baseline", "fanout"] as const
         : ["fanout", "baseline"] as const;
       for (const column of order) {
-        const kind: ServerKind = column === "baseline" ? column : fanoutKind;
-        out[column].push(await runOne(kind, scenario, flags));
+        const kind: ServerKind = column === "baseline" && !flags.plain ? column : fanoutKind;
+        out[column].push(await runOne(kind, scenario, flags, flags.plain && column === "fanout"));
       }
     }
     const what = scenario.startsWith("fanout")
       ? `${p.clients} clients, ${p.senders} senders, ` +
         (p.rate > 0 ? `${p.rate} msg/s each` : `${p.inflight} in flight each`) + `, ${p.seconds} s`
       : `${p.clients} clients`;
+    const heads = flags.plain
+      ? { first: "Fanout JSON", second: "Fanout plain", ratio: "plain / JSON" }
+      : undefined;
     console.log(
-      table(`${scenario} (${what}${where})`, COLUMNS[scenario], out.baseline, out.fanout),
+      table(`${scenario} (${what}${where})`, COLUMNS[scenario], out.baseline, out.fanout, heads),
     );
   }
   if (flags.json) await Deno.writeTextFile(flags.json, JSON.stringify(results, null, 2));

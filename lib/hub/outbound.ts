@@ -40,16 +40,25 @@ export interface OutboundOptions {
 
 const OPEN = 1;
 
+/** True when `a` and `b` hold the same strings in the same order (pointer compares, mostly). */
+function sameParts(a: readonly string[] | null, b: readonly string[]): boolean {
+  if (a === null || a.length !== b.length) return false;
+  for (let i = 0; i < b.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /**
- * The last NDJSON frame built in one flush pass. Recipients of a room's turn usually queued the
- * very same strings, so they share one joined frame instead of each joining (and copying) its own,
- * and one encoding of it.
+ * The last frame built in one flush pass. Recipients of a room's turn usually queued the very
+ * same strings, so they share one joined NDJSON frame instead of each joining (and copying) its
+ * own, and one encoding of it; in plain mode, one encoding of the turn's frames back to back.
  */
 class FrameCache {
   parts: string[] | null = null;
   joined = "";
   #text: string | null = null;
   #frame: Uint8Array | null = null;
+  #texts: string[] | null = null;
+  #frames: Uint8Array | null = null;
 
   /** `text` encoded by `encodeText`, reusing the last encoding when the text is the same. */
   encode(text: string, encodeText: (text: string) => Uint8Array): Uint8Array {
@@ -58,19 +67,16 @@ class FrameCache {
     return this.#frame = encodeText(text);
   }
 
+  /** `texts` encoded by `encodeTexts`, reusing the last encoding when the texts are the same. */
+  encodeAll(texts: string[], encodeTexts: (texts: readonly string[]) => Uint8Array): Uint8Array {
+    if (sameParts(this.#texts, texts)) return this.#frames!;
+    this.#texts = texts;
+    return this.#frames = encodeTexts(texts);
+  }
+
   /** `parts` joined with newlines, reusing the previous result when the parts are the same. */
   join(parts: string[]): string {
-    const prev = this.parts;
-    if (prev !== null && prev.length === parts.length) {
-      let same = true;
-      for (let i = 0; i < parts.length; i++) {
-        if (prev[i] !== parts[i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return this.joined;
-    }
+    if (sameParts(this.parts, parts)) return this.joined;
     this.parts = parts;
     return this.joined = parts.join("\n");
   }
@@ -240,8 +246,9 @@ export class Outbound {
 
   /**
    * Sends what is queued for `conn`: one NDJSON frame in JSON mode, one frame per text in plain
-   * mode. Returns the number of frames written; nothing is written to a socket that is not open.
-   * With a `cache`, a frame equal to the one just built for another connection is reused.
+   * mode, all of them in one write where the socket can encode them (`encodeTexts`). Returns the
+   * number of frames written; nothing is written to a socket that is not open. With a `cache`,
+   * frames equal to those just built for another connection are reused.
    */
   #write(conn: Connection, cache?: FrameCache): number {
     const queue = conn.queue;
@@ -256,10 +263,10 @@ export class Outbound {
       else socket.send(frame);
       return 1;
     }
-    for (const text of queue) {
-      if (cache && socket.encodeText) socket.sendFrame!(cache.encode(text, socket.encodeText));
-      else socket.send(text);
-    }
+    if (socket.encodeTexts) {
+      const frames = cache ? cache.encodeAll(queue, socket.encodeTexts) : socket.encodeTexts(queue);
+      socket.sendFrame!(frames);
+    } else for (const text of queue) socket.send(text);
     return queue.length;
   }
 

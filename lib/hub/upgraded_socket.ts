@@ -26,7 +26,12 @@ export interface SocketLike {
    * `lib/transport/server_web_socket.ts`): every recipient of the same frame then shares one encoding.
    */
   encodeText?(text: string): Uint8Array;
-  /** Sends a frame made by `encodeText`. */
+  /**
+   * Encodes several text frames back to back, to be sent with `sendFrame` in one write (plain
+   * mode: a turn's frames for one connection).
+   */
+  encodeTexts?(texts: readonly string[]): Uint8Array;
+  /** Sends what `encodeText` or `encodeTexts` made. */
   sendFrame?(frame: Uint8Array): void;
   close(code?: number, reason?: string): void;
 }

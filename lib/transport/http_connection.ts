@@ -603,6 +603,9 @@ async function answer(
 }
 
 /** Runs an upgraded connection: bytes read go to the socket until either side ends it. */
+/** What a connection's HTTP read buffer becomes once upgraded (one for all of them). */
+const EMPTY = new Uint8Array(0);
+
 async function runWebSocket(
   conn: ConnLike,
   buf: ReadBuffer,
@@ -613,7 +616,7 @@ async function runWebSocket(
   opts.onWebSocket(socket);
   socket.open();
   if (buf.size > 0) socket.receive(buf.bytes.subarray(buf.start, buf.end));
-  buf.bytes = new Uint8Array(0);
+  buf.bytes = EMPTY;
   buf.start = buf.end = 0;
   // An idle connection waits with a small buffer; one that fills it reads with a large one
   // until its reads get small again. The reader copies what it keeps, so buffers are reused.

@@ -14,6 +14,7 @@ import {
   encodeCloseFrame,
   encodeFrame,
   encodeTextFrame,
+  encodeTextFrames,
   type FrameEvents,
   FrameReader,
   type InboundBudget,
@@ -179,7 +180,18 @@ export class ServerWebSocket {
     return encodeTextFrame(text);
   }
 
-  /** Sends a frame already encoded (shared between recipients); ignored unless open. */
+  /**
+   * Encodes `texts` as text frames back to back, for {@linkcode ServerWebSocket.sendFrame}: one
+   * write carries them all (plain mode's frames of one turn).
+   */
+  encodeTexts(texts: readonly string[]): Uint8Array {
+    return encodeTextFrames(texts);
+  }
+
+  /**
+   * Sends a frame (or frames back to back) already encoded, possibly shared between recipients;
+   * ignored unless open. With no write in flight it is written at once, in one write.
+   */
   sendFrame(frame: Uint8Array): void {
     if (this.#state !== OPEN) return;
     this.#enqueue(frame);

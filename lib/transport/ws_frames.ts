@@ -77,6 +77,50 @@ export function encodeTextFrame(text: string): Uint8Array {
 }
 
 /**
+ * Encodes `texts` as text frames back to back in one buffer, to go out in one write (plain mode
+ * sends one frame per text, and a turn's frames for a connection leave together).
+ *
+ * @example
+ * ```ts
+ * encodeTextFrames(["hi", "yo"]); // Uint8Array [0x81, 2, 104, 105, 0x81, 2, 121, 111]
+ * ```
+ */
+export function encodeTextFrames(texts: readonly string[]): Uint8Array {
+  if (texts.length === 1) return encodeTextFrame(texts[0]);
+  const payloads: Uint8Array[] = new Array(texts.length);
+  let size = 0;
+  for (let i = 0; i < texts.length; i++) {
+    const payload = payloads[i] = encoder.encode(texts[i]);
+    const len = payload.length;
+    size += (len < 126 ? 2 : len < 65536 ? 4 : 10) + len;
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const payload of payloads) {
+    const len = payload.length;
+    out[at] = 0x80 | Opcode.text;
+    if (len < 126) {
+      out[at + 1] = len;
+      at += 2;
+    } else if (len < 65536) {
+      out[at + 1] = 126;
+      out[at + 2] = len >>> 8;
+      out[at + 3] = len & 0xff;
+      at += 4;
+    } else {
+      out[at + 1] = 127;
+      const view = new DataView(out.buffer, at + 2, 8);
+      view.setUint32(0, Math.floor(len / 0x1_0000_0000));
+      view.setUint32(4, len >>> 0);
+      at += 10;
+    }
+    out.set(payload, at);
+    at += len;
+  }
+  return out;
+}
+
+/**
  * Encodes a close frame with `code` and `reason` (cut to the 123 bytes a control frame allows).
  *
  * @example
@@ -116,6 +160,11 @@ export interface InboundBudget {
   /** The readers holding bytes now (kept by the readers themselves). */
   holders?: Set<FrameReader>;
 }
+
+/** Where a reader's buffer holds the mask key (after the 14 bytes of the longest header). */
+const MASK = 14;
+/** Where a reader's buffer holds a control frame's payload (after the mask key). */
+const CONTROL = MASK + 4;
 
 /** Share of the inbound budget the largest holders are closed down to when it is exceeded. */
 const INBOUND_RECLAIM_TO = 0.9;
@@ -185,18 +234,21 @@ export class FrameReader {
   #inbound: InboundBudget | null;
   /** Bytes this reader counts in the shared budget. */
   #held = 0;
-  /** Control frames (at most 125 bytes) are read into this. */
-  #control = new Uint8Array(125);
   /** Set after a protocol failure or the peer's close frame: later bytes are ignored. */
   #stopped = false;
-  /** Bytes of a header not complete yet (at most 14). */
-  #head = new Uint8Array(14);
+  /**
+   * One small buffer per reader (an idle connection holds one, not three): the header not
+   * complete yet (at most 14 bytes, at 0), the frame's mask key (4, from `MASK`) and a
+   * control frame's payload (at most 125, from `CONTROL`).
+   */
+  #head = new Uint8Array(CONTROL + 125);
+  /** The mask key's bytes in `#head`, as a view for the unmasking loop. */
+  #mask = this.#head.subarray(MASK, MASK + 4);
   #headLen = 0;
   // The frame being read.
   #inFrame = false;
   #fin = false;
   #opcode = 0;
-  #mask = new Uint8Array(4);
   #frameLength = 0;
   #filled = 0;
   // The fragmented message being assembled.
@@ -304,8 +356,8 @@ export class FrameReader {
       const mask = this.#mask;
       let at = this.#filled;
       if (this.#opcode >= 8) {
-        const control = this.#control;
-        for (let k = 0; k < take; k++, at++) control[at] = chunk[i + k] ^ mask[at & 3];
+        const bytes = this.#head;
+        for (let k = 0; k < take; k++, at++) bytes[CONTROL + at] = chunk[i + k] ^ mask[at & 3];
       } else if (take > 0) {
         // Data: what arrived is unmasked into a part of its own, counted as it comes.
         const part = new Uint8Array(take);
@@ -357,7 +409,7 @@ export class FrameReader {
       const high = view.getUint32(0);
       len = high >= 0x200000 ? Infinity : high * 0x1_0000_0000 + view.getUint32(4);
     }
-    this.#mask.set(head.subarray(headLen - 4, headLen));
+    head.copyWithin(MASK, headLen - 4, headLen);
     if (opcode >= 8) {
       if (opcode > 10) return this.#fail(Close.protocolError, `reserved opcode ${opcode}`);
       if (!fin) return this.#fail(Close.protocolError, "control frames must not be fragmented");
@@ -396,7 +448,7 @@ export class FrameReader {
     this.#inFrame = false;
     const opcode = this.#opcode;
     if (opcode >= 8) {
-      return this.#controlFrame(opcode, this.#control.subarray(0, this.#frameLength));
+      return this.#controlFrame(opcode, this.#head.subarray(CONTROL, CONTROL + this.#frameLength));
     }
     if (!this.#fin) return;
     const parts = this.#parts;

@@ -1,7 +1,8 @@
 /**
  * The slow-consumer rule at its boundaries: a backlog of exactly `MAX_BUFFERED_BYTES` is spared;
  * one byte over is watched and closed 4008 after the grace period unless it shrinks; past 4x the
- * limit it is closed at once, and exactly 4x is only watched.
+ * limit it is closed at once, and exactly 4x is only watched. And a turn's frames for one
+ * connection leave in one write to its TCP connection, in plain mode too (one frame per text).
  */
 
 import assert from "node:assert/strict";
@@ -11,6 +12,9 @@ import { Metrics } from "../../lib/hub/metrics.ts";
 import { Outbound } from "../../lib/hub/outbound.ts";
 import { RateLimiter } from "../../lib/hub/rate_limiter.ts";
 import { FakeSocket } from "../helpers/fake_hub.ts";
+import { ServerWebSocket } from "../../lib/transport/server_web_socket.ts";
+import { FakeConn, tick } from "../helpers/fake_conn.ts";
+import { serverFrames } from "../helpers/masked_frames.ts";
 
 const LIMIT = 1000;
 
@@ -95,4 +99,70 @@ Deno.test("outbound: end writes what is queued, also before the welcome, then cl
   assert.deepEqual(socket.objects(), [{ type: "error", code: "unavailable", message: "no room" }]);
   assert.equal(socket.closeCode, 1011);
   assert.deepEqual(t.closed, [conn]);
+});
+
+/** Connections over Fanout's own sockets on fake TCP connections that count their writes. */
+function overTcp(json: boolean, count: number) {
+  const out = new Outbound({
+    flushBytes: 1 << 20,
+    maxBufferedBytes: 1 << 20,
+    metrics: new Metrics(),
+    logger: silentLogger,
+    onClosed: () => {},
+    defer: () => {},
+    slowGraceMs: 1000,
+  });
+  const peers = Array.from({ length: count }, (_, i) => {
+    const tcp = new FakeConn();
+    const socket = new ServerWebSocket({ stream: tcp, maxMessageBytes: 1000 });
+    socket.open();
+    const limiter = new RateLimiter({ rate: 1, burst: 1, closeAfter: 1, now: () => 0 });
+    const handshake = { room: "r", name: null, client: null, resume: null };
+    const conn = new Connection(`c${i}`, socket, handshake, json, limiter);
+    conn.state = "open";
+    return { tcp, conn };
+  });
+  return { out, peers };
+}
+
+for (const json of [false, true]) {
+  const mode = json ? "JSON" : "plain";
+  Deno.test(`outbound: a turn's frames for one connection leave in one write (${mode} mode)`, async () => {
+    const { out, peers } = overTcp(json, 3);
+    const texts = ["one", "two", "three", "four", "five"];
+    for (const text of texts) for (const { conn } of peers) out.queue(conn, text);
+    out.queue(peers[2].conn, "six"); // a queue that differs from the others
+    out.flushAll();
+    await tick();
+    for (const [i, { tcp }] of peers.entries()) {
+      const want = i === 2 ? [...texts, "six"] : texts;
+      assert.equal(tcp.writeCalls, 1, `connection ${i}: one write`);
+      const got = serverFrames(tcp.bytes()).map((f) => f.text!);
+      assert.deepEqual(json ? got.flatMap((f) => f.split("\n")) : got, want);
+      assert.equal(got.length, json ? 1 : want.length, json ? "one NDJSON frame" : "a frame each");
+    }
+  });
+}
+
+Deno.test("outbound: a plain turn queued while a write is in flight goes in the next one write", async () => {
+  const { out, peers: [{ tcp, conn }] } = overTcp(false, 1);
+  tcp.holdWrites();
+  out.queue(conn, "first");
+  out.flushAll();
+  for (const text of ["a", "b", "c"]) out.queue(conn, text);
+  out.flushAll();
+  for (const text of ["d", "e"]) out.queue(conn, text);
+  out.flushAll();
+  assert.equal(tcp.writeCalls, 1, "one write in flight, the rest waits");
+  tcp.takeAll();
+  await tick();
+  assert.equal(tcp.writeCalls, 2, "everything that waited goes in one more write");
+  assert.deepEqual(serverFrames(tcp.bytes()).map((f) => f.text), [
+    "first",
+    "a",
+    "b",
+    "c",
+    "d",
+    "e",
+  ]);
 });

@@ -30,6 +30,8 @@ testWithPermissions("bench flags: defaults, overrides and errors", () => {
   assert.equal(scenarioParams("fanout-100", parseFlags([])).clients, 100);
   assert.equal(scenarioParams("fanout-100", parseFlags([])).rate, 0);
   assert.equal(parseFlags(["--serve"]).serve, true);
+  assert.equal(parseFlags(["--plain"]).plain, true);
+  assert.equal(parseFlags([]).plain, false);
   assert.throws(() => parseFlags(["--serve", "--parallel"]), /--parallel and --serve both/);
   assert.equal(median([3, 1, NaN, 2]), 2);
   const api = parseFlags(["--scenario", "api-publish", "--messages", "50"]);

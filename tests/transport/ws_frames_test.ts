@@ -13,6 +13,7 @@ import {
   encodeCloseFrame,
   encodeFrame,
   encodeTextFrame,
+  encodeTextFrames,
   FrameReader,
   type FrameReaderOptions,
   type InboundBudget,
@@ -100,6 +101,16 @@ Deno.test("encodeTextFrame: UTF-8 payload in one final text frame", () => {
   assert.deepEqual([...out.subarray(0, 2)], [0x81, 6]);
   assert.equal(serverFrames(out)[0].text, "héllo");
   assert.deepEqual([...encodeTextFrame("hi")], [0x81, 2, 104, 105]);
+});
+
+Deno.test("encodeTextFrames: the texts as text frames back to back, every header size", () => {
+  const texts = ["hi", "héllo", "x".repeat(125), "y".repeat(126), "é".repeat(40_000), ""];
+  const out = encodeTextFrames(texts);
+  const frames = serverFrames(out);
+  assert.deepEqual(frames.map((f) => f.text), texts);
+  assert.ok(frames.every((f) => f.fin && f.opcode === Opcode.text));
+  assert.equal(out.length, texts.reduce((n, t) => n + encodeTextFrame(t).length, 0));
+  assert.deepEqual([...encodeTextFrames(["hi"])], [...encodeTextFrame("hi")]);
 });
 
 Deno.test("encodeCloseFrame: the code big-endian, the reason cut to 123 bytes at a character", () => {
