@@ -6,6 +6,7 @@
  * @module
  */
 
+import { subscribeFrame } from "./frames.ts";
 import { ResumePosition } from "./resume_position.ts";
 
 /** One followed room: where it stands, and the resume its pending `subscribe` sent. */
@@ -63,10 +64,7 @@ export class RoomTracks {
     if (!track) return false;
     const resume = track.position.resume;
     track.resumeSent = resume;
-    const frame = resume
-      ? { type: "subscribe", room, since: resume.since, epoch: resume.epoch, ref: `sub:${room}` }
-      : { type: "subscribe", room, ref: `sub:${room}` };
-    return transmit(JSON.stringify(frame));
+    return transmit(subscribeFrame(room, resume));
   }
 
   /** Sends `subscribe` for every followed room (after a welcome). */

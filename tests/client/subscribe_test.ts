@@ -128,3 +128,20 @@ Deno.test("subscribe: send names its room; unsubscribe sends unsubscribe; onMess
   assert.throws(() => t.client.subscribe("Bad Room"), /room must be/);
   t.client.disconnect();
 });
+
+Deno.test("subscribe: a refusal is an error event naming the room; a retryable one keeps it", () => {
+  const t = fakeClient();
+  const socket = t.goOnline();
+  t.client.subscribe("secret");
+  t.client.subscribe("busy");
+  const refuse = (room: string, code: string) =>
+    socket.receive({ type: "error", code, message: `no ${room}`, ref: `sub:${room}`, room });
+  refuse("secret", "forbidden");
+  refuse("busy", "unavailable");
+  assert.deepEqual(t.of("error"), [
+    { code: "forbidden", message: "no secret", ref: "sub:secret", room: "secret" },
+    { code: "unavailable", message: "no busy", ref: "sub:busy", room: "busy" },
+  ]);
+  assert.deepEqual(t.client.rooms, ["lobby", "busy"]);
+  t.client.disconnect();
+});
