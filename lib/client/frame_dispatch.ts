@@ -162,8 +162,7 @@ export class FrameDispatch {
       case "presence": {
         const { type: _type, ...presence } = frame;
         const main = frame.room === undefined || frame.room === this.#room;
-        // A room left (its presence may still be on its way), or the main room before its answer.
-        if (main ? this.#mainPending !== null : !this.#o.rooms.has(frame.room!)) return;
+        if (!this.#joined(main ? null : frame.room!)) return;
         if (main) this.#online = frame.online;
         this.#o.events.emit("presence", presence);
         return;
@@ -233,6 +232,7 @@ export class FrameDispatch {
     const position = rooms.position(frame.room);
     if (!position) return; // unsubscribed meanwhile
     const resumed = rooms.resumeSent(frame.room);
+    rooms.answered(frame.room);
     position.welcome(frame.epoch, frame.offset);
     const { type: _type, history, ref: _ref, ...rest } = frame;
     events.emit("subscribed", { ...rest, resumed: resumed !== null });
@@ -264,6 +264,9 @@ export class FrameDispatch {
 
   #unsubscribed(frame: Extract<ServerFrame, { type: "unsubscribed" }>): void {
     const { rooms, events } = this.#o;
+    // The answer to our own `unsubscribe`: the room was let go of then, and may have been
+    // subscribed again since (its new subscription stays).
+    if (frame.reason === "requested") return;
     if (frame.room === this.#room && !rooms.has(frame.room)) return this.#mainEnded(frame);
     if (!rooms.has(frame.room)) return;
     // A reset: subscribe again with since+epoch (the answer says recovered false, a gap follows).
@@ -280,11 +283,9 @@ export class FrameDispatch {
   /**
    * The server ended the main room's subscription (a connection that subscribed gets that instead
    * of a close): a reset subscribes it again from where it stands; a revoked grant (or a reset of
-   * a subscribe still on its way) reconnects. `requested` answers leaving this room before
-   * switching back to it: nothing to do.
+   * a subscribe still on its way) reconnects.
    */
   #mainEnded(frame: Extract<ServerFrame, { type: "unsubscribed" }>): void {
-    if (frame.reason === "requested") return;
     if (frame.reason === "reset" && this.#mainPending === null) {
       if (!this.subscribeMain(frame.room)) this.#o.mainLost();
       return;
@@ -293,11 +294,19 @@ export class FrameDispatch {
     this.#o.mainLost();
   }
 
+  /**
+   * Whether what arrives of `room` (null: the main room) is delivered: not for a room left (what
+   * was on its way when we left it), nor while the room's `subscribe` waits for its answer (what
+   * arrives then is left over from an earlier subscription, and the answer's history holds it).
+   */
+  #joined(room: string | null): boolean {
+    const rooms = this.#o.rooms;
+    return room === null ? this.#mainPending === null : rooms.has(room) && !rooms.waiting(room);
+  }
+
   #message(message: ChatMessage, freshHistory = false): void {
-    // The main room's messages, or a followed room's; another room's (unsubscribed) are dropped,
-    // and so are the main room's before the answer to its subscribe (whose history holds them).
     const main = message.room === this.#room || this.#room === null;
-    if (main && this.#mainPending !== null) return;
+    if (!this.#joined(main ? null : message.room)) return;
     const position = main ? this.#o.position : this.#o.rooms.position(message.room);
     if (!position || !position.accept(message.offset)) return;
     // Our own: the public id the server gave us (our private key never appears in messages).

@@ -145,3 +145,20 @@ Deno.test("subscribe: a refusal is an error event naming the room; a retryable o
   assert.deepEqual(t.client.rooms, ["lobby", "busy"]);
   t.client.disconnect();
 });
+
+Deno.test("subscribe: left and followed again, what was on its way from before is not delivered twice", () => {
+  const t = fakeClient();
+  const socket = t.goOnline();
+  t.client.subscribe("news");
+  socket.receive(subscribed("news", 1));
+  t.client.unsubscribe("news");
+  t.client.subscribe("news");
+  // Sent by the server before it took the old subscription away; the new one's history has it.
+  socket.receive(messageFrame(2, { room: "news" }), { type: "presence", room: "news", online: 5 });
+  socket.receive({ type: "unsubscribed", room: "news", reason: "requested" });
+  socket.receive(subscribed("news", 2, { history: [messageFrame(2, { room: "news" })] }));
+  socket.receive(messageFrame(3, { room: "news" }));
+  assert.deepEqual(t.of("message").map((m) => [m.room, m.offset]), [["news", 2], ["news", 3]]);
+  assert.deepEqual(t.of("presence"), []);
+  t.client.disconnect();
+});
