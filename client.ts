@@ -1,7 +1,7 @@
 /**
- * The console client: `deno task client [--url ws://localhost:8000/ws] [--room lobby]
- * [--name bob] [--token jwt] [--json] [--timeout 10]`. This file only wires Deno's stdin, stdout, stderr,
- * environment and signals to the runtime-free parts in `lib/console/` and `lib/client/client.ts`.
+ * The console client: `deno task client [--url ws://localhost:8000/ws] [--room lobby[,news]]
+ * [--name bob] [--token jwt] [--json] [--timeout 10]`. This file only wires Deno's stdin, stdout,
+ * stderr, environment and signals to the runtime-free parts in `lib/console/` and `lib/client/client.ts`.
  *
  * @module
  */

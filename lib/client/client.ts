@@ -54,6 +54,8 @@ export class FanoutClient {
   readonly clientId: string;
   #url: string;
   #room: string;
+  /** The room of the current attempt's handshake (the server's room for a message naming none). */
+  #socketRoom: string | null = null;
   #name: string | null;
   #events = new Emitter<ClientEvents>();
   #sender: Sender;
@@ -87,6 +89,7 @@ export class FanoutClient {
       timers,
       retrySendMs: options.retrySendMs ?? 1000,
       events,
+      mainRoom: () => this.#room === this.#socketRoom ? undefined : this.#room,
     });
     const credentials: Credentials = this.#credentials = new Credentials({
       token: options.token ?? null,
@@ -108,6 +111,7 @@ export class FanoutClient {
       events,
       prepare: (): Attempt | Promise<Attempt> => {
         const url = this.#check({}, true);
+        this.#socketRoom = this.#room;
         this.#frames.begin();
         const token = credentials.obtain();
         return token instanceof Promise
@@ -150,8 +154,15 @@ export class FanoutClient {
         loop.stable();
         // Every followed room again, each from where it stands.
         this.#rooms.subscribeAll((data) => loop.transmit(data));
-        sender.attach((data) => loop.transmit(data), limits);
+        // Unless a listener switched rooms: the new main room's messages wait for its answer.
+        if (!this.#frames.holding) sender.attach((data) => loop.transmit(data), limits);
       },
+      holding: () => sender.detach(),
+      mainJoined: () => {
+        const limits = this.#frames.limits;
+        if (limits) sender.attach((data) => loop.transmit(data), limits);
+      },
+      mainLost: () => loop.restart(),
     });
     this.#check({}); // throws now, not on connect, when the url, room, name or id is invalid
   }
@@ -176,7 +187,7 @@ export class FanoutClient {
   get name(): string | null {
     return this.#name;
   }
-  /** People online in the room (from welcome and presence). */
+  /** People online in the main room (from its welcome and presence). */
   get online(): number {
     return this.#frames.online;
   }
@@ -229,9 +240,10 @@ export class FanoutClient {
   }
 
   /**
-   * Switches rooms: forgets the resume position, drops the outbox (its messages were meant for
-   * the old room) and reconnects at once if connected or connecting. Returns the dropped
-   * messages (an `outbox` event reports them gone too), so a UI can say they were not sent.
+   * Switches rooms by reconnecting: forgets the resume position, drops the outbox (its messages
+   * were meant for the old room) and reconnects at once if connected or connecting. Returns the
+   * dropped messages (an `outbox` event reports them gone too), so a UI can say they were not
+   * sent. {@linkcode FanoutClient.switchRoom} keeps the connection instead when online.
    */
   setRoom(room: string): OutboxItem[] {
     if (room === this.#room) return [];
@@ -240,6 +252,41 @@ export class FanoutClient {
     this.#position.reset();
     const dropped = this.#sender.clear();
     this.#loop.restart();
+    return dropped;
+  }
+
+  /**
+   * Switches the main room over the open connection when online: `unsubscribe` of the old room,
+   * `subscribe` of the new one, on the same socket; the new room's join is reported as a
+   * `welcome` event (same connection id, its history as `message` events), and nothing of the
+   * old room is delivered after the call. As with {@linkcode FanoutClient.setRoom}, the resume
+   * position is forgotten and the outbox dropped (returned, and an `outbox` event reports it);
+   * messages sent meanwhile wait for the new room's answer. A reconnect then joins the new room
+   * by its handshake. When not online, or when the server refuses the `subscribe` (a room the
+   * token does not grant, too many rooms), it falls back to `setRoom`'s reconnect, so the
+   * refusal shows as for any handshake (e.g. the state `refused`). A room followed with
+   * `subscribe` is no longer followed: it becomes the main room, joined afresh.
+   *
+   * @example
+   * ```ts
+   * const dropped = client.switchRoom("dev"); // same socket when online
+   * if (dropped.length > 0) console.log(`${dropped.length} message(s) not sent`);
+   * ```
+   */
+  switchRoom(room: string): OutboxItem[] {
+    if (room === this.#room) return [];
+    this.#check({ room });
+    const followed = this.#rooms.delete(room);
+    if (this.#loop.state !== "online") return this.setRoom(room);
+    const old = this.#room;
+    const transmit = (data: string) => this.#loop.transmit(data);
+    this.#room = room;
+    this.#position.reset();
+    const dropped = this.#sender.clear();
+    const sent = (!followed || transmit(JSON.stringify({ type: "unsubscribe", room }))) &&
+      transmit(JSON.stringify({ type: "unsubscribe", room: old })) &&
+      this.#frames.subscribeMain(room);
+    if (!sent) this.#loop.restart();
     return dropped;
   }
 

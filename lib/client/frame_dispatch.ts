@@ -1,8 +1,12 @@
 /**
  * Frame dispatch of the client core: what each server frame (welcome, message, ack, presence,
- * pong, error) does to the session (connection id, public client id, people online, round-trip
- * time, limits, resume position) and which events it emits. Messages are delivered once per
- * `(epoch, offset)`.
+ * pong, error, subscribed, unsubscribed) does to the session (connection id, public client id,
+ * people online, round-trip time, limits, resume position, the main room) and which events it
+ * emits. Messages are delivered once per `(epoch, offset)`.
+ *
+ * The main room is the handshake's, unless it was switched over the open connection
+ * (`subscribeMain`): then it is a subscription like the followed rooms, and its `subscribed`
+ * answer is reported as the `welcome` of the new main room.
  *
  * @module
  */
@@ -12,18 +16,22 @@ import type { ResumePosition } from "./resume_position.ts";
 import type { RoomTracks } from "./room_tracks.ts";
 import type { Sender } from "./sender.ts";
 import type { ClientEvents, ServerLimits } from "./types.ts";
+import { subscribeFrame, subscribeRef } from "./frames.ts";
 import type { ChatMessage, ServerFrame } from "../protocol/frames.ts";
 
 type Welcome = Extract<ServerFrame, { type: "welcome" }>;
 
 /**
- * Options of {@linkcode FrameDispatch}: where frames lead, and what a welcome calls back.
+ * Options of {@linkcode FrameDispatch}: where frames lead, and what a welcome (or the main room's
+ * `subscribed`) calls back.
  *
  * @example
  * ```ts
  * const options: FrameDispatchOptions = {
- *   now: Date.now, events, sender, position: new ResumePosition(),
- *   welcomed: () => loop.online(), ready: (limits) => sender.attach(send, limits),
+ *   now: Date.now, events, sender, position: new ResumePosition(), rooms: new RoomTracks(),
+ *   transmit: send, welcomed: () => loop.online(), refreshed: () => {},
+ *   ready: (limits) => sender.attach(send, limits), holding: () => sender.detach(),
+ *   mainJoined: () => sender.attach(send, limits), mainLost: () => loop.restart(),
  * };
  * ```
  */
@@ -46,6 +54,18 @@ export interface FrameDispatchOptions {
   refreshed(expires: number): void;
   /** A welcome and its history were delivered: start pinging and sending. */
   ready(limits: ServerLimits): void;
+  /**
+   * The main room is being subscribed over the open connection (`subscribeMain`): hold its
+   * messages back until `mainJoined`, so that none is sent before its room is joined.
+   */
+  holding(): void;
+  /** The main room's `subscribed` and its history were delivered: send again. */
+  mainJoined(): void;
+  /**
+   * The server refused the main room's `subscribe`, or ended the main room (a refreshed token no
+   * longer grants it): reconnect, so that the handshake decides and reports it as for any room.
+   */
+  mainLost(): void;
 }
 
 /**
@@ -64,8 +84,10 @@ export class FrameDispatch {
   #resumeSent: { since: number; epoch: string } | null = null;
   #id: string | null = null;
   #publicId: string | null = null;
-  /** The main room, from the latest welcome. */
+  /** The main room, from the latest welcome or `subscribeMain`. */
   #room: string | null = null;
+  /** While the main room's `subscribe` waits for its answer: the resume it sent. */
+  #mainPending: { resume: { since: number; epoch: string } | null } | null = null;
   #online = 0;
   #rttMs: number | null = null;
   #limits: ServerLimits | null = null;
@@ -97,6 +119,11 @@ export class FrameDispatch {
     return this.#limits && { ...this.#limits };
   }
 
+  /** True while the main room's `subscribe` (`subscribeMain`) waits for its answer. */
+  get holding(): boolean {
+    return this.#mainPending !== null;
+  }
+
   /** An attempt starts: remembers the resume position it sends, to judge the welcome. */
   begin(): void {
     this.#resumeSent = this.#o.position.resume;
@@ -105,6 +132,21 @@ export class FrameDispatch {
   /** The socket was let go of: no connection id until the next welcome. */
   detached(): void {
     this.#id = null;
+    this.#mainPending = null;
+  }
+
+  /**
+   * Makes `room` the main room over the open connection: sends its `subscribe` (resuming from
+   * `options.position`) and holds its messages back until the answer. Until then, messages and
+   * presence of the main room are dropped: its `subscribed` history holds every message up to
+   * its position. Returns false when the frame could not be sent.
+   */
+  subscribeMain(room: string): boolean {
+    this.#room = room;
+    const resume = this.#o.position.resume;
+    this.#mainPending = { resume };
+    this.#o.holding();
+    return this.#o.transmit(subscribeFrame(room, resume));
   }
 
   /** Applies one frame of the current socket. */
@@ -119,7 +161,9 @@ export class FrameDispatch {
         return;
       case "presence": {
         const { type: _type, ...presence } = frame;
-        this.#online = frame.online;
+        const main = frame.room === undefined || frame.room === this.#room;
+        if (!this.#joined(main ? null : frame.room!)) return;
+        if (main) this.#online = frame.online;
         this.#o.events.emit("presence", presence);
         return;
       }
@@ -129,12 +173,7 @@ export class FrameDispatch {
         this.#o.events.emit("rtt", { ms: this.#rttMs });
         return;
       case "error":
-        // A refused subscribe (not granted, too many rooms): the room is no longer followed.
-        if (
-          frame.ref?.startsWith("sub:") && frame.room !== undefined &&
-          frame.code !== "rate_limited" && frame.code !== "unavailable"
-        ) this.#o.rooms.delete(frame.room);
-        return this.#o.sender.error(frame);
+        return this.#error(frame);
       case "subscribed":
         return this.#subscribed(frame);
       case "unsubscribed":
@@ -150,6 +189,7 @@ export class FrameDispatch {
   #welcome(frame: Welcome): void {
     const { events, position } = this.#o;
     const resumed = this.#resumeSent;
+    this.#mainPending = null;
     position.welcome(frame.epoch, frame.offset);
     this.#id = frame.id;
     this.#publicId = typeof frame.client === "string" ? frame.client : null;
@@ -171,11 +211,28 @@ export class FrameDispatch {
     this.#o.ready(frame.limits);
   }
 
+  #error(frame: Extract<ServerFrame, { type: "error" }>): void {
+    const { code, message, ref, room } = frame;
+    if (ref === undefined || room === undefined || ref !== subscribeRef(room)) {
+      return this.#o.sender.error(frame);
+    }
+    // A refused subscribe of the main room: the handshake of a new connection decides.
+    if (room === this.#room && this.#mainPending !== null) {
+      this.#mainPending = null;
+      return this.#o.mainLost();
+    }
+    // A followed room refused (not granted, too many rooms) is no longer followed.
+    if (code !== "rate_limited" && code !== "unavailable") this.#o.rooms.delete(room);
+    this.#o.events.emit("error", { code, message, ref, room });
+  }
+
   #subscribed(frame: Extract<ServerFrame, { type: "subscribed" }>): void {
     const { rooms, events } = this.#o;
+    if (frame.room === this.#room && this.#mainPending !== null) return this.#mainSubscribed(frame);
     const position = rooms.position(frame.room);
     if (!position) return; // unsubscribed meanwhile
     const resumed = rooms.resumeSent(frame.room);
+    rooms.answered(frame.room);
     position.welcome(frame.epoch, frame.offset);
     const { type: _type, history, ref: _ref, ...rest } = frame;
     events.emit("subscribed", { ...rest, resumed: resumed !== null });
@@ -186,8 +243,31 @@ export class FrameDispatch {
     for (const message of history ?? []) this.#message(message, resumed === null);
   }
 
+  /** The answer to the main room's `subscribe`: reported as the main room's welcome. */
+  #mainSubscribed(frame: Extract<ServerFrame, { type: "subscribed" }>): void {
+    const { events, position } = this.#o;
+    const resumed = this.#mainPending?.resume ?? null;
+    this.#mainPending = null;
+    position.welcome(frame.epoch, frame.offset);
+    this.#online = frame.online;
+    const { type: _type, history, ref: _ref, ...rest } = frame;
+    const members = Array.isArray(frame.members) ? frame.members : [];
+    const id = this.#id ?? "";
+    events.emit("welcome", { ...rest, id, client: this.#publicId, members, resumed: !!resumed });
+    if (resumed && !frame.recovered) {
+      const { room, epoch } = frame;
+      events.emit("gap", { room, previousEpoch: resumed.epoch, epoch, since: resumed.since });
+    }
+    for (const message of history ?? []) this.#message(message, resumed === null);
+    this.#o.mainJoined();
+  }
+
   #unsubscribed(frame: Extract<ServerFrame, { type: "unsubscribed" }>): void {
     const { rooms, events } = this.#o;
+    // The answer to our own `unsubscribe`: the room was let go of then, and may have been
+    // subscribed again since (its new subscription stays).
+    if (frame.reason === "requested") return;
+    if (frame.room === this.#room && !rooms.has(frame.room)) return this.#mainEnded(frame);
     if (!rooms.has(frame.room)) return;
     // A reset: subscribe again with since+epoch (the answer says recovered false, a gap follows).
     if (frame.reason === "reset") {
@@ -200,11 +280,34 @@ export class FrameDispatch {
     events.emit("unsubscribed", event);
   }
 
+  /**
+   * The server ended the main room's subscription (a connection that subscribed gets that instead
+   * of a close): a reset subscribes it again from where it stands; a revoked grant (or a reset of
+   * a subscribe still on its way) reconnects.
+   */
+  #mainEnded(frame: Extract<ServerFrame, { type: "unsubscribed" }>): void {
+    if (frame.reason === "reset" && this.#mainPending === null) {
+      if (!this.subscribeMain(frame.room)) this.#o.mainLost();
+      return;
+    }
+    this.#mainPending = null;
+    this.#o.mainLost();
+  }
+
+  /**
+   * Whether what arrives of `room` (null: the main room) is delivered: not for a room left (what
+   * was on its way when we left it), nor while the room's `subscribe` waits for its answer (what
+   * arrives then is left over from an earlier subscription, and the answer's history holds it).
+   */
+  #joined(room: string | null): boolean {
+    const rooms = this.#o.rooms;
+    return room === null ? this.#mainPending === null : rooms.has(room) && !rooms.waiting(room);
+  }
+
   #message(message: ChatMessage, freshHistory = false): void {
-    // The main room's messages, or a followed room's; another room's (unsubscribed) are dropped.
-    const position = message.room === this.#room || this.#room === null
-      ? this.#o.position
-      : this.#o.rooms.position(message.room);
+    const main = message.room === this.#room || this.#room === null;
+    if (!this.#joined(main ? null : message.room)) return;
+    const position = main ? this.#o.position : this.#o.rooms.position(message.room);
     if (!position || !position.accept(message.offset)) return;
     // Our own: the public id the server gave us (our private key never appears in messages).
     const own = this.#publicId !== null && message.client === this.#publicId;

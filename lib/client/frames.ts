@@ -1,5 +1,6 @@
 /**
- * Wire helpers of the client core: the socket URL with its query, and the NDJSON frame parser.
+ * Wire helpers of the client core: the socket URL with its query, the `subscribe` frame, and the
+ * NDJSON frame parser.
  *
  * @module
  */
@@ -54,6 +55,40 @@ export function socketUrl(base: string, query: SocketQuery): string {
   const checked = parseHandshake(url);
   if (!checked.ok) throw new TypeError(checked.reason);
   return url.href;
+}
+
+/**
+ * The `subscribe` frame of `room`, resuming from `resume` when given; its `ref` is `sub:<room>`,
+ * so that a refusal (an `error` with that ref) names the subscribe it answers.
+ *
+ * @example
+ * ```ts
+ * subscribeFrame("news", { since: 5, epoch: "e1" });
+ * // '{"type":"subscribe","room":"news","since":5,"epoch":"e1","ref":"sub:news"}'
+ * ```
+ */
+export function subscribeFrame(
+  room: string,
+  resume: { since: number; epoch: string } | null,
+): string {
+  const ref = subscribeRef(room);
+  return JSON.stringify(
+    resume
+      ? { type: "subscribe", room, since: resume.since, epoch: resume.epoch, ref }
+      : { type: "subscribe", room, ref },
+  );
+}
+
+/**
+ * The `ref` of the `subscribe` frame of `room`.
+ *
+ * @example
+ * ```ts
+ * subscribeRef("news"); // "sub:news"
+ * ```
+ */
+export function subscribeRef(room: string): string {
+  return `sub:${room}`;
 }
 
 /**

@@ -6,12 +6,15 @@
  * @module
  */
 
+import { subscribeFrame } from "./frames.ts";
 import { ResumePosition } from "./resume_position.ts";
 
-/** One followed room: where it stands, and the resume its pending `subscribe` sent. */
+/** One followed room: where it stands, and the resume its latest `subscribe` sent. */
 interface Track {
   position: ResumePosition;
   resumeSent: { since: number; epoch: string } | null;
+  /** Its latest `subscribe` waits for the answer. */
+  waiting: boolean;
 }
 
 /**
@@ -39,7 +42,7 @@ export class RoomTracks {
 
   /** Follows `room` (from scratch: no resume). */
   add(room: string): void {
-    this.#rooms.set(room, { position: new ResumePosition(), resumeSent: null });
+    this.#rooms.set(room, { position: new ResumePosition(), resumeSent: null, waiting: false });
   }
 
   /** Stops following `room`; true when it was followed. */
@@ -57,16 +60,28 @@ export class RoomTracks {
     return this.#rooms.get(room)?.resumeSent ?? null;
   }
 
+  /**
+   * True while the latest `subscribe` of `room` waits for its `subscribed`: what arrives of the
+   * room before it is left over from an earlier subscription (its answer's history holds it).
+   */
+  waiting(room: string): boolean {
+    return this.#rooms.get(room)?.waiting ?? false;
+  }
+
+  /** The `subscribed` answer of `room` arrived. */
+  answered(room: string): void {
+    const track = this.#rooms.get(room);
+    if (track) track.waiting = false;
+  }
+
   /** Sends `subscribe` for `room`, resuming from where it stands; false when not sent. */
   subscribe(room: string, transmit: (data: string) => boolean): boolean {
     const track = this.#rooms.get(room);
     if (!track) return false;
     const resume = track.position.resume;
     track.resumeSent = resume;
-    const frame = resume
-      ? { type: "subscribe", room, since: resume.since, epoch: resume.epoch, ref: `sub:${room}` }
-      : { type: "subscribe", room, ref: `sub:${room}` };
-    return transmit(JSON.stringify(frame));
+    track.waiting = true;
+    return transmit(subscribeFrame(room, resume));
   }
 
   /** Sends `subscribe` for every followed room (after a welcome). */

@@ -29,6 +29,13 @@ export interface SenderOptions {
   /** Delay before resending after `rate_limited` or `unavailable`. */
   retrySendMs: number;
   events: Emitter<ClientEvents>;
+  /**
+   * The room to name in the frame of a message for the main room (one sent without `room`):
+   * undefined while the main room is the connection's handshake room, which the server takes for
+   * a message that names none; the main room once it was switched over the open connection.
+   * Default: always undefined.
+   */
+  mainRoom?: () => string | undefined;
 }
 
 /**
@@ -168,7 +175,7 @@ export class Sender {
   /** Removes `item` with a `too_large` error when its frame exceeds the server's limit. */
   #refuseIfTooLarge(item: OutboxItem): boolean {
     const max = this.#maxBytes;
-    if (max === null || !exceedsBytes(messageFrame(item), max)) return false;
+    if (max === null || !exceedsBytes(this.#frame(item), max)) return false;
     this.#outbox.remove(item.ref);
     const message = `message is larger than the limit of ${max} bytes`;
     this.#o.events.emit("error", { code: "too_large", message, ref: item.ref });
@@ -185,7 +192,7 @@ export class Sender {
         this.#schedule(wait);
         break;
       }
-      if (!this.#transmit(messageFrame(item))) break;
+      if (!this.#transmit(this.#frame(item))) break;
       this.#outbox.mark(item.ref, "sent");
       changed = true;
     }
@@ -209,12 +216,14 @@ export class Sender {
   #emit(): void {
     this.#o.events.emit("outbox", { items: this.#outbox.items });
   }
-}
 
-function messageFrame(item: OutboxItem): string {
-  const frame: Record<string, unknown> = { type: "message", ...contentOf(item), ref: item.ref };
-  if (item.room !== undefined) frame.room = item.room;
-  return JSON.stringify(frame);
+  /** The `message` frame of `item`, naming its room unless the server's default is meant. */
+  #frame(item: OutboxItem): string {
+    const frame: Record<string, unknown> = { type: "message", ...contentOf(item), ref: item.ref };
+    const room = item.room ?? this.#o.mainRoom?.();
+    if (room !== undefined) frame.room = room;
+    return JSON.stringify(frame);
+  }
 }
 
 /** The `text` and `data` of a message, only those it has (a `data` of `null` is kept). */

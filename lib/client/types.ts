@@ -118,7 +118,10 @@ export interface ClientEvents {
   };
   /**
    * The welcome without its history (replayed as `message` events); `resumed` when `since` was
-   * sent; `members` lists the room's members, ourselves first (empty from an older server).
+   * sent; `members` lists the room's members, ourselves first (empty from an older server). Also
+   * the main room's join over the open connection (`switchRoom`, or the main room subscribed
+   * again after a reset): then built from the server's `subscribed` answer, with the same
+   * connection id and without `user` and `expires`.
    */
   welcome: Omit<WelcomeFrame, "type" | "history" | "limits"> & { resumed: boolean };
   /**
@@ -137,9 +140,30 @@ export interface ClientEvents {
   ack: { ref: string; offset: number; ts: number; text?: string; data?: unknown };
   /** The outbox changed. */
   outbox: { items: OutboxItem[] };
-  presence: { online: number; joined?: Peer; left?: Peer; joins?: number; leaves?: number };
-  /** A server error (or a local check with the same code). `retrying`: the message is kept. */
-  error: { code: ErrorCode | string; message: string; ref?: string; retrying?: boolean };
+  /**
+   * Someone joined or left a room we are in, or its count changed: `room` names it (the main
+   * room's when absent, from a server before many rooms); `online` is that room's count.
+   */
+  presence: {
+    room?: string;
+    online: number;
+    joined?: Peer;
+    left?: Peer;
+    joins?: number;
+    leaves?: number;
+  };
+  /**
+   * A server error (or a local check with the same code). `retrying`: the message is kept.
+   * `room`: the server refused to let us follow that room (a `subscribe`, `ref` `sub:<room>`),
+   * which is no longer followed unless the code is `rate_limited` or `unavailable`.
+   */
+  error: {
+    code: ErrorCode | string;
+    message: string;
+    ref?: string;
+    retrying?: boolean;
+    room?: string;
+  };
   /** Round-trip time of the latest ping. */
   rtt: { ms: number };
   /** Auth mode: the server accepted a refreshed token, which now expires at `expires` (epoch ms). */

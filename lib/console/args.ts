@@ -10,7 +10,13 @@ import { socketUrl } from "../client/frames.ts";
 export interface ConsoleOptions {
   /** Base WebSocket URL (`--url`, env `FANOUT_URL`, default `ws://localhost:8000/ws`). */
   url: string;
+  /** The main room: the first of `--room` (default `lobby`). */
   room: string;
+  /**
+   * The other rooms of `--room a,b,c` (here `b` and `c`), joined over the same connection; absent
+   * with one room.
+   */
+  extraRooms?: string[];
   name: string | null;
   /** A token for a server in auth mode (`--token`, env `FANOUT_TOKEN`), or null. */
   token: string | null;
@@ -35,7 +41,9 @@ Usage: deno task client [options]
 Options:
   --url <ws-url>     server WebSocket URL (default ${DEFAULT_URL}, or env FANOUT_URL);
                      http:// and https:// are accepted and mean ws:// and wss://
-  --room <room>      room to join: 1-64 of a-z, 0-9, _ and - (default lobby)
+  --room <rooms>     room to join: 1-64 of a-z, 0-9, _ and - (default lobby); several
+                     separated by commas (a,b) are joined over one connection, the
+                     first being the main room
   --name <name>      display name shown to others, 1-32 characters (default: none, your id)
   --token <jwt>      token for a server that requires one (or env FANOUT_TOKEN); a refused
                      token prints why and exits 1
@@ -44,10 +52,16 @@ Options:
                      many seconds (default 10); a long input may take longer in total
   -h, --help         show this help
 
-Type a line and press Enter to send it. sair, /quit, exit or Ctrl+D leave cleanly (after
-waiting up to 2 s for lines not yet acknowledged).
-With stdin not a terminal, every line is sent, paced below the server's rate limit (20 a
-second by default), and the client exits once all are acknowledged.
+Type a line and press Enter to send it to the main room. sair, /quit, exit or Ctrl+D leave
+cleanly (after waiting up to 2 s for lines not yet acknowledged). Also, typed:
+  /join <room>       join another room over the same connection
+  /leave <room>      leave a room joined besides the main one
+  /rooms             list the rooms joined, the main room first
+  /to <room> <text>  send <text> to a joined room
+With more than one room, message lines start with their room (#room).
+With stdin not a terminal, every line is sent to the main room as it is (commands too),
+paced below the server's rate limit (20 a second by default), and the client exits once
+all are acknowledged.
 
 Exit codes: 0 done, 1 cannot connect or lines not delivered (refused, or no progress for
 --timeout seconds), 2 bad options, 130 interrupted (Ctrl+C).`;
@@ -104,9 +118,11 @@ export function parseConsoleArgs(
     : env.FANOUT_URL !== undefined
     ? "FANOUT_URL"
     : null;
+  const [room, ...extraRooms] = (values.get("--room") ?? "lobby").split(",");
   const options: ConsoleOptions = {
     url: toWsScheme(values.get("--url") ?? env.FANOUT_URL ?? DEFAULT_URL),
-    room: values.get("--room") ?? "lobby",
+    room,
+    ...(extraRooms.length > 0 ? { extraRooms } : {}),
     name: values.get("--name") ?? null,
     token: values.get("--token") ?? (env.FANOUT_TOKEN || null),
     json,
@@ -143,10 +159,14 @@ function checkToken(token: string | null, source: string): string | null {
 
 function checkRoomAndName(options: ConsoleOptions): string | null {
   const query = { client: "consolecheck", since: null, epoch: null };
-  try {
-    socketUrl("ws://check/ws", { ...query, room: options.room, name: null });
-  } catch (err) {
-    return `--room: ${(err as Error).message}`;
+  const rooms = [options.room, ...options.extraRooms ?? []];
+  for (const [i, room] of rooms.entries()) {
+    try {
+      socketUrl("ws://check/ws", { ...query, room, name: null });
+    } catch (err) {
+      return `--room: ${(err as Error).message}`;
+    }
+    if (rooms.indexOf(room) < i) return `--room: room "${room}" is listed twice`;
   }
   try {
     socketUrl("ws://check/ws", { ...query, room: "lobby", name: options.name });

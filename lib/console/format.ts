@@ -34,6 +34,7 @@ const paint = (code: string, reset: string) => (style: Style, text: string) =>
 const dim = paint("2", "22");
 const bold = paint("1", "22");
 const red = paint("31", "39");
+const yellow = paint("33", "39");
 const cyan = paint("36", "39");
 
 // C0/C1 controls (ESC included: no terminal escapes from other people), and bidi overrides.
@@ -100,6 +101,18 @@ export function formatMessage(m: ChatMessage, style: Style): string {
 }
 
 /**
+ * A room as lines show it when more than one room is joined: `#<room>`, yellow.
+ *
+ * @example
+ * ```ts
+ * formatRoom("news", { color: false }); // "#news"
+ * ```
+ */
+export function formatRoom(room: string, style: Style): string {
+  return yellow(style, `#${safeText(room)}`);
+}
+
+/**
  * One's own line as sent: `[HH:MM:SS] you: <text>`, dim.
  *
  * @example
@@ -124,7 +137,8 @@ export function formatStatus(text: string, style: Style): string {
 }
 
 /**
- * A red line for a server or client error; `line` is the input line number of the message.
+ * A red line for a server or client error; `line` is the input line number of the message. An
+ * error naming a `room` is a room the server would not let us join.
  *
  * @example
  * ```ts
@@ -132,11 +146,19 @@ export function formatStatus(text: string, style: Style): string {
  * // "! too_large: too big (message not delivered)"
  * formatError({ code: "too_large", message: "too big", ref: "r" }, { color: false }, 3);
  * // "! too_large: too big (line 3 not delivered)"
+ * formatError({ code: "forbidden", message: "no", ref: "sub:b", room: "b" }, { color: false });
+ * // "! forbidden: no (#b not joined)"
  * ```
  */
 export function formatError(e: ClientEvents["error"], style: Style, line?: number): string {
   const which = line === undefined ? "message" : `line ${line}`;
-  const what = e.retrying ? " (will retry)" : e.ref ? ` (${which} not delivered)` : "";
+  const what = e.retrying
+    ? " (will retry)"
+    : e.room !== undefined
+    ? ` (#${safeText(e.room)} not joined)`
+    : e.ref
+    ? ` (${which} not delivered)`
+    : "";
   return red(style, `! ${e.code}: ${safeText(e.message)}${what}`);
 }
 

@@ -1,6 +1,7 @@
 /**
  * The console client's behaviour, free of Deno APIs: prints what the client core reports,
- * sends typed or piped lines, and decides when to exit with which code.
+ * sends typed or piped lines (typed room commands go to `commands.ts`), and decides when to exit
+ * with which code. With more than one room, lines about a room start with it (`#room`).
  *
  * @module
  */
@@ -9,12 +10,14 @@ import type { FanoutClient } from "../client/client.ts";
 import { Close } from "../protocol/close_codes.ts";
 import type { Timers } from "../shared/timers.ts";
 import type { ConsoleOptions } from "./args.ts";
+import { parseCommand, runCommand } from "./commands.ts";
 import {
   connectFailure,
   formatConnected,
   formatError,
   formatMessage,
   formatOwn,
+  formatRoom,
   formatStatus,
   jsonLine,
   lostText,
@@ -71,6 +74,10 @@ export async function runSession(deps: SessionDeps): Promise<number> {
   const json = options.json;
   const status = (text: string, payload: [string, object]) =>
     print(json ? jsonLine(...payload) : formatStatus(text, style));
+  // With more than one room, what is about a room starts with it.
+  const several = () => client.rooms.length > 1;
+  const tag = (room: string | undefined) =>
+    room !== undefined && several() ? `${formatRoom(room, style)} ` : "";
   let everOnline = false;
   let connectErrorShown = false;
   const fatal = Promise.withResolvers<number>();
@@ -133,12 +140,23 @@ export async function runSession(deps: SessionDeps): Promise<number> {
     const why = g.previousEpoch !== g.epoch
       ? "the server restarted and lost the room's history"
       : "you were away longer than the server keeps history";
-    status(`Some messages may be missing: ${why}`, ["gap", g]);
+    status(`${tag(g.room)}Some messages may be missing: ${why}`, ["gap", g]);
   });
-  client.on("message", (m) => print(json ? jsonLine("message", m) : formatMessage(m, style)));
+  client.on("message", (m) => {
+    print(json ? jsonLine("message", m) : tag(m.room) + formatMessage(m, style));
+  });
   client.on("presence", (p) => {
     if (p.joined?.id === client.id) return; // our own arrival
-    status(presenceText(p), ["presence", p]);
+    status(tag(p.room) + presenceText(p), ["presence", p]);
+  });
+  client.on("subscribed", (s) => {
+    const how = s.resumed ? "Rejoined" : "Joined";
+    const missed = s.resumed && s.recovered ? ", nothing missed" : "";
+    status(`${how} ${formatRoom(s.room, style)} (${s.online} online${missed})`, ["subscribed", s]);
+  });
+  client.on("unsubscribed", (u) => {
+    const why = u.message ? `: ${u.message}` : ` (${u.reason})`;
+    status(`Left ${formatRoom(u.room, style)}${why}`, ["unsubscribed", u]);
   });
   client.on("ack", (a) => {
     if (json) print(jsonLine("ack", a));
@@ -155,6 +173,22 @@ export async function runSession(deps: SessionDeps): Promise<number> {
   });
   client.on("outbox", () => wait.changed());
 
+  /** Sends line `lineNo` to `room` (undefined: the main room) and says so. */
+  const sendLine = (text: string, lineNo: number, room: string | undefined) => {
+    sending = lineNo;
+    const ref = client.send(room === undefined ? text : { text, room });
+    sending = null;
+    sent.add(ref);
+    lineOf.set(ref, lineNo);
+    const to = room ?? client.room;
+    if (json) print(jsonLine("sent", several() ? { ref, text, room: to } : { ref, text }));
+    else if (interactive) {
+      const queued = client.state === "online" ? "" : " (queued: not connected)";
+      print(tag(to) + formatOwn(text, now(), style) + queued);
+    }
+  };
+
+  for (const room of options.extraRooms ?? []) client.subscribe(room);
   client.connect();
   const reading = (async () => {
     let lineNo = 0;
@@ -164,16 +198,18 @@ export async function runSession(deps: SessionDeps): Promise<number> {
       lineNo++;
       if (QUIT_WORDS.has(text.trim())) return EXIT.ok;
       if (text.trim() === "") continue;
-      sending = lineNo;
-      const ref = client.send(text);
-      sending = null;
-      sent.add(ref);
-      lineOf.set(ref, lineNo);
-      if (json) print(jsonLine("sent", { ref, text }));
-      else if (interactive) {
-        const queued = client.state === "online" ? "" : " (queued: not connected)";
-        print(formatOwn(text, now(), style) + queued);
-      }
+      // Typed commands; a piped line is always a message to the main room.
+      const command = interactive ? parseCommand(text) : null;
+      if (command) {
+        const line = lineNo;
+        runCommand(command, {
+          client,
+          json,
+          style,
+          print,
+          send: (text, room) => sendLine(text, line, room),
+        });
+      } else sendLine(text, lineNo, undefined);
     }
     return EXIT.ok;
   })();

@@ -115,6 +115,11 @@ export class Subscription {
   floor = 0;
   /** The `ref` of the `subscribe` frame that made it, echoed in its `subscribed` answer. */
   ref: string | undefined = undefined;
+  /**
+   * The connection sent a message into this room while this subscription was joining: its
+   * welcome's history then leaves out what the connection sent (the sender has those as acks).
+   */
+  sentWhileJoining = false;
 
   constructor(
     readonly conn: Connection,

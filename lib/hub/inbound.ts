@@ -228,6 +228,7 @@ export class Inbound {
         conn.multiRoom ? room : undefined,
       );
     }
+    if (sub.state === "joining") sub.sentWhileJoining = true;
     const named = conn.multiRoom ? room : undefined;
     const draft: Draft = {
       room,

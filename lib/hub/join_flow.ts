@@ -182,6 +182,10 @@ function joinerOf(sub: Subscription): Omit<Joiner, "limits" | "ref"> {
     client: conn.client,
     identity: conn.identity,
     access: sub.access,
+    // A new connection can only have sent what is in its room's log while joining; a later
+    // subscription may find there what the connection sent over an earlier subscription of the
+    // same room (left, then subscribed again), which its client no longer has as acks.
+    dropOwnConnection: sub.primary || sub.sentWhileJoining,
   };
 }
 
@@ -200,6 +204,8 @@ interface Joiner {
   identity: Identity | null;
   /** What the joiner may do in the room. */
   access: RoomAccess;
+  /** Leave out of the history what this connection sent (it has those as acks). */
+  dropOwnConnection: boolean;
   /** The server's limits: in the connection's `welcome`; null for a `subscribed` frame. */
   limits: ServerLimits | null;
   /** The `ref` of the `subscribe` this answers. */
@@ -235,7 +241,10 @@ function utf8Bytes(text: string): number {
 /**
  * Builds the welcome as JSON within `maxBytes` (UTF-8). Its members are those that fit in half
  * of it (in their order; `online` tells how many there are). Its history never holds what this very
- * connection sent before its welcome (the sender has those as acks). A resumed join
+ * connection sent while joining (the sender has those as acks): for the connection's welcome,
+ * nothing it sent at all; for a later subscription, whatever the connection sent, but only when
+ * it sent into the room while joining it (a room left and subscribed again shows what the
+ * connection sent there before, as a fresh join shows a client's own messages). A resumed join
  * (`since`+`epoch`) also leaves out the client's own earlier messages (same public `client` id),
  * which it already has; a fresh join keeps them, so a reloaded page shows what it sent. `client`
  * tells the joiner its public id. When the history does not fit, its newest messages that fit
@@ -258,7 +267,7 @@ function encodeWelcome(
 ): EncodedWelcome {
   const own = resumed ? joiner.client : null;
   const history = recovery.history.filter((m) =>
-    m.from !== joiner.id && (own === null || m.client !== own)
+    !(joiner.dropOwnConnection && m.from === joiner.id) && (own === null || m.client !== own)
   );
   // Before `history`: the history is spliced in at its last `"history":[]`, which a member's
   // info could also hold.

@@ -116,3 +116,37 @@ Deno.test("subscribe: send names its room; unsubscribe sends unsubscribe; onMess
   assert.throws(() => t.client.subscribe("Bad Room"), /room must be/);
   t.client.disconnect();
 });
+
+Deno.test("subscribe: a refusal is an error event naming the room; a retryable one keeps it", () => {
+  const t = fakeClient();
+  const socket = t.goOnline();
+  t.client.subscribe("secret");
+  t.client.subscribe("busy");
+  const refuse = (room: string, code: string) =>
+    socket.receive({ type: "error", code, message: `no ${room}`, ref: `sub:${room}`, room });
+  refuse("secret", "forbidden");
+  refuse("busy", "unavailable");
+  assert.deepEqual(t.of("error"), [
+    { code: "forbidden", message: "no secret", ref: "sub:secret", room: "secret" },
+    { code: "unavailable", message: "no busy", ref: "sub:busy", room: "busy" },
+  ]);
+  assert.deepEqual(t.client.rooms, ["lobby", "busy"]);
+  t.client.disconnect();
+});
+
+Deno.test("subscribe: left and followed again, what was on its way from before is not delivered twice", () => {
+  const t = fakeClient();
+  const socket = t.goOnline();
+  t.client.subscribe("news");
+  socket.receive(subscribed("news", 1));
+  t.client.unsubscribe("news");
+  t.client.subscribe("news");
+  // Sent by the server before it took the old subscription away; the new one's history has it.
+  socket.receive(messageFrame(2, { room: "news" }), { type: "presence", room: "news", online: 5 });
+  socket.receive({ type: "unsubscribed", room: "news", reason: "requested" });
+  socket.receive(subscribed("news", 2, { history: [messageFrame(2, { room: "news" })] }));
+  socket.receive(messageFrame(3, { room: "news" }));
+  assert.deepEqual(t.of("message").map((m) => [m.room, m.offset]), [["news", 2], ["news", 3]]);
+  assert.deepEqual(t.of("presence"), []);
+  t.client.disconnect();
+});

@@ -87,3 +87,26 @@ Deno.test("args: --token and FANOUT_TOKEN; --token wins; a non-JWT is refused wi
   assert.ok(!bad.ok && !bad.error.includes("password"));
   assert.match(USAGE, /--token <jwt>/);
 });
+
+Deno.test("args: --room a,b,c: the first is the main room, the others are joined besides it", () => {
+  const result = parseConsoleArgs(["--room", "a,b,c"], {});
+  assert.ok(result.ok);
+  assert.equal(result.options.room, "a");
+  assert.deepEqual(result.options.extraRooms, ["b", "c"]);
+  const one = parseConsoleArgs(["--room=solo"], {});
+  assert.ok(one.ok && !("extraRooms" in one.options), "one room: no extra rooms at all");
+  const cases: [string, RegExp][] = [
+    ["a,,b", /^--room: room must be .*""$/],
+    ["a,", /^--room: room must be .*""$/],
+    ["a,B c", /^--room: room must be .*"B c"$/],
+    ["a,b,a", /^--room: room "a" is listed twice$/],
+  ];
+  for (const [value, expected] of cases) {
+    const bad = parseConsoleArgs(["--room", value], {});
+    assert.equal(bad.ok, false, value);
+    assert.match(!bad.ok ? bad.error : "", expected);
+  }
+  for (const command of ["/join <room>", "/leave <room>", "/rooms", "/to <room> <text>"]) {
+    assert.ok(USAGE.includes(command), `usage mentions ${command}`);
+  }
+});

@@ -6,6 +6,7 @@ import {
   formatError,
   formatMessage,
   formatOwn,
+  formatRoom,
   formatStatus,
   jsonLine,
   lostText,
@@ -147,5 +148,16 @@ Deno.test("format: data shows as compact JSON, after the text when there is one"
   assert.equal(
     formatMessage({ ...noText, data: "a\u0007b" }, plain),
     '[09:05:07] Bob: "a\\u0007b"',
+  );
+});
+
+Deno.test("format: rooms are #room (yellow in colour); a refused room is not joined", () => {
+  assert.equal(formatRoom("news", { color: false }), "#news");
+  assert.equal(formatRoom("news", { color: true }), "\x1b[33m#news\x1b[39m");
+  const refused = { code: "forbidden", message: "no", ref: "sub:news", room: "news" };
+  assert.equal(formatError(refused, { color: false }), "! forbidden: no (#news not joined)");
+  assert.equal(
+    formatError({ ...refused, retrying: true }, { color: false }),
+    "! forbidden: no (will retry)",
   );
 });

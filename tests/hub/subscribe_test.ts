@@ -146,3 +146,27 @@ Deno.test("unsubscribe: the handshake's room cannot be left before its welcome",
   assert.deepEqual([err.code, err.ref], ["invalid_room", "early"]);
   assert.equal(t.hub.localSize("lobby"), 1);
 });
+
+Deno.test("subscribe again: the history shows what the connection sent there before, not what it sent while joining", async () => {
+  const t = fakeHub();
+  const a = await t.connect({ room: "lobby", client: "client-0001" });
+  const subscribedTexts = () =>
+    a.socket.objects().filter((f) => f.type === "subscribed").map((f) =>
+      f.history.map((m: { text: string }) => m.text)
+    );
+  t.hub.receive(a.conn, send({ type: "subscribe", room: "news" }));
+  await t.turn();
+  t.hub.receive(a.conn, send({ type: "message", room: "news", text: "earlier", ref: "m1" }));
+  await t.turn();
+  t.hub.receive(a.conn, send({ type: "unsubscribe", room: "news" }));
+  t.hub.receive(a.conn, send({ type: "subscribe", room: "news" }));
+  await t.turn();
+  // Subscribed again, and a message sent before that subscription's answer.
+  t.hub.receive(a.conn, send({ type: "unsubscribe", room: "news" }));
+  t.hub.receive(a.conn, send({ type: "subscribe", room: "news" }));
+  t.hub.receive(a.conn, send({ type: "message", room: "news", text: "while joining", ref: "m2" }));
+  await t.turn();
+  assert.deepEqual(subscribedTexts(), [[], ["earlier"], []]);
+  const acks = a.socket.objects().filter((f) => f.type === "ack").map((f) => f.ref);
+  assert.deepEqual(acks, ["m1", "m2"], "the sender has both as acks");
+});

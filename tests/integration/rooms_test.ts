@@ -124,6 +124,53 @@ testWithPermissions(
   },
 );
 
+testWithPermissions(
+  "rooms: switchRoom keeps the socket; the old room stops, the new one delivers both ways",
+  async () => {
+    const srv = await startTestServer();
+    const url = srv.wsUrl().split("?")[0];
+    const reader = new FanoutClient({ url, room: "s1", name: "Rea" });
+    const { client: one } = await TestClient.join(srv.wsUrl({ room: "s1", name: "One" }));
+    const { client: two } = await TestClient.join(srv.wsUrl({ room: "s2", name: "Two" }));
+    const got: string[] = [];
+    reader.on("message", (m) => got.push(`${m.room}:${m.text}`));
+    try {
+      const first = waitForEvent(reader, "welcome", (w) => w.room === "s1");
+      reader.connect();
+      const id = (await first).id;
+      two.send({ type: "message", text: "before", ref: "b" });
+      await two.next((f) => f.type === "ack");
+      const second = waitForEvent(reader, "welcome", (w) => w.room === "s2");
+      reader.switchRoom("s2");
+      const joined = await second;
+      assert.equal(joined.id, id, "the same connection");
+      assert.deepEqual(got, ["s2:before"], "the new room's history");
+      // The server took the reader out of s1 (its join and leave may come as one batch).
+      await one.next((f) => f.type === "presence" && (f.left?.name === "Rea" || f.leaves === 1));
+      assert.equal(one.ofType("presence").at(-1).online, 1);
+      // s1 no longer reaches the reader; s2 reaches it, and it reaches s2.
+      one.send({ type: "message", text: "old room", ref: "o" });
+      await one.next((f) => f.type === "ack");
+      const live = waitForEvent(reader, "message", (m) => m.text === "new room");
+      two.send({ type: "message", text: "new room", ref: "n" });
+      await live;
+      const ref = reader.send("from the reader");
+      const acked = waitForEvent(reader, "ack", (a) => a.ref === ref);
+      const heard = await two.next((f) => f.type === "message" && f.text === "from the reader");
+      assert.deepEqual([heard.room, heard.name], ["s2", "Rea"]);
+      await acked;
+      assert.deepEqual(got, ["s2:before", "s2:new room"]);
+      assert.deepEqual(one.ofType("message").map((m) => m.text), [], "nothing in s1");
+    } finally {
+      reader.disconnect();
+      await reader.whenClosed();
+      await one.close();
+      await two.close();
+      await srv.stop();
+    }
+  },
+);
+
 testWithPermissions("rooms: a subscribe to a new room past MAX_ROOMS is unavailable", async () => {
   const srv = await startTestServer({ MAX_ROOMS: "2" });
   try {

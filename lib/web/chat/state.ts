@@ -93,6 +93,8 @@ export function reduce(s: ViewState, e: ChatEvent, now: number): ViewState {
       return addLog(next, now, "status", `${how}: #${e.room}, ${e.online} online`);
     }
     case "message": {
+      // Only the room shown: another room's (e.g. the old one's, around a switch) is not ours.
+      if (e.room !== undefined && e.room !== s.room) return s;
       if (e.own) return ownFromHistory(s, e, now);
       const item: ChatItem = {
         key: `m${e.offset}-${e.id}`,
@@ -156,6 +158,7 @@ export function reduce(s: ViewState, e: ChatEvent, now: number): ViewState {
       return addLog(next, now, "sent", e.text ?? "", "You", true, dataOf(e));
     }
     case "presence": {
+      if (e.room !== undefined && e.room !== s.room) return s;
       const next = { ...s, stats: { ...s.stats, online: e.online } };
       if (e.joined) {
         const own = e.joined.id === s.myId;

@@ -110,6 +110,8 @@ export type ChatEvent =
   }
   | {
     type: "message";
+    /** The room it was sent in (the client core's events always name it). */
+    room?: string;
     id: string;
     from: string;
     client?: string | null;
@@ -136,6 +138,8 @@ export type ChatEvent =
   | { type: "outbox"; items: OutboxView[] }
   | {
     type: "presence";
+    /** The room whose presence changed (absent from a server before many rooms). */
+    room?: string;
     online: number;
     joined?: { id: string; name: string | null; user?: string };
     left?: { id: string; name: string | null; user?: string };

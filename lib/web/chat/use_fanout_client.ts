@@ -53,9 +53,10 @@ function createClient(
 }
 
 /**
- * Moves `client` to `room` when that is a valid room other than the current one. The reducer
- * hears of it first (with how many queued messages the switch drops), so the events the client
- * then emits belong to the new room. Returns false when nothing changed.
+ * Moves `client` to `room` when that is a valid room other than the current one: over the open
+ * connection when online (`client.switchRoom`: no reconnect), else by the next connection. The
+ * reducer hears of it first (with how many queued messages the switch drops), so the events the
+ * client then emits belong to the new room. Returns false when nothing changed.
  *
  * @example
  * ```ts
@@ -69,7 +70,7 @@ export function switchRoom(
 ): boolean {
   if (!ROOM_PATTERN.test(room) || room === client.room) return false;
   event({ type: "room", room, discarded: client.outbox.length });
-  client.setRoom(room);
+  client.switchRoom(room);
   return true;
 }
 

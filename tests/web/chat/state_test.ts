@@ -268,3 +268,43 @@ Deno.test("reduce: a data message shows compact JSON in the chat, indented in Br
   assert.equal(s.log.at(-1)!.data, '{\n  "order": 42\n}');
   assert.equal(s.log.at(-1)!.text, "");
 });
+
+Deno.test("after a switch, messages and presence of another room are ignored", () => {
+  const message = (room: string, offset: number): ChatEvent => ({
+    type: "message",
+    room,
+    id: `e-${offset}`,
+    from: "c9",
+    client: "bob",
+    name: "Bob",
+    text: `${room} ${offset}`,
+    ts: offset,
+    offset,
+  });
+  let s = run([[0, welcome(2)], [1, message("lobby", 1)]]);
+  s = reduce(s, { type: "room", room: "dev" }, 2);
+  for (const e of [message("lobby", 2), { type: "presence", room: "lobby", online: 9 } as const]) {
+    s = reduce(s, e, 3);
+  }
+  assert.deepEqual(s.chat, [], "nothing of lobby after the switch");
+  assert.equal(s.stats.received, 1);
+  assert.equal(s.stats.online, 2);
+  s = reduce(s, {
+    type: "welcome",
+    id: "c1",
+    room: "dev",
+    online: 3,
+    recovered: false,
+    resumed: false,
+  }, 4);
+  s = reduce(s, message("dev", 1), 5);
+  s = reduce(s, { type: "presence", room: "dev", online: 4 }, 6);
+  assert.deepEqual(s.chat.map((c) => c.text), ["dev 1"]);
+  assert.equal(s.stats.received, 2);
+  assert.equal(s.stats.online, 4);
+  assert.deepEqual(s.log.map((e) => e.text).slice(-3), [
+    "Switched to #dev",
+    "Joined: #dev, 3 online",
+    "dev 1",
+  ]);
+});

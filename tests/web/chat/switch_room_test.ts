@@ -34,3 +34,18 @@ Deno.test("switchRoom: the same room or a name the server refuses changes nothin
   assert.deepEqual(dispatched, []);
   assert.equal(t.client.room, "lobby");
 });
+
+Deno.test("switchRoom online keeps the socket: the reducer hears of it, the client subscribes", () => {
+  const t = fakeClient();
+  const socket = t.goOnline();
+  const dispatched: ChatEvent[] = [];
+  assert.equal(switchRoom(t.client, "dev", (e) => dispatched.push(e)), true);
+  assert.deepEqual(dispatched, [{ type: "room", room: "dev", discarded: 0 }]);
+  assert.equal(t.net.sockets.length, 1, "no reconnect");
+  assert.deepEqual(socket.frames().slice(-2).map((f) => [f.type, f.room]), [
+    ["unsubscribe", "lobby"],
+    ["subscribe", "dev"],
+  ]);
+  assert.equal(t.client.room, "dev");
+  t.client.disconnect();
+});
