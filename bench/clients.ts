@@ -12,7 +12,8 @@ export interface ConnectManyOptions {
   count: number;
   /** Handshakes in progress at once (default 100; `Infinity` for a storm). */
   concurrency?: number;
-  room?: string;
+  /** The handshake's room, or client `i`'s room (default `bench`). */
+  room?: string | ((i: number) => string);
   bufferBytes?: number;
   /** Marker sink for client `i`. */
   onMarker?: (i: number) => MarkerSink;
@@ -21,6 +22,8 @@ export interface ConnectManyOptions {
 /** Opened connections and how many failed. */
 export interface Opened {
   clients: LoadClient[];
+  /** Client `i` by its index, undefined where its handshake failed (`clients` skips those). */
+  byIndex: (LoadClient | undefined)[];
   failed: number;
   firstError: string | null;
 }
@@ -45,7 +48,7 @@ export async function connectMany(server: ServerHandle, o: ConnectManyOptions): 
         clients[i] = await LoadClient.connect({
           host: "127.0.0.1",
           port: server.port,
-          path: `/ws?room=${o.room ?? "bench"}`,
+          path: `/ws?room=${typeof o.room === "function" ? o.room(i) : o.room ?? "bench"}`,
           protocol: server.protocol,
           bufferBytes: o.bufferBytes,
           onMarker: o.onMarker?.(i),
@@ -58,7 +61,8 @@ export async function connectMany(server: ServerHandle, o: ConnectManyOptions): 
   };
   const n = Math.min(o.count, o.concurrency ?? 100);
   await Promise.all(Array.from({ length: n }, worker));
-  return { clients: clients.filter(Boolean), failed, firstError };
+  const byIndex = Array.from({ length: o.count }, (_, i) => clients[i]);
+  return { clients: clients.filter(Boolean), byIndex, failed, firstError };
 }
 
 /**
