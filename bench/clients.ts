@@ -17,6 +17,12 @@ export interface ConnectManyOptions {
   bufferBytes?: number;
   /** Marker sink for client `i`. */
   onMarker?: (i: number) => MarkerSink;
+  /**
+   * Called once client `i` is upgraded; its handshake slot (of `concurrency`) stays taken until
+   * the returned promise settles (a join that goes on after the upgrade, such as `subscribe`s).
+   * A rejection rejects `connectMany`.
+   */
+  onOpen?: (i: number, client: LoadClient) => Promise<void>;
 }
 
 /** Opened connections and how many failed. */
@@ -56,7 +62,9 @@ export async function connectMany(server: ServerHandle, o: ConnectManyOptions): 
       } catch (err) {
         failed++;
         firstError ??= String(err);
+        continue;
       }
+      await o.onOpen?.(i, clients[i]);
     }
   };
   const n = Math.min(o.count, o.concurrency ?? 100);

@@ -6,7 +6,10 @@
  * - `single`: C×R connections in one room each, covering the same rooms with the same members
  *   per room (client i's j-th membership becomes a connection of its own).
  *
- * Each phase reads the server's RSS once every membership is joined, then runs a closed-loop
+ * Connections join as clients would, at most 100 at a time in either phase: a connection holds
+ * its slot from its handshake until its welcome (`single`), or until its R-1 `subscribe`s, sent
+ * together once welcomed, are all answered (`many`). Each phase then reads the server's RSS (and
+ * V8 heap in use) 1.5 s after the last membership was answered, and runs a closed-loop
  * fan-out like `fanout`'s: S senders (clients spread evenly) publish round-robin into their R
  * rooms, at most K messages in flight each, for T seconds. In `many` a sender names the room in
  * its one connection's `message`; in `single` it sends on its connection to that room. A message
@@ -19,7 +22,7 @@
  * @module
  */
 
-import { allWelcomed, connectMany, Histogram, sleep } from "./clients.ts";
+import { connectMany, Histogram, sleep } from "./clients.ts";
 import { type LoadClient, nowUs } from "./load_client.ts";
 import {
   cpuSeconds,
@@ -58,7 +61,7 @@ export interface RoomsResult {
   failedConnections: number;
   /** Frames and handshakes the server refused (`fanout_rejected_total`, all reasons). */
   refused: number;
-  /** From the first handshake until every membership was answered, in ms. */
+  /** From the first handshake until every membership was answered, in ms (100 joining at once). */
   joinMs: number;
   /** Server CPU time over that span, per membership, in µs. */
   joinServerUsPerMembership: number;
@@ -68,6 +71,10 @@ export interface RoomsResult {
   /** RSS growth per connection and per membership, in bytes. */
   rssPerConnection: number;
   rssPerMembership: number;
+  /** Fanout's V8 heap in use (`process_heap_used_bytes`, garbage included), in bytes. */
+  heapAfter: number;
+  /** Its growth per membership, in bytes. */
+  heapPerMembership: number;
   deliveriesPerSec: number;
   sent: number;
   expected: number;
@@ -102,8 +109,8 @@ const ROOM_MEMBERS = 100;
 /** Sender index of the markers in `subscribe` refs: `subscribed` echoes them. */
 const SUBSCRIBED = 1_000_000;
 const RING = 1024;
-/** Time allowed for the joins, then for late deliveries after the senders stop. */
-const JOIN_MS = 60_000, DRAIN_MS = 10_000;
+/** Time allowed for all the joins, then for late deliveries after the senders stop. */
+const JOIN_MS = 120_000, DRAIN_MS = 10_000;
 
 /**
  * The rooms of C clients in R rooms each: R blocks of B rooms (about 100 members each, at least
@@ -207,6 +214,9 @@ export async function runRoomsPhase(
   const inflight = new Uint32Array(s);
   const nextSeq = new Float64Array(s);
   let received = 0, duplicates = 0, expected = 0, answered = 0, sending = false;
+  /** Per connection: `subscribe`s not answered yet, and what to call once none is left. */
+  const unanswered = new Uint16Array(count);
+  const allAnswered: (() => void)[] = [];
   /** Per sender: where its messages go, round-robin (set once connected). */
   const routes: { conn: LoadClient; room: number; head: string }[][] = [];
   const send = (x: number) => {
@@ -224,6 +234,7 @@ export async function runRoomsPhase(
   const sink = (conn: number) => (from: number, seq: number, sentUs: number, now: number) => {
     if (from === SUBSCRIBED) {
       answered++;
+      if (unanswered[conn] > 0 && --unanswered[conn] === 0) allAnswered[conn]?.();
       return;
     }
     if (from >= s) return;
@@ -245,14 +256,39 @@ export async function runRoomsPhase(
 
   await sleep(500);
   const rssBefore = rssBytes(server.pid);
+  const heapBefore = await metric(server, "process_heap_used_bytes");
   const t0 = performance.now(), join0 = cpuSeconds(server.pid);
+  const deadline = t0 + JOIN_MS;
+  const untilDeadline = async (done: Promise<void>) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((r) => timer = setTimeout(r, deadline - performance.now()));
+    await Promise.race([done, late]);
+    clearTimeout(timer);
+  };
+  // A connection joins as a client would: its welcome, then (`many`) its R-1 `subscribe`s at once
+  // and their answers. At most 100 connections are joining at a time in either phase.
+  const join = async (conn: number, ws: LoadClient) => {
+    await untilDeadline(ws.firstFrame);
+    if (!many || r === 1) return;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    allAnswered[conn] = resolve;
+    unanswered[conn] = r - 1;
+    for (let j = 1; j < r; j++) {
+      const room = roomName(layout.roomOf(conn, j));
+      ws.sendText(`{"type":"subscribe","room":"${room}","ref":"#${SUBSCRIBED}.${conn}.${j}|"}`);
+    }
+    await untilDeadline(promise);
+  };
   const opened = await connectMany(server, {
     count,
     concurrency: 100,
     bufferBytes: 64 * 1024,
     room: (conn) => roomName(layout.roomOf(clientOf(conn), slotOf(conn))),
     onMarker: sink,
+    onOpen: join,
   });
+  const joinMs = performance.now() - t0;
+  const joinCpu = cpuSeconds(server.pid) - join0;
   const live = opened.clients;
   // Members per room, of the connections that opened (subscribes are assumed answered: a
   // refusal shows in `refused` and as lost deliveries).
@@ -276,22 +312,9 @@ export async function runRoomsPhase(
     }
   }
   try {
-    await allWelcomed(live, JOIN_MS);
-    if (many && r > 1) {
-      for (let conn = 0; conn < count; conn++) {
-        const ws = opened.byIndex[conn];
-        for (let j = 1; ws && j < r; j++) {
-          const room = roomName(layout.roomOf(conn, j));
-          ws.sendText(`{"type":"subscribe","room":"${room}","ref":"#${SUBSCRIBED}.${conn}.${j}|"}`);
-        }
-      }
-      const end = performance.now() + JOIN_MS;
-      while (answered < live.length * (r - 1) && performance.now() < end) await sleep(20);
-    }
-    const joinMs = performance.now() - t0;
-    const joinCpu = cpuSeconds(server.pid) - join0;
     await sleep(1500); // presence batches, GC settle
     const rssAfter = rssBytes(server.pid);
+    const heapAfter = await metric(server, "process_heap_used_bytes");
     const refused = await metricSum(server, "fanout_rejected_total");
     const rooms = await metric(server, "fanout_rooms");
     const memberships = many ? live.length + answered - refused : live.length;
@@ -324,6 +347,8 @@ export async function runRoomsPhase(
       rssAfter,
       rssPerConnection: (rssAfter - rssBefore) / Math.max(1, live.length),
       rssPerMembership: (rssAfter - rssBefore) / Math.max(1, memberships),
+      heapAfter,
+      heapPerMembership: (heapAfter - heapBefore) / Math.max(1, memberships),
       deliveriesPerSec: inWindow / wall,
       sent: nextSeq.reduce((a, b) => a + b, 0),
       expected,

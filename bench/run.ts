@@ -74,6 +74,8 @@ const ROOMS_COLUMNS: Column[] = [
   { key: "rssAfter", label: "server RSS with all joined (bytes)" },
   { key: "rssPerConnection", label: "server RSS per connection (bytes)" },
   { key: "rssPerMembership", label: "server RSS per room membership (bytes)" },
+  { key: "heapAfter", label: "server JS heap in use with all joined (bytes)" },
+  { key: "heapPerMembership", label: "server JS heap in use per room membership (bytes)" },
   { key: "deliveriesPerSec", label: "deliveries/s" },
   { key: "p50", label: "p50 latency (ms)", digits: 1 },
   { key: "p90", label: "p90 latency (ms)", digits: 1 },

@@ -184,6 +184,7 @@ testWithPermissions({
           "server RSS with all joined (bytes)",
           "server RSS per connection (bytes)",
           "server RSS per room membership (bytes)",
+          "server JS heap in use per room membership (bytes)",
           "deliveries/s",
           "p50 latency (ms)",
           "p99 latency (ms)",
@@ -209,7 +210,16 @@ testWithPermissions({
         assert.equal(r.received, r.expected, where);
         assert.equal(r.lost, 0, where);
         assert.equal(r.duplicates, 0, where);
-        for (const key of ["rssAfter", "rssPerMembership", "deliveriesPerSec", "p50", "p99"]) {
+        for (
+          const key of [
+            "rssAfter",
+            "rssPerMembership",
+            "heapAfter",
+            "deliveriesPerSec",
+            "p50",
+            "p99",
+          ]
+        ) {
           assert.ok(Number.isFinite(r[key]), `${key} of ${where}`);
         }
         assert.ok(r.rssAfter > 0, where);
