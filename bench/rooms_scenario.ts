@@ -10,7 +10,7 @@
  * its slot from its handshake until its welcome (`single`), or until its R-1 `subscribe`s, sent
  * together once welcomed, are all answered (`many`). Each phase then reads the server's RSS (and
  * V8 heap in use) 1.5 s after the last membership was answered, and runs a closed-loop
- * fan-out like `fanout`'s: S senders (clients spread evenly) publish round-robin into their R
+ * fan-out like `fanout`'s: S senders (clients 0 to S-1) publish round-robin into their R
  * rooms, at most K messages in flight each, for T seconds. In `many` a sender names the room in
  * its one connection's `message`; in `single` it sends on its connection to that room. A message
  * is in flight until every other member of its room has it; each receiving connection checks
@@ -18,6 +18,8 @@
  *
  * Rooms hold about 100 members: R blocks of B rooms, client i in room (i + j·⌊i/B⌋) mod B of
  * block j ({@linkcode roomsLayout}), so two clients share from none to all R of their rooms.
+ * Client x < B is in rooms x, B + x, 2B + x…: with S = B senders (the default: 10 senders, 10
+ * rooms per block) every room has exactly one sender, and every membership receives.
  *
  * @module
  */
@@ -299,7 +301,7 @@ export async function runRoomsPhase(
     else size[layout.roomOf(clientOf(conn), slotOf(conn))]++;
   }
   for (let x = 0; x < s; x++) {
-    const i = Math.floor(x * c / s);
+    const i = x; // clients 0 to B-1 share no room: the senders' traffic covers S·R rooms
     routes[x] = [];
     for (let j = 0; j < r; j++) {
       const room = layout.roomOf(i, j);

@@ -80,6 +80,12 @@ testWithPermissions("bench rooms layout: R distinct rooms per client, rooms of a
   const shared = (a: number, b: number) =>
     [0, 1, 2, 3, 4].filter((j) => layout.roomOf(a, j) === layout.roomOf(b, j)).length;
   assert.deepEqual([shared(0, 10), shared(0, 1), shared(0, 100)], [1, 0, 5]);
+  // The default 10 senders (clients 0-9) are in every room once between them.
+  const sent = Array.from(
+    { length: 10 },
+    (_, x) => [0, 1, 2, 3, 4].map((j) => layout.roomOf(x, j)),
+  );
+  assert.deepEqual(sent.flat().sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i));
 });
 
 testWithPermissions({
