@@ -319,7 +319,10 @@ export async function runRoomsPhase(
     const heapAfter = await metric(server, "process_heap_used_bytes");
     const refused = await metricSum(server, "fanout_rejected_total");
     const rooms = await metric(server, "fanout_rooms");
-    const memberships = many ? live.length + answered - refused : live.length;
+    // Under `--parallel` `/metrics` is not read (NaN): every answer then counts as a membership.
+    const memberships = many
+      ? live.length + answered - (Number.isFinite(refused) ? refused : 0)
+      : live.length;
 
     const frames = () => live.reduce((a, ws) => a + ws.frames, 0);
     const frames0 = frames();
