@@ -12,15 +12,24 @@ export interface ConnectManyOptions {
   count: number;
   /** Handshakes in progress at once (default 100; `Infinity` for a storm). */
   concurrency?: number;
-  room?: string;
+  /** The handshake's room, or client `i`'s room (default `bench`). */
+  room?: string | ((i: number) => string);
   bufferBytes?: number;
   /** Marker sink for client `i`. */
   onMarker?: (i: number) => MarkerSink;
+  /**
+   * Called once client `i` is upgraded; its handshake slot (of `concurrency`) stays taken until
+   * the returned promise settles (a join that goes on after the upgrade, such as `subscribe`s).
+   * A rejection rejects `connectMany`.
+   */
+  onOpen?: (i: number, client: LoadClient) => Promise<void>;
 }
 
 /** Opened connections and how many failed. */
 export interface Opened {
   clients: LoadClient[];
+  /** Client `i` by its index, undefined where its handshake failed (`clients` skips those). */
+  byIndex: (LoadClient | undefined)[];
   failed: number;
   firstError: string | null;
 }
@@ -45,7 +54,7 @@ export async function connectMany(server: ServerHandle, o: ConnectManyOptions): 
         clients[i] = await LoadClient.connect({
           host: "127.0.0.1",
           port: server.port,
-          path: `/ws?room=${o.room ?? "bench"}`,
+          path: `/ws?room=${typeof o.room === "function" ? o.room(i) : o.room ?? "bench"}`,
           protocol: server.protocol,
           bufferBytes: o.bufferBytes,
           onMarker: o.onMarker?.(i),
@@ -53,12 +62,15 @@ export async function connectMany(server: ServerHandle, o: ConnectManyOptions): 
       } catch (err) {
         failed++;
         firstError ??= String(err);
+        continue;
       }
+      await o.onOpen?.(i, clients[i]);
     }
   };
   const n = Math.min(o.count, o.concurrency ?? 100);
   await Promise.all(Array.from({ length: n }, worker));
-  return { clients: clients.filter(Boolean), failed, firstError };
+  const byIndex = Array.from({ length: o.count }, (_, i) => clients[i]);
+  return { clients: clients.filter(Boolean), byIndex, failed, firstError };
 }
 
 /**

@@ -7,9 +7,10 @@
 /**
  * The scenarios: `fanout` is the closed loop with 1000 clients (where the load generator is the
  * bottleneck), `fanout-100` the same with 100 clients (where the server's own latency shows),
- * `fanout-rate` the gentle load (100 clients, 10 senders at 40 messages/s each: latency), and
+ * `fanout-rate` the gentle load (100 clients, 10 senders at 40 messages/s each: latency),
  * `api-publish` (Fanout only) one publisher's messages to 100 members, over the server API's
- * HTTP POST and then from a socket.
+ * HTTP POST and then from a socket, and `rooms` (Fanout only) C connections in R rooms each
+ * against C×R single-room connections with the same members per room.
  */
 export const SCENARIOS = [
   "fanout",
@@ -19,6 +20,7 @@ export const SCENARIOS = [
   "connect",
   "join-storm",
   "api-publish",
+  "rooms",
 ] as const;
 /** One scenario name. */
 export type Scenario = typeof SCENARIOS[number];
@@ -32,6 +34,7 @@ export interface Flags {
   inflight?: number;
   rate?: number;
   messages?: number;
+  rooms?: number;
   rounds: number;
   quick: boolean;
   /** Measure Fanout under `deno serve --parallel` with Redis instead of one process. */
@@ -55,26 +58,112 @@ export interface Params {
   rate: number;
   /** Messages one publisher sends (`api-publish`; 0 elsewhere, where `seconds` bounds a run). */
   messages: number;
+  /** Rooms each connection is in (`rooms`: the handshake's and R-1 `subscribe`s; 1 elsewhere). */
+  rooms: number;
 }
 
 const FULL: Record<Scenario, Params> = {
-  "fanout": { clients: 1000, senders: 10, seconds: 10, inflight: 16, rate: 0, messages: 0 },
-  "fanout-100": { clients: 100, senders: 10, seconds: 10, inflight: 16, rate: 0, messages: 0 },
-  "fanout-rate": { clients: 100, senders: 10, seconds: 10, inflight: 1024, rate: 40, messages: 0 },
-  "idle": { clients: 10_000, senders: 0, seconds: 0, inflight: 0, rate: 0, messages: 0 },
-  "connect": { clients: 2000, senders: 0, seconds: 0, inflight: 0, rate: 0, messages: 0 },
-  "join-storm": { clients: 1000, senders: 0, seconds: 0, inflight: 0, rate: 0, messages: 0 },
+  "fanout": {
+    clients: 1000,
+    senders: 10,
+    seconds: 10,
+    inflight: 16,
+    rate: 0,
+    messages: 0,
+    rooms: 1,
+  },
+  "fanout-100": {
+    clients: 100,
+    senders: 10,
+    seconds: 10,
+    inflight: 16,
+    rate: 0,
+    messages: 0,
+    rooms: 1,
+  },
+  "fanout-rate": {
+    clients: 100,
+    senders: 10,
+    seconds: 10,
+    inflight: 1024,
+    rate: 40,
+    messages: 0,
+    rooms: 1,
+  },
+  "idle": { clients: 10_000, senders: 0, seconds: 0, inflight: 0, rate: 0, messages: 0, rooms: 1 },
+  "connect": { clients: 2000, senders: 0, seconds: 0, inflight: 0, rate: 0, messages: 0, rooms: 1 },
+  "join-storm": {
+    clients: 1000,
+    senders: 0,
+    seconds: 0,
+    inflight: 0,
+    rate: 0,
+    messages: 0,
+    rooms: 1,
+  },
   // `seconds` bounds each phase; the publisher is one, `senders` and `rate` do not apply.
-  "api-publish": { clients: 100, senders: 1, seconds: 30, inflight: 16, rate: 0, messages: 20_000 },
+  "api-publish": {
+    clients: 100,
+    senders: 1,
+    seconds: 30,
+    inflight: 16,
+    rate: 0,
+    messages: 20_000,
+    rooms: 1,
+  },
+  // Each phase: C connections in R rooms each, then C×R single-room connections; rooms of about
+  // 100 members; S senders with K in flight each, for `seconds`.
+  "rooms": {
+    clients: 1000,
+    senders: 10,
+    seconds: 10,
+    inflight: 16,
+    rate: 0,
+    messages: 0,
+    rooms: 5,
+  },
 };
 const QUICK: Record<Scenario, Params> = {
-  "fanout": { clients: 20, senders: 2, seconds: 1, inflight: 4, rate: 0, messages: 0 },
-  "fanout-100": { clients: 10, senders: 2, seconds: 1, inflight: 4, rate: 0, messages: 0 },
-  "fanout-rate": { clients: 10, senders: 2, seconds: 1, inflight: 1024, rate: 20, messages: 0 },
-  "idle": { clients: 50, senders: 0, seconds: 0, inflight: 0, rate: 0, messages: 0 },
-  "connect": { clients: 50, senders: 0, seconds: 0, inflight: 0, rate: 0, messages: 0 },
-  "join-storm": { clients: 50, senders: 0, seconds: 0, inflight: 0, rate: 0, messages: 0 },
-  "api-publish": { clients: 10, senders: 1, seconds: 10, inflight: 4, rate: 0, messages: 200 },
+  "fanout": { clients: 20, senders: 2, seconds: 1, inflight: 4, rate: 0, messages: 0, rooms: 1 },
+  "fanout-100": {
+    clients: 10,
+    senders: 2,
+    seconds: 1,
+    inflight: 4,
+    rate: 0,
+    messages: 0,
+    rooms: 1,
+  },
+  "fanout-rate": {
+    clients: 10,
+    senders: 2,
+    seconds: 1,
+    inflight: 1024,
+    rate: 20,
+    messages: 0,
+    rooms: 1,
+  },
+  "idle": { clients: 50, senders: 0, seconds: 0, inflight: 0, rate: 0, messages: 0, rooms: 1 },
+  "connect": { clients: 50, senders: 0, seconds: 0, inflight: 0, rate: 0, messages: 0, rooms: 1 },
+  "join-storm": {
+    clients: 50,
+    senders: 0,
+    seconds: 0,
+    inflight: 0,
+    rate: 0,
+    messages: 0,
+    rooms: 1,
+  },
+  "api-publish": {
+    clients: 10,
+    senders: 1,
+    seconds: 10,
+    inflight: 4,
+    rate: 0,
+    messages: 200,
+    rooms: 1,
+  },
+  "rooms": { clients: 20, senders: 2, seconds: 1, inflight: 4, rate: 0, messages: 0, rooms: 3 },
 };
 
 function num(name: string, raw: string | undefined): number {
@@ -121,6 +210,7 @@ export function parseFlags(args: string[]): Flags {
       case "inflight":
       case "rate":
       case "messages":
+      case "rooms":
       case "rounds":
         flags[name] = num(name, value());
         break;
@@ -166,5 +256,6 @@ export function scenarioParams(scenario: Scenario, flags: Flags): Params {
     inflight: flags.inflight ?? base.inflight,
     rate: flags.rate ?? base.rate,
     messages: flags.messages ?? base.messages,
+    rooms: flags.rooms ?? base.rooms,
   };
 }

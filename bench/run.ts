@@ -3,8 +3,9 @@
  * subprocesses, A/B interleaved with a fresh server per run, the server pinned to core 0 and this
  * load generator to core 1, runs the scenarios, and prints Markdown tables (absolute figures and
  * ratios to the baseline). Flags:
- * `--scenario fanout|fanout-100|fanout-rate|idle|connect|join-storm|all`, `--clients`,
- * `--senders`, `--seconds`, `--inflight`, `--rate`, `--rounds`, `--quick`, `--parallel` (Fanout
+ * `--scenario fanout|fanout-100|fanout-rate|idle|connect|join-storm|api-publish|rooms|all`,
+ * `--clients`, `--senders`, `--seconds`, `--inflight`, `--rate`, `--messages` (`api-publish`),
+ * `--rooms` (`rooms`), `--rounds`, `--quick`, `--parallel` (Fanout
  * under `deno serve --parallel` with Redis), `--serve` (Fanout under `deno serve serve.ts`, one
  * process, pinned), `--plain` (Fanout's plain mode against its JSON mode, no baseline),
  * `--json <file>`.
@@ -20,6 +21,7 @@
 import { API_ENV, runApiPublish } from "./api_publish_scenario.ts";
 import { runConnect, runIdle, runJoinStorm } from "./connect_scenarios.ts";
 import { runFanout } from "./fanout_scenario.ts";
+import { roomsEnv, roomsLayout, type RoomsPhase, runRoomsPhase } from "./rooms_scenario.ts";
 import { type Column, table } from "./report.ts";
 import { canPin, pinSelf, type ServerKind, startServer } from "./servers.ts";
 import { type Flags, parseFlags, type Scenario, scenarioParams } from "./flags.ts";
@@ -65,8 +67,37 @@ const API_COLUMNS: Column[] = [
   { key: "otherCpu", label: "other processes' CPU meanwhile (% of a core)" },
   { key: "failedConnections", label: "failed connections" },
 ];
-/** The scenarios that compare the baseline with Fanout (all but `api-publish`). */
-type ServerScenario = Exclude<Scenario, "api-publish">;
+const ROOMS_COLUMNS: Column[] = [
+  { key: "connections", label: "connections" },
+  { key: "memberships", label: "room memberships" },
+  { key: "rooms", label: "rooms (server)" },
+  { key: "joinMs", label: "time until all joined (ms)" },
+  { key: "joinServerUsPerMembership", label: "server CPU to join, per membership (µs)", digits: 1 },
+  { key: "rssAfter", label: "server RSS with all joined (bytes)" },
+  { key: "rssPerConnection", label: "server RSS per connection (bytes)" },
+  { key: "rssPerMembership", label: "server RSS per room membership (bytes)" },
+  { key: "heapAfter", label: "server JS heap in use with all joined (bytes)" },
+  { key: "heapPerMembership", label: "server JS heap in use per room membership (bytes)" },
+  { key: "deliveriesPerSec", label: "deliveries/s" },
+  { key: "p50", label: "p50 latency (ms)", digits: 1 },
+  { key: "p90", label: "p90 latency (ms)", digits: 1 },
+  { key: "p99", label: "p99 latency (ms)", digits: 1 },
+  { key: "max", label: "max latency (ms)", digits: 1 },
+  { key: "sent", label: "messages sent" },
+  { key: "expected", label: "deliveries expected" },
+  { key: "received", label: "deliveries received" },
+  { key: "lost", label: "lost" },
+  { key: "duplicates", label: "duplicates" },
+  { key: "perFrame", label: "deliveries per frame", digits: 1 },
+  { key: "serverCpu", label: "server CPU (% of a core)" },
+  { key: "serverNsPerDelivery", label: "server CPU per delivery (ns)" },
+  { key: "genCpu", label: "load generator CPU (% of a core)" },
+  { key: "otherCpu", label: "other processes' CPU meanwhile (% of a core)" },
+  { key: "failedConnections", label: "failed connections" },
+  { key: "refused", label: "refused frames and handshakes (server)" },
+];
+/** The scenarios that compare the baseline with Fanout (all but `api-publish` and `rooms`). */
+type ServerScenario = Exclude<Scenario, "api-publish" | "rooms">;
 const COLUMNS: Record<ServerScenario, Column[]> = {
   "fanout": FANOUT_COLUMNS,
   "fanout-100": FANOUT_COLUMNS,
@@ -145,6 +176,18 @@ async function runApi(kind: ServerKind, flags: Flags): Promise<{ http: Figures; 
   }
 }
 
+/** One phase of `rooms` on a fresh Fanout: R rooms per connection, or one room per connection. */
+async function runRooms(kind: ServerKind, phase: RoomsPhase, flags: Flags): Promise<Figures> {
+  const p = scenarioParams("rooms", flags);
+  const server = await startServer(kind, { cpu: "0", env: roomsEnv(p.rooms) });
+  try {
+    await runConnect(server, flags.quick ? 20 : 300); // the same warm-up as the other scenarios
+    return { ...await runRoomsPhase(server, p, phase) };
+  } finally {
+    await server.stop();
+  }
+}
+
 if (import.meta.main) {
   const flags = parseFlags(Deno.args);
   const pinned = canPin() && await pinSelf("1");
@@ -184,6 +227,25 @@ if (import.meta.main) {
         first: "WebSocket (JSON, acks)",
         second: "HTTP POST",
         ratio: "HTTP / WebSocket",
+      }));
+      continue;
+    }
+    if (scenario === "rooms") {
+      const out = results[scenario] = { many: [] as Figures[], single: [] as Figures[] };
+      for (let round = 0; round < flags.rounds; round++) {
+        const order = round % 2 === 0 ? ["many", "single"] as const : ["single", "many"] as const;
+        for (const phase of order) out[phase].push(await runRooms(fanoutKind, phase, flags));
+      }
+      const layout = roomsLayout(p.clients, p.rooms);
+      const members = p.clients * p.rooms / layout.count;
+      const what = `${p.clients} connections in ${p.rooms} rooms each against ` +
+        `${p.clients * p.rooms} single-room connections, ${layout.count} rooms of about ` +
+        `${Math.round(members)} members, ${p.senders} senders, ${p.inflight} in flight each, ` +
+        `${p.seconds} s; Fanout only: the naive baseline has no rooms protocol${where}`;
+      console.log(table(`${scenario} (${what})`, ROOMS_COLUMNS, out.many, out.single, {
+        first: `${p.rooms} rooms per connection`,
+        second: "1 room per connection",
+        ratio: "1 room / " + `${p.rooms} rooms`,
       }));
       continue;
     }

@@ -255,6 +255,26 @@ export async function metric(server: ServerHandle, name: string): Promise<number
 }
 
 /**
+ * Sums every sample of one metric of Fanout's `/metrics`, whatever its labels (NaN for the
+ * baseline; 0 when the metric has no sample yet, as a labelled counter before its first count).
+ *
+ * @example
+ * ```ts
+ * await metricSum(server, "fanout_rejected_total"); // e.g. 0: no frame or handshake refused
+ * ```
+ */
+export async function metricSum(server: ServerHandle, name: string): Promise<number> {
+  if (server.kind === "baseline" || server.kind === "fanout-parallel") return NaN;
+  const res = await fetch(`http://127.0.0.1:${server.port}/metrics`);
+  const text = await res.text();
+  let sum = 0;
+  for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "gm"))) {
+    sum += Number(m[1]);
+  }
+  return sum;
+}
+
+/**
  * Busy CPU time of the whole machine (all cores, all processes) in seconds, from `/proc/stat`.
  *
  * @example

@@ -1,8 +1,9 @@
 /**
  * Smoke test of `deno task bench`: the whole suite in `--quick` mode (tiny numbers) against
- * both servers (`api-publish` against Fanout alone, over HTTP and from a socket), asserting zero
- * loss and duplicates and sane output, never timings; and the load generator's frame parser on
- * every read boundary.
+ * both servers (`api-publish` against Fanout alone, over HTTP and from a socket; `rooms` against
+ * Fanout alone, many rooms per connection and one), asserting zero loss and duplicates and sane
+ * output, never timings; the `rooms` layout; and the load generator's frame parser on every read
+ * boundary.
  *
  * @module
  */
@@ -12,10 +13,14 @@ import { parseFlags, scenarioParams } from "../../bench/flags.ts";
 import { FrameScanner } from "../../bench/frame_scanner.ts";
 import { clientTextFrame } from "../../bench/load_client.ts";
 import { median } from "../../bench/report.ts";
+import { roomsEnv, roomsLayout } from "../../bench/rooms_scenario.ts";
 import { maskedFrame } from "../helpers/masked_frames.ts";
 import { testWithPermissions } from "../helpers/requires.ts";
 
-/** Per scenario, per column (baseline and fanout; http and socket for api-publish), per round. */
+/**
+ * Per scenario, per column (baseline and fanout; http and socket for api-publish; many and single
+ * for rooms), per round.
+ */
 type Rows = Record<string, Record<string, Record<string, number>[]>>;
 
 testWithPermissions("bench flags: defaults, overrides and errors", () => {
@@ -40,12 +45,55 @@ testWithPermissions("bench flags: defaults, overrides and errors", () => {
   assert.equal(scenarioParams("api-publish", api).clients, 100);
   assert.equal(scenarioParams("api-publish", parseFlags([])).messages, 20_000);
   assert.ok(parseFlags([]).scenarios.includes("api-publish"), "all includes api-publish");
+  assert.ok(parseFlags(["--scenario", "all"]).scenarios.includes("rooms"), "all includes rooms");
+  assert.equal(scenarioParams("rooms", parseFlags([])).clients, 1000);
+  assert.equal(scenarioParams("rooms", parseFlags([])).rooms, 5);
+  assert.equal(scenarioParams("rooms", parseFlags(["--quick"])).rooms, 3);
+  assert.equal(scenarioParams("rooms", parseFlags(["--rooms", "8"])).rooms, 8);
+  assert.equal(scenarioParams("fanout", parseFlags([])).rooms, 1);
+  assert.throws(() => parseFlags(["--rooms", "-1"]), /--rooms needs a non-negative number/);
+  assert.deepEqual(roomsEnv(32), {});
+  assert.deepEqual(roomsEnv(33), { MAX_ROOMS_PER_CONNECTION: "33" });
+});
+
+testWithPermissions("bench rooms layout: R distinct rooms per client, rooms of about 100", () => {
+  for (
+    const [clients, rooms, count, smallest, largest] of [
+      [1000, 5, 50, 100, 100], // the default: 5 blocks of 10 rooms
+      [20, 3, 12, 5, 5], // --quick: 3 blocks of 4
+      [5000, 2, 100, 100, 100],
+      [7, 2, 6, 2, 3], // rooms of at least 2 members, whatever the size
+      [2, 4, 4, 2, 2],
+    ]
+  ) {
+    const layout = roomsLayout(clients, rooms);
+    assert.equal(layout.count, count, `${clients} × ${rooms}`);
+    const size = new Array(layout.count).fill(0);
+    for (let i = 0; i < clients; i++) {
+      const mine = Array.from({ length: rooms }, (_, j) => layout.roomOf(i, j));
+      assert.equal(new Set(mine).size, rooms, `client ${i} of ${clients} × ${rooms}: ${mine}`);
+      for (const room of mine) size[room]++;
+    }
+    assert.equal(Math.min(...size), smallest, `${clients} × ${rooms}: ${size}`);
+    assert.equal(Math.max(...size), largest, `${clients} × ${rooms}: ${size}`);
+  }
+  // Clients share some of their rooms, not all or none alike.
+  const layout = roomsLayout(1000, 5);
+  const shared = (a: number, b: number) =>
+    [0, 1, 2, 3, 4].filter((j) => layout.roomOf(a, j) === layout.roomOf(b, j)).length;
+  assert.deepEqual([shared(0, 10), shared(0, 1), shared(0, 100)], [1, 0, 5]);
+  // The default 10 senders (clients 0-9) are in every room once between them.
+  const sent = Array.from(
+    { length: 10 },
+    (_, x) => [0, 1, 2, 3, 4].map((j) => layout.roomOf(x, j)),
+  );
+  assert.deepEqual(sent.flat().sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i));
 });
 
 testWithPermissions({
   name:
-    "bench --quick: every scenario runs (on both servers; api-publish over HTTP and a socket) " +
-    "with no loss and no duplicates",
+    "bench --quick: every scenario runs (on both servers; api-publish over HTTP and a socket; " +
+    "rooms many per connection and one) with no loss and no duplicates",
   async fn() {
     const json = await Deno.makeTempFile({ suffix: ".json" });
     try {
@@ -65,6 +113,7 @@ testWithPermissions({
           "### idle (",
           "### join-storm (",
           "### api-publish (",
+          "### rooms (",
         ]
       ) {
         assert.ok(stdout.includes(heading), `missing table ${heading} in:\n${stdout}`);
@@ -129,6 +178,59 @@ testWithPermissions({
         for (const key of ["perSec", "ackP50", "ackP99", "p50", "p99", "deliveriesPerSec"]) {
           assert.ok(Number.isFinite(r[key]) && r[key] >= 0, `${key} of ${where}`);
         }
+      }
+      const rooms = stdout.slice(stdout.indexOf("### rooms ("));
+      assert.match(rooms, /the naive baseline has no rooms protocol/);
+      assert.match(
+        rooms,
+        /\| figure \| 3 rooms per connection \| 1 room per connection \| 1 room \/ 3 rooms \|/,
+      );
+      for (
+        const label of [
+          "connections",
+          "room memberships",
+          "server RSS with all joined (bytes)",
+          "server RSS per connection (bytes)",
+          "server RSS per room membership (bytes)",
+          "server JS heap in use per room membership (bytes)",
+          "deliveries/s",
+          "p50 latency (ms)",
+          "p99 latency (ms)",
+          "lost",
+          "duplicates",
+          "server CPU per delivery (ns)",
+          "refused frames and handshakes (server)",
+        ]
+      ) {
+        assert.ok(rooms.includes(`| ${label} | `), `missing row ${label} in:\n${rooms}`);
+      }
+      assert.deepEqual(Object.keys(rows.rooms).sort(), ["many", "single"]);
+      for (const [phase, connections] of [["many", 20], ["single", 60]] as const) {
+        const r = rows.rooms[phase][0];
+        const where = `rooms/${phase}: ${JSON.stringify(r)}`;
+        assert.equal(r.connections, connections, where); // --quick: 20 clients × 3 rooms
+        assert.equal(r.memberships, 60, where);
+        assert.equal(r.rooms, 12, where); // 3 blocks of 4 rooms of 5 members
+        assert.equal(r.failedConnections, 0, where);
+        assert.equal(r.refused, 0, where);
+        assert.ok(r.sent > 0, where);
+        assert.equal(r.expected, r.sent * 4, where); // each message to the 4 others of its room
+        assert.equal(r.received, r.expected, where);
+        assert.equal(r.lost, 0, where);
+        assert.equal(r.duplicates, 0, where);
+        for (
+          const key of [
+            "rssAfter",
+            "rssPerMembership",
+            "heapAfter",
+            "deliveriesPerSec",
+            "p50",
+            "p99",
+          ]
+        ) {
+          assert.ok(Number.isFinite(r[key]), `${key} of ${where}`);
+        }
+        assert.ok(r.rssAfter > 0, where);
       }
       const storm = rows["join-storm"].fanout[0];
       assert.ok(storm.presenceFrames >= 1, `no presence frames: ${JSON.stringify(storm)}`);
