@@ -236,6 +236,20 @@ export class KvEngine implements Engine {
     return new KvRoom(name, { ...head, oldest, bytes }, stamp, sizes);
   }
 
+  /**
+   * Reads a held room again from disk (its head moved under it), keeping its members; when its
+   * epoch changed (it was removed and made again), members welcomed in the old one are told.
+   */
+  async #reread(room: KvRoom): Promise<void> {
+    this.#unload(room);
+    const fresh = await this.#room(room.name);
+    fresh.members = room.members;
+    fresh.idleSince = room.idleSince;
+    if (room.members > 0) this.#idle.delete(room.name);
+    if (fresh.epoch === room.epoch) fresh.refs = room.refs;
+    else if (room.members > 0) this.#events.reset?.(room.name, fresh.epoch);
+  }
+
   /** Forgets a held room (its disk stays). */
   #unload(room: KvRoom): void {
     this.#rooms.delete(room.name);
@@ -321,7 +335,12 @@ export class KvEngine implements Engine {
       const outcome = await this.#tryCommit(loaded);
       if (outcome !== "changed") return;
       // Another writer moved a head (or a room was removed while read): read them again.
-      for (const room of loaded.values()) this.#unload(room);
+      try {
+        for (const room of loaded.values()) await this.#reread(room);
+      } catch (err) {
+        this.#fail(this.#queue.splice(0, this.#queue.length), err);
+        return;
+      }
       if (attempt >= RETRIES) {
         this.#fail(this.#queue.splice(0, this.#queue.length), new Error("kv: rooms keep changing"));
         return;
@@ -542,7 +561,7 @@ export class KvEngine implements Engine {
     plan.write(atomic, this.#o.now());
     const done = await atomic.commit();
     if (!done.ok) {
-      this.#unload(room);
+      await this.#reread(room);
       return;
     }
     room.apply(plan, done.versionstamp);

@@ -272,6 +272,7 @@ Deno.test("kv: two writers on one file never hand out the same offset (the head 
   try {
     const a = await started(await Deno.openKv(tmp.path));
     const b = await started(await Deno.openKv(tmp.path));
+    await a.engine.join("r");
     const offsets: number[] = [];
     for (let i = 0; i < 10; i++) {
       for (const e of [a.engine, b.engine]) {
@@ -285,6 +286,17 @@ Deno.test("kv: two writers on one file never hand out the same offset (the head 
     // between writers is not part of this engine yet).
     const { history } = await b.engine.recover("r", null, 100);
     assert.deepEqual(history.map((m) => m.offset), offsets);
+    a.engine.maintain(Date.now() + 120_000);
+    await a.engine.settled();
+    const reader = await Deno.openKv(tmp.path);
+    const head = (await reader.get<{ offset: number }>(kvKeys.head("r"))).value;
+    reader.close();
+    assert.equal(
+      head?.offset,
+      20,
+      "a's member kept the room through its reads (not removed as idle)",
+    );
+    assert.deepEqual(a.resets, [], "the same epoch: nobody is told to rejoin");
     await a.engine.close();
     await b.engine.close();
   } finally {
