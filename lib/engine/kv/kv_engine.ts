@@ -181,6 +181,8 @@ export class KvEngine implements Engine {
       const head = await kv.get<KvHead>(kvKeys.head(name));
       if (head.value !== null) {
         room = await this.#read(name, head.value, head.versionstamp);
+        // Every ref on disk was written by a commit that also wrote the head, at its `ts`.
+        room.refsOnDiskUntil = head.value.ts + this.#o.dedupTtlMs;
         break;
       }
       const fresh: KvHead = { epoch: this.#o.newEpoch(), offset: 0, oldest: 1, bytes: 0, ts: now };
@@ -192,7 +194,6 @@ export class KvEngine implements Engine {
       }
       if (attempt >= RETRIES) throw new Error(`kv: room ${name} keeps changing while read`);
     }
-    room.loadedAt = now;
     room.idleSince = now;
     if (this.#rooms.size >= this.#o.maxRooms) {
       const oldest = this.#idle.values().next().value;
@@ -352,7 +353,8 @@ export class KvEngine implements Engine {
     const kv = this.#store;
     const now = this.#o.now();
     const { historySize, dedupTtlMs, roomHistoryBytes } = this.#o;
-    // Refs accepted before this process read the room are only on disk: read those first.
+    // Refs accepted before this process read the room are only on disk: read those that may
+    // still be live first.
     const seenOnDisk = await this.#diskRefs(loaded, now);
     const plans = new Map<string, RoomPlan>();
     const inBatch = new Map<string, { planned: ChatMessage; hash: number }>();
@@ -495,7 +497,7 @@ export class KvEngine implements Engine {
     for (const { draft } of this.#queue) {
       const room = loaded.get(draft.room);
       if (!room) break;
-      if (draft.ref === null || now - room.loadedAt > dedupTtlMs) continue;
+      if (draft.ref === null || now > room.refsOnDiskUntil) continue;
       const key = refKey(draft.client, draft.from, draft.ref);
       if (room.refs?.get(key, now)) continue;
       wanted.push({ id: `${draft.room}\u0000${key}`, room: draft.room, key });

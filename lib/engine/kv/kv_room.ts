@@ -42,8 +42,11 @@ export class KvRoom {
   stamp: string | null;
   /** Refs this process accepted (created on the first). */
   refs: DedupCache | null = null;
-  /** When this process read the room: refs accepted before are only on disk. */
-  loadedAt = 0;
+  /**
+   * Until when refs accepted before this process read the room may be live on disk, in epoch ms
+   * (0 for a room it made: there are none).
+   */
+  refsOnDiskUntil = 0;
   members = 0;
   idleSince = 0;
   #sizes: number[];
