@@ -6,11 +6,17 @@
  * @module
  */
 
-import { exitOnSignals, listen, loadConfigOrExit, printUrls } from "./lib/server/deno_server.ts";
+import {
+  exitOnSignals,
+  listen,
+  loadConfigOrExit,
+  printUrls,
+  startOrExit,
+} from "./lib/server/deno_server.ts";
 
 if (import.meta.main) {
   const config = loadConfigOrExit(Deno.env.toObject());
-  const server = await listen(config);
+  const server = await startOrExit(listen(config));
   printUrls(server.url, config.logFormat);
   exitOnSignals(() => server.shutdown(), config.shutdownGraceMs, {
     logger: server.fanout.deps.logger,

@@ -13,11 +13,12 @@ import {
   exitOnSignals,
   loadConfigOrExit,
   printUrls,
+  startOrExit,
 } from "./lib/server/deno_server.ts";
 
 const config = loadConfigOrExit(Deno.env.toObject());
 const fanout = createDenoFanout(config);
-await fanout.start();
+await startOrExit(fanout.start());
 exitOnSignals(() => fanout.shutdown(), config.shutdownGraceMs, { logger: fanout.deps.logger });
 
 /**

@@ -35,6 +35,13 @@ export const MAY_IMPORT: Record<string, string[]> = {
     "lib/protocol",
     "lib/shared",
   ],
+  "lib/engine/kv": [
+    "lib/engine/kv",
+    "lib/engine/engine.ts",
+    "lib/engine/dedup_cache.ts",
+    "lib/protocol",
+    "lib/shared",
+  ],
   "lib/engine/redis": [
     "lib/engine/redis",
     "lib/engine/engine.ts",

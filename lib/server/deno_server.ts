@@ -15,6 +15,7 @@ import { createFanout, type Fanout, type FanoutOptions } from "./fanout.ts";
 import { servedHere, upgradeWebSocket } from "../transport/http_connection.ts";
 import { HttpServer } from "../transport/http_server.ts";
 import { createLogger, type LogFormat, type Logger } from "../shared/log.ts";
+import type { KvHandle } from "../engine/kv/kv_handle.ts";
 
 /**
  * Reads the configuration, or prints what is wrong with it in one line and exits 1.
@@ -35,6 +36,68 @@ export function loadConfigOrExit(
   } catch (err) {
     print(`fanout: cannot start: ${err instanceof Error ? err.message : String(err)}`);
     return exit(1);
+  }
+}
+
+/**
+ * Runs a start-up step (listening, starting the engine), or prints why it failed in one line and
+ * exits 1: a store that cannot be opened never leaves a half-working server.
+ *
+ * @example
+ * ```ts
+ * const server = await startOrExit(listen(config));
+ * // with KV_PATH naming a corrupt file: "fanout: cannot start: KV_PATH "x": …", exit 1
+ * ```
+ */
+export async function startOrExit<T>(
+  step: Promise<T>,
+  exit: (code: number) => never = Deno.exit,
+  print: (line: string) => void = console.error,
+): Promise<T> {
+  try {
+    return await step;
+  } catch (err) {
+    print(`fanout: cannot start: ${err instanceof Error ? err.message : String(err)}`);
+    return exit(1);
+  }
+}
+
+/**
+ * Opens the Deno KV store of `ENGINE=kv` at `path` (`:memory:` for none), making its folder
+ * first, and proves it readable and writable with one write; throws an error naming the path
+ * and the cause otherwise (a corrupt file, no permission, a folder that cannot be made).
+ *
+ * @example
+ * ```ts
+ * const kv = await openDenoKv("data/fanout.sqlite3");
+ * ```
+ */
+export async function openDenoKv(path: string): Promise<KvHandle> {
+  const fail = (what: string, err: unknown): never => {
+    const cause = err instanceof Error ? err.message : String(err);
+    const hint =
+      err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied
+        ? " (deno task start may write under data/ only: keep KV_PATH there or grant --allow-write)"
+        : "";
+    throw new Error(`KV_PATH "${path}": ${what}: ${cause}${hint}`);
+  };
+  const slash = path.lastIndexOf("/");
+  if (path !== ":memory:" && slash > 0) {
+    const dir = path.slice(0, slash);
+    try {
+      await Deno.mkdir(dir, { recursive: true });
+    } catch (err) {
+      fail(`cannot make its folder ${dir}`, err);
+    }
+  }
+  let kv: Deno.Kv | null = null;
+  try {
+    kv = await Deno.openKv(path);
+    await kv.set(["meta", "opened"], Date.now());
+    return kv;
+  } catch (err) {
+    kv?.close();
+    return fail("cannot be used as a Deno KV store", err);
   }
 }
 
@@ -92,6 +155,7 @@ export function createDenoFanout(config: Config, options: Partial<FanoutOptions>
     upgrade: denoUpgrade,
     memory: denoMemory,
     assets: denoAssets,
+    openKv: openDenoKv,
     ...options,
   });
 }

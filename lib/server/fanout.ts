@@ -22,6 +22,8 @@ import { createLogger, type Logger, type LogLevel } from "../shared/log.ts";
 import { createLogThrottle } from "../shared/log_throttle.ts";
 import { MemoryEngine } from "../engine/memory/memory_engine.ts";
 import { RedisEngine } from "../engine/redis/redis_engine.ts";
+import { KvEngine } from "../engine/kv/kv_engine.ts";
+import type { KvHandle } from "../engine/kv/kv_handle.ts";
 
 /** Runtime pieces injected into {@linkcode createFanout}. */
 export interface FanoutOptions {
@@ -33,6 +35,11 @@ export interface FanoutOptions {
   memory?: () => MemoryUsage;
   now?: () => number;
   engine?: Engine;
+  /**
+   * Opens the Deno KV store at a path, for `ENGINE=kv` (the Deno adapter gives `Deno.openKv`,
+   * with the folder made and a clear error when the file cannot be used).
+   */
+  openKv?: (path: string) => Promise<KvHandle>;
   /** Interval of engine housekeeping in ms (default 10 000). */
   maintainEveryMs?: number;
   /**
@@ -78,7 +85,8 @@ export function createFanout(config: Config, options: FanoutOptions): Fanout {
   );
   const logger = options.logger ?? throttle!;
   const now = options.now ?? Date.now;
-  const engine = options.engine ?? createEngine(config, { logger, now });
+  const engine = options.engine ??
+    createEngine(config, { logger, now, openKv: options.openKv });
   // Keys are imported asynchronously: `start` waits for them and fails on a key it cannot read,
   // so a bad key never means a server that runs.
   const keys = options.verifier || !authRequired(config)
@@ -143,11 +151,12 @@ export function createFanout(config: Config, options: FanoutOptions): Fanout {
  * ```ts
  * createEngine(loadConfig({}), { logger: silentLogger }).name; // "memory"
  * createEngine(loadConfig({ REDIS_URL: "redis://127.0.0.1:6379" }), { logger }).name; // "redis"
+ * createEngine(loadConfig({ ENGINE: "kv" }), { logger, openKv: (p) => Deno.openKv(p) }).name; // "kv"
  * ```
  */
 export function createEngine(
   config: Config,
-  options: { logger: Logger; now?: () => number },
+  options: { logger: Logger; now?: () => number; openKv?: (path: string) => Promise<KvHandle> },
 ): Engine {
   const common = {
     historySize: config.historySize,
@@ -155,6 +164,18 @@ export function createEngine(
     roomTtlMs: config.roomTtlMs,
     now: options.now,
   };
+  if (config.engine === "kv") {
+    const openKv = options.openKv;
+    if (!openKv) throw new Error("ENGINE=kv needs a way to open Deno KV (FanoutOptions.openKv)");
+    return new KvEngine({
+      ...common,
+      kv: () => openKv(config.kvPath),
+      historyBytes: config.kvHistoryBytes,
+      roomHistoryBytes: config.roomHistoryBytes,
+      maxRooms: config.maxRooms,
+      logger: options.logger,
+    });
+  }
   if (config.redisUrl !== null) {
     return new RedisEngine({
       ...common,

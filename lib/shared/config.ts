@@ -89,6 +89,21 @@ export interface Config {
    * `<event>.suppressed` line (`LOG_LINES_PER_EVENT`, default 20; 0 writes every line).
    */
   logLinesPerEvent: number;
+  /**
+   * Which engine keeps the rooms (`ENGINE`: `memory`, `kv` or `redis`; default `redis` when
+   * `REDIS_URL` is set, else `memory`).
+   */
+  engine: EngineKind;
+  /**
+   * The Deno KV file of the KV engine (`KV_PATH`, default `data/fanout.sqlite3`, its folder made
+   * on start; `:memory:` keeps nothing).
+   */
+  kvPath: string;
+  /**
+   * Bytes of message bodies the KV engine keeps on disk, every room together (`KV_HISTORY_MB`,
+   * default 1024); over it idle rooms are removed first, then the largest rooms trimmed.
+   */
+  kvHistoryBytes: number;
   /** Redis URL; when set, rooms are shared across processes (`REDIS_URL`, default unset). */
   redisUrl: string | null;
   /** Prefix of every Redis key and channel (`REDIS_KEY_PREFIX`, default `fanout`). */
@@ -219,6 +234,15 @@ export interface Config {
   apiMaxPage: number;
 }
 
+/** The engines: one process in memory, one process on Deno KV, many processes on Redis. */
+export type EngineKind = "memory" | "kv" | "redis";
+
+/** The default `KV_PATH`, relative to the working directory. */
+export const DEFAULT_KV_PATH = "data/fanout.sqlite3";
+
+/** Largest `MAX_MESSAGE_BYTES` with `ENGINE=kv` (a message is committed in one KV operation). */
+export const KV_MAX_MESSAGE_BYTES = 256 * 1024;
+
 /**
  * True when connections need tokens (`AUTH_SECRET` or `AUTH_PUBLIC_KEY` set), false in open mode.
  *
@@ -297,6 +321,42 @@ function redisUrl(env: Env): string | null {
   if (!/^rediss?:\/\//.test(raw)) {
     throw new RangeError(
       `REDIS_URL must start with redis:// or rediss://, got "${raw.slice(0, 8)}…"`,
+    );
+  }
+  return raw;
+}
+
+function engineKind(env: Env, redis: string | null, maxMessageBytes: number): EngineKind {
+  const engine = oneOf(
+    env,
+    "ENGINE",
+    redis === null ? "memory" : "redis",
+    [
+      "memory",
+      "kv",
+      "redis",
+    ] as const,
+  );
+  if (engine === "redis" && redis === null) {
+    throw new RangeError("ENGINE=redis needs REDIS_URL");
+  }
+  if (engine !== "redis" && redis !== null) {
+    throw new RangeError(`ENGINE=${engine} but REDIS_URL is set: unset one of them`);
+  }
+  if (engine === "kv" && maxMessageBytes > KV_MAX_MESSAGE_BYTES) {
+    throw new RangeError(
+      `ENGINE=kv needs MAX_MESSAGE_BYTES of at most ${KV_MAX_MESSAGE_BYTES}, got ${maxMessageBytes}`,
+    );
+  }
+  return engine;
+}
+
+function kvPath(env: Env): string {
+  const raw = env.KV_PATH?.trim();
+  if (!raw) return DEFAULT_KV_PATH;
+  if (raw.length > 4096 || raw.includes("\0")) {
+    throw new RangeError(
+      `KV_PATH must be a file path of at most 4096 characters without NUL, got ${raw.length}`,
     );
   }
   return raw;
@@ -456,10 +516,12 @@ export function loadConfig(env: Env): Config {
     memoryLimitMb,
   );
   const historySize = integer(env, "HISTORY_SIZE", 1000, 0, 1_000_000);
+  const maxMessageBytes = integer(env, "MAX_MESSAGE_BYTES", 64 * 1024, 64, 16 * MiB);
+  const redis = redisUrl(env);
   return {
     port: integer(env, "PORT", 8000, 0, 65535),
     host: env.HOST?.trim() || "0.0.0.0",
-    maxMessageBytes: integer(env, "MAX_MESSAGE_BYTES", 64 * 1024, 64, 16 * MiB),
+    maxMessageBytes,
     maxDataDepth: integer(env, "MAX_DATA_DEPTH", 32, 1, 1000),
     maxRoomsPerConnection: integer(env, "MAX_ROOMS_PER_CONNECTION", 32, 1, 1000),
     historySize,
@@ -488,7 +550,10 @@ export function loadConfig(env: Env): Config {
     logLevel: oneOf(env, "LOG_LEVEL", "info", ["debug", "info", "warn", "error"] as const),
     logFormat: oneOf(env, "LOG_FORMAT", "pretty", ["pretty", "json"] as const),
     logLinesPerEvent: integer(env, "LOG_LINES_PER_EVENT", 20, 0, 1_000_000),
-    redisUrl: redisUrl(env),
+    engine: engineKind(env, redis, maxMessageBytes),
+    kvPath: kvPath(env),
+    kvHistoryBytes: integer(env, "KV_HISTORY_MB", 1024, 1, 1024 * 1024) * MiB,
+    redisUrl: redis,
     redisKeyPrefix: keyPrefix(env),
     redisTimeoutMs: integer(env, "REDIS_TIMEOUT_MS", 2000, 50, 60_000),
     presenceTtlMs: integer(env, "PRESENCE_TTL_MS", 6000, 300, 600_000),

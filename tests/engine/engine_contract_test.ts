@@ -1,10 +1,11 @@
 /**
- * The contract every engine keeps, run against each engine: the memory engine always, the Redis
- * engine when redis-server is there (a loud skip outside CI, a failure in CI without it).
+ * The contract every engine keeps, run against each engine: the memory and KV engines always
+ * (KV in memory, `:memory:`), the Redis engine when redis-server is there (a loud skip outside CI, a failure in CI without it).
  */
 import assert from "node:assert/strict";
 import type { Draft, Engine } from "../../lib/engine/engine.ts";
 import { MemoryEngine } from "../../lib/engine/memory/memory_engine.ts";
+import { KvEngine } from "../../lib/engine/kv/kv_engine.ts";
 import type { ChatMessage, Member } from "../../lib/protocol/frames.ts";
 import { redisBinary, startEngine, startRedis, type TestRedis } from "../helpers/redis.ts";
 import { eventually } from "../helpers/redis_peer.ts";
@@ -216,6 +217,36 @@ Deno.test("engine contract: memory", async (t) => {
     };
     return Promise.resolve({ engine, received, peer, shared: false });
   });
+});
+
+Deno.test("engine contract: kv", async (t) => {
+  const open: Engine[] = [];
+  const kvEngine = async (events: Parameters<Engine["start"]>[0]) => {
+    const engine = new KvEngine({
+      kv: await Deno.openKv(":memory:"),
+      historySize: 10,
+      dedupTtlMs: 1000,
+      roomTtlMs: 1000,
+    });
+    await engine.start(events);
+    open.push(engine);
+    return engine;
+  };
+  try {
+    await contract(t, async () => {
+      const received: ChatMessage[] = [];
+      const engine = await kvEngine({
+        message: (m) => received.push(m),
+        presence: () => {},
+        reset: () => {},
+      });
+      // Another process has its own store: presence is not shared through KV.
+      const peer = () => kvEngine({ message: () => {} });
+      return { engine, received, peer, shared: false };
+    });
+  } finally {
+    for (const e of open) await e.close();
+  }
 });
 
 Deno.test({ name: "engine contract: redis", ignore: redisBinary.ignore }, async (t) => {

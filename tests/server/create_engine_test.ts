@@ -48,3 +48,51 @@ Deno.test("room keys share one hash tag; backoff grows to 2 s", () => {
   ]);
   assert.equal(backoffDelay(10, REDIS_BACKOFF, () => 1), 2400);
 });
+
+Deno.test("ENGINE chooses the engine; unset, REDIS_URL decides as before", async () => {
+  assert.equal(loadConfig({}).engine, "memory");
+  assert.equal(loadConfig({ REDIS_URL: "redis://127.0.0.1:1" }).engine, "redis");
+  assert.equal(loadConfig({ ENGINE: "memory" }).engine, "memory");
+  assert.equal(loadConfig({ ENGINE: "KV" }).engine, "kv");
+  assert.throws(() => loadConfig({ ENGINE: "disk" }), /ENGINE must be one of memory, kv, redis/);
+  assert.throws(() => loadConfig({ ENGINE: "redis" }), /ENGINE=redis needs REDIS_URL/);
+  assert.throws(
+    () => loadConfig({ ENGINE: "kv", REDIS_URL: "redis://127.0.0.1:1" }),
+    /ENGINE=kv but REDIS_URL is set/,
+  );
+  const opened: string[] = [];
+  const kv = createEngine(loadConfig({ ENGINE: "kv", KV_PATH: ":memory:" }), {
+    logger: silentLogger,
+    openKv: (path) => (opened.push(path), Deno.openKv(path)),
+  });
+  assert.equal(kv.name, "kv");
+  assert.equal(kv.healthy, false, "opened only by start");
+  await kv.start({ message: () => {} });
+  assert.deepEqual(opened, [":memory:"]);
+  assert.equal(kv.healthy, true);
+  await kv.close();
+  assert.throws(
+    () => createEngine(loadConfig({ ENGINE: "kv" }), { logger: silentLogger }),
+    /ENGINE=kv needs a way to open Deno KV/,
+  );
+});
+
+Deno.test("KV_PATH and KV_HISTORY_MB: defaults, bounds, and MAX_MESSAGE_BYTES under KV", () => {
+  const c = loadConfig({});
+  assert.equal(c.kvPath, "data/fanout.sqlite3");
+  assert.equal(c.kvHistoryBytes, 1024 * 1024 * 1024);
+  assert.equal(loadConfig({ KV_PATH: " /tmp/x.db " }).kvPath, "/tmp/x.db");
+  assert.equal(loadConfig({ KV_HISTORY_MB: "1" }).kvHistoryBytes, 1024 * 1024);
+  assert.equal(loadConfig({ KV_HISTORY_MB: "1048576" }).kvHistoryBytes, 1024 ** 4);
+  assert.throws(() => loadConfig({ KV_HISTORY_MB: "0" }), /KV_HISTORY_MB must be an integer/);
+  assert.throws(() => loadConfig({ KV_HISTORY_MB: "1048577" }), /KV_HISTORY_MB/);
+  assert.equal(
+    loadConfig({ ENGINE: "kv", MAX_MESSAGE_BYTES: "262144" }).maxMessageBytes,
+    262144,
+  );
+  assert.throws(
+    () => loadConfig({ ENGINE: "kv", MAX_MESSAGE_BYTES: "262145" }),
+    /ENGINE=kv needs MAX_MESSAGE_BYTES of at most 262144, got 262145/,
+  );
+  assert.equal(loadConfig({ MAX_MESSAGE_BYTES: "262145" }).maxMessageBytes, 262145);
+});

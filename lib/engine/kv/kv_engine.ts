@@ -1,0 +1,728 @@
+/**
+ * The KV engine: rooms kept in Deno KV (SQLite on disk), so that a restart, `kill -9` included,
+ * keeps each room's epoch, offset, history and the refs of its recent messages. One process
+ * writes: publishes queue up and are committed together, one atomic operation per turn (or more
+ * when a batch outgrows KV's limits), each checking the heads of its rooms; a message is emitted
+ * and acknowledged only once its commit is durable. Presence and members stay in memory, as in
+ * the memory engine. See `docs/SCALING.md`.
+ *
+ * @module
+ */
+
+import { DedupCache, refKey } from "../dedup_cache.ts";
+import type {
+  Draft,
+  Engine,
+  EngineCommand,
+  EngineEvents,
+  PublishResult,
+  Recovery,
+  RoomMembers,
+  RoomPosition,
+} from "../engine.ts";
+import { dedupeContent, memberLimit } from "../engine.ts";
+import type { ChatMessage, Member } from "../../protocol/frames.ts";
+import { randomToken } from "../../shared/ids.ts";
+import { textHash } from "../../shared/text_hash.ts";
+import type { Logger } from "../../shared/log.ts";
+import { KV_LIMITS, type KvHandle } from "./kv_handle.ts";
+import {
+  buildMessage,
+  decodeChunks,
+  encodeBody,
+  type KvHead,
+  kvKeys,
+  type KvRef,
+  partsOf,
+} from "./kv_messages.ts";
+import { KvRoom, RoomPlan } from "./kv_room.ts";
+
+/** Options of {@linkcode KvEngine}. */
+export interface KvEngineOptions {
+  /** The KV handle, or what opens it (called by `start`). The engine closes it. */
+  kv: KvHandle | (() => Promise<KvHandle>);
+  historySize: number;
+  dedupTtlMs: number;
+  /** How long a room without connections keeps its history, also on disk. */
+  roomTtlMs: number;
+  /** Bytes of message bodies every room may keep on disk together (default: no bound). */
+  historyBytes?: number;
+  /** Bytes of message bodies one room may keep (default: no bound). */
+  roomHistoryBytes?: number;
+  /** Rooms held in memory at once (default: no bound); idle ones make way, their disk stays. */
+  maxRooms?: number;
+  /** Clock in epoch ms (default `Date.now`). */
+  now?: () => number;
+  /** Makes a new epoch (default: 10 random characters). */
+  newEpoch?: () => string;
+  /** Runs the next commit later in this turn's end (default `setTimeout(fn, 0)`). */
+  defer?: (fn: () => void) => void;
+  logger?: Logger;
+}
+
+/** A publish waiting for its commit. */
+interface Pending {
+  draft: Draft;
+  ts: number;
+  resolve(result: PublishResult): void;
+  reject(err: unknown): void;
+}
+
+/** What the engine knows of every room on disk: its bytes and its last use. */
+interface DiskRoom {
+  bytes: number;
+  touched: number;
+}
+
+/** Share of the disk budget freed at once when it is exceeded (so that reclaims are rare). */
+const RECLAIM_TO = 0.9;
+/** Commits retried when a room's head changed under them before the publishes fail. */
+const RETRIES = 5;
+
+/**
+ * Keeps rooms in Deno KV.
+ *
+ * @example
+ * ```ts
+ * const engine = new KvEngine({ kv: await Deno.openKv(":memory:"), historySize: 100,
+ *   dedupTtlMs: 60_000, roomTtlMs: 60_000 });
+ * await engine.start({ message: (m) => console.log(m.offset) });
+ * await engine.publish({ room: "lobby", from: "c1", client: null, name: null, text: "hi", ref: null });
+ * ```
+ */
+export class KvEngine implements Engine {
+  readonly name = "kv";
+  #o: Required<Omit<KvEngineOptions, "logger" | "kv">> & { logger?: Logger };
+  #open: () => Promise<KvHandle>;
+  #kv: KvHandle | null = null;
+  #events: EngineEvents = { message: () => {} };
+  /** Rooms held in memory. */
+  #rooms = new Map<string, KvRoom>();
+  /** Held rooms without members, the longest idle first. */
+  #idle = new Map<string, KvRoom>();
+  #loading = new Map<string, Promise<KvRoom>>();
+  /** Every room on disk, the least recently used first. */
+  #disk = new Map<string, DiskRoom>();
+  #diskBytes = 0;
+  #members = new Map<string, Map<string, Member>>();
+  #queue: Pending[] = [];
+  #jobs: (() => Promise<void>)[] = [];
+  #running: Promise<void> | null = null;
+  #reclaiming = false;
+  #startedAt = 0;
+  #closed = false;
+
+  constructor(options: KvEngineOptions) {
+    const { kv, ...rest } = options;
+    this.#open = typeof kv === "function" ? kv : () => Promise.resolve(kv);
+    this.#o = {
+      ...rest,
+      now: rest.now ?? Date.now,
+      newEpoch: rest.newEpoch ?? (() => randomToken(10)),
+      historyBytes: rest.historyBytes ?? Infinity,
+      roomHistoryBytes: rest.roomHistoryBytes ?? Infinity,
+      maxRooms: rest.maxRooms ?? Infinity,
+      defer: rest.defer ?? ((fn) => setTimeout(fn, 0)),
+    };
+  }
+
+  get healthy(): boolean {
+    return this.#kv !== null && !this.#closed;
+  }
+
+  /** Bytes of message bodies kept on disk, every room together. */
+  get diskBytes(): number {
+    return this.#diskBytes;
+  }
+
+  get #store(): KvHandle {
+    if (!this.#kv) throw new Error("the KV engine is not started");
+    return this.#kv;
+  }
+
+  /** Opens the store and reads every room's head (their bytes and last use). */
+  async start(events: EngineEvents): Promise<void> {
+    this.#events = events;
+    this.#kv = await this.#open();
+    this.#startedAt = this.#o.now();
+    const heads: [string, KvHead][] = [];
+    for await (
+      const entry of this.#kv.list<KvHead>({ prefix: kvKeys.heads }, { batchSize: 1000 })
+    ) {
+      heads.push([entry.key[1] as string, entry.value]);
+    }
+    heads.sort((a, b) => a[1].ts - b[1].ts);
+    for (const [room, head] of heads) {
+      this.#disk.set(room, { bytes: head.bytes, touched: head.ts });
+      this.#diskBytes += head.bytes;
+    }
+    if (this.#diskBytes > this.#o.historyBytes) this.#schedule(() => this.#reclaim());
+  }
+
+  // --- rooms held in memory ---
+
+  /** The held room, read from disk (or created there) on first use. */
+  #room(name: string): Promise<KvRoom> {
+    const held = this.#rooms.get(name);
+    if (held) return Promise.resolve(held);
+    let loading = this.#loading.get(name);
+    if (!loading) {
+      loading = this.#load(name).finally(() => this.#loading.delete(name));
+      this.#loading.set(name, loading);
+    }
+    return loading;
+  }
+
+  async #load(name: string): Promise<KvRoom> {
+    const kv = this.#store;
+    const now = this.#o.now();
+    let room: KvRoom;
+    for (let attempt = 0;; attempt++) {
+      const head = await kv.get<KvHead>(kvKeys.head(name));
+      if (head.value !== null) {
+        room = await this.#read(name, head.value, head.versionstamp);
+        // Every ref on disk was written by a commit that also wrote the head, at its `ts`.
+        room.refsOnDiskUntil = head.value.ts + this.#o.dedupTtlMs;
+        break;
+      }
+      const fresh: KvHead = { epoch: this.#o.newEpoch(), offset: 0, oldest: 1, bytes: 0, ts: now };
+      const made = await kv.atomic().check({ key: kvKeys.head(name), versionstamp: null })
+        .set(kvKeys.head(name), fresh).commit();
+      if (made.ok) {
+        room = new KvRoom(name, fresh, made.versionstamp, []);
+        break;
+      }
+      if (attempt >= RETRIES) throw new Error(`kv: room ${name} keeps changing while read`);
+    }
+    room.idleSince = now;
+    if (this.#rooms.size >= this.#o.maxRooms) {
+      const oldest = this.#idle.values().next().value;
+      if (oldest) this.#unload(oldest);
+    }
+    this.#rooms.set(name, room);
+    this.#idle.set(name, room);
+    this.#touch(name, room.bytes, Math.max(now, this.#disk.get(name)?.touched ?? 0));
+    return room;
+  }
+
+  /** A room from its head and the sizes of its kept messages (what is on disk wins). */
+  async #read(name: string, head: KvHead, stamp: string | null): Promise<KvRoom> {
+    const sizes: number[] = [];
+    let oldest = head.offset + 1;
+    let last = -1;
+    for await (
+      const entry of this.#store.list<Uint8Array>({
+        start: kvKeys.from(name, head.oldest),
+        end: kvKeys.from(name, head.offset + 1),
+      }, { batchSize: 500 })
+    ) {
+      const offset = entry.key[2] as number;
+      if (offset !== last) {
+        if (sizes.length === 0) oldest = offset;
+        // A gap (an interrupted trim): only the newest run is history.
+        if (last !== -1 && offset !== last + 1) {
+          sizes.length = 0;
+          oldest = offset;
+        }
+        sizes.push(0);
+        last = offset;
+      }
+      sizes[sizes.length - 1] += entry.value.length;
+    }
+    if (last !== head.offset) {
+      sizes.length = 0;
+      oldest = head.offset + 1;
+    }
+    const bytes = sizes.reduce((n, b) => n + b, 0);
+    return new KvRoom(name, { ...head, oldest, bytes }, stamp, sizes);
+  }
+
+  /**
+   * Reads a held room again from disk (its head moved under it), keeping its members; when its
+   * epoch changed (it was removed and made again), members welcomed in the old one are told.
+   */
+  async #reread(room: KvRoom): Promise<void> {
+    this.#unload(room);
+    const fresh = await this.#room(room.name);
+    fresh.members = room.members;
+    fresh.idleSince = room.idleSince;
+    if (room.members > 0) this.#idle.delete(room.name);
+    if (fresh.epoch === room.epoch) fresh.refs = room.refs;
+    else if (room.members > 0) this.#events.reset?.(room.name, fresh.epoch);
+  }
+
+  /** Forgets a held room (its disk stays). */
+  #unload(room: KvRoom): void {
+    this.#rooms.delete(room.name);
+    this.#idle.delete(room.name);
+  }
+
+  /** Notes that `name` holds `bytes` on disk and was used at `at`. */
+  #touch(name: string, bytes: number, at: number): void {
+    const known = this.#disk.get(name);
+    this.#diskBytes += bytes - (known?.bytes ?? 0);
+    this.#disk.delete(name);
+    this.#disk.set(name, { bytes, touched: at });
+  }
+
+  // --- the writer: commits and housekeeping, one at a time ---
+
+  #schedule(job: () => Promise<void>): void {
+    this.#jobs.push(job);
+    this.#kick();
+  }
+
+  #kick(): void {
+    if (this.#running) return;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#running = promise;
+    this.#o.defer(() => {
+      this.#drain().finally(() => {
+        this.#running = null;
+        resolve();
+        if (this.#queue.length > 0 || this.#jobs.length > 0) this.#kick();
+      });
+    });
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0 || this.#jobs.length > 0) {
+      if (this.#queue.length > 0) {
+        await this.#commitSome();
+        continue;
+      }
+      try {
+        await this.#jobs.shift()!();
+      } catch (err) {
+        this.#o.logger?.warn("kv.housekeeping_failed", { error: String(err) });
+      }
+    }
+  }
+
+  /** Resolves once the writer has committed what is queued and run the housekeeping due. */
+  async settled(): Promise<void> {
+    while (this.#running) await this.#running;
+  }
+
+  publish(draft: Draft): Promise<PublishResult> {
+    if (this.#closed) return Promise.reject(new Error("the KV engine is closed"));
+    const { promise, resolve, reject } = Promise.withResolvers<PublishResult>();
+    this.#queue.push({ draft, ts: this.#o.now(), resolve, reject });
+    this.#kick();
+    return promise;
+  }
+
+  /**
+   * Commits the queue's first publishes, as many as one atomic operation holds: offsets follow
+   * each room's committed head, the commit checks every head it moves, and only once it is
+   * durable are the messages emitted and the publishes resolved.
+   */
+  async #commitSome(): Promise<void> {
+    const rooms = new Set<string>();
+    for (const p of this.#queue) {
+      if (rooms.size >= KV_LIMITS.checks && !rooms.has(p.draft.room)) break;
+      rooms.add(p.draft.room);
+    }
+    for (let attempt = 0;; attempt++) {
+      let loaded: Map<string, KvRoom>;
+      try {
+        loaded = new Map(
+          await Promise.all([...rooms].map(async (n) => [n, await this.#room(n)] as const)),
+        );
+      } catch (err) {
+        this.#fail(this.#queue.splice(0, this.#queue.length), err);
+        return;
+      }
+      const outcome = await this.#tryCommit(loaded);
+      if (outcome !== "changed") return;
+      // Another writer moved a head (or a room was removed while read): read them again.
+      try {
+        for (const room of loaded.values()) await this.#reread(room);
+      } catch (err) {
+        this.#fail(this.#queue.splice(0, this.#queue.length), err);
+        return;
+      }
+      if (attempt >= RETRIES) {
+        this.#fail(this.#queue.splice(0, this.#queue.length), new Error("kv: rooms keep changing"));
+        return;
+      }
+    }
+  }
+
+  async #tryCommit(loaded: Map<string, KvRoom>): Promise<"done" | "changed"> {
+    const kv = this.#store;
+    const now = this.#o.now();
+    const { historySize, dedupTtlMs, roomHistoryBytes } = this.#o;
+    // Refs accepted before this process read the room are only on disk: read those that may
+    // still be live first.
+    const seenOnDisk = await this.#diskRefs(loaded, now);
+    const plans = new Map<string, RoomPlan>();
+    const inBatch = new Map<string, { planned: ChatMessage; hash: number }>();
+    const results: { pending: Pending; result: PublishResult | Error; planned?: ChatMessage }[] =
+      [];
+    let refs = 0;
+    let refBytes = 0;
+    let taken = 0;
+    for (const pending of this.#queue) {
+      const { draft, ts } = pending;
+      const room = loaded.get(draft.room);
+      if (!room) break;
+      const key = draft.ref === null ? null : refKey(draft.client, draft.from, draft.ref);
+      const hash = key === null ? 0 : textHash(dedupeContent(draft));
+      if (key !== null) {
+        const id = `${draft.room}\u0000${key}`;
+        const earlier = inBatch.get(id);
+        const seen = room.refs?.get(key, now) ?? seenOnDisk.get(id);
+        if (earlier) {
+          results.push({
+            pending,
+            result: earlier.hash === hash
+              ? { status: "duplicate", offset: earlier.planned.offset, ts: earlier.planned.ts }
+              : { status: "conflict" },
+          });
+          taken++;
+          continue;
+        }
+        if (seen) {
+          results.push({
+            pending,
+            result: seen.hash === hash
+              ? { status: "duplicate", offset: seen.offset, ts: seen.ts }
+              : { status: "conflict" },
+          });
+          taken++;
+          continue;
+        }
+      }
+      let plan = plans.get(draft.room);
+      const isNew = !plan;
+      plan ??= new RoomPlan(room, historySize, roomHistoryBytes);
+      const before = plan.snapshot();
+      const { chunks, bytes } = encodeBody(draft, ts);
+      const message = buildMessage(draft.room, room.epoch, plan.nextOffset, {
+        from: draft.from,
+        client: draft.client,
+        name: draft.name,
+        ...(draft.text !== undefined ? { text: draft.text } : {}),
+        ...(Object.hasOwn(draft, "data") ? { data: draft.data } : {}),
+        ...(draft.user !== undefined ? { user: draft.user } : {}),
+        ...(draft.info !== undefined ? { info: draft.info } : {}),
+        ts,
+      });
+      plan.add({ message, chunks, bytes });
+      const withRef = key !== null && dedupTtlMs > 0;
+      const all = isNew ? [...plans.values(), plan] : [...plans.values()];
+      const mutations = all.reduce((n, p) => n + p.mutations + 1, 0) + refs + (withRef ? 1 : 0);
+      const size = all.reduce((n, p) => n + p.writeBytes + p.headBytes, 0) + refBytes +
+        (withRef ? 512 : 0);
+      if (mutations > KV_LIMITS.mutations || size > KV_LIMITS.bytes) {
+        plan.restore(before);
+        if (taken > 0) break;
+        // Alone it is too large for one atomic operation: refused, the queue goes on.
+        results.push({
+          pending,
+          result: new Error(`kv: a message of ${bytes} bytes is too large for one KV commit`),
+        });
+        taken++;
+        break;
+      }
+      if (isNew) plans.set(draft.room, plan);
+      if (withRef) {
+        refs++;
+        refBytes += 512;
+      }
+      if (key !== null) inBatch.set(`${draft.room}\u0000${key}`, { planned: message, hash });
+      results.push({ pending, result: { status: "accepted", message }, planned: message });
+      taken++;
+    }
+    if (plans.size > 0) {
+      const atomic = kv.atomic();
+      for (const plan of plans.values()) plan.write(atomic, now);
+      for (const { pending, planned } of results) {
+        const { draft } = pending;
+        if (!planned || draft.ref === null || dedupTtlMs <= 0) continue;
+        const key = refKey(draft.client, draft.from, draft.ref);
+        const record: KvRef = {
+          offset: planned.offset,
+          ts: planned.ts,
+          hash: inBatch.get(`${draft.room}\u0000${key}`)!.hash,
+          at: now,
+        };
+        atomic.set(kvKeys.ref(draft.room, key), record, { expireIn: dedupTtlMs });
+      }
+      let committed;
+      try {
+        committed = await atomic.commit();
+      } catch (err) {
+        this.#fail(this.#queue.splice(0, taken), err);
+        return "done";
+      }
+      if (!committed.ok) return "changed";
+      for (const plan of plans.values()) {
+        plan.room.apply(plan, committed.versionstamp);
+        this.#touch(plan.room.name, plan.room.bytes, now);
+      }
+    }
+    this.#queue.splice(0, taken);
+    for (const { pending, result, planned } of results) {
+      if (result instanceof Error) {
+        pending.reject(result);
+        continue;
+      }
+      if (planned) {
+        const { draft } = pending;
+        if (draft.ref !== null) {
+          const room = loaded.get(draft.room)!;
+          room.refs ??= new DedupCache(dedupTtlMs);
+          const key = refKey(draft.client, draft.from, draft.ref);
+          const hash = inBatch.get(`${draft.room}\u0000${key}`)!.hash;
+          room.refs.set(key, { offset: planned.offset, ts: planned.ts, hash }, now);
+        }
+        this.#events.message(planned);
+      }
+      pending.resolve(result);
+    }
+    if (this.#diskBytes > this.#o.historyBytes && !this.#reclaiming) {
+      this.#reclaiming = true;
+      this.#jobs.push(() => this.#reclaim().finally(() => this.#reclaiming = false));
+    }
+    return "done";
+  }
+
+  /** The refs of the queued drafts that only the disk may know, read in groups of ten. */
+  async #diskRefs(loaded: Map<string, KvRoom>, now: number): Promise<Map<string, KvRef>> {
+    const wanted: { id: string; room: string; key: string }[] = [];
+    const { dedupTtlMs } = this.#o;
+    if (dedupTtlMs <= 0) return new Map();
+    for (const { draft } of this.#queue) {
+      const room = loaded.get(draft.room);
+      if (!room) break;
+      if (draft.ref === null || now > room.refsOnDiskUntil) continue;
+      const key = refKey(draft.client, draft.from, draft.ref);
+      if (room.refs?.get(key, now)) continue;
+      wanted.push({ id: `${draft.room}\u0000${key}`, room: draft.room, key });
+    }
+    const found = new Map<string, KvRef>();
+    const groups = [];
+    for (let i = 0; i < wanted.length; i += KV_LIMITS.getMany) {
+      groups.push(wanted.slice(i, i + KV_LIMITS.getMany));
+    }
+    await Promise.all(groups.map(async (group) => {
+      const entries = await this.#store.getMany(group.map((w) => kvKeys.ref(w.room, w.key)));
+      for (const [i, entry] of entries.entries()) {
+        const ref = entry.value as KvRef | null;
+        if (ref && now - ref.at <= dedupTtlMs) found.set(group[i].id, ref);
+      }
+    }));
+    return found;
+  }
+
+  #fail(pending: Pending[], err: unknown): void {
+    this.#o.logger?.warn("kv.commit_failed", { count: pending.length, error: String(err) });
+    for (const p of pending) p.reject(err);
+  }
+
+  // --- housekeeping ---
+
+  /**
+   * Brings the disk back under its budget: whole rooms without members first, the least recently
+   * used first; then the oldest messages of the largest held rooms.
+   */
+  async #reclaim(): Promise<void> {
+    const target = Math.floor(this.#o.historyBytes * RECLAIM_TO);
+    for (const [name, disk] of [...this.#disk]) {
+      if (this.#diskBytes <= target) return;
+      if (disk.bytes === 0 || !this.#removable(name)) continue;
+      await this.#remove(name);
+    }
+    const held = [...this.#rooms.values()].filter((r) => r.bytes > 0)
+      .sort((a, b) => b.bytes - a.bytes);
+    for (const room of held) {
+      if (this.#diskBytes <= target) return;
+      await this.#trim(room, room.bytes - (this.#diskBytes - target));
+    }
+  }
+
+  /** Whether a room can be removed whole: no member here, not being read. */
+  #removable(name: string): boolean {
+    const room = this.#rooms.get(name);
+    return (!room || room.members === 0) && !this.#loading.has(name);
+  }
+
+  /** Drops the oldest messages of a held room until at most `bytes` are kept. */
+  async #trim(room: KvRoom, bytes: number): Promise<void> {
+    const plan = new RoomPlan(room, this.#o.historySize, Math.max(0, bytes));
+    // An empty addition trims: RoomPlan drops from the oldest while over its bounds.
+    while (plan.bytes > Math.max(0, bytes) && plan.dropOld < room.size) {
+      const size = room.sizeAt(plan.dropOld++);
+      plan.bytes -= size;
+      plan.mutations += partsOf(size);
+      if (plan.mutations >= KV_LIMITS.mutations - 1) break;
+    }
+    const atomic = this.#store.atomic();
+    plan.write(atomic, this.#o.now());
+    const done = await atomic.commit();
+    if (!done.ok) {
+      await this.#reread(room);
+      return;
+    }
+    room.apply(plan, done.versionstamp);
+    this.#touch(room.name, room.bytes, this.#disk.get(room.name)?.touched ?? this.#o.now());
+  }
+
+  /** Removes a room from disk: messages and refs first, its head last. */
+  async #remove(name: string): Promise<void> {
+    const kv = this.#store;
+    const head = await kv.get<KvHead>(kvKeys.head(name));
+    for (const prefix of [kvKeys.messages(name), kvKeys.refs(name)]) {
+      let atomic = kv.atomic();
+      let count = 0;
+      for await (const entry of kv.list({ prefix }, { batchSize: 1000 })) {
+        atomic.delete(entry.key as (string | number)[]);
+        if (++count === KV_LIMITS.mutations) {
+          await atomic.commit();
+          atomic = kv.atomic();
+          count = 0;
+        }
+      }
+      if (count > 0) await atomic.commit();
+    }
+    await kv.atomic().check({ key: kvKeys.head(name), versionstamp: head.versionstamp })
+      .delete(kvKeys.head(name)).commit();
+    const known = this.#disk.get(name);
+    if (known) this.#diskBytes -= known.bytes;
+    this.#disk.delete(name);
+    const room = this.#rooms.get(name);
+    if (room) this.#unload(room);
+  }
+
+  maintain(now: number): void {
+    const ttl = this.#o.roomTtlMs;
+    for (const room of this.#rooms.values()) room.refs?.sweep(now);
+    const expired: string[] = [];
+    for (const [name, disk] of this.#disk) {
+      // Time spent stopped does not count: a restart gives every room its full TTL again.
+      const since = Math.max(disk.touched, this.#startedAt);
+      if (now - since <= ttl) break;
+      const room = this.#rooms.get(name);
+      if (room && room.members > 0) continue;
+      if (room && now - room.idleSince <= ttl) continue;
+      expired.push(name);
+    }
+    if (expired.length === 0) return;
+    this.#schedule(async () => {
+      for (const name of expired) if (this.#removable(name)) await this.#remove(name);
+    });
+  }
+
+  // --- joining and reading ---
+
+  async join(name: string): Promise<void> {
+    const room = await this.#room(name);
+    if (room.members++ === 0) this.#idle.delete(name);
+  }
+
+  leave(name: string): void {
+    const room = this.#rooms.get(name);
+    if (!room || --room.members !== 0) return;
+    const now = this.#o.now();
+    room.idleSince = now;
+    this.#idle.set(name, room);
+    this.#members.delete(name);
+    this.#touch(name, room.bytes, now);
+  }
+
+  async recover(
+    name: string,
+    resume: { since: number; epoch: string } | null,
+    recent: number,
+  ): Promise<Recovery> {
+    const room = await this.#room(name);
+    const { epoch, offset, oldest } = room;
+    if (resume && resume.epoch === epoch && resume.since >= oldest - 1 && resume.since <= offset) {
+      const after = await this.#messages(name, epoch, resume.since + 1, offset);
+      if (after.length === offset - resume.since) {
+        return { epoch, offset, recovered: true, history: after };
+      }
+    }
+    const count = Math.min(recent, offset - oldest + 1);
+    const history = count > 0 ? await this.#messages(name, epoch, offset - count + 1, offset) : [];
+    return { epoch, offset, recovered: false, history };
+  }
+
+  /** The messages `from` to `to` that the disk holds, in offset order. */
+  async #messages(room: string, epoch: string, from: number, to: number): Promise<ChatMessage[]> {
+    if (from > to) return [];
+    const entries = [];
+    for await (
+      const entry of this.#store.list({
+        start: kvKeys.from(room, from),
+        end: kvKeys.from(room, to + 1),
+      }, { batchSize: Math.min(1000, to - from + 1) })
+    ) entries.push(entry);
+    return decodeChunks(room, epoch, entries);
+  }
+
+  memberJoined(room: string, member: Member): void {
+    let members = this.#members.get(room);
+    if (!members) this.#members.set(room, members = new Map());
+    members.set(member.id, member);
+  }
+
+  memberLeft(room: string, id: string): void {
+    const members = this.#members.get(room);
+    if (members?.delete(id) && members.size === 0) this.#members.delete(room);
+  }
+
+  members(room: string, limit: number, local: number): Promise<RoomMembers> {
+    try {
+      memberLimit(limit);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const out: Member[] = [];
+    for (const member of this.#members.get(room)?.values() ?? []) {
+      if (out.length >= limit) break;
+      out.push(member);
+    }
+    return Promise.resolve({ online: local, members: out });
+  }
+
+  online(_room: string, local: number): number {
+    return local;
+  }
+
+  admission(name: string): "known" | "new" | "full" {
+    if (this.#rooms.has(name)) return "known";
+    return this.#rooms.size < this.#o.maxRooms || this.#idle.size > 0 ? "new" : "full";
+  }
+
+  roomCount(): number {
+    return this.#rooms.size;
+  }
+
+  roomNames(): Iterable<string> {
+    return this.#rooms.keys();
+  }
+
+  position(name: string): RoomPosition | null {
+    const room = this.#rooms.get(name);
+    return room ? { epoch: room.epoch, offset: room.offset } : null;
+  }
+
+  command(_command: EngineCommand): Promise<void> {
+    // One process: no other to tell.
+    return Promise.resolve();
+  }
+
+  /** Commits what is queued, then closes the store. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.settled();
+    this.#kv?.close();
+    this.#rooms.clear();
+    this.#idle.clear();
+    this.#members.clear();
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * The part of a Deno KV handle the KV engine uses, so that the engine takes the handle as an
+ * option (`lib/server` opens it with `Deno.openKv`; tests pass `Deno.openKv(":memory:")`), and
+ * the limits of one atomic operation it plans its commits within.
+ *
+ * @module
+ */
+
+/** One part of a key (the subset of Deno KV's key parts the engine uses). */
+export type KvKeyPart = string | number;
+
+/** A key: a tuple of parts, compared part by part. */
+export type KvKey = readonly KvKeyPart[];
+
+/** An entry as read: its key, its value (null when missing) and its versionstamp. */
+export interface KvEntry<T> {
+  key: readonly unknown[];
+  value: T | null;
+  versionstamp: string | null;
+}
+
+/** Which keys {@linkcode KvHandle.list} reads: a prefix, or a range `[start, end)`. */
+export type KvSelector =
+  | { prefix: KvKey }
+  | { prefix: KvKey; start: KvKey }
+  | { prefix: KvKey; end: KvKey }
+  | { start: KvKey; end: KvKey };
+
+/** An atomic operation: checks, then mutations, all applied or none. */
+export interface KvAtomic {
+  check(...checks: { key: KvKey; versionstamp: string | null }[]): KvAtomic;
+  set(key: KvKey, value: unknown, options?: { expireIn?: number }): KvAtomic;
+  delete(key: KvKey): KvAtomic;
+  commit(): Promise<{ ok: true; versionstamp: string } | { ok: false }>;
+}
+
+/**
+ * What the KV engine needs of a Deno KV handle; `Deno.Kv` has it.
+ *
+ * @example
+ * ```ts
+ * const kv: KvHandle = await Deno.openKv(":memory:");
+ * await kv.atomic().set(["a"], 1).commit();
+ * ```
+ */
+export interface KvHandle {
+  get<T = unknown>(key: KvKey): Promise<KvEntry<T>>;
+  getMany(keys: KvKey[]): Promise<KvEntry<unknown>[]>;
+  list<T = unknown>(
+    selector: KvSelector,
+    options?: { limit?: number; reverse?: boolean; batchSize?: number },
+  ): AsyncIterable<{ key: readonly unknown[]; value: T; versionstamp: string }>;
+  atomic(): KvAtomic;
+  close(): void;
+}
+
+/**
+ * What one atomic operation may hold, with a margin under Deno KV's limits (1000 mutations, 100
+ * checks, 819 200 bytes of keys and values, 65 536 bytes per value, 10 keys per `getMany`).
+ *
+ * @example
+ * ```ts
+ * KV_LIMITS.mutations; // 900
+ * ```
+ */
+export const KV_LIMITS = {
+  mutations: 900,
+  checks: 90,
+  bytes: 700_000,
+  /** Bytes of one stored chunk of a message body. */
+  chunkBytes: 60_000,
+  getMany: 10,
+} as const;
