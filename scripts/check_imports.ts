@@ -27,9 +27,16 @@ export interface Import {
 export const MAY_IMPORT: Record<string, string[]> = {
   "lib/protocol": ["lib/protocol"],
   "lib/shared": ["lib/shared"],
-  "lib/engine": ["lib/engine/engine.ts", "lib/engine/dedup_cache.ts", "lib/protocol", "lib/shared"],
+  "lib/engine": [
+    "lib/engine/engine.ts",
+    "lib/engine/dedup_cache.ts",
+    "lib/engine/local_members.ts",
+    "lib/protocol",
+    "lib/shared",
+  ],
   "lib/engine/memory": [
     "lib/engine/memory",
+    "lib/engine/local_members.ts",
     "lib/engine/engine.ts",
     "lib/engine/dedup_cache.ts",
     "lib/protocol",
@@ -37,6 +44,7 @@ export const MAY_IMPORT: Record<string, string[]> = {
   ],
   "lib/engine/kv": [
     "lib/engine/kv",
+    "lib/engine/local_members.ts",
     "lib/engine/engine.ts",
     "lib/engine/dedup_cache.ts",
     "lib/protocol",

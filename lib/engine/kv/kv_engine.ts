@@ -10,6 +10,7 @@
  */
 
 import { DedupCache, refKey } from "../dedup_cache.ts";
+import { LocalMembers } from "../local_members.ts";
 import type {
   Draft,
   Engine,
@@ -20,7 +21,7 @@ import type {
   RoomMembers,
   RoomPosition,
 } from "../engine.ts";
-import { dedupeContent, memberLimit } from "../engine.ts";
+import { dedupeContent } from "../engine.ts";
 import type { ChatMessage, Member } from "../../protocol/frames.ts";
 import { randomToken } from "../../shared/ids.ts";
 import { textHash } from "../../shared/text_hash.ts";
@@ -104,7 +105,7 @@ export class KvEngine implements Engine {
   /** Every room on disk, the least recently used first. */
   #disk = new Map<string, DiskRoom>();
   #diskBytes = 0;
-  #members = new Map<string, Map<string, Member>>();
+  #members = new LocalMembers();
   #queue: Pending[] = [];
   #jobs: (() => Promise<void>)[] = [];
   #running: Promise<void> | null = null;
@@ -628,7 +629,7 @@ export class KvEngine implements Engine {
     const now = this.#o.now();
     room.idleSince = now;
     this.#idle.set(name, room);
-    this.#members.delete(name);
+    this.#members.forget(name);
     this.#touch(name, room.bytes, now);
   }
 
@@ -664,28 +665,15 @@ export class KvEngine implements Engine {
   }
 
   memberJoined(room: string, member: Member): void {
-    let members = this.#members.get(room);
-    if (!members) this.#members.set(room, members = new Map());
-    members.set(member.id, member);
+    this.#members.joined(room, member);
   }
 
   memberLeft(room: string, id: string): void {
-    const members = this.#members.get(room);
-    if (members?.delete(id) && members.size === 0) this.#members.delete(room);
+    this.#members.left(room, id);
   }
 
   members(room: string, limit: number, local: number): Promise<RoomMembers> {
-    try {
-      memberLimit(limit);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    const out: Member[] = [];
-    for (const member of this.#members.get(room)?.values() ?? []) {
-      if (out.length >= limit) break;
-      out.push(member);
-    }
-    return Promise.resolve({ online: local, members: out });
+    return this.#members.list(room, limit, local);
   }
 
   online(_room: string, local: number): number {

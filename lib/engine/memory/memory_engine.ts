@@ -19,8 +19,9 @@ import type {
   RoomMembers,
   RoomPosition,
 } from "../engine.ts";
-import { contentOf, dedupeContent, memberLimit, withUser } from "../engine.ts";
+import { contentOf, dedupeContent, withUser } from "../engine.ts";
 import type { Member } from "../../protocol/frames.ts";
+import { LocalMembers } from "../local_members.ts";
 import { RoomLog } from "./room_log.ts";
 import { randomToken } from "../../shared/ids.ts";
 import { textHash } from "../../shared/text_hash.ts";
@@ -75,7 +76,7 @@ export class MemoryEngine implements Engine {
   #bytes = 0;
   #options: Required<MemoryEngineOptions>;
   /** Members of each room with any, in the order they joined. */
-  #members = new Map<string, Map<string, Member>>();
+  #members = new LocalMembers();
   #events: EngineEvents = { message: () => {} };
 
   constructor(options: MemoryEngineOptions) {
@@ -207,32 +208,19 @@ export class MemoryEngine implements Engine {
     if (!room || --room.members !== 0) return;
     room.idleSince = this.#options.now();
     this.#idle.set(name, room);
-    this.#members.delete(name);
+    this.#members.forget(name);
   }
 
   memberJoined(room: string, member: Member): void {
-    let members = this.#members.get(room);
-    if (!members) this.#members.set(room, members = new Map());
-    members.set(member.id, member);
+    this.#members.joined(room, member);
   }
 
   memberLeft(room: string, id: string): void {
-    const members = this.#members.get(room);
-    if (members?.delete(id) && members.size === 0) this.#members.delete(room);
+    this.#members.left(room, id);
   }
 
   members(room: string, limit: number, local: number): Promise<RoomMembers> {
-    try {
-      memberLimit(limit);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    const out: Member[] = [];
-    for (const member of this.#members.get(room)?.values() ?? []) {
-      if (out.length >= limit) break;
-      out.push(member);
-    }
-    return Promise.resolve({ online: local, members: out });
+    return this.#members.list(room, limit, local);
   }
 
   admission(name: string): "known" | "new" | "full" {
