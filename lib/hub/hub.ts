@@ -21,6 +21,7 @@ import { LocalRoom } from "./local_room.ts";
 import type { Logger } from "../shared/log.ts";
 import { Metrics } from "./metrics.ts";
 import { Outbound } from "./outbound.ts";
+import { MessageJsonCache } from "./message_json_cache.ts";
 import { PresenceSchedule } from "./presence_schedule.ts";
 import {
   type ChatMessage,
@@ -72,6 +73,8 @@ export class Hub {
   #presence: PresenceSchedule;
   #join: JoinFlow;
   #in: Inbound;
+  /** The JSON of the latest messages: one welcome's worth (2 × `MAX_BUFFERED_BYTES`). */
+  #json: MessageJsonCache;
   #tokens: TokenLifecycle;
   #connections = new Set<Connection>();
   #rooms = new Map<string, LocalRoom>();
@@ -122,6 +125,7 @@ export class Hub {
       queue: (conn, frame) => out.queue(conn, frame),
       metrics,
     });
+    this.#json = new MessageJsonCache(2 * config.maxBufferedBytes);
     this.#join = new JoinFlow({
       config,
       engine,
@@ -130,6 +134,7 @@ export class Hub {
       out,
       presence,
       room: (name) => this.#room(name),
+      json: this.#json,
       restart: (sub, reason) => this.#restart(sub, reason),
     });
     const tokens = this.#tokens = new TokenLifecycle({
@@ -528,7 +533,7 @@ export class Hub {
       if (offset <= sub.floor || conn.id === message.from) continue;
       this.#out.queue(
         conn,
-        conn.json ? (json ??= JSON.stringify(message)) : (plain ??= messageText(message)),
+        conn.json ? (json ??= this.#json.of(message)) : (plain ??= messageText(message)),
       );
       count++;
     }

@@ -26,6 +26,7 @@ import {
   type WelcomeFrame,
 } from "../protocol/frames.ts";
 import type { Subscription } from "./connection.ts";
+import type { MessageJsonCache } from "./message_json_cache.ts";
 import type { Identity } from "../auth/identity.ts";
 import type { RoomAccess } from "../shared/room_grants.ts";
 
@@ -47,6 +48,8 @@ export interface JoinFlowOptions {
   presence: PresenceSchedule;
   /** The local room named `name`, created (and joined in the engine) when new. */
   room: (name: string) => LocalRoom;
+  /** The JSON of the latest messages, shared with the live fan-out. */
+  json: MessageJsonCache;
   /** Restarts a subscription whose room moved to a new epoch while it joined. */
   restart: (sub: Subscription, reason: string) => void;
 }
@@ -123,6 +126,7 @@ export class JoinFlow {
         members,
         resumed,
         2 * config.maxBufferedBytes,
+        this.#o.json,
       )
       : null;
     const held = room.joining.get(sub) ?? [];
@@ -253,7 +257,7 @@ function utf8Bytes(text: string): number {
  *
  * @example
  * ```ts
- * encodeWelcome(joiner, recovery, 3, members, false, 1 << 21);
+ * encodeWelcome(joiner, recovery, 3, members, false, 1 << 21, new MessageJsonCache(1 << 22));
  * // { json: '{"type":"welcome",...}', recovered: false, dropped: 0 }
  * ```
  */
@@ -264,6 +268,7 @@ function encodeWelcome(
   members: Member[],
   resumed: boolean,
   maxBytes: number,
+  cache: MessageJsonCache,
 ): EncodedWelcome {
   const own = resumed ? joiner.client : null;
   const history = recovery.history.filter((m) =>
@@ -313,7 +318,7 @@ function encodeWelcome(
   const parts: string[] = [];
   let bytes = utf8Bytes(base);
   for (let i = history.length - 1; i >= 0; i--) {
-    const part = JSON.stringify(history[i]);
+    const part = cache.of(history[i]);
     const size = utf8Bytes(part) + 1;
     if (bytes + size > maxBytes) break;
     parts.push(part);
@@ -323,8 +328,15 @@ function encodeWelcome(
   frame.recovered = recovery.recovered && dropped === 0;
   const json = JSON.stringify(frame);
   const at = json.lastIndexOf('"history":[]') + '"history":['.length;
+  // One join: the welcome is built once, not copied again by a concatenation.
+  const pieces = [json.slice(0, at)];
+  for (let i = parts.length - 1; i >= 0; i--) {
+    pieces.push(parts[i]);
+    if (i > 0) pieces.push(",");
+  }
+  pieces.push(json.slice(at));
   return {
-    json: json.slice(0, at) + parts.reverse().join(",") + json.slice(at),
+    json: pieces.join(""),
     recovered: frame.recovered,
     dropped,
   };
