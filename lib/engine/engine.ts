@@ -63,6 +63,66 @@ export function dedupeContent(message: { text?: string; data?: unknown }): strin
 }
 
 /**
+ * What every engine stores of a message besides its room, epoch, offset and time: the sender
+ * (connection, public client id, name; user and info in auth mode) and the content.
+ */
+export interface StoredBody {
+  from: string;
+  client: string | null;
+  name: string | null;
+  text?: string;
+  data?: unknown;
+  user?: string;
+  info?: UserInfo;
+}
+
+/**
+ * The stored body of a draft: only the fields it has (open mode's messages keep exactly theirs).
+ *
+ * @example
+ * ```ts
+ * storedBody({ room: "r", from: "c1", client: null, name: null, text: "hi", ref: null });
+ * // { from: "c1", client: null, name: null, text: "hi" }
+ * ```
+ */
+export function storedBody(draft: Draft): StoredBody {
+  const body: StoredBody = { from: draft.from, client: draft.client, name: draft.name };
+  Object.assign(body, contentOf(draft));
+  if (draft.user !== undefined) body.user = draft.user;
+  if (draft.info !== undefined) body.info = draft.info;
+  return body;
+}
+
+/**
+ * The message a client sees, from where the engine put it and its stored body (the one shape
+ * the memory, KV and Redis engines all build).
+ *
+ * @example
+ * ```ts
+ * messageOf("lobby", "e1", 3, 1700000000000, { from: "c1", client: null, name: null, text: "hi" });
+ * ```
+ */
+export function messageOf(
+  room: string,
+  epoch: string,
+  offset: number,
+  ts: number,
+  body: StoredBody,
+): ChatMessage {
+  return withUser({
+    type: "message",
+    room,
+    offset,
+    id: `${epoch}-${offset}`,
+    from: body.from,
+    client: body.client,
+    name: body.name,
+    ...contentOf(body),
+    ts,
+  }, body);
+}
+
+/**
  * `message` with the sender's `user` and `info` added when the draft has them (auth mode), and
  * unchanged otherwise: open mode's messages keep exactly their fields.
  *

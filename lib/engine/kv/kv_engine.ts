@@ -21,14 +21,13 @@ import type {
   RoomMembers,
   RoomPosition,
 } from "../engine.ts";
-import { dedupeContent } from "../engine.ts";
+import { dedupeContent, messageOf } from "../engine.ts";
 import type { ChatMessage, Member } from "../../protocol/frames.ts";
 import { randomToken } from "../../shared/ids.ts";
 import { textHash } from "../../shared/text_hash.ts";
 import type { Logger } from "../../shared/log.ts";
 import { KV_LIMITS, type KvHandle } from "./kv_handle.ts";
 import {
-  buildMessage,
   decodeChunks,
   encodeBody,
   type KvHead,
@@ -400,16 +399,7 @@ export class KvEngine implements Engine {
       plan ??= new RoomPlan(room, historySize, roomHistoryBytes);
       const before = plan.snapshot();
       const { chunks, bytes } = encodeBody(draft, ts);
-      const message = buildMessage(draft.room, room.epoch, plan.nextOffset, {
-        from: draft.from,
-        client: draft.client,
-        name: draft.name,
-        ...(draft.text !== undefined ? { text: draft.text } : {}),
-        ...(Object.hasOwn(draft, "data") ? { data: draft.data } : {}),
-        ...(draft.user !== undefined ? { user: draft.user } : {}),
-        ...(draft.info !== undefined ? { info: draft.info } : {}),
-        ts,
-      });
+      const message = messageOf(draft.room, room.epoch, plan.nextOffset, ts, draft);
       plan.add({ message, chunks, bytes });
       const withRef = key !== null && dedupTtlMs > 0;
       const all = isNew ? [...plans.values(), plan] : [...plans.values()];

@@ -8,8 +8,8 @@
  * @module
  */
 
-import { contentOf, type Draft, withUser } from "../engine.ts";
-import type { ChatMessage, UserInfo } from "../../protocol/frames.ts";
+import { type Draft, messageOf, type StoredBody, storedBody } from "../engine.ts";
+import type { ChatMessage } from "../../protocol/frames.ts";
 import { KV_LIMITS, type KvKey } from "./kv_handle.ts";
 
 /** A room's head: its epoch, newest offset, oldest kept offset, bytes kept, last write. */
@@ -33,14 +33,7 @@ export interface KvRef {
 }
 
 /** What a message is stored as, besides its room, epoch and offset. */
-interface Body {
-  from: string;
-  client: string | null;
-  name: string | null;
-  text?: string;
-  data?: unknown;
-  user?: string;
-  info?: UserInfo;
+interface Body extends StoredBody {
   ts: number;
 }
 
@@ -100,38 +93,13 @@ const decoder = new TextDecoder();
  * ```
  */
 export function encodeBody(draft: Draft, ts: number): { chunks: Uint8Array[]; bytes: number } {
-  const body: Body = { from: draft.from, client: draft.client, name: draft.name, ts };
-  Object.assign(body, contentOf(draft));
-  if (draft.user !== undefined) body.user = draft.user;
-  if (draft.info !== undefined) body.info = draft.info;
+  const body: Body = { ...storedBody(draft), ts };
   const all = encoder.encode(JSON.stringify(body));
   const chunks: Uint8Array[] = [];
   for (let at = 0; at < all.length || chunks.length === 0; at += KV_LIMITS.chunkBytes) {
     chunks.push(all.subarray(at, at + KV_LIMITS.chunkBytes));
   }
   return { chunks, bytes: all.length };
-}
-
-/**
- * The message a client sees, built from its stored body.
- *
- * @example
- * ```ts
- * buildMessage("lobby", "e1", 3, { from: "c1", client: null, name: null, text: "hi", ts: 5 });
- * ```
- */
-export function buildMessage(room: string, epoch: string, offset: number, body: Body): ChatMessage {
-  return withUser({
-    type: "message",
-    room,
-    offset,
-    id: `${epoch}-${offset}`,
-    from: body.from,
-    client: body.client,
-    name: body.name,
-    ...contentOf(body),
-    ts: body.ts,
-  }, body);
 }
 
 /**
@@ -161,7 +129,8 @@ export function decodeChunks(
     if (parts.length !== expected) continue;
     const bytes = parts.length === 1 ? parts[0] : concat(parts);
     try {
-      out.push(buildMessage(room, epoch, offset, JSON.parse(decoder.decode(bytes)) as Body));
+      const body = JSON.parse(decoder.decode(bytes)) as Body;
+      out.push(messageOf(room, epoch, offset, body.ts, body));
     } catch {
       // A body cut short (a write lost mid-way) is left out: the caller sees the gap.
     }

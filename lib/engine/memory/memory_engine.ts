@@ -19,7 +19,7 @@ import type {
   RoomMembers,
   RoomPosition,
 } from "../engine.ts";
-import { contentOf, dedupeContent, withUser } from "../engine.ts";
+import { dedupeContent, messageOf } from "../engine.ts";
 import type { Member } from "../../protocol/frames.ts";
 import { LocalMembers } from "../local_members.ts";
 import { RoomLog } from "./room_log.ts";
@@ -172,17 +172,7 @@ export class MemoryEngine implements Engine {
     }
     const before = room.log.bytes;
     const message = room.log.append((offset) =>
-      withUser({
-        type: "message",
-        room: draft.room,
-        offset,
-        id: `${room.log.epoch}-${offset}`,
-        from: draft.from,
-        client: draft.client,
-        name: draft.name,
-        ...contentOf(draft),
-        ts: now,
-      }, draft)
+      messageOf(draft.room, room.log.epoch, offset, now, draft)
     );
     if (room.log.bytes > this.#options.roomHistoryBytes) {
       room.log.trimTo(this.#options.roomHistoryBytes);

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { contentOf, type Draft, withUser } from "../engine.ts";
-import type { ChatMessage, UserInfo } from "../../protocol/frames.ts";
+import { type Draft, messageOf, type StoredBody, storedBody } from "../engine.ts";
+import type { ChatMessage } from "../../protocol/frames.ts";
 
 /** A message as it travels through Redis, with its epoch. */
 export interface Envelope {
@@ -14,17 +14,7 @@ export interface Envelope {
   message: ChatMessage;
 }
 
-interface Body {
-  from: string;
-  client: string | null;
-  name: string | null;
-  text?: string;
-  data?: unknown;
-  /** Auth mode only. */
-  user?: string;
-  /** Auth mode only, when the sender's token has one. */
-  info?: UserInfo;
-}
+type Body = StoredBody;
 
 /**
  * The JSON body of a draft (the parts the Lua script does not fill in).
@@ -36,43 +26,7 @@ interface Body {
  * ```
  */
 export function encodeBody(draft: Draft): string {
-  const body: Body = {
-    from: draft.from,
-    client: draft.client,
-    name: draft.name,
-    ...contentOf(draft),
-  };
-  if (draft.user !== undefined) body.user = draft.user;
-  if (draft.info !== undefined) body.info = draft.info;
-  return JSON.stringify(body);
-}
-
-/**
- * Builds the message a client sees from its parts.
- *
- * @example
- * ```ts
- * buildMessage("lobby", "e1", 3, 1700000000000, { from: "c1", client: null, name: null, text: "hi" });
- * ```
- */
-export function buildMessage(
-  room: string,
-  epoch: string,
-  offset: number,
-  ts: number,
-  body: Body,
-): ChatMessage {
-  return withUser({
-    type: "message",
-    room,
-    offset,
-    id: `${epoch}-${offset}`,
-    from: body.from,
-    client: body.client,
-    name: body.name,
-    ...contentOf(body),
-    ts,
-  }, body);
+  return JSON.stringify(storedBody(draft));
 }
 
 /**
@@ -85,7 +39,7 @@ export function buildMessage(
  */
 export function decodePayload(room: string, payload: string): Envelope {
   const p = JSON.parse(payload) as { e: string; o: number; t: number; d: Body };
-  return { epoch: p.e, message: buildMessage(room, p.e, p.o, p.t, p.d) };
+  return { epoch: p.e, message: messageOf(room, p.e, p.o, p.t, p.d) };
 }
 
 /**
@@ -105,7 +59,7 @@ export function decodeEntries(room: string, epoch: string, entries: unknown): Ch
     const [id, fields] = entry as [string, string[]];
     const get = (name: string) => fields[fields.indexOf(name) + 1];
     const body = JSON.parse(get("d")) as Body;
-    return buildMessage(room, epoch, parseInt(String(id), 10), Number(get("t")), body);
+    return messageOf(room, epoch, parseInt(String(id), 10), Number(get("t")), body);
   });
   return out.sort((a, b) => a.offset - b.offset);
 }

@@ -6,10 +6,10 @@
  */
 
 import { refKey } from "../dedup_cache.ts";
-import { dedupeContent, type Draft, type PublishResult } from "../engine.ts";
+import { dedupeContent, type Draft, messageOf, type PublishResult } from "../engine.ts";
 import type { ChatMessage, Member } from "../../protocol/frames.ts";
 import { roomKeys } from "./keys.ts";
-import { buildMessage, decodeEntries, encodeBody } from "./messages.ts";
+import { decodeEntries, encodeBody } from "./messages.ts";
 import { decodeMembers } from "./presence_table.ts";
 import {
   type LuaScript,
@@ -135,7 +135,7 @@ export class RedisStore {
       if (seenHash !== undefined && Number(seenHash) !== hash) return { status: "conflict" };
       return { status: "duplicate", offset: Number(offset), ts: Number(seenTs) };
     }
-    const message = buildMessage(draft.room, String(reply[1]), Number(reply[2]), ts, draft);
+    const message = messageOf(draft.room, String(reply[1]), Number(reply[2]), ts, draft);
     return { status: "accepted", message };
   }
 
