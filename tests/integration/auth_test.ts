@@ -26,6 +26,7 @@ testWithPermissions(
       MAX_INFO_BYTES: "512",
       ALLOW_ANONYMOUS: "1",
       PUBLIC_ROOMS: "lobby-public",
+      OPERATOR_TOKEN: "operator-token-0123456789",
     });
     const sec = Math.floor(Date.now() / 1000);
     const good = {
@@ -117,8 +118,19 @@ testWithPermissions(
         [],
         "nobody joined",
       );
-      const metrics = await (await fetch(srv.httpUrl("/metrics"))).text();
-      assert.equal(metrics.length > 0, true);
+      // Each refusal is counted by its reason, and the operator token is needed to read them.
+      const metrics = await (await fetch(srv.httpUrl("/metrics"), {
+        headers: { authorization: "Bearer operator-token-0123456789" },
+      })).text();
+      for (
+        const reason of ["token_missing", "token_signature", "token_expired", "handshake_forbidden"]
+      ) {
+        assert.match(
+          metrics,
+          new RegExp(`fanout_rejected_total\\{reason="${reason}"\\} [1-9]`),
+          reason,
+        );
+      }
     } finally {
       await witness.close();
       await srv.stop();
