@@ -299,10 +299,22 @@ export class Hub {
     const log = this.#log;
     socket.binaryType = "arraybuffer";
     socket.onopen = () => {
+      // Once: the handshake it holds is not kept for the life of the connection.
+      socket.onopen = null;
       log.debug("ws.open", { id: conn.id, room: conn.room, mode: json ? "json" : "plain" });
       // The join never rejects; a WebSocket ignores the promise, a test's fake socket awaits it.
       return this.#join.open(primary, handshake.resume);
     };
+    this.#listen(socket, conn);
+    return conn;
+  }
+
+  /**
+   * The socket's handlers for the life of the connection, made here so that they hold only
+   * `conn` (closures made in `attach` would keep its whole scope: the handshake, the request).
+   */
+  #listen(socket: UpgradedSocket, conn: Connection): void {
+    const log = this.#log;
     socket.onmessage = (event: { data: string | ArrayBuffer }) => this.receive(conn, event.data);
     socket.onclose = (event: { code: number }) => {
       log.debug("ws.close", { id: conn.id, room: conn.room, code: event.code });
@@ -314,7 +326,6 @@ export class Hub {
       this.metrics.reject(reason);
       log.info("ws.closed_abusive", { id: conn.id, room: conn.room, code, reason });
     };
-    return conn;
   }
 
   /**

@@ -51,17 +51,24 @@ export interface HttpLimits {
   inbound: InboundBudget;
 }
 
-/** Options of {@linkcode serveHttpConnection}. */
-export interface HttpConnectionOptions {
+/**
+ * Options of {@linkcode serveHttpConnection}: one object for every connection of a server (the
+ * callbacks are told which connection), so that a connection holds no closures of its own.
+ */
+export interface HttpConnectionOptions<C extends ConnLike = ConnLike> {
   handler: FetchHandler;
-  info: ConnectionInfo;
   /** Origin used for requests without a usable Host header, e.g. `http://127.0.0.1:8000`. */
   origin: string;
   limits: HttpLimits;
   /** True while the server shuts down: responses close their connection. */
   draining: () => boolean;
-  /** An upgraded socket is open (the server watches it for heartbeats until it closes). */
-  onWebSocket: (socket: ServerWebSocket) => void;
+  /** `conn` was upgraded and its socket opens (the server watches it for heartbeats). */
+  onWebSocket: (conn: C, socket: ServerWebSocket) => void;
+  /**
+   * The upgraded `conn` is done: its socket closed and its reads ended (the connection is
+   * released; nothing more happens on it).
+   */
+  onWebSocketEnd?: (conn: C, socket: ServerWebSocket) => void;
   /** A request failed inside the handler (logged by the caller). */
   onError?: (err: unknown) => void;
   /**
@@ -69,7 +76,7 @@ export interface HttpConnectionOptions {
    * one (its head is read, its response not yet written), or `upgraded` to a WebSocket. A server
    * short of descriptors, or shutting down, may close a waiting connection at once.
    */
-  onPhase?: (phase: "waiting" | "busy" | "upgraded") => void;
+  onPhase?: (conn: C, phase: "waiting" | "busy" | "upgraded") => void;
   /** Monotonic clock in ms (default `performance.now`). */
   now?: () => number;
   /** Timers (default `setTimeout` and `clearTimeout`). */
@@ -78,8 +85,11 @@ export interface HttpConnectionOptions {
 
 const encoder = new TextEncoder();
 const READ_CHUNK = 4096;
-/** Read buffer of an upgraded connection while its reads are small, and while they are not. */
-const WS_IDLE_CHUNK = 1024;
+/**
+ * Read buffer of an upgraded connection while its reads are small (an idle connection holds it
+ * in its pending read), and while they are not.
+ */
+const WS_IDLE_CHUNK = 256;
 const WS_BUSY_CHUNK = 16 * 1024;
 const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
@@ -118,7 +128,8 @@ interface PendingUpgrade {
 /** Requests read by this module, with the connection they came on (for the upgrade). */
 const requestConns = new WeakMap<
   Request,
-  { conn: ConnLike; limits: HttpLimits; opts: HttpConnectionOptions }
+  // deno-lint-ignore no-explicit-any
+  { conn: ConnLike; opts: HttpConnectionOptions<any> }
 >();
 /** Responses returned by {@linkcode upgradeWebSocket}, with what the upgrade needs. */
 const upgrades = new WeakMap<Response, PendingUpgrade>();
@@ -169,7 +180,8 @@ export function upgradeWebSocket(
   if (headers.get("sec-websocket-version") !== "13") {
     throw new TypeError("'sec-websocket-version' header must be '13'");
   }
-  const { conn, limits, opts } = from;
+  const { conn, opts } = from;
+  const limits = opts.limits;
   const socket = new ServerWebSocket({
     stream: conn,
     protocol: options.protocol ?? "",
@@ -295,20 +307,24 @@ class Refused extends Error {
 }
 
 /**
- * Serves `conn` until it closes: reads requests, answers them through `handler`, and hands the
- * connection over to a WebSocket when the handler upgrades. Resolves when the connection is done
- * (for a WebSocket, when the socket has closed). Never rejects.
+ * Serves `conn`: reads requests, answers them through `handler`, and hands the connection over
+ * to a WebSocket when the handler upgrades. Resolves with `"ended"` once the connection is closed,
+ * or with `"upgraded"` once its socket is open and reading by itself (`onWebSocketEnd` then tells
+ * when it is done). Never rejects.
  *
  * @example
  * ```ts
  * const conn = await listener.accept();
- * serveHttpConnection(conn, { handler: app.fetch, info, origin, limits, draining, onWebSocket });
+ * const outcome = await serveHttpConnection(conn, info, {
+ *   handler: app.fetch, origin, limits, draining: () => false, onWebSocket: () => {},
+ * });
  * ```
  */
-export async function serveHttpConnection(
-  conn: ConnLike,
-  opts: HttpConnectionOptions,
-): Promise<void> {
+export async function serveHttpConnection<C extends ConnLike>(
+  conn: C,
+  info: ConnectionInfo,
+  opts: HttpConnectionOptions<C>,
+): Promise<"ended" | "upgraded"> {
   const { limits } = opts;
   const { setTimer, clearTimer } = opts.timers ?? realTimers;
   const buf = new ReadBuffer();
@@ -330,13 +346,14 @@ export async function serveHttpConnection(
     if (timer !== null) clearTimer(timer);
     timer = null;
   };
-  const close = () => {
+  const close = (): "ended" => {
     disarm();
     try {
       conn.close();
     } catch {
       // Already closed.
     }
+    return "ended";
   };
   let first = true;
   let upgrade: PendingUpgrade | null = null;
@@ -347,14 +364,14 @@ export async function serveHttpConnection(
       // it must be complete within the request timeout.
       const waiting = !first && buf.size === 0;
       arm(waiting ? limits.keepAliveTimeoutMs : limits.requestTimeoutMs);
-      opts.onPhase?.("waiting");
+      opts.onPhase?.(conn, "waiting");
       first = false;
       let head = await readHead(conn, buf, limits, () => {
         if (waiting) arm(limits.requestTimeoutMs);
       });
       if (head === null) return close();
-      opts.onPhase?.("busy");
-      const outcome = await answer(conn, buf, head, opts, {
+      opts.onPhase?.(conn, "busy");
+      const outcome = await answer(conn, info, buf, head, opts, {
         read: disarm,
         writing: () => arm(limits.requestTimeoutMs),
       });
@@ -364,15 +381,16 @@ export async function serveHttpConnection(
       else if (opts.draining()) return close();
     }
     disarm();
-    opts.onPhase?.("upgraded");
-    return await runWebSocket(conn, buf, upgrade, opts);
+    opts.onPhase?.(conn, "upgraded");
+    runWebSocket(conn, buf, upgrade, opts);
+    return "upgraded";
   } catch (err) {
     // A refusal is written (unless the timer already closed the connection); anything else
     // (a read cut by the timer, a reset) just ends the connection.
     if (err instanceof Refused && !timedOut) {
       await writeAll(conn, plainResponse(err, true)).catch(() => {});
     }
-    close();
+    return close();
   }
 }
 
@@ -511,11 +529,12 @@ function requestUrl(head: RequestHead, origin: string): URL {
  * `phase` hears when the request is read (the handler's time is not limited) and when the
  * response starts to be written (which must end in time).
  */
-async function answer(
-  conn: ConnLike,
+async function answer<C extends ConnLike>(
+  conn: C,
+  info: ConnectionInfo,
   buf: ReadBuffer,
   head: RequestHead,
-  opts: HttpConnectionOptions,
+  opts: HttpConnectionOptions<C>,
   phase: { read(): void; writing(): void },
 ): Promise<"keep" | "close" | PendingUpgrade> {
   const body = await readBody(conn, buf, head, opts.limits);
@@ -540,10 +559,10 @@ async function answer(
       `malformed request: ${String((err as Error)?.message ?? err).slice(0, 80)}`,
     );
   }
-  requestConns.set(req, { conn, limits: opts.limits, opts });
+  requestConns.set(req, { conn, opts });
   let res: Response;
   try {
-    res = await opts.handler(req, opts.info);
+    res = await opts.handler(req, info);
   } catch (err) {
     opts.onError?.(err);
     res = new Response("internal error\n", { status: 500 });
@@ -602,41 +621,91 @@ async function answer(
   return close ? "close" : "keep";
 }
 
-/** Runs an upgraded connection: bytes read go to the socket until either side ends it. */
 /** What a connection's HTTP read buffer becomes once upgraded (one for all of them). */
 const EMPTY = new Uint8Array(0);
 
-async function runWebSocket(
-  conn: ConnLike,
+/**
+ * Opens an upgraded connection's socket and starts its reads, which run until the socket is
+ * closed and the connection ended (then `onWebSocketEnd`).
+ */
+function runWebSocket<C extends ConnLike>(
+  conn: C,
   buf: ReadBuffer,
   upgrade: PendingUpgrade,
-  opts: HttpConnectionOptions,
-): Promise<void> {
+  opts: HttpConnectionOptions<C>,
+): void {
   const { socket } = upgrade;
-  opts.onWebSocket(socket);
-  socket.open();
-  if (buf.size > 0) socket.receive(buf.bytes.subarray(buf.start, buf.end));
-  buf.bytes = EMPTY;
-  buf.start = buf.end = 0;
-  // An idle connection waits with a small buffer; one that fills it reads with a large one
-  // until its reads get small again. The reader copies what it keeps, so buffers are reused.
-  const small = new Uint8Array(WS_IDLE_CHUNK);
-  let large: Uint8Array<ArrayBuffer> | null = null;
-  let chunk: Uint8Array<ArrayBuffer> = small;
+  opts.onWebSocket(conn, socket);
+  const reads = new WebSocketReads(conn, socket, opts);
   try {
-    while (socket.readyState !== 3 || socket.lingering) {
-      const n = await conn.read(chunk);
-      if (n === null) break;
-      socket.receive(chunk.subarray(0, n));
-      if (n === chunk.length) chunk = large ??= new Uint8Array(WS_BUSY_CHUNK);
-      else if (chunk !== small && n < WS_IDLE_CHUNK) {
-        chunk = small;
-        large = null;
-      }
-    }
-    socket.ended();
+    socket.open();
+    if (buf.size > 0) socket.receive(buf.bytes.subarray(buf.start, buf.end));
   } catch (err) {
-    socket.ended(String((err as Error)?.message ?? err));
+    reads.failed(err);
+    return;
+  } finally {
+    buf.bytes = EMPTY;
+    buf.start = buf.end = 0;
   }
-  await socket.closed;
+  reads.next();
+}
+
+/**
+ * Reads an upgraded connection into its socket until either side ends it. Callbacks, not an
+ * async loop: an idle connection holds its one pending read and this object, no suspended
+ * function (each holds a register file and promises: about 1 KB per connection). An idle
+ * connection waits with a small buffer; one that fills it reads with a large one until its
+ * reads get small again. The reader copies what it keeps, so buffers are reused.
+ */
+class WebSocketReads<C extends ConnLike> {
+  #conn: C;
+  #socket: ServerWebSocket;
+  #opts: HttpConnectionOptions<C>;
+  #chunk: Uint8Array<ArrayBuffer> = new Uint8Array(WS_IDLE_CHUNK);
+
+  constructor(conn: C, socket: ServerWebSocket, opts: HttpConnectionOptions<C>) {
+    this.#conn = conn;
+    this.#socket = socket;
+    this.#opts = opts;
+  }
+
+  /** Waits for the next bytes, or ends the socket once it is closed and done lingering. */
+  next(): void {
+    const socket = this.#socket;
+    if (socket.readyState === 3 && !socket.lingering) return this.#end();
+    let pending: Promise<number | null>;
+    try {
+      pending = this.#conn.read(this.#chunk);
+    } catch (err) {
+      return this.failed(err);
+    }
+    pending.then(this.#read, this.failed);
+  }
+
+  /** The connection failed (a read error, or the socket threw): the socket ends with `err`. */
+  failed = (err: unknown): void => {
+    this.#end(String((err as Error)?.message ?? err));
+  };
+
+  #end(error?: string): void {
+    const socket = this.#socket;
+    socket.ended(error);
+    this.#opts.onWebSocketEnd?.(this.#conn, socket);
+  }
+
+  #read = (n: number | null): void => {
+    if (n === null) return this.#end();
+    const chunk = this.#chunk;
+    try {
+      this.#socket.receive(chunk.subarray(0, n));
+    } catch (err) {
+      return this.failed(err);
+    }
+    if (n === chunk.length) {
+      if (chunk.length === WS_IDLE_CHUNK) this.#chunk = new Uint8Array(WS_BUSY_CHUNK);
+    } else if (chunk.length !== WS_IDLE_CHUNK && n < WS_IDLE_CHUNK) {
+      this.#chunk = new Uint8Array(WS_IDLE_CHUNK);
+    }
+    this.next();
+  };
 }

@@ -14,6 +14,7 @@ import {
   type ConnectionInfo,
   type ConnLike,
   type FetchHandler,
+  type HttpConnectionOptions,
   type HttpLimits,
   refuseConnection,
   serveHttpConnection,
@@ -89,7 +90,8 @@ function hostnameOf(addr: AcceptedConn["remoteAddr"]): { hostname: string; port:
 export class HttpServer {
   #o: HttpServerOptions;
   #timers: Timers;
-  #conns = new Set<AcceptedConn>();
+  /** Every connection held, with the key its address is counted under. */
+  #conns = new Map<AcceptedConn, string>();
   /**
    * Connections waiting for a request (their first or their next), the longest waiting first:
    * closed first when descriptors run out, and at once when the server shuts down.
@@ -103,9 +105,32 @@ export class HttpServer {
   #heartbeat: unknown = null;
   #idle = Promise.withResolvers<void>();
 
+  /** What every connection is served with (one object: a connection holds no closures). */
+  #serving: HttpConnectionOptions<AcceptedConn>;
+
   constructor(options: HttpServerOptions) {
     this.#o = options;
     this.#timers = options.timers ?? realTimers;
+    this.#serving = {
+      handler: options.handler,
+      origin: options.origin,
+      limits: options.limits,
+      draining: () => this.#draining,
+      onWebSocket: (_conn, socket) => this.#sockets.add(socket),
+      onWebSocketEnd: (conn, socket) => {
+        this.#sockets.delete(socket);
+        this.#release(conn);
+      },
+      onError: options.onError,
+      onPhase: (conn, phase) => {
+        this.#waiting.delete(conn);
+        if (phase !== "waiting") return;
+        if (this.#draining) return conn.close();
+        this.#waiting.add(conn);
+      },
+      now: options.now,
+      timers: this.#timers,
+    };
     this.#scheduleHeartbeat();
   }
 
@@ -184,36 +209,24 @@ export class HttpServer {
       );
       return;
     }
-    this.#conns.add(conn);
+    this.#conns.set(conn, key);
     this.#perAddress.set(key, held + 1);
     const info: ConnectionInfo = { remoteAddr: { transport: "tcp", ...remote } };
-    serveHttpConnection(conn, {
-      handler: this.#o.handler,
-      info,
-      origin: this.#o.origin,
-      limits: this.#o.limits,
-      draining: () => this.#draining,
-      onWebSocket: (socket) => {
-        this.#sockets.add(socket);
-        socket.closed.then(() => this.#sockets.delete(socket));
-      },
-      onError: this.#o.onError,
-      onPhase: (phase) => {
-        this.#waiting.delete(conn);
-        if (phase !== "waiting") return;
-        if (this.#draining) return conn.close();
-        this.#waiting.add(conn);
-      },
-      now: this.#o.now,
-      timers: this.#timers,
-    }).finally(() => {
-      this.#conns.delete(conn);
-      this.#waiting.delete(conn);
-      const left = (this.#perAddress.get(key) ?? 1) - 1;
-      if (left === 0) this.#perAddress.delete(key);
-      else this.#perAddress.set(key, left);
-      if (this.#draining && this.#conns.size === 0) this.#idle.resolve();
+    serveHttpConnection(conn, info, this.#serving).then((outcome) => {
+      if (outcome === "ended") this.#release(conn);
     });
+  }
+
+  /** `conn` is done: it no longer counts, in total or for its address. */
+  #release(conn: AcceptedConn): void {
+    const key = this.#conns.get(conn);
+    if (key === undefined) return;
+    this.#conns.delete(conn);
+    this.#waiting.delete(conn);
+    const left = (this.#perAddress.get(key) ?? 1) - 1;
+    if (left === 0) this.#perAddress.delete(key);
+    else this.#perAddress.set(key, left);
+    if (this.#draining && this.#conns.size === 0) this.#idle.resolve();
   }
 
   #scheduleHeartbeat(): void {
@@ -253,7 +266,7 @@ export class HttpServer {
     await settleWithin(this.#idle.promise, graceMs, this.#timers);
     this.#closed = true;
     this.#timers.clearTimer(this.#heartbeat);
-    for (const conn of this.#conns) {
+    for (const conn of this.#conns.keys()) {
       try {
         conn.close();
       } catch {

@@ -73,6 +73,8 @@ const COALESCE_BYTES = 64 * 1024;
  */
 export const MAX_PENDING_PONGS = 16;
 const PING = encodeFrame(Opcode.ping, new Uint8Array(0));
+/** What every socket's reader hands on (set in the class's static block, which may use privates). */
+let FRAME_EVENTS: FrameEvents<ServerWebSocket>;
 
 /**
  * One WebSocket connection after the HTTP upgrade.
@@ -98,7 +100,7 @@ export class ServerWebSocket {
   onfail: ((code: number, reason: string) => void) | null = null;
   #state = CONNECTING;
   #stream: ByteStream;
-  #reader: FrameReader;
+  #reader: FrameReader<ServerWebSocket>;
   #closeTimeoutMs: number;
   #now: () => number;
   #timers: Timers;
@@ -115,7 +117,9 @@ export class ServerWebSocket {
   #pinged = false;
   /** Pongs not written yet, oldest first: they go ahead of the queue in the next write. */
   #pongs: Uint8Array[] = [];
-  #closed = Promise.withResolvers<SocketCloseEvent>();
+  /** The close event once closed; the promise of `closed` once asked for (most never are). */
+  #closeEvent: SocketCloseEvent | null = null;
+  #closed: PromiseWithResolvers<SocketCloseEvent> | null = null;
   /** After a clean close: drops the connection if the peer does not end it in time. */
   #linger: unknown = null;
   #dropped = false;
@@ -133,7 +137,8 @@ export class ServerWebSocket {
         maxFragments: options.maxFragments,
         inbound: options.inbound,
       },
-      this.#frameEvents(),
+      FRAME_EVENTS,
+      this,
     );
   }
 
@@ -153,6 +158,10 @@ export class ServerWebSocket {
 
   /** Settles with the close event once the connection is gone. */
   get closed(): Promise<SocketCloseEvent> {
+    if (this.#closed === null) {
+      this.#closed = Promise.withResolvers();
+      if (this.#closeEvent !== null) this.#closed.resolve(this.#closeEvent);
+    }
     return this.#closed.promise;
   }
 
@@ -251,37 +260,46 @@ export class ServerWebSocket {
     }
   }
 
-  #frameEvents(): FrameEvents {
-    return {
-      text: (text) => {
-        if (this.#state === OPEN) this.onmessage?.({ data: text });
+  static {
+    // The reader's events for every socket: one table, no closures per socket (an idle
+    // connection holds only what it must).
+    FRAME_EVENTS = {
+      text(text, socket) {
+        if (socket.#state === OPEN) socket.onmessage?.({ data: text });
       },
-      binary: (payload) => {
-        if (this.#state !== OPEN) return;
+      binary(payload, socket) {
+        if (socket.#state !== OPEN) return;
         const whole = payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength;
         const data = whole ? payload.buffer as ArrayBuffer : payload.slice().buffer;
-        this.onmessage?.({ data });
+        socket.onmessage?.({ data });
       },
-      ping: (payload) => {
-        if (this.#state !== OPEN) return;
+      ping(payload, socket) {
+        if (socket.#state !== OPEN) return;
         const pong = encodeFrame(Opcode.pong, payload);
-        if (this.#pongs.length >= MAX_PENDING_PONGS) this.#queued -= this.#pongs.shift()!.length;
-        this.#pongs.push(pong);
-        this.#queued += pong.length;
-        if (!this.#writing) this.#pump();
+        if (socket.#pongs.length >= MAX_PENDING_PONGS) {
+          socket.#queued -= socket.#pongs.shift()!.length;
+        }
+        socket.#pongs.push(pong);
+        socket.#queued += pong.length;
+        if (!socket.#writing) socket.#pump();
       },
-      pong: () => {},
-      close: (code, reason) => this.#peerClosed(code, reason),
-      fail: (code, reason) => {
-        this.onfail?.(code, reason);
-        if (this.#state !== OPEN) return;
+      pong() {},
+      close(code, reason, socket) {
+        socket.#peerClosed(code, reason);
+      },
+      fail(code, reason, socket) {
+        socket.onfail?.(code, reason);
+        if (socket.#state !== OPEN) return;
         // The peer broke the protocol: tell it why, then drop the connection.
-        this.#state = CLOSING;
-        this.#closeCode = code;
-        this.#closeReason = reason;
-        this.#endAfterWrite = true;
-        this.#enqueue(encodeCloseFrame(code, reason));
-        this.#closeTimer = this.#timers.setTimer(() => this.#finish(false), this.#closeTimeoutMs);
+        socket.#state = CLOSING;
+        socket.#closeCode = code;
+        socket.#closeReason = reason;
+        socket.#endAfterWrite = true;
+        socket.#enqueue(encodeCloseFrame(code, reason));
+        socket.#closeTimer = socket.#timers.setTimer(
+          () => socket.#finish(false),
+          socket.#closeTimeoutMs,
+        );
       },
     };
   }
@@ -386,10 +404,11 @@ export class ServerWebSocket {
       this.#linger = this.#timers.setTimer(() => this.#drop(), this.#closeTimeoutMs);
     } else this.#drop();
     const event = { code: this.#closeCode, reason: this.#closeReason, wasClean };
+    this.#closeEvent = event;
     try {
       this.onclose?.(event);
     } finally {
-      this.#closed.resolve(event);
+      this.#closed?.resolve(event);
     }
   }
 

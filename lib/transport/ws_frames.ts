@@ -158,7 +158,8 @@ export interface InboundBudget {
   held: number;
   max: number;
   /** The readers holding bytes now (kept by the readers themselves). */
-  holders?: Set<FrameReader>;
+  // deno-lint-ignore no-explicit-any
+  holders?: Set<FrameReader<any>>;
 }
 
 /** Where a reader's buffer holds the mask key (after the 14 bytes of the longest header). */
@@ -169,18 +170,22 @@ const CONTROL = MASK + 4;
 /** Share of the inbound budget the largest holders are closed down to when it is exceeded. */
 const INBOUND_RECLAIM_TO = 0.9;
 
-/** What the reader hands on; each payload is only valid during the call. */
-export interface FrameEvents {
+/**
+ * What the reader hands on; each payload is only valid during the call. Every call also gets the
+ * reader's `target` (see {@linkcode FrameReader}), so that one events object can serve every
+ * reader of a server instead of each holding closures of its own.
+ */
+export interface FrameEvents<T = undefined> {
   /** A whole text message (fragments joined, UTF-8 checked as its bytes arrived). */
-  text(text: string): void;
+  text(text: string, target: T): void;
   /** A whole binary message. */
-  binary(payload: Uint8Array): void;
-  ping(payload: Uint8Array): void;
-  pong(): void;
+  binary(payload: Uint8Array, target: T): void;
+  ping(payload: Uint8Array, target: T): void;
+  pong(target: T): void;
   /** The peer's close frame: its code (null when it sent none) and reason. */
-  close(code: number | null, reason: string): void;
+  close(code: number | null, reason: string, target: T): void;
   /** The peer broke the protocol: close with `code`; nothing more is read. */
-  fail(code: number, reason: string): void;
+  fail(code: number, reason: string, target: T): void;
 }
 
 /** Options of {@linkcode FrameReader}. */
@@ -227,10 +232,11 @@ function validCloseCode(code: number): boolean {
  * reader.push(chunkFromTheSocket);
  * ```
  */
-export class FrameReader {
+export class FrameReader<T = undefined> {
   #max: number;
   #maxFragments: number;
-  #on: FrameEvents;
+  #on: FrameEvents<T>;
+  #target: T;
   #inbound: InboundBudget | null;
   /** Bytes this reader counts in the shared budget. */
   #held = 0;
@@ -268,11 +274,13 @@ export class FrameReader {
   #messageBytes = 0;
   #fragments = 0;
 
-  constructor(options: FrameReaderOptions, events: FrameEvents) {
+  /** `target` is handed to every event (e.g. the socket the reader reads for). */
+  constructor(options: FrameReaderOptions, events: FrameEvents<T>, target?: T) {
     this.#max = options.maxMessageBytes;
     this.#maxFragments = options.maxFragments ?? 1024;
     this.#inbound = options.inbound ?? null;
     this.#on = events;
+    this.#target = target as T;
   }
 
   /** Bytes held for the message and frame being read (bounded by the cap). */
@@ -304,7 +312,7 @@ export class FrameReader {
     const target = inbound.max * INBOUND_RECLAIM_TO;
     let survived = true;
     while (inbound.held > target && inbound.holders.size > 0) {
-      let largest: FrameReader | null = null;
+      let largest: FrameReader<T> | null = null;
       for (const reader of inbound.holders) {
         if (largest === null || reader.#held > largest.#held) largest = reader;
       }
@@ -387,7 +395,7 @@ export class FrameReader {
 
   #fail(code: number, reason: string): false {
     this.stop();
-    this.#on.fail(code, reason);
+    this.#on.fail(code, reason, this.#target);
     return false;
   }
 
@@ -460,7 +468,7 @@ export class FrameReader {
     this.#messageBytes = 0;
     this.#fragments = 0;
     this.#release();
-    if (kind === Opcode.binary) return this.#on.binary(joined(parts));
+    if (kind === Opcode.binary) return this.#on.binary(joined(parts), this.#target);
     let text: string;
     try {
       if (texts !== null) {
@@ -472,13 +480,13 @@ export class FrameReader {
       this.#fail(Close.invalidData, "text message is not valid UTF-8");
       return;
     }
-    this.#on.text(text);
+    this.#on.text(text, this.#target);
   }
 
   #controlFrame(opcode: number, payload: Uint8Array): void {
-    if (opcode === Opcode.ping) return this.#on.ping(payload);
-    if (opcode === Opcode.pong) return this.#on.pong();
-    if (payload.length === 0) return this.#on.close(null, "");
+    if (opcode === Opcode.ping) return this.#on.ping(payload, this.#target);
+    if (opcode === Opcode.pong) return this.#on.pong(this.#target);
+    if (payload.length === 0) return this.#on.close(null, "", this.#target);
     if (payload.length === 1) {
       this.#fail(Close.protocolError, "close frame with a 1-byte payload");
       return;
@@ -496,6 +504,6 @@ export class FrameReader {
       return;
     }
     this.stop(); // nothing after a close frame is read: release a message left unfinished
-    this.#on.close(code, reason);
+    this.#on.close(code, reason, this.#target);
   }
 }

@@ -57,17 +57,28 @@ function start(handler: FetchHandler, limits: Partial<HttpLimits> = {}) {
   const sockets: ServerWebSocket[] = [];
   const errors: unknown[] = [];
   const state = { draining: false, done: false };
-  const done = serveHttpConnection(conn, {
+  // Done when the connection ended, or, once upgraded, when its socket is done.
+  const ended = Promise.withResolvers<void>();
+  const outcome = serveHttpConnection(conn, INFO, {
     handler,
-    info: INFO,
     origin: ORIGIN,
     limits: { ...LIMITS, ...limits },
     draining: () => state.draining,
-    onWebSocket: (socket) => sockets.push(socket),
+    onWebSocket: (on, socket) => {
+      assert.equal(on, conn, "told which connection upgraded");
+      sockets.push(socket);
+    },
+    onWebSocketEnd: (on, socket) => {
+      assert.equal(on, conn, "told which connection is done");
+      assert.equal(socket.readyState, 3, "the socket is closed when its connection is done");
+      ended.resolve();
+    },
     onError: (err) => errors.push(err),
     now: timers.now,
     timers: timers,
-  }).then(() => {
+  });
+  const done = outcome.then(async (result) => {
+    if (result === "upgraded") await ended.promise;
     state.done = true;
   });
   return { timers, conn, sockets, errors, state, done };
@@ -963,14 +974,16 @@ Deno.test("serveHttpConnection: onPhase tells when a connection waits for a requ
   const timers = new ManualTimers();
   const conn = new FakeConn();
   const idle: string[] = [];
-  serveHttpConnection(conn, {
+  serveHttpConnection(conn, INFO, {
     handler: echo([]),
-    info: INFO,
     origin: ORIGIN,
     limits: LIMITS,
     draining: () => false,
     onWebSocket: () => {},
-    onPhase: (state) => idle.push(state),
+    onPhase: (on, state) => {
+      assert.equal(on, conn);
+      idle.push(state);
+    },
     now: timers.now,
     timers: timers,
   });
