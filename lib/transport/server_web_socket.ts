@@ -73,6 +73,10 @@ const COALESCE_BYTES = 64 * 1024;
  */
 export const MAX_PENDING_PONGS = 16;
 const PING = encodeFrame(Opcode.ping, new Uint8Array(0));
+/** The default clock (one function for every socket). */
+function monotonicNow(): number {
+  return performance.now();
+}
 /** What every socket's reader hands on (set in the class's static block, which may use privates). */
 let FRAME_EVENTS: FrameEvents<ServerWebSocket>;
 
@@ -128,7 +132,7 @@ export class ServerWebSocket {
     this.protocol = options.protocol ?? "";
     this.#stream = options.stream;
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 2000;
-    this.#now = options.now ?? (() => performance.now());
+    this.#now = options.now ?? monotonicNow;
     this.#timers = options.timers ?? realTimers;
     this.#heardAt = this.#now();
     this.#reader = new FrameReader(

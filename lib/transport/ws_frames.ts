@@ -162,10 +162,37 @@ export interface InboundBudget {
   holders?: Set<FrameReader<any>>;
 }
 
-/** Where a reader's buffer holds the mask key (after the 14 bytes of the longest header). */
-const MASK = 14;
-/** Where a reader's buffer holds a control frame's payload (after the mask key). */
-const CONTROL = MASK + 4;
+/** The big-endian 32-bit number at `at` of `bytes`. */
+function uint32(bytes: Uint8Array, at: number): number {
+  return ((bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]) >>> 0;
+}
+
+/** The longest frame header: 2 bytes, 8 of length, 4 of mask key. */
+const MAX_HEADER = 14;
+/** The largest control frame payload. */
+const MAX_CONTROL = 125;
+/**
+ * Scratch shared by every reader (reading is synchronous, so one is in use at a time): the mask
+ * key of the frame being unmasked, loaded before each unmasking loop, and a control frame's
+ * payload when it arrives whole in one chunk (as control frames nearly always do).
+ */
+const MASK_BYTES = new Uint8Array(4);
+const CONTROL_SCRATCH = new Uint8Array(MAX_CONTROL);
+
+/** Header length announced by a frame's second byte (its length field and mask bit). */
+function headerLength(second: number): number {
+  const len7 = second & 0x7f;
+  return 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + ((second & 0x80) !== 0 ? 4 : 0);
+}
+
+/** Loads a 32-bit mask key into {@linkcode MASK_BYTES} for an unmasking loop. */
+function loadMask(key: number): Uint8Array {
+  MASK_BYTES[0] = key >>> 24;
+  MASK_BYTES[1] = (key >>> 16) & 0xff;
+  MASK_BYTES[2] = (key >>> 8) & 0xff;
+  MASK_BYTES[3] = key & 0xff;
+  return MASK_BYTES;
+}
 
 /** Share of the inbound budget the largest holders are closed down to when it is exceeded. */
 const INBOUND_RECLAIM_TO = 0.9;
@@ -243,14 +270,16 @@ export class FrameReader<T = undefined> {
   /** Set after a protocol failure or the peer's close frame: later bytes are ignored. */
   #stopped = false;
   /**
-   * One small buffer per reader (an idle connection holds one, not three): the header not
-   * complete yet (at most 14 bytes, at 0), the frame's mask key (4, from `MASK`) and a
-   * control frame's payload (at most 125, from `CONTROL`).
+   * An idle reader holds no buffer: a header that arrives whole is read where it is, and a
+   * control frame's payload that does unmasked into the shared scratch. Only a header cut
+   * between chunks is assembled here (made at the first such cut, then kept), and only a control
+   * payload cut between chunks in `#control`.
    */
-  #head = new Uint8Array(CONTROL + 125);
-  /** The mask key's bytes in `#head`, as a view for the unmasking loop. */
-  #mask = this.#head.subarray(MASK, MASK + 4);
+  #head: Uint8Array | null = null;
   #headLen = 0;
+  #control: Uint8Array | null = null;
+  /** The frame's mask key, as a 32-bit number (big-endian). */
+  #maskKey = 0;
   // The frame being read.
   #inFrame = false;
   #fin = false;
@@ -340,36 +369,57 @@ export class FrameReader<T = undefined> {
     const end = chunk.length;
     while (i < end && !this.#stopped) {
       if (!this.#inFrame) {
-        // Header: 2 bytes, then 0, 2 or 8 bytes of length, then the 4-byte mask.
-        if (this.#headLen < 2) {
-          this.#head[this.#headLen++] = chunk[i++];
-          if (this.#headLen < 2) continue;
+        // Header: 2 bytes, then 0, 2 or 8 bytes of length, then the 4-byte mask. An unmasked
+        // frame has no mask key to wait for: it is refused once its length is read.
+        let headLen = this.#headLen;
+        if (headLen === 0 && end - i >= 2) {
+          const need = headerLength(chunk[i + 1]);
+          if (end - i >= need) {
+            // Whole in this chunk (nearly always): read where it is.
+            i += need;
+            if (!this.#startFrame(chunk, i - need, need)) return;
+            if (this.#frameLength === 0) this.#endFrame();
+            continue;
+          }
         }
-        const headLen = this.#headLen;
-        const len7 = this.#head[1] & 0x7f;
-        // An unmasked frame has no mask key to wait for: it is refused once its length is read.
-        const masked = (this.#head[1] & 0x80) !== 0;
-        const need = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (masked ? 4 : 0);
+        const head = this.#head ??= new Uint8Array(MAX_HEADER);
+        if (headLen < 2) {
+          head[headLen++] = chunk[i++];
+          this.#headLen = headLen;
+          if (headLen < 2) continue;
+        }
+        const need = headerLength(head[1]);
         const take = Math.min(need - headLen, end - i);
-        this.#head.set(chunk.subarray(i, i + take), headLen);
-        this.#headLen += take;
+        head.set(chunk.subarray(i, i + take), headLen);
+        this.#headLen = headLen + take;
         i += take;
         if (this.#headLen < need) continue;
         this.#headLen = 0;
-        if (!this.#startFrame(need)) return;
+        if (!this.#startFrame(head, 0, need)) return;
         if (this.#frameLength === 0) this.#endFrame();
         continue;
       }
       const take = Math.min(this.#frameLength - this.#filled, end - i);
-      const mask = this.#mask;
       let at = this.#filled;
       if (this.#opcode >= 8) {
-        const bytes = this.#head;
-        for (let k = 0; k < take; k++, at++) bytes[CONTROL + at] = chunk[i + k] ^ mask[at & 3];
+        // A control payload: whole in this chunk, unmasked into the shared scratch and handed on
+        // at once; cut, assembled in a buffer of this reader's.
+        const mask = loadMask(this.#maskKey);
+        const whole = at === 0 && take === this.#frameLength;
+        const bytes = whole ? CONTROL_SCRATCH : this.#control ??= new Uint8Array(MAX_CONTROL);
+        for (let k = 0; k < take; k++, at++) bytes[at] = chunk[i + k] ^ mask[at & 3];
+        this.#filled = at;
+        i += take;
+        if (at === this.#frameLength) {
+          this.#inFrame = false;
+          this.#controlFrame(this.#opcode, bytes.subarray(0, at));
+        }
+        continue;
       } else if (take > 0) {
         // Data: what arrived is unmasked into a part of its own, counted as it comes.
         const part = new Uint8Array(take);
         const whole = at === 0 && take === this.#frameLength && this.#fin && this.#fragments === 1;
+        const mask = loadMask(this.#maskKey);
         for (let k = 0; k < take; k++, at++) part[k] = chunk[i + k] ^ mask[at & 3];
         this.#messageBytes += take;
         if (!this.#charge(take)) return;
@@ -399,25 +449,28 @@ export class FrameReader<T = undefined> {
     return false;
   }
 
-  /** Checks a complete header and allocates the payload; false when the reader failed. */
-  #startFrame(headLen: number): boolean {
-    const head = this.#head;
-    const fin = (head[0] & 0x80) !== 0;
-    const opcode = head[0] & 0x0f;
-    if ((head[0] & 0x70) !== 0) {
+  /**
+   * Checks a complete header, `headLen` bytes of `bytes` from `at`, and takes its mask key;
+   * false when the reader failed.
+   */
+  #startFrame(bytes: Uint8Array, at: number, headLen: number): boolean {
+    const first = bytes[at];
+    const second = bytes[at + 1];
+    const fin = (first & 0x80) !== 0;
+    const opcode = first & 0x0f;
+    if ((first & 0x70) !== 0) {
       return this.#fail(Close.protocolError, "reserved bits set (no extension was agreed)");
     }
-    if ((head[1] & 0x80) === 0) {
+    if ((second & 0x80) === 0) {
       return this.#fail(Close.protocolError, "client frames must be masked");
     }
-    let len = head[1] & 0x7f;
-    if (len === 126) len = (head[2] << 8) | head[3];
+    let len = second & 0x7f;
+    if (len === 126) len = (bytes[at + 2] << 8) | bytes[at + 3];
     else if (len === 127) {
-      const view = new DataView(head.buffer, 2, 8);
-      const high = view.getUint32(0);
-      len = high >= 0x200000 ? Infinity : high * 0x1_0000_0000 + view.getUint32(4);
+      const high = uint32(bytes, at + 2);
+      len = high >= 0x200000 ? Infinity : high * 0x1_0000_0000 + uint32(bytes, at + 6);
     }
-    head.copyWithin(MASK, headLen - 4, headLen);
+    this.#maskKey = uint32(bytes, at + headLen - 4);
     if (opcode >= 8) {
       if (opcode > 10) return this.#fail(Close.protocolError, `reserved opcode ${opcode}`);
       if (!fin) return this.#fail(Close.protocolError, "control frames must not be fragmented");
@@ -455,9 +508,8 @@ export class FrameReader<T = undefined> {
   #endFrame(): void {
     this.#inFrame = false;
     const opcode = this.#opcode;
-    if (opcode >= 8) {
-      return this.#controlFrame(opcode, this.#head.subarray(CONTROL, CONTROL + this.#frameLength));
-    }
+    // An empty control frame: its payload is empty (a longer one ends in `push`).
+    if (opcode >= 8) return this.#controlFrame(opcode, CONTROL_SCRATCH.subarray(0, 0));
     if (!this.#fin) return;
     const parts = this.#parts;
     const texts = this.#texts;

@@ -870,3 +870,30 @@ Deno.test("FrameReader property: any chunking of a stream of messages gives the 
     { numRuns: 300 },
   );
 });
+
+Deno.test("FrameReader: readers interleaved mid-frame keep their own mask, header and control payload", () => {
+  // Idle readers hold no buffer: whole headers are read in place, the mask key is a number, and a
+  // control payload that arrives whole is unmasked into scratch shared by every reader. Cutting
+  // one reader's frames anywhere while another reads whole frames in between must not mix them.
+  const ping = Array.from({ length: 125 }, (_, i) => (i * 7) & 0xff);
+  const a = frames(
+    { opcode: Opcode.ping, payload: new Uint8Array(ping), mask: [1, 2, 3, 4] },
+    { opcode: Opcode.text, payload: "x".repeat(300), mask: [5, 6, 7, 8] },
+    { opcode: Opcode.close, payload: closeBody(1000, "bye"), mask: [9, 10, 11, 12] },
+  );
+  const b = frames(
+    { opcode: Opcode.ping, payload: new Uint8Array([9, 9, 9]), mask: [200, 201, 202, 203] },
+    { opcode: Opcode.text, payload: "other", mask: [13, 14, 15, 16] },
+  );
+  const expectedA: Event[] = [["ping", ping], ["text", "x".repeat(300)], ["close", 1000, "bye"]];
+  const expectedB: Event[] = [["ping", [9, 9, 9]], ["text", "other"]];
+  for (let cut = 1; cut < a.length; cut++) {
+    const ra = recorder({ maxMessageBytes: 1024 });
+    const rb = recorder({ maxMessageBytes: 1024 });
+    ra.reader.push(a.subarray(0, cut));
+    rb.reader.push(b);
+    ra.reader.push(a.subarray(cut));
+    assert.deepEqual(ra.events, expectedA, `a cut at ${cut}`);
+    assert.deepEqual(rb.events, expectedB, `b between the halves of a cut at ${cut}`);
+  }
+});
