@@ -1,13 +1,13 @@
 /**
- * The permission flags of `deno task start`, read from `deno.json`, so that the tests, the soak
- * and the benchmarks run the server's subprocesses (`deno run main.ts`, `deno serve serve.ts`)
- * with exactly what users grant it, written down once.
+ * The permission and V8 flags of `deno task start`, read from `deno.json`, so that the tests,
+ * the soak and the benchmarks run the server's subprocesses (`deno run main.ts`, `deno serve
+ * serve.ts`) with exactly what users grant it and the heap it runs with, written down once.
  *
  * @module
  */
 
 /**
- * The `--allow-*` flags of the `start` task in `root/deno.json`.
+ * The `--allow-*` and `--v8-flags=` flags of the `start` task in `root/deno.json`.
  *
  * @example
  * ```ts
@@ -21,7 +21,8 @@ export function startFlags(root: URL): string[] {
   if (typeof start !== "string") {
     throw new Error(`deno.json has no "start" task (got ${JSON.stringify(start)})`);
   }
-  const flags = start.split(/\s+/).filter((arg) => arg.startsWith("--allow-"));
+  const words = start.split(/\s+/);
+  const flags = words.filter((arg) => arg.startsWith("--allow-"));
   if (flags.length === 0) throw new Error(`the start task grants no permission: "${start}"`);
-  return flags;
+  return [...words.filter((arg) => arg.startsWith("--v8-flags=")), ...flags];
 }
