@@ -113,9 +113,16 @@ export class JoinFlow {
     const { maxMessageBytes, rateLimit, rateBurst } = config;
     const limits = { maxMessageBytes, rateLimit, rateBurst };
     const member = memberOf(conn);
-    const members = config.maxWelcomeMembers > 0
-      ? [member, ...others.filter((m) => m.id !== conn.id)].slice(0, config.maxWelcomeMembers)
-      : [];
+    // As JSON: the joiner's own, then the others' (each stringified once while the engine keeps
+    // the member: a welcome of a large room lists the same first members every time).
+    const members: ListedMember[] = [];
+    if (config.maxWelcomeMembers > 0) {
+      members.push(listed(member));
+      for (const m of others) {
+        if (members.length >= config.maxWelcomeMembers) break;
+        if (m.id !== conn.id) members.push(memberJson(m));
+      }
+    }
     // A welcome fits in what the connection may have queued before it counts as slow, with as
     // much room again for the live messages that follow it.
     const welcome = conn.json
@@ -229,6 +236,27 @@ interface EncodedWelcome {
 /** Share of a welcome's byte cap its members may take: the rest is left for the history. */
 const MEMBERS_SHARE = 0.5;
 
+/** A member as a welcome lists it: its JSON and that JSON's UTF-8 size. */
+interface ListedMember {
+  json: string;
+  bytes: number;
+}
+
+/** Members listed in welcomes, while their objects live (kept by the engine). */
+const listedMembers = new WeakMap<Member, ListedMember>();
+
+function listed(member: Member): ListedMember {
+  const json = JSON.stringify(member);
+  return { json, bytes: utf8Bytes(json) };
+}
+
+/** `member` as a welcome lists it, made once per member object. */
+function memberJson(member: Member): ListedMember {
+  let entry = listedMembers.get(member);
+  if (entry === undefined) listedMembers.set(member, entry = listed(member));
+  return entry;
+}
+
 /** UTF-8 bytes of `text`, counted without encoding it. */
 function utf8Bytes(text: string): number {
   let n = text.length;
@@ -243,8 +271,8 @@ function utf8Bytes(text: string): number {
 }
 
 /**
- * Builds the welcome as JSON within `maxBytes` (UTF-8). Its members are those that fit in half
- * of it (in their order; `online` tells how many there are). Its history never holds what this very
+ * Builds the welcome as JSON within `maxBytes` (UTF-8). Its members (each given as JSON) are those
+ * that fit in half of it (in their order; `online` tells how many there are). Its history never holds what this very
  * connection sent while joining (the sender has those as acks): for the connection's welcome,
  * nothing it sent at all; for a later subscription, whatever the connection sent, but only when
  * it sent into the room while joining it (a room left and subscribed again shows what the
@@ -257,6 +285,7 @@ function utf8Bytes(text: string): number {
  *
  * @example
  * ```ts
+ * const members = [{ json: '{"id":"c1"}', bytes: 11 }];
  * encodeWelcome(joiner, recovery, 3, members, false, 1 << 21, new MessageJsonCache(1 << 22));
  * // { json: '{"type":"welcome",...}', recovered: false, dropped: 0 }
  * ```
@@ -265,7 +294,7 @@ function encodeWelcome(
   joiner: Joiner,
   recovery: Recovery,
   online: number,
-  members: Member[],
+  members: ListedMember[],
   resumed: boolean,
   maxBytes: number,
   cache: MessageJsonCache,
@@ -274,8 +303,9 @@ function encodeWelcome(
   const history = recovery.history.filter((m) =>
     !(joiner.dropOwnConnection && m.from === joiner.id) && (own === null || m.client !== own)
   );
-  // Before `history`: the history is spliced in at its last `"history":[]`, which a member's
-  // info could also hold.
+  // The frame is stringified with no members and no history, and both are spliced in at their
+  // keys: only the server's own fields and escaped strings are in it then, so the first
+  // `"members":[` and the last `"history":[` are the keys.
   const fitted = fitMembers(members, maxBytes * MEMBERS_SHARE);
   let frame: WelcomeFrame | SubscribedFrame;
   if (joiner.limits !== null) {
@@ -287,7 +317,7 @@ function encodeWelcome(
       epoch: recovery.epoch,
       offset: recovery.offset,
       online,
-      members: fitted,
+      members: [],
       recovered: recovery.recovered,
       history: [],
       limits: joiner.limits,
@@ -306,17 +336,17 @@ function encodeWelcome(
       epoch: recovery.epoch,
       offset: recovery.offset,
       online,
-      members: fitted,
+      members: [],
       recovered: recovery.recovered,
       history: [],
     });
     if (joiner.identity !== null) subscribed.access = joiner.access;
     frame = subscribed;
   }
-  const base = JSON.stringify(frame);
-  if (history.length === 0) return { json: base, recovered: recovery.recovered, dropped: 0 };
+  const membersPart = fitted.members.join(",");
+  let json = JSON.stringify(frame);
   const parts: string[] = [];
-  let bytes = utf8Bytes(base);
+  let bytes = utf8Bytes(json) + fitted.bytes;
   for (let i = history.length - 1; i >= 0; i--) {
     const part = cache.of(history[i]);
     const size = utf8Bytes(part) + 1;
@@ -325,29 +355,33 @@ function encodeWelcome(
     bytes += size;
   }
   const dropped = history.length - parts.length;
-  frame.recovered = recovery.recovered && dropped === 0;
-  const json = JSON.stringify(frame);
-  const at = json.lastIndexOf('"history":[]') + '"history":['.length;
+  if (frame.recovered && dropped > 0) {
+    frame.recovered = false;
+    json = JSON.stringify(frame);
+  }
+  const membersAt = json.indexOf('"members":[') + '"members":['.length;
+  const historyAt = json.lastIndexOf('"history":[') + '"history":['.length;
   // One join: the welcome is built once, not copied again by a concatenation.
-  const pieces = [json.slice(0, at)];
+  const pieces = [json.slice(0, membersAt), membersPart, json.slice(membersAt, historyAt)];
   for (let i = parts.length - 1; i >= 0; i--) {
     pieces.push(parts[i]);
     if (i > 0) pieces.push(",");
   }
-  pieces.push(json.slice(at));
-  return {
-    json: pieces.join(""),
-    recovered: frame.recovered,
-    dropped,
-  };
+  pieces.push(json.slice(historyAt));
+  return { json: pieces.join(""), recovered: frame.recovered, dropped };
 }
 
-/** The first of `members` whose JSON fits in `maxBytes` together. */
-function fitMembers(members: Member[], maxBytes: number): Member[] {
+/** The JSON of the first of `members` that fit in `maxBytes` together, and their size. */
+function fitMembers(
+  members: ListedMember[],
+  maxBytes: number,
+): { members: string[]; bytes: number } {
+  const fitted: string[] = [];
   let bytes = 0;
-  for (let i = 0; i < members.length; i++) {
-    bytes += utf8Bytes(JSON.stringify(members[i])) + 1;
-    if (bytes > maxBytes) return members.slice(0, i);
+  for (const member of members) {
+    if (bytes + member.bytes + 1 > maxBytes) break;
+    fitted.push(member.json);
+    bytes += member.bytes + 1;
   }
-  return members;
+  return { members: fitted, bytes };
 }

@@ -118,3 +118,22 @@ Deno.test("welcome members: they take at most half the welcome's byte cap", asyn
   const bytes = new TextEncoder().encode(last.socket.sent[0].split("\n")[0]).length;
   assert.ok(bytes <= 2048, `welcome of ${bytes} bytes`);
 });
+
+Deno.test("welcome members: names that look like the frame's keys are spliced in as data", async () => {
+  // Members and history are spliced into the welcome at their keys: text that spells a key in a
+  // name or a message must stay data, and members listed again come out the same.
+  const t = fakeHub();
+  const tricky = 'x"members":[1],"history":[2]';
+  const ann = await t.connect({ name: tricky });
+  t.hub.receive(ann.conn, JSON.stringify({ type: "message", text: '"history":[]"members":[]' }));
+  await t.turn();
+  for (const name of ["Bob", "Cy"]) {
+    const joined = await t.connect({ name });
+    const welcome = joined.socket.objects()[0] as unknown as {
+      members: { name: string }[];
+      history: { text: string }[];
+    };
+    assert.deepEqual(welcome.members.map((m) => m.name).slice(0, 2), [name, tricky]);
+    assert.deepEqual(welcome.history.map((m) => m.text), ['"history":[]"members":[]']);
+  }
+});
