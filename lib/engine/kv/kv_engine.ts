@@ -28,7 +28,7 @@ import type { ChatMessage, Member } from "../../protocol/frames.ts";
 import { randomToken } from "../../shared/ids.ts";
 import { textHash } from "../../shared/text_hash.ts";
 import type { Logger } from "../../shared/log.ts";
-import { KV_LIMITS, type KvHandle } from "./kv_handle.ts";
+import { KV_LIMITS, type KvAtomic, type KvHandle } from "./kv_handle.ts";
 import {
   decodeChunks,
   encodeBody,
@@ -95,6 +95,8 @@ type PeerOption = "peers" | "workerId" | "presenceTtlMs" | "timers";
 
 /** Share of the disk budget freed at once when it is exceeded (so that reclaims are rare). */
 const RECLAIM_TO = 0.9;
+/** Times a commit is tried again while another worker holds the file's write lock. */
+const BUSY_RETRIES = 200;
 /** Commits retried when a room's head changed under them before the publishes fail. */
 const RETRIES = 5;
 
@@ -489,7 +491,7 @@ export class KvEngine implements Engine {
       }
       let committed;
       try {
-        committed = await atomic.commit();
+        committed = await this.#commitWhenFree(atomic);
       } catch (err) {
         this.#fail(this.#queue.splice(0, taken), err);
         return "done";
@@ -533,6 +535,23 @@ export class KvEngine implements Engine {
       this.#jobs.push(() => this.#reclaim().finally(() => this.#reclaiming = false));
     }
     return "done";
+  }
+
+  /**
+   * Commits `atomic`, again while SQLite answers that another connection to the file (another
+   * worker's) holds the write lock: such a commit wrote nothing, and its checks still hold.
+   */
+  async #commitWhenFree(
+    atomic: KvAtomic,
+  ): Promise<{ ok: true; versionstamp: string } | { ok: false }> {
+    for (let attempt = 0;; attempt++) {
+      try {
+        return await atomic.commit();
+      } catch (err) {
+        if (attempt >= BUSY_RETRIES || !/database is locked/.test(String(err))) throw err;
+        await new Promise<void>((resolve) => this.#o.defer(resolve));
+      }
+    }
   }
 
   /** The refs of the queued drafts that only the disk may know, read in groups of ten. */
@@ -783,12 +802,13 @@ export class KvEngine implements Engine {
     const mine = await this.#members.list(room, limit, local);
     if (!this.#peers) return mine;
     const others = this.#peers.remoteMembers(room, limit - mine.members.length);
-    return { online: this.online(room, local), members: mine.members.concat(others) };
+    return { online: this.#peers.online(room, local), members: mine.members.concat(others) };
   }
 
   online(room: string, local: number): number {
     if (!this.#peers) return local;
-    if (this.#rooms.get(room)?.members) this.#peers.setLocal(room, local);
+    // Only a joined room counts here (leaving, the last connection takes the count along).
+    if (local > 0 && this.#rooms.get(room)?.members) this.#peers.setLocal(room, local);
     return this.#peers.online(room, local);
   }
 

@@ -134,7 +134,7 @@ export class KvPeers {
   #closed = false;
 
   constructor(options: KvPeersOptions) {
-    this.#o = { now: Date.now, timers: realTimers, ...options };
+    this.#o = { ...options, now: options.now ?? Date.now, timers: options.timers ?? realTimers };
     this.workerId = options.workerId;
   }
 
@@ -160,11 +160,12 @@ export class KvPeers {
 
   /** This worker's count in `room` (0: it left). */
   setLocal(room: string, count: number): void {
-    if ((this.#local.get(room) ?? 0) === count) return;
-    if (count > 0) this.#local.set(room, count);
-    else {
-      this.#local.delete(room);
-      this.#members.delete(room);
+    if (count > 0) {
+      if (this.#local.get(room) === count) return;
+      this.#local.set(room, count);
+    } else {
+      const had = this.#local.delete(room);
+      if (!this.#members.delete(room) && !had) return;
     }
     this.#changed();
   }
@@ -249,9 +250,12 @@ export class KvPeers {
 
   #summarise(): void {
     const rooms: RoomSummary[] = [];
-    for (const [room, count] of this.#local) {
+    for (const room of new Set([...this.#local.keys(), ...this.#members.keys()])) {
+      const all = this.#members.get(room);
+      // Members are connections: the count is at least theirs (a count not yet reported).
+      const count = Math.max(this.#local.get(room) ?? 0, all?.size ?? 0);
       const members: Member[] = [];
-      for (const member of this.#members.get(room)?.values() ?? []) {
+      for (const member of all?.values() ?? []) {
         if (members.length >= MEMBERS_PER_SUMMARY) break;
         members.push(member);
       }
@@ -284,6 +288,10 @@ export class KvPeers {
       case "presence":
         return this.#presence(post.from, post.rooms);
       case "hello":
+        // A worker that just started: known from now on, and told this one's presence.
+        if (!this.#workers.has(post.from)) {
+          this.#workers.set(post.from, { until: this.#o.now() + this.#o.ttlMs, rooms: new Map() });
+        }
         return this.#changed();
       case "gone":
         return this.#forget(post.from);
