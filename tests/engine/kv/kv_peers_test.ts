@@ -89,7 +89,7 @@ async function pair(options: { ttlMs?: number } = {}) {
 }
 
 const offsets = (w: Worker) => w.received.map((m) => m.offset);
-const commitsTo = (w: "a" | "b", bus: PeerBus) => (f: InFlight) =>
+const commitsTo = (w: "a" | "b") => (f: InFlight) =>
   f.post.kind === "commit" && f.to === (w === "a" ? 0 : 1);
 
 /** Lets reads from KV settle: turns of the event loop until `done` (no timers of the test). */
@@ -104,7 +104,7 @@ Deno.test("kv peers: another worker's commits are delivered in offset order, onc
     await a.engine.join("r");
     for (const t of ["x", "y", "z"]) await b.engine.publish(draft(t));
     assert.deepEqual(offsets(a), [], "nothing before the posts arrive");
-    assert.equal(bus.deliver(commitsTo("a", bus)), 3);
+    assert.equal(bus.deliver(commitsTo("a")), 3);
     assert.deepEqual(offsets(a), [1, 2, 3]);
     assert.deepEqual(a.received.map((m) => m.text), ["x", "y", "z"]);
     assert.deepEqual(a.engine.position("r")?.offset, 3, "the view followed the posts");
@@ -124,7 +124,7 @@ Deno.test("kv peers: offset n+2 before n+1 reads KV, and the late post is not de
     await a.engine.join("r");
     await b.engine.publish(draft("one"));
     await b.engine.publish(draft("two"));
-    const [first, second] = bus.queue.filter(commitsTo("a", bus));
+    const [first, second] = bus.queue.filter(commitsTo("a"));
     bus.deliver((f) => f === second);
     assert.deepEqual(offsets(a), [], "2 waits for 1");
     await until("a read 1 and 2 from KV", () => a.received.length === 2);
@@ -142,9 +142,9 @@ Deno.test("kv peers: a worker that misses posts reads the gap from KV, and its n
   try {
     await a.engine.join("r");
     for (const t of ["1", "2", "3"]) await b.engine.publish(draft(t));
-    assert.equal(bus.drop(commitsTo("a", bus)), 3, "lost");
+    assert.equal(bus.drop(commitsTo("a")), 3, "lost");
     await b.engine.publish(draft("4"));
-    bus.deliver(commitsTo("a", bus));
+    bus.deliver(commitsTo("a"));
     await until("a caught up", () => a.received.length === 4);
     assert.deepEqual(offsets(a), [1, 2, 3, 4]);
     // Its view of the head missed three commits: its check fails, it reads the head again.
@@ -157,7 +157,7 @@ Deno.test("kv peers: a worker that misses posts reads the gap from KV, and its n
     await b.engine.join("r");
     b.engine.memberJoined("r", { id: "c9", name: null, client: null });
     await b.engine.publish(draft("6"));
-    bus.drop(commitsTo("a", bus));
+    bus.drop(commitsTo("a"));
     timers.advance(50);
     bus.deliver();
     await until("a read the tail", () => a.received.length === 6);
@@ -197,7 +197,7 @@ Deno.test("kv peers: a ref accepted by one worker is a duplicate on the other on
     timers.time += 5_000;
     const first = await b.engine.publish(draft("hello", { ref: "k1" }));
     assert.ok(first.status === "accepted");
-    bus.deliver(commitsTo("a", bus));
+    bus.deliver(commitsTo("a"));
     assert.equal(a.engine.position("r")?.offset, 1, "a followed b's commit");
     const again = await a.engine.publish(draft("hello", { ref: "k1" }));
     assert.deepEqual(again, { status: "duplicate", offset: 1, ts: first.message.ts });
