@@ -196,7 +196,8 @@ export interface RunningServer {
 }
 
 /**
- * Starts the engine and listens on `config.host:config.port`.
+ * Starts the engine and listens on `config.host:config.port` (with `reusePort`, sharing the port
+ * with other listeners of this process: see `deno_workers.ts`).
  *
  * @example
  * ```ts
@@ -207,11 +208,17 @@ export interface RunningServer {
  */
 export async function listen(
   config: Config,
-  options: Partial<FanoutOptions> & { fanout?: Fanout } = {},
+  options: Partial<FanoutOptions> & { fanout?: Fanout; reusePort?: boolean } = {},
 ): Promise<RunningServer> {
   const fanout = options.fanout ?? createDenoFanout(config, options);
   if (!options.fanout) await fanout.start();
-  const listener = Deno.listen({ hostname: config.host, port: config.port });
+  // With `reusePort` (the workers of `WORKERS`), several listeners share the port: the kernel
+  // spreads new connections between them.
+  const listener = Deno.listen({
+    hostname: config.host,
+    port: config.port,
+    ...(options.reusePort ? { reusePort: true } : {}),
+  });
   const addr = listener.addr as Deno.NetAddr;
   const shown = addr.hostname === "0.0.0.0" || addr.hostname === "::" ? "localhost" : addr.hostname;
   const { logger, hub } = fanout.deps;

@@ -1,27 +1,23 @@
 /**
- * `deno serve --parallel` with two workers on one KV file (`ENGINE=kv`, a file under `data/`):
- * clients land on both workers (told apart by the process prefix of their connection id), every
- * message reaches every other client exactly once with one offset everywhere and no gap, and
- * presence counts the whole room.
+ * Two workers of one process on one KV file (`ENGINE=kv`, a file under `data/`), both ways:
+ * `deno serve --parallel` (Deno's server) and `WORKERS=2` (`main.ts`: Fanout's own server in
+ * each worker, one port shared with `reusePort`). Clients land on both workers (told apart by the
+ * process prefix of their connection id), every message reaches every other client exactly once
+ * with one offset everywhere and no gap, and presence counts the whole room.
  */
 
 import assert from "node:assert/strict";
 import { type ProcessServer, startProcessServer } from "../helpers/process_server.ts";
 import { ackedByOthers, eventually, Peer } from "../helpers/redis_peer.ts";
 import { TestClient } from "../helpers/ws_client.ts";
+import { halfOpen } from "../helpers/raw_http.ts";
 
 const DATA = new URL("../../data/", import.meta.url);
 
-Deno.test("deno serve --parallel (2 workers) on one KV file: every message once everywhere, gap-free offsets, presence of the whole room", async () => {
-  await Deno.mkdir(DATA, { recursive: true });
-  const file = `test-kvworkers-${crypto.randomUUID().slice(0, 8)}.sqlite3`;
-  let server: ProcessServer | null = null;
+/** Runs the exchange against a server with two workers; throws on the first broken promise. */
+async function exchange(server: ProcessServer): Promise<void> {
   const peers = Array.from({ length: 12 }, (_, i) => new Peer(`w${i}`, "par"));
   try {
-    server = await startProcessServer({
-      env: { ENGINE: "kv", KV_PATH: `data/${file}` },
-      workers: 2,
-    });
     const welcomes = [];
     for (const p of peers) welcomes.push(await p.connect(server.wsUrl));
     // Connection ids are `c<process prefix>-<n>`: one prefix per worker.
@@ -75,9 +71,62 @@ Deno.test("deno serve --parallel (2 workers) on one KV file: every message once 
     assert.equal(seen.size, 2, "newcomers on both workers saw all 13 (online and members)");
   } finally {
     await Promise.all(peers.map((p) => p.disconnect().catch(() => {})));
+  }
+}
+
+/** A KV file under `data/` for one test, removed (with SQLite's side files) afterwards. */
+async function dataFile(): Promise<{ path: string; remove(): Promise<void> }> {
+  await Deno.mkdir(DATA, { recursive: true });
+  const file = `test-kvworkers-${crypto.randomUUID().slice(0, 8)}.sqlite3`;
+  return {
+    path: `data/${file}`,
+    async remove() {
+      for (const suffix of ["", "-wal", "-shm", "-journal"]) {
+        await Deno.remove(new URL(file + suffix, DATA)).catch(() => {});
+      }
+    },
+  };
+}
+
+Deno.test("deno serve --parallel (2 workers) on one KV file: every message once everywhere, gap-free offsets, presence of the whole room", async () => {
+  const file = await dataFile();
+  let server: ProcessServer | null = null;
+  try {
+    server = await startProcessServer({ env: { ENGINE: "kv", KV_PATH: file.path }, workers: 2 });
+    await exchange(server);
+  } finally {
     await server?.stop();
-    for (const suffix of ["", "-wal", "-shm", "-journal"]) {
-      await Deno.remove(new URL(file + suffix, DATA)).catch(() => {});
-    }
+    await file.remove();
+  }
+});
+
+Deno.test("WORKERS=2 (main.ts, Fanout's own server on one port with reusePort) on one KV file: the same, and a graceful stop", async () => {
+  const file = await dataFile();
+  let server: ProcessServer | null = null;
+  try {
+    server = await startProcessServer({
+      env: {
+        ENGINE: "kv",
+        KV_PATH: file.path,
+        WORKERS: "2",
+        LOG_LEVEL: "info",
+        REQUEST_TIMEOUT_MS: "1000",
+      },
+    });
+    await exchange(server);
+    // Fanout's own transport in every worker: a request head never finished is closed at
+    // REQUEST_TIMEOUT_MS (Deno's server has no such deadline), whichever worker took it.
+    const slow = await Promise.all(Array.from({ length: 6 }, () => halfOpen(server!.port)));
+    const ended = await Promise.all(slow.map((s) => s.ended(5000)));
+    assert.ok(
+      ended.every((e) => e.endedAfterMs !== null && e.endedAfterMs < 4000),
+      `every half-open request closed: ${ended.map((e) => e.endedAfterMs)}`,
+    );
+    await server.stop(5000);
+    assert.equal(await server.exited, 0, server.output());
+    assert.match(server.output(), /server\.stopping/);
+  } finally {
+    await server?.stop();
+    await file.remove();
   }
 });
