@@ -2,8 +2,10 @@
  * The `fanout` scenario on the KV engine, two ways, A/B interleaved with a fresh server and a
  * fresh KV file (under `data/`) per run: one process (`main.ts`, pinned to core 0, as `deno task
  * bench` runs Fanout) beside `deno serve --parallel serve.ts` with `DENO_JOBS` workers on one KV
- * file (not pinned: it needs every core). The load generator is pinned to core 1. Flags:
- * `--clients`, `--senders`, `--inflight`, `--seconds`, `--rounds`, `--workers`, `--quick`.
+ * file (not pinned: it needs every core), or with `--own` beside `WORKERS=N deno task start`
+ * (Fanout's own server in each worker, `reusePort`; not pinned either). The load generator is
+ * pinned to core 1. Flags: `--clients`, `--senders`, `--inflight`, `--seconds`, `--rounds`,
+ * `--workers`, `--own`, `--quick`.
  *
  * @example
  * ```sh
@@ -64,10 +66,19 @@ function flag(args: string[], name: string, fallback: number): number {
   return value;
 }
 
-async function runOne(kind: ServerKind, workers: number, p: Parameters<typeof runFanout>[1]) {
+/** How the server runs: one process, `deno serve --parallel`, or `WORKERS` under `main.ts`. */
+type Mode = "one" | "serve" | "own";
+
+async function runOne(mode: Mode, workers: number, p: Parameters<typeof runFanout>[1]) {
   const kv = kvFile();
-  const env = kind === "fanout-parallel" ? { ...kv.env, DENO_JOBS: String(workers) } : kv.env;
-  const server = await startServer(kind, { cpu: "0", env });
+  const kind: ServerKind = mode === "serve" ? "fanout-parallel" : "fanout";
+  const env = mode === "serve"
+    ? { ...kv.env, DENO_JOBS: String(workers) }
+    : mode === "own"
+    ? { ...kv.env, WORKERS: String(workers) }
+    : kv.env;
+  // Only the one process is pinned (to core 0): the workers need every core.
+  const server = await startServer(kind, { cpu: mode === "one" ? "0" : undefined, env });
   try {
     await runConnect(server, 300); // warm-up, as deno task bench does
     return { ...await runFanout(server, p) };
@@ -89,6 +100,7 @@ if (import.meta.main) {
   };
   const rounds = flag(args, "rounds", 1);
   const workers = flag(args, "workers", 2);
+  const mode: Mode = args.includes("--own") ? "own" : "serve";
   const pinned = canPin() && await pinSelf("1");
   console.log(
     `# KV engine: one process beside ${workers} workers (${new Date().toISOString()}, ` +
@@ -99,15 +111,17 @@ if (import.meta.main) {
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? ["one", "many"] : ["many", "one"];
     for (const which of order) {
-      if (which === "one") one.push(await runOne("fanout", workers, p));
-      else many.push(await runOne("fanout-parallel", workers, p));
+      if (which === "one") one.push(await runOne("one", workers, p));
+      else many.push(await runOne(mode, workers, p));
     }
   }
   const what = `${p.clients} clients, ${p.senders} senders, ${p.inflight} in flight each, ` +
     `${p.seconds} s, ENGINE=kv`;
   console.log(table(`fanout (${what})`, COLUMNS, one, many, {
     first: "one process (main.ts, core 0)",
-    second: `${workers} workers (deno serve --parallel)`,
+    second: mode === "serve"
+      ? `${workers} workers (deno serve --parallel)`
+      : `${workers} workers (WORKERS, main.ts)`,
     ratio: "workers / one",
   }));
 }

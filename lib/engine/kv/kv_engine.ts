@@ -28,7 +28,7 @@ import type { ChatMessage, Member } from "../../protocol/frames.ts";
 import { randomToken } from "../../shared/ids.ts";
 import { textHash } from "../../shared/text_hash.ts";
 import type { Logger } from "../../shared/log.ts";
-import { KV_LIMITS, type KvAtomic, type KvHandle } from "./kv_handle.ts";
+import { KV_LIMITS, type KvHandle, lockPatient } from "./kv_handle.ts";
 import {
   decodeChunks,
   encodeBody,
@@ -95,10 +95,8 @@ type PeerOption = "peers" | "workerId" | "presenceTtlMs" | "timers";
 
 /** Share of the disk budget freed at once when it is exceeded (so that reclaims are rare). */
 const RECLAIM_TO = 0.9;
-/** Times a commit is tried again while another worker holds the file's write lock. */
-const BUSY_RETRIES = 200;
 /** Commits retried when a room's head changed under them before the publishes fail. */
-const RETRIES = 5;
+const RETRIES = 20;
 
 /**
  * Keeps rooms in Deno KV.
@@ -170,7 +168,11 @@ export class KvEngine implements Engine {
   /** Opens the store and reads every room's head (their bytes and last use). */
   async start(events: EngineEvents): Promise<void> {
     this.#events = events;
-    this.#kv = await this.#open();
+    // Other workers' handles on the same file take SQLite's lock now and then: wait for it.
+    this.#kv = lockPatient(
+      await this.#open(),
+      () => new Promise<void>((resolve) => this.#o.defer(resolve)),
+    );
     this.#startedAt = this.#o.now();
     const heads: [string, KvHead][] = [];
     for await (
@@ -298,6 +300,38 @@ export class KvEngine implements Engine {
     else if (room.members > 0) this.#events.reset?.(room.name, fresh.epoch);
   }
 
+  /**
+   * Brings a held room's view up to its head on disk after a failed check: when the head only
+   * moved on in the same epoch (another worker's commits), reads the head and the sizes of the
+   * new messages alone; otherwise reads the room again ({@linkcode KvEngine.#reread}).
+   */
+  async #refresh(room: KvRoom): Promise<void> {
+    const head = await this.#store.get<KvHead>(kvKeys.head(room.name));
+    if (head.versionstamp === room.stamp) return; // followed another worker's post meanwhile
+    const now = head.value;
+    if (!now || now.epoch !== room.epoch || now.offset < room.offset) return this.#reread(room);
+    const from = Math.max(room.offset + 1, now.oldest);
+    const sizes = new Map<number, number>();
+    for await (
+      const entry of this.#store.list<Uint8Array>({
+        start: kvKeys.from(room.name, from),
+        end: kvKeys.from(room.name, now.offset + 1),
+      }, { batchSize: 500 })
+    ) {
+      const offset = entry.key[2] as number;
+      sizes.set(offset, (sizes.get(offset) ?? 0) + entry.value.length);
+    }
+    const kept: number[] = [];
+    for (let offset = from; offset <= now.offset; offset++) {
+      const bytes = sizes.get(offset);
+      if (bytes === undefined) return this.#reread(room); // trimmed meanwhile: read it whole
+      kept.push(bytes);
+    }
+    room.follow(now, kept, head.versionstamp!);
+    room.refsOnDiskUntil = Math.max(room.refsOnDiskUntil, now.ts + this.#o.dedupTtlMs);
+    this.#touch(room.name, room.bytes, now.ts);
+  }
+
   /** Forgets a held room (its disk stays). */
   #unload(room: KvRoom): void {
     this.#rooms.delete(room.name);
@@ -384,7 +418,7 @@ export class KvEngine implements Engine {
       if (outcome !== "changed") return;
       // Another writer moved a head (or a room was removed while read): read them again.
       try {
-        for (const room of loaded.values()) await this.#reread(room);
+        for (const room of loaded.values()) await this.#refresh(room);
       } catch (err) {
         this.#fail(this.#queue.splice(0, this.#queue.length), err);
         return;
@@ -491,7 +525,7 @@ export class KvEngine implements Engine {
       }
       let committed;
       try {
-        committed = await this.#commitWhenFree(atomic);
+        committed = await atomic.commit();
       } catch (err) {
         this.#fail(this.#queue.splice(0, taken), err);
         return "done";
@@ -535,23 +569,6 @@ export class KvEngine implements Engine {
       this.#jobs.push(() => this.#reclaim().finally(() => this.#reclaiming = false));
     }
     return "done";
-  }
-
-  /**
-   * Commits `atomic`, again while SQLite answers that another connection to the file (another
-   * worker's) holds the write lock: such a commit wrote nothing, and its checks still hold.
-   */
-  async #commitWhenFree(
-    atomic: KvAtomic,
-  ): Promise<{ ok: true; versionstamp: string } | { ok: false }> {
-    for (let attempt = 0;; attempt++) {
-      try {
-        return await atomic.commit();
-      } catch (err) {
-        if (attempt >= BUSY_RETRIES || !/database is locked/.test(String(err))) throw err;
-        await new Promise<void>((resolve) => this.#o.defer(resolve));
-      }
-    }
   }
 
   /** The refs of the queued drafts that only the disk may know, read in groups of ten. */

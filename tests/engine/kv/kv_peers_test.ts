@@ -25,11 +25,12 @@ interface Worker {
 }
 
 /** Two workers on one temp file, a manual bus between them, one manual clock. */
-async function pair(options: { ttlMs?: number } = {}) {
+async function pair(options: { ttlMs?: number; historySize?: number } = {}) {
   const dir = await Deno.makeTempDir({ prefix: "fanout_kv_peers_" });
   const bus = new PeerBus("manual");
   const timers = new ManualTimers();
   timers.time = 1_000;
+  const kvs: Deno.Kv[] = [];
   const make = async (): Promise<Worker> => {
     const kv = await Deno.openKv(`${dir}/kv.sqlite3`);
     let commits = 0;
@@ -45,6 +46,7 @@ async function pair(options: { ttlMs?: number } = {}) {
       },
       close: () => kv.close(),
     };
+    kvs.push(kv);
     const w: Omit<Worker, "engine"> = {
       received: [],
       presence: [],
@@ -54,7 +56,7 @@ async function pair(options: { ttlMs?: number } = {}) {
     };
     const engine = new KvEngine({
       kv: counted,
-      historySize: 100,
+      historySize: options.historySize ?? 100,
       dedupTtlMs: 60_000,
       roomTtlMs: 60_000,
       now: timers.now,
@@ -80,6 +82,12 @@ async function pair(options: { ttlMs?: number } = {}) {
     b,
     bus,
     timers,
+    /** The chunk keys on disk, as offsets. */
+    async stored(): Promise<number[]> {
+      const offsets = new Set<number>();
+      for await (const e of kvs[0].list({ prefix: ["m", "r"] })) offsets.add(e.key[2] as number);
+      return [...offsets].sort((x, y) => x - y);
+    },
     async close() {
       await a.engine.close();
       await b.engine.close();
@@ -275,6 +283,31 @@ Deno.test("kv peers: a room another worker has members in is not removed as idle
     const { history } = await b.engine.recover("r", null, 10);
     assert.deepEqual(history.map((m) => m.text), ["kept"]);
     assert.deepEqual(b.resets, []);
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("kv peers: a worker whose view missed trims catches up on the head and trims the right messages", async () => {
+  const { a, b, bus, stored, close } = await pair({ historySize: 3 });
+  try {
+    await a.engine.join("r");
+    await a.engine.publish(draft("0"));
+    bus.deliver();
+    for (const t of ["1", "2", "3", "4"]) await b.engine.publish(draft(t));
+    bus.drop(commitsTo("a")); // a's view: offset 1; the disk: 2..5 kept
+    assert.deepEqual(await stored(), [3, 4, 5]);
+    const mine = await a.engine.publish(draft("5"));
+    assert.ok(mine.status === "accepted" && mine.message.offset === 6);
+    assert.deepEqual(await stored(), [4, 5, 6], "the oldest on disk went, no other");
+    bus.deliver(); // b follows a's commit
+    for (const w of [a, b]) {
+      const { history, offset } = await w.engine.recover("r", null, 10);
+      assert.equal(offset, 6);
+      assert.deepEqual(history.map((m) => m.text), ["3", "4", "5"]);
+    }
+    await b.engine.publish(draft("6"));
+    assert.deepEqual(await stored(), [5, 6, 7]);
   } finally {
     await close();
   }
