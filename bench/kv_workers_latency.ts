@@ -144,9 +144,11 @@ if (import.meta.main && !("WorkerGlobalScope" in globalThis)) {
     `A ack → B kv.watch:        ${percentiles(offsets.map((o) => (watched[o] ?? NaN) - acked[o]))}`,
   );
   const missing = offsets.filter((o) => emitted[o] === undefined).length;
-  console.log(`not emitted in B: ${missing}; not seen by kv.watch: ${
-    offsets.filter((o) => watched[o] === undefined).length
-  } (kv.watch may skip intermediate versions)`);
+  console.log(
+    `not emitted in B: ${missing}; not seen by kv.watch: ${
+      offsets.filter((o) => watched[o] === undefined).length
+    } (kv.watch may skip intermediate versions)`,
+  );
   a.terminate();
   b.terminate();
   await Deno.remove(dir, { recursive: true });
