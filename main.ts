@@ -23,9 +23,15 @@ if (import.meta.main && inWorker()) {
 } else if (import.meta.main) {
   const config = loadConfigOrExit(Deno.env.toObject());
   if (config.workers > 1) {
-    const group = await startOrExit(startWorkers(config, new URL(import.meta.url)));
-    printUrls(group.url, config.logFormat);
     const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+    const group = await startOrExit(
+      startWorkers(
+        config,
+        new URL(import.meta.url),
+        (worker, error) => logger.error("server.worker_failed", { worker, error }),
+      ),
+    );
+    printUrls(group.url, config.logFormat);
     exitOnSignals(() => group.shutdown(), config.shutdownGraceMs, { logger });
   } else {
     const server = await startOrExit(listen(config));

@@ -47,7 +47,8 @@ export function inWorker(): boolean {
 /**
  * Starts `config.workers` workers running `module` (which calls {@linkcode serveInWorker} in a
  * worker) on `config.port` (a free port shared by all when it is 0), and resolves once each
- * listens; rejects naming the cause when one does not (the others are ended).
+ * listens; rejects naming the cause when one does not (the others are ended). A worker that fails
+ * later is reported to `onFailure` (numbered from 1).
  *
  * @example
  * ```ts
@@ -55,7 +56,11 @@ export function inWorker(): boolean {
  * printUrls(group.url);
  * ```
  */
-export async function startWorkers(config: Config, module: URL): Promise<WorkerGroup> {
+export async function startWorkers(
+  config: Config,
+  module: URL,
+  onFailure: (worker: number, error: string) => void = () => {},
+): Promise<WorkerGroup> {
   let port = config.port;
   if (port === 0) {
     // One free port for every worker: taken with reusePort and let go again.
@@ -95,6 +100,14 @@ export async function startWorkers(config: Config, module: URL): Promise<WorkerG
       `a worker did not start: ${failed.kind === "failed" ? failed.error : failed.kind}`,
     );
   }
+  // A worker that fails later ends alone (its listener with it: the kernel sends new connections
+  // to the others); the caller hears of it.
+  workers.forEach((w, i) =>
+    w.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      onFailure(i + 1, e.message);
+    }
+  );
   const first = answers[0] as { kind: "listening"; url: string };
   let stopping: Promise<void> | undefined;
   return {
