@@ -74,6 +74,11 @@ export interface KvEngineOptions {
   presenceTtlMs?: number;
   /** Timers of the presence summaries (default: the runtime's). */
   timers?: Timers;
+  /**
+   * Waits before an operation that met another worker's SQLite lock is tried again (default 1
+   * ms: about 200 ms in all before it fails).
+   */
+  lockWait?: () => Promise<void>;
 }
 
 /** A publish waiting for its commit. */
@@ -91,7 +96,7 @@ interface DiskRoom {
 }
 
 /** The options of the link to other workers. */
-type PeerOption = "peers" | "workerId" | "presenceTtlMs" | "timers";
+type PeerOption = "peers" | "workerId" | "presenceTtlMs" | "timers" | "lockWait";
 
 /** Share of the disk budget freed at once when it is exceeded (so that reclaims are rare). */
 const RECLAIM_TO = 0.9;
@@ -137,8 +142,8 @@ export class KvEngine implements Engine {
   #closed = false;
 
   constructor(options: KvEngineOptions) {
-    const { kv, peers, workerId, presenceTtlMs, timers, ...rest } = options;
-    this.#peerOptions = { peers, workerId, presenceTtlMs, timers };
+    const { kv, peers, workerId, presenceTtlMs, timers, lockWait, ...rest } = options;
+    this.#peerOptions = { peers, workerId, presenceTtlMs, timers, lockWait };
     this.#open = typeof kv === "function" ? kv : () => Promise.resolve(kv);
     this.#o = {
       ...rest,
@@ -171,7 +176,7 @@ export class KvEngine implements Engine {
     // Other workers' handles on the same file take SQLite's lock now and then: wait for it.
     this.#kv = lockPatient(
       await this.#open(),
-      () => new Promise<void>((resolve) => this.#o.defer(resolve)),
+      this.#peerOptions.lockWait ?? (() => new Promise<void>((resolve) => setTimeout(resolve, 1))),
     );
     this.#startedAt = this.#o.now();
     const heads: [string, KvHead][] = [];
