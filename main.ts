@@ -1,7 +1,9 @@
 /**
  * Entry point of `deno task start` (`deno run <permissions> main.ts`): reads the config once, builds the
  * server, listens on `HOST:PORT`, prints the URLs and shuts down gracefully on SIGINT/SIGTERM.
- * `deno serve` has its own entry point, `serve.ts`.
+ * With `WORKERS` above 1 it starts that many workers running this file instead, each listening
+ * on the same port with Fanout's own server (`lib/server/deno_workers.ts`). `deno serve` has its
+ * own entry point, `serve.ts`.
  *
  * @module
  */
@@ -13,12 +15,29 @@ import {
   printUrls,
   startOrExit,
 } from "./lib/server/deno_server.ts";
+import { inWorker, serveInWorker, startWorkers } from "./lib/server/deno_workers.ts";
+import { createLogger } from "./lib/shared/log.ts";
 
-if (import.meta.main) {
+if (import.meta.main && inWorker()) {
+  serveInWorker(Deno.env.toObject());
+} else if (import.meta.main) {
   const config = loadConfigOrExit(Deno.env.toObject());
-  const server = await startOrExit(listen(config));
-  printUrls(server.url, config.logFormat);
-  exitOnSignals(() => server.shutdown(), config.shutdownGraceMs, {
-    logger: server.fanout.deps.logger,
-  });
+  if (config.workers > 1) {
+    const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+    const group = await startOrExit(
+      startWorkers(
+        config,
+        new URL(import.meta.url),
+        (worker, error) => logger.error("server.worker_failed", { worker, error }),
+      ),
+    );
+    printUrls(group.url, config.logFormat);
+    exitOnSignals(() => group.shutdown(), config.shutdownGraceMs, { logger });
+  } else {
+    const server = await startOrExit(listen(config));
+    printUrls(server.url, config.logFormat);
+    exitOnSignals(() => server.shutdown(), config.shutdownGraceMs, {
+      logger: server.fanout.deps.logger,
+    });
+  }
 }

@@ -10,7 +10,8 @@ import { startFlags } from "../scripts/start_flags.ts";
 /**
  * Which server: the product (`main.ts`: Fanout's own transport), the product under `deno serve`
  * (`serve.ts`: Deno's HTTP server and sockets), the product under `deno serve --parallel` (one
- * worker per core, rooms shared through a `redis-server` started for it), or the naive baseline.
+ * worker per core, rooms shared through a `redis-server` started for it, or through one KV file
+ * when the environment says `ENGINE=kv`), or the naive baseline.
  */
 export type ServerKind = "fanout" | "fanout-serve" | "fanout-parallel" | "baseline";
 
@@ -109,7 +110,10 @@ export async function startServer(
 ): Promise<ServerHandle> {
   const port = freePort();
   const deno = Deno.execPath();
-  const redis = kind === "fanout-parallel" ? await startRedis() : null;
+  // The parallel server shares rooms through Redis, or through its KV file with ENGINE=kv.
+  const redis = kind === "fanout-parallel" && options.env?.ENGINE !== "kv"
+    ? await startRedis()
+    : null;
   const args = kind === "fanout"
     ? ["run", ...startFlags(new URL("../", import.meta.url)), "main.ts"]
     : kind === "fanout-parallel" || kind === "fanout-serve"

@@ -16,6 +16,7 @@ import { servedHere, upgradeWebSocket } from "../transport/http_connection.ts";
 import { HttpServer } from "../transport/http_server.ts";
 import { createLogger, type LogFormat, type Logger } from "../shared/log.ts";
 import type { KvHandle } from "../engine/kv/kv_handle.ts";
+import type { PeerChannel } from "../engine/kv/kv_peers.ts";
 
 /**
  * Reads the configuration, or prints what is wrong with it in one line and exits 1.
@@ -102,6 +103,27 @@ export async function openDenoKv(path: string): Promise<KvHandle> {
 }
 
 /**
+ * The channel between the KV engines of this process's workers (`deno serve --parallel`) on the
+ * KV file at `path`: a `BroadcastChannel` named after the file's absolute path, so that servers
+ * on different files never mix; null for `:memory:` (each worker has its own store).
+ *
+ * @example
+ * ```ts
+ * const channel = denoKvPeers("data/fanout.sqlite3"); // BroadcastChannel "fanout-kv:/srv/data/fanout.sqlite3"
+ * ```
+ */
+export function denoKvPeers(path: string): PeerChannel | null {
+  if (path === ":memory:") return null;
+  const absolute = new URL(path, `file://${Deno.cwd()}/`).pathname;
+  const channel = new BroadcastChannel(`fanout-kv:${absolute}`);
+  return {
+    post: (message) => channel.postMessage(message),
+    listen: (receive) => channel.onmessage = (event) => receive(event.data),
+    close: () => channel.close(),
+  };
+}
+
+/**
  * The upgrade of the routes: Fanout's own for requests its server read, `Deno.upgradeWebSocket`
  * for requests of `deno serve` (also the conformance echo server's, `scripts/echo_server.ts`).
  *
@@ -156,6 +178,7 @@ export function createDenoFanout(config: Config, options: Partial<FanoutOptions>
     memory: denoMemory,
     assets: denoAssets,
     openKv: openDenoKv,
+    kvPeers: denoKvPeers,
     ...options,
   });
 }
@@ -173,7 +196,8 @@ export interface RunningServer {
 }
 
 /**
- * Starts the engine and listens on `config.host:config.port`.
+ * Starts the engine and listens on `config.host:config.port` (with `reusePort`, sharing the port
+ * with other listeners of this process: see `deno_workers.ts`).
  *
  * @example
  * ```ts
@@ -184,11 +208,17 @@ export interface RunningServer {
  */
 export async function listen(
   config: Config,
-  options: Partial<FanoutOptions> & { fanout?: Fanout } = {},
+  options: Partial<FanoutOptions> & { fanout?: Fanout; reusePort?: boolean } = {},
 ): Promise<RunningServer> {
   const fanout = options.fanout ?? createDenoFanout(config, options);
   if (!options.fanout) await fanout.start();
-  const listener = Deno.listen({ hostname: config.host, port: config.port });
+  // With `reusePort` (the workers of `WORKERS`), several listeners share the port: the kernel
+  // spreads new connections between them.
+  const listener = Deno.listen({
+    hostname: config.host,
+    port: config.port,
+    ...(options.reusePort ? { reusePort: true } : {}),
+  });
   const addr = listener.addr as Deno.NetAddr;
   const shown = addr.hostname === "0.0.0.0" || addr.hostname === "::" ? "localhost" : addr.hostname;
   const { logger, hub } = fanout.deps;

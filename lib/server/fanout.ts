@@ -24,6 +24,7 @@ import { MemoryEngine } from "../engine/memory/memory_engine.ts";
 import { RedisEngine } from "../engine/redis/redis_engine.ts";
 import { KvEngine } from "../engine/kv/kv_engine.ts";
 import type { KvHandle } from "../engine/kv/kv_handle.ts";
+import type { PeerChannel } from "../engine/kv/kv_peers.ts";
 
 /** Runtime pieces injected into {@linkcode createFanout}. */
 export interface FanoutOptions {
@@ -40,6 +41,11 @@ export interface FanoutOptions {
    * with the folder made and a clear error when the file cannot be used).
    */
   openKv?: (path: string) => Promise<KvHandle>;
+  /**
+   * Opens the channel to the other workers of this process on the same KV file, for `ENGINE=kv`
+   * (the Deno adapter gives a `BroadcastChannel` named after the file; none for `:memory:`).
+   */
+  kvPeers?: (path: string) => PeerChannel | null;
   /** Interval of engine housekeeping in ms (default 10 000). */
   maintainEveryMs?: number;
   /**
@@ -86,7 +92,7 @@ export function createFanout(config: Config, options: FanoutOptions): Fanout {
   const logger = options.logger ?? throttle!;
   const now = options.now ?? Date.now;
   const engine = options.engine ??
-    createEngine(config, { logger, now, openKv: options.openKv });
+    createEngine(config, { logger, now, openKv: options.openKv, kvPeers: options.kvPeers });
   // Keys are imported asynchronously: `start` waits for them and fails on a key it cannot read,
   // so a bad key never means a server that runs.
   const keys = options.verifier || !authRequired(config)
@@ -156,7 +162,12 @@ export function createFanout(config: Config, options: FanoutOptions): Fanout {
  */
 export function createEngine(
   config: Config,
-  options: { logger: Logger; now?: () => number; openKv?: (path: string) => Promise<KvHandle> },
+  options: {
+    logger: Logger;
+    now?: () => number;
+    openKv?: (path: string) => Promise<KvHandle>;
+    kvPeers?: (path: string) => PeerChannel | null;
+  },
 ): Engine {
   const common = {
     historySize: config.historySize,
@@ -174,6 +185,8 @@ export function createEngine(
       roomHistoryBytes: config.roomHistoryBytes,
       maxRooms: config.maxRooms,
       logger: options.logger,
+      peers: options.kvPeers?.(config.kvPath) ?? undefined,
+      presenceTtlMs: config.presenceTtlMs,
     });
   }
   if (config.redisUrl !== null) {

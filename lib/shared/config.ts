@@ -104,6 +104,12 @@ export interface Config {
    * default 1024); over it idle rooms are removed first, then the largest rooms trimmed.
    */
   kvHistoryBytes: number;
+  /**
+   * Workers of `deno task start` (`main.ts`), each running Fanout's own server on the same port
+   * with `SO_REUSEPORT` (`WORKERS`, 1-256, default 1). More than one needs a shared engine:
+   * `ENGINE=kv` on a file, or Redis. Every limit then applies per worker.
+   */
+  workers: number;
   /** Redis URL; when set, rooms are shared across processes (`REDIS_URL`, default unset). */
   redisUrl: string | null;
   /** Prefix of every Redis key and channel (`REDIS_KEY_PREFIX`, default `fanout`). */
@@ -362,6 +368,18 @@ function kvPath(env: Env): string {
   return raw;
 }
 
+function workerCount(env: Env, engine: EngineKind, path: string): number {
+  const workers = integer(env, "WORKERS", 1, 1, 256);
+  if (workers > 1 && (engine === "memory" || (engine === "kv" && path === ":memory:"))) {
+    const what = engine === "kv" ? "ENGINE=kv with KV_PATH=:memory:" : "ENGINE=memory";
+    throw new RangeError(
+      `WORKERS=${workers} needs rooms shared between workers (ENGINE=kv on a file, or REDIS_URL); ` +
+        `with ${what} each worker would be a server of its own`,
+    );
+  }
+  return workers;
+}
+
 function keyPrefix(env: Env): string {
   const raw = env.REDIS_KEY_PREFIX?.trim() || "fanout";
   if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(raw)) {
@@ -553,6 +571,7 @@ export function loadConfig(env: Env): Config {
     engine: engineKind(env, redis, maxMessageBytes),
     kvPath: kvPath(env),
     kvHistoryBytes: integer(env, "KV_HISTORY_MB", 1024, 1, 1024 * 1024) * MiB,
+    workers: workerCount(env, engineKind(env, redis, maxMessageBytes), kvPath(env)),
     redisUrl: redis,
     redisKeyPrefix: keyPrefix(env),
     redisTimeoutMs: integer(env, "REDIS_TIMEOUT_MS", 2000, 50, 60_000),

@@ -1,6 +1,7 @@
 /**
  * The contract every engine keeps, run against each engine: the memory and KV engines always
- * (KV in memory, `:memory:`), the Redis engine when redis-server is there (a loud skip outside CI, a failure in CI without it).
+ * (KV in memory, `:memory:`; and two KV engines on one file linked as the workers of one process
+ * are, through a fake of their `BroadcastChannel`), the Redis engine when redis-server is there (a loud skip outside CI, a failure in CI without it).
  */
 import assert from "node:assert/strict";
 import type { Draft, Engine } from "../../lib/engine/engine.ts";
@@ -9,6 +10,7 @@ import { KvEngine } from "../../lib/engine/kv/kv_engine.ts";
 import type { ChatMessage, Member } from "../../lib/protocol/frames.ts";
 import { redisBinary, startEngine, startRedis, type TestRedis } from "../helpers/redis.ts";
 import { eventually } from "../helpers/redis_peer.ts";
+import { PeerBus } from "../helpers/peer_bus.ts";
 
 interface Subject {
   engine: Engine;
@@ -246,6 +248,41 @@ Deno.test("engine contract: kv", async (t) => {
     });
   } finally {
     for (const e of open) await e.close();
+  }
+});
+
+Deno.test("engine contract: kv, two workers of one process on one file", async (t) => {
+  const open: Engine[] = [];
+  const dir = await Deno.makeTempDir({ prefix: "fanout_kv_workers_" });
+  let files = 0;
+  const worker = async (path: string, bus: PeerBus, events: Parameters<Engine["start"]>[0]) => {
+    const engine = new KvEngine({
+      kv: await Deno.openKv(path),
+      historySize: 10,
+      dedupTtlMs: 1000,
+      roomTtlMs: 1000,
+      peers: bus.channel(),
+    });
+    await engine.start(events);
+    open.push(engine);
+    return engine;
+  };
+  try {
+    await contract(t, async () => {
+      const path = `${dir}/kv${files++}.sqlite3`;
+      const bus = new PeerBus();
+      const received: ChatMessage[] = [];
+      const engine = await worker(path, bus, {
+        message: (m) => received.push(m),
+        presence: () => {},
+        reset: () => {},
+      });
+      const peer = () => worker(path, bus, { message: () => {} });
+      return { engine, received, peer, shared: true };
+    });
+  } finally {
+    for (const e of open) await e.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
 

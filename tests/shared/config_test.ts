@@ -269,3 +269,25 @@ Deno.test("MAX_WELCOME_MEMBERS is 100 by default and bounded to 0-10000", () => 
   );
   assert.throws(() => loadConfig({ MAX_WELCOME_MEMBERS: "-1" }), /MAX_WELCOME_MEMBERS .* got "-1"/);
 });
+
+Deno.test("WORKERS is 1 by default, 1-256, and more than one needs a shared engine", () => {
+  assert.equal(loadConfig({}).workers, 1);
+  assert.equal(loadConfig({ WORKERS: "1" }).workers, 1, "one worker: any engine");
+  const kv = { ENGINE: "kv", KV_PATH: "data/x.sqlite3" };
+  assert.equal(loadConfig({ ...kv, WORKERS: "2" }).workers, 2);
+  assert.equal(loadConfig({ ...kv, WORKERS: "256" }).workers, 256);
+  assert.equal(loadConfig({ REDIS_URL: "redis://127.0.0.1:6379", WORKERS: "4" }).workers, 4);
+  assert.throws(
+    () => loadConfig({ ...kv, WORKERS: "257" }),
+    /WORKERS must be an integer from 1 to 256, got "257"/,
+  );
+  assert.throws(() => loadConfig({ ...kv, WORKERS: "0" }), /WORKERS must be an integer/);
+  assert.throws(
+    () => loadConfig({ WORKERS: "2" }),
+    /WORKERS=2 needs rooms shared between workers .* with ENGINE=memory each worker/,
+  );
+  assert.throws(
+    () => loadConfig({ ENGINE: "kv", KV_PATH: ":memory:", WORKERS: "2" }),
+    /with ENGINE=kv with KV_PATH=:memory: each worker would be a server of its own/,
+  );
+});

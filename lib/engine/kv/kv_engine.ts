@@ -4,7 +4,9 @@
  * writes: publishes queue up and are committed together, one atomic operation per turn (or more
  * when a batch outgrows KV's limits), each checking the heads of its rooms; a message is emitted
  * and acknowledged only once its commit is durable. Presence and members stay in memory, as in
- * the memory engine. See `docs/SCALING.md`.
+ * the memory engine; workers of one process on one file (`deno serve --parallel`) share live
+ * messages, presence and commands through a channel (`peers`, see `kv_peers.ts`). See
+ * `docs/SCALING.md`.
  *
  * @module
  */
@@ -21,12 +23,12 @@ import type {
   RoomMembers,
   RoomPosition,
 } from "../engine.ts";
-import { dedupeContent, messageOf } from "../engine.ts";
+import { dedupeContent, epochOf, messageOf } from "../engine.ts";
 import type { ChatMessage, Member } from "../../protocol/frames.ts";
 import { randomToken } from "../../shared/ids.ts";
 import { textHash } from "../../shared/text_hash.ts";
 import type { Logger } from "../../shared/log.ts";
-import { KV_LIMITS, type KvHandle } from "./kv_handle.ts";
+import { KV_LIMITS, type KvHandle, lockPatient } from "./kv_handle.ts";
 import {
   decodeChunks,
   encodeBody,
@@ -36,6 +38,9 @@ import {
   partsOf,
 } from "./kv_messages.ts";
 import { KvRoom, RoomPlan } from "./kv_room.ts";
+import { KvFeed } from "./kv_feed.ts";
+import { type CommittedRoom, KvPeers, type PeerChannel } from "./kv_peers.ts";
+import type { Timers } from "../../shared/timers.ts";
 
 /** Options of {@linkcode KvEngine}. */
 export interface KvEngineOptions {
@@ -58,6 +63,22 @@ export interface KvEngineOptions {
   /** Runs the next commit later in this turn's end (default `setTimeout(fn, 0)`). */
   defer?: (fn: () => void) => void;
   logger?: Logger;
+  /**
+   * The channel to the other workers of this process on the same file (the Deno adapter: a
+   * `BroadcastChannel` named after `KV_PATH`); without it the engine serves one process.
+   */
+  peers?: PeerChannel;
+  /** Names this worker to the others (default: random). */
+  workerId?: string;
+  /** How long another worker's presence counts without news, in ms (default 6000). */
+  presenceTtlMs?: number;
+  /** Timers of the presence summaries (default: the runtime's). */
+  timers?: Timers;
+  /**
+   * Waits before an operation that met another worker's SQLite lock is tried again (default 1
+   * ms: about 200 ms in all before it fails).
+   */
+  lockWait?: () => Promise<void>;
 }
 
 /** A publish waiting for its commit. */
@@ -74,10 +95,13 @@ interface DiskRoom {
   touched: number;
 }
 
+/** The options of the link to other workers. */
+type PeerOption = "peers" | "workerId" | "presenceTtlMs" | "timers" | "lockWait";
+
 /** Share of the disk budget freed at once when it is exceeded (so that reclaims are rare). */
 const RECLAIM_TO = 0.9;
 /** Commits retried when a room's head changed under them before the publishes fail. */
-const RETRIES = 5;
+const RETRIES = 20;
 
 /**
  * Keeps rooms in Deno KV.
@@ -92,7 +116,12 @@ const RETRIES = 5;
  */
 export class KvEngine implements Engine {
   readonly name = "kv";
-  #o: Required<Omit<KvEngineOptions, "logger" | "kv">> & { logger?: Logger };
+  #o: Required<Omit<KvEngineOptions, "logger" | "kv" | PeerOption>> & { logger?: Logger };
+  #peerOptions: Pick<KvEngineOptions, PeerOption>;
+  /** The link to the other workers, when there is a channel. */
+  #peers: KvPeers | null = null;
+  /** Ordered delivery of each joined room (with peers only). */
+  #feeds = new Map<string, KvFeed>();
   #open: () => Promise<KvHandle>;
   #kv: KvHandle | null = null;
   #events: EngineEvents = { message: () => {} };
@@ -113,7 +142,8 @@ export class KvEngine implements Engine {
   #closed = false;
 
   constructor(options: KvEngineOptions) {
-    const { kv, ...rest } = options;
+    const { kv, peers, workerId, presenceTtlMs, timers, lockWait, ...rest } = options;
+    this.#peerOptions = { peers, workerId, presenceTtlMs, timers, lockWait };
     this.#open = typeof kv === "function" ? kv : () => Promise.resolve(kv);
     this.#o = {
       ...rest,
@@ -143,7 +173,11 @@ export class KvEngine implements Engine {
   /** Opens the store and reads every room's head (their bytes and last use). */
   async start(events: EngineEvents): Promise<void> {
     this.#events = events;
-    this.#kv = await this.#open();
+    // Other workers' handles on the same file take SQLite's lock now and then: wait for it.
+    this.#kv = lockPatient(
+      await this.#open(),
+      this.#peerOptions.lockWait ?? (() => new Promise<void>((resolve) => setTimeout(resolve, 1))),
+    );
     this.#startedAt = this.#o.now();
     const heads: [string, KvHead][] = [];
     for await (
@@ -157,6 +191,26 @@ export class KvEngine implements Engine {
       this.#diskBytes += head.bytes;
     }
     if (this.#diskBytes > this.#o.historyBytes) this.#schedule(() => this.#reclaim());
+    const { peers, workerId, presenceTtlMs, timers } = this.#peerOptions;
+    if (peers) {
+      this.#peers = new KvPeers({
+        channel: peers,
+        workerId: workerId ?? randomToken(12),
+        ttlMs: presenceTtlMs ?? 6000,
+        now: this.#o.now,
+        timers,
+        onCommit: (rooms) => this.#follow(rooms),
+        onPosition: (room, epoch, offset) => {
+          const feed = this.#feeds.get(room);
+          const at = feed?.position;
+          if (at && (at.epoch !== epoch || at.last < offset)) feed!.catchUp();
+        },
+        onPresence: (room) => this.#events.presence?.(room),
+        onCommand: (command) => this.#events.command?.(command),
+        position: (room) => this.position(room),
+      });
+      this.#peers.start();
+    }
   }
 
   // --- rooms held in memory ---
@@ -251,6 +305,38 @@ export class KvEngine implements Engine {
     else if (room.members > 0) this.#events.reset?.(room.name, fresh.epoch);
   }
 
+  /**
+   * Brings a held room's view up to its head on disk after a failed check: when the head only
+   * moved on in the same epoch (another worker's commits), reads the head and the sizes of the
+   * new messages alone; otherwise reads the room again ({@linkcode KvEngine.#reread}).
+   */
+  async #refresh(room: KvRoom): Promise<void> {
+    const head = await this.#store.get<KvHead>(kvKeys.head(room.name));
+    if (head.versionstamp === room.stamp) return; // followed another worker's post meanwhile
+    const now = head.value;
+    if (!now || now.epoch !== room.epoch || now.offset < room.offset) return this.#reread(room);
+    const from = Math.max(room.offset + 1, now.oldest);
+    const sizes = new Map<number, number>();
+    for await (
+      const entry of this.#store.list<Uint8Array>({
+        start: kvKeys.from(room.name, from),
+        end: kvKeys.from(room.name, now.offset + 1),
+      }, { batchSize: 500 })
+    ) {
+      const offset = entry.key[2] as number;
+      sizes.set(offset, (sizes.get(offset) ?? 0) + entry.value.length);
+    }
+    const kept: number[] = [];
+    for (let offset = from; offset <= now.offset; offset++) {
+      const bytes = sizes.get(offset);
+      if (bytes === undefined) return this.#reread(room); // trimmed meanwhile: read it whole
+      kept.push(bytes);
+    }
+    room.follow(now, kept, head.versionstamp!);
+    room.refsOnDiskUntil = Math.max(room.refsOnDiskUntil, now.ts + this.#o.dedupTtlMs);
+    this.#touch(room.name, room.bytes, now.ts);
+  }
+
   /** Forgets a held room (its disk stays). */
   #unload(room: KvRoom): void {
     this.#rooms.delete(room.name);
@@ -337,7 +423,7 @@ export class KvEngine implements Engine {
       if (outcome !== "changed") return;
       // Another writer moved a head (or a room was removed while read): read them again.
       try {
-        for (const room of loaded.values()) await this.#reread(room);
+        for (const room of loaded.values()) await this.#refresh(room);
       } catch (err) {
         this.#fail(this.#queue.splice(0, this.#queue.length), err);
         return;
@@ -426,6 +512,7 @@ export class KvEngine implements Engine {
       results.push({ pending, result: { status: "accepted", message }, planned: message });
       taken++;
     }
+    const posts: CommittedRoom[] = [];
     if (plans.size > 0) {
       const atomic = kv.atomic();
       for (const plan of plans.values()) plan.write(atomic, now);
@@ -450,8 +537,10 @@ export class KvEngine implements Engine {
       }
       if (!committed.ok) return "changed";
       for (const plan of plans.values()) {
+        const prev = plan.room.stamp;
         plan.room.apply(plan, committed.versionstamp);
         this.#touch(plan.room.name, plan.room.bytes, now);
+        if (this.#peers) posts.push(committedRoom(plan, prev, now));
       }
     }
     this.#queue.splice(0, taken);
@@ -468,11 +557,18 @@ export class KvEngine implements Engine {
           const key = refKey(draft.client, draft.from, draft.ref);
           const hash = inBatch.get(`${draft.room}\u0000${key}`)!.hash;
           room.refs.set(key, { offset: planned.offset, ts: planned.ts, hash }, now);
+          posts.find((p) => p.room === draft.room)?.refs.push([
+            key,
+            planned.offset,
+            planned.ts,
+            hash,
+          ]);
         }
-        this.#events.message(planned);
+        this.#emit(planned);
       }
       pending.resolve(result);
     }
+    this.#peers?.committed(posts);
     if (this.#diskBytes > this.#o.historyBytes && !this.#reclaiming) {
       this.#reclaiming = true;
       this.#jobs.push(() => this.#reclaim().finally(() => this.#reclaiming = false));
@@ -508,6 +604,47 @@ export class KvEngine implements Engine {
     return found;
   }
 
+  /** Delivers a committed message: through the room's feed when other workers write it too. */
+  #emit(message: ChatMessage): void {
+    const feed = this.#feeds.get(message.room);
+    if (feed) feed.push(epochOf(message), [message]);
+    else this.#events.message(message);
+  }
+
+  // --- other workers ---
+
+  /**
+   * Another worker's commits: their messages go to the rooms' feeds, and a held room whose head
+   * they started from moves with them (so the next commit here does not fail its check; when
+   * it is behind, that check fails and the room is read again).
+   */
+  #follow(rooms: CommittedRoom[]): void {
+    for (const c of rooms) {
+      const room = this.#rooms.get(c.room);
+      if (room && room.epoch === c.epoch && room.stamp === c.prev) {
+        room.follow(c, c.kept, c.stamp);
+        // The commit may have stored refs this worker must see before it accepts a resend.
+        room.refsOnDiskUntil = Math.max(room.refsOnDiskUntil, c.ts + this.#o.dedupTtlMs);
+        if (c.refs.length > 0) room.refs ??= new DedupCache(this.#o.dedupTtlMs);
+        for (const [key, offset, ts, hash] of c.refs) {
+          room.refs!.set(key, { offset, ts, hash }, c.ts);
+        }
+      }
+      this.#touch(c.room, c.bytes, c.ts);
+      this.#feeds.get(c.room)?.push(c.epoch, c.messages);
+    }
+  }
+
+  /** A feed's catch-up: the room's head on disk and its messages after `since` in `epoch`. */
+  async #since(name: string, epoch: string, since: number) {
+    const head = (await this.#store.get<KvHead>(kvKeys.head(name))).value;
+    if (!head) return { epoch, offset: since, messages: [] };
+    if (head.epoch !== epoch) return { epoch: head.epoch, offset: head.offset, messages: [] };
+    const from = Math.max(since + 1, head.oldest);
+    const messages = await this.#messages(name, epoch, from, head.offset);
+    return { epoch, offset: head.offset, messages };
+  }
+
   #fail(pending: Pending[], err: unknown): void {
     this.#o.logger?.warn("kv.commit_failed", { count: pending.length, error: String(err) });
     for (const p of pending) p.reject(err);
@@ -537,7 +674,8 @@ export class KvEngine implements Engine {
   /** Whether a room can be removed whole: no member here, not being read. */
   #removable(name: string): boolean {
     const room = this.#rooms.get(name);
-    return (!room || room.members === 0) && !this.#loading.has(name);
+    return (!room || room.members === 0) && !this.#loading.has(name) &&
+      !this.#peers?.hasRemote(name);
   }
 
   /** Drops the oldest messages of a held room until at most `bytes` are kept. */
@@ -610,12 +748,29 @@ export class KvEngine implements Engine {
 
   async join(name: string): Promise<void> {
     const room = await this.#room(name);
-    if (room.members++ === 0) this.#idle.delete(name);
+    if (room.members++ !== 0) return;
+    this.#idle.delete(name);
+    if (!this.#peers) return;
+    this.#feeds.get(name)?.close();
+    this.#feeds.set(
+      name,
+      new KvFeed(room.epoch, room.offset, {
+        deliver: (message) => this.#events.message(message),
+        read: (epoch, since) => this.#since(name, epoch, since),
+        onGap: (from, to) => this.#o.logger?.warn("kv.catchup_gap", { room: name, from, to }),
+        onError: (err) =>
+          this.#o.logger?.warn("kv.catchup_failed", { room: name, error: String(err) }),
+        onReset: (epoch) => this.#events.reset?.(name, epoch),
+      }),
+    );
   }
 
   leave(name: string): void {
     const room = this.#rooms.get(name);
     if (!room || --room.members !== 0) return;
+    this.#feeds.get(name)?.close();
+    this.#feeds.delete(name);
+    this.#peers?.setLocal(name, 0);
     const now = this.#o.now();
     room.idleSince = now;
     this.#idle.set(name, room);
@@ -656,18 +811,31 @@ export class KvEngine implements Engine {
 
   memberJoined(room: string, member: Member): void {
     this.#members.joined(room, member);
+    this.#peers?.memberJoined(room, member);
   }
 
   memberLeft(room: string, id: string): void {
     this.#members.left(room, id);
+    this.#peers?.memberLeft(room, id);
   }
 
-  members(room: string, limit: number, local: number): Promise<RoomMembers> {
-    return this.#members.list(room, limit, local);
+  /** This worker's members first, in the order they joined, then the other workers'. */
+  async members(room: string, limit: number, local: number): Promise<RoomMembers> {
+    const mine = await this.#members.list(room, limit, local);
+    if (!this.#peers) return mine;
+    const others = this.#peers.remoteMembers(room, limit - mine.members.length);
+    return { online: this.#peers.online(room, local), members: mine.members.concat(others) };
   }
 
-  online(_room: string, local: number): number {
-    return local;
+  online(room: string, local: number): number {
+    if (!this.#peers) return local;
+    // Only a joined room counts here (leaving, the last connection takes the count along).
+    if (local > 0 && this.#rooms.get(room)?.members) this.#peers.setLocal(room, local);
+    return this.#peers.online(room, local);
+  }
+
+  reportPresence(counts: Map<string, number>): void {
+    this.#peers?.replaceLocal(counts);
   }
 
   admission(name: string): "known" | "new" | "full" {
@@ -688,8 +856,9 @@ export class KvEngine implements Engine {
     return room ? { epoch: room.epoch, offset: room.offset } : null;
   }
 
-  command(_command: EngineCommand): Promise<void> {
-    // One process: no other to tell.
+  command(command: EngineCommand): Promise<void> {
+    // Without peers, one process: no other to tell.
+    this.#peers?.command(command);
     return Promise.resolve();
   }
 
@@ -698,9 +867,30 @@ export class KvEngine implements Engine {
     if (this.#closed) return;
     this.#closed = true;
     await this.settled();
+    this.#peers?.close();
+    for (const feed of this.#feeds.values()) feed.close();
+    this.#feeds.clear();
     this.#kv?.close();
     this.#rooms.clear();
     this.#idle.clear();
     this.#members.clear();
   }
+}
+
+/** What a committed plan did to its room, for the other workers. */
+function committedRoom(plan: RoomPlan, prev: string | null, ts: number): CommittedRoom {
+  const { room } = plan;
+  return {
+    room: room.name,
+    epoch: room.epoch,
+    prev,
+    stamp: room.stamp!,
+    offset: room.offset,
+    oldest: room.oldest,
+    bytes: room.bytes,
+    ts,
+    kept: plan.added.slice(plan.dropNew).map((p) => p.bytes),
+    messages: plan.added.map((p) => p.message),
+    refs: [],
+  };
 }

@@ -71,3 +71,63 @@ export const KV_LIMITS = {
   chunkBytes: 60_000,
   getMany: 10,
 } as const;
+
+/** Tries of one operation while another connection to the file holds SQLite's lock. */
+const LOCK_TRIES = 200;
+
+/** Whether `err` is SQLite's answer that another connection holds the file's lock. */
+function locked(err: unknown): boolean {
+  return /database is locked/.test(String(err));
+}
+
+/**
+ * `kv` with every operation tried again (after `wait`, up to 200 times) while SQLite answers
+ * `database is locked`: another handle on the same file (another worker's) holds its lock. Such an
+ * operation did nothing, so trying it again is safe; a listing is tried again only before its
+ * first entry.
+ *
+ * @example
+ * ```ts
+ * const kv = lockPatient(await Deno.openKv("data/fanout.sqlite3"), () => new Promise((r) => setTimeout(r, 0)));
+ * ```
+ */
+export function lockPatient(kv: KvHandle, wait: () => Promise<void>): KvHandle {
+  const patient = async <T>(op: () => Promise<T>): Promise<T> => {
+    for (let tries = 1;; tries++) {
+      try {
+        return await op();
+      } catch (err) {
+        if (tries >= LOCK_TRIES || !locked(err)) throw err;
+        await wait();
+      }
+    }
+  };
+  return {
+    get: (key) => patient(() => kv.get(key)),
+    getMany: (keys) => patient(() => kv.getMany(keys)),
+    list: <T>(selector: KvSelector, options?: Parameters<KvHandle["list"]>[1]) => ({
+      async *[Symbol.asyncIterator]() {
+        for (let tries = 1;; tries++) {
+          let yielded = false;
+          try {
+            for await (const entry of kv.list<T>(selector, options)) {
+              yielded = true;
+              yield entry;
+            }
+            return;
+          } catch (err) {
+            if (yielded || tries >= LOCK_TRIES || !locked(err)) throw err;
+            await wait();
+          }
+        }
+      },
+    }),
+    atomic: () => {
+      const atomic = kv.atomic();
+      const commit = atomic.commit.bind(atomic);
+      atomic.commit = () => patient(commit);
+      return atomic;
+    },
+    close: () => kv.close(),
+  };
+}

@@ -77,14 +77,33 @@ export class KvRoom {
     return { epoch: this.epoch, offset: this.offset, oldest: this.oldest, bytes: this.bytes, ts };
   }
 
-  /** Applies a committed plan: drops what it trimmed, keeps what it added. */
-  apply(plan: RoomPlan, stamp: string): void {
-    this.#first += plan.dropOld;
-    for (let i = plan.dropNew; i < plan.added.length; i++) this.#sizes.push(plan.added[i].bytes);
+  /**
+   * Applies another worker's commit, which started from this head (same epoch and versionstamp):
+   * keeps the body sizes of what it added, then drops the oldest down to its head.
+   */
+  follow(head: KvHead, kept: readonly number[], stamp: string): void {
+    for (const bytes of kept) this.#sizes.push(bytes);
+    this.#first = Math.max(this.#first, this.#sizes.length - (head.offset - head.oldest + 1));
+    this.#compact();
+    this.offset = head.offset;
+    this.oldest = head.oldest;
+    this.bytes = head.bytes;
+    this.stamp = stamp;
+  }
+
+  /** Cuts the dropped front off the sizes once it is half of them. */
+  #compact(): void {
     if (this.#first >= 64 && this.#first * 2 >= this.#sizes.length) {
       this.#sizes = this.#sizes.slice(this.#first);
       this.#first = 0;
     }
+  }
+
+  /** Applies a committed plan: drops what it trimmed, keeps what it added. */
+  apply(plan: RoomPlan, stamp: string): void {
+    this.#first += plan.dropOld;
+    for (let i = plan.dropNew; i < plan.added.length; i++) this.#sizes.push(plan.added[i].bytes);
+    this.#compact();
     this.offset += plan.added.length;
     this.bytes = plan.bytes;
     this.oldest = this.offset - this.size + 1;
