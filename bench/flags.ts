@@ -46,6 +46,12 @@ export interface Flags {
    * same round, instead of Fanout with the baseline (`fanout*`, `idle` and `connect` only).
    */
   plain: boolean;
+  /**
+   * A command that starts another broadcast server in the naive baseline's place (it gets `HOST`
+   * and `PORT`, serves `/ws` and forwards each text to the other clients as plain frames, as the
+   * servers of `../shared/peers/` do), split on spaces: Fanout against Bun or Node in one run.
+   */
+  peer?: string[];
   json?: string;
 }
 
@@ -229,9 +235,18 @@ export function parseFlags(args: string[]): Flags {
       case "json":
         flags.json = value();
         break;
+      case "peer": {
+        const command = (value() ?? "").trim().split(/\s+/).filter((w) => w !== "");
+        if (command.length === 0) throw new RangeError('--peer needs a command, e.g. "node s.mjs"');
+        flags.peer = command;
+        break;
+      }
       default:
         throw new RangeError(`unknown flag "${args[i]}"; see bench/run.ts for the list`);
     }
+  }
+  if (flags.peer && flags.plain) {
+    throw new RangeError("--peer and --plain both choose the first column: give one");
   }
   if (flags.parallel && flags.serve) {
     throw new RangeError("--parallel and --serve both choose how Fanout runs: give one");

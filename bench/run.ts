@@ -8,7 +8,8 @@
  * `--rooms` (`rooms`), `--rounds`, `--quick`, `--parallel` (Fanout
  * under `deno serve --parallel` with Redis), `--serve` (Fanout under `deno serve serve.ts`, one
  * process, pinned), `--plain` (Fanout's plain mode against its JSON mode, no baseline),
- * `--json <file>`.
+ * `--peer "<command>"` (another server, e.g. Bun's from `../shared/peers/`, in the baseline's
+ * place), `--json <file>`.
  *
  * @example
  * ```sh
@@ -141,7 +142,7 @@ async function runOne(
   plain = false,
 ): Promise<Figures> {
   const p = scenarioParams(scenario, flags);
-  const started = await startServer(kind, { cpu: "0" });
+  const started = await startServer(kind, { cpu: "0", command: flags.peer });
   // Plain mode: the same server, its clients offering no subprotocol.
   const server = plain ? { ...started, protocol: undefined } : started;
   try {
@@ -207,6 +208,7 @@ if (import.meta.main) {
     : flags.serve
     ? "; Fanout: deno serve serve.ts (Deno's server and sockets)"
     : "";
+  const peer = flags.peer ? `; baseline: ${flags.peer.join(" ")}` : "";
   for (const scenario of flags.scenarios) {
     const p = scenarioParams(scenario, flags);
     if (flags.plain && !PLAIN_SCENARIOS.includes(scenario)) {
@@ -268,7 +270,13 @@ if (import.meta.main) {
       ? { first: "Fanout JSON", second: "Fanout plain", ratio: "plain / JSON" }
       : undefined;
     console.log(
-      table(`${scenario} (${what}${where})`, COLUMNS[scenario], out.baseline, out.fanout, heads),
+      table(
+        `${scenario} (${what}${where}${peer})`,
+        COLUMNS[scenario],
+        out.baseline,
+        out.fanout,
+        heads,
+      ),
     );
   }
   if (flags.json) await Deno.writeTextFile(flags.json, JSON.stringify(results, null, 2));

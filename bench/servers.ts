@@ -106,7 +106,12 @@ export function freePort(): number {
  */
 export async function startServer(
   kind: ServerKind,
-  options: { cpu?: string; env?: Record<string, string> } = {},
+  options: {
+    cpu?: string;
+    env?: Record<string, string>;
+    /** For `baseline`: another server's command in the naive one's place (see `--peer`). */
+    command?: string[];
+  } = {},
 ): Promise<ServerHandle> {
   const port = freePort();
   const deno = Deno.execPath();
@@ -128,12 +133,15 @@ export async function startServer(
       "serve.ts",
     ]
     : ["run", "--allow-net", "--allow-env", "bench/baseline_naive.ts"];
+  const [program, ...programArgs] = kind === "baseline" && options.command
+    ? options.command
+    : [deno, ...args];
   // The parallel server needs every core: it is not pinned.
   const pin = options.cpu !== undefined && canPin() && kind !== "fanout-parallel";
   const env = kind === "baseline" ? { ...options.env } : { ...FANOUT_ENV, ...options.env };
   if (redis) Object.assign(env, { REDIS_URL: redis.url });
-  const child = new Deno.Command(pin ? "taskset" : deno, {
-    args: pin ? ["-c", options.cpu!, deno, ...args] : args,
+  const child = new Deno.Command(pin ? "taskset" : program, {
+    args: pin ? ["-c", options.cpu!, program, ...programArgs] : programArgs,
     cwd: ROOT,
     env: { ...env, PORT: String(port), NO_COLOR: "1" },
     stdin: "null",

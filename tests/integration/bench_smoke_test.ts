@@ -38,6 +38,10 @@ testWithPermissions("bench flags: defaults, overrides and errors", () => {
   assert.equal(parseFlags(["--plain"]).plain, true);
   assert.equal(parseFlags([]).plain, false);
   assert.throws(() => parseFlags(["--serve", "--parallel"]), /--parallel and --serve both/);
+  assert.deepEqual(parseFlags(["--peer", " bun  s.ts "]).peer, ["bun", "s.ts"]);
+  assert.equal(parseFlags([]).peer, undefined);
+  assert.throws(() => parseFlags(["--peer", " "]), /--peer needs a command/);
+  assert.throws(() => parseFlags(["--peer", "node s.mjs", "--plain"]), /--peer and --plain/);
   assert.equal(median([3, 1, NaN, 2]), 2);
   const api = parseFlags(["--scenario", "api-publish", "--messages", "50"]);
   assert.deepEqual(api.scenarios, ["api-publish"]);
@@ -298,4 +302,22 @@ testWithPermissions("bench client frames are masked text frames with the payload
   assert.equal((frame[2] << 8) | frame[3], 200);
   assert.deepEqual([...frame.subarray(4, 8)], [0, 0, 0, 0]);
   assert.equal(new TextDecoder().decode(frame.subarray(8)), "x".repeat(200));
+});
+
+testWithPermissions({
+  name: "bench --quick --peer: another server's command takes the baseline's place",
+  async fn() {
+    // The naive baseline started as a peer command: the path a Bun or Node peer takes.
+    const peer = `${Deno.execPath()} run --allow-net --allow-env bench/baseline_naive.ts`;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "bench/run.ts", "--quick", "--scenario", "fanout-rate", "--peer", peer],
+      cwd: new URL("../../", import.meta.url).pathname,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    assert.ok(out.success, `bench failed: ${new TextDecoder().decode(out.stderr)}`);
+    assert.ok(stdout.includes(`; baseline: ${peer})`), stdout);
+    assert.match(stdout, /\| lost \| 0 \| 0 \|/);
+  },
 });
