@@ -22,6 +22,8 @@ export interface ServerHandle {
   /** Fanout in JSON mode (`fanout.v1`) offers the subprotocol; the baseline does not. */
   protocol: string | undefined;
   stop(): Promise<void>;
+  /** SIGKILL (`kill -9`): no shutdown at all; resolves once the process is gone. */
+  kill(): Promise<void>;
 }
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -105,9 +107,10 @@ export function freePort(): number {
  */
 export async function startServer(
   kind: ServerKind,
-  options: { cpu?: string; env?: Record<string, string> } = {},
+  options: { cpu?: string; env?: Record<string, string>; pollMs?: number } = {},
 ): Promise<ServerHandle> {
   const port = freePort();
+  const pollMs = options.pollMs ?? 100;
   const deno = Deno.execPath();
   const redis = kind === "fanout-parallel" ? await startRedis() : null;
   const args = kind === "fanout"
@@ -153,7 +156,7 @@ export async function startServer(
         await redis?.stop();
         throw new Error(`${kind} server did not listen on port ${port} within 30 s`);
       }
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, pollMs));
     }
   }
   return {
@@ -169,6 +172,38 @@ export async function startServer(
         clearTimeout(timer);
       }
       await redis?.stop();
+    },
+    async kill() {
+      if (!exited) child.kill("SIGKILL");
+      await child.status;
+      await redis?.stop();
+    },
+  };
+}
+
+/**
+ * A fresh KV file under `data/` (where `deno task start` may write) for one Fanout on
+ * `ENGINE=kv`: the environment naming it, and `remove` (the file and SQLite's side files).
+ *
+ * @example
+ * ```ts
+ * const kv = kvStore();
+ * const srv = await startServer("fanout", { env: kv.env });
+ * await srv.stop();
+ * await kv.remove();
+ * ```
+ */
+export function kvStore(): { env: Record<string, string>; path: string; remove(): Promise<void> } {
+  const file = `bench-kv-${crypto.randomUUID().slice(0, 8)}.sqlite3`;
+  Deno.mkdirSync(new URL("data/", `file://${ROOT}`), { recursive: true });
+  const path = `data/${file}`;
+  return {
+    env: { ENGINE: "kv", KV_PATH: path },
+    path,
+    async remove() {
+      for (const suffix of ["", "-wal", "-shm", "-journal"]) {
+        await Deno.remove(`${ROOT}${path}${suffix}`).catch(() => {});
+      }
     },
   };
 }
