@@ -173,6 +173,7 @@ export function createEngine(
       historyBytes: config.kvHistoryBytes,
       roomHistoryBytes: config.roomHistoryBytes,
       maxRooms: config.maxRooms,
+      maxDiskRooms: config.kvMaxRooms,
       logger: options.logger,
     });
   }

@@ -104,6 +104,11 @@ export interface Config {
    * default 1024); over it idle rooms are removed first, then the largest rooms trimmed.
    */
   kvHistoryBytes: number;
+  /**
+   * Rooms the KV engine keeps on disk at once (`KV_MAX_ROOMS`, default 4 × `MAX_ROOMS`, at least
+   * `MAX_ROOMS`); past it the least recently used rooms without members are removed whole.
+   */
+  kvMaxRooms: number;
   /** Redis URL; when set, rooms are shared across processes (`REDIS_URL`, default unset). */
   redisUrl: string | null;
   /** Prefix of every Redis key and channel (`REDIS_KEY_PREFIX`, default `fanout`). */
@@ -518,6 +523,7 @@ export function loadConfig(env: Env): Config {
   const historySize = integer(env, "HISTORY_SIZE", 1000, 0, 1_000_000);
   const maxMessageBytes = integer(env, "MAX_MESSAGE_BYTES", 64 * 1024, 64, 16 * MiB);
   const redis = redisUrl(env);
+  const maxRooms = integer(env, "MAX_ROOMS", memoryLimitMb * 100, 1, 100_000_000);
   return {
     port: integer(env, "PORT", 8000, 0, 65535),
     host: env.HOST?.trim() || "0.0.0.0",
@@ -553,6 +559,7 @@ export function loadConfig(env: Env): Config {
     engine: engineKind(env, redis, maxMessageBytes),
     kvPath: kvPath(env),
     kvHistoryBytes: integer(env, "KV_HISTORY_MB", 1024, 1, 1024 * 1024) * MiB,
+    kvMaxRooms: integer(env, "KV_MAX_ROOMS", 4 * maxRooms, maxRooms, 400_000_000),
     redisUrl: redis,
     redisKeyPrefix: keyPrefix(env),
     redisTimeoutMs: integer(env, "REDIS_TIMEOUT_MS", 2000, 50, 60_000),
@@ -577,7 +584,7 @@ export function loadConfig(env: Env): Config {
       1,
       historyMb,
     ) * MiB,
-    maxRooms: integer(env, "MAX_ROOMS", memoryLimitMb * 100, 1, 100_000_000),
+    maxRooms,
     sendQueueBytes: integer(
       env,
       "SEND_QUEUE_MEMORY_MB",

@@ -320,3 +320,52 @@ Deno.test("kv: a message too large for one commit is refused, the others go on",
     await engine.close();
   }
 });
+
+Deno.test("kv: at most maxDiskRooms rooms on disk: past it the least recently used idle room goes", async () => {
+  let now = 1000;
+  const kv = await Deno.openKv(":memory:");
+  const { engine } = await started(kv, { now: () => now, maxDiskRooms: 3 });
+  try {
+    await engine.join("busy"); // used first, but it has a member
+    for (const room of ["old", "mid"]) {
+      now++;
+      await engine.publish(draft(room, "x"));
+    }
+    await engine.settled();
+    assert.equal(engine.diskRooms, 3, "exactly at the bound: nothing removed");
+    now++;
+    await engine.join("fresh"); // a new room name, as a handshake into it would
+    await engine.settled();
+    assert.equal(engine.diskRooms, 3, "one over: back to the bound");
+    assert.equal((await kv.get(kvKeys.head("old"))).value, null, "the least recently used goes");
+    for (const kept of ["busy", "mid", "fresh"]) {
+      assert.notEqual((await kv.get(kvKeys.head(kept))).value, null, kept);
+    }
+    assert.equal((await Array.fromAsync(kv.list({ prefix: kvKeys.messages("old") }))).length, 0);
+  } finally {
+    await engine.close();
+  }
+});
+
+Deno.test("kv: rooms over maxDiskRooms on disk at start are removed, least recently used first", async () => {
+  let now = 1000;
+  const kv = await Deno.openKv(":memory:");
+  const first = await started(kv, { now: () => now });
+  for (const room of ["a", "b", "c", "d"]) {
+    now++;
+    await first.engine.publish(draft(room, "x"));
+  }
+  await first.engine.settled();
+  // The same store, opened again with a lower bound (close() would close the handle).
+  const { engine } = await started(kv, { now: () => now, maxDiskRooms: 2 });
+  try {
+    assert.equal(engine.diskRooms, 4);
+    await engine.settled();
+    assert.equal(engine.diskRooms, 2);
+    const left = [];
+    for await (const e of kv.list({ prefix: kvKeys.heads })) left.push(e.key[1]);
+    assert.deepEqual(left.sort(), ["c", "d"]);
+  } finally {
+    await engine.close();
+  }
+});
