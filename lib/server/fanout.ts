@@ -174,6 +174,8 @@ export function createEngine(
       roomHistoryBytes: config.roomHistoryBytes,
       maxRooms: config.maxRooms,
       maxDiskRooms: config.kvMaxRooms,
+      historyReadBytes: 2 * config.maxBufferedBytes,
+      tailBytes: config.historyBytes,
       logger: options.logger,
     });
   }

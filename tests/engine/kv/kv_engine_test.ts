@@ -369,3 +369,90 @@ Deno.test("kv: rooms over maxDiskRooms on disk at start are removed, least recen
     await engine.close();
   }
 });
+
+Deno.test("kv: admission counts rooms still being read: parallel joins never pass maxRooms", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const { engine } = await started(kv, { maxRooms: 2 });
+  try {
+    await engine.join("a");
+    engine.leave("a"); // idle: it may make way, once
+    await engine.join("held");
+    assert.equal(engine.admission("b"), "new");
+    const joining = engine.join("b"); // read from disk: not held yet
+    assert.equal(engine.admission("b"), "known");
+    assert.equal(engine.admission("c"), "full", "a makes way for b, not for c too");
+    await joining;
+    assert.equal(engine.roomCount(), 2);
+    assert.deepEqual([...engine.roomNames()].sort(), ["b", "held"]);
+  } finally {
+    await engine.close();
+  }
+});
+
+Deno.test("kv: a resume gap over historyReadBytes is answered like a lost one, within the bytes", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const one = bodyBytes(draft("r", "x".repeat(100)), 1000);
+  const { engine } = await started(kv, { historyReadBytes: 3 * one, now: () => 1000 });
+  try {
+    for (let i = 0; i < 5; i++) await engine.publish(draft("r", "x".repeat(100)));
+    const { epoch } = await engine.recover("r", null, 0);
+    const fits = await engine.recover("r", { since: 2, epoch }, 10);
+    assert.deepEqual([fits.recovered, fits.history.map((m) => m.offset)], [true, [3, 4, 5]]);
+    const over = await engine.recover("r", { since: 1, epoch }, 10);
+    assert.deepEqual([over.recovered, over.history.map((m) => m.offset)], [false, [3, 4, 5]]);
+    const recent = await engine.recover("r", null, 2);
+    assert.deepEqual(recent.history.map((m) => m.offset), [4, 5]);
+  } finally {
+    await engine.close();
+  }
+});
+
+Deno.test("kv: recent history comes from the tail in memory, shared by joiners; else from disk", async () => {
+  const kv = await Deno.openKv(":memory:");
+  let lists = 0;
+  const handle: KvHandle = {
+    get: (key) => kv.get(key),
+    getMany: (keys) => kv.getMany(keys),
+    list: (selector, options) => (lists++, kv.list(selector, options)),
+    atomic: () => kv.atomic(),
+    close: () => kv.close(),
+  };
+  const { engine } = await started(handle, { tailBytes: 1 << 20, historyReadBytes: 1 << 16 });
+  try {
+    for (let i = 0; i < 3; i++) await engine.publish(draft("r", `m${i}`));
+    const before = lists;
+    const { epoch } = await engine.recover("r", null, 0);
+    const a = await engine.recover("r", { since: 1, epoch }, 10);
+    const b = await engine.recover("r", { since: 1, epoch }, 10);
+    assert.deepEqual(a.history.map((m) => m.text), ["m1", "m2"]);
+    assert.equal(a.history[0], b.history[0], "the same message objects");
+    assert.equal(lists, before, "no read of the disk");
+    await engine.recover("r", { since: 0, epoch }, 10); // all three: the tail holds them too
+    assert.equal(lists, before);
+  } finally {
+    await engine.close();
+  }
+});
+
+Deno.test("kv: without a tail, history is read from disk", async () => {
+  const kv = await Deno.openKv(":memory:");
+  let lists = 0;
+  const handle: KvHandle = {
+    get: (key) => kv.get(key),
+    getMany: (keys) => kv.getMany(keys),
+    list: (selector, options) => (lists++, kv.list(selector, options)),
+    atomic: () => kv.atomic(),
+    close: () => kv.close(),
+  };
+  const { engine } = await started(handle, { tailBytes: 0 });
+  try {
+    for (let i = 0; i < 3; i++) await engine.publish(draft("r", `m${i}`));
+    const before = lists;
+    const { epoch } = await engine.recover("r", null, 0);
+    const back = await engine.recover("r", { since: 1, epoch }, 10);
+    assert.deepEqual([back.recovered, back.history.map((m) => m.text)], [true, ["m1", "m2"]]);
+    assert.equal(lists, before + 1, "one read of the disk");
+  } finally {
+    await engine.close();
+  }
+});
