@@ -17,6 +17,8 @@ export interface ConnectManyOptions {
   bufferBytes?: number;
   /** Marker sink for client `i`. */
   onMarker?: (i: number) => MarkerSink;
+  /** Ack marker sink for client `i` (undefined: its acks are not scanned). */
+  onAck?: (i: number) => MarkerSink | undefined;
   /**
    * Called once client `i` is upgraded; its handshake slot (of `concurrency`) stays taken until
    * the returned promise settles (a join that goes on after the upgrade, such as `subscribe`s).
@@ -58,6 +60,7 @@ export async function connectMany(server: ServerHandle, o: ConnectManyOptions): 
           protocol: server.protocol,
           bufferBytes: o.bufferBytes,
           onMarker: o.onMarker?.(i),
+          onAck: o.onAck?.(i),
         });
       } catch (err) {
         failed++;

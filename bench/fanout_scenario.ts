@@ -3,6 +3,9 @@
  * unique marker and their send time. A message is in flight until every other client has it;
  * each sender keeps at most K in flight (or sends at a fixed rate with `rate`). Every delivery
  * is counted (several per NDJSON frame), checked for loss, duplicates and order, and timed.
+ * In JSON mode each message carries a `ref` (as `FanoutClient`'s do) holding an ack marker
+ * `!<sender>.<seq>.<µs>|`, so the sender's `ack` is timed too: the ack latency (stored, then
+ * acknowledged; with the KV engine, committed to disk).
  *
  * @module
  */
@@ -34,6 +37,12 @@ export interface FanoutResult {
   p90: number;
   p99: number;
   max: number;
+  /** Ack latency percentiles in ms: send to the sender's `ack` (NaN without acks: plain mode). */
+  ackP50: number;
+  ackP90: number;
+  ackP99: number;
+  /** Acks received. */
+  acked: number;
   /** Deliveries per data frame received (all frames counted: coalescing indicator). */
   perFrame: number;
   /** CPU of the load generator and of the server, in % of one core. */
@@ -71,6 +80,7 @@ export async function runFanout(server: ServerHandle, p: FanoutParams): Promise<
   if (k > RING) throw new RangeError(`inflight must be at most ${RING}, got ${k}`);
   let recipients = n - 1;
   const hist = new Histogram();
+  const ackHist = new Histogram();
   const last = new Float64Array(n * s).fill(-1);
   const counts = new Uint32Array(s * RING);
   const inflight = new Uint32Array(s);
@@ -78,8 +88,11 @@ export async function runFanout(server: ServerHandle, p: FanoutParams): Promise<
   let received = 0, duplicates = 0, gaps = 0, sending = false;
   const json = server.protocol !== undefined;
   const send = (i: number) => {
-    const t = text(i, nextSeq[i]++);
-    senders[i].sendText(json ? `{"type":"message","text":"${t}"}` : t);
+    const seq = nextSeq[i]++;
+    const t = text(i, seq);
+    senders[i].sendText(
+      json ? `{"type":"message","text":"${t}","ref":"!${i}.${seq}.${nowUs()}|"}` : t,
+    );
     inflight[i]++;
   };
   const pump = (i: number) => {
@@ -102,7 +115,16 @@ export async function runFanout(server: ServerHandle, p: FanoutParams): Promise<
       pump(from);
     }
   };
-  const opened = await connectMany(server, { count: n, bufferBytes: 64 * 1024, onMarker: sink });
+  const senderAt = new Map(Array.from({ length: s }, (_, i) => [Math.floor(i * n / s), i]));
+  const ackSink = (_from: number, _seq: number, sentUs: number, now: number) => {
+    ackHist.add(now - sentUs);
+  };
+  const opened = await connectMany(server, {
+    count: n,
+    bufferBytes: 64 * 1024,
+    onMarker: sink,
+    onAck: (i) => json && senderAt.has(i) ? ackSink : undefined,
+  });
   const clients = opened.clients;
   recipients = clients.length - 1;
   const senders = Array.from({ length: s }, (_, i) => clients[Math.floor(i * n / s)]);
@@ -148,6 +170,10 @@ export async function runFanout(server: ServerHandle, p: FanoutParams): Promise<
       p90: hist.quantile(0.9),
       p99: hist.quantile(0.99),
       max: hist.maxUs / 1000,
+      ackP50: ackHist.quantile(0.5),
+      ackP90: ackHist.quantile(0.9),
+      ackP99: ackHist.quantile(0.99),
+      acked: ackHist.count,
       perFrame: received / Math.max(1, frames),
       genCpu,
       serverCpu,

@@ -10,7 +10,9 @@
  * `fanout-rate` the gentle load (100 clients, 10 senders at 40 messages/s each: latency),
  * `api-publish` (Fanout only) one publisher's messages to 100 members, over the server API's
  * HTTP POST and then from a socket, and `rooms` (Fanout only) C connections in R rooms each
- * against C×R single-room connections with the same members per room.
+ * against C×R single-room connections with the same members per room, and `restart` (the memory
+ * engine beside the KV engine) R rooms filled to `HISTORY_SIZE` = M messages, `kill -9`, and the
+ * time until the restarted process answers `/healthz` and recovers a resuming client.
  */
 export const SCENARIOS = [
   "fanout",
@@ -21,6 +23,7 @@ export const SCENARIOS = [
   "join-storm",
   "api-publish",
   "rooms",
+  "restart",
 ] as const;
 /** One scenario name. */
 export type Scenario = typeof SCENARIOS[number];
@@ -52,6 +55,12 @@ export interface Flags {
    * servers of `../shared/peers/` do), split on spaces: Fanout against Bun or Node in one run.
    */
   peer?: string[];
+  /**
+   * `kv`: compare Fanout on the KV engine (`ENGINE=kv`, a fresh KV file under `data/` per
+   * server) with Fanout on the memory engine in the same round, instead of Fanout with the
+   * baseline (`fanout*` only); `memory` (the default) keeps the baseline.
+   */
+  engine: "memory" | "kv";
   json?: string;
 }
 
@@ -128,6 +137,16 @@ const FULL: Record<Scenario, Params> = {
     messages: 0,
     rooms: 5,
   },
+  // R rooms filled to M messages each (HISTORY_SIZE = M), K in flight per room.
+  "restart": {
+    clients: 0,
+    senders: 0,
+    seconds: 0,
+    inflight: 32,
+    rate: 0,
+    messages: 1000,
+    rooms: 1000,
+  },
 };
 const QUICK: Record<Scenario, Params> = {
   "fanout": { clients: 20, senders: 2, seconds: 1, inflight: 4, rate: 0, messages: 0, rooms: 1 },
@@ -170,6 +189,7 @@ const QUICK: Record<Scenario, Params> = {
     rooms: 1,
   },
   "rooms": { clients: 20, senders: 2, seconds: 1, inflight: 4, rate: 0, messages: 0, rooms: 3 },
+  "restart": { clients: 0, senders: 0, seconds: 0, inflight: 8, rate: 0, messages: 20, rooms: 5 },
 };
 
 function num(name: string, raw: string | undefined): number {
@@ -196,6 +216,7 @@ export function parseFlags(args: string[]): Flags {
     parallel: false,
     serve: false,
     plain: false,
+    engine: "memory",
   };
   for (let i = 0; i < args.length; i++) {
     const [name, inline] = args[i].replace(/^--/, "").split("=", 2);
@@ -232,6 +253,14 @@ export function parseFlags(args: string[]): Flags {
       case "plain":
         flags.plain = true;
         break;
+      case "engine": {
+        const v = value();
+        if (v !== "memory" && v !== "kv") {
+          throw new RangeError(`--engine must be memory or kv, got "${v}"`);
+        }
+        flags.engine = v;
+        break;
+      }
       case "json":
         flags.json = value();
         break;
@@ -247,6 +276,14 @@ export function parseFlags(args: string[]): Flags {
   }
   if (flags.peer && flags.plain) {
     throw new RangeError("--peer and --plain both choose the first column: give one");
+  }
+  if (flags.peer && flags.engine === "kv") {
+    throw new RangeError("--peer and --engine kv both choose the first column: give one");
+  }
+  if (flags.engine === "kv" && (flags.plain || flags.parallel)) {
+    throw new RangeError(
+      "--engine kv compares two engines in JSON mode, one process: drop --plain and --parallel",
+    );
   }
   if (flags.parallel && flags.serve) {
     throw new RangeError("--parallel and --serve both choose how Fanout runs: give one");

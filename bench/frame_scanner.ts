@@ -2,7 +2,9 @@
  * The load generator's parser of server WebSocket frames (unmasked): it reads headers and
  * lengths across read boundaries and scans data payloads for benchmark markers
  * `#<sender>.<seq>.<µs>|` without decoding JSON, so a frame holding many NDJSON objects counts
- * every marker in it, and a marker split between two reads is still found once.
+ * every marker in it, and a marker split between two reads is still found once. With `onAck`,
+ * it also finds ack markers `!<sender>.<seq>.<µs>|` (the `ref` a sender put in its message,
+ * which only its `ack` carries back).
  *
  * @module
  */
@@ -15,6 +17,8 @@ export type MarkerSink = (sender: number, seq: number, sentUs: number, nowUs: nu
 /** What the scanner reports besides markers. */
 export interface ScannerHooks {
   onMarker?: MarkerSink;
+  /** Called for every ack marker `!…|` (only scanned for when given: senders). */
+  onAck?: MarkerSink;
   /** A whole control frame (close 8, ping 9, pong 10) with its payload. */
   onControl?: (opcode: number, payload: number[]) => void;
   /** A data frame header was read (`frames` already counts it). */
@@ -22,6 +26,8 @@ export interface ScannerHooks {
 }
 
 const DOT = 0x2e, BAR = 0x7c;
+/** What the marker being read is: a delivery (`#`) or an ack (`!`). */
+const DELIVERY = 0, ACK = 1;
 const decoder = new TextDecoder();
 
 /**
@@ -49,6 +55,7 @@ export class FrameScanner {
   #acc = 0;
   #sender = 0;
   #seq = 0;
+  #kind = DELIVERY;
 
   constructor(hooks: ScannerHooks = {}) {
     this.#hooks = hooks;
@@ -109,11 +116,18 @@ export class FrameScanner {
     const s = decoder.decode(chunk.subarray(p, end));
     const n = s.length;
     const sink = this.#hooks.onMarker;
+    const ackSink = this.#hooks.onAck;
     let field = this.#field, acc = this.#acc, sender = this.#sender, seq = this.#seq;
+    let kind = this.#kind;
     let i = 0;
     while (i < n) {
       if (field === 0) {
-        const h = s.indexOf("#", i);
+        let h = s.indexOf("#", i);
+        kind = DELIVERY;
+        if (ackSink) {
+          const a = s.indexOf("!", i);
+          if (a >= 0 && (h < 0 || a < h)) (h = a, kind = ACK);
+        }
         if (h < 0) break;
         i = h + 1;
         field = 1;
@@ -129,8 +143,11 @@ export class FrameScanner {
         acc = 0;
       } else {
         if (d === BAR - 48 && field === 3) {
-          this.markers++;
-          sink?.(sender, seq, acc, now);
+          if (kind === ACK) ackSink!(sender, seq, acc, now);
+          else {
+            this.markers++;
+            sink?.(sender, seq, acc, now);
+          }
         }
         field = 0;
       }
@@ -139,5 +156,6 @@ export class FrameScanner {
     this.#acc = acc;
     this.#sender = sender;
     this.#seq = seq;
+    this.#kind = kind;
   }
 }

@@ -22,6 +22,8 @@ export interface LoadClientOptions {
   /** Read buffer size in bytes (default 16 KiB; keep it small for many idle sockets). */
   bufferBytes?: number;
   onMarker?: MarkerSink;
+  /** Ack markers (`!…|` in an ack's `ref`): only a sender's scanner looks for them. */
+  onAck?: MarkerSink;
 }
 
 const enc = new TextEncoder();
@@ -80,6 +82,7 @@ export class LoadClient {
     this.firstFrame = promise;
     this.#scanner = new FrameScanner({
       onMarker: options.onMarker,
+      onAck: options.onAck,
       onDataFrame: (n) => n === 1 && resolve(),
       onControl: (opcode, payload) => {
         if (opcode === Op.ping) {

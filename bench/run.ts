@@ -3,13 +3,14 @@
  * subprocesses, A/B interleaved with a fresh server per run, the server pinned to core 0 and this
  * load generator to core 1, runs the scenarios, and prints Markdown tables (absolute figures and
  * ratios to the baseline). Flags:
- * `--scenario fanout|fanout-100|fanout-rate|idle|connect|join-storm|api-publish|rooms|all`,
- * `--clients`, `--senders`, `--seconds`, `--inflight`, `--rate`, `--messages` (`api-publish`),
- * `--rooms` (`rooms`), `--rounds`, `--quick`, `--parallel` (Fanout
+ * `--scenario fanout|fanout-100|fanout-rate|idle|connect|join-storm|api-publish|rooms|restart|all`,
+ * `--clients`, `--senders`, `--seconds`, `--inflight`, `--rate`, `--messages` (`api-publish`,
+ * `restart`), `--rooms` (`rooms`, `restart`), `--rounds`, `--quick`, `--parallel` (Fanout
  * under `deno serve --parallel` with Redis), `--serve` (Fanout under `deno serve serve.ts`, one
  * process, pinned), `--plain` (Fanout's plain mode against its JSON mode, no baseline),
  * `--peer "<command>"` (another server, e.g. Bun's from `../shared/peers/`, in the baseline's
- * place), `--json <file>`.
+ * place), `--engine kv` (Fanout on the KV engine against Fanout on the memory engine, no baseline;
+ * `restart` always compares the two), `--json <file>`.
  *
  * @example
  * ```sh
@@ -23,8 +24,9 @@ import { API_ENV, runApiPublish } from "./api_publish_scenario.ts";
 import { runConnect, runIdle, runJoinStorm } from "./connect_scenarios.ts";
 import { runFanout } from "./fanout_scenario.ts";
 import { roomsEnv, roomsLayout, type RoomsPhase, runRoomsPhase } from "./rooms_scenario.ts";
+import { runRestart } from "./restart_scenario.ts";
 import { type Column, table } from "./report.ts";
-import { canPin, pinSelf, type ServerKind, startServer } from "./servers.ts";
+import { canPin, kvStore, pinSelf, type ServerKind, startServer } from "./servers.ts";
 import { type Flags, parseFlags, type Scenario, scenarioParams } from "./flags.ts";
 
 const FANOUT_COLUMNS: Column[] = [
@@ -33,7 +35,11 @@ const FANOUT_COLUMNS: Column[] = [
   { key: "p90", label: "p90 latency (ms)", digits: 1 },
   { key: "p99", label: "p99 latency (ms)", digits: 1 },
   { key: "max", label: "max latency (ms)", digits: 1 },
+  { key: "ackP50", label: "ack p50 (ms)", digits: 1 },
+  { key: "ackP90", label: "ack p90 (ms)", digits: 1 },
+  { key: "ackP99", label: "ack p99 (ms)", digits: 1 },
   { key: "sent", label: "messages sent" },
+  { key: "acked", label: "acks received" },
   { key: "expected", label: "deliveries expected" },
   { key: "received", label: "deliveries received" },
   { key: "lost", label: "lost" },
@@ -45,6 +51,18 @@ const FANOUT_COLUMNS: Column[] = [
   { key: "otherCpu", label: "other processes' CPU meanwhile (% of a core)" },
   { key: "failedConnections", label: "failed connections" },
   { key: "rssAfter", label: "server RSS at the end (bytes)" },
+];
+const RESTART_COLUMNS: Column[] = [
+  { key: "startEmptyMs", label: "start on an empty store: spawn to /healthz 200 (ms)" },
+  { key: "fillPerSec", label: "fill: messages acknowledged/s" },
+  { key: "filled", label: "messages acknowledged" },
+  { key: "storeBytes", label: "KV file at the kill (bytes)" },
+  { key: "healthzMs", label: "restart after kill -9: spawn to /healthz 200 (ms)" },
+  { key: "recoverMs", label: "restart: spawn to the resuming client's welcome (ms)" },
+  { key: "recovered", label: "welcome recovered (1 yes, 0 no)" },
+  { key: "missed", label: "messages the client missed" },
+  { key: "missedReceived", label: "missed messages in its welcome, exactly" },
+  { key: "rssAfter", label: "server RSS after the resume (bytes)" },
 ];
 const API_COLUMNS: Column[] = [
   { key: "perSec", label: "messages/s (HTTP: requests/s)" },
@@ -97,8 +115,8 @@ const ROOMS_COLUMNS: Column[] = [
   { key: "failedConnections", label: "failed connections" },
   { key: "refused", label: "refused frames and handshakes (server)" },
 ];
-/** The scenarios that compare the baseline with Fanout (all but `api-publish` and `rooms`). */
-type ServerScenario = Exclude<Scenario, "api-publish" | "rooms">;
+/** The scenarios that compare the baseline with Fanout (all but `api-publish`, `rooms`, `restart`). */
+type ServerScenario = Exclude<Scenario, "api-publish" | "rooms" | "restart">;
 const COLUMNS: Record<ServerScenario, Column[]> = {
   "fanout": FANOUT_COLUMNS,
   "fanout-100": FANOUT_COLUMNS,
@@ -135,14 +153,23 @@ const PLAIN_SCENARIOS: readonly Scenario[] = [
   "connect",
 ];
 
+/** The scenarios `--engine kv` applies to (beside `restart`, which always compares engines). */
+const ENGINE_SCENARIOS: readonly Scenario[] = ["fanout", "fanout-100", "fanout-rate", "restart"];
+
 async function runOne(
   kind: ServerKind,
   scenario: ServerScenario,
   flags: Flags,
   plain = false,
+  engine: "memory" | "kv" = "memory",
 ): Promise<Figures> {
   const p = scenarioParams(scenario, flags);
-  const started = await startServer(kind, { cpu: "0", command: flags.peer });
+  const kv = engine === "kv" ? kvStore() : null;
+  const started = await startServer(kind, { cpu: "0", env: kv?.env, command: flags.peer })
+    .catch(async (err) => {
+      await kv?.remove();
+      throw err;
+    });
   // Plain mode: the same server, its clients offering no subprotocol.
   const server = plain ? { ...started, protocol: undefined } : started;
   try {
@@ -161,7 +188,7 @@ async function runOne(
         return { ...await runJoinStorm(server, p.clients) };
     }
   } finally {
-    await server.stop();
+    await server.stop().finally(() => kv?.remove());
   }
 }
 
@@ -215,6 +242,29 @@ if (import.meta.main) {
       console.log(`### ${scenario}: skipped (--plain applies to ${PLAIN_SCENARIOS.join(", ")})\n`);
       continue;
     }
+    if (flags.engine === "kv" && !ENGINE_SCENARIOS.includes(scenario)) {
+      console.log(
+        `### ${scenario}: skipped (--engine kv applies to ${ENGINE_SCENARIOS.join(", ")})\n`,
+      );
+      continue;
+    }
+    if (scenario === "restart") {
+      const out = results[scenario] = { memory: [] as Figures[], kv: [] as Figures[] };
+      const rp = { rooms: p.rooms, messages: p.messages, inflight: p.inflight };
+      for (let round = 0; round < flags.rounds; round++) {
+        const order = round % 2 === 0 ? ["memory", "kv"] as const : ["kv", "memory"] as const;
+        for (const engine of order) out[engine].push({ ...await runRestart(engine, rp) });
+      }
+      const what = `${p.rooms} rooms filled to HISTORY_SIZE ${p.messages} messages, ` +
+        `${p.inflight} in flight per room, kill -9, restart, one client resumes ` +
+        `with since+epoch; Fanout main.ts on each engine`;
+      console.log(table(`${scenario} (${what})`, RESTART_COLUMNS, out.memory, out.kv, {
+        first: "memory",
+        second: "KV",
+        ratio: "KV / memory",
+      }));
+      continue;
+    }
     if (scenario === "api-publish") {
       const out = results[scenario] = { http: [] as Figures[], socket: [] as Figures[] };
       for (let round = 0; round < flags.rounds; round++) {
@@ -258,8 +308,12 @@ if (import.meta.main) {
         ? ["baseline", "fanout"] as const
         : ["fanout", "baseline"] as const;
       for (const column of order) {
-        const kind: ServerKind = column === "baseline" && !flags.plain ? column : fanoutKind;
-        out[column].push(await runOne(kind, scenario, flags, flags.plain && column === "fanout"));
+        const versus = flags.plain || flags.engine === "kv";
+        const kind: ServerKind = column === "baseline" && !versus ? column : fanoutKind;
+        const engine = flags.engine === "kv" && column === "fanout" ? "kv" : "memory";
+        out[column].push(
+          await runOne(kind, scenario, flags, flags.plain && column === "fanout", engine),
+        );
       }
     }
     const what = scenario.startsWith("fanout")
@@ -268,6 +322,8 @@ if (import.meta.main) {
       : `${p.clients} clients`;
     const heads = flags.plain
       ? { first: "Fanout JSON", second: "Fanout plain", ratio: "plain / JSON" }
+      : flags.engine === "kv"
+      ? { first: "Fanout memory", second: "Fanout KV", ratio: "KV / memory" }
       : undefined;
     console.log(
       table(

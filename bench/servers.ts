@@ -23,6 +23,8 @@ export interface ServerHandle {
   /** Fanout in JSON mode (`fanout.v1`) offers the subprotocol; the baseline does not. */
   protocol: string | undefined;
   stop(): Promise<void>;
+  /** SIGKILL (`kill -9`): no shutdown at all; resolves once the process is gone. */
+  kill(): Promise<void>;
 }
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -109,11 +111,13 @@ export async function startServer(
   options: {
     cpu?: string;
     env?: Record<string, string>;
+    pollMs?: number;
     /** For `baseline`: another server's command in the naive one's place (see `--peer`). */
     command?: string[];
   } = {},
 ): Promise<ServerHandle> {
   const port = freePort();
+  const pollMs = options.pollMs ?? 100;
   const deno = Deno.execPath();
   // The parallel server shares rooms through Redis, or through its KV file with ENGINE=kv.
   const redis = kind === "fanout-parallel" && options.env?.ENGINE !== "kv"
@@ -165,7 +169,7 @@ export async function startServer(
         await redis?.stop();
         throw new Error(`${kind} server did not listen on port ${port} within 30 s`);
       }
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, pollMs));
     }
   }
   return {
@@ -181,6 +185,38 @@ export async function startServer(
         clearTimeout(timer);
       }
       await redis?.stop();
+    },
+    async kill() {
+      if (!exited) child.kill("SIGKILL");
+      await child.status;
+      await redis?.stop();
+    },
+  };
+}
+
+/**
+ * A fresh KV file under `data/` (where `deno task start` may write) for one Fanout on
+ * `ENGINE=kv`: the environment naming it, and `remove` (the file and SQLite's side files).
+ *
+ * @example
+ * ```ts
+ * const kv = kvStore();
+ * const srv = await startServer("fanout", { env: kv.env });
+ * await srv.stop();
+ * await kv.remove();
+ * ```
+ */
+export function kvStore(): { env: Record<string, string>; path: string; remove(): Promise<void> } {
+  const file = `bench-kv-${crypto.randomUUID().slice(0, 8)}.sqlite3`;
+  Deno.mkdirSync(new URL("data/", `file://${ROOT}`), { recursive: true });
+  const path = `data/${file}`;
+  return {
+    env: { ENGINE: "kv", KV_PATH: path },
+    path,
+    async remove() {
+      for (const suffix of ["", "-wal", "-shm", "-journal"]) {
+        await Deno.remove(`${ROOT}${path}${suffix}`).catch(() => {});
+      }
     },
   };
 }

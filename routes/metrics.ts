@@ -94,6 +94,16 @@ function collectSamples(deps: MetricsDeps): Sample[] {
       engine.historyBytes ?? 0,
     ),
     gauge(
+      "fanout_kv_disk_bytes",
+      "Bytes of message bodies the KV engine keeps on disk, against KV_HISTORY_MB (0 otherwise).",
+      engine.diskBytes ?? 0,
+    ),
+    gauge(
+      "fanout_kv_disk_rooms",
+      "Rooms the KV engine keeps on disk, against KV_MAX_ROOMS (0 otherwise).",
+      engine.diskRooms ?? 0,
+    ),
+    gauge(
       "fanout_inbound_bytes",
       "Bytes held for incoming WebSocket messages not complete yet, against INBOUND_MEMORY_MB.",
       deps.inbound.held,

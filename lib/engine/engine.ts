@@ -298,6 +298,10 @@ export interface Engine {
   roomCount(): number;
   /** Bytes of history this process holds for its rooms (engines that keep it in memory). */
   readonly historyBytes?: number;
+  /** Bytes of message bodies kept on disk, every room together (engines on disk: KV). */
+  readonly diskBytes?: number;
+  /** Rooms kept on disk (engines on disk: KV). */
+  readonly diskRooms?: number;
   /**
    * Whether a connection may join `room` now: `known` (this process has it), `new` (it would be
    * created), or `full` (`MAX_ROOMS` rooms are held and none can make way).

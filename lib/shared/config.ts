@@ -110,6 +110,11 @@ export interface Config {
    * `ENGINE=kv` on a file, or Redis. Every limit then applies per worker.
    */
   workers: number;
+  /**
+   * Rooms the KV engine keeps on disk at once (`KV_MAX_ROOMS`, default 4 × `MAX_ROOMS`, at least
+   * `MAX_ROOMS`); past it the least recently used rooms without members are removed whole.
+   */
+  kvMaxRooms: number;
   /** Redis URL; when set, rooms are shared across processes (`REDIS_URL`, default unset). */
   redisUrl: string | null;
   /** Prefix of every Redis key and channel (`REDIS_KEY_PREFIX`, default `fanout`). */
@@ -536,6 +541,7 @@ export function loadConfig(env: Env): Config {
   const historySize = integer(env, "HISTORY_SIZE", 1000, 0, 1_000_000);
   const maxMessageBytes = integer(env, "MAX_MESSAGE_BYTES", 64 * 1024, 64, 16 * MiB);
   const redis = redisUrl(env);
+  const maxRooms = integer(env, "MAX_ROOMS", memoryLimitMb * 100, 1, 100_000_000);
   return {
     port: integer(env, "PORT", 8000, 0, 65535),
     host: env.HOST?.trim() || "0.0.0.0",
@@ -572,6 +578,7 @@ export function loadConfig(env: Env): Config {
     kvPath: kvPath(env),
     kvHistoryBytes: integer(env, "KV_HISTORY_MB", 1024, 1, 1024 * 1024) * MiB,
     workers: workerCount(env, engineKind(env, redis, maxMessageBytes), kvPath(env)),
+    kvMaxRooms: integer(env, "KV_MAX_ROOMS", 4 * maxRooms, maxRooms, 400_000_000),
     redisUrl: redis,
     redisKeyPrefix: keyPrefix(env),
     redisTimeoutMs: integer(env, "REDIS_TIMEOUT_MS", 2000, 50, 60_000),
@@ -596,7 +603,7 @@ export function loadConfig(env: Env): Config {
       1,
       historyMb,
     ) * MiB,
-    maxRooms: integer(env, "MAX_ROOMS", memoryLimitMb * 100, 1, 100_000_000),
+    maxRooms,
     sendQueueBytes: integer(
       env,
       "SEND_QUEUE_MEMORY_MB",

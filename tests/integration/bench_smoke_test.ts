@@ -1,9 +1,10 @@
 /**
  * Smoke test of `deno task bench`: the whole suite in `--quick` mode (tiny numbers) against
  * both servers (`api-publish` against Fanout alone, over HTTP and from a socket; `rooms` against
- * Fanout alone, many rooms per connection and one), asserting zero loss and duplicates and sane
- * output, never timings; the `rooms` layout; and the load generator's frame parser on every read
- * boundary.
+ * Fanout alone, many rooms per connection and one; `restart` on the memory and KV engines),
+ * `--engine kv` (Fanout on KV beside Fanout on memory), asserting zero loss and duplicates, every
+ * ack counted and sane output, never timings; the `rooms` layout; and the load generator's frame
+ * parser on every read boundary.
  *
  * @module
  */
@@ -56,6 +57,16 @@ testWithPermissions("bench flags: defaults, overrides and errors", () => {
   assert.equal(scenarioParams("rooms", parseFlags(["--rooms", "8"])).rooms, 8);
   assert.equal(scenarioParams("fanout", parseFlags([])).rooms, 1);
   assert.throws(() => parseFlags(["--rooms", "-1"]), /--rooms needs a non-negative number/);
+  assert.equal(parseFlags([]).engine, "memory");
+  assert.equal(parseFlags(["--engine", "kv"]).engine, "kv");
+  assert.throws(
+    () => parseFlags(["--engine", "disk"]),
+    /--engine must be memory or kv, got "disk"/,
+  );
+  assert.throws(() => parseFlags(["--engine", "kv", "--plain"]), /--engine kv compares/);
+  assert.ok(parseFlags([]).scenarios.includes("restart"), "all includes restart");
+  assert.equal(scenarioParams("restart", parseFlags([])).rooms, 1000);
+  assert.equal(scenarioParams("restart", parseFlags([])).messages, 1000);
   assert.deepEqual(roomsEnv(32), {});
   assert.deepEqual(roomsEnv(33), { MAX_ROOMS_PER_CONNECTION: "33" });
 });
@@ -135,7 +146,22 @@ testWithPermissions({
           assert.equal(r.duplicates, 0, where);
           assert.equal(r.failedConnections, 0, where);
           assert.ok(r.genCpu >= 0 && r.serverCpu >= 0, where);
+          // Fanout acknowledges every message (its ack latency is measured); the baseline none.
+          assert.equal(r.acked, kind === "fanout" ? r.sent : 0, where);
+          if (kind === "fanout") assert.ok(r.ackP99 >= r.ackP50 && r.ackP50 >= 0, where);
         }
+      }
+      const restart = stdout.slice(stdout.indexOf("### restart ("));
+      assert.match(restart, /\| figure \| memory \| KV \| KV \/ memory \|/);
+      for (const engine of ["memory", "kv"] as const) {
+        const r = rows.restart[engine][0];
+        const where = `restart/${engine}: ${JSON.stringify(r)}`;
+        assert.equal(r.filled, 5 * 20, where); // --quick: 5 rooms of 20 messages
+        assert.equal(r.missed, 20, where);
+        assert.ok(r.healthzMs > 0 && r.recoverMs >= r.healthzMs, where);
+        // Only the KV engine brings the room back: the memory engine starts a new epoch.
+        assert.equal(r.recovered, engine === "kv" ? 1 : 0, where);
+        assert.equal(r.missedReceived, engine === "kv" ? 20 : 0, where);
       }
       for (const kind of ["baseline", "fanout"] as const) {
         assert.equal(rows.idle[kind][0].connections, 50);
@@ -245,6 +271,50 @@ testWithPermissions({
   },
 });
 
+testWithPermissions({
+  name:
+    "bench --quick --engine kv: Fanout on KV beside Fanout on memory, every ack counted (fanout-rate)",
+  async fn() {
+    const json = await Deno.makeTempFile({ suffix: ".json" });
+    try {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "bench/run.ts",
+          "--quick",
+          "--engine",
+          "kv",
+          "--scenario",
+          "fanout-rate",
+          "--json",
+          json,
+        ],
+        cwd: new URL("../../", import.meta.url).pathname,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stdout = new TextDecoder().decode(out.stdout);
+      assert.ok(out.success, `bench failed: ${new TextDecoder().decode(out.stderr)}`);
+      assert.match(stdout, /\| figure \| Fanout memory \| Fanout KV \| KV \/ memory \|/);
+      assert.match(stdout, /\| ack p99 \(ms\) \| [\d.]+ \| [\d.]+ \| [\d.]+× \|/);
+      const rows: Rows = JSON.parse(await Deno.readTextFile(json));
+      for (const scenario of ["fanout-rate"]) {
+        for (const kind of ["baseline", "fanout"] as const) {
+          const r = rows[scenario][kind][0];
+          const where = `${scenario}/${kind} (baseline: memory, fanout: KV): ${JSON.stringify(r)}`;
+          assert.ok(r.sent > 0, where);
+          assert.equal(r.received, r.expected, where);
+          assert.equal(r.lost + r.duplicates + r.failedConnections, 0, where);
+          assert.equal(r.acked, r.sent, where);
+        }
+      }
+    } finally {
+      await Deno.remove(json);
+    }
+  },
+});
+
 /** Server frame bytes: FIN + opcode, 7/16/64-bit length, unmasked payload. */
 function serverFrame(opcode: number, payload: string): Uint8Array {
   return maskedFrame({ opcode, payload, mask: null });
@@ -291,6 +361,33 @@ testWithPermissions(
       assert.equal(scanner.markers, 41);
       assert.equal(scanner.frames, 7, `read size ${step}`);
       assert.deepEqual(controls, ["9:hi"]);
+    }
+  },
+);
+
+testWithPermissions(
+  "bench frame scanner: ack markers only for a scanner that asks, apart from deliveries",
+  () => {
+    const stream = concat([
+      serverFrame(1, '{"type":"ack","ref":"!3.17.900|","offset":1,"ts":1}'),
+      serverFrame(1, '{"type":"message","text":"#1.2.30|x"}\n{"type":"ack","ref":"!3.18.950|"}'),
+    ]);
+    for (const step of [1, 5, stream.length]) {
+      const acks: string[] = [];
+      const seen: string[] = [];
+      const scanner = new FrameScanner({
+        onMarker: (s, q, t) => seen.push(`${s}.${q}.${t}`),
+        onAck: (s, q, t, now) => acks.push(`${s}.${q}.${t}@${now}`),
+      });
+      for (let at = 0; at < stream.length; at += step) {
+        scanner.push(stream.subarray(at, at + step), 7);
+      }
+      assert.deepEqual(acks, ["3.17.900@7", "3.18.950@7"], `read size ${step}`);
+      assert.deepEqual(seen, ["1.2.30"]);
+      assert.equal(scanner.markers, 1, "acks are not deliveries");
+      const plain = new FrameScanner({ onMarker: (s, q, t) => seen.push(`${s}.${q}.${t}`) });
+      plain.push(stream, 7);
+      assert.equal(plain.markers, 1, "without onAck, ack refs are not scanned");
     }
   },
 );

@@ -9,6 +9,7 @@
 import { maskedFrame, Op } from "../helpers/masked_frames.ts";
 import type { RawWs } from "../helpers/raw_ws.ts";
 import { messageCost } from "../../lib/engine/memory/room_log.ts";
+import { encodeBody } from "../../lib/engine/kv/kv_messages.ts";
 import { attackWs, drain, loopFor, sleep } from "./hostile_attackers.ts";
 import { mib, readMetrics, rejected, Tally } from "./hostile_probe.ts";
 import type { HostileSpec } from "./hostile_run.ts";
@@ -28,7 +29,8 @@ export interface HistoryFloodSize {
 
 /**
  * Row 1: `senders` connections, each in its own room, send `textBytes` texts within the rate
- * limits. Expected: every message accepted, the history total held under HISTORY_MEMORY_MB.
+ * limits. Expected: every message accepted, the history total held under HISTORY_MEMORY_MB
+ * (with `ENGINE=kv`: the bytes on disk under KV_HISTORY_MB).
  *
  * @example
  * ```ts
@@ -58,11 +60,15 @@ export function historyFlood(size: HistoryFloodSize): HostileSpec {
         sockets.push(hs.ws);
         drains.push(drain(hs.ws, got, true));
       }
+      const kv = config.engine === "kv";
+      // The memory engine's history in memory, or the KV engine's on disk.
+      const gauge = kv ? "fanout_kv_disk_bytes" : "fanout_history_bytes";
+      const budgetName = kv ? "KV_HISTORY_MB" : "HISTORY_MEMORY_MB";
       let peakHistory = 0;
       let sent = 0;
       const sampling = loopFor(size.seconds, 1, async () => {
         const m = await readMetrics(metricsUrl);
-        peakHistory = Math.max(peakHistory, m.fanout_history_bytes ?? 0);
+        peakHistory = Math.max(peakHistory, m[gauge] ?? 0);
         await sleep(250);
       });
       await loopFor(size.seconds, 1, async () => {
@@ -74,20 +80,20 @@ export function historyFlood(size: HistoryFloodSize): HostileSpec {
       await sleep(500);
       for (const ws of sockets) ws.abort();
       await Promise.all(drains);
-      const budget = config.historyBytes;
+      const budget = kv ? config.kvHistoryBytes : config.historyBytes;
+      const text = "h".repeat(size.textBytes);
+      const cost = kv
+        ? encodeBody({ room: "r", from: "c", client: null, name: null, text, ref: null }, 0).bytes
+        : messageCost({ text, name: null });
       // What the flood can make the history hold: the budget, unless the rooms' own caps or
       // what was sent are smaller.
-      const fill = Math.min(
-        budget,
-        size.senders * config.roomHistoryBytes,
-        sent * messageCost({ text: "h".repeat(size.textBytes), name: null }),
-      );
+      const fill = Math.min(budget, size.senders * config.roomHistoryBytes, sent * cost);
       return {
         got,
         details: { sent, peakHistoryMiB: mib(peakHistory), budgetMiB: mib(budget) },
         checks: [
           {
-            what: `history total stays under HISTORY_MEMORY_MB (${mib(budget)} MiB)`,
+            what: `history total stays under ${budgetName} (${mib(budget)} MiB)`,
             ok: peakHistory > 0 && peakHistory <= budget,
             got: `peak ${mib(peakHistory)} MiB`,
           },

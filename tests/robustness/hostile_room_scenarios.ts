@@ -27,7 +27,7 @@ export interface FreshRoomsSize {
  * Row 3: one address handshakes into fresh room names and leaves (refused 429 "too many new
  * rooms" past NEW_ROOMS_PER_MINUTE_PER_IP), then many addresses hold fresh rooms until the
  * server holds MAX_ROOMS (503). The engine never holds more than MAX_ROOMS, and `/api/stats`
- * stays small and fast.
+ * stays small and fast; with `ENGINE=kv`, the rooms on disk never pass KV_MAX_ROOMS.
  *
  * @example
  * ```ts
@@ -44,11 +44,13 @@ export function freshRooms(size: FreshRoomsSize): HostileSpec {
     run: async ({ port, metricsUrl, server, config, address }) => {
       const got = new Tally();
       let peakRooms = 0;
+      let peakDiskRooms = 0;
       let sampling = true;
       const sampler = (async () => {
         while (sampling) {
           const m = await readMetrics(metricsUrl).catch(() => ({} as Record<string, number>));
           peakRooms = Math.max(peakRooms, m.fanout_engine_rooms ?? 0);
+          peakDiskRooms = Math.max(peakDiskRooms, m.fanout_kv_disk_rooms ?? 0);
           await sleep(200);
         }
       })();
@@ -92,6 +94,7 @@ export function freshRooms(size: FreshRoomsSize): HostileSpec {
           statsBytes,
           statsMs,
           retryAfter,
+          ...(config.engine === "kv" ? { peakDiskRooms } : {}),
         },
         checks: [
           {
@@ -112,6 +115,14 @@ export function freshRooms(size: FreshRoomsSize): HostileSpec {
             ok: peakRooms > 0 && peakRooms <= size.maxRooms,
             got: `peak ${peakRooms}`,
           },
+          ...(config.engine === "kv"
+            ? [{
+              // Sampled every 200 ms: a room made while others are removed may pass it for a turn.
+              what: `KV: rooms on disk at most KV_MAX_ROOMS (${config.kvMaxRooms}) + 1`,
+              ok: peakDiskRooms > 0 && peakDiskRooms <= config.kvMaxRooms + 1,
+              got: `peak ${peakDiskRooms}`,
+            }]
+            : []),
           {
             what: "/api/stats under 64 KiB (its time is reported, not asserted)",
             ok: statsBytes < 64 * 1024,

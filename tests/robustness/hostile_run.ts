@@ -135,8 +135,47 @@ async function healthz(server: ProcessServer): Promise<number> {
   }
 }
 
+/** Which engine a scenario runs against: the default memory engine, or the KV engine. */
+export type HostileEngine = "memory" | "kv";
+
 /**
- * Runs `spec.run` against a fresh server and reports.
+ * The environment of a run on `engine` on top of the scenario's `env`: for the KV engine, a
+ * fresh file under `data/` (where the start task may write) and its bounds as tight as the
+ * memory engine's: `KV_HISTORY_MB` as `HISTORY_MEMORY_MB`, `KV_MAX_ROOMS` at its least,
+ * `MAX_ROOMS`; `remove` deletes the file.
+ *
+ * @example
+ * ```ts
+ * const kv = engineEnv("kv", { MEMORY_LIMIT_MB: "128" }); // ENGINE, KV_PATH, KV_HISTORY_MB, ...
+ * await kv.remove();
+ * ```
+ */
+export function engineEnv(
+  engine: HostileEngine,
+  env: Record<string, string>,
+): { env: Record<string, string>; remove(): Promise<void> } {
+  if (engine === "memory") return { env: {}, remove: () => Promise.resolve() };
+  const config = loadConfig(env);
+  const data = new URL("../../data/", import.meta.url);
+  Deno.mkdirSync(data, { recursive: true });
+  const file = `hostile-kv-${crypto.randomUUID().slice(0, 8)}.sqlite3`;
+  return {
+    env: {
+      ENGINE: "kv",
+      KV_PATH: `data/${file}`,
+      KV_HISTORY_MB: String(config.historyBytes / (1024 * 1024)),
+      KV_MAX_ROOMS: String(config.maxRooms),
+    },
+    async remove() {
+      for (const suffix of ["", "-wal", "-shm", "-journal"]) {
+        await Deno.remove(new URL(file + suffix, data)).catch(() => {});
+      }
+    },
+  };
+}
+
+/**
+ * Runs `spec.run` against a fresh server (on `engine`, default memory) and reports.
  *
  * @example
  * ```ts
@@ -144,12 +183,29 @@ async function healthz(server: ProcessServer): Promise<number> {
  *   run: async (ctx) => ({ got: new Tally(), checks: [], details: {} }) });
  * ```
  */
-export async function runHostile(spec: HostileSpec): Promise<HostileReport> {
-  const env = {
+export async function runHostile(
+  spec: HostileSpec,
+  engine: HostileEngine = "memory",
+): Promise<HostileReport> {
+  const scenarioEnv = {
     ...REAL_ADDRESS_LIMITS,
     MEMORY_LIMIT_MB: String(spec.memoryLimitMb),
     ...spec.env,
   };
+  const store = engineEnv(engine, scenarioEnv);
+  const env = { ...scenarioEnv, ...store.env };
+  try {
+    return await runOn(spec, env, engine);
+  } finally {
+    await store.remove();
+  }
+}
+
+async function runOn(
+  spec: HostileSpec,
+  env: Record<string, string>,
+  engine: HostileEngine,
+): Promise<HostileReport> {
   const started = performance.now();
   const server = await startProcessServer({
     env: { ...env, ...spec.serverEnv },
@@ -174,7 +230,7 @@ export async function runHostile(spec: HostileSpec): Promise<HostileReport> {
     const figures = await witness.stop();
     witness = null;
     const status = await healthz(server);
-    const metrics = await readMetrics(metricsUrl).catch(() => ({}));
+    const metrics: Record<string, number> = await readMetrics(metricsUrl).catch(() => ({}));
     const peak = await sampler.stop();
     sampler = null;
     await server.stop();
@@ -206,8 +262,17 @@ export async function runHostile(spec: HostileSpec): Promise<HostileReport> {
       ...outcome.checks,
       ...(spec.afterStop?.(server.output(), metrics, config) ?? []),
     ];
+    if (engine === "kv") {
+      checks.push({
+        what: `KV: rooms on disk at most KV_MAX_ROOMS (${config.kvMaxRooms}), bytes at most ` +
+          `KV_HISTORY_MB (${mib(config.kvHistoryBytes)} MiB) at the end`,
+        ok: (metrics.fanout_kv_disk_rooms ?? Infinity) <= config.kvMaxRooms &&
+          (metrics.fanout_kv_disk_bytes ?? Infinity) <= config.kvHistoryBytes,
+        got: `${metrics.fanout_kv_disk_rooms} rooms, ${mib(metrics.fanout_kv_disk_bytes ?? 0)} MiB`,
+      });
+    }
     return {
-      row: spec.row,
+      row: engine === "kv" ? `${spec.row} (KV)` : spec.row,
       attack: spec.attack,
       got: outcome.got.toString(),
       memoryLimitMb: spec.memoryLimitMb,

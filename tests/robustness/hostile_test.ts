@@ -7,6 +7,9 @@
  * start (about 72 MiB here: the base), the witness got every message acknowledged and
  * delivered with a max latency under 2 s, and the attacker got the exact refusal of its row.
  * Each test prints its report (what the attacker got, RSS, witness percentiles, metrics).
+ * The rows that reach the engine (1, 2, 3, 6, 9-10: history, stored messages, new rooms,
+ * resumes, refs) run again on `ENGINE=kv` from the same table, with the KV engine's bounds as
+ * tight as the memory engine's and checked too (`engineEnv`).
  * The full sizes run with `deno task soak --hostile`.
  */
 
@@ -17,7 +20,13 @@ import { endlessFragments, inboundSqueeze } from "./hostile_inbound_scenarios.ts
 import { halfOpen } from "../helpers/raw_http.ts";
 import { readMetrics } from "./hostile_probe.ts";
 import { startProcessServer } from "../helpers/process_server.ts";
-import { describeReport, type HostileReport, type HostileSpec, runHostile } from "./hostile_run.ts";
+import {
+  describeReport,
+  type HostileEngine,
+  type HostileReport,
+  type HostileSpec,
+  runHostile,
+} from "./hostile_run.ts";
 import { testWithPermissions } from "../helpers/requires.ts";
 
 function spec(row: string): HostileSpec {
@@ -26,9 +35,9 @@ function spec(row: string): HostileSpec {
   return found.spec("ci");
 }
 
-/** Runs a row at CI size, prints its report and asserts every check. */
-async function run(s: HostileSpec): Promise<HostileReport> {
-  const report = await runHostile(s);
+/** Runs a row at CI size (on `engine`), prints its report and asserts every check. */
+async function run(s: HostileSpec, engine: HostileEngine = "memory"): Promise<HostileReport> {
+  const report = await runHostile(s, engine);
   console.log(describeReport(report));
   for (const c of report.checks) assert.ok(c.ok, `row ${report.row}: ${c.what}: got ${c.got}`);
   return report;
@@ -148,6 +157,25 @@ testWithPermissions(
     assert.ok(Number(r.details.perSecond) > 100, `only ${r.details.perSecond} refusals/s`);
   },
 );
+
+/** The rows that reach the engine, run again on the KV engine, and what each adds to its checks. */
+const KV_ROWS: [string, (r: HostileReport) => void][] = [
+  ["1", (r) => assert.ok(Number(r.details.peakHistoryMiB) <= Number(r.details.budgetMiB))],
+  ["2", (r) => assert.ok(Number(r.details.stored) <= Number(r.details.allowed))],
+  ["3", (r) => assert.ok(Number(r.details.peakDiskRooms) <= 300 + 1, JSON.stringify(r.details))],
+  ["6", (r) => assert.equal(r.details.slowClosed, 10)],
+  ["9-10", (r) => assert.notEqual(r.details.attackerId, r.details.publicId)],
+];
+
+for (const [row, more] of KV_ROWS) {
+  testWithPermissions(
+    `hostile ${row} on ENGINE=kv: the same row, bounds on disk too`,
+    options,
+    async () => {
+      more(await run(spec(row), "kv"));
+    },
+  );
+}
 
 testWithPermissions("hostile combined: rows 1, 2, 5, 7, 8 and 13 at once", options, async () => {
   const r = await run(combinedSpec("ci"));

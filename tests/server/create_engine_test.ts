@@ -96,3 +96,13 @@ Deno.test("KV_PATH and KV_HISTORY_MB: defaults, bounds, and MAX_MESSAGE_BYTES un
   );
   assert.equal(loadConfig({ MAX_MESSAGE_BYTES: "262145" }).maxMessageBytes, 262145);
 });
+
+Deno.test("KV_MAX_ROOMS: default 4 × MAX_ROOMS, at least MAX_ROOMS", () => {
+  assert.equal(loadConfig({}).kvMaxRooms, 4 * loadConfig({}).maxRooms);
+  assert.equal(loadConfig({ MAX_ROOMS: "10" }).kvMaxRooms, 40);
+  assert.equal(loadConfig({ MAX_ROOMS: "10", KV_MAX_ROOMS: "10" }).kvMaxRooms, 10);
+  assert.throws(
+    () => loadConfig({ MAX_ROOMS: "10", KV_MAX_ROOMS: "9" }),
+    /KV_MAX_ROOMS must be an integer from 10 to 400000000, got "9"/,
+  );
+});

@@ -72,6 +72,13 @@ export class KvRoom {
     return this.#sizes[this.#first + i];
   }
 
+  /** Body bytes of the kept messages from the `i`-th on (oldest first), all of them for 0. */
+  bytesFrom(i: number): number {
+    let bytes = 0;
+    for (let k = Math.max(0, i); k < this.size; k++) bytes += this.sizeAt(k);
+    return bytes;
+  }
+
   /** The head as stored. */
   head(ts: number): KvHead {
     return { epoch: this.epoch, offset: this.offset, oldest: this.oldest, bytes: this.bytes, ts };

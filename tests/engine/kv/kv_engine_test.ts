@@ -320,3 +320,139 @@ Deno.test("kv: a message too large for one commit is refused, the others go on",
     await engine.close();
   }
 });
+
+Deno.test("kv: at most maxDiskRooms rooms on disk: past it the least recently used idle room goes", async () => {
+  let now = 1000;
+  const kv = await Deno.openKv(":memory:");
+  const { engine } = await started(kv, { now: () => now, maxDiskRooms: 3 });
+  try {
+    await engine.join("busy"); // used first, but it has a member
+    for (const room of ["old", "mid"]) {
+      now++;
+      await engine.publish(draft(room, "x"));
+    }
+    await engine.settled();
+    assert.equal(engine.diskRooms, 3, "exactly at the bound: nothing removed");
+    now++;
+    await engine.join("fresh"); // a new room name, as a handshake into it would
+    await engine.settled();
+    assert.equal(engine.diskRooms, 3, "one over: back to the bound");
+    assert.equal((await kv.get(kvKeys.head("old"))).value, null, "the least recently used goes");
+    for (const kept of ["busy", "mid", "fresh"]) {
+      assert.notEqual((await kv.get(kvKeys.head(kept))).value, null, kept);
+    }
+    assert.equal((await Array.fromAsync(kv.list({ prefix: kvKeys.messages("old") }))).length, 0);
+  } finally {
+    await engine.close();
+  }
+});
+
+Deno.test("kv: rooms over maxDiskRooms on disk at start are removed, least recently used first", async () => {
+  let now = 1000;
+  const kv = await Deno.openKv(":memory:");
+  const first = await started(kv, { now: () => now });
+  for (const room of ["a", "b", "c", "d"]) {
+    now++;
+    await first.engine.publish(draft(room, "x"));
+  }
+  await first.engine.settled();
+  // The same store, opened again with a lower bound (close() would close the handle).
+  const { engine } = await started(kv, { now: () => now, maxDiskRooms: 2 });
+  try {
+    assert.equal(engine.diskRooms, 4);
+    await engine.settled();
+    assert.equal(engine.diskRooms, 2);
+    const left = [];
+    for await (const e of kv.list({ prefix: kvKeys.heads })) left.push(e.key[1]);
+    assert.deepEqual(left.sort(), ["c", "d"]);
+  } finally {
+    await engine.close();
+  }
+});
+
+Deno.test("kv: admission counts rooms still being read: parallel joins never pass maxRooms", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const { engine } = await started(kv, { maxRooms: 2 });
+  try {
+    await engine.join("a");
+    engine.leave("a"); // idle: it may make way, once
+    await engine.join("held");
+    assert.equal(engine.admission("b"), "new");
+    const joining = engine.join("b"); // read from disk: not held yet
+    assert.equal(engine.admission("b"), "known");
+    assert.equal(engine.admission("c"), "full", "a makes way for b, not for c too");
+    await joining;
+    assert.equal(engine.roomCount(), 2);
+    assert.deepEqual([...engine.roomNames()].sort(), ["b", "held"]);
+  } finally {
+    await engine.close();
+  }
+});
+
+Deno.test("kv: a resume gap over historyReadBytes is answered like a lost one, within the bytes", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const one = bodyBytes(draft("r", "x".repeat(100)), 1000);
+  const { engine } = await started(kv, { historyReadBytes: 3 * one, now: () => 1000 });
+  try {
+    for (let i = 0; i < 5; i++) await engine.publish(draft("r", "x".repeat(100)));
+    const { epoch } = await engine.recover("r", null, 0);
+    const fits = await engine.recover("r", { since: 2, epoch }, 10);
+    assert.deepEqual([fits.recovered, fits.history.map((m) => m.offset)], [true, [3, 4, 5]]);
+    const over = await engine.recover("r", { since: 1, epoch }, 10);
+    assert.deepEqual([over.recovered, over.history.map((m) => m.offset)], [false, [3, 4, 5]]);
+    const recent = await engine.recover("r", null, 2);
+    assert.deepEqual(recent.history.map((m) => m.offset), [4, 5]);
+  } finally {
+    await engine.close();
+  }
+});
+
+Deno.test("kv: recent history comes from the tail in memory, shared by joiners; else from disk", async () => {
+  const kv = await Deno.openKv(":memory:");
+  let lists = 0;
+  const handle: KvHandle = {
+    get: (key) => kv.get(key),
+    getMany: (keys) => kv.getMany(keys),
+    list: (selector, options) => (lists++, kv.list(selector, options)),
+    atomic: () => kv.atomic(),
+    close: () => kv.close(),
+  };
+  const { engine } = await started(handle, { tailBytes: 1 << 20, historyReadBytes: 1 << 16 });
+  try {
+    for (let i = 0; i < 3; i++) await engine.publish(draft("r", `m${i}`));
+    const before = lists;
+    const { epoch } = await engine.recover("r", null, 0);
+    const a = await engine.recover("r", { since: 1, epoch }, 10);
+    const b = await engine.recover("r", { since: 1, epoch }, 10);
+    assert.deepEqual(a.history.map((m) => m.text), ["m1", "m2"]);
+    assert.equal(a.history[0], b.history[0], "the same message objects");
+    assert.equal(lists, before, "no read of the disk");
+    await engine.recover("r", { since: 0, epoch }, 10); // all three: the tail holds them too
+    assert.equal(lists, before);
+  } finally {
+    await engine.close();
+  }
+});
+
+Deno.test("kv: without a tail, history is read from disk", async () => {
+  const kv = await Deno.openKv(":memory:");
+  let lists = 0;
+  const handle: KvHandle = {
+    get: (key) => kv.get(key),
+    getMany: (keys) => kv.getMany(keys),
+    list: (selector, options) => (lists++, kv.list(selector, options)),
+    atomic: () => kv.atomic(),
+    close: () => kv.close(),
+  };
+  const { engine } = await started(handle, { tailBytes: 0 });
+  try {
+    for (let i = 0; i < 3; i++) await engine.publish(draft("r", `m${i}`));
+    const before = lists;
+    const { epoch } = await engine.recover("r", null, 0);
+    const back = await engine.recover("r", { since: 1, epoch }, 10);
+    assert.deepEqual([back.recovered, back.history.map((m) => m.text)], [true, ["m1", "m2"]]);
+    assert.equal(lists, before + 1, "one read of the disk");
+  } finally {
+    await engine.close();
+  }
+});
