@@ -13,6 +13,40 @@
 import { allWelcomed, connectMany, Histogram, sleep } from "./clients.ts";
 import { nowUs } from "./load_client.ts";
 import { cpuSeconds, machineBusySeconds, rssBytes, type ServerHandle } from "./servers.ts";
+import type { Column } from "./report.ts";
+
+/**
+ * The rows of a `fanout*` table, from {@linkcode runFanout}'s figures.
+ *
+ * @example
+ * ```ts
+ * console.log(table("fanout", FANOUT_COLUMNS, baseline, fanout));
+ * ```
+ */
+export const FANOUT_COLUMNS: Column[] = [
+  { key: "deliveriesPerSec", label: "deliveries/s" },
+  { key: "p50", label: "p50 latency (ms)", digits: 1 },
+  { key: "p90", label: "p90 latency (ms)", digits: 1 },
+  { key: "p99", label: "p99 latency (ms)", digits: 1 },
+  { key: "max", label: "max latency (ms)", digits: 1 },
+  { key: "ackP50", label: "ack p50 (ms)", digits: 1 },
+  { key: "ackP90", label: "ack p90 (ms)", digits: 1 },
+  { key: "ackP99", label: "ack p99 (ms)", digits: 1 },
+  { key: "sent", label: "messages sent" },
+  { key: "acked", label: "acks received" },
+  { key: "expected", label: "deliveries expected" },
+  { key: "received", label: "deliveries received" },
+  { key: "lost", label: "lost" },
+  { key: "duplicates", label: "duplicates" },
+  { key: "outOfOrder", label: "out of order" },
+  { key: "perFrame", label: "deliveries per frame", digits: 1 },
+  { key: "serverCpu", label: "server CPU (% of a core)" },
+  { key: "serverNsPerDelivery", label: "server CPU per delivery (ns)" },
+  { key: "genCpu", label: "load generator CPU (% of a core)" },
+  { key: "otherCpu", label: "other processes' CPU meanwhile (% of a core)" },
+  { key: "failedConnections", label: "failed connections" },
+  { key: "rssAfter", label: "server RSS at the end (bytes)" },
+];
 
 /** Parameters of one fanout run. */
 export interface FanoutParams {

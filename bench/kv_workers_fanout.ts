@@ -16,45 +16,9 @@
  */
 
 import { runConnect } from "./connect_scenarios.ts";
-import { runFanout } from "./fanout_scenario.ts";
-import { type Column, table } from "./report.ts";
-import { canPin, pinSelf, type ServerKind, startServer } from "./servers.ts";
-
-const COLUMNS: Column[] = [
-  { key: "deliveriesPerSec", label: "deliveries/s" },
-  { key: "p50", label: "p50 latency (ms)", digits: 1 },
-  { key: "p90", label: "p90 latency (ms)", digits: 1 },
-  { key: "p99", label: "p99 latency (ms)", digits: 1 },
-  { key: "max", label: "max latency (ms)", digits: 1 },
-  { key: "sent", label: "messages sent" },
-  { key: "expected", label: "deliveries expected" },
-  { key: "received", label: "deliveries received" },
-  { key: "lost", label: "lost" },
-  { key: "duplicates", label: "duplicates" },
-  { key: "outOfOrder", label: "out of order" },
-  { key: "perFrame", label: "deliveries per frame", digits: 1 },
-  { key: "serverCpu", label: "server CPU (% of a core)" },
-  { key: "serverNsPerDelivery", label: "server CPU per delivery (ns)" },
-  { key: "genCpu", label: "load generator CPU (% of a core)" },
-  { key: "otherCpu", label: "other processes' CPU meanwhile (% of a core)" },
-  { key: "failedConnections", label: "failed connections" },
-];
-
-const ROOT = new URL("../", import.meta.url);
-
-/** A fresh KV file under `data/` for one server, and its removal (with SQLite's side files). */
-function kvFile(): { env: Record<string, string>; remove(): Promise<void> } {
-  const file = `bench-kvw-${crypto.randomUUID().slice(0, 8)}.sqlite3`;
-  Deno.mkdirSync(new URL("data/", ROOT), { recursive: true });
-  return {
-    env: { ENGINE: "kv", KV_PATH: `data/${file}` },
-    async remove() {
-      for (const suffix of ["", "-wal", "-shm", "-journal"]) {
-        await Deno.remove(new URL(`data/${file}${suffix}`, ROOT)).catch(() => {});
-      }
-    },
-  };
-}
+import { FANOUT_COLUMNS, runFanout } from "./fanout_scenario.ts";
+import { table } from "./report.ts";
+import { canPin, kvStore, pinSelf, type ServerKind, startServer } from "./servers.ts";
 
 function flag(args: string[], name: string, fallback: number): number {
   const i = args.indexOf(`--${name}`);
@@ -70,7 +34,7 @@ function flag(args: string[], name: string, fallback: number): number {
 type Mode = "one" | "serve" | "own";
 
 async function runOne(mode: Mode, workers: number, p: Parameters<typeof runFanout>[1]) {
-  const kv = kvFile();
+  const kv = kvStore();
   const kind: ServerKind = mode === "serve" ? "fanout-parallel" : "fanout";
   const env = mode === "serve"
     ? { ...kv.env, DENO_JOBS: String(workers) }
@@ -117,7 +81,7 @@ if (import.meta.main) {
   }
   const what = `${p.clients} clients, ${p.senders} senders, ${p.inflight} in flight each, ` +
     `${p.seconds} s, ENGINE=kv`;
-  console.log(table(`fanout (${what})`, COLUMNS, one, many, {
+  console.log(table(`fanout (${what})`, FANOUT_COLUMNS, one, many, {
     first: "one process (main.ts, core 0)",
     second: mode === "serve"
       ? `${workers} workers (deno serve --parallel)`

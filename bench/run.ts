@@ -22,36 +22,13 @@
 
 import { API_ENV, runApiPublish } from "./api_publish_scenario.ts";
 import { runConnect, runIdle, runJoinStorm } from "./connect_scenarios.ts";
-import { runFanout } from "./fanout_scenario.ts";
+import { FANOUT_COLUMNS, runFanout } from "./fanout_scenario.ts";
 import { roomsEnv, roomsLayout, type RoomsPhase, runRoomsPhase } from "./rooms_scenario.ts";
 import { runRestart } from "./restart_scenario.ts";
 import { type Column, table } from "./report.ts";
 import { canPin, kvStore, pinSelf, type ServerKind, startServer } from "./servers.ts";
 import { type Flags, parseFlags, type Scenario, scenarioParams } from "./flags.ts";
 
-const FANOUT_COLUMNS: Column[] = [
-  { key: "deliveriesPerSec", label: "deliveries/s" },
-  { key: "p50", label: "p50 latency (ms)", digits: 1 },
-  { key: "p90", label: "p90 latency (ms)", digits: 1 },
-  { key: "p99", label: "p99 latency (ms)", digits: 1 },
-  { key: "max", label: "max latency (ms)", digits: 1 },
-  { key: "ackP50", label: "ack p50 (ms)", digits: 1 },
-  { key: "ackP90", label: "ack p90 (ms)", digits: 1 },
-  { key: "ackP99", label: "ack p99 (ms)", digits: 1 },
-  { key: "sent", label: "messages sent" },
-  { key: "acked", label: "acks received" },
-  { key: "expected", label: "deliveries expected" },
-  { key: "received", label: "deliveries received" },
-  { key: "lost", label: "lost" },
-  { key: "duplicates", label: "duplicates" },
-  { key: "perFrame", label: "deliveries per frame", digits: 1 },
-  { key: "serverCpu", label: "server CPU (% of a core)" },
-  { key: "serverNsPerDelivery", label: "server CPU per delivery (ns)" },
-  { key: "genCpu", label: "load generator CPU (% of a core)" },
-  { key: "otherCpu", label: "other processes' CPU meanwhile (% of a core)" },
-  { key: "failedConnections", label: "failed connections" },
-  { key: "rssAfter", label: "server RSS at the end (bytes)" },
-];
 const RESTART_COLUMNS: Column[] = [
   { key: "startEmptyMs", label: "start on an empty store: spawn to /healthz 200 (ms)" },
   { key: "fillPerSec", label: "fill: messages acknowledged/s" },
