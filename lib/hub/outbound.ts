@@ -47,38 +47,46 @@ function sameParts(a: readonly string[] | null, b: readonly string[]): boolean {
   return true;
 }
 
+/** Frames one flush pass remembers (most recently used first). */
+const FRAME_CACHE_ENTRIES = 4;
+
+/** One queue's frame: its parts, and what was built of them (lazily, by mode). */
+interface CachedFrame {
+  parts: string[];
+  /** JSON mode: the parts joined with newlines. */
+  joined?: string;
+  /** JSON mode: `joined` encoded as one text frame. */
+  frame?: Uint8Array;
+  /** Plain mode: the parts encoded as text frames back to back. */
+  frames?: Uint8Array;
+}
+
 /**
- * The last frame built in one flush pass. Recipients of a room's turn usually queued the very
- * same strings, so they share one joined NDJSON frame instead of each joining (and copying) its
- * own, and one encoding of it; in plain mode, one encoding of the turn's frames back to back.
+ * The frames built in one flush pass, for the last few distinct queues. Recipients of a room's
+ * turn usually queued the very same strings, so they share one joined NDJSON frame and one
+ * encoding of it (in plain mode, one encoding of the turn's frames back to back) instead of each
+ * building its own. A sender's queue differs (its acks, not its own messages): the few entries let
+ * the others' common frame survive the senders met between them in the pass.
  */
 class FrameCache {
-  parts: string[] | null = null;
-  joined = "";
-  #text: string | null = null;
-  #frame: Uint8Array | null = null;
-  #texts: string[] | null = null;
-  #frames: Uint8Array | null = null;
+  #entries: CachedFrame[] = [];
 
-  /** `text` encoded by `encodeText`, reusing the last encoding when the text is the same. */
-  encode(text: string, encodeText: (text: string) => Uint8Array): Uint8Array {
-    if (text === this.#text) return this.#frame!;
-    this.#text = text;
-    return this.#frame = encodeText(text);
-  }
-
-  /** `texts` encoded by `encodeTexts`, reusing the last encoding when the texts are the same. */
-  encodeAll(texts: string[], encodeTexts: (texts: readonly string[]) => Uint8Array): Uint8Array {
-    if (sameParts(this.#texts, texts)) return this.#frames!;
-    this.#texts = texts;
-    return this.#frames = encodeTexts(texts);
-  }
-
-  /** `parts` joined with newlines, reusing the previous result when the parts are the same. */
-  join(parts: string[]): string {
-    if (sameParts(this.parts, parts)) return this.joined;
-    this.parts = parts;
-    return this.joined = parts.join("\n");
+  /** The entry of `parts` (same strings, same order: pointer compares, mostly), made if new. */
+  of(parts: string[]): CachedFrame {
+    const entries = this.#entries;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i];
+      if (!sameParts(entry.parts, parts)) continue;
+      if (i > 0) {
+        entries.splice(i, 1);
+        entries.unshift(entry);
+      }
+      return entry;
+    }
+    const entry: CachedFrame = { parts };
+    entries.unshift(entry);
+    if (entries.length > FRAME_CACHE_ENTRIES) entries.pop();
+    return entry;
   }
 }
 
@@ -257,14 +265,19 @@ export class Outbound {
     conn.queuedBytes = 0;
     const socket = conn.socket;
     if (socket.readyState !== OPEN) return 0;
+    const entry = cache?.of(queue);
     if (conn.json) {
-      const frame = queue.length === 1 ? queue[0] : cache ? cache.join(queue) : queue.join("\n");
-      if (cache && socket.encodeText) socket.sendFrame!(cache.encode(frame, socket.encodeText));
+      const frame = entry
+        ? entry.joined ??= queue.length === 1 ? queue[0] : queue.join("\n")
+        : queue.length === 1
+        ? queue[0]
+        : queue.join("\n");
+      if (entry && socket.encodeText) socket.sendFrame!(entry.frame ??= socket.encodeText(frame));
       else socket.send(frame);
       return 1;
     }
     if (socket.encodeTexts) {
-      const frames = cache ? cache.encodeAll(queue, socket.encodeTexts) : socket.encodeTexts(queue);
+      const frames = entry ? entry.frames ??= socket.encodeTexts(queue) : socket.encodeTexts(queue);
       socket.sendFrame!(frames);
     } else for (const text of queue) socket.send(text);
     return queue.length;

@@ -166,3 +166,34 @@ Deno.test("outbound: a plain turn queued while a write is in flight goes in the 
     "e",
   ]);
 });
+
+for (const json of [false, true]) {
+  const mode = json ? "JSON" : "plain";
+  Deno.test(`outbound: recipients between senders in a pass share one encoding (${mode} mode)`, async () => {
+    // Receivers queue the same texts; senders 1 and 3 have an ack of their own instead. Met in
+    // the order 0..5, the receivers' frame is built once, not again after every sender.
+    const { out, peers } = overTcp(json, 6);
+    let encodings = 0;
+    for (const { conn } of peers) {
+      const socket = conn.socket as ServerWebSocket;
+      const encodeText = socket.encodeText.bind(socket);
+      const encodeTexts = socket.encodeTexts.bind(socket);
+      socket.encodeText = (text) => (encodings++, encodeText(text));
+      socket.encodeTexts = (texts) => (encodings++, encodeTexts(texts));
+    }
+    const senders = new Set([1, 3]);
+    for (const text of ["one", "two"]) {
+      for (const [i, { conn }] of peers.entries()) {
+        out.queue(conn, senders.has(i) ? `ack ${i}` : text);
+      }
+    }
+    out.flushAll();
+    await tick();
+    assert.equal(encodings, 3, "the receivers' frame, then one per sender");
+    for (const [i, { tcp }] of peers.entries()) {
+      const got = serverFrames(tcp.bytes()).map((f) => f.text!);
+      const want = senders.has(i) ? [`ack ${i}`, `ack ${i}`] : ["one", "two"];
+      assert.deepEqual(json ? got.flatMap((f) => f.split("\n")) : got, want, `connection ${i}`);
+    }
+  });
+}
