@@ -8,7 +8,7 @@
  */
 
 import { realTimers, type Timers } from "../shared/timers.ts";
-import { createHash } from "node:crypto";
+import { acceptKey } from "./accept_key.ts";
 import { bodyFraming, type HeadError, parseRequestHead, type RequestHead } from "./http_head.ts";
 import type { InboundBudget } from "./ws_frames.ts";
 import { type ByteStream, ServerWebSocket } from "./server_web_socket.ts";
@@ -91,7 +91,6 @@ const READ_CHUNK = 4096;
  */
 const WS_IDLE_CHUNK = 256;
 const WS_BUSY_CHUNK = 16 * 1024;
-const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 const STATUS_TEXT: Record<number, string> = {
   100: "Continue",
@@ -195,11 +194,6 @@ export function upgradeWebSocket(
   const response = new Response(null, { status: 200 });
   upgrades.set(response, { socket, key, protocol: options.protocol ?? "" });
   return { socket, response };
-}
-
-/** `Sec-WebSocket-Accept` for `key` (synchronous: `crypto.subtle` would cost a thread hop). */
-function acceptKey(key: string): string {
-  return createHash("sha1").update(key + WS_GUID).digest("base64");
 }
 
 let dateCache = "";
