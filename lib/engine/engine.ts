@@ -163,7 +163,7 @@ export interface RoomMembers {
   /** Connections online in the room across every process (this process's as the caller said). */
   online: number;
   /** At most the limit asked for: this process's members first, in the order they joined. */
-  members: Member[];
+  members: readonly Member[];
 }
 
 /**

@@ -20,18 +20,28 @@ import type { Member } from "../protocol/frames.ts";
  */
 export class LocalMembers {
   #rooms = new Map<string, Map<string, Member>>();
+  /**
+   * The last list made per room, while it stays right: a member who joins later is past it (join
+   * order) unless the list was short of its limit, so the joiners of a large room all get the same
+   * array (and the welcome's JSON of it is made once: `lib/hub/join_flow.ts`).
+   */
+  #lists = new Map<string, { limit: number; members: readonly Member[] }>();
 
   /** `member` joined `room`. */
   joined(room: string, member: Member): void {
     let members = this.#rooms.get(room);
     if (!members) this.#rooms.set(room, members = new Map());
     members.set(member.id, member);
+    const list = this.#lists.get(room);
+    if (list && list.members.length < list.limit) this.#lists.delete(room);
   }
 
   /** The member `id` left `room`. */
   left(room: string, id: string): void {
     const members = this.#rooms.get(room);
     if (members?.delete(id) && members.size === 0) this.#rooms.delete(room);
+    const list = this.#lists.get(room);
+    if (list && list.members.some((m) => m.id === id)) this.#lists.delete(room);
   }
 
   /**
@@ -44,21 +54,26 @@ export class LocalMembers {
     } catch (err) {
       return Promise.reject(err);
     }
+    const cached = this.#lists.get(room);
+    if (cached?.limit === limit) return Promise.resolve({ online: local, members: cached.members });
     const out: Member[] = [];
     for (const member of this.#rooms.get(room)?.values() ?? []) {
       if (out.length >= limit) break;
       out.push(member);
     }
+    this.#lists.set(room, { limit, members: out });
     return Promise.resolve({ online: local, members: out });
   }
 
   /** Forgets `room` (its last connection left). */
   forget(room: string): void {
     this.#rooms.delete(room);
+    this.#lists.delete(room);
   }
 
   /** Forgets every room. */
   clear(): void {
     this.#rooms.clear();
+    this.#lists.clear();
   }
 }

@@ -104,7 +104,7 @@ export class JoinFlow {
     sub: Subscription,
     room: LocalRoom,
     recovery: Recovery,
-    others: Member[],
+    others: readonly Member[],
     online: number,
     resumed: boolean,
   ): void {
@@ -113,16 +113,15 @@ export class JoinFlow {
     const { maxMessageBytes, rateLimit, rateBurst } = config;
     const limits = { maxMessageBytes, rateLimit, rateBurst };
     const member = memberOf(conn);
-    // As JSON: the joiner's own, then the others' (each stringified once while the engine keeps
-    // the member: a welcome of a large room lists the same first members every time).
-    const members: ListedMember[] = [];
-    if (config.maxWelcomeMembers > 0) {
-      members.push(listed(member));
-      for (const m of others) {
-        if (members.length >= config.maxWelcomeMembers) break;
-        if (m.id !== conn.id) members.push(memberJson(m));
-      }
-    }
+    const members = config.maxWelcomeMembers > 0
+      ? welcomeMembers(
+        listed(member),
+        others,
+        conn.id,
+        config.maxWelcomeMembers,
+        2 * config.maxBufferedBytes * MEMBERS_SHARE,
+      )
+      : NO_MEMBERS;
     // A welcome fits in what the connection may have queued before it counts as slow, with as
     // much room again for the live messages that follow it.
     const welcome = conn.json
@@ -242,6 +241,52 @@ interface ListedMember {
   bytes: number;
 }
 
+/** A welcome's members: their JSON objects joined with commas, and its UTF-8 size. */
+interface MembersPart {
+  json: string;
+  bytes: number;
+}
+
+const NO_MEMBERS: MembersPart = { json: "", bytes: 0 };
+
+/** The others' part of welcomes, per list the engine gave (one for a large room's joiners). */
+const othersParts = new WeakMap<readonly Member[], MembersPart>();
+
+/**
+ * The members a welcome lists: the joiner's own (`self`), then `others` (not the joiner again),
+ * `max` in all, those that fit in `maxBytes` together. The others' JSON is joined once per list:
+ * the joiners of a large room get the same list from the engine while its first members stay.
+ */
+function welcomeMembers(
+  self: ListedMember,
+  others: readonly Member[],
+  joinerId: string,
+  max: number,
+  maxBytes: number,
+): MembersPart {
+  if (others.length < max && !others.some((m) => m.id === joinerId)) {
+    let part = othersParts.get(others);
+    if (part === undefined) {
+      const entries = others.map(memberJson);
+      part = {
+        json: entries.map((m) => m.json).join(","),
+        bytes: entries.reduce((sum, m) => sum + m.bytes + 1, 0),
+      };
+      othersParts.set(others, part);
+    }
+    if (others.length === 0) return { json: self.json, bytes: self.bytes + 1 };
+    if (self.bytes + 1 + part.bytes <= maxBytes) {
+      return { json: `${self.json},${part.json}`, bytes: self.bytes + 1 + part.bytes };
+    }
+  }
+  const members = [self];
+  for (const m of others) {
+    if (members.length >= max) break;
+    if (m.id !== joinerId) members.push(memberJson(m));
+  }
+  return fitMembers(members, maxBytes);
+}
+
 /** Members listed in welcomes, while their objects live (kept by the engine). */
 const listedMembers = new WeakMap<Member, ListedMember>();
 
@@ -285,7 +330,7 @@ function utf8Bytes(text: string): number {
  *
  * @example
  * ```ts
- * const members = [{ json: '{"id":"c1"}', bytes: 11 }];
+ * const members = { json: '{"id":"c1"}', bytes: 12 };
  * encodeWelcome(joiner, recovery, 3, members, false, 1 << 21, new MessageJsonCache(1 << 22));
  * // { json: '{"type":"welcome",...}', recovered: false, dropped: 0 }
  * ```
@@ -294,7 +339,7 @@ function encodeWelcome(
   joiner: Joiner,
   recovery: Recovery,
   online: number,
-  members: ListedMember[],
+  members: MembersPart,
   resumed: boolean,
   maxBytes: number,
   cache: MessageJsonCache,
@@ -306,7 +351,6 @@ function encodeWelcome(
   // The frame is stringified with no members and no history, and both are spliced in at their
   // keys: only the server's own fields and escaped strings are in it then, so the first
   // `"members":[` and the last `"history":[` are the keys.
-  const fitted = fitMembers(members, maxBytes * MEMBERS_SHARE);
   let frame: WelcomeFrame | SubscribedFrame;
   if (joiner.limits !== null) {
     frame = {
@@ -343,10 +387,9 @@ function encodeWelcome(
     if (joiner.identity !== null) subscribed.access = joiner.access;
     frame = subscribed;
   }
-  const membersPart = fitted.members.join(",");
   let json = JSON.stringify(frame);
   const parts: string[] = [];
-  let bytes = utf8Bytes(json) + fitted.bytes;
+  let bytes = utf8Bytes(json) + members.bytes;
   for (let i = history.length - 1; i >= 0; i--) {
     const part = cache.of(history[i]);
     const size = utf8Bytes(part) + 1;
@@ -362,7 +405,7 @@ function encodeWelcome(
   const membersAt = json.indexOf('"members":[') + '"members":['.length;
   const historyAt = json.lastIndexOf('"history":[') + '"history":['.length;
   // One join: the welcome is built once, not copied again by a concatenation.
-  const pieces = [json.slice(0, membersAt), membersPart, json.slice(membersAt, historyAt)];
+  const pieces = [json.slice(0, membersAt), members.json, json.slice(membersAt, historyAt)];
   for (let i = parts.length - 1; i >= 0; i--) {
     pieces.push(parts[i]);
     if (i > 0) pieces.push(",");
@@ -371,11 +414,8 @@ function encodeWelcome(
   return { json: pieces.join(""), recovered: frame.recovered, dropped };
 }
 
-/** The JSON of the first of `members` that fit in `maxBytes` together, and their size. */
-function fitMembers(
-  members: ListedMember[],
-  maxBytes: number,
-): { members: string[]; bytes: number } {
+/** The first of `members` that fit in `maxBytes` together, joined. */
+function fitMembers(members: ListedMember[], maxBytes: number): MembersPart {
   const fitted: string[] = [];
   let bytes = 0;
   for (const member of members) {
@@ -383,5 +423,5 @@ function fitMembers(
     fitted.push(member.json);
     bytes += member.bytes + 1;
   }
-  return { members: fitted, bytes };
+  return { json: fitted.join(","), bytes };
 }

@@ -44,7 +44,7 @@ async function until<T>(
 const ANN: Member = { id: "c1", name: "Ann", user: "ann", info: { team: 42 }, client: "pubAnn" };
 const BOB: Member = { id: "c2", name: null, client: null };
 const CY: Member = { id: "c3", name: "Cy", client: "pubCy" };
-const ids = (members: Member[]) => members.map((m) => m.id).sort();
+const ids = (members: readonly Member[]) => members.map((m) => m.id).sort();
 /** The members `engine` lists in `room` (its own count given as 0). */
 const list = async (engine: Engine, room: string, limit: number) =>
   (await engine.members(room, limit, 0)).members;
