@@ -45,6 +45,7 @@ export const MAY_IMPORT: Record<string, string[]> = {
   "lib/engine/kv": [
     "lib/engine/kv",
     "lib/engine/local_members.ts",
+    "lib/engine/room_feed.ts",
     "lib/engine/engine.ts",
     "lib/engine/dedup_cache.ts",
     "lib/protocol",
@@ -52,6 +53,7 @@ export const MAY_IMPORT: Record<string, string[]> = {
   ],
   "lib/engine/redis": [
     "lib/engine/redis",
+    "lib/engine/room_feed.ts",
     "lib/engine/engine.ts",
     "lib/engine/dedup_cache.ts",
     "lib/protocol",

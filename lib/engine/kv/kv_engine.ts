@@ -38,7 +38,7 @@ import {
   partsOf,
 } from "./kv_messages.ts";
 import { KvRoom, RoomPlan } from "./kv_room.ts";
-import { KvFeed } from "./kv_feed.ts";
+import { RoomFeed } from "../room_feed.ts";
 import { type CommittedRoom, KvPeers, type PeerChannel } from "./kv_peers.ts";
 import type { Timers } from "../../shared/timers.ts";
 import { KvTail } from "./kv_tail.ts";
@@ -142,7 +142,7 @@ export class KvEngine implements Engine {
   /** The link to the other workers, when there is a channel. */
   #peers: KvPeers | null = null;
   /** Ordered delivery of each joined room (with peers only). */
-  #feeds = new Map<string, KvFeed>();
+  #feeds = new Map<string, RoomFeed>();
   #open: () => Promise<KvHandle>;
   #kv: KvHandle | null = null;
   #events: EngineEvents = { message: () => {} };
@@ -657,7 +657,7 @@ export class KvEngine implements Engine {
   /** Delivers a committed message: through the room's feed when other workers write it too. */
   #emit(message: ChatMessage): void {
     const feed = this.#feeds.get(message.room);
-    if (feed) feed.push(epochOf(message), [message]);
+    if (feed) feed.push({ epoch: epochOf(message), message });
     else this.#events.message(message);
   }
 
@@ -683,7 +683,8 @@ export class KvEngine implements Engine {
       this.#touch(c.room, c.bytes, c.ts);
       // Another worker's commit is as recent as this one's: welcomes read it from the tail too.
       if (room) { for (const m of c.messages) this.#tail.add(m); }
-      this.#feeds.get(c.room)?.push(c.epoch, c.messages);
+      const feed = this.#feeds.get(c.room);
+      if (feed) { for (const message of c.messages) feed.push({ epoch: c.epoch, message }); }
     }
   }
 
@@ -828,17 +829,16 @@ export class KvEngine implements Engine {
     this.#idle.delete(name);
     if (!this.#peers) return;
     this.#feeds.get(name)?.close();
-    this.#feeds.set(
-      name,
-      new KvFeed(room.epoch, room.offset, {
-        deliver: (message) => this.#events.message(message),
-        read: (epoch, since) => this.#since(name, epoch, since),
-        onGap: (from, to) => this.#o.logger?.warn("kv.catchup_gap", { room: name, from, to }),
-        onError: (err) =>
-          this.#o.logger?.warn("kv.catchup_failed", { room: name, error: String(err) }),
-        onReset: (epoch) => this.#events.reset?.(name, epoch),
-      }),
-    );
+    const feed = new RoomFeed({
+      deliver: (message) => this.#events.message(message),
+      read: (epoch, since) => this.#since(name, epoch ?? room.epoch, since),
+      onGap: (from, to) => this.#o.logger?.warn("kv.catchup_gap", { room: name, from, to }),
+      onError: (err) =>
+        this.#o.logger?.warn("kv.catchup_failed", { room: name, error: String(err) }),
+      onReset: (epoch) => this.#events.reset?.(name, epoch),
+    });
+    feed.start(room.epoch, room.offset);
+    this.#feeds.set(name, feed);
   }
 
   leave(name: string): void {

@@ -7,7 +7,7 @@
  * worker also posts a summary of its presence (per room: its count, its members, the head it
  * knows), which the others keep until `ttlMs` after they last heard from it; commands (the API's
  * disconnect) travel the same way. Posts are hints: what is committed is on disk, so a worker
- * that misses one still reads it from KV (see `kv_feed.ts`).
+ * that misses one still reads it from KV (see `../room_feed.ts`).
  *
  * @module
  */

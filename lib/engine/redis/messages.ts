@@ -7,12 +7,7 @@
 
 import { type Draft, messageOf, type StoredBody, storedBody } from "../engine.ts";
 import type { ChatMessage } from "../../protocol/frames.ts";
-
-/** A message as it travels through Redis, with its epoch. */
-export interface Envelope {
-  epoch: string;
-  message: ChatMessage;
-}
+import type { Envelope } from "../room_feed.ts";
 
 type Body = StoredBody;
 

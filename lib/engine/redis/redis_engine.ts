@@ -21,7 +21,7 @@ import {
 } from "../engine.ts";
 import { randomToken } from "../../shared/ids.ts";
 import type { Logger } from "../../shared/log.ts";
-import { RoomFeed } from "./room_feed.ts";
+import { RoomFeed } from "../room_feed.ts";
 import { roomKeys } from "./keys.ts";
 import { RedisLink } from "./redis_link.ts";
 import { decodePayload } from "./messages.ts";

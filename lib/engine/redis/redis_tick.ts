@@ -8,7 +8,7 @@
  */
 
 import type { Logger } from "../../shared/log.ts";
-import type { RoomFeed } from "./room_feed.ts";
+import type { RoomFeed } from "../room_feed.ts";
 import type { ChannelListener } from "./redis_link.ts";
 import type { PresenceTable } from "./presence_table.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type KvCatchUp, KvFeed } from "../../../lib/engine/kv/kv_feed.ts";
+import { type CatchUp, RoomFeed } from "../../../lib/engine/room_feed.ts";
 import type { ChatMessage } from "../../../lib/protocol/frames.ts";
 
 const msg = (offset: number, epoch = "e1"): ChatMessage => ({
@@ -14,7 +14,11 @@ const msg = (offset: number, epoch = "e1"): ChatMessage => ({
   ts: offset,
 });
 
-/** A feed over a fake KV holding `disk` (epoch, offset, kept messages). */
+/**
+ * The KV engine's use of `RoomFeed`: started at the room's head when joined, fed the commits of
+ * this worker and the others (in any order, some missing), reading a fake KV holding `disk`
+ * (epoch, offset, kept messages) on a gap.
+ */
 function feedOver(disk: { epoch: string; offset: number; kept: number[] }) {
   const delivered: number[] = [];
   const reads: string[] = [];
@@ -22,9 +26,9 @@ function feedOver(disk: { epoch: string; offset: number; kept: number[] }) {
   const resets: string[] = [];
   const errors: string[] = [];
   let failNext = false;
-  const feed = new KvFeed("e1", 0, {
+  const roomFeed = new RoomFeed({
     deliver: (m) => delivered.push(m.offset),
-    read: (epoch, since): Promise<KvCatchUp> => {
+    read: (epoch, since): Promise<CatchUp> => {
       reads.push(`${epoch}:${since}`);
       if (failNext) {
         failNext = false;
@@ -40,6 +44,18 @@ function feedOver(disk: { epoch: string; offset: number; kept: number[] }) {
     onReset: (epoch) => resets.push(epoch),
     onError: (err) => errors.push(String(err)),
   });
+  roomFeed.start("e1", 0);
+  // As KvEngine hands a commit's messages over.
+  const feed = {
+    push: (epoch: string, messages: ChatMessage[]) => {
+      for (const message of messages) roomFeed.push({ epoch, message });
+    },
+    catchUp: () => roomFeed.catchUp(),
+    close: () => roomFeed.close(),
+    get position() {
+      return roomFeed.position;
+    },
+  };
   return {
     feed,
     delivered,
@@ -56,7 +72,7 @@ async function turns(n = 5): Promise<void> {
   for (let i = 0; i < n; i++) await Promise.resolve();
 }
 
-Deno.test("kv feed: the next offset goes at once, copies are dropped, no read", async () => {
+Deno.test("room feed (KV): the next offset goes at once, copies are dropped, no read", async () => {
   const f = feedOver({ epoch: "e1", offset: 3, kept: [1, 2, 3] });
   f.feed.push("e1", [msg(1), msg(2)]);
   f.feed.push("e1", [msg(2)]);
@@ -68,7 +84,7 @@ Deno.test("kv feed: the next offset goes at once, copies are dropped, no read", 
   assert.deepEqual(f.feed.position, { epoch: "e1", last: 3 });
 });
 
-Deno.test("kv feed: n+2 before n+1 reads KV, delivers both once, then drops the late post", async () => {
+Deno.test("room feed (KV): n+2 before n+1 reads KV, delivers both once, then drops the late post", async () => {
   const f = feedOver({ epoch: "e1", offset: 3, kept: [1, 2, 3] });
   f.feed.push("e1", [msg(1)]);
   f.feed.push("e1", [msg(3)]);
@@ -81,7 +97,7 @@ Deno.test("kv feed: n+2 before n+1 reads KV, delivers both once, then drops the 
   assert.deepEqual(f.delivered, [1, 2, 3], "the late copy of 2 is not delivered again");
 });
 
-Deno.test("kv feed: posts arriving during a read wait for it and are not delivered twice", async () => {
+Deno.test("room feed (KV): posts arriving during a read wait for it and are not delivered twice", async () => {
   const f = feedOver({ epoch: "e1", offset: 4, kept: [1, 2, 3, 4] });
   f.feed.push("e1", [msg(2)]); // a jump: reads
   f.feed.push("e1", [msg(4), msg(3), msg(5)]); // 5 is committed after the read's head
@@ -90,7 +106,7 @@ Deno.test("kv feed: posts arriving during a read wait for it and are not deliver
   assert.deepEqual(f.reads, ["e1:0"]);
 });
 
-Deno.test("kv feed: messages trimmed before they could be read are skipped once, as a gap", async () => {
+Deno.test("room feed (KV): messages trimmed before they could be read are skipped once, as a gap", async () => {
   const f = feedOver({ epoch: "e1", offset: 6, kept: [5, 6] });
   f.feed.push("e1", [msg(6)]);
   await turns();
@@ -98,7 +114,7 @@ Deno.test("kv feed: messages trimmed before they could be read are skipped once,
   assert.deepEqual(f.gaps, ["1-4"]);
 });
 
-Deno.test("kv feed: catchUp reads a missed tail; a failed read is retried on the next push", async () => {
+Deno.test("room feed (KV): catchUp reads a missed tail; a failed read is retried on the next push", async () => {
   const f = feedOver({ epoch: "e1", offset: 2, kept: [1, 2] });
   f.failNextRead();
   f.feed.catchUp();
@@ -110,7 +126,7 @@ Deno.test("kv feed: catchUp reads a missed tail; a failed read is retried on the
   assert.deepEqual(f.delivered, [1, 2]);
 });
 
-Deno.test("kv feed: another epoch on disk resets the room and delivers nothing of the old one", async () => {
+Deno.test("room feed (KV): another epoch on disk resets the room and delivers nothing of the old one", async () => {
   const f = feedOver({ epoch: "e2", offset: 7, kept: [6, 7] });
   f.feed.push("e2", [msg(7, "e2")]);
   await turns();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { type CatchUp, RoomFeed } from "../../../lib/engine/redis/room_feed.ts";
-import type { ChatMessage } from "../../../lib/protocol/frames.ts";
+import { type CatchUp, RoomFeed } from "../../lib/engine/room_feed.ts";
+import type { ChatMessage } from "../../lib/protocol/frames.ts";
 
 function msg(epoch: string, offset: number): ChatMessage {
   return {

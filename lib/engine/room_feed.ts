@@ -1,16 +1,23 @@
 /**
- * Ordered, exactly-once delivery of one room's messages from Redis pub/sub. Pub/sub may drop
- * messages (a reconnect, a slow subscriber cut off); the stream does not. The feed remembers the
- * last offset it delivered, and on a jump, an epoch change or a request it reads the missing part
- * of the stream before delivering anything newer. When the room moved to another epoch, it says so
- * (`onReset`) before delivering the new epoch's messages. A different message at an offset it
- * already delivered (Redis' history rolled back) also triggers a read, which renames the epoch.
+ * Ordered, exactly-once delivery of one room's messages when they arrive from a channel that may
+ * drop, repeat or reorder them, with a store that has them all: Redis pub/sub and its stream (the
+ * Redis engine), or the posts of the other workers on one KV file and KV itself (the KV engine).
+ * The feed remembers the last offset it delivered; the next one is delivered at once, a copy of one
+ * already delivered is dropped, and on a jump, an epoch change or a request it reads the missing
+ * part from the store before delivering anything newer. When the room moved to another epoch, it
+ * says so (`onReset`) before delivering the new epoch's messages. A different message at an offset
+ * it already delivered (Redis' history rolled back) also triggers a read, which renames the epoch.
  *
  * @module
  */
 
-import type { ChatMessage } from "../../protocol/frames.ts";
-import type { Envelope } from "./messages.ts";
+import type { ChatMessage } from "../protocol/frames.ts";
+
+/** A message as a feed receives it: with the epoch it was published in. */
+export interface Envelope {
+  epoch: string;
+  message: ChatMessage;
+}
 
 /** What a catch-up read returns: the room's position and the messages after `since`. */
 export interface CatchUp {
