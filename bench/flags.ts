@@ -274,9 +274,6 @@ export function parseFlags(args: string[]): Flags {
         throw new RangeError(`unknown flag "${args[i]}"; see bench/run.ts for the list`);
     }
   }
-  if (flags.peer && flags.plain) {
-    throw new RangeError("--peer and --plain both choose the first column: give one");
-  }
   if (flags.peer && flags.engine === "kv") {
     throw new RangeError("--peer and --engine kv both choose the first column: give one");
   }

@@ -9,7 +9,7 @@
  * under `deno serve --parallel` with Redis), `--serve` (Fanout under `deno serve serve.ts`, one
  * process, pinned), `--plain` (Fanout's plain mode against its JSON mode, no baseline),
  * `--peer "<command>"` (another server, e.g. Bun's from `../shared/peers/`, in the baseline's
- * place), `--engine kv` (Fanout on the KV engine against Fanout on the memory engine, no baseline;
+ * place; with `--plain`, against Fanout's plain mode), `--engine kv` (Fanout on the KV engine against Fanout on the memory engine, no baseline;
  * `restart` always compares the two), `--json <file>`.
  *
  * @example
@@ -278,14 +278,15 @@ if (import.meta.main) {
       }));
       continue;
     }
-    // `--plain`: "baseline" holds Fanout in JSON mode, "fanout" Fanout in plain mode.
+    // `--plain`: "baseline" holds Fanout in JSON mode (the peer with `--peer`), "fanout" Fanout
+    // in plain mode.
     const out = results[scenario] = { baseline: [] as Figures[], fanout: [] as Figures[] };
     for (let round = 0; round < flags.rounds; round++) {
       const order = round % 2 === 0
         ? ["baseline", "fanout"] as const
         : ["fanout", "baseline"] as const;
       for (const column of order) {
-        const versus = flags.plain || flags.engine === "kv";
+        const versus = (flags.plain && !flags.peer) || flags.engine === "kv";
         const kind: ServerKind = column === "baseline" && !versus ? column : fanoutKind;
         const engine = flags.engine === "kv" && column === "fanout" ? "kv" : "memory";
         out[column].push(
@@ -297,7 +298,9 @@ if (import.meta.main) {
       ? `${p.clients} clients, ${p.senders} senders, ` +
         (p.rate > 0 ? `${p.rate} msg/s each` : `${p.inflight} in flight each`) + `, ${p.seconds} s`
       : `${p.clients} clients`;
-    const heads = flags.plain
+    const heads = flags.plain && flags.peer
+      ? { first: "peer", second: "Fanout plain", ratio: "Fanout plain / peer" }
+      : flags.plain
       ? { first: "Fanout JSON", second: "Fanout plain", ratio: "plain / JSON" }
       : flags.engine === "kv"
       ? { first: "Fanout memory", second: "Fanout KV", ratio: "KV / memory" }
