@@ -45,7 +45,7 @@ export class Connection {
    * The rooms this connection is in, by name: the handshake's (`room`) first, then those of its
    * `subscribe` frames. Where it stands in each lives there (`Subscription`, below).
    */
-  readonly subs = new Map<string, Subscription>();
+  readonly subs = new Subscriptions();
   /** True once the client sent a `subscribe`: every room then gets per-room frames. */
   multiRoom = false;
   /** The send queue: frames (JSON objects or plain texts) `Outbound` holds for the socket. */
@@ -137,5 +137,85 @@ export class Subscription {
    */
   get perRoom(): boolean {
     return !this.primary || this.conn.multiRoom;
+  }
+}
+
+/**
+ * A connection's subscriptions by room, in the order they were made. Most connections are in one
+ * room: it is held without a map (an empty `Map` alone costs about 240 bytes per connection);
+ * a map is made for the others once there are any.
+ *
+ * @example
+ * ```ts
+ * const subs = new Subscriptions();
+ * subs.set("news", sub);
+ * subs.get("news"); // sub
+ * [...subs.keys()]; // ["news"]
+ * ```
+ */
+export class Subscriptions {
+  /** The oldest subscription (when there is one). */
+  #first: Subscription | null = null;
+  /** The others, by room, in the order they were made (null while there are none). */
+  #others: Map<string, Subscription> | null = null;
+
+  /** How many rooms. */
+  get size(): number {
+    return (this.#first === null ? 0 : 1) + (this.#others?.size ?? 0);
+  }
+
+  /** The subscription to `room`, if any. */
+  get(room: string): Subscription | undefined {
+    const first = this.#first;
+    if (first !== null && first.room === room) return first;
+    return this.#others?.get(room);
+  }
+
+  /** True when subscribed to `room`. */
+  has(room: string): boolean {
+    return this.get(room) !== undefined;
+  }
+
+  /** Adds (or replaces) the subscription to `room`; `sub.room` must be `room`. */
+  set(room: string, sub: Subscription): this {
+    if (sub.room !== room) {
+      throw new RangeError(`a subscription to ${sub.room} cannot be filed under ${room}`);
+    }
+    if (this.#first === null || this.#first.room === room) this.#first = sub;
+    else (this.#others ??= new Map()).set(room, sub);
+    return this;
+  }
+
+  /** Removes the subscription to `room`; false when there was none. */
+  delete(room: string): boolean {
+    if (this.#first !== null && this.#first.room === room) {
+      // The next oldest takes its place, so the order stays that of the subscriptions.
+      const next = this.#others?.values().next();
+      this.#first = next && !next.done ? next.value : null;
+      if (this.#first !== null) this.#others!.delete(this.#first.room);
+      if (this.#others?.size === 0) this.#others = null;
+      return true;
+    }
+    const deleted = this.#others?.delete(room) ?? false;
+    if (this.#others?.size === 0) this.#others = null;
+    return deleted;
+  }
+
+  /** Removes every subscription. */
+  clear(): void {
+    this.#first = null;
+    this.#others = null;
+  }
+
+  /** The subscriptions, oldest first (a copy: changing them meanwhile is safe). */
+  values(): Subscription[] {
+    const all = this.#first === null ? [] : [this.#first];
+    if (this.#others !== null) { for (const sub of this.#others.values()) all.push(sub); }
+    return all;
+  }
+
+  /** The rooms, oldest first. */
+  keys(): string[] {
+    return this.values().map((sub) => sub.room);
   }
 }

@@ -108,7 +108,7 @@ export class TokenLifecycle {
       }
       // The name and info of the connection stay those it joined with: presence told them.
       conn.identity = { ...conn.identity!, grants: identity.grants, expires: identity.expires };
-      for (const sub of [...conn.subs.values()]) {
+      for (const sub of conn.subs.values()) {
         const access = identity.grants.access(sub.room);
         if (access !== null) {
           sub.access = access;

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { fakeHub } from "../helpers/fake_hub.ts";
+import { type Connection, Subscription, Subscriptions } from "../../lib/hub/connection.ts";
 
 const send = (frame: object) => JSON.stringify(frame);
 
@@ -169,4 +170,36 @@ Deno.test("subscribe again: the history shows what the connection sent there bef
   assert.deepEqual(subscribedTexts(), [[], ["earlier"], []]);
   const acks = a.socket.objects().filter((f) => f.type === "ack").map((f) => f.ref);
   assert.deepEqual(acks, ["m1", "m2"], "the sender has both as acks");
+});
+
+Deno.test("Subscriptions: a room without a map, the others in order, the next oldest first after a delete", () => {
+  const conn = { id: "c1" } as unknown as Connection;
+  const sub = (room: string) => new Subscription(conn, room, "rw", false);
+  const subs = new Subscriptions();
+  assert.equal(subs.size, 0);
+  assert.equal(subs.get("a"), undefined);
+  const [a, b, c] = [sub("a"), sub("b"), sub("c")];
+  subs.set("a", a).set("b", b).set("c", c);
+  assert.deepEqual(subs.keys(), ["a", "b", "c"]);
+  assert.equal(subs.get("b"), b);
+  assert.equal(subs.has("c"), true);
+  assert.equal(subs.size, 3);
+  const a2 = sub("a");
+  subs.set("a", a2);
+  assert.equal(subs.get("a"), a2, "replaced in place");
+  assert.deepEqual(subs.keys(), ["a", "b", "c"]);
+  assert.equal(subs.delete("a"), true);
+  assert.deepEqual(subs.keys(), ["b", "c"], "the next oldest comes first");
+  assert.equal(subs.delete("a"), false);
+  assert.equal(subs.delete("c"), true);
+  assert.deepEqual(subs.keys(), ["b"]);
+  subs.set("d", sub("d"));
+  assert.deepEqual(subs.keys(), ["b", "d"]);
+  for (const s of subs.values()) subs.delete(s.room); // deleting while going through a copy
+  assert.equal(subs.size, 0);
+  assert.deepEqual(subs.values(), []);
+  subs.set("e", sub("e"));
+  subs.clear();
+  assert.equal(subs.size, 0);
+  assert.throws(() => subs.set("x", sub("y")), /a subscription to y cannot be filed under x/);
 });
