@@ -12,6 +12,7 @@ import { Close } from "../protocol/close_codes.ts";
 import { type AddressEntry, AddressLimits } from "./address_limits.ts";
 import { Connection, Subscription } from "./connection.ts";
 import type { UpgradedSocket } from "./upgraded_socket.ts";
+import type { SocketListener } from "../shared/socket_listener.ts";
 import { type Engine, type EngineEvents, epochOf } from "../engine/engine.ts";
 import type { Handshake } from "../protocol/handshake.ts";
 import { Inbound } from "./inbound.ts";
@@ -310,10 +311,32 @@ export class Hub {
   }
 
   /**
-   * The socket's handlers for the life of the connection, made here so that they hold only
-   * `conn` (closures made in `attach` would keep its whole scope: the handshake, the request).
+   * What the hub's sockets tell it, one object for all of them (sockets that offer `listen`: no
+   * closures per connection).
+   */
+  #socketEvents: SocketListener<Connection> = {
+    message: (conn, data) => this.receive(conn, data),
+    close: (conn, event) => {
+      this.#log.debug("ws.close", { id: conn.id, room: conn.room, code: event.code });
+      this.remove(conn);
+    },
+    error: (conn) => this.remove(conn),
+    fail: (conn, code) => this.#failed(conn, code),
+  };
+
+  #failed(conn: Connection, code: number): void {
+    const reason = TRANSPORT_CLOSES[code] ?? "protocol_error";
+    this.metrics.reject(reason);
+    this.#log.info("ws.closed_abusive", { id: conn.id, room: conn.room, code, reason });
+  }
+
+  /**
+   * The socket's handlers for the life of the connection: the shared listener where the socket
+   * offers `listen`, else closures made here so that they hold only `conn` (closures made in
+   * `attach` would keep its whole scope: the handshake, the request).
    */
   #listen(socket: UpgradedSocket, conn: Connection): void {
+    if (socket.listen) return socket.listen(this.#socketEvents, conn);
     const log = this.#log;
     socket.onmessage = (event: { data: string | ArrayBuffer }) => this.receive(conn, event.data);
     socket.onclose = (event: { code: number }) => {
@@ -321,11 +344,7 @@ export class Hub {
       this.remove(conn);
     };
     socket.onerror = () => this.remove(conn);
-    socket.onfail = (code: number) => {
-      const reason = TRANSPORT_CLOSES[code] ?? "protocol_error";
-      this.metrics.reject(reason);
-      log.info("ws.closed_abusive", { id: conn.id, room: conn.room, code, reason });
-    };
+    socket.onfail = (code: number) => this.#failed(conn, code);
   }
 
   /**

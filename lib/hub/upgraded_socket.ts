@@ -7,6 +7,8 @@
  * @module
  */
 
+import type { SocketListener } from "../shared/socket_listener.ts";
+
 /**
  * The part of a WebSocket a connection uses: its state, its buffer, sending and closing.
  * `WebSocket` satisfies it.
@@ -57,6 +59,11 @@ export interface UpgradedSocket extends SocketLike {
    * with `code` (Fanout's own sockets; Deno's have no such hook).
    */
   onfail?: ((code: number, reason: string) => void) | null;
+  /**
+   * Tells one listener shared by many sockets, with `target`, instead of the `on*` handlers
+   * (Fanout's own sockets; the hub's socket then holds no closures of its own).
+   */
+  listen?<T>(listener: SocketListener<T>, target: T): void;
 }
 
 /**

@@ -9,6 +9,7 @@
  */
 
 import { realTimers, type Timers } from "../shared/timers.ts";
+import type { SocketListener } from "../shared/socket_listener.ts";
 import { Close } from "../protocol/close_codes.ts";
 import {
   encodeCloseFrame,
@@ -102,6 +103,10 @@ export class ServerWebSocket {
   onerror: ((event: { message: string }) => void) | null = null;
   /** Told when the peer broke the protocol or a limit (before the close). */
   onfail: ((code: number, reason: string) => void) | null = null;
+  /** Told instead of the `on*` handlers once set by {@linkcode ServerWebSocket.listen}. */
+  // deno-lint-ignore no-explicit-any
+  #listener: SocketListener<any> | null = null;
+  #target: unknown = null;
   #state = CONNECTING;
   #stream: ByteStream;
   #reader: FrameReader<ServerWebSocket>;
@@ -158,6 +163,20 @@ export class ServerWebSocket {
    */
   get lingering(): boolean {
     return this.#linger !== null;
+  }
+
+  /**
+   * Tells `listener` (shared by many sockets) of this socket's messages, close, errors and
+   * protocol failures, with `target`, instead of the `on*` handlers: no closures per socket.
+   */
+  listen<T>(listener: SocketListener<T>, target: T): void {
+    this.#listener = listener;
+    this.#target = target;
+  }
+
+  #error(message: string): void {
+    if (this.#listener) this.#listener.error(this.#target, message);
+    else this.onerror?.({ message });
   }
 
   /** Settles with the close event once the connection is gone. */
@@ -242,7 +261,7 @@ export class ServerWebSocket {
   /** The connection ended (EOF or a read error): the socket is closed. */
   ended(error?: string): void {
     if (this.#state === CLOSED) return this.#drop();
-    if (error && this.#state === OPEN) this.onerror?.({ message: error });
+    if (error && this.#state === OPEN) this.#error(error);
     if (this.#state !== CLOSING) this.#closeCode = 1006;
     this.#finish(false);
   }
@@ -269,13 +288,16 @@ export class ServerWebSocket {
     // connection holds only what it must).
     FRAME_EVENTS = {
       text(text, socket) {
-        if (socket.#state === OPEN) socket.onmessage?.({ data: text });
+        if (socket.#state !== OPEN) return;
+        if (socket.#listener) socket.#listener.message(socket.#target, text);
+        else socket.onmessage?.({ data: text });
       },
       binary(payload, socket) {
         if (socket.#state !== OPEN) return;
         const whole = payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength;
         const data = whole ? payload.buffer as ArrayBuffer : payload.slice().buffer;
-        socket.onmessage?.({ data });
+        if (socket.#listener) socket.#listener.message(socket.#target, data);
+        else socket.onmessage?.({ data });
       },
       ping(payload, socket) {
         if (socket.#state !== OPEN) return;
@@ -292,7 +314,8 @@ export class ServerWebSocket {
         socket.#peerClosed(code, reason);
       },
       fail(code, reason, socket) {
-        socket.onfail?.(code, reason);
+        if (socket.#listener) socket.#listener.fail(socket.#target, code, reason);
+        else socket.onfail?.(code, reason);
         if (socket.#state !== OPEN) return;
         // The peer broke the protocol: tell it why, then drop the connection.
         socket.#state = CLOSING;
@@ -383,7 +406,7 @@ export class ServerWebSocket {
       },
       (err) => {
         if (this.#state === CLOSED) return;
-        if (this.#state === OPEN) this.onerror?.({ message: String(err) });
+        if (this.#state === OPEN) this.#error(String(err));
         if (this.#state !== CLOSING) this.#closeCode = 1006;
         this.#finish(false);
       },
@@ -410,7 +433,8 @@ export class ServerWebSocket {
     const event = { code: this.#closeCode, reason: this.#closeReason, wasClean };
     this.#closeEvent = event;
     try {
-      this.onclose?.(event);
+      if (this.#listener) this.#listener.close(this.#target, event);
+      else this.onclose?.(event);
     } finally {
       this.#closed?.resolve(event);
     }

@@ -574,3 +574,34 @@ Deno.test("ServerWebSocket: a peer that never ends the stream after a clean clos
   t.socket.ended();
   assert.equal(conn.closeCalls, 1, "closed once");
 });
+
+Deno.test("ServerWebSocket: listen hands every event to one shared listener with its target, not to on*", () => {
+  const seen: string[] = [];
+  const listener = {
+    message: (id: string, data: string | ArrayBuffer) =>
+      seen.push(`${id} message ${typeof data === "string" ? data : new Uint8Array(data).join()}`),
+    close: (id: string, event: SocketCloseEvent) => seen.push(`${id} close ${event.code}`),
+    error: (id: string, message: string) => seen.push(`${id} error ${message}`),
+    fail: (id: string, code: number) => seen.push(`${id} fail ${code}`),
+  };
+  const a = setup();
+  const b = setup();
+  a.socket.listen(listener, "a");
+  b.socket.listen(listener, "b");
+  a.socket.receive(maskedFrame({ opcode: Opcode.text, payload: "hi" }));
+  b.socket.receive(maskedFrame({ opcode: Opcode.binary, payload: new Uint8Array([1, 2]) }));
+  a.socket.receive(maskedFrame({ opcode: Opcode.text, payload: "x".repeat(1001) })); // too big
+  b.socket.ended("connection reset");
+  assert.deepEqual(seen, [
+    "a message hi",
+    "b message 1,2",
+    "a fail 1009",
+    "b error connection reset",
+    "b close 1006",
+  ]);
+  a.timers.advance(2000); // the close handshake times out
+  assert.equal(seen.at(-1), "a close 1009");
+  for (const t of [a, b]) {
+    assert.deepEqual([t.messages, t.closes, t.errors, t.fails], [[], [], [], []], "no on* calls");
+  }
+});
