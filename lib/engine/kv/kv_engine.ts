@@ -151,6 +151,8 @@ export class KvEngine implements Engine {
   /** Held rooms without members, the longest idle first. */
   #idle = new Map<string, KvRoom>();
   #loading = new Map<string, Promise<KvRoom>>();
+  /** Rooms being removed from disk, until the removal ends (joins and publishes wait for it). */
+  #removing = new Map<string, Promise<void>>();
   /** Joins waiting for their room to be read: it must not make way for another meanwhile. */
   #claims = new Map<string, number>();
   #tail: KvTail;
@@ -160,6 +162,12 @@ export class KvEngine implements Engine {
   #disk = new Map<string, DiskRoom>();
   #diskBytes = 0;
   #members = new LocalMembers();
+  /**
+   * Connections joined per room as the hub counts them, changed at once by `join` and `leave`
+   * (a held room's `members` follows it once read): a leave that comes while its room is still
+   * being read is not lost.
+   */
+  #joined = new Map<string, number>();
   #queue: Pending[] = [];
   #jobs: (() => Promise<void>)[] = [];
   #running: Promise<void> | null = null;
@@ -258,6 +266,12 @@ export class KvEngine implements Engine {
 
   /** The held room, read from disk (or created there) on first use. */
   #room(name: string): Promise<KvRoom> {
+    // A room being removed is read again once the removal is over (a new epoch, or what stayed).
+    const removing = this.#removing.get(name);
+    if (removing) {
+      const again = () => this.#room(name);
+      return removing.then(again, again);
+    }
     const held = this.#rooms.get(name);
     if (held) return Promise.resolve(held);
     let loading = this.#loading.get(name);
@@ -339,11 +353,12 @@ export class KvEngine implements Engine {
   async #reread(room: KvRoom): Promise<void> {
     this.#unload(room);
     const fresh = await this.#room(room.name);
-    fresh.members = room.members;
+    // Its members are the hub's now (joins and leaves may have come during the read).
+    fresh.members = this.#joined.get(room.name) ?? 0;
     fresh.idleSince = room.idleSince;
-    if (room.members > 0) this.#idle.delete(room.name);
+    if (fresh.members > 0) this.#idle.delete(room.name);
     if (fresh.epoch === room.epoch) fresh.refs = room.refs;
-    else if (room.members > 0) this.#events.reset?.(room.name, fresh.epoch);
+    else if (fresh.members > 0) this.#events.reset?.(room.name, fresh.epoch);
   }
 
   /**
@@ -412,7 +427,9 @@ export class KvEngine implements Engine {
     const { promise, resolve } = Promise.withResolvers<void>();
     this.#running = promise;
     this.#o.defer(() => {
-      this.#drain().finally(() => {
+      this.#drain().catch((err) => {
+        this.#o.logger?.warn("kv.drain_failed", { error: String(err) });
+      }).finally(() => {
         this.#running = null;
         resolve();
         if (this.#queue.length > 0 || this.#jobs.length > 0) this.#kick();
@@ -423,7 +440,13 @@ export class KvEngine implements Engine {
   async #drain(): Promise<void> {
     while (this.#queue.length > 0 || this.#jobs.length > 0) {
       if (this.#queue.length > 0) {
-        await this.#commitSome();
+        try {
+          await this.#commitSome();
+        } catch (err) {
+          // A read before the commit failed (refs on disk, a room): its publishes fail, the
+          // server goes on.
+          this.#fail(this.#queue.splice(0, this.#queue.length), err);
+        }
         continue;
       }
       try {
@@ -739,11 +762,11 @@ export class KvEngine implements Engine {
     }
   }
 
-  /** Whether a room can be removed whole: no member here, not being read. */
+  /** Whether a room can be removed whole: no member here or joining, not being read. */
   #removable(name: string): boolean {
     const room = this.#rooms.get(name);
-    return (!room || room.members === 0) && !this.#loading.has(name) &&
-      !this.#peers?.hasRemote(name);
+    return (!room || room.members === 0) && !this.#joined.has(name) && !this.#claims.has(name) &&
+      !this.#loading.has(name) && !this.#peers?.hasRemote(name);
   }
 
   /** Drops the oldest messages of a held room until at most `bytes` are kept. */
@@ -767,25 +790,37 @@ export class KvEngine implements Engine {
     this.#touch(room.name, room.bytes, this.#disk.get(room.name)?.touched ?? this.#o.now());
   }
 
-  /** Removes a room from disk: messages and refs first, its head last. */
+  /**
+   * Removes a room from disk: messages and refs first, its head last, every batch checking that
+   * the head has not moved (another writer's commit stops the removal: the room lives on, at
+   * worst without its oldest messages, which a read then skips as an interrupted trim). Joins and
+   * publishes into the room wait until it is over.
+   */
   async #remove(name: string): Promise<void> {
+    const removal = this.#removeNow(name).finally(() => this.#removing.delete(name));
+    this.#removing.set(name, removal);
+    await removal;
+  }
+
+  async #removeNow(name: string): Promise<void> {
     const kv = this.#store;
-    const head = await kv.get<KvHead>(kvKeys.head(name));
+    const headKey = kvKeys.head(name);
+    const head = await kv.get<KvHead>(headKey);
+    const check = { key: headKey, versionstamp: head.versionstamp };
     for (const prefix of [kvKeys.messages(name), kvKeys.refs(name)]) {
-      let atomic = kv.atomic();
+      let atomic = kv.atomic().check(check);
       let count = 0;
       for await (const entry of kv.list({ prefix }, { batchSize: 1000 })) {
         atomic.delete(entry.key as (string | number)[]);
-        if (++count === KV_LIMITS.mutations) {
-          await atomic.commit();
-          atomic = kv.atomic();
+        if (++count === KV_LIMITS.mutations - 1) {
+          if (!(await atomic.commit()).ok) return;
+          atomic = kv.atomic().check(check);
           count = 0;
         }
       }
-      if (count > 0) await atomic.commit();
+      if (count > 0 && !(await atomic.commit()).ok) return;
     }
-    await kv.atomic().check({ key: kvKeys.head(name), versionstamp: head.versionstamp })
-      .delete(kvKeys.head(name)).commit();
+    if (!(await kv.atomic().check(check).delete(headKey).commit()).ok) return;
     const known = this.#disk.get(name);
     if (known) this.#diskBytes -= known.bytes;
     this.#disk.delete(name);
@@ -815,6 +850,8 @@ export class KvEngine implements Engine {
   // --- joining and reading ---
 
   async join(name: string): Promise<void> {
+    // Counted at once: a leave may come before the room is read (the connection closed first).
+    this.#joined.set(name, (this.#joined.get(name) ?? 0) + 1);
     // Claimed while read: a room read for another join must not unload it before it counts.
     this.#claims.set(name, (this.#claims.get(name) ?? 0) + 1);
     let room;
@@ -825,7 +862,33 @@ export class KvEngine implements Engine {
       if (left === 0) this.#claims.delete(name);
       else this.#claims.set(name, left);
     }
-    if (room.members++ !== 0) return;
+    this.#settle(room);
+  }
+
+  leave(name: string): void {
+    const left = (this.#joined.get(name) ?? 0) - 1;
+    if (left > 0) this.#joined.set(name, left);
+    else this.#joined.delete(name);
+    // A room still being read is settled when its read ends.
+    const room = this.#rooms.get(name);
+    if (room) this.#settle(room);
+  }
+
+  /**
+   * Brings a held room's member count to the hub's (`#joined`): becoming joined takes it out of
+   * the idle rooms (and gives it a feed with other workers); becoming empty makes it idle again.
+   */
+  #settle(room: KvRoom): void {
+    const name = room.name;
+    const count = this.#joined.get(name) ?? 0;
+    const was = room.members;
+    room.members = count;
+    if (count > 0 && was === 0) this.#joinedNow(room);
+    else if (count === 0 && was > 0) this.#emptyNow(room);
+  }
+
+  #joinedNow(room: KvRoom): void {
+    const name = room.name;
     this.#idle.delete(name);
     if (!this.#peers) return;
     this.#feeds.get(name)?.close();
@@ -841,9 +904,8 @@ export class KvEngine implements Engine {
     this.#feeds.set(name, feed);
   }
 
-  leave(name: string): void {
-    const room = this.#rooms.get(name);
-    if (!room || --room.members !== 0) return;
+  #emptyNow(room: KvRoom): void {
+    const name = room.name;
     this.#feeds.get(name)?.close();
     this.#feeds.delete(name);
     this.#peers?.setLocal(name, 0);
@@ -985,6 +1047,7 @@ export class KvEngine implements Engine {
     this.#rooms.clear();
     this.#idle.clear();
     this.#members.clear();
+    this.#joined.clear();
   }
 }
 
