@@ -101,10 +101,12 @@ export async function startWorkers(
     );
   }
   // A worker that fails later ends alone (its listener with it: the kernel sends new connections
-  // to the others); the caller hears of it.
+  // to the others); the caller hears of it, and the stop does not wait for its answer.
+  const dead = new Set<number>();
   workers.forEach((w, i) =>
     w.onerror = (e: ErrorEvent) => {
       e.preventDefault();
+      dead.add(i);
       onFailure(i + 1, e.message);
     }
   );
@@ -116,7 +118,7 @@ export async function startWorkers(
     shutdown() {
       stopping ??= (async () => {
         send({ kind: "stop" });
-        await Promise.all(inboxes.map((next) => next()));
+        await Promise.all(inboxes.map((next, i) => dead.has(i) ? null : next()));
         for (const w of workers) w.terminate();
       })();
       return stopping;
@@ -152,7 +154,11 @@ export function serveInWorker(env: Env): void {
       }
       return;
     }
-    await server?.shutdown();
-    scope.postMessage({ kind: "stopped" });
+    try {
+      await server?.shutdown();
+    } finally {
+      // Always answered, so that the main thread's stop never waits on this worker in vain.
+      scope.postMessage({ kind: "stopped" });
+    }
   };
 }

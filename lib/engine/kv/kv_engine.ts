@@ -787,7 +787,18 @@ export class KvEngine implements Engine {
       return;
     }
     room.apply(plan, done.versionstamp);
-    this.#touch(room.name, room.bytes, this.#disk.get(room.name)?.touched ?? this.#o.now());
+    this.#resize(room.name, room.bytes);
+  }
+
+  /**
+   * Notes a room's new size on disk without touching its place in `#disk` (a trim is no use:
+   * housekeeping expects the least recently used first).
+   */
+  #resize(name: string, bytes: number): void {
+    const known = this.#disk.get(name);
+    if (!known) return this.#touch(name, bytes, this.#o.now());
+    this.#diskBytes += bytes - known.bytes;
+    known.bytes = bytes;
   }
 
   /**
