@@ -358,7 +358,12 @@ export class KvEngine implements Engine {
     fresh.idleSince = room.idleSince;
     if (fresh.members > 0) this.#idle.delete(room.name);
     if (fresh.epoch === room.epoch) fresh.refs = room.refs;
-    else if (fresh.members > 0) this.#events.reset?.(room.name, fresh.epoch);
+    else {
+      // The room's feed follows the new epoch from its head (members welcomed in it get what
+      // comes next), and members welcomed in the old one are told.
+      this.#feeds.get(room.name)?.start(fresh.epoch, fresh.offset);
+      if (fresh.members > 0) this.#events.reset?.(room.name, fresh.epoch);
+    }
   }
 
   /**
