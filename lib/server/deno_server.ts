@@ -63,17 +63,32 @@ export async function startOrExit<T>(
   }
 }
 
+/** What {@linkcode openDenoKv} opens with, and how it waits between tries (tests inject both). */
+export interface OpenKvOptions {
+  /** Opens the store (default `Deno.openKv`). */
+  open?: (path: string) => Promise<Deno.Kv>;
+  /** Waits `ms` (default `setTimeout`). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** Tries of an open that meets another worker's SQLite lock (waits 5 ms doubling to 100 ms). */
+const OPEN_TRIES = 40;
+
 /**
  * Opens the Deno KV store of `ENGINE=kv` at `path` (`:memory:` for none), making its folder
  * first, and proves it readable and writable with one write; throws an error naming the path
- * and the cause otherwise (a corrupt file, no permission, a folder that cannot be made).
+ * and the cause otherwise (a corrupt file, no permission, a folder that cannot be made). Workers
+ * that open one file together (`WORKERS`, `deno serve --parallel`) can meet each other's SQLite
+ * lock for a moment ("database is locked"): that is tried again, for about 3.5 s in all.
  *
  * @example
  * ```ts
  * const kv = await openDenoKv("data/fanout.sqlite3");
  * ```
  */
-export async function openDenoKv(path: string): Promise<KvHandle> {
+export async function openDenoKv(path: string, options: OpenKvOptions = {}): Promise<KvHandle> {
+  const open = options.open ?? ((p: string) => Deno.openKv(p));
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const fail = (what: string, err: unknown): never => {
     const cause = err instanceof Error ? err.message : String(err);
     const hint =
@@ -91,14 +106,18 @@ export async function openDenoKv(path: string): Promise<KvHandle> {
       fail(`cannot make its folder ${dir}`, err);
     }
   }
-  let kv: Deno.Kv | null = null;
-  try {
-    kv = await Deno.openKv(path);
-    await kv.set(["meta", "opened"], Date.now());
-    return kv;
-  } catch (err) {
-    kv?.close();
-    return fail("cannot be used as a Deno KV store", err);
+  for (let attempt = 1;; attempt++) {
+    let kv: Deno.Kv | null = null;
+    try {
+      kv = await open(path);
+      await kv.set(["meta", "opened"], Date.now());
+      return kv;
+    } catch (err) {
+      kv?.close();
+      const locked = /database is locked/i.test(String((err as Error)?.message ?? err));
+      if (!locked || attempt >= OPEN_TRIES) return fail("cannot be used as a Deno KV store", err);
+      await sleep(Math.min(100, 5 * 2 ** (attempt - 1)));
+    }
   }
 }
 
@@ -177,7 +196,7 @@ export function createDenoFanout(config: Config, options: Partial<FanoutOptions>
     upgrade: denoUpgrade,
     memory: denoMemory,
     assets: denoAssets,
-    openKv: openDenoKv,
+    openKv: (path: string) => openDenoKv(path),
     kvPeers: denoKvPeers,
     ...options,
   });

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { exitOnSignals, loadConfigOrExit, printUrls } from "../../lib/server/deno_server.ts";
+import {
+  exitOnSignals,
+  loadConfigOrExit,
+  openDenoKv,
+  printUrls,
+} from "../../lib/server/deno_server.ts";
 import { createLogger } from "../../lib/shared/log.ts";
 
 Deno.test("loadConfigOrExit: a bad variable gives one line naming it and exit 1", () => {
@@ -60,4 +65,38 @@ Deno.test("exitOnSignals: a signal stops the server once; further signals are ig
     ["server.stopping", "SIGTERM"],
     ["server.stopped", undefined],
   ]);
+});
+
+Deno.test("openDenoKv: another worker's SQLite lock is waited out; a lock that stays, or anything else, fails", async () => {
+  const waits: number[] = [];
+  const sleep = (ms: number) => (waits.push(ms), Promise.resolve());
+  const locked = () => Promise.reject(new Error("database is locked"));
+  let tries = 0;
+  const kv = await openDenoKv(":memory:", {
+    open: (path) => ++tries <= 2 ? locked() : Deno.openKv(path),
+    sleep,
+  });
+  try {
+    assert.equal(tries, 3);
+    assert.deepEqual(waits, [5, 10]);
+    assert.notEqual((await kv.get(["meta", "opened"])).value, null);
+  } finally {
+    kv.close();
+  }
+  waits.length = 0;
+  await assert.rejects(
+    openDenoKv("x.sqlite3", { open: locked, sleep }),
+    /KV_PATH "x.sqlite3": cannot be used as a Deno KV store: database is locked/,
+  );
+  assert.equal(waits.length, 39, "40 tries in all");
+  assert.equal(waits.reduce((a, b) => a + b, 0), 5 + 10 + 20 + 40 + 80 + 34 * 100);
+  waits.length = 0;
+  await assert.rejects(
+    openDenoKv("y.sqlite3", {
+      open: () => Promise.reject(new Error("file is not a database")),
+      sleep,
+    }),
+    /KV_PATH "y.sqlite3": cannot be used as a Deno KV store: file is not a database/,
+  );
+  assert.deepEqual(waits, [], "anything else fails at once");
 });
