@@ -4,35 +4,12 @@
  * a commit. Each test failed before its fix.
  */
 import assert from "node:assert/strict";
-import { KvEngine, type KvEngineOptions } from "../../../lib/engine/kv/kv_engine.ts";
 import type { KvHandle } from "../../../lib/engine/kv/kv_handle.ts";
-import type { Draft } from "../../../lib/engine/engine.ts";
-import type { ChatMessage } from "../../../lib/protocol/frames.ts";
-
-function draft(room: string, text: string, extra: Partial<Draft> = {}): Draft {
-  return { room, from: "c1", client: "pubAnn", name: "Ann", text, ref: null, ...extra };
-}
-
-async function started(kv: KvHandle, options: Partial<KvEngineOptions> = {}) {
-  const received: ChatMessage[] = [];
-  const resets: string[] = [];
-  const engine = new KvEngine({
-    kv,
-    historySize: 1000,
-    dedupTtlMs: 60_000,
-    roomTtlMs: 60_000,
-    ...options,
-  });
-  await engine.start({
-    message: (m) => received.push(m),
-    reset: (r, e) => resets.push(`${r}:${e}`),
-  });
-  return { engine, received, resets };
-}
+import { kvDraft, startedKvEngine } from "../../helpers/kv_engine.ts";
 
 Deno.test("kv races: a leave before the join's room is read counts (the room is idle again)", async () => {
   const kv = await Deno.openKv(":memory:");
-  const { engine } = await started(kv, { maxRooms: 1 });
+  const { engine } = await startedKvEngine(kv, { maxRooms: 1 });
   try {
     // The hub calls join, then leave when the joining connection closes before room.ready.
     const joining = engine.join("a");
@@ -83,9 +60,9 @@ function gated(kv: KvHandle) {
 Deno.test("kv races: a join while its room is removed waits, then gets a new room; nothing half-removed", async () => {
   const g = gated(await Deno.openKv(":memory:"));
   let clock = 1_000_000;
-  const { engine } = await started(g.kv, { now: () => clock, roomTtlMs: 1000 });
+  const { engine } = await startedKvEngine(g.kv, { now: () => clock, roomTtlMs: 1000 });
   try {
-    for (let i = 0; i < 3; i++) await engine.publish(draft("a", `m${i}`));
+    for (let i = 0; i < 3; i++) await engine.publish(kvDraft("a", `m${i}`));
     const before = engine.position("a")!;
     clock += 5000; // idle past ROOM_TTL_MS
     g.arm("a"); // #remove's first read of the head waits
@@ -103,7 +80,7 @@ Deno.test("kv races: a join while its room is removed waits, then gets a new roo
     const welcome = await engine.recover("a", null, 10);
     assert.notEqual(welcome.epoch, before.epoch, "the room was removed: a new epoch");
     assert.deepEqual([welcome.offset, welcome.history.length], [0, 0]);
-    const res = await engine.publish(draft("a", "after"));
+    const res = await engine.publish(kvDraft("a", "after"));
     assert.equal(res.status, "accepted");
     if (res.status === "accepted") assert.equal(res.message.offset, 1);
     engine.leave("a");
@@ -127,25 +104,25 @@ Deno.test("kv races: another writer's removal stops once the head moved: acked m
   let clock = 1_000_000;
   // A: the worker whose client is in the room. B: another writer on the same file that has not
   // heard of A's member yet (the 50 ms before A's summary, or a second process).
-  const a = await started(noClose(base), { now: () => clock });
-  for (let i = 0; i < 3; i++) await a.engine.publish(draft("a", `m${i}`));
-  const b = await started(g.kv, { now: () => clock, roomTtlMs: 1000 });
+  const a = await startedKvEngine(noClose(base), { now: () => clock });
+  for (let i = 0; i < 3; i++) await a.engine.publish(kvDraft("a", `m${i}`));
+  const b = await startedKvEngine(g.kv, { now: () => clock, roomTtlMs: 1000 });
   await a.engine.join("a");
   clock += 5000;
   g.arm("a");
   b.engine.maintain(clock); // to B the room is idle past its TTL
   await g.reached;
-  const acked = await a.engine.publish(draft("a", "important", { ref: "r1" }));
+  const acked = await a.engine.publish(kvDraft("a", "important", { ref: "r1" }));
   assert.equal(acked.status, "accepted");
   g.open();
   await b.engine.settled();
   await b.engine.close();
   await a.engine.close();
   // A restarts on the same file (kill -9 and back): the acked message and its ref must be there.
-  const c = await started(base, { now: () => clock });
+  const c = await startedKvEngine(base, { now: () => clock });
   try {
     const got = await c.engine.recover("a", null, 10);
-    const resend = await c.engine.publish(draft("a", "important", { ref: "r1" }));
+    const resend = await c.engine.publish(kvDraft("a", "important", { ref: "r1" }));
     assert.deepEqual(
       { offset: got.offset, history: got.history.map((m) => m.text), resend: resend.status },
       { offset: 4, history: ["m0", "m1", "m2", "important"], resend: "duplicate" },
@@ -158,14 +135,14 @@ Deno.test("kv races: another writer's removal stops once the head moved: acked m
 Deno.test("kv races: a leave while a joined room is read again counts", async () => {
   const base = await Deno.openKv(":memory:");
   const g = gated(noClose(base));
-  const { engine, resets } = await started(g.kv, { maxRooms: 1 });
+  const { engine, resets } = await startedKvEngine(g.kv, { maxRooms: 1 });
   try {
     await engine.join("a");
-    await engine.publish(draft("a", "m0"));
+    await engine.publish(kvDraft("a", "m0"));
     // The room is removed from disk by another writer (or lost): A's next commit fails its check.
     await base.delete(["h", "a"]);
     g.arm("a");
-    const p = engine.publish(draft("a", "m1"));
+    const p = engine.publish(kvDraft("a", "m1"));
     await g.reached; // #refresh's read of the head
     g.arm("a");
     g.open();
@@ -184,8 +161,8 @@ Deno.test("kv races: a leave while a joined room is read again counts", async ()
 
 Deno.test("kv races: a failed read of refs on disk fails the publish, nothing is left unhandled", async () => {
   const base = await Deno.openKv(":memory:");
-  const first = await started(noClose(base));
-  await first.engine.publish(draft("a", "m0", { ref: "x" }));
+  const first = await startedKvEngine(noClose(base));
+  await first.engine.publish(kvDraft("a", "m0", { ref: "x" }));
   await first.engine.close();
   let failGetMany = true;
   const kv: KvHandle = {
@@ -201,7 +178,7 @@ Deno.test("kv races: a failed read of refs on disk fails the publish, nothing is
     },
     close: () => base.close(),
   };
-  const { engine } = await started(kv);
+  const { engine } = await startedKvEngine(kv);
   const unhandled: unknown[] = [];
   const onUnhandled = (e: PromiseRejectionEvent) => {
     e.preventDefault();
@@ -209,7 +186,7 @@ Deno.test("kv races: a failed read of refs on disk fails the publish, nothing is
   };
   globalThis.addEventListener("unhandledrejection", onUnhandled);
   try {
-    const result = await engine.publish(draft("a", "m1", { ref: "y" })).then(
+    const result = await engine.publish(kvDraft("a", "m1", { ref: "y" })).then(
       (r) => r.status,
       (e) => `rejected: ${e}`,
     );

@@ -1,56 +1,11 @@
 import assert from "node:assert/strict";
-import { KvEngine, type KvEngineOptions } from "../../../lib/engine/kv/kv_engine.ts";
-import type { KvAtomic, KvHandle } from "../../../lib/engine/kv/kv_handle.ts";
+import type { KvHandle } from "../../../lib/engine/kv/kv_handle.ts";
 import { encodeBody, kvKeys } from "../../../lib/engine/kv/kv_messages.ts";
 import type { Draft } from "../../../lib/engine/engine.ts";
-import type { ChatMessage } from "../../../lib/protocol/frames.ts";
-
-function draft(room: string, text: string, extra: Partial<Draft> = {}): Draft {
-  return { room, from: "c1", client: "pubAnn", name: "Ann", text, ref: null, ...extra };
-}
+import { countingKv, kvDraft, startedKvEngine } from "../../helpers/kv_engine.ts";
 
 /** Body bytes of `draft` on disk (what the byte budgets count). */
 const bodyBytes = (d: Draft, ts: number) => encodeBody(d, ts).bytes;
-
-async function started(
-  kv: KvHandle,
-  options: Partial<KvEngineOptions> = {},
-): Promise<{ engine: KvEngine; received: ChatMessage[]; resets: string[] }> {
-  const received: ChatMessage[] = [];
-  const resets: string[] = [];
-  const engine = new KvEngine({
-    kv,
-    historySize: 1000,
-    dedupTtlMs: 60_000,
-    roomTtlMs: 60_000,
-    ...options,
-  });
-  await engine.start({
-    message: (m) => received.push(m),
-    reset: (r, e) => resets.push(`${r}:${e}`),
-  });
-  return { engine, received, resets };
-}
-
-/** A handle that counts the atomic operations committed through it. */
-function counting(kv: KvHandle): { kv: KvHandle; commits: () => number } {
-  let commits = 0;
-  return {
-    kv: {
-      get: (key) => kv.get(key),
-      getMany: (keys) => kv.getMany(keys),
-      list: (selector, options) => kv.list(selector, options),
-      atomic: (): KvAtomic => {
-        const atomic = kv.atomic();
-        const commit = atomic.commit.bind(atomic);
-        atomic.commit = () => (commits++, commit());
-        return atomic;
-      },
-      close: () => kv.close(),
-    },
-    commits: () => commits,
-  };
-}
 
 async function tempPath(): Promise<{ path: string; remove(): Promise<void> }> {
   const dir = await Deno.makeTempDir({ prefix: "fanout_kv_" });
@@ -58,13 +13,13 @@ async function tempPath(): Promise<{ path: string; remove(): Promise<void> }> {
 }
 
 Deno.test("kv: concurrent publishes get gap-free offsets per room, in one commit per turn", async () => {
-  const { kv, commits } = counting(await Deno.openKv(":memory:"));
-  const { engine, received } = await started(kv);
+  const { kv, commits } = countingKv(await Deno.openKv(":memory:"));
+  const { engine, received } = await startedKvEngine(kv);
   try {
     const rooms = ["a", "b", "c"];
     const before = commits();
     const results = await Promise.all(
-      Array.from({ length: 300 }, (_, i) => engine.publish(draft(rooms[i % 3], `m${i}`))),
+      Array.from({ length: 300 }, (_, i) => engine.publish(kvDraft(rooms[i % 3], `m${i}`))),
     );
     assert.ok(results.every((r) => r.status === "accepted"));
     const grouped = commits() - before;
@@ -101,14 +56,14 @@ Deno.test("kv: an ack only after the commit; a failed commit rejects and emits n
     },
     close: () => real.close(),
   };
-  const { engine, received } = await started(kv);
+  const { engine, received } = await startedKvEngine(kv);
   try {
     await engine.join("r");
     failing = true;
-    await assert.rejects(engine.publish(draft("r", "lost")), /disk full/);
+    await assert.rejects(engine.publish(kvDraft("r", "lost")), /disk full/);
     assert.equal(received.length, 0);
     failing = false;
-    const ok = await engine.publish(draft("r", "kept"));
+    const ok = await engine.publish(kvDraft("r", "kept"));
     assert.ok(ok.status === "accepted" && ok.message.offset === 1, "the failed one took no offset");
     assert.deepEqual(received.map((m) => m.text), ["kept"]);
   } finally {
@@ -119,15 +74,15 @@ Deno.test("kv: an ack only after the commit; a failed commit rejects and emits n
 Deno.test("kv: epoch, offset, history and refs survive a reopen of the same file", async () => {
   const tmp = await tempPath();
   try {
-    const first = await started(await Deno.openKv(tmp.path));
+    const first = await startedKvEngine(await Deno.openKv(tmp.path));
     await first.engine.join("r");
-    const a = await first.engine.publish(draft("r", "one", { ref: "r1" }));
-    await first.engine.publish(draft("r", "two", { ref: "r2", data: { n: 2 } }));
+    const a = await first.engine.publish(kvDraft("r", "one", { ref: "r1" }));
+    await first.engine.publish(kvDraft("r", "two", { ref: "r2", data: { n: 2 } }));
     assert.equal(a.status, "accepted");
     const epoch = first.engine.position("r")!.epoch;
     await first.engine.close();
 
-    const again = await started(await Deno.openKv(tmp.path));
+    const again = await startedKvEngine(await Deno.openKv(tmp.path));
     try {
       const resumed = await again.engine.recover("r", { since: 1, epoch }, 10);
       assert.equal(resumed.epoch, epoch);
@@ -136,17 +91,17 @@ Deno.test("kv: epoch, offset, history and refs survive a reopen of the same file
       assert.deepEqual(resumed.history.map((m) => [m.offset, m.text, m.data]), [
         [2, "two", { n: 2 }],
       ]);
-      const dup = await again.engine.publish(draft("r", "one", { ref: "r1" }));
+      const dup = await again.engine.publish(kvDraft("r", "one", { ref: "r1" }));
       assert.deepEqual(dup, {
         status: "duplicate",
         offset: 1,
         ts: a.status === "accepted" ? a.message.ts : -1,
       });
       assert.deepEqual(
-        await again.engine.publish(draft("r", "other text", { ref: "r1" })),
+        await again.engine.publish(kvDraft("r", "other text", { ref: "r1" })),
         { status: "conflict" },
       );
-      const next = await again.engine.publish(draft("r", "three", { ref: "r3" }));
+      const next = await again.engine.publish(kvDraft("r", "three", { ref: "r3" }));
       assert.ok(next.status === "accepted" && next.message.offset === 3);
       assert.equal(next.message.id, `${epoch}-3`);
       assert.equal(again.received.length, 1, "a duplicate is not emitted again");
@@ -162,14 +117,23 @@ Deno.test("kv: a ref is forgotten after DEDUP_TTL_MS, also across a reopen", asy
   const tmp = await tempPath();
   let now = 1_000_000;
   try {
-    const first = await started(await Deno.openKv(tmp.path), { now: () => now, dedupTtlMs: 500 });
-    await first.engine.publish(draft("r", "x", { ref: "r1" }));
+    const first = await startedKvEngine(await Deno.openKv(tmp.path), {
+      now: () => now,
+      dedupTtlMs: 500,
+    });
+    await first.engine.publish(kvDraft("r", "x", { ref: "r1" }));
     await first.engine.close();
     now += 400;
-    const second = await started(await Deno.openKv(tmp.path), { now: () => now, dedupTtlMs: 500 });
-    assert.equal((await second.engine.publish(draft("r", "x", { ref: "r1" }))).status, "duplicate");
+    const second = await startedKvEngine(await Deno.openKv(tmp.path), {
+      now: () => now,
+      dedupTtlMs: 500,
+    });
+    assert.equal(
+      (await second.engine.publish(kvDraft("r", "x", { ref: "r1" }))).status,
+      "duplicate",
+    );
     now += 101; // 501 ms after it was accepted
-    const later = await second.engine.publish(draft("r", "x", { ref: "r1" }));
+    const later = await second.engine.publish(kvDraft("r", "x", { ref: "r1" }));
     assert.ok(later.status === "accepted" && later.message.offset === 2);
     await second.engine.close();
   } finally {
@@ -179,9 +143,9 @@ Deno.test("kv: a ref is forgotten after DEDUP_TTL_MS, also across a reopen", asy
 
 Deno.test("kv: HISTORY_SIZE and the room's byte budget trim the oldest, at the boundary", async () => {
   const ts = 5;
-  const d = (i: number) => draft("r", `message ${i}`);
+  const d = (i: number) => kvDraft("r", `message ${i}`);
   const three = [0, 1, 2].reduce((n, i) => n + bodyBytes(d(i), ts), 0);
-  const { engine } = await started(await Deno.openKv(":memory:"), {
+  const { engine } = await startedKvEngine(await Deno.openKv(":memory:"), {
     now: () => ts,
     historySize: 5,
     roomHistoryBytes: three,
@@ -199,7 +163,7 @@ Deno.test("kv: HISTORY_SIZE and the room's byte budget trim the oldest, at the b
   } finally {
     await engine.close();
   }
-  const counted = await started(await Deno.openKv(":memory:"), { historySize: 2 });
+  const counted = await startedKvEngine(await Deno.openKv(":memory:"), { historySize: 2 });
   try {
     for (const i of [0, 1, 2]) await counted.engine.publish(d(i));
     const got = await counted.engine.recover("r", null, 10);
@@ -212,20 +176,20 @@ Deno.test("kv: HISTORY_SIZE and the room's byte budget trim the oldest, at the b
 Deno.test("kv: over the disk budget, idle rooms go first, least recently used first", async () => {
   let now = 1000;
   const kv = await Deno.openKv(":memory:");
-  const one = bodyBytes(draft("a", "x".repeat(100)), 1000);
-  const { engine } = await started(kv, { now: () => now, historyBytes: 10 * one });
+  const one = bodyBytes(kvDraft("a", "x".repeat(100)), 1000);
+  const { engine } = await startedKvEngine(kv, { now: () => now, historyBytes: 10 * one });
   try {
     await engine.join("busy");
     // 2 + 1 + 7 messages of `one` byte each: exactly the budget.
     for (const [room, count] of [["old", 2], ["new", 1], ["busy", 7]] as const) {
       now++;
-      for (let i = 0; i < count; i++) await engine.publish(draft(room, "x".repeat(100)));
+      for (let i = 0; i < count; i++) await engine.publish(kvDraft(room, "x".repeat(100)));
     }
     await engine.settled();
     assert.equal(engine.diskBytes, 10 * one, "exactly at the budget: nothing removed");
     const oldEpoch = engine.position("old")!.epoch;
     now++;
-    await engine.publish(draft("busy", "x".repeat(100)));
+    await engine.publish(kvDraft("busy", "x".repeat(100)));
     await engine.settled(); // the reclaim runs in the writer, after the commit
     assert.equal(engine.diskBytes, 9 * one, "one over: down to 90 %, the least recently used");
     assert.equal(
@@ -247,11 +211,11 @@ Deno.test("kv: over the disk budget, idle rooms go first, least recently used fi
 Deno.test("kv: a room idle past ROOM_TTL_MS is removed from disk by maintain", async () => {
   let now = 1000;
   const kv = await Deno.openKv(":memory:");
-  const { engine } = await started(kv, { now: () => now, roomTtlMs: 100 });
+  const { engine } = await startedKvEngine(kv, { now: () => now, roomTtlMs: 100 });
   try {
     await engine.join("kept");
-    await engine.publish(draft("gone", "x"));
-    await engine.publish(draft("kept", "y"));
+    await engine.publish(kvDraft("gone", "x"));
+    await engine.publish(kvDraft("kept", "y"));
     now += 100;
     engine.maintain(now);
     await engine.settled();
@@ -270,13 +234,13 @@ Deno.test("kv: a room idle past ROOM_TTL_MS is removed from disk by maintain", a
 Deno.test("kv: two writers on one file never hand out the same offset (the head is checked)", async () => {
   const tmp = await tempPath();
   try {
-    const a = await started(await Deno.openKv(tmp.path));
-    const b = await started(await Deno.openKv(tmp.path));
+    const a = await startedKvEngine(await Deno.openKv(tmp.path));
+    const b = await startedKvEngine(await Deno.openKv(tmp.path));
     await a.engine.join("r");
     const offsets: number[] = [];
     for (let i = 0; i < 10; i++) {
       for (const e of [a.engine, b.engine]) {
-        const r = await e.publish(draft("r", `${i}`));
+        const r = await e.publish(kvDraft("r", `${i}`));
         assert.equal(r.status, "accepted");
         if (r.status === "accepted") offsets.push(r.message.offset);
       }
@@ -305,14 +269,14 @@ Deno.test("kv: two writers on one file never hand out the same offset (the head 
 });
 
 Deno.test("kv: a message too large for one commit is refused, the others go on", async () => {
-  const { engine } = await started(await Deno.openKv(":memory:"));
+  const { engine } = await startedKvEngine(await Deno.openKv(":memory:"));
   try {
-    const big = engine.publish(draft("r", "x".repeat(900_000)));
-    const small = engine.publish(draft("r", "fine"));
+    const big = engine.publish(kvDraft("r", "x".repeat(900_000)));
+    const small = engine.publish(kvDraft("r", "fine"));
     await assert.rejects(big, /kv: a message of 9\d{5} bytes is too large for one KV commit/);
     const ok = await small;
     assert.ok(ok.status === "accepted" && ok.message.offset === 1);
-    const chunked = await engine.publish(draft("r", "é".repeat(100_000)));
+    const chunked = await engine.publish(kvDraft("r", "é".repeat(100_000)));
     assert.ok(chunked.status === "accepted", "a body over one KV value is stored in chunks");
     const { history } = await engine.recover("r", null, 10);
     assert.equal(history[1].text, "é".repeat(100_000));
@@ -324,12 +288,12 @@ Deno.test("kv: a message too large for one commit is refused, the others go on",
 Deno.test("kv: at most maxDiskRooms rooms on disk: past it the least recently used idle room goes", async () => {
   let now = 1000;
   const kv = await Deno.openKv(":memory:");
-  const { engine } = await started(kv, { now: () => now, maxDiskRooms: 3 });
+  const { engine } = await startedKvEngine(kv, { now: () => now, maxDiskRooms: 3 });
   try {
     await engine.join("busy"); // used first, but it has a member
     for (const room of ["old", "mid"]) {
       now++;
-      await engine.publish(draft(room, "x"));
+      await engine.publish(kvDraft(room, "x"));
     }
     await engine.settled();
     assert.equal(engine.diskRooms, 3, "exactly at the bound: nothing removed");
@@ -350,14 +314,14 @@ Deno.test("kv: at most maxDiskRooms rooms on disk: past it the least recently us
 Deno.test("kv: rooms over maxDiskRooms on disk at start are removed, least recently used first", async () => {
   let now = 1000;
   const kv = await Deno.openKv(":memory:");
-  const first = await started(kv, { now: () => now });
+  const first = await startedKvEngine(kv, { now: () => now });
   for (const room of ["a", "b", "c", "d"]) {
     now++;
-    await first.engine.publish(draft(room, "x"));
+    await first.engine.publish(kvDraft(room, "x"));
   }
   await first.engine.settled();
   // The same store, opened again with a lower bound (close() would close the handle).
-  const { engine } = await started(kv, { now: () => now, maxDiskRooms: 2 });
+  const { engine } = await startedKvEngine(kv, { now: () => now, maxDiskRooms: 2 });
   try {
     assert.equal(engine.diskRooms, 4);
     await engine.settled();
@@ -372,7 +336,7 @@ Deno.test("kv: rooms over maxDiskRooms on disk at start are removed, least recen
 
 Deno.test("kv: admission counts rooms still being read: parallel joins never pass maxRooms", async () => {
   const kv = await Deno.openKv(":memory:");
-  const { engine } = await started(kv, { maxRooms: 2 });
+  const { engine } = await startedKvEngine(kv, { maxRooms: 2 });
   try {
     await engine.join("a");
     engine.leave("a"); // idle: it may make way, once
@@ -391,10 +355,10 @@ Deno.test("kv: admission counts rooms still being read: parallel joins never pas
 
 Deno.test("kv: a resume gap over historyReadBytes is answered like a lost one, within the bytes", async () => {
   const kv = await Deno.openKv(":memory:");
-  const one = bodyBytes(draft("r", "x".repeat(100)), 1000);
-  const { engine } = await started(kv, { historyReadBytes: 3 * one, now: () => 1000 });
+  const one = bodyBytes(kvDraft("r", "x".repeat(100)), 1000);
+  const { engine } = await startedKvEngine(kv, { historyReadBytes: 3 * one, now: () => 1000 });
   try {
-    for (let i = 0; i < 5; i++) await engine.publish(draft("r", "x".repeat(100)));
+    for (let i = 0; i < 5; i++) await engine.publish(kvDraft("r", "x".repeat(100)));
     const { epoch } = await engine.recover("r", null, 0);
     const fits = await engine.recover("r", { since: 2, epoch }, 10);
     assert.deepEqual([fits.recovered, fits.history.map((m) => m.offset)], [true, [3, 4, 5]]);
@@ -417,9 +381,12 @@ Deno.test("kv: recent history comes from the tail in memory, shared by joiners; 
     atomic: () => kv.atomic(),
     close: () => kv.close(),
   };
-  const { engine } = await started(handle, { tailBytes: 1 << 20, historyReadBytes: 1 << 16 });
+  const { engine } = await startedKvEngine(handle, {
+    tailBytes: 1 << 20,
+    historyReadBytes: 1 << 16,
+  });
   try {
-    for (let i = 0; i < 3; i++) await engine.publish(draft("r", `m${i}`));
+    for (let i = 0; i < 3; i++) await engine.publish(kvDraft("r", `m${i}`));
     const before = lists;
     const { epoch } = await engine.recover("r", null, 0);
     const a = await engine.recover("r", { since: 1, epoch }, 10);
@@ -444,9 +411,9 @@ Deno.test("kv: without a tail, history is read from disk", async () => {
     atomic: () => kv.atomic(),
     close: () => kv.close(),
   };
-  const { engine } = await started(handle, { tailBytes: 0 });
+  const { engine } = await startedKvEngine(handle, { tailBytes: 0 });
   try {
-    for (let i = 0; i < 3; i++) await engine.publish(draft("r", `m${i}`));
+    for (let i = 0; i < 3; i++) await engine.publish(kvDraft("r", `m${i}`));
     const before = lists;
     const { epoch } = await engine.recover("r", null, 0);
     const back = await engine.recover("r", { since: 1, epoch }, 10);

@@ -4,11 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { KvEngine } from "../../../lib/engine/kv/kv_engine.ts";
-import type { KvAtomic, KvHandle } from "../../../lib/engine/kv/kv_handle.ts";
 import type { Draft, EngineCommand } from "../../../lib/engine/engine.ts";
 import type { ChatMessage, Member } from "../../../lib/protocol/frames.ts";
 import { type InFlight, PeerBus } from "../../helpers/peer_bus.ts";
 import { ManualTimers } from "../../helpers/manual_timers.ts";
+import { countingKv } from "../../helpers/kv_engine.ts";
 
 function draft(text: string, extra: Partial<Draft> = {}): Draft {
   return { room: "r", from: "c1", client: "pubAnn", name: "Ann", text, ref: null, ...extra };
@@ -33,26 +33,14 @@ async function pair(options: { ttlMs?: number; historySize?: number } = {}) {
   const kvs: Deno.Kv[] = [];
   const make = async (): Promise<Worker> => {
     const kv = await Deno.openKv(`${dir}/kv.sqlite3`);
-    let commits = 0;
-    const counted: KvHandle = {
-      get: (key) => kv.get(key),
-      getMany: (keys) => kv.getMany(keys),
-      list: (selector, o) => kv.list(selector, o),
-      atomic: (): KvAtomic => {
-        const atomic = kv.atomic();
-        const commit = atomic.commit.bind(atomic);
-        atomic.commit = () => (commits++, commit());
-        return atomic;
-      },
-      close: () => kv.close(),
-    };
+    const { kv: counted, commits } = countingKv(kv);
     kvs.push(kv);
     const w: Omit<Worker, "engine"> = {
       received: [],
       presence: [],
       commands: [],
       resets: [],
-      commits: () => commits,
+      commits,
     };
     const engine = new KvEngine({
       kv: counted,
