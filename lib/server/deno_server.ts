@@ -63,10 +63,21 @@ export async function startOrExit<T>(
   }
 }
 
+/**
+ * `KV_PATH` for `Deno.openKv()` without a path: on Deno Deploy its managed KV, elsewhere Deno's
+ * default store for the project (outside `data/`: grant write there).
+ *
+ * @example
+ * ```ts
+ * const kv = await openDenoKv(DEFAULT_KV); // ENGINE=kv KV_PATH=:default: on Deno Deploy
+ * ```
+ */
+export const DEFAULT_KV = ":default:";
+
 /** What {@linkcode openDenoKv} opens with, and how it waits between tries (tests inject both). */
 export interface OpenKvOptions {
-  /** Opens the store (default `Deno.openKv`). */
-  open?: (path: string) => Promise<Deno.Kv>;
+  /** Opens the store, with no path for {@linkcode DEFAULT_KV} (default `Deno.openKv`). */
+  open?: (path: string | undefined) => Promise<Deno.Kv>;
   /** Waits `ms` (default `setTimeout`). */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -87,7 +98,7 @@ const OPEN_TRIES = 40;
  * ```
  */
 export async function openDenoKv(path: string, options: OpenKvOptions = {}): Promise<KvHandle> {
-  const open = options.open ?? ((p: string) => Deno.openKv(p));
+  const open = options.open ?? ((p: string | undefined) => Deno.openKv(p));
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const fail = (what: string, err: unknown): never => {
     const cause = err instanceof Error ? err.message : String(err);
@@ -98,7 +109,7 @@ export async function openDenoKv(path: string, options: OpenKvOptions = {}): Pro
     throw new Error(`KV_PATH "${path}": ${what}: ${cause}${hint}`);
   };
   const slash = path.lastIndexOf("/");
-  if (path !== ":memory:" && slash > 0) {
+  if (path !== ":memory:" && path !== DEFAULT_KV && slash > 0) {
     const dir = path.slice(0, slash);
     try {
       await Deno.mkdir(dir, { recursive: true });
@@ -109,7 +120,7 @@ export async function openDenoKv(path: string, options: OpenKvOptions = {}): Pro
   for (let attempt = 1;; attempt++) {
     let kv: Deno.Kv | null = null;
     try {
-      kv = await open(path);
+      kv = await open(path === DEFAULT_KV ? undefined : path);
       await kv.set(["meta", "opened"], Date.now());
       return kv;
     } catch (err) {
@@ -124,7 +135,8 @@ export async function openDenoKv(path: string, options: OpenKvOptions = {}): Pro
 /**
  * The channel between the KV engines of this process's workers (`deno serve --parallel`) on the
  * KV file at `path`: a `BroadcastChannel` named after the file's absolute path, so that servers
- * on different files never mix; null for `:memory:` (each worker has its own store).
+ * on different files never mix (`:default:`: one channel for the default store, which links
+ * Deno Deploy's isolates too); null for `:memory:` (each worker has its own store).
  *
  * @example
  * ```ts
@@ -133,7 +145,7 @@ export async function openDenoKv(path: string, options: OpenKvOptions = {}): Pro
  */
 export function denoKvPeers(path: string): PeerChannel | null {
   if (path === ":memory:") return null;
-  const absolute = new URL(path, `file://${Deno.cwd()}/`).pathname;
+  const absolute = path === DEFAULT_KV ? path : new URL(path, `file://${Deno.cwd()}/`).pathname;
   const channel = new BroadcastChannel(`fanout-kv:${absolute}`);
   return {
     post: (message) => channel.postMessage(message),

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import {
+  DEFAULT_KV,
+  denoKvPeers,
   exitOnSignals,
   loadConfigOrExit,
   openDenoKv,
@@ -99,4 +101,28 @@ Deno.test("openDenoKv: another worker's SQLite lock is waited out; a lock that s
     /KV_PATH "y.sqlite3": cannot be used as a Deno KV store: file is not a database/,
   );
   assert.deepEqual(waits, [], "anything else fails at once");
+});
+
+Deno.test("KV_PATH=:default: opens Deno.openKv() without a path (Deploy's managed KV) and one channel for it", async () => {
+  const paths: (string | undefined)[] = [];
+  const kv = await openDenoKv(DEFAULT_KV, {
+    open: (path) => (paths.push(path), Deno.openKv(":memory:")),
+  });
+  kv.close();
+  assert.deepEqual(paths, [undefined], "no path, and no folder made for it");
+  const a = denoKvPeers(DEFAULT_KV)!;
+  const b = denoKvPeers(DEFAULT_KV)!;
+  const other = denoKvPeers("data/other.sqlite3")!;
+  try {
+    const heard: unknown[] = [];
+    const got = new Promise<void>((resolve) => b.listen((m) => (heard.push(m), resolve())));
+    other.listen((m) => heard.push(["wrong channel", m]));
+    a.post({ kind: "hello", from: "w1" });
+    await got;
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(heard, [{ kind: "hello", from: "w1" }]);
+  } finally {
+    for (const c of [a, b, other]) c.close();
+  }
+  assert.equal(denoKvPeers(":memory:"), null);
 });
