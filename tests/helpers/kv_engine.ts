@@ -1,6 +1,6 @@
 /**
  * Test helpers for the KV engine: an engine started on a handle with the messages and resets it
- * told, and a handle that counts the atomic operations committed through it.
+ * told, and a handle that counts the atomic operations committed and the lists read through it.
  *
  * @module
  */
@@ -51,20 +51,23 @@ export async function startedKvEngine(
 }
 
 /**
- * `kv`, counting the atomic operations committed through it.
+ * `kv`, counting the atomic operations committed and the lists read through it.
  *
  * @example
  * ```ts
- * const { kv, commits } = countingKv(await Deno.openKv(":memory:"));
+ * const { kv, commits, lists } = countingKv(await Deno.openKv(":memory:"));
  * ```
  */
-export function countingKv(kv: KvHandle): { kv: KvHandle; commits: () => number } {
+export function countingKv(
+  kv: KvHandle,
+): { kv: KvHandle; commits: () => number; lists: () => number } {
   let commits = 0;
+  let lists = 0;
   return {
     kv: {
       get: (key) => kv.get(key),
       getMany: (keys) => kv.getMany(keys),
-      list: (selector, options) => kv.list(selector, options),
+      list: (selector, options) => (lists++, kv.list(selector, options)),
       atomic: (): KvAtomic => {
         const atomic = kv.atomic();
         const commit = atomic.commit.bind(atomic);
@@ -74,5 +77,6 @@ export function countingKv(kv: KvHandle): { kv: KvHandle; commits: () => number 
       close: () => kv.close(),
     },
     commits: () => commits,
+    lists: () => lists,
   };
 }

@@ -372,53 +372,37 @@ Deno.test("kv: a resume gap over historyReadBytes is answered like a lost one, w
 });
 
 Deno.test("kv: recent history comes from the tail in memory, shared by joiners; else from disk", async () => {
-  const kv = await Deno.openKv(":memory:");
-  let lists = 0;
-  const handle: KvHandle = {
-    get: (key) => kv.get(key),
-    getMany: (keys) => kv.getMany(keys),
-    list: (selector, options) => (lists++, kv.list(selector, options)),
-    atomic: () => kv.atomic(),
-    close: () => kv.close(),
-  };
+  const { kv: handle, lists } = countingKv(await Deno.openKv(":memory:"));
   const { engine } = await startedKvEngine(handle, {
     tailBytes: 1 << 20,
     historyReadBytes: 1 << 16,
   });
   try {
     for (let i = 0; i < 3; i++) await engine.publish(kvDraft("r", `m${i}`));
-    const before = lists;
+    const before = lists();
     const { epoch } = await engine.recover("r", null, 0);
     const a = await engine.recover("r", { since: 1, epoch }, 10);
     const b = await engine.recover("r", { since: 1, epoch }, 10);
     assert.deepEqual(a.history.map((m) => m.text), ["m1", "m2"]);
     assert.equal(a.history[0], b.history[0], "the same message objects");
-    assert.equal(lists, before, "no read of the disk");
+    assert.equal(lists(), before, "no read of the disk");
     await engine.recover("r", { since: 0, epoch }, 10); // all three: the tail holds them too
-    assert.equal(lists, before);
+    assert.equal(lists(), before);
   } finally {
     await engine.close();
   }
 });
 
 Deno.test("kv: without a tail, history is read from disk", async () => {
-  const kv = await Deno.openKv(":memory:");
-  let lists = 0;
-  const handle: KvHandle = {
-    get: (key) => kv.get(key),
-    getMany: (keys) => kv.getMany(keys),
-    list: (selector, options) => (lists++, kv.list(selector, options)),
-    atomic: () => kv.atomic(),
-    close: () => kv.close(),
-  };
+  const { kv: handle, lists } = countingKv(await Deno.openKv(":memory:"));
   const { engine } = await startedKvEngine(handle, { tailBytes: 0 });
   try {
     for (let i = 0; i < 3; i++) await engine.publish(kvDraft("r", `m${i}`));
-    const before = lists;
+    const before = lists();
     const { epoch } = await engine.recover("r", null, 0);
     const back = await engine.recover("r", { since: 1, epoch }, 10);
     assert.deepEqual([back.recovered, back.history.map((m) => m.text)], [true, ["m1", "m2"]]);
-    assert.equal(lists, before + 1, "one read of the disk");
+    assert.equal(lists(), before + 1, "one read of the disk");
   } finally {
     await engine.close();
   }
