@@ -4,6 +4,8 @@
  * @module
  */
 
+import { Fifo } from "../shared/fifo.ts";
+
 /** What a remembered ref maps to: the original ack and the `textHash` of the text it carried. */
 export interface AckRecord {
   offset: number;
@@ -12,8 +14,15 @@ export interface AckRecord {
   hash: number;
 }
 
+/** A remembered ref: its record, its key and when it was remembered. */
+interface Entry extends AckRecord {
+  key: string;
+  at: number;
+}
+
 /**
- * An insertion-ordered map of refs that forgets entries older than `ttlMs`.
+ * A map of refs that forgets entries older than `ttlMs`, oldest first (a {@linkcode Fifo} of the
+ * entries keeps the order: a `Map` iterated from its start is not O(1) once entries were deleted).
  *
  * @example
  * ```ts
@@ -25,7 +34,8 @@ export interface AckRecord {
  */
 export class DedupCache {
   #ttl: number;
-  #entries = new Map<string, AckRecord & { at: number }>();
+  #entries = new Map<string, Entry>();
+  #order = new Fifo<Entry>();
 
   constructor(ttlMs: number) {
     this.#ttl = ttlMs;
@@ -43,17 +53,24 @@ export class DedupCache {
     return { offset: hit.offset, ts: hit.ts, hash: hit.hash };
   }
 
-  /** Remembers `key` and forgets entries past their TTL. */
+  /** Remembers `key` (again, if it expired) and forgets entries past their TTL. */
   set(key: string, record: AckRecord, now: number): void {
     this.sweep(now);
-    this.#entries.set(key, { ...record, at: now });
+    const entry: Entry = { offset: record.offset, ts: record.ts, hash: record.hash, key, at: now };
+    this.#entries.set(key, entry);
+    this.#order.push(entry);
   }
 
-  /** Forgets entries older than the TTL; oldest first, so this stops at the first fresh one. */
+  /**
+   * Forgets entries older than the TTL, oldest first, so this stops at the first fresh one. A key
+   * remembered again left its older entry in the queue: that one goes without touching the map.
+   */
   sweep(now: number): void {
-    for (const [key, entry] of this.#entries) {
-      if (now - entry.at <= this.#ttl) break;
-      this.#entries.delete(key);
+    const order = this.#order;
+    for (let oldest = order.peek(); oldest !== undefined; oldest = order.peek()) {
+      if (now - oldest.at <= this.#ttl) break;
+      order.shift();
+      if (this.#entries.get(oldest.key) === oldest) this.#entries.delete(oldest.key);
     }
   }
 }

@@ -7,6 +7,7 @@
  */
 
 import type { ChatMessage } from "../protocol/frames.ts";
+import { Fifo } from "../shared/fifo.ts";
 
 /**
  * A byte-bounded cache of `JSON.stringify(message)` by message object.
@@ -19,6 +20,8 @@ import type { ChatMessage } from "../protocol/frames.ts";
  */
 export class MessageJsonCache {
   #entries = new Map<ChatMessage, string>();
+  /** The cached messages, oldest first (a `Map` iterated from its start is not O(1) in V8). */
+  #order = new Fifo<ChatMessage>();
   #bytes = 0;
 
   /** `maxBytes`: what the cached strings may hold together (UTF-16 units, close to bytes). */
@@ -31,11 +34,12 @@ export class MessageJsonCache {
     const json = JSON.stringify(message);
     if (json.length > this.maxBytes) return json;
     this.#entries.set(message, json);
+    this.#order.push(message);
     this.#bytes += json.length;
-    for (const [old, text] of this.#entries) {
-      if (this.#bytes <= this.maxBytes) break;
+    while (this.#bytes > this.maxBytes) {
+      const old = this.#order.shift()!;
+      this.#bytes -= this.#entries.get(old)!.length;
       this.#entries.delete(old);
-      this.#bytes -= text.length;
     }
     return json;
   }
