@@ -104,6 +104,16 @@ function collectSamples(deps: MetricsDeps): Sample[] {
       engine.diskRooms ?? 0,
     ),
     gauge(
+      "fanout_dedup_refs",
+      "Refs remembered in memory for idempotent resends, against DEDUP_MAX_REFS.",
+      engine.refs?.held ?? 0,
+    ),
+    counter(
+      "fanout_dedup_refs_forgotten_total",
+      "Refs forgotten before DEDUP_TTL_MS because DEDUP_MAX_REFS were held.",
+      engine.refs?.forgotten ?? 0,
+    ),
+    gauge(
       "fanout_inbound_bytes",
       "Bytes held for incoming WebSocket messages not complete yet, against INBOUND_MEMORY_MB.",
       deps.inbound.held,

@@ -303,6 +303,11 @@ export interface Engine {
   /** Rooms kept on disk (engines on disk: KV). */
   readonly diskRooms?: number;
   /**
+   * The `ref`s this process remembers in memory against `DEDUP_MAX_REFS`, and how many it forgot
+   * before their `DEDUP_TTL_MS` because of that bound (engines that keep refs in memory).
+   */
+  readonly refs?: { readonly held: number; readonly forgotten: number };
+  /**
    * Whether a connection may join `room` now: `known` (this process has it), `new` (it would be
    * created), or `full` (`MAX_ROOMS` rooms are held and none can make way).
    */

@@ -172,6 +172,7 @@ export function createEngine(
   const common = {
     historySize: config.historySize,
     dedupTtlMs: config.dedupTtlMs,
+    maxRefs: config.dedupMaxRefs,
     roomTtlMs: config.roomTtlMs,
     now: options.now,
   };

@@ -62,6 +62,11 @@ export interface Config {
   idleTimeoutSeconds: number;
   /** How long a `ref` is remembered for idempotent resends, in ms (`DEDUP_TTL_MS`, 5 minutes). */
   dedupTtlMs: number;
+  /**
+   * Refs remembered in memory at most, every room together (`DEDUP_MAX_REFS`, 200 per MiB of
+   * `MEMORY_LIMIT_MB`); past it the oldest are forgotten before their `DEDUP_TTL_MS`.
+   */
+  dedupMaxRefs: number;
   /** Window in which joins and leaves are coalesced into one presence frame (`PRESENCE_INTERVAL_MS`, 250). */
   presenceIntervalMs: number;
   /**
@@ -565,6 +570,7 @@ export function loadConfig(env: Env): Config {
     maxBufferedBytes: integer(env, "MAX_BUFFERED_BYTES", MiB, 1024, 1024 * MiB),
     idleTimeoutSeconds: integer(env, "IDLE_TIMEOUT_SECONDS", 30, 1, 3600),
     dedupTtlMs: integer(env, "DEDUP_TTL_MS", 5 * 60_000, 0, 24 * 3600_000),
+    dedupMaxRefs: integer(env, "DEDUP_MAX_REFS", memoryLimitMb * 200, 1, 100_000_000),
     presenceIntervalMs: integer(env, "PRESENCE_INTERVAL_MS", 250, 0, 60_000),
     presenceFramesPerSecond: integer(env, "PRESENCE_FRAMES_PER_SECOND", 4000, 1, 100_000_000),
     maxWelcomeMembers: integer(env, "MAX_WELCOME_MEMBERS", 100, 0, 10_000),

@@ -1,7 +1,7 @@
 /**
  * Hostile scenarios against the history budgets: many rooms filled with large texts within
- * the rate limit (row 1), and a client that reconnects after every burst to reset its rate
- * limit (row 2).
+ * the rate limit (row 1), a client that reconnects after every burst to reset its rate
+ * limit (row 2), and a new ref with every message from many addresses (row 14).
  *
  * @module
  */
@@ -10,7 +10,7 @@ import { maskedFrame, Op } from "../helpers/masked_frames.ts";
 import type { RawWs } from "../helpers/raw_ws.ts";
 import { messageCost } from "../../lib/engine/memory/room_log.ts";
 import { encodeBody } from "../../lib/engine/kv/kv_messages.ts";
-import { attackWs, drain, loopFor, sleep } from "./hostile_attackers.ts";
+import { attackWs, drain, loopFor, sleep, waitFor } from "./hostile_attackers.ts";
 import { mib, readMetrics, rejected, Tally } from "./hostile_probe.ts";
 import type { HostileSpec } from "./hostile_run.ts";
 
@@ -195,6 +195,132 @@ export function reconnectBursts(size: ReconnectBurstsSize): HostileSpec {
             ok: got.get("429 too many handshakes") > 0 && refusedHandshakes === 1 &&
               Number(retryAfter) >= 1,
             got: `${got.get("429 too many handshakes")} × 429, retry-after ${retryAfter}`,
+          },
+        ],
+      };
+    },
+  };
+}
+
+/** Size of {@linkcode refFlood}. */
+export interface RefFloodSize {
+  memoryLimitMb: number;
+  /** Source addresses. */
+  addresses: number;
+  /** Connections per address, each in its own room. */
+  perAddress: number;
+  /** Messages per second per connection (within RATE_LIMIT and RATE_LIMIT_PER_IP). */
+  perSecond: number;
+  seconds: number;
+  /** DEDUP_MAX_REFS for the run (default: the server's, from MEMORY_LIMIT_MB). */
+  dedupMaxRefs?: number;
+}
+
+/**
+ * Row 14: many addresses send messages within every rate limit, each with a new `ref` of the
+ * longest length, so the server must remember each one for DEDUP_TTL_MS (5 minutes). Expected:
+ * the refs held never pass DEDUP_MAX_REFS (the oldest are forgotten first and counted), every
+ * message is acknowledged, and a resend of a recent ref is still acknowledged with its offset
+ * (of a forgotten one: published again on the memory engine; found on disk with `ENGINE=kv`).
+ *
+ * @example
+ * ```ts
+ * const report = await runHostile(refFlood({ memoryLimitMb: 128, addresses: 8, perAddress: 5,
+ *   perSecond: 18, seconds: 4, dedupMaxRefs: 1000 }));
+ * ```
+ */
+export function refFlood(size: RefFloodSize): HostileSpec {
+  const senders = size.addresses * size.perAddress;
+  return {
+    row: "14",
+    attack: `${senders} connections from ${size.addresses} addresses, ${size.perSecond} ` +
+      `messages/s each with a new 128-character ref, ${size.seconds} s`,
+    memoryLimitMb: size.memoryLimitMb,
+    env: size.dedupMaxRefs === undefined ? {} : { DEDUP_MAX_REFS: String(size.dedupMaxRefs) },
+    run: async ({ port, metricsUrl, config, address }) => {
+      const got = new Tally();
+      const acks = new Map<string, number[]>();
+      const sockets: RawWs[] = [];
+      const drains: Promise<string>[] = [];
+      for (let i = 0; i < senders; i++) {
+        const from = address(Math.floor(i / size.perAddress));
+        const hs = await attackWs(port, { room: `refs-${i}` }, got, { from });
+        if (!hs?.ws) continue;
+        sockets.push(hs.ws);
+        drains.push(drain(hs.ws, got, true, (frame) => {
+          if (frame.type !== "ack") return;
+          const ref = String(frame.ref);
+          acks.set(ref, [...acks.get(ref) ?? [], Number(frame.offset)]);
+        }));
+      }
+      const ref = (i: number, n: number) => `${i}-${n}-`.padEnd(128, "r");
+      const frame = (i: number, n: number) =>
+        JSON.stringify({ type: "message", text: `m${n}`, ref: ref(i, n) });
+      let peakRefs = 0;
+      const sampling = loopFor(size.seconds, 1, async () => {
+        const m = await readMetrics(metricsUrl);
+        peakRefs = Math.max(peakRefs, m.fanout_dedup_refs ?? 0);
+        await sleep(100);
+      });
+      let sent = 0;
+      const rounds = await loopFor(size.seconds, 1, async (n) => {
+        const tick = performance.now();
+        await Promise.all(sockets.map((ws, i) => ws.sendText(frame(i, n)).then(() => sent++)));
+        await sleep(Math.max(0, 1000 / size.perSecond - (performance.now() - tick)));
+      });
+      await sampling;
+      await waitFor(() => got.get("ack") >= sent, 5000);
+      // The newest ref of the first connection again, then its first one (forgotten by then).
+      const newest = ref(0, rounds - 1);
+      const oldest = ref(0, 0);
+      await sockets[0].sendText(frame(0, rounds - 1));
+      await sockets[0].sendText(frame(0, 0));
+      await waitFor(() => got.get("ack") >= sent + 2, 5000);
+      const m = await readMetrics(metricsUrl);
+      await sleep(200);
+      for (const ws of sockets) ws.abort();
+      await Promise.all(drains);
+      const max = config.dedupMaxRefs;
+      const kv = config.engine === "kv";
+      const forgotten = m.fanout_dedup_refs_forgotten_total ?? 0;
+      const newestAcks = acks.get(newest) ?? [];
+      const oldestAcks = acks.get(oldest) ?? [];
+      return {
+        got,
+        details: { sent, peakRefs, maxRefs: max, forgotten, held: m.fanout_dedup_refs ?? 0 },
+        checks: [
+          {
+            what: `refs held stay at most DEDUP_MAX_REFS (${max})`,
+            ok: peakRefs > 0 && peakRefs <= max && (m.fanout_dedup_refs ?? 0) <= max,
+            got: `peak ${peakRefs}, ${m.fanout_dedup_refs} at the end`,
+          },
+          {
+            what: "the refs past the bound were forgotten, oldest first, and counted",
+            ok: sent > max && forgotten >= sent - max,
+            got: `${forgotten} forgotten of ${sent}`,
+          },
+          kv
+            ? {
+              what:
+                "the first ref sent again: memory forgot it, the disk still answers (its offset)",
+              ok: oldestAcks.length === 2 && oldestAcks[1] === oldestAcks[0],
+              got: `offsets ${oldestAcks}`,
+            }
+            : {
+              what: "the first ref sent again: forgotten, so published again (a new offset)",
+              ok: oldestAcks.length === 2 && oldestAcks[1] > oldestAcks[0],
+              got: `offsets ${oldestAcks}`,
+            },
+          {
+            what: "a recent ref sent again is acknowledged with its first offset",
+            ok: newestAcks.length === 2 && newestAcks[0] === newestAcks[1],
+            got: `offsets ${newestAcks}`,
+          },
+          {
+            what: "every message within the limits is acknowledged (no refusal)",
+            ok: got.get("ack") === sent + 2 && got.get("101") === senders &&
+              got.prefixed("error") === 0,
+            got: got.toString(),
           },
         ],
       };

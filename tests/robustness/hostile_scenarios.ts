@@ -21,6 +21,8 @@ import {
   type HistoryFloodSize,
   reconnectBursts,
   type ReconnectBurstsSize,
+  refFlood,
+  type RefFloodSize,
 } from "./hostile_history_scenarios.ts";
 import { controlBytes, foreignOrigins, impersonation } from "./hostile_identity_scenarios.ts";
 import { endlessFragments, type EndlessFragmentsSize } from "./hostile_inbound_scenarios.ts";
@@ -72,6 +74,7 @@ interface SizeTable {
   controlBytes: Part<Parameters<typeof controlBytes>[0]>;
   foreignOrigins: Part<Parameters<typeof foreignOrigins>[0]>;
   refusalLoop: Part<RefusalLoopSize>;
+  refFlood: Part<RefFloodSize>;
   /** Rows 1, 2, 5, 7, 8 and 13 at once ({@linkcode combinedSpec}). */
   combined: {
     historyFlood: Part<HistoryFloodSize>;
@@ -108,6 +111,7 @@ const CI: SizeTable = {
   controlBytes: { seconds: 2, textBytes: 60_000 },
   foreignOrigins: { rounds: 5 },
   refusalLoop: { seconds: 3, addresses: 4 },
+  refFlood: { addresses: 8, perAddress: 5, perSecond: 18, seconds: 4, dedupMaxRefs: 1000 },
   combined: {
     historyFlood: { senders: 10, perAddress: 5, textBytes: 65_000, perSecond: 2, seconds: 5 },
     reconnectBursts: { burst: 40, seconds: 5 },
@@ -156,6 +160,8 @@ const FULL: SizeTable = {
   controlBytes: { seconds: 10, textBytes: 60_000 },
   foreignOrigins: { rounds: 10 },
   refusalLoop: { seconds: 30, addresses: 4 },
+  // DEDUP_MAX_REFS at its default for 1024 MiB (204 800): 40 addresses × 5 × 18/s for 60 s.
+  refFlood: { addresses: 40, perAddress: 5, perSecond: 18, seconds: 60 },
   combined: {
     historyFlood: { senders: 40, perAddress: 5, textBytes: 65_000, perSecond: 2, seconds: 20 },
     reconnectBursts: { burst: 40, seconds: 20 },
@@ -210,6 +216,7 @@ export const HOSTILE_ROWS: HostileRow[] = [
   { row: "11", spec: (s) => controlBytes(sized(s, TABLES[s].controlBytes)) },
   { row: "12", spec: (s) => foreignOrigins(sized(s, TABLES[s].foreignOrigins)) },
   { row: "13", spec: (s) => refusalLoop(sized(s, TABLES[s].refusalLoop)) },
+  { row: "14", spec: (s) => refFlood(sized(s, TABLES[s].refFlood)) },
 ];
 
 /**

@@ -158,6 +158,15 @@ testWithPermissions(
   },
 );
 
+testWithPermissions(
+  "hostile 14: a new ref with every message from many addresses: at most DEDUP_MAX_REFS held",
+  options,
+  async () => {
+    const r = await run(spec("14"));
+    assert.ok(Number(r.details.peakRefs) <= Number(r.details.maxRefs), JSON.stringify(r.details));
+  },
+);
+
 /** The rows that reach the engine, run again on the KV engine, and what each adds to its checks. */
 const KV_ROWS: [string, (r: HostileReport) => void][] = [
   ["1", (r) => assert.ok(Number(r.details.peakHistoryMiB) <= Number(r.details.budgetMiB))],
@@ -165,6 +174,7 @@ const KV_ROWS: [string, (r: HostileReport) => void][] = [
   ["3", (r) => assert.ok(Number(r.details.peakDiskRooms) <= 300 + 1, JSON.stringify(r.details))],
   ["6", (r) => assert.equal(r.details.slowClosed, 10)],
   ["9-10", (r) => assert.notEqual(r.details.attackerId, r.details.publicId)],
+  ["14", (r) => assert.ok(Number(r.details.peakRefs) <= Number(r.details.maxRefs))],
 ];
 
 for (const [row, more] of KV_ROWS) {

@@ -17,6 +17,7 @@ Deno.test("loadConfig fills every default from an empty environment", () => {
   assert.equal(c.maxBufferedBytes, 1024 * 1024);
   assert.equal(c.idleTimeoutSeconds, 30);
   assert.equal(c.dedupTtlMs, 300000);
+  assert.equal(c.dedupMaxRefs, 204_800);
   assert.equal(c.shutdownGraceMs, 5000);
   assert.equal(c.logLevel, "info");
   assert.equal(c.logFormat, "pretty");
@@ -290,4 +291,10 @@ Deno.test("WORKERS is 1 by default, 1-256, and more than one needs a shared engi
     () => loadConfig({ ENGINE: "kv", KV_PATH: ":memory:", WORKERS: "2" }),
     /with ENGINE=kv with KV_PATH=:memory: each worker would be a server of its own/,
   );
+});
+
+Deno.test("loadConfig: DEDUP_MAX_REFS is 200 per MiB of MEMORY_LIMIT_MB, at least 1", () => {
+  assert.equal(loadConfig({ MEMORY_LIMIT_MB: "128" }).dedupMaxRefs, 25_600);
+  assert.equal(loadConfig({ DEDUP_MAX_REFS: "1" }).dedupMaxRefs, 1);
+  assert.throws(() => loadConfig({ DEDUP_MAX_REFS: "0" }), /DEDUP_MAX_REFS.*"0"/);
 });

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { DedupCache, refKey } from "../dedup_cache.ts";
+import { DedupCache, refKey, RefLedger } from "../dedup_cache.ts";
 import { LocalMembers } from "../local_members.ts";
 import type {
   Draft,
@@ -49,6 +49,11 @@ export interface KvEngineOptions {
   kv: KvHandle | (() => Promise<KvHandle>);
   historySize: number;
   dedupTtlMs: number;
+  /**
+   * Refs every room together may remember in memory (default: no bound); past it the oldest go
+   * first (refs on disk, kept for `dedupTtlMs`, still answer while the room's were recent).
+   */
+  maxRefs?: number;
   /** How long a room without connections keeps its history, also on disk. */
   roomTtlMs: number;
   /** Bytes of message bodies every room may keep on disk together (default: no bound). */
@@ -175,6 +180,8 @@ export class KvEngine implements Engine {
   #shrinking = false;
   #startedAt = 0;
   #closed = false;
+  /** The refs of every room in memory: their order and their bound. */
+  #refs: RefLedger;
 
   constructor(options: KvEngineOptions) {
     const { kv, peers, workerId, presenceTtlMs, timers, lockWait, ...rest } = options;
@@ -187,11 +194,13 @@ export class KvEngine implements Engine {
       historyBytes: rest.historyBytes ?? Infinity,
       roomHistoryBytes: rest.roomHistoryBytes ?? Infinity,
       maxRooms: rest.maxRooms ?? Infinity,
+      maxRefs: rest.maxRefs ?? Infinity,
       maxDiskRooms: rest.maxDiskRooms ?? Infinity,
       historyReadBytes: rest.historyReadBytes ?? Infinity,
       tailBytes: rest.tailBytes ?? 0,
       defer: rest.defer ?? setImmediate,
     };
+    this.#refs = new RefLedger(this.#o.dedupTtlMs, this.#o.maxRefs);
     this.#tail = new KvTail({
       budget: this.#o.tailBytes,
       perRoom: this.#o.historyReadBytes,
@@ -211,6 +220,11 @@ export class KvEngine implements Engine {
   /** Rooms kept on disk (at most `maxDiskRooms`, but for a moment while some are removed). */
   get diskRooms(): number {
     return this.#disk.size;
+  }
+
+  /** Refs remembered in memory, every room together, and those forgotten early for `maxRefs`. */
+  get refs(): { held: number; forgotten: number } {
+    return { held: this.#refs.size, forgotten: this.#refs.forgotten };
   }
 
   get #store(): KvHandle {
@@ -630,7 +644,7 @@ export class KvEngine implements Engine {
         const { draft } = pending;
         if (draft.ref !== null) {
           const room = loaded.get(draft.room)!;
-          room.refs ??= new DedupCache(dedupTtlMs);
+          room.refs ??= new DedupCache(dedupTtlMs, this.#refs);
           const key = refKey(draft.client, draft.from, draft.ref);
           const hash = inBatch.get(`${draft.room}\u0000${key}`)!.hash;
           room.refs.set(key, { offset: planned.offset, ts: planned.ts, hash }, now);
@@ -662,7 +676,9 @@ export class KvEngine implements Engine {
     for (const { draft } of this.#queue) {
       const room = loaded.get(draft.room);
       if (!room) break;
-      if (draft.ref === null || now > room.refsOnDiskUntil) continue;
+      // Refs on disk this process did not read, or that memory forgot for DEDUP_MAX_REFS.
+      const diskUntil = Math.max(room.refsOnDiskUntil, room.refs?.forgottenUntil ?? 0);
+      if (draft.ref === null || now > diskUntil) continue;
       const key = refKey(draft.client, draft.from, draft.ref);
       if (room.refs?.get(key, now)) continue;
       wanted.push({ id: `${draft.room}\u0000${key}`, room: draft.room, key });
@@ -703,7 +719,7 @@ export class KvEngine implements Engine {
         room.follow(c, c.kept, c.stamp);
         // The commit may have stored refs this worker must see before it accepts a resend.
         room.refsOnDiskUntil = Math.max(room.refsOnDiskUntil, c.ts + this.#o.dedupTtlMs);
-        if (c.refs.length > 0) room.refs ??= new DedupCache(this.#o.dedupTtlMs);
+        if (c.refs.length > 0) room.refs ??= new DedupCache(this.#o.dedupTtlMs, this.#refs);
         for (const [key, offset, ts, hash] of c.refs) {
           room.refs!.set(key, { offset, ts, hash }, c.ts);
         }
@@ -846,7 +862,7 @@ export class KvEngine implements Engine {
 
   maintain(now: number): void {
     const ttl = this.#o.roomTtlMs;
-    for (const room of this.#rooms.values()) room.refs?.sweep(now);
+    this.#refs.sweep(now);
     const expired: string[] = [];
     for (const [name, disk] of this.#disk) {
       // Time spent stopped does not count: a restart gives every room its full TTL again.

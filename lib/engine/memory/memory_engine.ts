@@ -8,7 +8,7 @@
  * @module
  */
 
-import { DedupCache, refKey } from "../dedup_cache.ts";
+import { DedupCache, refKey, RefLedger } from "../dedup_cache.ts";
 import type {
   Draft,
   Engine,
@@ -30,6 +30,8 @@ import { textHash } from "../../shared/text_hash.ts";
 export interface MemoryEngineOptions {
   historySize: number;
   dedupTtlMs: number;
+  /** Refs every room together may remember (default: no bound); past it the oldest go first. */
+  maxRefs?: number;
   /** How long a room without local connections keeps its history. */
   roomTtlMs: number;
   /** Bytes the history of every room may hold together (default: no bound). */
@@ -78,6 +80,8 @@ export class MemoryEngine implements Engine {
   /** Members of each room with any, in the order they joined. */
   #members = new LocalMembers();
   #events: EngineEvents = { message: () => {} };
+  /** The refs of every room: their order and their bound. */
+  #refs: RefLedger;
 
   constructor(options: MemoryEngineOptions) {
     this.#options = {
@@ -86,13 +90,20 @@ export class MemoryEngine implements Engine {
       historyBytes: Infinity,
       roomHistoryBytes: Infinity,
       maxRooms: Infinity,
+      maxRefs: Infinity,
       ...options,
     };
+    this.#refs = new RefLedger(this.#options.dedupTtlMs, this.#options.maxRefs);
   }
 
   /** Bytes the history of every room holds together. */
   get historyBytes(): number {
     return this.#bytes;
+  }
+
+  /** Refs remembered, every room together, and those forgotten early for `maxRefs`. */
+  get refs(): { held: number; forgotten: number } {
+    return { held: this.#refs.size, forgotten: this.#refs.forgotten };
   }
 
   start(events: EngineEvents): Promise<void> {
@@ -180,7 +191,7 @@ export class MemoryEngine implements Engine {
     this.#bytes += room.log.bytes - before;
     if (this.#bytes > this.#options.historyBytes) this.#reclaim();
     if (key !== null) {
-      room.refs ??= new DedupCache(this.#options.dedupTtlMs);
+      room.refs ??= new DedupCache(this.#options.dedupTtlMs, this.#refs);
       room.refs.set(key, { offset: message.offset, ts: now, hash }, now);
     }
     this.#events.message(message);
@@ -255,7 +266,7 @@ export class MemoryEngine implements Engine {
       if (now - room.idleSince <= this.#options.roomTtlMs) break;
       this.#evict(room);
     }
-    for (const room of this.#rooms.values()) room.refs?.sweep(now);
+    this.#refs.sweep(now);
   }
 
   command(_command: EngineCommand): Promise<void> {

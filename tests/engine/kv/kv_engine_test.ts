@@ -407,3 +407,23 @@ Deno.test("kv: without a tail, history is read from disk", async () => {
     await engine.close();
   }
 });
+
+Deno.test("kv: past maxRefs memory forgets the oldest refs, and the disk still answers for them", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const { engine, received } = await startedKvEngine(kv, { maxRefs: 2 });
+  try {
+    for (let i = 1; i <= 5; i++) {
+      const result = await engine.publish(kvDraft(`room-${i % 2}`, `t${i}`, { ref: `r${i}` }));
+      assert.equal(result.status, "accepted");
+    }
+    assert.deepEqual(engine.refs, { held: 2, forgotten: 3 });
+    const first = await engine.publish(kvDraft("room-1", "t1", { ref: "r1" }));
+    assert.equal(first.status, "duplicate", "r1 left memory, not the disk");
+    assert.deepEqual(await engine.publish(kvDraft("room-1", "other", { ref: "r1" })), {
+      status: "conflict",
+    });
+    assert.equal(received.length, 5);
+  } finally {
+    await engine.close();
+  }
+});

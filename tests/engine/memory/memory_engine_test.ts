@@ -79,3 +79,19 @@ Deno.test("memory engine: a room with members is never expired", async () => {
   t.e.maintain(10_000);
   assert.equal(t.e.position("r")?.offset, 1);
 });
+
+Deno.test("memory engine: maxRefs bounds the refs of every room together; a forgotten ref is published again", async () => {
+  const e = new MemoryEngine({ historySize: 5, dedupTtlMs: 60_000, roomTtlMs: 60_000, maxRefs: 4 });
+  const delivered: ChatMessage[] = [];
+  await e.start({ message: (m) => delivered.push(m) });
+  const publish = (room: string, ref: string) =>
+    e.publish({ room, from: "c1", client: "client01", name: null, text: ref, ref });
+  for (let i = 0; i < 50; i++) {
+    assert.equal((await publish(`room-${i % 7}`, `r${i}`)).status, "accepted");
+    assert.ok(e.refs.held <= 4, `at most 4 refs held, got ${e.refs.held}`);
+  }
+  assert.deepEqual(e.refs, { held: 4, forgotten: 46 });
+  assert.equal((await publish("room-0", "r49")).status, "duplicate", "the newest are still known");
+  assert.equal((await publish("room-0", "r0")).status, "accepted", "r0 was forgotten early");
+  assert.equal(delivered.length, 51);
+});

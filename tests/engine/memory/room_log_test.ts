@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DedupCache, refKey } from "../../../lib/engine/dedup_cache.ts";
+import { DedupCache, refKey, RefLedger } from "../../../lib/engine/dedup_cache.ts";
 import type { ChatMessage } from "../../../lib/protocol/frames.ts";
 import { RoomLog } from "../../../lib/engine/memory/room_log.ts";
 
@@ -73,4 +73,31 @@ Deno.test("DedupCache: a ref set again before it expired lives from its last set
   assert.equal(cache.size, 1, "j expired");
   cache.sweep(1901);
   assert.equal(cache.size, 0, "k expired 1000 ms after its last set");
+});
+
+Deno.test("RefLedger: rooms sharing it hold at most maxRefs together, the oldest of any room going first", () => {
+  const ledger = new RefLedger(60_000, 3);
+  const a = new DedupCache(60_000, ledger);
+  const b = new DedupCache(60_000, ledger);
+  a.set("a1", { offset: 1, ts: 0, hash: 1 }, 0);
+  b.set("b1", { offset: 1, ts: 1, hash: 2 }, 1);
+  a.set("a2", { offset: 2, ts: 2, hash: 3 }, 2);
+  assert.equal(ledger.size, 3);
+  assert.equal(ledger.forgotten, 0, "at the bound, nothing forgotten");
+  b.set("b2", { offset: 2, ts: 3, hash: 4 }, 3);
+  assert.equal(ledger.size, 3, "one past the bound: the oldest went");
+  assert.equal(ledger.forgotten, 1);
+  assert.equal(a.get("a1", 3), undefined, "a's first ref, the oldest of both rooms");
+  assert.equal(a.forgottenUntil, 60_000, "a1 would have lived until 0 + 60 s");
+  assert.equal(b.forgottenUntil, 0);
+  assert.deepEqual(b.get("b1", 3), { offset: 1, ts: 1, hash: 2 });
+  assert.deepEqual([a.size, b.size], [1, 2]);
+  // Many more, spread over both rooms: the bound holds.
+  for (let i = 0; i < 1000; i++) (i % 2 ? a : b).set(`k${i}`, { offset: i, ts: 4, hash: i }, 4);
+  assert.equal(ledger.size, 3);
+  assert.equal(a.size + b.size, 3);
+  assert.equal(ledger.forgotten, 1001);
+  // The TTL still applies, and what it removes is not counted as forgotten early.
+  ledger.sweep(60_005);
+  assert.deepEqual([ledger.size, a.size + b.size, ledger.forgotten], [0, 0, 1001]);
 });
