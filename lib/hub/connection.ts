@@ -13,6 +13,7 @@ import type { Identity } from "../auth/identity.ts";
 import type { RoomAccess } from "../shared/room_grants.ts";
 import type { Handshake } from "../protocol/handshake.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
+import type { RoomRun, RunSlice } from "./room_run.ts";
 import type { SocketLike } from "./upgraded_socket.ts";
 
 /** Lifecycle of a connection: waiting for its welcome, open, or gone. */
@@ -48,8 +49,16 @@ export class Connection {
   readonly subs = new Subscriptions();
   /** True once the client sent a `subscribe`: every room then gets per-room frames. */
   multiRoom = false;
-  /** The send queue: frames (JSON objects or plain texts) `Outbound` holds for the socket. */
-  queue: string[] = [];
+  /**
+   * The send queue: frames (JSON objects or plain texts) `Outbound` holds for the socket, and
+   * ranges of rooms' runs (`RunSlice`); the newest range stays open in `run` until something else
+   * is queued.
+   */
+  queue: (string | RunSlice)[] = [];
+  /** The room run this connection gets texts `runFrom` to `runTo` (excluded) of, after `queue`. */
+  run: RoomRun | null = null;
+  runFrom = 0;
+  runTo = 0;
   /** What `queue` holds, in UTF-16 units (close enough to bytes). */
   queuedBytes = 0;
   /** True while the connection waits in `Outbound`'s flush list. */
@@ -82,6 +91,7 @@ export class Connection {
     if (this.state === "closed") return;
     this.state = "closed";
     this.queue = [];
+    this.run = null;
     this.queuedBytes = 0;
     try {
       this.socket.close(code, reason);

@@ -22,6 +22,7 @@ import { LocalRoom } from "./local_room.ts";
 import type { Logger } from "../shared/log.ts";
 import { Metrics } from "./metrics.ts";
 import { Outbound } from "./outbound.ts";
+import type { RoomRun } from "./room_run.ts";
 import { MessageJsonCache } from "./message_json_cache.ts";
 import { PresenceSchedule } from "./presence_schedule.ts";
 import {
@@ -547,11 +548,16 @@ export class Hub {
       if (joiner.conn.id !== message.from) held.push(message);
     }
     const epoch = epochOf(message);
-    let json: string | undefined;
-    let plain: string | undefined;
+    // The message's text goes once into the room's run of this turn (per mode), and each
+    // recipient's queue takes its place in it.
+    let jsonRun: RoomRun | null = null;
+    let jsonAt = 0;
+    let plainRun: RoomRun | null = null;
+    let plainAt = 0;
     let count = 0;
     let stale: Subscription[] | null = null;
     const offset = message.offset;
+    const out = this.#out;
     for (const sub of room.members) {
       if (sub.epoch !== epoch) {
         (stale ??= []).push(sub);
@@ -561,10 +567,19 @@ export class Hub {
       // Not back to the sender, and nothing the welcome already covered (a feed behind Redis
       // can deliver a message after a joiner's welcome held it in its history).
       if (offset <= sub.floor || conn.id === message.from) continue;
-      this.#out.queue(
-        conn,
-        conn.json ? (json ??= this.#json.of(message)) : (plain ??= messageText(message)),
-      );
+      if (conn.json) {
+        if (jsonRun === null) {
+          jsonRun = out.run(room, true);
+          jsonAt = jsonRun.texts.push(this.#json.of(message)) - 1;
+        }
+        out.queueRun(conn, jsonRun, jsonAt);
+      } else {
+        if (plainRun === null) {
+          plainRun = out.run(room, false);
+          plainAt = plainRun.texts.push(messageText(message)) - 1;
+        }
+        out.queueRun(conn, plainRun, plainAt);
+      }
       count++;
     }
     this.metrics.messagesOut += count;

@@ -7,6 +7,7 @@
  */
 
 import type { Subscription } from "./connection.ts";
+import type { RoomRun, RunHolder } from "./room_run.ts";
 import type { ChatMessage, Peer, ServerFrame } from "../protocol/frames.ts";
 
 /**
@@ -19,7 +20,7 @@ import type { ChatMessage, Peer, ServerFrame } from "../protocol/frames.ts";
  * room.size; // 1
  * ```
  */
-export class LocalRoom {
+export class LocalRoom implements RunHolder {
   /** The subscriptions of this room that got their welcome. */
   readonly members = new Set<Subscription>();
   /** Subscriptions waiting for their welcome, with the messages delivered meanwhile. */
@@ -29,6 +30,9 @@ export class LocalRoom {
   epoch: string | null = null;
   /** How many resets the engine announced. */
   resets = 0;
+  /** This turn's messages for JSON and for plain members (`Outbound.run`). */
+  jsonRun: RoomRun | null = null;
+  plainRun: RoomRun | null = null;
 
   constructor(readonly name: string, readonly ready: Promise<void>) {}
 

@@ -4,7 +4,9 @@
  * the end of the turn (or early past `FLUSH_BYTES`), recipients of the same frames sharing one
  * joined and encoded frame (`FrameCache`); sockets whose backlog stays over `MAX_BUFFERED_BYTES`
  * are closed 4008, and so are the largest backlogs while all of them together are over
- * `SEND_QUEUE_MEMORY_MB`.
+ * `SEND_QUEUE_MEMORY_MB`. A room's messages of one turn are kept once, in a {@linkcode RoomRun},
+ * and each member's queue ends with the range of it that member gets (`Connection.run`): a
+ * delivery moves a number instead of growing an array per member.
  *
  * @module
  */
@@ -15,6 +17,7 @@ import type { Connection } from "./connection.ts";
 import type { Logger } from "../shared/log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
+import { type CachedFrame, RoomRun, type RunHolder, type RunSlice } from "./room_run.ts";
 
 /** Options of {@linkcode Outbound}. */
 export interface OutboundOptions {
@@ -47,19 +50,34 @@ function sameParts(a: readonly string[] | null, b: readonly string[]): boolean {
   return true;
 }
 
+/** True for a queued text (not a range of a run). */
+function isText(part: string | RunSlice): part is string {
+  return typeof part === "string";
+}
+
+/** The texts of a queue, its runs' ranges spelled out. */
+function expand(queue: (string | RunSlice)[]): string[] {
+  const texts: string[] = [];
+  for (const part of queue) {
+    if (typeof part === "string") texts.push(part);
+    else for (let i = part.from; i < part.to; i++) texts.push(part.run.texts[i]);
+  }
+  return texts;
+}
+
+/** Ends `conn`'s open range of a run: it goes into the queue (a single text as itself). */
+function closeRun(conn: Connection): void {
+  const run = conn.run!;
+  conn.queue.push(
+    conn.runTo - conn.runFrom === 1
+      ? run.texts[conn.runFrom]
+      : { run, from: conn.runFrom, to: conn.runTo },
+  );
+  conn.run = null;
+}
+
 /** Frames one flush pass remembers (most recently used first). */
 const FRAME_CACHE_ENTRIES = 4;
-
-/** One queue's frame: its parts, and what was built of them (lazily, by mode). */
-interface CachedFrame {
-  parts: string[];
-  /** JSON mode: the parts joined with newlines. */
-  joined?: string;
-  /** JSON mode: `joined` encoded as one text frame. */
-  frame?: Uint8Array;
-  /** Plain mode: the parts encoded as text frames back to back. */
-  frames?: Uint8Array;
-}
 
 /**
  * The frames built in one flush pass, for the last few distinct queues. Recipients of a room's
@@ -105,6 +123,8 @@ const BUDGET_CHECK_MS = 100;
 export class Outbound {
   #o: Required<OutboundOptions>;
   #dirty: Connection[] = [];
+  /** Rooms with a run in this pass: their runs are let go when the pass is flushed. */
+  #holders: RunHolder[] = [];
   #scheduled = false;
   /** Connections over the buffer limit, with the timer that judges them. */
   #slow = new Map<Connection, unknown>();
@@ -129,12 +149,51 @@ export class Outbound {
   /** Queues a frame (or, with null, just marks the connection) and schedules the turn's flush. */
   queue(conn: Connection, frame: string | null): void {
     if (frame !== null) {
+      if (conn.run !== null) closeRun(conn);
       conn.queue.push(frame);
       if ((conn.queuedBytes += frame.length) >= this.#o.flushBytes && conn.state === "open") {
         this.flushOne(conn);
         return;
       }
     }
+    this.#mark(conn);
+  }
+
+  /**
+   * The run of `holder` (a room) in this pass for JSON or plain texts, made when it has none.
+   * Append a text with `run.texts.push`, then give it to members with {@linkcode queueRun}.
+   */
+  run(holder: RunHolder, json: boolean): RoomRun {
+    const held = json ? holder.jsonRun : holder.plainRun;
+    if (held !== null) return held;
+    const run = new RoomRun();
+    if (holder.jsonRun === null && holder.plainRun === null) this.#holders.push(holder);
+    if (json) holder.jsonRun = run;
+    else holder.plainRun = run;
+    return run;
+  }
+
+  /**
+   * Queues text `at` of `run` for `conn`, like {@linkcode queue}: a connection that got the
+   * run's previous text just takes one more (no allocation); otherwise a new range starts.
+   */
+  queueRun(conn: Connection, run: RoomRun, at: number): void {
+    if (conn.run === run && conn.runTo === at) conn.runTo = at + 1;
+    else {
+      if (conn.run !== null) closeRun(conn);
+      conn.run = run;
+      conn.runFrom = at;
+      conn.runTo = at + 1;
+    }
+    if ((conn.queuedBytes += run.texts[at].length) >= this.#o.flushBytes && conn.state === "open") {
+      this.flushOne(conn);
+      return;
+    }
+    this.#mark(conn);
+  }
+
+  /** Puts `conn` in this turn's flush list and schedules the flush. */
+  #mark(conn: Connection): void {
     if (conn.dirty) return;
     conn.dirty = true;
     this.#dirty.push(conn);
@@ -166,6 +225,9 @@ export class Outbound {
     this.#scheduled = false;
     const list = this.#dirty;
     this.#dirty = [];
+    // The runs of this pass stay as they are now; what is queued from here on starts new ones.
+    for (const holder of this.#holders) holder.jsonRun = holder.plainRun = null;
+    this.#holders = [];
     const cache = new FrameCache();
     for (const conn of list) this.flushOne(conn, cache);
   };
@@ -256,31 +318,48 @@ export class Outbound {
    * Sends what is queued for `conn`: one NDJSON frame in JSON mode, one frame per text in plain
    * mode, all of them in one write where the socket can encode them (`encodeTexts`). Returns the
    * number of frames written; nothing is written to a socket that is not open. With a `cache`,
-   * frames equal to those just built for another connection are reused.
+   * frames equal to those just built for another connection are reused; a connection that got
+   * every text of a room's run and nothing else shares the run's frame.
    */
   #write(conn: Connection, cache?: FrameCache): number {
-    const queue = conn.queue;
-    if (queue.length === 0) return 0;
+    let entry: CachedFrame | undefined;
+    let parts: string[];
+    const run = conn.run;
+    if (run !== null && conn.queue.length === 0 && conn.runFrom === 0) {
+      const count = conn.runTo;
+      conn.run = null;
+      if (run.whole === null || run.wholeCount !== count) {
+        run.whole = { parts: count === run.texts.length ? run.texts : run.texts.slice(0, count) };
+        run.wholeCount = count;
+      }
+      entry = run.whole;
+      parts = entry.parts;
+    } else {
+      if (run !== null) closeRun(conn);
+      const queue = conn.queue;
+      if (queue.length === 0) return 0;
+      parts = queue.every(isText) ? queue as string[] : expand(queue);
+    }
     conn.queue = [];
     conn.queuedBytes = 0;
     const socket = conn.socket;
     if (socket.readyState !== OPEN) return 0;
-    const entry = cache?.of(queue);
+    entry ??= cache?.of(parts);
     if (conn.json) {
       const frame = entry
-        ? entry.joined ??= queue.length === 1 ? queue[0] : queue.join("\n")
-        : queue.length === 1
-        ? queue[0]
-        : queue.join("\n");
+        ? entry.joined ??= parts.length === 1 ? parts[0] : parts.join("\n")
+        : parts.length === 1
+        ? parts[0]
+        : parts.join("\n");
       if (entry && socket.encodeText) socket.sendFrame!(entry.frame ??= socket.encodeText(frame));
       else socket.send(frame);
       return 1;
     }
     if (socket.encodeTexts) {
-      const frames = entry ? entry.frames ??= socket.encodeTexts(queue) : socket.encodeTexts(queue);
+      const frames = entry ? entry.frames ??= socket.encodeTexts(parts) : socket.encodeTexts(parts);
       socket.sendFrame!(frames);
-    } else for (const text of queue) socket.send(text);
-    return queue.length;
+    } else for (const text of parts) socket.send(text);
+    return parts.length;
   }
 
   #close(conn: Connection, code: number, reason: string): void {

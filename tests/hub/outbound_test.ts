@@ -10,6 +10,7 @@ import { Connection } from "../../lib/hub/connection.ts";
 import { silentLogger } from "../../lib/shared/log.ts";
 import { Metrics } from "../../lib/hub/metrics.ts";
 import { Outbound } from "../../lib/hub/outbound.ts";
+import type { RunHolder } from "../../lib/hub/room_run.ts";
 import { RateLimiter } from "../../lib/hub/rate_limiter.ts";
 import { FakeSocket } from "../helpers/fake_hub.ts";
 import { ServerWebSocket } from "../../lib/transport/server_web_socket.ts";
@@ -102,9 +103,9 @@ Deno.test("outbound: end writes what is queued, also before the welcome, then cl
 });
 
 /** Connections over Fanout's own sockets on fake TCP connections that count their writes. */
-function overTcp(json: boolean, count: number) {
+function overTcp(json: boolean, count: number, flushBytes = 1 << 20) {
   const out = new Outbound({
-    flushBytes: 1 << 20,
+    flushBytes,
     maxBufferedBytes: 1 << 20,
     metrics: new Metrics(),
     logger: silentLogger,
@@ -197,3 +198,69 @@ for (const json of [false, true]) {
     }
   });
 }
+
+for (const json of [false, true]) {
+  const mode = json ? "JSON" : "plain";
+  Deno.test(`outbound: room runs give every member its texts in order, with its own frames between (${mode} mode)`, async () => {
+    // A seeded random mix of room deliveries (each skipping some members, as a sender is), frames
+    // of one connection (acks, presence), passes and early flushes (FLUSH_BYTES of 60), checked
+    // against the plain list of what each connection was given.
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const { out, peers } = overTcp(json, 5, 60);
+    const rooms: RunHolder[] = [{ jsonRun: null, plainRun: null }, {
+      jsonRun: null,
+      plainRun: null,
+    }];
+    const members = [[0, 1, 2, 3], [2, 3, 4]];
+    const want: string[][] = peers.map(() => []);
+    let n = 0;
+    for (let step = 0; step < 400; step++) {
+      const r = random();
+      if (r < 0.6) {
+        const room = Math.floor(random() * 2);
+        const text = `m${n++}`;
+        const run = out.run(rooms[room], json);
+        const at = run.texts.push(text) - 1;
+        for (const i of members[room]) {
+          if (random() < 0.2) continue; // the sender, or a member whose welcome covered it
+          out.queueRun(peers[i].conn, run, at);
+          want[i].push(text);
+        }
+      } else if (r < 0.85) {
+        const i = Math.floor(random() * peers.length);
+        const text = `own${n++}`;
+        out.queue(peers[i].conn, text);
+        want[i].push(text);
+      } else out.flushAll();
+    }
+    out.flushAll();
+    await tick();
+    for (const [i, { tcp }] of peers.entries()) {
+      const got = serverFrames(tcp.bytes()).map((f) => f.text!);
+      assert.deepEqual(json ? got.flatMap((f) => f.split("\n")) : got, want[i], `connection ${i}`);
+    }
+  });
+}
+
+Deno.test("outbound: members that got all of a run's texts share one frame of it", async () => {
+  const { out, peers } = overTcp(true, 4);
+  const room: RunHolder = { jsonRun: null, plainRun: null };
+  let encodings = 0;
+  for (const { conn } of peers) {
+    const socket = conn.socket as ServerWebSocket;
+    const encodeText = socket.encodeText.bind(socket);
+    socket.encodeText = (text) => (encodings++, encodeText(text));
+  }
+  for (const [sender, text] of [[0, "a"], [1, "b"], [2, "c"]] as const) {
+    const run = out.run(room, true);
+    const at = run.texts.push(text) - 1;
+    for (const [i, { conn }] of peers.entries()) if (i !== sender) out.queueRun(conn, run, at);
+  }
+  out.flushAll();
+  await tick();
+  assert.equal(encodings, 4, "the three senders' frames, and one for the member that got all");
+  assert.equal(room.jsonRun, null, "the pass let the run go");
+  const got = peers.map(({ tcp }) => serverFrames(tcp.bytes()).map((f) => f.text!));
+  assert.deepEqual(got, [["b\nc"], ["a\nc"], ["a\nb"], ["a\nb\nc"]]);
+});
