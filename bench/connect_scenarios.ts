@@ -13,34 +13,52 @@ import { cpuSeconds, metric, rssBytes, type ServerHandle } from "./servers.ts";
 export interface IdleResult {
   connections: number;
   failed: number;
-  /** Server RSS growth per connection, in bytes. */
+  /** Server RSS growth per connection, in bytes, 1.5 s after the last welcome. */
   rssPerConnection: number;
+  /**
+   * The same after `settleSeconds` of idleness (NaN without): what the runtime's garbage
+   * collector keeps once it returned what the handshakes left behind (V8's memory reducer runs
+   * when allocation stays low, and not in a process's first 30 s).
+   */
+  rssSettledPerConnection: number;
   rssBefore: number;
   rssAfter: number;
 }
 
 /**
- * Opens `count` idle connections and reads the server's RSS before and after.
+ * Opens `count` idle connections and reads the server's RSS before, 1.5 s after the last
+ * welcome, and (with `settleSeconds`) that long after it.
  *
  * @example
  * ```ts
- * const r = await runIdle(server, 1000);
- * console.log(r.rssPerConnection);
+ * const r = await runIdle(server, 1000, 40);
+ * console.log(r.rssPerConnection, r.rssSettledPerConnection);
  * ```
  */
-export async function runIdle(server: ServerHandle, count: number): Promise<IdleResult> {
+export async function runIdle(
+  server: ServerHandle,
+  count: number,
+  settleSeconds = 0,
+): Promise<IdleResult> {
   await sleep(500);
   const rssBefore = rssBytes(server.pid);
   const opened = await connectMany(server, { count, concurrency: 200, bufferBytes: 1024 });
   try {
     if (server.protocol) await allWelcomed(opened.clients, 60_000);
-    await sleep(1500); // presence batches, GC settle
+    const welcomed = performance.now();
+    await sleep(1500); // presence batches
     const rssAfter = rssBytes(server.pid);
+    let rssSettled = NaN;
+    if (settleSeconds > 0) {
+      await sleep(settleSeconds * 1000 - (performance.now() - welcomed));
+      rssSettled = rssBytes(server.pid);
+    }
     const live = opened.clients.filter((c) => !c.closed).length;
     return {
       connections: live,
       failed: opened.failed + (opened.clients.length - live),
       rssPerConnection: (rssAfter - rssBefore) / Math.max(1, live),
+      rssSettledPerConnection: (rssSettled - rssBefore) / Math.max(1, live),
       rssBefore,
       rssAfter,
     };
