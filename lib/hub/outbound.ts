@@ -65,6 +65,28 @@ function expand(queue: (string | RunSlice)[]): string[] {
   return texts;
 }
 
+/**
+ * The pieces of one NDJSON frame for `queue`: its texts, and its ranges of flushed ASCII runs as
+ * ranges of the runs' bytes (no string joined, no text encoded again). Null when a range is of a
+ * run still growing or not ASCII.
+ */
+function piecesOf(queue: (string | RunSlice)[]): (string | Uint8Array)[] | null {
+  const pieces: (string | Uint8Array)[] = new Array(queue.length);
+  for (let i = 0; i < queue.length; i++) {
+    const part = queue[i];
+    if (typeof part === "string") {
+      pieces[i] = part;
+      continue;
+    }
+    if (!part.run.sealed) return null;
+    const { bytes, starts } = part.run.payload();
+    if (starts === null) return null;
+    // Texts from..to-1 with the newlines between them (not the one after the last).
+    pieces[i] = bytes.subarray(starts[part.from], starts[part.to] - 1);
+  }
+  return pieces;
+}
+
 /** Ends `conn`'s open range of a run: it goes into the queue (a single text as itself). */
 function closeRun(conn: Connection): void {
   const run = conn.run!;
@@ -226,7 +248,11 @@ export class Outbound {
     const list = this.#dirty;
     this.#dirty = [];
     // The runs of this pass stay as they are now; what is queued from here on starts new ones.
-    for (const holder of this.#holders) holder.jsonRun = holder.plainRun = null;
+    for (const holder of this.#holders) {
+      if (holder.jsonRun !== null) holder.jsonRun.sealed = true;
+      if (holder.plainRun !== null) holder.plainRun.sealed = true;
+      holder.jsonRun = holder.plainRun = null;
+    }
     this.#holders = [];
     const cache = new FrameCache();
     for (const conn of list) this.flushOne(conn, cache);
@@ -318,33 +344,58 @@ export class Outbound {
    * Sends what is queued for `conn`: one NDJSON frame in JSON mode, one frame per text in plain
    * mode, all of them in one write where the socket can encode them (`encodeTexts`). Returns the
    * number of frames written; nothing is written to a socket that is not open. With a `cache`,
-   * frames equal to those just built for another connection are reused; a connection that got
-   * every text of a room's run and nothing else shares the run's frame.
+   * frames equal to those just built for another connection are reused. A member that got every
+   * text of a room's run (and nothing else) shares the run's frame; in JSON mode, one that got
+   * parts of a flushed run (a sender: not its own messages) gets a frame copied from the run's
+   * bytes, with its own frames between (`encodeTextPieces`).
    */
   #write(conn: Connection, cache?: FrameCache): number {
-    let entry: CachedFrame | undefined;
-    let parts: string[];
+    const socket = conn.socket;
     const run = conn.run;
     if (run !== null && conn.queue.length === 0 && conn.runFrom === 0) {
-      const count = conn.runTo;
       conn.run = null;
-      if (run.whole === null || run.wholeCount !== count) {
-        run.whole = { parts: count === run.texts.length ? run.texts : run.texts.slice(0, count) };
-        run.wholeCount = count;
-      }
-      entry = run.whole;
-      parts = entry.parts;
-    } else {
-      if (run !== null) closeRun(conn);
-      const queue = conn.queue;
-      if (queue.length === 0) return 0;
-      parts = queue.every(isText) ? queue as string[] : expand(queue);
+      conn.queuedBytes = 0;
+      if (socket.readyState !== OPEN) return 0;
+      return this.#writeWhole(conn, run, conn.runTo);
     }
+    if (run !== null) closeRun(conn);
+    const queue = conn.queue;
+    if (queue.length === 0) return 0;
     conn.queue = [];
     conn.queuedBytes = 0;
-    const socket = conn.socket;
     if (socket.readyState !== OPEN) return 0;
-    entry ??= cache?.of(parts);
+    const texts = queue.every(isText);
+    if (!texts && conn.json && socket.encodeTextPieces) {
+      const pieces = piecesOf(queue);
+      if (pieces !== null) {
+        socket.sendFrame!(socket.encodeTextPieces(pieces));
+        return 1;
+      }
+    }
+    const parts = texts ? queue as string[] : expand(queue);
+    return this.#send(conn, parts, cache?.of(parts));
+  }
+
+  /** Sends the first `count` texts of `run`, the frame shared by every member that got them. */
+  #writeWhole(conn: Connection, run: RoomRun, count: number): number {
+    const socket = conn.socket;
+    const texts = run.texts;
+    if (run.whole === null || run.wholeCount !== count) {
+      run.whole = { parts: count === texts.length ? texts : texts.slice(0, count) };
+      run.wholeCount = count;
+    }
+    const entry = run.whole;
+    if (conn.json && run.sealed && count === texts.length && socket.encodeTextPieces) {
+      // The run's bytes, which the frames of its senders are copied from too.
+      socket.sendFrame!(entry.frame ??= socket.encodeTextPieces([run.payload().bytes]));
+      return 1;
+    }
+    return this.#send(conn, entry.parts, entry);
+  }
+
+  /** Sends `parts` (one NDJSON frame, or one frame each in plain mode), built once per `entry`. */
+  #send(conn: Connection, parts: string[], entry: CachedFrame | undefined): number {
+    const socket = conn.socket;
     if (conn.json) {
       const frame = entry
         ? entry.joined ??= parts.length === 1 ? parts[0] : parts.join("\n")

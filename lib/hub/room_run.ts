@@ -34,7 +34,42 @@ export class RoomRun {
   /** The frame of the run's first `wholeCount` texts, for the members that got all of them. */
   whole: CachedFrame | null = null;
   wholeCount = 0;
+  /** Set when the pass is flushed: no text is added any more. */
+  sealed = false;
+  #payload: RunPayload | null = null;
+
+  /**
+   * The texts joined with newlines as UTF-8 (made once, for a sealed run), with where each text
+   * starts in it when every text is ASCII (then a range of texts is a range of bytes; null
+   * otherwise).
+   */
+  payload(): RunPayload {
+    if (this.#payload !== null) return this.#payload;
+    const texts = this.texts;
+    const joined = texts.length === 1 ? texts[0] : texts.join("\n");
+    const bytes = encoder.encode(joined);
+    let starts: number[] | null = null;
+    if (bytes.length === joined.length) {
+      starts = new Array(texts.length + 1);
+      let at = 0;
+      for (let i = 0; i < texts.length; i++) {
+        starts[i] = at;
+        at += texts[i].length + 1;
+      }
+      starts[texts.length] = at;
+    }
+    return this.#payload = { bytes, starts };
+  }
 }
+
+/** A run's texts joined with newlines, as UTF-8, and where each starts (ASCII runs only). */
+export interface RunPayload {
+  bytes: Uint8Array;
+  /** Byte offset of text `i` (and one past the end: its length plus one), or null. */
+  starts: number[] | null;
+}
+
+const encoder = new TextEncoder();
 
 /** Whatever holds a room's current runs (the hub's `LocalRoom`): one per mode, reset per pass. */
 export interface RunHolder {

@@ -33,7 +33,12 @@ export interface SocketLike {
    * mode: a turn's frames for one connection).
    */
   encodeTexts?(texts: readonly string[]): Uint8Array;
-  /** Sends what `encodeText` or `encodeTexts` made. */
+  /**
+   * Encodes one text frame of `pieces` joined with newlines: strings, or UTF-8 bytes taken as they
+   * are (parts of a payload many frames share).
+   */
+  encodeTextPieces?(pieces: readonly (string | Uint8Array)[]): Uint8Array;
+  /** Sends what `encodeText`, `encodeTexts` or `encodeTextPieces` made. */
   sendFrame?(frame: Uint8Array): void;
   close(code?: number, reason?: string): void;
 }

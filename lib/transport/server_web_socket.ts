@@ -16,6 +16,7 @@ import {
   encodeFrame,
   encodeTextFrame,
   encodeTextFrames,
+  encodeTextPieces,
   type FrameEvents,
   FrameReader,
   type InboundBudget,
@@ -218,6 +219,14 @@ export class ServerWebSocket {
    */
   encodeTexts(texts: readonly string[]): Uint8Array {
     return encodeTextFrames(texts);
+  }
+
+  /**
+   * Encodes one text frame of `pieces` joined with newlines (strings, or UTF-8 bytes taken as
+   * they are), for {@linkcode ServerWebSocket.sendFrame}: a frame made of parts of a shared one.
+   */
+  encodeTextPieces(pieces: readonly (string | Uint8Array)[]): Uint8Array {
+    return encodeTextPieces(pieces);
   }
 
   /**

@@ -121,6 +121,48 @@ export function encodeTextFrames(texts: readonly string[]): Uint8Array {
 }
 
 /**
+ * Encodes one text frame whose payload is `pieces` joined with newlines: strings as UTF-8, bytes
+ * (already UTF-8) as they are. An NDJSON frame made of parts of other frames' payloads and new
+ * lines, without building one string of it first.
+ *
+ * @example
+ * ```ts
+ * const bytes = new TextEncoder().encode('{"a":1}\n{"b":2}');
+ * encodeTextPieces([bytes.subarray(0, 7), '{"c":3}']); // one frame: {"a":1}\n{"c":3}
+ * ```
+ */
+export function encodeTextPieces(pieces: readonly (string | Uint8Array)[]): Uint8Array {
+  const bytes: Uint8Array[] = new Array(pieces.length);
+  let len = pieces.length - 1;
+  for (let i = 0; i < pieces.length; i++) {
+    const piece = pieces[i];
+    const b = bytes[i] = typeof piece === "string" ? encoder.encode(piece) : piece;
+    len += b.length;
+  }
+  const head = len < 126 ? 2 : len < 65536 ? 4 : 10;
+  const out = new Uint8Array(head + len);
+  out[0] = 0x80 | Opcode.text;
+  if (len < 126) out[1] = len;
+  else if (len < 65536) {
+    out[1] = 126;
+    out[2] = len >>> 8;
+    out[3] = len & 0xff;
+  } else {
+    out[1] = 127;
+    const view = new DataView(out.buffer);
+    view.setUint32(2, Math.floor(len / 0x1_0000_0000));
+    view.setUint32(6, len >>> 0);
+  }
+  let at = head;
+  for (let i = 0; i < bytes.length; i++) {
+    if (i > 0) out[at++] = 0x0a;
+    out.set(bytes[i], at);
+    at += bytes[i].length;
+  }
+  return out;
+}
+
+/**
  * Encodes a close frame with `code` and `reason` (cut to the 123 bytes a control frame allows).
  *
  * @example

@@ -14,6 +14,7 @@ import {
   encodeFrame,
   encodeTextFrame,
   encodeTextFrames,
+  encodeTextPieces,
   FrameReader,
   type FrameReaderOptions,
   type InboundBudget,
@@ -111,6 +112,21 @@ Deno.test("encodeTextFrames: the texts as text frames back to back, every header
   assert.ok(frames.every((f) => f.fin && f.opcode === Opcode.text));
   assert.equal(out.length, texts.reduce((n, t) => n + encodeTextFrame(t).length, 0));
   assert.deepEqual([...encodeTextFrames(["hi"])], [...encodeTextFrame("hi")]);
+});
+
+Deno.test("encodeTextPieces: strings and UTF-8 bytes joined with newlines in one frame, every header size", () => {
+  const enc = new TextEncoder();
+  for (const size of [0, 50, 124, 125, 126, 65_534, 65_535, 65_536, 70_000]) {
+    const shared = enc.encode("héllo\n" + "x".repeat(size));
+    const pieces = [shared.subarray(0, 6), "ünï", shared.subarray(7), ""];
+    const want = ["héllo", "ünï", "x".repeat(size), ""].join("\n");
+    const out = encodeTextPieces(pieces);
+    const [frame] = serverFrames(out);
+    assert.equal(frame.text, want, `size ${size}`);
+    assert.ok(frame.fin && frame.opcode === Opcode.text);
+    assert.deepEqual(out, encodeTextFrame(want), `size ${size}: the same bytes as one string`);
+  }
+  assert.deepEqual(encodeTextPieces(["hi"]), encodeTextFrame("hi"));
 });
 
 Deno.test("encodeCloseFrame: the code big-endian, the reason cut to 123 bytes at a character", () => {
