@@ -8,6 +8,7 @@
  */
 
 import { TokenBucket } from "../shared/token_bucket.ts";
+import { Fifo } from "../shared/fifo.ts";
 
 /** Settings of {@linkcode AddressLimits}. */
 export interface AddressLimitsOptions {
@@ -35,6 +36,8 @@ export interface AddressEntry {
   readonly rooms: TokenBucket;
   /** Shared by the rate limiters of the address's connections. */
   readonly messages: TokenBucket;
+  /** How many times the table's forgetting order holds it (its own bookkeeping). */
+  queued: number;
 }
 
 /** A refusal: the status (429), the one-line reason, its metric and when to retry. */
@@ -60,7 +63,16 @@ export interface AddressRefusal {
  */
 export class AddressLimits {
   #o: Required<AddressLimitsOptions>;
+  /** Every address, the least recently seen first (seen again: moved to the end). */
   #entries = new Map<string, AddressEntry>();
+  /**
+   * The order to forget addresses in: an address goes in when seen and when its last connection
+   * closes; only its latest place counts (`queued` says if a later one exists). Forgetting takes
+   * from the front, so it is O(1) per address however many keep connections; walking `#entries`
+   * from its start was not (connected addresses and deleted places walked over for every newcomer:
+   * 100-170 µs per new address at 100 000 tracked with 10 000 connected).
+   */
+  #order = new Fifo<AddressEntry>();
 
   constructor(options: AddressLimitsOptions) {
     this.#o = { maxTracked: 100_000, ...options };
@@ -77,6 +89,7 @@ export class AddressLimits {
     if (entry) {
       this.#entries.delete(key);
       this.#entries.set(key, entry);
+      this.#enqueue(entry);
       return entry;
     }
     if (this.#entries.size >= this.#o.maxTracked) this.#forget(this.#o.maxTracked - 1);
@@ -87,9 +100,27 @@ export class AddressLimits {
       handshakes: new TokenBucket(this.#o.handshakeRate, this.#o.handshakeBurst, now),
       rooms: new TokenBucket(this.#o.newRoomsPerMinute / 60, this.#o.newRoomsPerMinute, now),
       messages: new TokenBucket(this.#o.messageRate, this.#o.messageBurst, now),
+      queued: 0,
     };
     this.#entries.set(key, entry);
+    this.#enqueue(entry);
     return entry;
+  }
+
+  /**
+   * Puts `entry` at the end of the forgetting order. The order holds older places of addresses
+   * seen again until forgetting meets them; past twice the table, it is made again from the
+   * table's own order (O(1) per call, amortised).
+   */
+  #enqueue(entry: AddressEntry): void {
+    entry.queued++;
+    this.#order.push(entry);
+    if (this.#order.length <= 2 * this.#entries.size + 1024) return;
+    this.#order.clear();
+    for (const held of this.#entries.values()) {
+      held.queued = 1;
+      this.#order.push(held);
+    }
   }
 
   /** Counts one handshake; a refusal when the address is over its handshake rate. */
@@ -123,9 +154,10 @@ export class AddressLimits {
     );
   }
 
-  /** A connection of the address closed. */
+  /** A connection of the address closed (its last: the address may be forgotten from now). */
   release(entry: AddressEntry): void {
     entry.connections = Math.max(0, entry.connections - 1);
+    if (entry.connections === 0 && this.#entries.get(entry.key) === entry) this.#enqueue(entry);
   }
 
   /** Forgets addresses without connections whose buckets are full again. */
@@ -140,11 +172,17 @@ export class AddressLimits {
       entry.messages.full();
   }
 
-  /** Drops addresses without connections, least recently seen first, until `keep` are left. */
+  /**
+   * Drops addresses without connections, least recently seen (or left) first, until `keep` are
+   * left. An address with connections leaves the order; its last close puts it back.
+   */
   #forget(keep: number): void {
-    for (const [key, entry] of this.#entries) {
-      if (this.#entries.size <= keep) return;
-      if (entry.connections === 0) this.#entries.delete(key);
+    const order = this.#order;
+    while (this.#entries.size > keep && order.length > 0) {
+      const entry = order.shift()!;
+      if (--entry.queued > 0) continue; // seen again since: a later place counts
+      if (entry.connections > 0 || this.#entries.get(entry.key) !== entry) continue;
+      this.#entries.delete(entry.key);
     }
   }
 

@@ -100,3 +100,51 @@ Deno.test("address limits: idle addresses are forgotten; the table is bounded", 
   table.sweep();
   assert.equal(table.size, 1, "only the address with a connection is left after a sweep");
 });
+
+Deno.test("address limits: past maxTracked the least recently seen idle address goes; a closed one rejoins the order", () => {
+  const { table } = limits({ maxTracked: 3 });
+  const a = table.entry("10.0.0.1");
+  const b = table.entry("10.0.0.2");
+  const c = table.entry("10.0.0.3");
+  table.entry("10.0.0.1"); // a seen again: b is now the least recently seen
+  table.entry("10.0.0.4");
+  assert.equal(table.size, 3);
+  assert.notEqual(table.entry("10.0.0.1"), undefined);
+  assert.equal(table.entry("10.0.0.1"), a, "a kept");
+  // b went: asking for it again makes a new entry (and forgets the oldest idle one, c).
+  assert.notEqual(table.entry("10.0.0.2"), b, "b was forgotten");
+  assert.notEqual(table.entry("10.0.0.3"), c, "c went for the new b");
+
+  // Connected addresses are never forgotten; when their last connection closes they may be,
+  // in the order they closed.
+  const { table: t2 } = limits({ maxTracked: 3 });
+  const x = t2.entry("x");
+  const y = t2.entry("y");
+  x.connections = 1;
+  y.connections = 1;
+  for (let i = 0; i < 100; i++) t2.entry(`new-${i}`); // newcomers only push each other out
+  assert.equal(t2.size, 3);
+  assert.equal(t2.entry("x"), x);
+  assert.equal(t2.entry("y"), y);
+  t2.release(y);
+  t2.release(x);
+  t2.entry("z1"); // forgets the last newcomer, then y (closed first), then x
+  t2.entry("z2");
+  assert.equal(t2.size, 3);
+  assert.notEqual(t2.entry("y"), y, "y closed first: forgotten first");
+});
+
+Deno.test("address limits: thousands of newcomers past maxTracked with many connected addresses keep the table bounded", () => {
+  const { table } = limits({ maxTracked: 500 });
+  const held = Array.from({ length: 400 }, (_, i) => {
+    const e = table.entry(`held-${i}`);
+    e.connections = 1;
+    return e;
+  });
+  for (let i = 0; i < 20_000; i++) {
+    table.entry(`new-${i}`);
+    if (i % 7 === 0) table.entry(`held-${i % 400}`); // the connected ones come back now and then
+    assert.ok(table.size <= 500, `size ${table.size} at ${i}`);
+  }
+  for (const [i, e] of held.entries()) assert.equal(table.entry(`held-${i}`), e, `held-${i} kept`);
+});
