@@ -46,22 +46,34 @@ const STREAM = { stream: true };
  */
 export function encodeFrame(opcode: number, payload: Uint8Array): Uint8Array {
   const len = payload.length;
-  const head = len < 126 ? 2 : len < 65536 ? 4 : 10;
-  const out = new Uint8Array(head + len);
-  out[0] = 0x80 | opcode;
-  if (len < 126) out[1] = len;
-  else if (len < 65536) {
-    out[1] = 126;
-    out[2] = len >>> 8;
-    out[3] = len & 0xff;
-  } else {
-    out[1] = 127;
-    const view = new DataView(out.buffer);
-    view.setUint32(2, Math.floor(len / 0x1_0000_0000));
-    view.setUint32(6, len >>> 0);
-  }
-  out.set(payload, head);
+  const out = new Uint8Array(sentHeaderLength(len) + len);
+  out.set(payload, writeHeader(out, 0, opcode, len));
   return out;
+}
+
+/** Bytes of the header of a frame Fanout sends (unmasked) with a `len`-byte payload. */
+function sentHeaderLength(len: number): number {
+  return len < 126 ? 2 : len < 65536 ? 4 : 10;
+}
+
+/** Writes a final unmasked frame's header at `at`; returns where its payload starts. */
+function writeHeader(out: Uint8Array, at: number, opcode: number, len: number): number {
+  out[at] = 0x80 | opcode;
+  if (len < 126) {
+    out[at + 1] = len;
+    return at + 2;
+  }
+  if (len < 65536) {
+    out[at + 1] = 126;
+    out[at + 2] = len >>> 8;
+    out[at + 3] = len & 0xff;
+    return at + 4;
+  }
+  out[at + 1] = 127;
+  const view = new DataView(out.buffer, out.byteOffset + at + 2, 8);
+  view.setUint32(0, Math.floor(len / 0x1_0000_0000));
+  view.setUint32(4, len >>> 0);
+  return at + 10;
 }
 
 /**
@@ -91,31 +103,14 @@ export function encodeTextFrames(texts: readonly string[]): Uint8Array {
   let size = 0;
   for (let i = 0; i < texts.length; i++) {
     const payload = payloads[i] = encoder.encode(texts[i]);
-    const len = payload.length;
-    size += (len < 126 ? 2 : len < 65536 ? 4 : 10) + len;
+    size += sentHeaderLength(payload.length) + payload.length;
   }
   const out = new Uint8Array(size);
   let at = 0;
   for (const payload of payloads) {
-    const len = payload.length;
-    out[at] = 0x80 | Opcode.text;
-    if (len < 126) {
-      out[at + 1] = len;
-      at += 2;
-    } else if (len < 65536) {
-      out[at + 1] = 126;
-      out[at + 2] = len >>> 8;
-      out[at + 3] = len & 0xff;
-      at += 4;
-    } else {
-      out[at + 1] = 127;
-      const view = new DataView(out.buffer, at + 2, 8);
-      view.setUint32(0, Math.floor(len / 0x1_0000_0000));
-      view.setUint32(4, len >>> 0);
-      at += 10;
-    }
+    at = writeHeader(out, at, Opcode.text, payload.length);
     out.set(payload, at);
-    at += len;
+    at += payload.length;
   }
   return out;
 }
@@ -139,21 +134,8 @@ export function encodeTextPieces(pieces: readonly (string | Uint8Array)[]): Uint
     const b = bytes[i] = typeof piece === "string" ? encoder.encode(piece) : piece;
     len += b.length;
   }
-  const head = len < 126 ? 2 : len < 65536 ? 4 : 10;
-  const out = new Uint8Array(head + len);
-  out[0] = 0x80 | Opcode.text;
-  if (len < 126) out[1] = len;
-  else if (len < 65536) {
-    out[1] = 126;
-    out[2] = len >>> 8;
-    out[3] = len & 0xff;
-  } else {
-    out[1] = 127;
-    const view = new DataView(out.buffer);
-    view.setUint32(2, Math.floor(len / 0x1_0000_0000));
-    view.setUint32(6, len >>> 0);
-  }
-  let at = head;
+  const out = new Uint8Array(sentHeaderLength(len) + len);
+  let at = writeHeader(out, 0, Opcode.text, len);
   for (let i = 0; i < bytes.length; i++) {
     if (i > 0) out[at++] = 0x0a;
     out.set(bytes[i], at);
