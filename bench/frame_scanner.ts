@@ -120,14 +120,15 @@ export class FrameScanner {
     let field = this.#field, acc = this.#acc, sender = this.#sender, seq = this.#seq;
     let kind = this.#kind;
     let i = 0;
+    // The next `!` at or after i, looked up again only once passed: searching for it before
+    // every `#` scanned the text up to the next ack again for every delivery before it.
+    let ack = ackSink ? s.indexOf("!") : -1;
     while (i < n) {
       if (field === 0) {
         let h = s.indexOf("#", i);
         kind = DELIVERY;
-        if (ackSink) {
-          const a = s.indexOf("!", i);
-          if (a >= 0 && (h < 0 || a < h)) (h = a, kind = ACK);
-        }
+        if (ack >= 0 && ack < i) ack = s.indexOf("!", i);
+        if (ack >= 0 && (h < 0 || ack < h)) (h = ack, kind = ACK);
         if (h < 0) break;
         i = h + 1;
         field = 1;

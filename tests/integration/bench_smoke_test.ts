@@ -392,6 +392,39 @@ testWithPermissions(
   },
 );
 
+testWithPermissions(
+  "bench frame scanner: deliveries and acks interleaved in NDJSON frames come out in order",
+  () => {
+    // A sender's frame: others' messages with its acks between, a stray `!` in a text too.
+    const lines: string[] = [];
+    const want: string[] = [];
+    for (let q = 0; q < 60; q++) {
+      if (q % 4 === 3) {
+        lines.push(`{"type":"ack","ref":"!2.${q}.${500 + q}|","offset":${q},"ts":1}`);
+        want.push(`ack 2.${q}.${500 + q}`);
+      } else {
+        lines.push(`{"type":"message","text":"#${q % 5}.${q}.${900 + q}| wow!"}`);
+        want.push(`msg ${q % 5}.${q}.${900 + q}`);
+      }
+    }
+    const stream = concat([
+      serverFrame(1, lines.slice(0, 25).join("\n")),
+      serverFrame(1, lines.slice(25).join("\n")),
+    ]);
+    for (const step of [1, 7, 64, stream.length]) {
+      const got: string[] = [];
+      const scanner = new FrameScanner({
+        onMarker: (s, q, t) => got.push(`msg ${s}.${q}.${t}`),
+        onAck: (s, q, t) => got.push(`ack ${s}.${q}.${t}`),
+      });
+      for (let at = 0; at < stream.length; at += step) {
+        scanner.push(stream.subarray(at, at + step), 1);
+      }
+      assert.deepEqual(got, want, `read size ${step}`);
+    }
+  },
+);
+
 testWithPermissions("bench client frames are masked text frames with the payload intact", () => {
   const frame = clientTextFrame("x".repeat(200));
   assert.equal(frame[0], 0x81);
