@@ -118,6 +118,10 @@ export class ServerWebSocket {
   #queued = 0;
   #inFlight = 0;
   #writing = false;
+  /** What the write in flight is writing (null when none). */
+  #chunk: Uint8Array | null = null;
+  #onWritten: ((n: number) => void) | null = null;
+  #onWriteFailed: ((err: unknown) => void) | null = null;
   /** Set when the last queued frame is written: end the connection then (close handshake done). */
   #endAfterWrite = false;
   #closeTimer: unknown = null;
@@ -356,6 +360,12 @@ export class ServerWebSocket {
   }
 
   #enqueue(frame: Uint8Array): void {
+    if (!this.#writing && this.#queue.length === 0 && this.#pongs.length === 0) {
+      // Nothing waits: written at once, without going through the queue's array.
+      this.#writing = true;
+      this.#inFlight = frame.length;
+      return this.#write(frame);
+    }
     this.#queue.push(frame);
     this.#queued += frame.length;
     if (!this.#writing) this.#pump();
@@ -401,25 +411,37 @@ export class ServerWebSocket {
     this.#write(chunk);
   }
 
+  /**
+   * Writes `chunk` (one write in flight at a time). The completion handlers are made once per
+   * socket, at its first write, not two closures per write.
+   */
   #write(chunk: Uint8Array): void {
+    this.#chunk = chunk;
     this.#stream.write(chunk).then(
-      (n) => {
-        if (this.#state === CLOSED) return;
-        if (n < chunk.length) {
-          const rest = chunk.subarray(n);
-          this.#inFlight = rest.length;
-          return this.#write(rest);
-        }
-        this.#inFlight = 0;
-        this.#pump();
-      },
-      (err) => {
-        if (this.#state === CLOSED) return;
-        if (this.#state === OPEN) this.#error(String(err));
-        if (this.#state !== CLOSING) this.#closeCode = 1006;
-        this.#finish(false);
-      },
+      this.#onWritten ??= (n) => this.#written(n),
+      this.#onWriteFailed ??= (err) => this.#writeFailed(err),
     );
+  }
+
+  #written(n: number): void {
+    if (this.#state === CLOSED) return;
+    const chunk = this.#chunk!;
+    if (n < chunk.length) {
+      const rest = chunk.subarray(n);
+      this.#inFlight = rest.length;
+      return this.#write(rest);
+    }
+    this.#chunk = null;
+    this.#inFlight = 0;
+    this.#pump();
+  }
+
+  #writeFailed(err: unknown): void {
+    this.#chunk = null;
+    if (this.#state === CLOSED) return;
+    if (this.#state === OPEN) this.#error(String(err));
+    if (this.#state !== CLOSING) this.#closeCode = 1006;
+    this.#finish(false);
   }
 
   /** Drops the connection and reports the close once. */
