@@ -168,20 +168,28 @@ Deno.test("outbound: a plain turn queued while a write is in flight goes in the 
   ]);
 });
 
+/** Counts every frame the sockets of `peers` encode (one text, texts, or pieces). */
+function countEncodings(peers: { conn: Connection }[]): { count: number } {
+  const encodings = { count: 0 };
+  for (const { conn } of peers) {
+    const socket = conn.socket as ServerWebSocket;
+    const encodeText = socket.encodeText.bind(socket);
+    const encodeTexts = socket.encodeTexts.bind(socket);
+    const encodeTextPieces = socket.encodeTextPieces.bind(socket);
+    socket.encodeText = (text) => (encodings.count++, encodeText(text));
+    socket.encodeTexts = (texts) => (encodings.count++, encodeTexts(texts));
+    socket.encodeTextPieces = (pieces) => (encodings.count++, encodeTextPieces(pieces));
+  }
+  return encodings;
+}
+
 for (const json of [false, true]) {
   const mode = json ? "JSON" : "plain";
   Deno.test(`outbound: recipients between senders in a pass share one encoding (${mode} mode)`, async () => {
     // Receivers queue the same texts; senders 1 and 3 have an ack of their own instead. Met in
     // the order 0..5, the receivers' frame is built once, not again after every sender.
     const { out, peers } = overTcp(json, 6);
-    let encodings = 0;
-    for (const { conn } of peers) {
-      const socket = conn.socket as ServerWebSocket;
-      const encodeText = socket.encodeText.bind(socket);
-      const encodeTexts = socket.encodeTexts.bind(socket);
-      socket.encodeText = (text) => (encodings++, encodeText(text));
-      socket.encodeTexts = (texts) => (encodings++, encodeTexts(texts));
-    }
+    const encodings = countEncodings(peers);
     const senders = new Set([1, 3]);
     for (const text of ["one", "two"]) {
       for (const [i, { conn }] of peers.entries()) {
@@ -190,7 +198,7 @@ for (const json of [false, true]) {
     }
     out.flushAll();
     await tick();
-    assert.equal(encodings, 3, "the receivers' frame, then one per sender");
+    assert.equal(encodings.count, 3, "the receivers' frame, then one per sender");
     for (const [i, { tcp }] of peers.entries()) {
       const got = serverFrames(tcp.bytes()).map((f) => f.text!);
       const want = senders.has(i) ? [`ack ${i}`, `ack ${i}`] : ["one", "two"];
@@ -247,14 +255,7 @@ for (const json of [false, true]) {
 Deno.test("outbound: members that got all of a run's texts share one frame of it", async () => {
   const { out, peers } = overTcp(true, 4);
   const room: RunHolder = { jsonRun: null, plainRun: null };
-  let encodings = 0;
-  for (const { conn } of peers) {
-    const socket = conn.socket as ServerWebSocket;
-    const encodeText = socket.encodeText.bind(socket);
-    const encodeTextPieces = socket.encodeTextPieces.bind(socket);
-    socket.encodeText = (text) => (encodings++, encodeText(text));
-    socket.encodeTextPieces = (pieces) => (encodings++, encodeTextPieces(pieces));
-  }
+  const encodings = countEncodings(peers);
   for (const [sender, text] of [[0, "a"], [1, "b"], [2, "c"]] as const) {
     const run = out.run(room, true);
     const at = run.texts.push(text) - 1;
@@ -262,7 +263,11 @@ Deno.test("outbound: members that got all of a run's texts share one frame of it
   }
   out.flushAll();
   await tick();
-  assert.equal(encodings, 4, "the three senders' frames, and one for the member that got all");
+  assert.equal(
+    encodings.count,
+    4,
+    "the three senders' frames, and one for the member that got all",
+  );
   assert.equal(room.jsonRun, null, "the pass let the run go");
   const got = peers.map(({ tcp }) => serverFrames(tcp.bytes()).map((f) => f.text!));
   assert.deepEqual(got, [["b\nc"], ["a\nc"], ["a\nb"], ["a\nb\nc"]]);
