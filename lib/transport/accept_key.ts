@@ -90,5 +90,16 @@ export function sha1Ascii(text: string): Uint8Array {
  * ```
  */
 export function acceptKey(key: string): string {
-  return btoa(String.fromCharCode(...sha1Ascii(key + GUID)));
+  const digest = sha1Ascii(key + GUID);
+  // Base64 of the 20 bytes: six groups of three, then two bytes and one "=" (no spread of the
+  // digest into arguments, no iterator: a handshake allocated about 1.5 KB here).
+  let out = "";
+  for (let i = 0; i < 18; i += 3) {
+    const n = (digest[i] << 16) | (digest[i + 1] << 8) | digest[i + 2];
+    out += BASE64[n >>> 18] + BASE64[(n >>> 12) & 63] + BASE64[(n >>> 6) & 63] + BASE64[n & 63];
+  }
+  const n = (digest[18] << 16) | (digest[19] << 8);
+  return out + BASE64[n >>> 18] + BASE64[(n >>> 12) & 63] + BASE64[(n >>> 6) & 63] + "=";
 }
+
+const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
