@@ -24,6 +24,7 @@ import type { Logger } from "../../shared/log.ts";
 import { RoomFeed } from "../room_feed.ts";
 import { roomKeys } from "./keys.ts";
 import { RedisLink } from "./redis_link.ts";
+import { loadRedis } from "./redis_client.ts";
 import { decodePayload } from "./messages.ts";
 import { PresenceTable } from "./presence_table.ts";
 import { type JoinedRoom, RedisTick } from "./redis_tick.ts";
@@ -74,7 +75,8 @@ export class RedisEngine implements Engine {
   readonly name = "redis";
   readonly instanceId: string;
   #o: Required<RedisEngineOptions>;
-  #link: RedisLink;
+  /** Made by `start`, once npm:redis is loaded. */
+  #link: RedisLink | null = null;
   #events: EngineEvents = { message: () => {} };
   #rooms = new Map<string, JoinedRoom>();
   /** What this instance knows of each room (the newest position seen, with its message's ts). */
@@ -95,16 +97,6 @@ export class RedisEngine implements Engine {
     };
     this.instanceId = this.#o.instanceId;
     this.#presence = new PresenceTable(this.#o.keyPrefix, this.instanceId);
-    this.#link = new RedisLink({
-      url: this.#o.url,
-      logger: this.#o.logger,
-      commandTimeoutMs: this.#o.commandTimeoutMs,
-      pingIntervalMs: this.#o.pingIntervalMs,
-      now: this.#o.now,
-      onSubscriberReady: () => {
-        for (const room of this.#rooms.values()) room.feed.catchUp();
-      },
-    });
     this.#tick = new RedisTick({
       presence: this.#presence,
       rooms: this.#rooms,
@@ -116,17 +108,29 @@ export class RedisEngine implements Engine {
   }
 
   get healthy(): boolean {
-    return !this.#closed && this.#link.healthy;
+    return !this.#closed && this.#link !== null && this.#link.healthy;
   }
 
   async start(events: EngineEvents): Promise<void> {
     this.#events = events;
+    await loadRedis();
+    if (this.#closed) throw new Error("the Redis engine was closed before it started");
+    const link = this.#link = new RedisLink({
+      url: this.#o.url,
+      logger: this.#o.logger,
+      commandTimeoutMs: this.#o.commandTimeoutMs,
+      pingIntervalMs: this.#o.pingIntervalMs,
+      now: this.#o.now,
+      onSubscriberReady: () => {
+        for (const room of this.#rooms.values()) room.feed.catchUp();
+      },
+    });
     this.#store = await RedisStore.create({
       ...this.#o,
-      send: (args) => this.#link.send(args),
+      send: (args) => link.send(args),
     });
-    await this.#link.connect(this.#o.commandTimeoutMs);
-    await this.#link.subscribe(this.#commands, this.#onCommand);
+    await link.connect(this.#o.commandTimeoutMs);
+    await link.subscribe(this.#commands, this.#onCommand);
     this.#tick.schedule();
   }
 
@@ -149,12 +153,17 @@ export class RedisEngine implements Engine {
 
   async command(command: EngineCommand): Promise<void> {
     const payload = JSON.stringify({ origin: this.instanceId, command });
-    await this.#link.send(["PUBLISH", this.#commands, payload]);
+    await this.#liveLink.send(["PUBLISH", this.#commands, payload]);
   }
 
   get #started(): RedisStore {
     if (!this.#store) throw new Error("the Redis engine is not started");
     return this.#store;
+  }
+
+  get #liveLink(): RedisLink {
+    if (!this.#link) throw new Error("the Redis engine is not started");
+    return this.#link;
   }
 
   async publish(draft: Draft): Promise<PublishResult> {
@@ -210,7 +219,7 @@ export class RedisEngine implements Engine {
     const joined: JoinedRoom = { feed, listener, suspect: null };
     this.#rooms.set(room, joined);
     try {
-      await this.#link.subscribe(roomKeys(this.#o.keyPrefix, room).channel, listener);
+      await this.#liveLink.subscribe(roomKeys(this.#o.keyPrefix, room).channel, listener);
       const { epoch, offset } = await this.#read(room, null, 0, 0, 0);
       if (this.#rooms.get(room) === joined) feed.start(epoch, offset);
     } catch (err) {
@@ -228,7 +237,7 @@ export class RedisEngine implements Engine {
     // Other instances stop counting and listing this one's members in the room soon.
     if (this.#presence.changed) this.#tick.schedule(50);
     const channel = roomKeys(this.#o.keyPrefix, room).channel;
-    this.#link.unsubscribe(channel, joined.listener).catch(() => {});
+    this.#link?.unsubscribe(channel, joined.listener).catch(() => {});
   }
 
   async recover(
@@ -330,9 +339,9 @@ export class RedisEngine implements Engine {
   async close(): Promise<void> {
     if (this.#closed) return;
     for (const room of [...this.#rooms.keys()]) this.leave(room);
-    if (this.#link.healthy) await this.#tick.run().catch(() => {});
+    if (this.#link?.healthy) await this.#tick.run().catch(() => {});
     this.#closed = true;
     this.#tick.stop();
-    await this.#link.close();
+    await this.#link?.close();
   }
 }
