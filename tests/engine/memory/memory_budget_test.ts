@@ -119,3 +119,50 @@ Deno.test("memory budget: rooms nobody wrote in are cheap and expire", async () 
   e.maintain(101);
   assert.equal(e.roomCount(), 0, "idle rooms past ROOM_TTL_MS are forgotten");
 });
+
+Deno.test("memory budget: MAX_ROOMS and ROOM_TTL_MS take the room idle the longest, by when it went idle last", async () => {
+  let now = 0;
+  const { e } = engine({ maxRooms: 3, roomTtlMs: 100, now: () => now });
+  for (const name of ["a", "b", "c"]) {
+    await e.join(name);
+    e.leave(name);
+    now += 10;
+  }
+  await e.join("a"); // a is busy again, then idle again: now the newest idle room
+  e.leave("a");
+  await e.join("d"); // full: the room idle the longest (b) makes way
+  assert.equal(e.position("b"), null, "b was idle the longest");
+  assert.notEqual(e.position("a"), null);
+  assert.notEqual(e.position("c"), null);
+  now = 125; // c went idle at 20, a at 30, d is joined
+  e.maintain(now);
+  assert.equal(e.position("c"), null, "past ROOM_TTL_MS since it went idle");
+  assert.notEqual(e.position("a"), null, "a went idle at 30: 90 ms ago");
+  assert.notEqual(e.position("d"), null, "d has a member");
+  // Many rooms going idle again and again keep the order right and the engine within MAX_ROOMS.
+  for (let i = 0; i < 5000; i++) {
+    const name = `r${i % 7}`;
+    await e.join(name);
+    e.leave(name);
+    assert.ok(e.roomCount() <= 3, `rooms ${e.roomCount()} at ${i}`);
+  }
+  assert.notEqual(e.position("d"), null, "the room with a member stays throughout");
+});
+
+Deno.test("memory budget: a room busy while the idle order is made again is still forgotten once idle", async () => {
+  let now = 0;
+  const { e } = engine({ maxRooms: 5000, roomTtlMs: 100, now: () => now });
+  await e.join("busy");
+  e.leave("busy");
+  await e.join("busy"); // its first idle place is now stale
+  // Enough rooms going idle again to make the order be made again (past 2 × rooms + 1024).
+  for (let i = 0; i < 4000; i++) {
+    await e.join(`r${i % 3}`);
+    e.leave(`r${i % 3}`);
+  }
+  e.leave("busy");
+  now = 1000;
+  e.maintain(now);
+  assert.equal(e.position("busy"), null, "idle past ROOM_TTL_MS: forgotten");
+  assert.equal(e.roomCount(), 0);
+});
