@@ -105,6 +105,18 @@ testWithPermissions("bench rooms layout: R distinct rooms per client, rooms of a
   assert.deepEqual(sent.flat().sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i));
 });
 
+/** Runs `deno task bench` with `args` (from the project's root); its stdout, asserting success. */
+async function runBench(args: string[]): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "bench/run.ts", ...args],
+    cwd: new URL("../../", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(out.success, `bench failed: ${new TextDecoder().decode(out.stderr)}`);
+  return new TextDecoder().decode(out.stdout);
+}
+
 testWithPermissions({
   name:
     "bench --quick: every scenario runs (on both servers; api-publish over HTTP and a socket; " +
@@ -112,14 +124,7 @@ testWithPermissions({
   async fn() {
     const json = await Deno.makeTempFile({ suffix: ".json" });
     try {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", "bench/run.ts", "--quick", "--json", json],
-        cwd: new URL("../../", import.meta.url).pathname,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const stdout = new TextDecoder().decode(out.stdout);
-      assert.ok(out.success, `bench failed: ${new TextDecoder().decode(out.stderr)}`);
+      const stdout = await runBench(["--quick", "--json", json]);
       for (
         const heading of [
           "### fanout (",
@@ -277,25 +282,15 @@ testWithPermissions({
   async fn() {
     const json = await Deno.makeTempFile({ suffix: ".json" });
     try {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          "bench/run.ts",
-          "--quick",
-          "--engine",
-          "kv",
-          "--scenario",
-          "fanout-rate",
-          "--json",
-          json,
-        ],
-        cwd: new URL("../../", import.meta.url).pathname,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const stdout = new TextDecoder().decode(out.stdout);
-      assert.ok(out.success, `bench failed: ${new TextDecoder().decode(out.stderr)}`);
+      const stdout = await runBench([
+        "--quick",
+        "--engine",
+        "kv",
+        "--scenario",
+        "fanout-rate",
+        "--json",
+        json,
+      ]);
       assert.match(stdout, /\| figure \| Fanout memory \| Fanout KV \| KV \/ memory \|/);
       assert.match(stdout, /\| ack p99 \(ms\) \| [\d.]+ \| [\d.]+ \| [\d.]+× \|/);
       const rows: Rows = JSON.parse(await Deno.readTextFile(json));
@@ -439,14 +434,7 @@ testWithPermissions({
   async fn() {
     // The naive baseline started as a peer command: the path a Bun or Node peer takes.
     const peer = `${Deno.execPath()} run --allow-net --allow-env bench/baseline_naive.ts`;
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "bench/run.ts", "--quick", "--scenario", "fanout-rate", "--peer", peer],
-      cwd: new URL("../../", import.meta.url).pathname,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stdout = new TextDecoder().decode(out.stdout);
-    assert.ok(out.success, `bench failed: ${new TextDecoder().decode(out.stderr)}`);
+    const stdout = await runBench(["--quick", "--scenario", "fanout-rate", "--peer", peer]);
     assert.ok(stdout.includes(`; baseline: ${peer})`), stdout);
     assert.match(stdout, /\| lost \| 0 \| 0 \|/);
   },
