@@ -25,7 +25,7 @@ import { LocalMembers } from "../local_members.ts";
 import { RoomLog } from "./room_log.ts";
 import { randomToken } from "../../shared/ids.ts";
 import { textHash } from "../../shared/text_hash.ts";
-import { Fifo } from "../../shared/fifo.ts";
+import { RecencyQueue } from "../../shared/recency_queue.ts";
 
 /** Options of {@linkcode MemoryEngine}. */
 export interface MemoryEngineOptions {
@@ -55,7 +55,7 @@ interface MemoryRoom {
   members: number;
   idleSince: number;
   /** How many places `#idleOrder` holds for it (only the latest counts). */
-  idleQueued: number;
+  queued: number;
 }
 
 /** Share of the history budget freed at once when it is exceeded (so trims are rare). */
@@ -82,7 +82,7 @@ export class MemoryEngine implements Engine {
    * from its start walks over the places its deleted entries left: at `MAX_ROOMS` every new room
    * cost 8-40 µs more and more). A room idle again has a later place; older ones are skipped.
    */
-  #idleOrder = new Fifo<MemoryRoom>();
+  #idleOrder = new RecencyQueue<MemoryRoom>();
   /** History bytes of every room together. */
   #bytes = 0;
   #options: Required<MemoryEngineOptions>;
@@ -134,7 +134,7 @@ export class MemoryEngine implements Engine {
         refs: null,
         members: 0,
         idleSince: now(),
-        idleQueued: 0,
+        queued: 0,
       };
       this.#rooms.set(name, room);
       this.#markIdle(room);
@@ -145,28 +145,18 @@ export class MemoryEngine implements Engine {
   /** `room` has no members from now on: the newest idle room. */
   #markIdle(room: MemoryRoom): void {
     this.#idle.set(room.name, room);
-    room.idleQueued++;
-    this.#idleOrder.push(room);
-    if (this.#idleOrder.length <= 2 * this.#rooms.size + 1024) return;
-    // Older places of rooms idle again pile up: the order is made again from `#idle`'s (every
-    // room's count starts again, busy rooms' too: their old places are gone).
-    this.#idleOrder.clear();
-    for (const held of this.#rooms.values()) held.idleQueued = 0;
-    for (const idle of this.#idle.values()) {
-      idle.idleQueued = 1;
-      this.#idleOrder.push(idle);
-    }
+    this.#idleOrder.touch(room);
+    // Busy rooms' counts start again too when the order is made again: their places are gone.
+    this.#idleOrder.compact(
+      this.#rooms.size,
+      () => this.#idle.values(),
+      () => this.#rooms.values(),
+    );
   }
 
-  /** The room idle the longest, if any (older places of rooms idle again are dropped). */
+  /** The room idle the longest, if any. */
   #oldestIdle(): MemoryRoom | undefined {
-    const order = this.#idleOrder;
-    for (let room = order.peek(); room !== undefined; room = order.peek()) {
-      if (room.idleQueued === 1 && this.#idle.get(room.name) === room) return room;
-      order.shift();
-      room.idleQueued--;
-    }
-    return undefined;
+    return this.#idleOrder.oldest((room) => this.#idle.get(room.name) === room);
   }
 
   /** Forgets a room and its history (its next joiner gets a new epoch). */
