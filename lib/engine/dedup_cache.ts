@@ -131,11 +131,6 @@ export class DedupCache {
     if (lifeLeft > 0) this.forgottenUntil = Math.max(this.forgottenUntil, entry.at + lifeLeft);
     return true;
   }
-
-  /** Forgets refs older than the TTL (of every room sharing the ledger). */
-  sweep(now: number): void {
-    this.#ledger.sweep(now);
-  }
 }
 
 /**

@@ -58,20 +58,21 @@ Deno.test("DedupCache remembers refs for the TTL, then forgets them", () => {
 });
 
 Deno.test("DedupCache: a ref set again before it expired lives from its last set (a peer's copy of a commit)", () => {
-  const cache = new DedupCache(1000);
+  const ledger = new RefLedger(1000);
+  const cache = new DedupCache(1000, ledger);
   cache.set("k", { offset: 1, ts: 0, hash: 1 }, 0);
   cache.set("j", { offset: 2, ts: 100, hash: 2 }, 100);
   cache.set("k", { offset: 1, ts: 0, hash: 1 }, 900);
-  cache.sweep(1050);
+  ledger.sweep(1050);
   assert.deepEqual(
     cache.get("k", 1050),
     { offset: 1, ts: 0, hash: 1 },
     "k's first time is not its last",
   );
   assert.deepEqual(cache.get("j", 1050), { offset: 2, ts: 100, hash: 2 });
-  cache.sweep(1101);
+  ledger.sweep(1101);
   assert.equal(cache.size, 1, "j expired");
-  cache.sweep(1901);
+  ledger.sweep(1901);
   assert.equal(cache.size, 0, "k expired 1000 ms after its last set");
 });
 
