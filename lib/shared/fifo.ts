@@ -59,6 +59,28 @@ export class Fifo<T> {
     return item;
   }
 
+  /**
+   * Keeps only the items `keep` accepts, in their order (O(length)).
+   *
+   * @example
+   * ```ts
+   * const queue = new Fifo<number>();
+   * [1, 2, 3, 4].forEach((n) => queue.push(n));
+   * queue.retain((n) => n % 2 === 0);
+   * queue.shift(); // 2
+   * ```
+   */
+  retain(keep: (item: T) => boolean): void {
+    const kept: T[] = [];
+    const items = this.#items;
+    for (let i = this.#head; i < items.length; i++) {
+      const item = items[i] as T;
+      if (keep(item)) kept.push(item);
+    }
+    this.#items = kept;
+    this.#head = 0;
+  }
+
   /** Empties the queue. */
   clear(): void {
     this.#items = [];

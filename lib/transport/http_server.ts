@@ -9,7 +9,8 @@
  * @module
  */
 
-import { realTimers, settleWithin, type Timers } from "../shared/timers.ts";
+import { CoalescedTimers } from "../shared/coalesced_timers.ts";
+import { settleWithin, type Timers } from "../shared/timers.ts";
 import {
   type ConnectionInfo,
   type ConnLike,
@@ -68,7 +69,10 @@ export interface HttpServerOptions {
   /** A handler threw. */
   onError?: (err: unknown) => void;
   now?: () => number;
-  /** Timers (default `setTimeout` and `clearTimeout`). */
+  /**
+   * Timers of the connections' deadlines and the server's own (default: `CoalescedTimers` on
+   * `setTimeout`, one runtime timer per delay).
+   */
   timers?: Timers;
 }
 
@@ -110,7 +114,7 @@ export class HttpServer {
 
   constructor(options: HttpServerOptions) {
     this.#o = options;
-    this.#timers = options.timers ?? realTimers;
+    this.#timers = options.timers ?? new CoalescedTimers();
     this.#serving = {
       handler: options.handler,
       origin: options.origin,

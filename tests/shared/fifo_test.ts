@@ -32,3 +32,16 @@ Deno.test("Fifo: clear empties it, and it works again after", () => {
   queue.push("c");
   assert.equal(queue.shift(), "c");
 });
+
+Deno.test("Fifo: retain keeps the accepted items in order, after shifts too", () => {
+  const queue = new Fifo<number>();
+  for (let i = 0; i < 10; i++) queue.push(i);
+  queue.shift();
+  queue.shift();
+  queue.retain((n) => n % 3 !== 0);
+  assert.equal(queue.length, 5);
+  const out: number[] = [];
+  queue.push(10);
+  while (queue.length > 0) out.push(queue.shift()!);
+  assert.deepEqual(out, [2, 4, 5, 7, 8, 10]);
+});
