@@ -51,7 +51,16 @@ export function nowUs(): number {
  * ```
  */
 export function clientTextFrame(text: string): Uint8Array {
-  return maskedFrame({ opcode: Op.text, payload: text, mask: ZERO_KEY });
+  const payload = enc.encode(text);
+  const len = payload.length;
+  const ext = len < 126 ? 0 : len < 65536 ? 2 : 8;
+  // Header, then the mask key (zeros, as the array starts), then the payload XOR zero: itself.
+  const out = new Uint8Array(2 + ext + 4 + len);
+  out[0] = 0x80 | Op.text;
+  out[1] = 0x80 | (ext === 0 ? len : ext === 2 ? 126 : 127);
+  for (let i = 0, l = len; i < ext; i++, l = Math.floor(l / 256)) out[1 + ext - i] = l & 0xff;
+  out.set(payload, 2 + ext + 4);
+  return out;
 }
 
 /**

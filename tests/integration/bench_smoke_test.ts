@@ -15,7 +15,7 @@ import { FrameScanner } from "../../bench/frame_scanner.ts";
 import { clientTextFrame } from "../../bench/load_client.ts";
 import { median } from "../../bench/report.ts";
 import { roomsEnv, roomsLayout } from "../../bench/rooms_scenario.ts";
-import { maskedFrame } from "../helpers/masked_frames.ts";
+import { maskedFrame, Op } from "../helpers/masked_frames.ts";
 import { testWithPermissions } from "../helpers/requires.ts";
 
 /**
@@ -427,6 +427,11 @@ testWithPermissions("bench client frames are masked text frames with the payload
   assert.equal((frame[2] << 8) | frame[3], 200);
   assert.deepEqual([...frame.subarray(4, 8)], [0, 0, 0, 0]);
   assert.equal(new TextDecoder().decode(frame.subarray(8)), "x".repeat(200));
+  for (const len of [0, 5, 125, 126, 65535, 65536, 70_000]) {
+    const text = "é".repeat(len >> 1) + "y".repeat(len & 1);
+    const want = maskedFrame({ opcode: Op.text, payload: text, mask: [0, 0, 0, 0] });
+    assert.deepEqual(clientTextFrame(text), want, `${len} bytes`);
+  }
 });
 
 testWithPermissions({
