@@ -17,7 +17,13 @@ import type { Connection } from "./connection.ts";
 import type { Logger } from "../shared/log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
-import { type CachedFrame, RoomRun, type RunHolder, type RunSlice } from "./room_run.ts";
+import {
+  type CachedFrame,
+  type FrameEncoder,
+  RoomRun,
+  type RunHolder,
+  type RunSlice,
+} from "./room_run.ts";
 
 /** Options of {@linkcode Outbound}. */
 export interface OutboundOptions {
@@ -85,6 +91,36 @@ function piecesOf(queue: (string | RunSlice)[]): (string | Uint8Array)[] | null 
     pieces[i] = bytes.subarray(starts[part.from], starts[part.to] - 1);
   }
   return pieces;
+}
+
+/**
+ * The pieces of plain mode's frames for `queue`: its texts, and its ranges of flushed runs as
+ * ranges of the runs' frames (encoded once per run by `socket`). Null when a range is of a run
+ * still growing.
+ */
+function framePiecesOf(
+  queue: (string | RunSlice)[],
+  socket: FrameEncoder,
+): (string | Uint8Array)[] | null {
+  const pieces: (string | Uint8Array)[] = new Array(queue.length);
+  for (let i = 0; i < queue.length; i++) {
+    const part = queue[i];
+    if (typeof part === "string") {
+      pieces[i] = part;
+      continue;
+    }
+    if (!part.run.sealed) return null;
+    const { bytes, starts } = part.run.frames(socket);
+    pieces[i] = bytes.subarray(starts[part.from], starts[part.to]);
+  }
+  return pieces;
+}
+
+/** Texts in `queue`, its ranges counted out. */
+function textCount(queue: (string | RunSlice)[]): number {
+  let n = 0;
+  for (const part of queue) n += typeof part === "string" ? 1 : part.to - part.from;
+  return n;
 }
 
 /** Ends `conn`'s open range of a run: it goes into the queue (a single text as itself). */
@@ -372,6 +408,13 @@ export class Outbound {
         return 1;
       }
     }
+    if (!texts && !conn.json && socket.joinTextFrames && socket.encodeTextsAt) {
+      const pieces = framePiecesOf(queue, socket as FrameEncoder);
+      if (pieces !== null) {
+        socket.sendFrame!(socket.joinTextFrames(pieces));
+        return textCount(queue);
+      }
+    }
     const parts = texts ? queue as string[] : expand(queue);
     return this.#send(conn, parts, cache?.of(parts));
   }
@@ -389,6 +432,12 @@ export class Outbound {
       // The run's bytes, which the frames of its senders are copied from too.
       socket.sendFrame!(entry.frame ??= socket.encodeTextPieces([run.payload().bytes]));
       return 1;
+    }
+    if (!conn.json && run.sealed && socket.encodeTextsAt) {
+      // The run's frames (its first `count`), which the frames of its senders are cut from too.
+      const { bytes, starts } = run.frames(socket as FrameEncoder);
+      socket.sendFrame!(count === texts.length ? bytes : bytes.subarray(0, starts[count]));
+      return count;
     }
     return this.#send(conn, entry.parts, entry);
   }

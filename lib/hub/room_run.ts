@@ -37,6 +37,15 @@ export class RoomRun {
   /** Set when the pass is flushed: no text is added any more. */
   sealed = false;
   #payload: RunPayload | null = null;
+  #frames: RunFrames | null = null;
+
+  /**
+   * Plain mode: the texts as text frames back to back, with where each starts (made once, for a
+   * sealed run, by `by`: the socket's encoding), so that a range of texts is a range of bytes.
+   */
+  frames(by: FrameEncoder): RunFrames {
+    return this.#frames ??= by.encodeTextsAt(this.texts);
+  }
 
   /**
    * The texts joined with newlines as UTF-8 (made once, for a sealed run), with where each text
@@ -67,6 +76,17 @@ export interface RunPayload {
   bytes: Uint8Array;
   /** Byte offset of text `i` (and one past the end: its length plus one), or null. */
   starts: number[] | null;
+}
+
+/** A run's texts as text frames back to back, and where each starts (and the last ends). */
+export interface RunFrames {
+  bytes: Uint8Array;
+  starts: number[];
+}
+
+/** What encodes a plain run's frames: a socket that has `encodeTextsAt`. */
+export interface FrameEncoder {
+  encodeTextsAt(texts: readonly string[]): RunFrames;
 }
 
 const encoder = new TextEncoder();

@@ -38,7 +38,17 @@ export interface SocketLike {
    * are (parts of a payload many frames share).
    */
   encodeTextPieces?(pieces: readonly (string | Uint8Array)[]): Uint8Array;
-  /** Sends what `encodeText`, `encodeTexts` or `encodeTextPieces` made. */
+  /**
+   * Encodes text frames back to back with where each starts (`starts[i]`, and the end after the
+   * last): plain mode's frames of a room's run, which `joinTextFrames` takes ranges of.
+   */
+  encodeTextsAt?(texts: readonly string[]): { bytes: Uint8Array; starts: number[] };
+  /**
+   * Text frames back to back from `pieces`: strings encoded as text frames, bytes (ranges of
+   * `encodeTextsAt`'s) copied as they are (a plain queue holding parts of a shared run).
+   */
+  joinTextFrames?(pieces: readonly (string | Uint8Array)[]): Uint8Array;
+  /** Sends what `encodeText`, `encodeTexts`, `encodeTextPieces` or `joinTextFrames` made. */
   sendFrame?(frame: Uint8Array): void;
   close(code?: number, reason?: string): void;
 }

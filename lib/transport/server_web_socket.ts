@@ -16,11 +16,14 @@ import {
   encodeFrame,
   encodeTextFrame,
   encodeTextFrames,
+  encodeTextFramesAt,
   encodeTextPieces,
   type FrameEvents,
   FrameReader,
   type InboundBudget,
+  joinTextFrames,
   Opcode,
+  type TextFrames,
 } from "./ws_frames.ts";
 
 /** The connection under a socket: `Deno.Conn` satisfies it. */
@@ -223,6 +226,23 @@ export class ServerWebSocket {
    */
   encodeTexts(texts: readonly string[]): Uint8Array {
     return encodeTextFrames(texts);
+  }
+
+  /**
+   * Encodes `texts` as text frames back to back with where each starts, for
+   * {@linkcode ServerWebSocket.joinTextFrames}: plain mode's frames of a room's run.
+   */
+  encodeTextsAt(texts: readonly string[]): TextFrames {
+    return encodeTextFramesAt(texts);
+  }
+
+  /**
+   * Text frames back to back from `pieces`: strings encoded, bytes (ranges of
+   * {@linkcode ServerWebSocket.encodeTextsAt}'s) copied as they are, for
+   * {@linkcode ServerWebSocket.sendFrame}.
+   */
+  joinTextFrames(pieces: readonly (string | Uint8Array)[]): Uint8Array {
+    return joinTextFrames(pieces);
   }
 
   /**

@@ -99,18 +99,72 @@ export function encodeTextFrame(text: string): Uint8Array {
  */
 export function encodeTextFrames(texts: readonly string[]): Uint8Array {
   if (texts.length === 1) return encodeTextFrame(texts[0]);
+  return encodeTextFramesAt(texts).bytes;
+}
+
+/** Text frames back to back, and where each starts. */
+export interface TextFrames {
+  bytes: Uint8Array;
+  /** Byte offset of frame `i`, and the end of the last one at `starts[texts.length]`. */
+  starts: number[];
+}
+
+/**
+ * Encodes `texts` as text frames back to back, with where each frame starts: frames `i` to
+ * `j - 1` are `bytes.subarray(starts[i], starts[j])`, whatever the characters (plain mode's frames
+ * of a room's run, which the queues holding parts of it are cut from: {@linkcode joinTextFrames}).
+ *
+ * @example
+ * ```ts
+ * const { bytes, starts } = encodeTextFramesAt(["a", "bc", "d"]);
+ * bytes.subarray(starts[1], starts[3]); // the frames of "bc" and "d"
+ * ```
+ */
+export function encodeTextFramesAt(texts: readonly string[]): TextFrames {
   const payloads: Uint8Array[] = new Array(texts.length);
+  const starts: number[] = new Array(texts.length + 1);
   let size = 0;
   for (let i = 0; i < texts.length; i++) {
     const payload = payloads[i] = encoder.encode(texts[i]);
+    starts[i] = size;
     size += sentHeaderLength(payload.length) + payload.length;
+  }
+  starts[texts.length] = size;
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const payload of payloads) {
+    at = writeHeader(bytes, at, Opcode.text, payload.length);
+    bytes.set(payload, at);
+    at += payload.length;
+  }
+  return { bytes, starts };
+}
+
+/**
+ * Text frames back to back in one buffer from `pieces`: a string is encoded as a text frame, bytes
+ * are whole frames already (a range of {@linkcode encodeTextFramesAt}'s) and are copied as they
+ * are; a lone piece of bytes is returned itself.
+ *
+ * @example
+ * ```ts
+ * const run = encodeTextFramesAt(["a", "b", "c"]);
+ * joinTextFrames([run.bytes.subarray(run.starts[1], run.starts[3]), "d"]); // frames b, c, d
+ * ```
+ */
+export function joinTextFrames(pieces: readonly (string | Uint8Array)[]): Uint8Array {
+  if (pieces.length === 1 && typeof pieces[0] !== "string") return pieces[0];
+  const frames: Uint8Array[] = new Array(pieces.length);
+  let size = 0;
+  for (let i = 0; i < pieces.length; i++) {
+    const piece = pieces[i];
+    const frame = frames[i] = typeof piece === "string" ? encodeTextFrame(piece) : piece;
+    size += frame.length;
   }
   const out = new Uint8Array(size);
   let at = 0;
-  for (const payload of payloads) {
-    at = writeHeader(out, at, Opcode.text, payload.length);
-    out.set(payload, at);
-    at += payload.length;
+  for (const frame of frames) {
+    out.set(frame, at);
+    at += frame.length;
   }
   return out;
 }

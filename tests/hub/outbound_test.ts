@@ -272,3 +272,29 @@ Deno.test("outbound: members that got all of a run's texts share one frame of it
   const got = peers.map(({ tcp }) => serverFrames(tcp.bytes()).map((f) => f.text!));
   assert.deepEqual(got, [["b\nc"], ["a\nc"], ["a\nb"], ["a\nb\nc"]]);
 });
+
+Deno.test("outbound: plain mode encodes a run's texts once; senders' frames are cut from it", async () => {
+  const { out, peers } = overTcp(false, 4);
+  const room: RunHolder = { jsonRun: null, plainRun: null };
+  const encodings = countEncodings(peers);
+  let runEncodings = 0;
+  for (const { conn } of peers) {
+    const socket = conn.socket as ServerWebSocket;
+    const encodeTextsAt = socket.encodeTextsAt.bind(socket);
+    socket.encodeTextsAt = (texts) => (runEncodings++, encodeTextsAt(texts));
+  }
+  // Sender 0 sends "a", 1 "b" (and gets an error frame of its own between), 2 "ü" (not ASCII).
+  for (const [sender, text] of [[0, "a"], [1, "b"], [2, "ü"]] as const) {
+    const run = out.run(room, false);
+    const at = run.texts.push(text) - 1;
+    for (const [i, { conn }] of peers.entries()) if (i !== sender) out.queueRun(conn, run, at);
+    if (sender === 1) out.queue(peers[1].conn, "error: own");
+  }
+  out.flushAll();
+  await tick();
+  assert.equal(runEncodings, 1, "the run's frames, once for every member");
+  // Connection 1's queue holds single texts only (a one-text range is queued as its text).
+  assert.equal(encodings.count, 1, "no text encoded again but connection 1's");
+  const got = peers.map(({ tcp }) => serverFrames(tcp.bytes()).map((f) => f.text!));
+  assert.deepEqual(got, [["b", "ü"], ["a", "error: own", "ü"], ["a", "b"], ["a", "b", "ü"]]);
+});

@@ -14,10 +14,12 @@ import {
   encodeFrame,
   encodeTextFrame,
   encodeTextFrames,
+  encodeTextFramesAt,
   encodeTextPieces,
   FrameReader,
   type FrameReaderOptions,
   type InboundBudget,
+  joinTextFrames,
   Opcode,
 } from "../../lib/transport/ws_frames.ts";
 import {
@@ -112,6 +114,34 @@ Deno.test("encodeTextFrames: the texts as text frames back to back, every header
   assert.ok(frames.every((f) => f.fin && f.opcode === Opcode.text));
   assert.equal(out.length, texts.reduce((n, t) => n + encodeTextFrame(t).length, 0));
   assert.deepEqual([...encodeTextFrames(["hi"])], [...encodeTextFrame("hi")]);
+});
+
+Deno.test("encodeTextFramesAt: every range of frames is a range of bytes, whatever the characters", () => {
+  const texts = ["hi", "héllo", "x".repeat(125), "y".repeat(126), "é".repeat(40_000), "", "😀"];
+  const { bytes, starts } = encodeTextFramesAt(texts);
+  assert.deepEqual([...bytes], [...encodeTextFrames(texts)]);
+  assert.equal(starts.length, texts.length + 1);
+  assert.equal(starts[texts.length], bytes.length);
+  for (let from = 0; from < texts.length; from++) {
+    for (let to = from + 1; to <= texts.length; to++) {
+      const cut = serverFrames(bytes.subarray(starts[from], starts[to])).map((f) => f.text);
+      assert.deepEqual(cut, texts.slice(from, to), `frames ${from} to ${to}`);
+    }
+  }
+});
+
+Deno.test("joinTextFrames: strings as new frames, frames as they are, in order; a lone frame is itself", () => {
+  const run = encodeTextFramesAt(["a", "bé", "c".repeat(300)]);
+  const range = run.bytes.subarray(run.starts[1], run.starts[3]);
+  const out = joinTextFrames(["own", range, "ü".repeat(70)]);
+  assert.deepEqual(serverFrames(out).map((f) => f.text), [
+    "own",
+    "bé",
+    "c".repeat(300),
+    "ü".repeat(70),
+  ]);
+  assert.equal(joinTextFrames([range]), range);
+  assert.deepEqual([...joinTextFrames(["x", "y"])], [...encodeTextFrames(["x", "y"])]);
 });
 
 Deno.test("encodeTextPieces: strings and UTF-8 bytes joined with newlines in one frame, every header size", () => {
