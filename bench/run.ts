@@ -21,7 +21,7 @@
  */
 
 import { API_ENV, runApiPublish } from "./api_publish_scenario.ts";
-import { runConnect, runIdle, runJoinStorm } from "./connect_scenarios.ts";
+import { runConnect, runConnectPasses, runIdle, runJoinStorm } from "./connect_scenarios.ts";
 import { FANOUT_COLUMNS, runFanout } from "./fanout_scenario.ts";
 import { roomsEnv, roomsLayout, type RoomsPhase, runRoomsPhase } from "./rooms_scenario.ts";
 import { runRestart } from "./restart_scenario.ts";
@@ -92,6 +92,9 @@ const ROOMS_COLUMNS: Column[] = [
   { key: "failedConnections", label: "failed connections" },
   { key: "refused", label: "refused frames and handshakes (server)" },
 ];
+/** Passes of `connect` after its first (the warm figures are their median). */
+const CONNECT_WARM_PASSES = 3;
+
 /** How long the `idle` scenario waits after the last welcome before its settled reading. */
 const IDLE_SETTLE_SECONDS = 40;
 
@@ -112,10 +115,15 @@ const COLUMNS: Record<ServerScenario, Column[]> = {
     { key: "rssAfter", label: "server RSS with all connected (bytes)" },
   ],
   "connect": [
-    { key: "perSec", label: "connections accepted/s" },
-    { key: "serverCpu", label: "server CPU (% of a core)" },
-    { key: "serverUsPerConnection", label: "server CPU per connection (µs)" },
-    { key: "failed", label: "failed connections" },
+    { key: "perSec", label: "connections accepted/s (first pass)" },
+    { key: "serverCpu", label: "server CPU (% of a core, first pass)" },
+    { key: "serverUsPerConnection", label: "server CPU per connection (µs, first pass)" },
+    { key: "perSecWarm", label: "connections accepted/s (median of the next 3 passes)" },
+    {
+      key: "serverUsPerConnectionWarm",
+      label: "server CPU per connection (µs, median of the next 3 passes)",
+    },
+    { key: "failedAll", label: "failed connections (every pass)" },
   ],
   "join-storm": [
     { key: "allUpgradedMs", label: "time until all upgraded (101) (ms)" },
@@ -168,7 +176,7 @@ async function runOne(
         // 40 s idle: past V8's first 30 s, when its memory reducer does not run yet.
         return { ...await runIdle(server, p.clients, flags.quick ? 0 : IDLE_SETTLE_SECONDS) };
       case "connect":
-        return { ...await runConnect(server, p.clients) };
+        return { ...await runConnectPasses(server, p.clients, CONNECT_WARM_PASSES) };
       case "join-storm":
         return { ...await runJoinStorm(server, p.clients) };
     }

@@ -172,7 +172,8 @@ testWithPermissions({
         assert.equal(rows.idle[kind][0].connections, 50);
         assert.equal(rows.idle[kind][0].failed, 0);
         assert.ok(rows.idle[kind][0].rssAfter > 0);
-        assert.equal(rows.connect[kind][0].failed, 0);
+        assert.equal(rows.connect[kind][0].failedAll, 0);
+        assert.ok(rows.connect[kind][0].perSecWarm > 0, JSON.stringify(rows.connect[kind][0]));
         assert.equal(rows["join-storm"][kind][0].connections, 50);
       }
       const api = stdout.slice(stdout.indexOf("### api-publish ("));
