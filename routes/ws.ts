@@ -7,6 +7,7 @@
 import type { Hub } from "../lib/hub/hub.ts";
 import type { Upgrade } from "../lib/hub/upgraded_socket.ts";
 import type { RequestInfo } from "../lib/shared/request_info.ts";
+import type { HandshakeRequest } from "../lib/shared/handshake_request.ts";
 import type { Config } from "../lib/shared/config.ts";
 import type { Logger } from "../lib/shared/log.ts";
 import { addressKey, clientAddress } from "../lib/transport/client_address.ts";
@@ -55,7 +56,7 @@ function refuse(
  * ```
  */
 function requestAddress(
-  req: Request,
+  req: HandshakeRequest,
   info: RequestInfo | undefined,
   config: Pick<Config, "trustProxy">,
 ): string {
@@ -70,7 +71,7 @@ function requestAddress(
 async function authenticate(
   deps: WsDeps,
   verifier: TokenVerifier,
-  req: Request,
+  req: HandshakeRequest,
   room: string | null,
 ): Promise<Identity | Response> {
   const unauthorized = (reason: string, metric: string) =>
@@ -108,6 +109,16 @@ async function authenticate(
 }
 
 /**
+ * The WebSocket route's path.
+ *
+ * @example
+ * ```ts
+ * app.get(WS_PATH, (c) => handleWs(deps, c.req.raw, c.env));
+ * ```
+ */
+export const WS_PATH = "/ws";
+
+/**
  * Handles a WebSocket handshake: 503 while draining, full or at `MAX_ROOMS`, 429 for an address
  * over its limits; in auth mode 401 for a missing or refused token and 403 for a room it does not
  * grant (before anything else is looked at, so a plain GET says why); then 426 without an
@@ -122,7 +133,7 @@ async function authenticate(
  */
 export function handleWs(
   deps: WsDeps,
-  req: Request,
+  req: HandshakeRequest,
   info?: RequestInfo,
 ): Response | Promise<Response> {
   const { hub, config } = deps;
@@ -153,7 +164,7 @@ function draining(deps: WsDeps): Response {
 /** The checks that follow who the client is, then the upgrade and `hub.attach`. */
 function upgrade(
   deps: WsDeps,
-  req: Request,
+  req: HandshakeRequest,
   parsed: HandshakeResult,
   entry: AddressEntry,
   identity: Identity | null,

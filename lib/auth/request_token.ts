@@ -8,6 +8,7 @@
  */
 
 import { offeredProtocols } from "../shared/header_lists.ts";
+import type { HandshakeRequest } from "../shared/handshake_request.ts";
 
 /** Prefix of the subprotocol that carries a token. */
 export const TOKEN_PROTOCOL_PREFIX = "fanout.token.";
@@ -27,7 +28,7 @@ export type RequestToken =
  * requestToken(new Request("http://h/ws")); // { ok: true, token: null }
  * ```
  */
-export function requestToken(req: Request): RequestToken {
+export function requestToken(req: HandshakeRequest): RequestToken {
   const found = new Set<string>();
   const header = req.headers.get("authorization");
   if (header !== null) {

@@ -8,6 +8,7 @@
  */
 
 import type { SocketListener } from "../shared/socket_listener.ts";
+import type { HandshakeRequest } from "../shared/handshake_request.ts";
 
 /**
  * The part of a WebSocket a connection uses: its state, its buffer, sending and closing.
@@ -93,6 +94,6 @@ export interface UpgradedSocket extends SocketLike {
  * ```
  */
 export type Upgrade = (
-  req: Request,
+  req: HandshakeRequest,
   options: { protocol?: string; idleTimeout?: number },
 ) => { socket: UpgradedSocket; response: Response };

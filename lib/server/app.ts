@@ -11,7 +11,8 @@ import { handleIndex } from "../../routes/index.tsx";
 import { handleMetrics } from "../../routes/metrics.ts";
 import { operatorAuth } from "./operator_auth.ts";
 import { handleStats } from "../../routes/api/stats.ts";
-import { handleWs } from "../../routes/ws.ts";
+import { handleWs, WS_PATH } from "../../routes/ws.ts";
+import type { HandshakeRequest } from "../shared/handshake_request.ts";
 import { handlePublish } from "../../routes/api/messages.ts";
 import { handleBroadcast } from "../../routes/api/broadcast.ts";
 import { handleHistory } from "../../routes/api/history.ts";
@@ -55,6 +56,26 @@ export interface AppDeps {
   verifier: TokenVerifier | null;
 }
 
+/** The WebSocket route: its path and its handler, which reads only a request's URL and headers. */
+export interface WsRoute {
+  path: string;
+  handle: (req: HandshakeRequest, info?: RequestInfo) => Response | Promise<Response>;
+}
+
+/**
+ * The WebSocket route by itself, the same as the app's: for a server that reads requests itself
+ * and answers `GET /ws` without building a `Request` or going through the router.
+ *
+ * @example
+ * ```ts
+ * const route = wsRoute(deps);
+ * new HttpServer({ handler: app.fetch, webSocketRoute: route, ... });
+ * ```
+ */
+export function wsRoute(deps: AppDeps): WsRoute {
+  return { path: WS_PATH, handle: (req, info) => handleWs(deps, req, info) };
+}
+
 /**
  * Builds the Hono app over the server's shared state.
  *
@@ -67,7 +88,7 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   const operator = operatorAuth(deps);
-  app.get("/ws", (c) => handleWs(deps, c.req.raw, c.env as RequestInfo | undefined));
+  app.get(WS_PATH, (c) => handleWs(deps, c.req.raw, c.env as RequestInfo | undefined));
   app.get("/healthz", () => handleHealthz(deps));
   app.get("/api/stats", operator, () => handleStats(deps));
   app.get("/metrics", operator, () => handleMetrics(deps));

@@ -165,7 +165,8 @@ export function denoKvPeers(path: string): PeerChannel | null {
  */
 export const denoUpgrade: Upgrade = (req, options) =>
   servedHere(req) ? upgradeWebSocket(req, { protocol: options.protocol }) : Deno.upgradeWebSocket(
-    req,
+    // Not read by Fanout's own server: a request of `Deno.serve`, a `Request`.
+    req as Request,
     {
       idleTimeout: options.idleTimeout,
       ...(options.protocol ? { protocol: options.protocol } : {}),
@@ -255,6 +256,7 @@ export async function listen(
   const { logger, hub } = fanout.deps;
   const http = new HttpServer({
     handler: fanout.fetch,
+    webSocketRoute: fanout.webSocketRoute,
     origin: `http://${
       addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname
     }:${addr.port}`,

@@ -8,7 +8,7 @@
 import { type AssetStore, createAssetStore } from "../web/assets.ts";
 import { settleWithin } from "../shared/timers.ts";
 import type { Hono } from "hono";
-import { createApp } from "./app.ts";
+import { createApp, type WsRoute, wsRoute } from "./app.ts";
 import type { AppDeps } from "./app.ts";
 import type { MemoryUsage } from "../shared/memory_usage.ts";
 import type { RequestInfo } from "../shared/request_info.ts";
@@ -65,6 +65,11 @@ export interface Fanout {
   app: Hono;
   /** Answers a request; `info` carries the client's address (as `Deno.serve` gives it). */
   fetch: (req: Request, info?: RequestInfo) => Response | Promise<Response>;
+  /**
+   * The WebSocket route by itself: a server that reads requests itself answers `GET /ws` there
+   * as `fetch` would, without building a `Request` (`HttpServerOptions.webSocketRoute`).
+   */
+  webSocketRoute: WsRoute;
   deps: AppDeps;
   /** Starts the engine and the housekeeping timer. */
   start(): Promise<void>;
@@ -122,6 +127,7 @@ export function createFanout(config: Config, options: FanoutOptions): Fanout {
   return {
     app,
     fetch: (req, info) => app.fetch(req, info),
+    webSocketRoute: wsRoute(deps),
     deps,
     async start() {
       await keys;

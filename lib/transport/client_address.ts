@@ -7,6 +7,7 @@
  */
 
 import type { TrustProxy } from "../shared/config.ts";
+import type { HeaderReader } from "../shared/handshake_request.ts";
 
 /** The dotted-quad form of an IPv4 address (no leading zeros), or null when it is not one. */
 function ipv4(text: string): string | null {
@@ -108,7 +109,7 @@ export function isIpAddress(text: string): boolean {
  * clientAddress(headers, "10.0.0.2", { kind: "forwarded-for" }); // e.g. "203.0.113.9"
  * ```
  */
-export function clientAddress(headers: Headers, peer: string, trust: TrustProxy): string {
+export function clientAddress(headers: HeaderReader, peer: string, trust: TrustProxy): string {
   if (trust.kind === "off") return peer;
   const raw = headers.get(trust.kind === "header" ? trust.name : "x-forwarded-for");
   if (raw === null || raw.length > 1024) return peer;

@@ -19,6 +19,7 @@ import {
   type HttpLimits,
   refuseConnection,
   serveHttpConnection,
+  type WebSocketRoute,
 } from "./http_connection.ts";
 import type { ServerWebSocket } from "./server_web_socket.ts";
 
@@ -51,6 +52,8 @@ export type ConnectionRefusal =
 /** Options of {@linkcode HttpServer}. */
 export interface HttpServerOptions {
   handler: FetchHandler;
+  /** The WebSocket route, answered without a `Request` or the handler (see `serveHttpConnection`). */
+  webSocketRoute?: WebSocketRoute;
   limits: HttpLimits;
   /** Origin used for requests without a usable Host header. */
   origin: string;
@@ -117,6 +120,7 @@ export class HttpServer {
     this.#timers = options.timers ?? new CoalescedTimers();
     this.#serving = {
       handler: options.handler,
+      webSocketRoute: options.webSocketRoute,
       origin: options.origin,
       limits: options.limits,
       draining: () => this.#draining,

@@ -14,7 +14,10 @@ import {
   servedHere,
   serveHttpConnection,
   upgradeWebSocket,
+  type WebSocketRoute,
 } from "../../lib/transport/http_connection.ts";
+import type { HandshakeRequest } from "../../lib/shared/handshake_request.ts";
+import fc from "fast-check";
 import type { ServerWebSocket } from "../../lib/transport/server_web_socket.ts";
 import { FakeConn, tick, until } from "../helpers/fake_conn.ts";
 import { ManualTimers } from "../helpers/manual_timers.ts";
@@ -51,7 +54,11 @@ function echo(seen: Seen[]): FetchHandler {
   };
 }
 
-function start(handler: FetchHandler, limits: Partial<HttpLimits> = {}) {
+function start(
+  handler: FetchHandler,
+  limits: Partial<HttpLimits> = {},
+  webSocketRoute?: WebSocketRoute,
+) {
   const timers = new ManualTimers();
   const conn = new FakeConn();
   const sockets: ServerWebSocket[] = [];
@@ -61,6 +68,7 @@ function start(handler: FetchHandler, limits: Partial<HttpLimits> = {}) {
   const ended = Promise.withResolvers<void>();
   const outcome = serveHttpConnection(conn, INFO, {
     handler,
+    webSocketRoute,
     origin: ORIGIN,
     limits: { ...LIMITS, ...limits },
     draining: () => state.draining,
@@ -997,3 +1005,103 @@ Deno.test("serveHttpConnection: onPhase tells when a connection waits for a requ
   assert.deepEqual(idle, ["waiting", "busy", "waiting", "busy", "waiting"]);
   conn.end();
 });
+
+// --- the WebSocket route: no Request, no handler ---------------------------------------------------
+
+Deno.test("webSocketRoute: GET of its path reaches it with the head's URL and headers, and upgrades", async () => {
+  const seen: HandshakeRequest[] = [];
+  const handled: string[] = [];
+  const t = start(echoTo(handled), {}, {
+    path: "/ws",
+    handle: (req, info) => {
+      seen.push(req);
+      assert.equal(info, INFO);
+      assert.equal(req instanceof Request, false, "no Request built");
+      assert.equal(servedHere(req), true);
+      return upgradeWebSocket(req, { protocol: "fanout.v1" }).response;
+    },
+  });
+  t.conn.feed(UPGRADE.replace("GET /ws ", "GET /ws?room=a&x=%20 "));
+  await until(() => t.sockets.length === 1, "the upgrade");
+  assert.deepEqual(handled, []);
+  assert.equal(seen[0].url, "http://example.test/ws?room=a&x=%20");
+  assert.equal(seen[0].headers.get("Sec-WebSocket-Key"), "dGhlIHNhbXBsZSBub25jZQ==");
+  assert.equal(seen[0].headers.get("connection"), "keep-alive, Upgrade");
+  assert.equal(seen[0].headers.get("origin"), null);
+  const [res] = responses(t.conn.text());
+  assert.equal(res.status, 101);
+  assert.equal(res.get("sec-websocket-accept"), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+  assert.equal(res.get("sec-websocket-protocol"), "fanout.v1");
+});
+
+Deno.test("webSocketRoute: other methods and paths go to the handler as Requests", async () => {
+  const handled: string[] = [];
+  const routed: string[] = [];
+  const route: WebSocketRoute = {
+    path: "/ws",
+    handle: (req) => (routed.push(req.url), new Response("route")),
+  };
+  for (const head of ["HEAD /ws", "POST /ws", "GET /ws/", "GET /wsx", "GET /w", "GET /"]) {
+    const t = start(echoTo(handled), {}, route);
+    const body = head.startsWith("POST") ? "content-length: 0\r\n" : "";
+    t.conn.feed(`${head} HTTP/1.1\r\nHost: example.test\r\n${body}connection: close\r\n\r\n`);
+    await t.done;
+  }
+  assert.deepEqual(routed, []);
+  assert.deepEqual(handled, ["HEAD /ws", "POST /ws", "GET /ws/", "GET /wsx", "GET /w", "GET /"]);
+  const t = start(echoTo(handled), {}, route);
+  t.conn.feed(GET("/ws?room=b", "connection: close\r\n"));
+  await t.done;
+  assert.deepEqual(routed, ["http://example.test/ws?room=b"]);
+  assert.equal(responses(t.conn.text())[0].body, "route");
+});
+
+Deno.test("webSocketRoute: a route that throws is a 500, told to onError", async () => {
+  const t = start(echoTo([]), {}, {
+    path: "/ws",
+    handle: () => {
+      throw new Error("boom");
+    },
+  });
+  t.conn.feed(GET("/ws", "connection: close\r\n"));
+  await t.done;
+  assert.equal(responses(t.conn.text())[0].status, 500);
+  assert.match(String(t.errors[0]), /boom/);
+});
+
+Deno.test("webSocketRoute: its headers read as Headers.get reads them (any case, repeated fields joined)", async () => {
+  const names = ["origin", "Origin", "sec-websocket-protocol", "X-Forwarded-For", "authorization"];
+  const value = fc.stringMatching(/^[!-~]([ -~]{0,12}[!-~])?$/);
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.tuple(fc.constantFrom(...names), value), { maxLength: 6 }),
+      async (fields) => {
+        let seen: HandshakeRequest | null = null;
+        const t = start(echoTo([]), {}, {
+          path: "/ws",
+          handle: (req) => (seen = req, new Response("ok")),
+        });
+        const extra = fields.map(([n, v]) => `${n}: ${v}\r\n`).join("");
+        t.conn.feed(GET("/ws", `${extra}connection: close\r\n`));
+        await t.done;
+        const want = new Headers(fields);
+        for (const name of [...names, "x-missing", "HOST"]) {
+          assert.equal(
+            seen!.headers.get(name),
+            want.get(name) ?? (name === "HOST" ? "example.test" : null),
+            name,
+          );
+        }
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
+/** A handler that records `METHOD path` and answers 200. */
+function echoTo(handled: string[]): FetchHandler {
+  return (req) => {
+    handled.push(`${req.method} ${new URL(req.url).pathname}`);
+    return new Response("handler");
+  };
+}
