@@ -14,6 +14,8 @@ import { realTimers, type Timers } from "./timers.ts";
 
 /** Cleared timers a delay's queue may hold before it drops them (when half of it at least). */
 const COMPACT_AFTER = 1024;
+/** The longest wait a runtime timer takes as it is (`setTimeout` fires at once past it). */
+const MAX_WAIT = 2 ** 31 - 1;
 
 /** Options of {@linkcode CoalescedTimers}. */
 export interface CoalescedTimersOptions {
@@ -30,6 +32,7 @@ export interface CoalescedTimersOptions {
 
 /** The timers of one delay, in the order they were set (and so fall due). */
 interface Lane {
+  owner: CoalescedTimers;
   ms: number;
   queue: Fifo<Deadline>;
   /** Timers set and neither run nor cleared. */
@@ -80,12 +83,15 @@ export class CoalescedTimers implements Timers {
     return n;
   }
 
-  /** Runs `fn` once after `ms` (0 when negative or not a number). A bound function. */
+  /**
+   * Runs `fn` once after `ms` (0 when negative or not a number; a delay past 2^31 - 1 ms is waited
+   * out in several runtime timers, where `setTimeout` would fire at once). A bound function.
+   */
   setTimer = (fn: () => void, ms: number): unknown => {
     const delay = ms > 0 ? ms : 0;
     let lane = this.#lanes.get(delay);
     if (lane === undefined) {
-      lane = { ms: delay, queue: new Fifo(), live: 0, cleared: 0, timer: null };
+      lane = { owner: this, ms: delay, queue: new Fifo(), live: 0, cleared: 0, timer: null };
       this.#lanes.set(delay, lane);
     }
     const deadline = new Deadline(this.#now() + delay, fn, lane);
@@ -97,7 +103,7 @@ export class CoalescedTimers implements Timers {
 
   /** Cancels a timer of this object (a handle already run or cleared is ignored). Bound. */
   clearTimer = (handle: unknown): void => {
-    if (!(handle instanceof Deadline) || handle.fn === null) return;
+    if (!(handle instanceof Deadline) || handle.fn === null || handle.lane.owner !== this) return;
     handle.fn = null;
     const lane = handle.lane;
     if (--lane.live === 0) return this.#empty(lane);
@@ -110,7 +116,7 @@ export class CoalescedTimers implements Timers {
   /** Arms the lane's runtime timer for its first timer (a cleared one only wakes it early). */
   #arm(lane: Lane): void {
     const first = lane.queue.peek()!;
-    const wait = Math.max(0, first.due - this.#now());
+    const wait = Math.min(MAX_WAIT, Math.max(0, first.due - this.#now()));
     lane.timer = this.#timers.setTimer(() => this.#fire(lane), wait);
   }
 
@@ -123,29 +129,37 @@ export class CoalescedTimers implements Timers {
     if (this.#lanes.get(lane.ms) === lane) this.#lanes.delete(lane.ms);
   }
 
-  /** Runs the lane's timers that fell due, in order, then waits for the next one. */
+  /**
+   * Runs the lane's timers that fell due, in order, then waits for the next one. Only the timers
+   * queued when it started: one set by a callback waits for the next turn, even with a 0 delay.
+   */
   #fire(lane: Lane): void {
     lane.timer = null;
     const now = this.#now();
-    let first: Deadline | undefined;
-    while ((first = lane.queue.peek()) !== undefined) {
-      if (first.fn === null) {
+    let left = lane.queue.length;
+    try {
+      let first: Deadline | undefined;
+      while (left-- > 0 && (first = lane.queue.peek()) !== undefined) {
+        if (first.fn === null) {
+          lane.queue.shift();
+          lane.cleared--;
+          continue;
+        }
+        if (first.due > now) break;
         lane.queue.shift();
-        lane.cleared--;
-        continue;
+        const fn = first.fn;
+        first.fn = null;
+        lane.live--;
+        try {
+          fn();
+        } catch (err) {
+          this.#onError(err);
+        }
       }
-      if (first.due > now) break;
-      lane.queue.shift();
-      const fn = first.fn;
-      first.fn = null;
-      lane.live--;
-      try {
-        fn();
-      } catch (err) {
-        this.#onError(err);
-      }
+    } finally {
+      // Even when `onError` threw: the lane empties or waits for its next timer.
+      if (lane.live === 0) this.#empty(lane);
+      else if (lane.timer === null) this.#arm(lane);
     }
-    if (lane.live === 0) this.#empty(lane);
-    else if (lane.timer === null) this.#arm(lane);
   }
 }

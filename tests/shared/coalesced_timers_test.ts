@@ -125,3 +125,68 @@ Deno.test("CoalescedTimers: its methods work taken off the object (as the transp
   base.advance(5);
   assert.equal(ran, 1);
 });
+
+Deno.test("CoalescedTimers: a 0 ms timer set by a callback runs at the next runtime timer, not in the same pass", () => {
+  // A runtime whose timers run only when the test says, one at a time, on a frozen clock.
+  const armed: (() => void)[] = [];
+  const base = {
+    setTimer: (fn: () => void) => armed.push(fn),
+    clearTimer: () => {},
+  };
+  const timers = new CoalescedTimers({ timers: base, now: () => 0 });
+  const ran: string[] = [];
+  const chain = (n: number) => () => {
+    ran.push(`c${n}`);
+    if (n < 1000) timers.setTimer(chain(n + 1), 0);
+  };
+  timers.setTimer(chain(0), 0);
+  timers.setTimer(() => ran.push("b"), 0);
+  armed.shift()!();
+  assert.deepEqual(ran, ["c0", "b"], "c1 waits for the next pass");
+  armed.shift()!();
+  assert.deepEqual(ran, ["c0", "b", "c1"]);
+});
+
+Deno.test("CoalescedTimers: an onError that throws does not stall the timers after it", () => {
+  const base = new ManualTimers();
+  const timers = new CoalescedTimers({
+    timers: base,
+    now: base.now,
+    onError: (err) => {
+      throw err;
+    },
+  });
+  const ran: string[] = [];
+  timers.setTimer(() => {
+    throw new Error("boom");
+  }, 10);
+  base.advance(5);
+  timers.setTimer(() => ran.push("later"), 10);
+  assert.throws(() => base.advance(5), /boom/);
+  base.advance(5);
+  assert.deepEqual(ran, ["later"]);
+  assert.equal(base.pending, 0);
+});
+
+Deno.test("CoalescedTimers: a delay past 2^31 - 1 ms is waited out, not fired at once", () => {
+  const { base, timers } = setup();
+  let ran = 0;
+  timers.setTimer(() => ran++, 2 ** 31 + 5000);
+  assert.deepEqual(base.delays(), [2 ** 31 - 1]);
+  base.advance(2 ** 31 - 1);
+  assert.equal(ran, 0);
+  base.advance(5000);
+  assert.equal(ran, 0);
+  base.advance(1);
+  assert.equal(ran, 1);
+});
+
+Deno.test("CoalescedTimers: another instance's handle is ignored", () => {
+  const { base, timers } = setup();
+  const other = new CoalescedTimers({ timers: base, now: base.now });
+  let ran = 0;
+  const handle = other.setTimer(() => ran++, 10);
+  timers.clearTimer(handle);
+  base.advance(10);
+  assert.equal(ran, 1);
+});
