@@ -119,7 +119,8 @@ async function authenticate(
 export const WS_PATH = "/ws";
 
 /**
- * Handles a WebSocket handshake: 503 while draining, full or at `MAX_ROOMS`, 429 for an address
+ * Handles a WebSocket handshake: 405 for anything but a GET (a HEAD included), before anything is
+ * counted; 503 while draining, full or at `MAX_ROOMS`, 429 for an address
  * over its limits; in auth mode 401 for a missing or refused token and 403 for a room it does not
  * grant (before anything else is looked at, so a plain GET says why); then 426 without an
  * upgrade, 403 for a foreign origin, 400 for a bad query or a malformed upgrade request, else 101.
@@ -137,6 +138,19 @@ export function handleWs(
   info?: RequestInfo,
 ): Response | Promise<Response> {
   const { hub, config } = deps;
+  // A HEAD must not open a socket the client never sees: the 101 becomes a 200 without a body
+  // (the router answers HEAD with the GET route), and the socket would hold its place for ever.
+  if (req.method !== "GET") {
+    return refuse(
+      deps,
+      405,
+      `a WebSocket handshake is a GET, not ${req.method.slice(0, 16)}`,
+      "handshake_method",
+      {
+        allow: "GET",
+      },
+    );
+  }
   const parsed = parseHandshake(new URL(req.url));
   if (deps.lifecycle.draining) return draining(deps);
   const address = hub.handshake(requestAddress(req, info, config));

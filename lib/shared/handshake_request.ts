@@ -28,6 +28,8 @@ export interface HeaderReader {
  * ```
  */
 export interface HandshakeRequest {
+  /** The method: a handshake is a `GET`. */
+  readonly method: string;
   /** The absolute URL. */
   readonly url: string;
   readonly headers: HeaderReader;

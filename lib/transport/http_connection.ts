@@ -138,11 +138,9 @@ interface PendingUpgrade {
 }
 
 /** Requests read by this module, with the connection they came on (for the upgrade). */
-const requestConns = new WeakMap<
-  HandshakeRequest,
-  // deno-lint-ignore no-explicit-any
-  { conn: ConnLike; opts: HttpConnectionOptions<any> }
->();
+// deno-lint-ignore no-explicit-any
+type RequestFrom = { conn: ConnLike; opts: HttpConnectionOptions<any>; upgrade?: PendingUpgrade };
+const requestConns = new WeakMap<HandshakeRequest, RequestFrom>();
 /** Responses returned by {@linkcode upgradeWebSocket}, with what the upgrade needs. */
 const upgrades = new WeakMap<Response, PendingUpgrade>();
 
@@ -205,7 +203,9 @@ export function upgradeWebSocket(
     timers: opts.timers,
   });
   const response = new Response(null, { status: 200 });
-  upgrades.set(response, { socket, key, protocol: options.protocol ?? "" });
+  const pending = { socket, key, protocol: options.protocol ?? "" };
+  upgrades.set(response, pending);
+  from.upgrade = pending;
   return { socket, response };
 }
 
@@ -529,6 +529,7 @@ class HeadHeaders implements HeaderReader {
 
 /** A handshake request read from its head (the WebSocket route's, without a `Request`). */
 class HeadRequest implements HandshakeRequest {
+  readonly method = "GET";
   readonly headers: HeadHeaders;
   constructor(readonly url: string, fields: readonly [string, string][]) {
     this.headers = new HeadHeaders(fields);
@@ -572,14 +573,21 @@ async function answer<C extends ConnLike>(
   const body = await readBody(conn, buf, head, opts.limits);
   phase.read();
   const url = requestUrl(head, opts.origin);
-  const connection = head.headers.find(([n]) => n === "connection")?.[1].toLowerCase() ?? "";
+  // Every Connection field counts (a request may send "Upgrade" and "close" on two lines).
+  let connection = "";
+  for (const [n, v] of head.headers) {
+    if (n === "connection") {
+      connection = connection === "" ? v.toLowerCase() : `${connection},${v.toLowerCase()}`;
+    }
+  }
   const wantsClose = head.version === "1.0"
     ? !/(^|,)\s*keep-alive\s*(,|$)/.test(connection)
     : /(^|,)\s*close\s*(,|$)/.test(connection);
   const route = opts.webSocketRoute;
   if (route !== undefined && head.method === "GET" && url.pathname === route.path) {
     const req = new HeadRequest(url.href, head.headers);
-    requestConns.set(req, { conn, opts });
+    const from: RequestFrom = { conn, opts };
+    requestConns.set(req, from);
     let res: Response;
     try {
       res = await route.handle(req, info);
@@ -587,7 +595,7 @@ async function answer<C extends ConnLike>(
       opts.onError?.(err);
       res = new Response("internal error\n", { status: 500 });
     }
-    return respond(conn, head, res, wantsClose, opts, phase);
+    return respond(conn, head, res, wantsClose, opts, phase, from.upgrade);
   }
   let req: Request;
   try {
@@ -604,7 +612,8 @@ async function answer<C extends ConnLike>(
       `malformed request: ${String((err as Error)?.message ?? err).slice(0, 80)}`,
     );
   }
-  requestConns.set(req, { conn, opts });
+  const from: RequestFrom = { conn, opts };
+  requestConns.set(req, from);
   let res: Response;
   try {
     res = await opts.handler(req, info);
@@ -612,10 +621,15 @@ async function answer<C extends ConnLike>(
     opts.onError?.(err);
     res = new Response("internal error\n", { status: 500 });
   }
-  return respond(conn, head, res, wantsClose, opts, phase);
+  return respond(conn, head, res, wantsClose, opts, phase, from.upgrade);
 }
 
-/** Writes `res` to the request of `head`: the 101 of an upgrade, or the response (and its body). */
+/**
+ * Writes `res` to the request of `head`: the 101 of an upgrade, or the response (and its body).
+ * `made`: the upgrade the handler made for this request, if any; when `res` is not its response
+ * (a router's HEAD answers with another), its socket never opens and is closed, so that whoever
+ * holds it lets it go.
+ */
 async function respond<C extends ConnLike>(
   conn: C,
   head: RequestHead,
@@ -623,8 +637,12 @@ async function respond<C extends ConnLike>(
   wantsClose: boolean,
   opts: HttpConnectionOptions<C>,
   phase: { writing(): void },
+  made?: PendingUpgrade,
 ): Promise<"keep" | "close" | PendingUpgrade> {
   const upgrade = upgrades.get(res);
+  if (made !== undefined && upgrade !== made) {
+    made.socket.ended("the handler answered the upgrade with another response");
+  }
   if (upgrade) {
     upgrades.delete(res);
     const headers: [string, string][] = [

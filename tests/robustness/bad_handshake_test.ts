@@ -5,7 +5,10 @@
 
 import assert from "node:assert/strict";
 import { RawWs } from "../helpers/raw_ws.ts";
-import { startTestServer } from "../helpers/server.ts";
+import { LOOPBACK_CLIENTS, startTestServer } from "../helpers/server.ts";
+import { createFanout } from "../../lib/server/fanout.ts";
+import { loadConfig } from "../../lib/shared/config.ts";
+import { silentLogger } from "../../lib/shared/log.ts";
 import { TestClient } from "../helpers/ws_client.ts";
 import { testWithPermissions } from "../helpers/requires.ts";
 
@@ -324,5 +327,83 @@ testWithPermissions(
       await witness.close();
       await srv.stop();
     }
+  },
+);
+
+/** Sends `head` on a new TCP connection and reads the answer's head (a HEAD's has no body). */
+async function rawExchange(port: number, head: string): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(new TextEncoder().encode(head));
+    let text = "";
+    const buf = new Uint8Array(4096);
+    for (let n; !text.includes("\r\n\r\n") && (n = await conn.read(buf)) !== null;) {
+      text += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    return text;
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // Closed by the server.
+    }
+  }
+}
+
+const UPGRADE_HEADERS = "Upgrade: websocket\r\nConnection: Upgrade\r\n" +
+  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+  "Sec-WebSocket-Protocol: fanout.v1\r\n";
+
+testWithPermissions(
+  "bad handshake: a HEAD /ws with upgrade headers is a 405 and holds nothing (it used to hold a socket for ever)",
+  async () => {
+    const srv = await startTestServer({
+      MAX_CONNECTIONS_PER_IP: "3",
+      HANDSHAKE_RATE_PER_IP: "100",
+    });
+    try {
+      for (let i = 0; i < 6; i++) {
+        const answer = await rawExchange(
+          srv.server.port,
+          `HEAD /ws?room=lobby HTTP/1.1\r\nHost: 127.0.0.1\r\n${UPGRADE_HEADERS}Connection: close\r\n\r\n`,
+        );
+        assert.match(answer, /^HTTP\/1\.1 405 /, answer);
+        assert.match(answer, /\r\nallow: GET\r\n/i, answer);
+      }
+      const stats = await (await fetch(srv.httpUrl("/api/stats"))).json();
+      assert.equal(stats.connections, 0, "no socket held by the HEADs");
+      // The address's 3 connections are all free: 3 real clients get in.
+      const joined = [];
+      for (let i = 0; i < 3; i++) joined.push((await TestClient.join(srv.wsUrl())).client);
+      for (const c of joined) await c.close();
+    } finally {
+      await srv.stop();
+    }
+  },
+);
+
+testWithPermissions(
+  "bad handshake: through the route table (deno serve's path), a HEAD /ws is a 405 before any upgrade",
+  async () => {
+    const upgrades: string[] = [];
+    const fanout = createFanout(loadConfig({ ...LOOPBACK_CLIENTS }), {
+      upgrade: (req) => {
+        upgrades.push(req.method);
+        throw new Error("no upgrade expected");
+      },
+      logger: silentLogger,
+    });
+    const headers = Object.fromEntries(
+      UPGRADE_HEADERS.trim().split("\r\n").map((l) => l.split(": ") as [string, string]),
+    );
+    const res = await fanout.fetch(
+      new Request("http://127.0.0.1:8000/ws?room=lobby", { method: "HEAD", headers }),
+      { remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 50000 } },
+    );
+    assert.equal(res.status, 405);
+    assert.equal(res.headers.get("allow"), "GET");
+    assert.deepEqual(upgrades, []);
+    assert.equal(fanout.deps.hub.size, 0);
+    await fanout.deps.engine.close();
   },
 );

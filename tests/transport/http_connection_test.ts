@@ -1105,3 +1105,29 @@ function echoTo(handled: string[]): FetchHandler {
     return new Response("handler");
   };
 }
+
+Deno.test("upgradeWebSocket: a handler that answers with another response than the upgrade's: its socket is closed, never opened", async () => {
+  const closes: number[] = [];
+  const opened: string[] = [];
+  const t = start((req) => {
+    const { socket } = upgradeWebSocket(req);
+    socket.onopen = () => opened.push("open");
+    socket.onclose = (e) => closes.push(e.code);
+    return new Response(null, { status: 200 }); // e.g. a router's answer to a HEAD
+  });
+  t.conn.feed(UPGRADE);
+  await until(() => closes.length === 1, "the close of the socket never opened");
+  assert.deepEqual(closes, [1006]);
+  assert.deepEqual(opened, []);
+  assert.equal(t.sockets.length, 0, "no socket went to the server");
+  await t.done;
+});
+
+Deno.test("serveHttpConnection: Connection fields on several lines all count (Upgrade, then close)", async () => {
+  const seen: Seen[] = [];
+  const t = start(echo(seen));
+  t.conn.feed(GET("/a", "Connection: Upgrade\r\nConnection: close\r\n"));
+  await t.done;
+  assert.equal(seen.length, 1);
+  assert.equal(responses(t.conn.text())[0].get("connection"), "close");
+});
