@@ -943,3 +943,37 @@ Deno.test("FrameReader: readers interleaved mid-frame keep their own mask, heade
     assert.deepEqual(rb.events, expectedB, `b between the halves of a cut at ${cut}`);
   }
 });
+
+Deno.test("text frames written in place (ASCII) or encoded (other text) are the same bytes as encode-then-frame", () => {
+  const reference = (text: string) => encodeFrame(Opcode.text, new TextEncoder().encode(text));
+  const concat = (parts: Uint8Array[]) => {
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) (out.set(p, at), at += p.length);
+    return out;
+  };
+  // ASCII mostly, sometimes a character past it (accents, emoji, a lone surrogate), at any place,
+  // in texts shorter and longer than the loop's 256 characters, up to a 16-bit length.
+  const text = fc.oneof(
+    fc.string({ unit: "binary-ascii", maxLength: 300 }),
+    fc.string({ unit: "grapheme", maxLength: 40 }),
+    fc.tuple(
+      fc.string({ unit: "binary-ascii", maxLength: 600 }),
+      fc.constantFrom("é", "😀", "\ud800", "\u0080"),
+    )
+      .map(([a, b]) => a + b),
+    fc.nat(70_000).map((n) => "x".repeat(n)),
+  );
+  fc.assert(
+    fc.property(fc.array(text, { minLength: 1, maxLength: 6 }), (texts) => {
+      for (const t of texts) assert.deepEqual(encodeTextFrame(t), reference(t));
+      const frames = texts.map(reference);
+      assert.deepEqual(encodeTextFramesAt(texts).bytes, concat(frames));
+      assert.deepEqual(encodeTextFrames(texts), concat(frames));
+      const joined = new TextEncoder().encode(texts.join("\n"));
+      assert.deepEqual(encodeTextPieces(texts), encodeFrame(Opcode.text, joined));
+      assert.deepEqual(joinTextFrames([...texts, frames[0]]), concat([...frames, frames[0]]));
+    }),
+    { numRuns: 150 },
+  );
+});
