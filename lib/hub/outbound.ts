@@ -72,34 +72,13 @@ function expand(queue: (string | RunSlice)[]): string[] {
 }
 
 /**
- * The pieces of one NDJSON frame for `queue`: its texts, and its ranges of flushed ASCII runs as
- * ranges of the runs' bytes (no string joined, no text encoded again). Null when a range is of a
- * run still growing or not ASCII.
+ * The pieces of `queue`'s frame(s): its texts, and its ranges of flushed runs as bytes the run
+ * made once (`cut`: the run's range `from..to`, or null when the run cannot give it). Null when a
+ * range is of a run still growing, or `cut` gives none.
  */
-function piecesOf(queue: (string | RunSlice)[]): (string | Uint8Array)[] | null {
-  const pieces: (string | Uint8Array)[] = new Array(queue.length);
-  for (let i = 0; i < queue.length; i++) {
-    const part = queue[i];
-    if (typeof part === "string") {
-      pieces[i] = part;
-      continue;
-    }
-    if (!part.run.sealed) return null;
-    const { bytes, starts } = part.run.payload();
-    if (starts === null) return null;
-    // Texts from..to-1 with the newlines between them (not the one after the last).
-    pieces[i] = bytes.subarray(starts[part.from], starts[part.to] - 1);
-  }
-  return pieces;
-}
-
-/**
- * The pieces of plain mode's frames for `queue`: its texts, and its ranges of flushed runs as
- * ranges of the runs' frames (encoded once per run by `socket`). Null when a range is of a run
- * still growing.
- */
-function framePiecesOf(
+function piecesOf(
   queue: (string | RunSlice)[],
+  cut: (run: RoomRun, from: number, to: number, socket: FrameEncoder) => Uint8Array | null,
   socket: FrameEncoder,
 ): (string | Uint8Array)[] | null {
   const pieces: (string | Uint8Array)[] = new Array(queue.length);
@@ -110,10 +89,26 @@ function framePiecesOf(
       continue;
     }
     if (!part.run.sealed) return null;
-    const { bytes, starts } = part.run.frames(socket);
-    pieces[i] = bytes.subarray(starts[part.from], starts[part.to]);
+    const bytes = cut(part.run, part.from, part.to, socket);
+    if (bytes === null) return null;
+    pieces[i] = bytes;
   }
   return pieces;
+}
+
+/**
+ * JSON mode: texts `from..to-1` of an ASCII run as a range of its NDJSON payload, with the newlines
+ * between them (not the one after the last); null for a run that is not ASCII.
+ */
+function payloadRange(run: RoomRun, from: number, to: number): Uint8Array | null {
+  const { bytes, starts } = run.payload();
+  return starts === null ? null : bytes.subarray(starts[from], starts[to] - 1);
+}
+
+/** Plain mode: texts `from..to-1` of a run as a range of its frames (encoded once by `socket`). */
+function framesRange(run: RoomRun, from: number, to: number, socket: FrameEncoder): Uint8Array {
+  const { bytes, starts } = run.frames(socket);
+  return bytes.subarray(starts[from], starts[to]);
 }
 
 /** Texts in `queue`, its ranges counted out. */
@@ -402,14 +397,14 @@ export class Outbound {
     if (socket.readyState !== OPEN) return 0;
     const texts = queue.every(isText);
     if (!texts && conn.json && socket.encodeTextPieces) {
-      const pieces = piecesOf(queue);
+      const pieces = piecesOf(queue, payloadRange, socket as FrameEncoder);
       if (pieces !== null) {
         socket.sendFrame!(socket.encodeTextPieces(pieces));
         return 1;
       }
     }
     if (!texts && !conn.json && socket.joinTextFrames && socket.encodeTextsAt) {
-      const pieces = framePiecesOf(queue, socket as FrameEncoder);
+      const pieces = piecesOf(queue, framesRange, socket as FrameEncoder);
       if (pieces !== null) {
         socket.sendFrame!(socket.joinTextFrames(pieces));
         return textCount(queue);

@@ -588,13 +588,7 @@ async function answer<C extends ConnLike>(
     const req = new HeadRequest(url.href, head.headers);
     const from: RequestFrom = { conn, opts };
     requestConns.set(req, from);
-    let res: Response;
-    try {
-      res = await route.handle(req, info);
-    } catch (err) {
-      opts.onError?.(err);
-      res = new Response("internal error\n", { status: 500 });
-    }
+    const res = await handled(route.handle, req, info, opts);
     return respond(conn, head, res, wantsClose, opts, phase, from.upgrade);
   }
   let req: Request;
@@ -614,14 +608,23 @@ async function answer<C extends ConnLike>(
   }
   const from: RequestFrom = { conn, opts };
   requestConns.set(req, from);
-  let res: Response;
+  const res = await handled(opts.handler, req, info, opts);
+  return respond(conn, head, res, wantsClose, opts, phase, from.upgrade);
+}
+
+/** `handle`'s response to `req`, or a 500 when it throws (told to `onError`). */
+async function handled<R extends HandshakeRequest>(
+  handle: (req: R, info: ConnectionInfo) => Response | Promise<Response>,
+  req: R,
+  info: ConnectionInfo,
+  opts: { onError?: (err: unknown) => void },
+): Promise<Response> {
   try {
-    res = await opts.handler(req, info);
+    return await handle(req, info);
   } catch (err) {
     opts.onError?.(err);
-    res = new Response("internal error\n", { status: 500 });
+    return new Response("internal error\n", { status: 500 });
   }
-  return respond(conn, head, res, wantsClose, opts, phase, from.upgrade);
 }
 
 /**
