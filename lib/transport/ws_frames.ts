@@ -228,20 +228,7 @@ export function joinTextFrames(pieces: readonly (string | Uint8Array)[]): Uint8A
 
 /** {@linkcode joinTextFrames} when a string is not ASCII: each string's frame made, then copied. */
 function joinUtf8Frames(pieces: readonly (string | Uint8Array)[]): Uint8Array {
-  const frames: Uint8Array[] = new Array(pieces.length);
-  let size = 0;
-  for (let i = 0; i < pieces.length; i++) {
-    const piece = pieces[i];
-    const frame = frames[i] = typeof piece === "string" ? encodeTextFrame(piece) : piece;
-    size += frame.length;
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const frame of frames) {
-    out.set(frame, at);
-    at += frame.length;
-  }
-  return out;
+  return joined(pieces.map((piece) => typeof piece === "string" ? encodeTextFrame(piece) : piece));
 }
 
 /**
