@@ -445,3 +445,19 @@ testWithPermissions({
     assert.match(stdout, /\| lost \| 0 \| 0 \|/);
   },
 });
+
+testWithPermissions(
+  "bench frame scanner: without a marker hook it counts frames and does not look for markers",
+  () => {
+    const stream = concat([
+      serverFrame(1, '{"type":"welcome","members":[]}'),
+      serverFrame(1, '{"type":"message","text":"#1.2.30|x"}'),
+    ]);
+    let frames = 0;
+    const scanner = new FrameScanner({ onDataFrame: (n) => frames = n });
+    scanner.push(stream, 1);
+    assert.equal(scanner.frames, 2);
+    assert.equal(frames, 2);
+    assert.equal(scanner.markers, 0, "not scanned");
+  },
+);
