@@ -8,6 +8,7 @@
 
 import { allWelcomed, connectMany, sleep } from "./clients.ts";
 import { cpuSeconds, metric, rssBytes, type ServerHandle } from "./servers.ts";
+import { median } from "./report.ts";
 
 /** Figures of the `idle` scenario. */
 export interface IdleResult {
@@ -137,14 +138,10 @@ export async function runConnectPasses(
   const first = await runConnect(server, count);
   const warm: ConnectResult[] = [];
   for (let i = 0; i < warmPasses; i++) warm.push(await runConnect(server, count));
-  const mid = (values: number[]) => {
-    const sorted = values.toSorted((a, b) => a - b);
-    return sorted.length === 0 ? NaN : sorted[(sorted.length - 1) >> 1];
-  };
   return {
     ...first,
-    perSecWarm: mid(warm.map((r) => r.perSec)),
-    serverUsPerConnectionWarm: mid(warm.map((r) => r.serverUsPerConnection)),
+    perSecWarm: median(warm.map((r) => r.perSec)),
+    serverUsPerConnectionWarm: median(warm.map((r) => r.serverUsPerConnection)),
     failedAll: first.failed + warm.reduce((n, r) => n + r.failed, 0),
   };
 }

@@ -12,7 +12,7 @@ import { handleMetrics } from "../../routes/metrics.ts";
 import { operatorAuth } from "./operator_auth.ts";
 import { handleStats } from "../../routes/api/stats.ts";
 import { handleWs, WS_PATH } from "../../routes/ws.ts";
-import type { HandshakeRequest } from "../shared/handshake_request.ts";
+import type { WebSocketRoute } from "../transport/http_connection.ts";
 import { handlePublish } from "../../routes/api/messages.ts";
 import { handleBroadcast } from "../../routes/api/broadcast.ts";
 import { handleHistory } from "../../routes/api/history.ts";
@@ -56,12 +56,6 @@ export interface AppDeps {
   verifier: TokenVerifier | null;
 }
 
-/** The WebSocket route: its path and its handler, which reads only a request's URL and headers. */
-export interface WsRoute {
-  path: string;
-  handle: (req: HandshakeRequest, info?: RequestInfo) => Response | Promise<Response>;
-}
-
 /**
  * The WebSocket route by itself, the same as the app's: for a server that reads requests itself
  * and answers `GET /ws` without building a `Request` or going through the router.
@@ -72,7 +66,7 @@ export interface WsRoute {
  * new HttpServer({ handler: app.fetch, webSocketRoute: route, ... });
  * ```
  */
-export function wsRoute(deps: AppDeps): WsRoute {
+export function wsRoute(deps: AppDeps): WebSocketRoute {
   return { path: WS_PATH, handle: (req, info) => handleWs(deps, req, info) };
 }
 

@@ -8,7 +8,8 @@
 import { type AssetStore, createAssetStore } from "../web/assets.ts";
 import { settleWithin } from "../shared/timers.ts";
 import type { Hono } from "hono";
-import { createApp, type WsRoute, wsRoute } from "./app.ts";
+import { createApp, wsRoute } from "./app.ts";
+import type { WebSocketRoute } from "../transport/http_connection.ts";
 import type { AppDeps } from "./app.ts";
 import type { MemoryUsage } from "../shared/memory_usage.ts";
 import type { RequestInfo } from "../shared/request_info.ts";
@@ -69,7 +70,7 @@ export interface Fanout {
    * The WebSocket route by itself: a server that reads requests itself answers `GET /ws` there
    * as `fetch` would, without building a `Request` (`HttpServerOptions.webSocketRoute`).
    */
-  webSocketRoute: WsRoute;
+  webSocketRoute: WebSocketRoute;
   deps: AppDeps;
   /** Starts the engine and the housekeeping timer. */
   start(): Promise<void>;
