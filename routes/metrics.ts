@@ -114,6 +114,16 @@ function collectSamples(deps: MetricsDeps): Sample[] {
       engine.refs?.forgotten ?? 0,
     ),
     gauge(
+      "fanout_kv_disk_refs",
+      "Refs the KV engine keeps on disk, against KV_MAX_REFS (0 otherwise).",
+      engine.diskRefs?.held ?? 0,
+    ),
+    counter(
+      "fanout_kv_disk_refs_forgotten_total",
+      "Refs deleted from disk before DEDUP_TTL_MS because KV_MAX_REFS were there (KV engine).",
+      engine.diskRefs?.forgotten ?? 0,
+    ),
+    gauge(
       "fanout_inbound_bytes",
       "Bytes held for incoming WebSocket messages not complete yet, against INBOUND_MEMORY_MB.",
       deps.inbound.held,

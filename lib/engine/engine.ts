@@ -308,6 +308,11 @@ export interface Engine {
    */
   readonly refs?: { readonly held: number; readonly forgotten: number };
   /**
+   * The `ref`s on disk, every process on the file together, against `KV_MAX_REFS`, and how many
+   * this process deleted before their `DEDUP_TTL_MS` because of that bound (engines on disk: KV).
+   */
+  readonly diskRefs?: { readonly held: number; readonly forgotten: number };
+  /**
    * Whether a connection may join `room` now: `known` (this process has it), `new` (it would be
    * created), or `full` (`MAX_ROOMS` rooms are held and none can make way).
    */

@@ -193,6 +193,7 @@ export function createEngine(
       roomHistoryBytes: config.roomHistoryBytes,
       maxRooms: config.maxRooms,
       maxDiskRooms: config.kvMaxRooms,
+      maxDiskRefs: config.kvMaxRefs,
       historyReadBytes: 2 * config.maxBufferedBytes,
       tailBytes: config.historyBytes,
       logger: options.logger,

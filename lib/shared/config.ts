@@ -120,6 +120,11 @@ export interface Config {
    * `MAX_ROOMS`); past it the least recently used rooms without members are removed whole.
    */
   kvMaxRooms: number;
+  /**
+   * Refs the KV engine keeps on disk at most, every worker together (`KV_MAX_REFS`, default 4 ×
+   * `DEDUP_MAX_REFS`); past it the oldest are deleted before their `DEDUP_TTL_MS`.
+   */
+  kvMaxRefs: number;
   /** Redis URL; when set, rooms are shared across processes (`REDIS_URL`, default unset). */
   redisUrl: string | null;
   /** Prefix of every Redis key and channel (`REDIS_KEY_PREFIX`, default `fanout`). */
@@ -547,6 +552,7 @@ export function loadConfig(env: Env): Config {
   const maxMessageBytes = integer(env, "MAX_MESSAGE_BYTES", 64 * 1024, 64, 16 * MiB);
   const redis = redisUrl(env);
   const maxRooms = integer(env, "MAX_ROOMS", memoryLimitMb * 100, 1, 100_000_000);
+  const dedupMaxRefs = integer(env, "DEDUP_MAX_REFS", memoryLimitMb * 200, 1, 100_000_000);
   return {
     port: integer(env, "PORT", 8000, 0, 65535),
     host: env.HOST?.trim() || "0.0.0.0",
@@ -570,7 +576,7 @@ export function loadConfig(env: Env): Config {
     maxBufferedBytes: integer(env, "MAX_BUFFERED_BYTES", MiB, 1024, 1024 * MiB),
     idleTimeoutSeconds: integer(env, "IDLE_TIMEOUT_SECONDS", 30, 1, 3600),
     dedupTtlMs: integer(env, "DEDUP_TTL_MS", 5 * 60_000, 0, 24 * 3600_000),
-    dedupMaxRefs: integer(env, "DEDUP_MAX_REFS", memoryLimitMb * 200, 1, 100_000_000),
+    dedupMaxRefs,
     presenceIntervalMs: integer(env, "PRESENCE_INTERVAL_MS", 250, 0, 60_000),
     presenceFramesPerSecond: integer(env, "PRESENCE_FRAMES_PER_SECOND", 4000, 1, 100_000_000),
     maxWelcomeMembers: integer(env, "MAX_WELCOME_MEMBERS", 100, 0, 10_000),
@@ -585,6 +591,7 @@ export function loadConfig(env: Env): Config {
     kvHistoryBytes: integer(env, "KV_HISTORY_MB", 1024, 1, 1024 * 1024) * MiB,
     workers: workerCount(env, engineKind(env, redis, maxMessageBytes), kvPath(env)),
     kvMaxRooms: integer(env, "KV_MAX_ROOMS", 4 * maxRooms, maxRooms, 400_000_000),
+    kvMaxRefs: integer(env, "KV_MAX_REFS", 4 * dedupMaxRefs, 1, 400_000_000),
     redisUrl: redis,
     redisKeyPrefix: keyPrefix(env),
     redisTimeoutMs: integer(env, "REDIS_TIMEOUT_MS", 2000, 50, 60_000),

@@ -1,7 +1,8 @@
 /**
  * The KV engine in `/metrics` and its bound on rooms on disk, through a real server:
  * `fanout_kv_disk_bytes` and `fanout_kv_disk_rooms` (0 on the memory engine), and
- * `KV_MAX_ROOMS` holding as clients open rooms one after another.
+ * `KV_MAX_ROOMS` holding as clients open rooms one after another, and `KV_MAX_REFS` as they send
+ * a new ref with every message.
  */
 import assert from "node:assert/strict";
 import { startTestServer } from "../helpers/server.ts";
@@ -62,6 +63,26 @@ Deno.test("KV_MAX_ROOMS: rooms opened one after another keep at most that many o
       seen.push((await gauges(srv.httpUrl("/metrics"))).fanout_kv_disk_rooms);
     }
     assert.deepEqual(seen, [1, 2, 3, 3, 3]);
+  } finally {
+    await srv.stop();
+  }
+});
+
+Deno.test("KV_MAX_REFS: a new ref with every message keeps at most that many refs on disk", async () => {
+  const srv = await startTestServer({ ENGINE: "kv", KV_PATH: ":memory:", KV_MAX_REFS: "5" });
+  try {
+    const { client } = await TestClient.join(srv.wsUrl({ room: "r" }));
+    const seen: number[] = [];
+    for (let i = 1; i <= 8; i++) {
+      client.send({ type: "message", text: "hi", ref: `r${i}` });
+      await client.next((f: Frame) => f.type === "ack" && f.ref === `r${i}`);
+      await new Promise((r) => setTimeout(r, 50)); // the trim runs in the engine's writer
+      seen.push((await gauges(srv.httpUrl("/metrics"))).fanout_kv_disk_refs);
+    }
+    // Past 5, the oldest go down to 4 (90 % of 5).
+    assert.deepEqual(seen, [1, 2, 3, 4, 5, 4, 5, 4]);
+    assert.equal((await gauges(srv.httpUrl("/metrics"))).fanout_kv_disk_refs_forgotten_total, 4);
+    await client.close();
   } finally {
     await srv.stop();
   }

@@ -10,6 +10,7 @@ import { maskedFrame, Op } from "../helpers/masked_frames.ts";
 import type { RawWs } from "../helpers/raw_ws.ts";
 import { messageCost } from "../../lib/engine/memory/room_log.ts";
 import { encodeBody } from "../../lib/engine/kv/kv_messages.ts";
+import { KV_LIMITS } from "../../lib/engine/kv/kv_handle.ts";
 import { attackWs, drain, loopFor, sleep, waitFor } from "./hostile_attackers.ts";
 import { mib, readMetrics, rejected, Tally } from "./hostile_probe.ts";
 import type { HostileSpec } from "./hostile_run.ts";
@@ -202,6 +203,9 @@ export function reconnectBursts(size: ReconnectBurstsSize): HostileSpec {
   };
 }
 
+/** Refs one KV commit may add at most (each takes two of its mutations): the bound's slack. */
+const DISK_REFS_PER_COMMIT = Math.floor(KV_LIMITS.mutations / 2);
+
 /** Size of {@linkcode refFlood}. */
 export interface RefFloodSize {
   memoryLimitMb: number;
@@ -214,6 +218,8 @@ export interface RefFloodSize {
   seconds: number;
   /** DEDUP_MAX_REFS for the run (default: the server's, from MEMORY_LIMIT_MB). */
   dedupMaxRefs?: number;
+  /** KV_MAX_REFS for the run (default: the server's, 4 × DEDUP_MAX_REFS). */
+  kvMaxRefs?: number;
 }
 
 /**
@@ -222,6 +228,8 @@ export interface RefFloodSize {
  * the refs held never pass DEDUP_MAX_REFS (the oldest are forgotten first and counted), every
  * message is acknowledged, and a resend of a recent ref is still acknowledged with its offset
  * (of a forgotten one: published again on the memory engine; found on disk with `ENGINE=kv`).
+ * With `ENGINE=kv` the refs on disk never pass KV_MAX_REFS by more than one commit's: when the
+ * run sends more, the first ref is published again and one that only the disk kept still answers.
  *
  * @example
  * ```ts
@@ -236,7 +244,10 @@ export function refFlood(size: RefFloodSize): HostileSpec {
     attack: `${senders} connections from ${size.addresses} addresses, ${size.perSecond} ` +
       `messages/s each with a new 128-character ref, ${size.seconds} s`,
     memoryLimitMb: size.memoryLimitMb,
-    env: size.dedupMaxRefs === undefined ? {} : { DEDUP_MAX_REFS: String(size.dedupMaxRefs) },
+    env: {
+      ...size.dedupMaxRefs === undefined ? {} : { DEDUP_MAX_REFS: String(size.dedupMaxRefs) },
+      ...size.kvMaxRefs === undefined ? {} : { KV_MAX_REFS: String(size.kvMaxRefs) },
+    },
     run: async ({ port, metricsUrl, config, address }) => {
       const got = new Tally();
       const acks = new Map<string, number[]>();
@@ -257,9 +268,11 @@ export function refFlood(size: RefFloodSize): HostileSpec {
       const frame = (i: number, n: number) =>
         JSON.stringify({ type: "message", text: `m${n}`, ref: ref(i, n) });
       let peakRefs = 0;
+      let peakDiskRefs = 0;
       const sampling = loopFor(size.seconds, 1, async () => {
         const m = await readMetrics(metricsUrl);
         peakRefs = Math.max(peakRefs, m.fanout_dedup_refs ?? 0);
+        peakDiskRefs = Math.max(peakDiskRefs, m.fanout_kv_disk_refs ?? 0);
         await sleep(100);
       });
       let sent = 0;
@@ -270,24 +283,41 @@ export function refFlood(size: RefFloodSize): HostileSpec {
       });
       await sampling;
       await waitFor(() => got.get("ack") >= sent, 5000);
+      const max = config.dedupMaxRefs;
+      const kv = config.engine === "kv";
+      const diskMax = config.kvMaxRefs;
+      // The disk deleted refs too: a ref memory forgot and the disk kept, halfway between.
+      const diskTrimmed = kv && sent > diskMax;
+      const back = Math.ceil((max + 0.9 * diskMax) / 2 / senders);
       // The newest ref of the first connection again, then its first one (forgotten by then).
       const newest = ref(0, rounds - 1);
       const oldest = ref(0, 0);
+      const between = ref(0, rounds - 1 - back);
       await sockets[0].sendText(frame(0, rounds - 1));
       await sockets[0].sendText(frame(0, 0));
-      await waitFor(() => got.get("ack") >= sent + 2, 5000);
+      if (diskTrimmed) await sockets[0].sendText(frame(0, rounds - 1 - back));
+      const resent = diskTrimmed ? 3 : 2;
+      await waitFor(() => got.get("ack") >= sent + resent, 5000);
+      await sleep(100); // the writer's trim after the last commits
       const m = await readMetrics(metricsUrl);
       await sleep(200);
       for (const ws of sockets) ws.abort();
       await Promise.all(drains);
-      const max = config.dedupMaxRefs;
-      const kv = config.engine === "kv";
       const forgotten = m.fanout_dedup_refs_forgotten_total ?? 0;
       const newestAcks = acks.get(newest) ?? [];
       const oldestAcks = acks.get(oldest) ?? [];
       return {
         got,
-        details: { sent, peakRefs, maxRefs: max, forgotten, held: m.fanout_dedup_refs ?? 0 },
+        details: {
+          sent,
+          peakRefs,
+          maxRefs: max,
+          forgotten,
+          held: m.fanout_dedup_refs ?? 0,
+          ...kv
+            ? { peakDiskRefs, diskMax, diskForgotten: m.fanout_kv_disk_refs_forgotten_total }
+            : {},
+        },
         checks: [
           {
             what: `refs held stay at most DEDUP_MAX_REFS (${max})`,
@@ -299,7 +329,7 @@ export function refFlood(size: RefFloodSize): HostileSpec {
             ok: sent > max && forgotten >= sent - max,
             got: `${forgotten} forgotten of ${sent}`,
           },
-          kv
+          kv && !diskTrimmed
             ? {
               what:
                 "the first ref sent again: memory forgot it, the disk still answers (its offset)",
@@ -311,6 +341,26 @@ export function refFlood(size: RefFloodSize): HostileSpec {
               ok: oldestAcks.length === 2 && oldestAcks[1] > oldestAcks[0],
               got: `offsets ${oldestAcks}`,
             },
+          ...kv
+            ? [{
+              what: `refs on disk stay at most KV_MAX_REFS (${diskMax}) and one commit's`,
+              ok: peakDiskRefs <= diskMax + DISK_REFS_PER_COMMIT &&
+                (m.fanout_kv_disk_refs ?? 0) <= diskMax,
+              got: `peak ${peakDiskRefs}, ${m.fanout_kv_disk_refs} at the end`,
+            }]
+            : [],
+          ...diskTrimmed
+            ? [{
+              what: "the refs past KV_MAX_REFS were deleted from disk, oldest first, and counted",
+              ok: (m.fanout_kv_disk_refs_forgotten_total ?? 0) >= sent - diskMax,
+              got: `${m.fanout_kv_disk_refs_forgotten_total} forgotten of ${sent}`,
+            }, {
+              what: "a ref memory forgot and the disk kept, sent again: its first offset",
+              ok: (acks.get(between) ?? []).length === 2 &&
+                acks.get(between)![0] === acks.get(between)![1],
+              got: `offsets ${acks.get(between)}`,
+            }]
+            : [],
           {
             what: "a recent ref sent again is acknowledged with its first offset",
             ok: newestAcks.length === 2 && newestAcks[0] === newestAcks[1],
@@ -318,7 +368,7 @@ export function refFlood(size: RefFloodSize): HostileSpec {
           },
           {
             what: "every message within the limits is acknowledged (no refusal)",
-            ok: got.get("ack") === sent + 2 && got.get("101") === senders &&
+            ok: got.get("ack") === sent + resent && got.get("101") === senders &&
               got.prefixed("error") === 0,
             got: got.toString(),
           },

@@ -111,7 +111,14 @@ const CI: SizeTable = {
   controlBytes: { seconds: 2, textBytes: 60_000 },
   foreignOrigins: { rounds: 5 },
   refusalLoop: { seconds: 3, addresses: 4 },
-  refFlood: { addresses: 8, perAddress: 5, perSecond: 18, seconds: 4, dedupMaxRefs: 1000 },
+  refFlood: {
+    addresses: 8,
+    perAddress: 5,
+    perSecond: 18,
+    seconds: 4,
+    dedupMaxRefs: 1000,
+    kvMaxRefs: 2000,
+  },
   combined: {
     historyFlood: { senders: 10, perAddress: 5, textBytes: 65_000, perSecond: 2, seconds: 5 },
     reconnectBursts: { burst: 40, seconds: 5 },

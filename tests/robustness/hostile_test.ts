@@ -174,7 +174,13 @@ const KV_ROWS: [string, (r: HostileReport) => void][] = [
   ["3", (r) => assert.ok(Number(r.details.peakDiskRooms) <= 300 + 1, JSON.stringify(r.details))],
   ["6", (r) => assert.equal(r.details.slowClosed, 10)],
   ["9-10", (r) => assert.notEqual(r.details.attackerId, r.details.publicId)],
-  ["14", (r) => assert.ok(Number(r.details.peakRefs) <= Number(r.details.maxRefs))],
+  ["14", (r) => {
+    assert.ok(Number(r.details.peakRefs) <= Number(r.details.maxRefs));
+    assert.ok(
+      Number(r.details.diskForgotten) > 0,
+      `the disk trimmed: ${JSON.stringify(r.details)}`,
+    );
+  }],
 ];
 
 for (const [row, more] of KV_ROWS) {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../../lib/shared/config.ts";
 import { createEngine } from "../../lib/server/fanout.ts";
+import type { KvEngine } from "../../lib/engine/kv/kv_engine.ts";
 import { silentLogger } from "../../lib/shared/log.ts";
 import { roomKeys } from "../../lib/engine/redis/keys.ts";
 import { REDIS_BACKOFF } from "../../lib/engine/redis/redis_client.ts";
@@ -105,4 +106,41 @@ Deno.test("KV_MAX_ROOMS: default 4 × MAX_ROOMS, at least MAX_ROOMS", () => {
     () => loadConfig({ MAX_ROOMS: "10", KV_MAX_ROOMS: "9" }),
     /KV_MAX_ROOMS must be an integer from 10 to 400000000, got "9"/,
   );
+});
+
+Deno.test("KV_MAX_REFS: default 4 × DEDUP_MAX_REFS, from 1 to 400000000", () => {
+  assert.equal(loadConfig({}).kvMaxRefs, 4 * 204_800);
+  assert.equal(loadConfig({ DEDUP_MAX_REFS: "10" }).kvMaxRefs, 40);
+  assert.equal(loadConfig({ KV_MAX_REFS: "1" }).kvMaxRefs, 1);
+  assert.equal(loadConfig({ KV_MAX_REFS: "400000000" }).kvMaxRefs, 400_000_000);
+  for (const bad of ["0", "400000001", "1.5"]) {
+    assert.throws(
+      () => loadConfig({ KV_MAX_REFS: bad }),
+      new RegExp(`KV_MAX_REFS must be an integer from 1 to 400000000, got "${bad}"`),
+    );
+  }
+});
+
+Deno.test("KV_MAX_REFS reaches the KV engine", async () => {
+  const engine = createEngine(loadConfig({ ENGINE: "kv", KV_MAX_REFS: "3" }), {
+    logger: silentLogger,
+    openKv: () => Deno.openKv(":memory:"),
+  });
+  await engine.start({ message: () => {} });
+  try {
+    for (let i = 0; i < 4; i++) {
+      await engine.publish({
+        room: "r",
+        from: "c1",
+        client: null,
+        name: null,
+        text: "x",
+        ref: `r${i}`,
+      });
+    }
+    await (engine as KvEngine).settled();
+    assert.deepEqual(engine.diskRefs, { held: 2, forgotten: 2 });
+  } finally {
+    await engine.close();
+  }
 });

@@ -42,6 +42,7 @@ import { RoomFeed } from "../room_feed.ts";
 import { type CommittedRoom, KvPeers, type PeerChannel } from "./kv_peers.ts";
 import type { Timers } from "../../shared/timers.ts";
 import { KvTail } from "./kv_tail.ts";
+import { KvDiskRefs } from "./kv_disk_refs.ts";
 
 /** Options of {@linkcode KvEngine}. */
 export interface KvEngineOptions {
@@ -54,6 +55,11 @@ export interface KvEngineOptions {
    * first (refs on disk, kept for `dedupTtlMs`, still answer while the room's were recent).
    */
   maxRefs?: number;
+  /**
+   * Refs kept on disk at most, every room and worker together (default: no bound); past it the
+   * oldest are deleted, down to 90 % of it, before the next commit.
+   */
+  maxDiskRefs?: number;
   /** How long a room without connections keeps its history, also on disk. */
   roomTtlMs: number;
   /** Bytes of message bodies every room may keep on disk together (default: no bound). */
@@ -182,6 +188,9 @@ export class KvEngine implements Engine {
   #closed = false;
   /** The refs of every room in memory: their order and their bound. */
   #refs: RefLedger;
+  /** The refs on disk: their count and their bound. */
+  #storedRefs: KvDiskRefs;
+  #trimmingRefs = false;
 
   constructor(options: KvEngineOptions) {
     const { kv, peers, workerId, presenceTtlMs, timers, lockWait, ...rest } = options;
@@ -195,12 +204,14 @@ export class KvEngine implements Engine {
       roomHistoryBytes: rest.roomHistoryBytes ?? Infinity,
       maxRooms: rest.maxRooms ?? Infinity,
       maxRefs: rest.maxRefs ?? Infinity,
+      maxDiskRefs: rest.maxDiskRefs ?? Infinity,
       maxDiskRooms: rest.maxDiskRooms ?? Infinity,
       historyReadBytes: rest.historyReadBytes ?? Infinity,
       tailBytes: rest.tailBytes ?? 0,
       defer: rest.defer ?? setImmediate,
     };
     this.#refs = new RefLedger(this.#o.dedupTtlMs, this.#o.maxRefs);
+    this.#storedRefs = new KvDiskRefs(this.#o.maxDiskRefs, this.#o.dedupTtlMs, randomToken(10));
     this.#tail = new KvTail({
       budget: this.#o.tailBytes,
       perRoom: this.#o.historyReadBytes,
@@ -225,6 +236,14 @@ export class KvEngine implements Engine {
   /** Refs remembered in memory, every room together, and those forgotten early for `maxRefs`. */
   get refs(): { held: number; forgotten: number } {
     return { held: this.#refs.size, forgotten: this.#refs.forgotten };
+  }
+
+  /**
+   * Refs on disk, every room and worker together, as last known (against `maxDiskRefs`), and
+   * those this engine deleted before their TTL because of that bound.
+   */
+  get diskRefs(): { held: number; forgotten: number } {
+    return { held: this.#storedRefs.held, forgotten: this.#storedRefs.forgotten };
   }
 
   get #store(): KvHandle {
@@ -253,6 +272,7 @@ export class KvEngine implements Engine {
       this.#diskBytes += head.bytes;
     }
     if (this.#diskBytes > this.#o.historyBytes) this.#schedule(() => this.#reclaim());
+    await this.#storedRefs.read(this.#kv);
     const { peers, workerId, presenceTtlMs, timers } = this.#peerOptions;
     if (peers) {
       this.#peers = new KvPeers({
@@ -459,6 +479,8 @@ export class KvEngine implements Engine {
   async #drain(): Promise<void> {
     while (this.#queue.length > 0 || this.#jobs.length > 0) {
       if (this.#queue.length > 0) {
+        // Over the bound of refs on disk, no commit adds more before a trim.
+        if (this.#storedRefs.over) await this.#trimRefsNow();
         try {
           await this.#commitSome();
         } catch (err) {
@@ -539,6 +561,7 @@ export class KvEngine implements Engine {
       [];
     let refs = 0;
     let refBytes = 0;
+    let refKeys = 0;
     let taken = 0;
     for (const pending of this.#queue) {
       const { draft, ts } = pending;
@@ -579,11 +602,16 @@ export class KvEngine implements Engine {
       const message = messageOf(draft.room, room.epoch, plan.nextOffset, ts, draft);
       plan.add({ message, chunks, bytes });
       const withRef = key !== null && dedupTtlMs > 0;
+      const refSize = withRef ? this.#storedRefs.bytes(draft.room, key) : { keys: 0, all: 0 };
       const all = isNew ? [...plans.values(), plan] : [...plans.values()];
-      const mutations = all.reduce((n, p) => n + p.mutations + 1, 0) + refs + (withRef ? 1 : 0);
+      const mutations = all.reduce((n, p) => n + p.mutations + 1, 0) +
+        KvDiskRefs.mutations(refs + (withRef ? 1 : 0));
       const size = all.reduce((n, p) => n + p.writeBytes + p.headBytes, 0) + refBytes +
-        (withRef ? 512 : 0);
-      if (mutations > KV_LIMITS.mutations || size > KV_LIMITS.bytes) {
+        refSize.all;
+      const setKeys = all.reduce((n, p) => n + p.setKeyBytes, 0) + refKeys + refSize.keys;
+      if (
+        mutations > KV_LIMITS.mutations || size > KV_LIMITS.bytes || setKeys > KV_LIMITS.setKeys
+      ) {
         plan.restore(before);
         if (taken > 0) break;
         // Alone it is too large for one atomic operation: refused, the queue goes on.
@@ -597,7 +625,8 @@ export class KvEngine implements Engine {
       if (isNew) plans.set(draft.room, plan);
       if (withRef) {
         refs++;
-        refBytes += 512;
+        refBytes += refSize.all;
+        refKeys += refSize.keys;
       }
       if (key !== null) inBatch.set(`${draft.room}\u0000${key}`, { planned: message, hash });
       results.push({ pending, result: { status: "accepted", message }, planned: message });
@@ -617,8 +646,9 @@ export class KvEngine implements Engine {
           hash: inBatch.get(`${draft.room}\u0000${key}`)!.hash,
           at: now,
         };
-        atomic.set(kvKeys.ref(draft.room, key), record, { expireIn: dedupTtlMs });
+        this.#storedRefs.write(atomic, draft.room, key, record);
       }
+      this.#storedRefs.count(atomic, refs);
       let committed;
       try {
         committed = await atomic.commit();
@@ -627,6 +657,8 @@ export class KvEngine implements Engine {
         return "done";
       }
       if (!committed.ok) return "changed";
+      this.#storedRefs.wrote(refs);
+      if (this.#storedRefs.over) this.#trimRefsLater();
       for (const plan of plans.values()) {
         const prev = plan.room.stamp;
         plan.room.apply(plan, committed.versionstamp);
@@ -724,6 +756,7 @@ export class KvEngine implements Engine {
           room.refs!.set(key, { offset, ts, hash }, c.ts);
         }
       }
+      this.#storedRefs.wrote(c.refs.length);
       this.#touch(c.room, c.bytes, c.ts);
       // Another worker's commit is as recent as this one's: welcomes read it from the tail too.
       if (room) { for (const m of c.messages) this.#tail.add(m); }
@@ -765,6 +798,34 @@ export class KvEngine implements Engine {
     for (const room of held) {
       if (this.#diskBytes <= target) return;
       await this.#trim(room, room.bytes - (this.#diskBytes - target));
+    }
+  }
+
+  /**
+   * Queues (once) the deletion of the refs on disk past their TTL, and of the oldest past
+   * `maxDiskRefs`: 20 commits at a time, between the queue's commits.
+   */
+  #trimRefsLater(): void {
+    if (this.#trimmingRefs || this.#o.dedupTtlMs <= 0) return;
+    this.#trimmingRefs = true;
+    const job = async () => {
+      let more = false;
+      try {
+        more = await this.#storedRefs.trim(this.#store, this.#o.now(), 20);
+      } finally {
+        if (more && !this.#closed) this.#jobs.push(job);
+        else this.#trimmingRefs = false;
+      }
+    };
+    this.#schedule(job);
+  }
+
+  /** Deletes refs on disk down to 90 % of `maxDiskRefs` (a failure is logged: commits go on). */
+  async #trimRefsNow(): Promise<void> {
+    try {
+      await this.#storedRefs.trim(this.#store, this.#o.now());
+    } catch (err) {
+      this.#o.logger?.warn("kv.refs_trim_failed", { error: String(err) });
     }
   }
 
@@ -863,6 +924,7 @@ export class KvEngine implements Engine {
   maintain(now: number): void {
     const ttl = this.#o.roomTtlMs;
     this.#refs.sweep(now);
+    this.#trimRefsLater();
     const expired: string[] = [];
     for (const [name, disk] of this.#disk) {
       // Time spent stopped does not count: a restart gives every room its full TTL again.

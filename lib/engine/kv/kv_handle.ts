@@ -31,6 +31,8 @@ export interface KvAtomic {
   check(...checks: { key: KvKey; versionstamp: string | null }[]): KvAtomic;
   set(key: KvKey, value: unknown, options?: { expireIn?: number }): KvAtomic;
   delete(key: KvKey): KvAtomic;
+  /** Adds `n` (0 to 2^64-1) to the `Deno.KvU64` at `key` (0 when missing), modulo 2^64. */
+  sum(key: KvKey, n: bigint): KvAtomic;
   commit(): Promise<{ ok: true; versionstamp: string } | { ok: false }>;
 }
 
@@ -56,7 +58,8 @@ export interface KvHandle {
 
 /**
  * What one atomic operation may hold, with a margin under Deno KV's limits (1000 mutations, 100
- * checks, 819 200 bytes of keys and values, 65 536 bytes per value, 10 keys per `getMany`).
+ * checks, 819 200 bytes of keys and values, 81 920 bytes of the keys it sets, 65 536 bytes per
+ * value, 10 keys per `getMany`).
  *
  * @example
  * ```ts
@@ -67,6 +70,8 @@ export const KV_LIMITS = {
   mutations: 900,
   checks: 90,
   bytes: 700_000,
+  /** Bytes of the keys set (or summed) in one operation, as `keySize` counts them. */
+  setKeys: 72_000,
   /** Bytes of one stored chunk of a message body. */
   chunkBytes: 60_000,
   getMany: 10,

@@ -3,7 +3,9 @@
  * UTF-8 JSON cut into chunks that fit a KV value, and the messages read back from a range.
  *
  * Keys: `["h", room]` the room's head ({@linkcode KvHead}), `["m", room, offset, part]` the
- * chunks of a message, `["r", room, refKey]` a remembered `ref` (with `expireIn`).
+ * chunks of a message, `["r", room, refKey]` a remembered `ref` (with `expireIn`), `["rt", at, room,
+ * refKey]` the same ref in the order refs were accepted and `["rn"]` how many of those there are
+ * (see `kv_ref_bound.ts`).
  *
  * @module
  */
@@ -58,6 +60,15 @@ export const kvKeys = {
   /** Prefix of a room's refs. */
   refs: (room: string): KvKey => ["r", room],
   ref: (room: string, key: string): KvKey => ["r", room, key],
+  /** Prefix of every ref's entry in the order refs were accepted. */
+  refTimes: ["rt"] as KvKey,
+  /**
+   * A ref's entry in that order (its value: the room and the ref's key): when it was accepted
+   * (epoch ms), which engine wrote it and its number there.
+   */
+  refTime: (at: number, writer: string, n: number): KvKey => ["rt", at, writer, n],
+  /** How many entries `refTimes` holds (a `Deno.KvU64` every commit adds to). */
+  refCount: ["rn"] as KvKey,
 };
 
 /**
@@ -71,6 +82,37 @@ export const kvKeys = {
 export function keyBytes(key: KvKey): number {
   let n = 2;
   for (const part of key) n += typeof part === "string" ? 3 * part.length + 2 : 10;
+  return n;
+}
+
+/**
+ * The bytes of `key` as Deno KV encodes it, which its limits count: 2 and the UTF-8 bytes of a
+ * string (a NUL counts twice), 9 for a number.
+ *
+ * @example
+ * ```ts
+ * keySize(["m", "lobby", 3, 0]); // 3 + 7 + 9 + 9
+ * ```
+ */
+export function keySize(key: KvKey): number {
+  let n = 0;
+  for (const part of key) {
+    if (typeof part === "number") {
+      n += 9;
+      continue;
+    }
+    n += 2;
+    for (let i = 0; i < part.length; i++) {
+      const c = part.charCodeAt(i);
+      if (c === 0) n += 2;
+      else if (c < 0x80) n += 1;
+      else if (c < 0x800) n += 2;
+      else if (c >= 0xd800 && c < 0xdc00 && (part.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+        n += 4;
+        i++;
+      } else n += 3;
+    }
+  }
   return n;
 }
 

@@ -9,7 +9,7 @@
 import type { DedupCache } from "../dedup_cache.ts";
 import type { ChatMessage } from "../../protocol/frames.ts";
 import type { KvHead } from "./kv_messages.ts";
-import { keyBytes, kvKeys, partsOf } from "./kv_messages.ts";
+import { keyBytes, keySize, kvKeys, partsOf } from "./kv_messages.ts";
 import type { KvAtomic } from "./kv_handle.ts";
 
 /** What the key of one chunk counts as in an atomic operation, at most (room names are short). */
@@ -143,14 +143,19 @@ export class RoomPlan {
   mutations = 0;
   /** Bytes of those mutations' keys and values. */
   writeBytes = 0;
+  /** Bytes of the keys of the chunks written (see `KV_LIMITS.setKeys`). */
+  chunkKeyBytes = 0;
   #historySize: number;
   #maxBytes: number;
+  /** Bytes of one chunk's key in this room. */
+  #chunkKey: number;
 
   constructor(room: KvRoom, historySize: number, maxBytes: number) {
     this.room = room;
     this.bytes = room.bytes;
     this.#historySize = historySize;
     this.#maxBytes = maxBytes;
+    this.#chunkKey = keySize(kvKeys.chunk(room.name, 0, 0));
   }
 
   /** Offset the next added message gets. */
@@ -168,6 +173,7 @@ export class RoomPlan {
     this.bytes += planned.bytes;
     this.mutations += planned.chunks.length;
     this.writeBytes += planned.bytes + planned.chunks.length * KEY_BYTES;
+    this.chunkKeyBytes += planned.chunks.length * this.#chunkKey;
     while (
       this.#count() > 0 && (this.#count() > this.#historySize || this.bytes > this.#maxBytes)
     ) {
@@ -181,6 +187,7 @@ export class RoomPlan {
         this.bytes -= gone.bytes;
         this.mutations -= gone.chunks.length;
         this.writeBytes -= gone.bytes + gone.chunks.length * KEY_BYTES;
+        this.chunkKeyBytes -= gone.chunks.length * this.#chunkKey;
       }
     }
   }
@@ -192,10 +199,19 @@ export class RoomPlan {
     bytes: number;
     mutations: number;
     writeBytes: number;
+    chunkKeyBytes: number;
     added: number;
   } {
-    const { dropOld, dropNew, bytes, mutations, writeBytes } = this;
-    return { dropOld, dropNew, bytes, mutations, writeBytes, added: this.added.length };
+    const { dropOld, dropNew, bytes, mutations, writeBytes, chunkKeyBytes } = this;
+    return {
+      dropOld,
+      dropNew,
+      bytes,
+      mutations,
+      writeBytes,
+      chunkKeyBytes,
+      added: this.added.length,
+    };
   }
 
   /** Undoes the additions since `snapshot`. */
@@ -206,6 +222,7 @@ export class RoomPlan {
     this.bytes = s.bytes;
     this.mutations = s.mutations;
     this.writeBytes = s.writeBytes;
+    this.chunkKeyBytes = s.chunkKeyBytes;
   }
 
   /** Adds the plan's checks and mutations (chunks, deletes, the head) to `atomic`. */
@@ -242,5 +259,10 @@ export class RoomPlan {
   /** Bytes of the head's check and write, and of the keys of the messages. */
   get headBytes(): number {
     return 2 * keyBytes(kvKeys.head(this.room.name)) + 128;
+  }
+
+  /** Bytes of the keys the plan sets: its chunks' and its head's (see `KV_LIMITS.setKeys`). */
+  get setKeyBytes(): number {
+    return this.chunkKeyBytes + keySize(kvKeys.head(this.room.name));
   }
 }

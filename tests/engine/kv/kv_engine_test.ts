@@ -427,3 +427,24 @@ Deno.test("kv: past maxRefs memory forgets the oldest refs, and the disk still a
     await engine.close();
   }
 });
+
+Deno.test("kv: a burst of long refs into rooms with long names fits Deno KV's limit on the keys one commit sets", async () => {
+  const { kv, commits } = countingKv(await Deno.openKv(":memory:"));
+  const { engine } = await startedKvEngine(kv);
+  try {
+    const rooms = ["a", "b", "c"].map((c) => c.repeat(64));
+    const before = commits();
+    // 128 characters of 3 UTF-8 bytes each: about 420 bytes of keys per message.
+    const results = await Promise.all(
+      Array.from(
+        { length: 600 },
+        (_, i) => engine.publish(kvDraft(rooms[i % 3], `m${i}`, { ref: `${i}-`.padEnd(128, "€") })),
+      ),
+    );
+    assert.deepEqual(results.filter((r) => r.status !== "accepted"), []);
+    const split = commits() - before;
+    assert.ok(split >= 4 && split <= 8, `600 publishes took ${split} commits`);
+  } finally {
+    await engine.close();
+  }
+});
