@@ -1,15 +1,16 @@
 /**
- * The refs the KV engine keeps on disk, and their bound. Each ref is written three ways in the
- * commit that accepts its message: its record (`["r", room, key]`, with `expireIn`), an entry in
- * the order refs were accepted (`["rt", at, writer, n]`, holding the room and the key: a short key,
- * as Deno KV limits the bytes of the keys one operation sets) and one more in the count of those
- * entries (`["rn"]`, a sum). The count is shared by every worker on the file and exact: each
- * deletion checks the entry it removes, so two workers never both take one off the count.
+ * The refs the KV engine keeps on disk, and their bound. The commit that accepts a message with a
+ * `ref` writes its record (`["r", room, key]`, with `expireIn`); the commit also writes its refs'
+ * rooms and keys in the order they were accepted (`["rt", at, writer, n]`: one entry per commit,
+ * or a few when they pass a value's size; an entry per ref would cost every ref another set, about
+ * 5 µs in Deno KV) and adds their number to a count (`["rn"]`, a sum). The count is shared by every
+ * worker on the file and exact: a trim checks every entry it deletes, so two workers never both
+ * take one off the count.
  *
  * Without a bound the refs on disk would grow with the rate of messages times `DEDUP_TTL_MS`
  * (10,000 connections at `RATE_LIMIT`: about 60 M refs, 18 GB). Past `maxRefs` the oldest are
- * deleted, down to 90 % of it (so that trims are rare); entries past the TTL are deleted as
- * housekeeping finds them.
+ * deleted, records and all, down to 90 % of it (so that trims are rare); the entries of refs past
+ * the TTL are deleted as housekeeping finds them (their records expire by themselves).
  *
  * @module
  */
@@ -19,18 +20,66 @@ import { keySize, kvKeys, type KvRef } from "./kv_messages.ts";
 
 /** Share of `maxRefs` a trim over the bound brings the count down to. */
 const TRIM_TO = 0.9;
-/** Entries one trim commit deletes: each may check its entry and its ref record. */
-const PER_COMMIT = Math.floor(KV_LIMITS.checks / 2);
+/** Bytes of rooms and keys one entry holds at most (a KV value holds 65,536). */
+const ENTRY_BYTES = 60_000;
+/** Entries one trim lists at a time. */
+const LISTED = 20;
 /** What takes `n` off a `Deno.KvU64` sum (which wraps modulo 2^64). */
 const minus = (n: number): bigint => (1n << 64n) - BigInt(n);
 
-/** An entry of the order as listed: its key, versionstamp, time, and the ref's room and key. */
-interface Listed {
-  key: KvKey;
-  stamp: string;
-  at: number;
+/** A ref to write: its room, its key and its record. */
+export interface DiskRef {
   room: string;
-  ref: string;
+  key: string;
+  record: KvRef;
+}
+
+/** What one ref costs a commit: the bytes of its record's key and value, and of its entry part. */
+export interface RefCost {
+  recordKey: number;
+  all: number;
+  /** Bytes its room and key take in an entry, at most (V8 serializes a string in 2 per char). */
+  part: number;
+}
+
+/**
+ * The refs planned into one commit, and what they cost it against {@linkcode KV_LIMITS}: their
+ * records, their entries (as many as their parts could need) and the count's sum.
+ *
+ * @example
+ * ```ts
+ * const costs = refs.costs();
+ * const cost = refs.cost("lobby", "pubAnn\u0000r1");
+ * if (costs.with(cost).mutations <= KV_LIMITS.mutations) costs.add(cost);
+ * ```
+ */
+export class RefCosts {
+  count = 0;
+  #recordKeys = 0;
+  #all = 0;
+  #parts = 0;
+
+  constructor(readonly entryKey: number) {}
+
+  /** Mutations, bytes of keys and values, and bytes of set keys, with `cost` added (or not). */
+  with(cost: RefCost | null): { mutations: number; bytes: number; setKeys: number } {
+    const count = this.count + (cost ? 1 : 0);
+    if (count === 0) return { mutations: 0, bytes: 0, setKeys: 0 };
+    // Entries are filled in order: two in a row hold more than ENTRY_BYTES.
+    const entries = Math.floor((2 * (this.#parts + (cost?.part ?? 0))) / ENTRY_BYTES) + 1;
+    const sum = keySize(kvKeys.refCount);
+    const setKeys = this.#recordKeys + (cost?.recordKey ?? 0) + entries * this.entryKey + sum;
+    const bytes = this.#all + (cost?.all ?? 0) + entries * this.entryKey + this.#parts +
+      (cost?.part ?? 0) + sum + 16;
+    return { mutations: count + entries + 1, bytes, setKeys };
+  }
+
+  add(cost: RefCost): void {
+    this.count++;
+    this.#recordKeys += cost.recordKey;
+    this.#all += cost.all;
+    this.#parts += cost.part;
+  }
 }
 
 /**
@@ -40,8 +89,7 @@ interface Listed {
  * ```ts
  * const refs = new KvDiskRefs(100_000, 300_000, "w1");
  * const atomic = kv.atomic();
- * refs.write(atomic, "lobby", "pubAnn\u0000r1", { offset: 1, ts: 0, hash: 7, at: 0 });
- * refs.count(atomic, 1);
+ * refs.write(atomic, [{ room: "lobby", key: "pubAnn\u0000r1", record: { offset: 1, ts: 0, hash: 7, at: 0 } }]);
  * if ((await atomic.commit()).ok) refs.wrote(1);
  * if (refs.over) await refs.trim(kv, Date.now());
  * ```
@@ -78,33 +126,38 @@ export class KvDiskRefs {
     return this.#held > this.maxRefs;
   }
 
-  /**
-   * Bytes one ref adds to an atomic operation: `keys`, of the keys it sets (its record's, its
-   * entry's and the count's, see `KV_LIMITS.setKeys`); `all`, of those keys and their values.
-   */
-  bytes(room: string, key: string): { keys: number; all: number } {
-    const record = keySize(kvKeys.ref(room, key));
-    const keys = record + this.#entryKey + keySize(kvKeys.refCount);
-    // The record's value is 4 numbers; the entry's, the room and the key.
-    return { keys, all: keys + 64 + record };
+  /** What the ref `key` of `room` costs a commit. */
+  cost(room: string, key: string): RefCost {
+    const recordKey = keySize(kvKeys.ref(room, key));
+    // The record's value is 4 numbers.
+    return { recordKey, all: recordKey + 64, part: 2 * (room.length + key.length) + 16 };
   }
 
-  /** Mutations `count` refs add to one atomic operation (the count's sum included). */
-  static mutations(count: number): number {
-    return count === 0 ? 0 : 2 * count + 1;
+  /** An empty plan of one commit's refs. */
+  costs(): RefCosts {
+    return new RefCosts(this.#entryKey);
   }
 
-  /** Adds a ref to `atomic`: its record and its entry in the order (then {@linkcode count}). */
-  write(atomic: KvAtomic, room: string, key: string, record: KvRef): void {
-    atomic.set(kvKeys.ref(room, key), record, { expireIn: this.ttlMs });
-    atomic.set(kvKeys.refTime(record.at, this.writer, ++this.#written), [room, key]);
+  /** Adds `refs` to `atomic`: their records, their entries in the order and the count's sum. */
+  write(atomic: KvAtomic, refs: DiskRef[]): void {
+    if (refs.length === 0) return;
+    let part: string[] = [];
+    let bytes = 0;
+    const entry = () => {
+      atomic.set(kvKeys.refTime(refs[0].record.at, this.writer, ++this.#written), part);
+      part = [];
+      bytes = 0;
+    };
+    for (const { room, key, record } of refs) {
+      atomic.set(kvKeys.ref(room, key), record, { expireIn: this.ttlMs });
+      const size = 2 * (room.length + key.length) + 16;
+      if (bytes + size > ENTRY_BYTES && part.length > 0) entry();
+      part.push(room, key);
+      bytes += size;
+    }
+    entry();
+    atomic.sum(kvKeys.refCount, BigInt(refs.length));
   }
-
-  /** Adds to `atomic` the count of the refs it writes, `count` (none: nothing). */
-  count(atomic: KvAtomic, count: number): void {
-    if (count > 0) atomic.sum(kvKeys.refCount, BigInt(count));
-  }
-
   /** Tells that `count` refs were committed (by this engine or another worker's). */
   wrote(count: number): void {
     this.#held += count;
@@ -118,9 +171,10 @@ export class KvDiskRefs {
   }
 
   /**
-   * Deletes, oldest first, the refs past the TTL at `now` and, while more than `maxRefs` are on
-   * disk, live ones down to 90 % of it: at most `rounds` commits of up to 45. A commit another
-   * worker's trim got ahead of is read again. Resolves to whether some may be left to delete.
+   * Deletes, oldest first, the entries of refs past the TTL at `now` (their records expire by
+   * themselves) and, while more than `maxRefs` are on disk, live refs down to 90 % of it, records
+   * and all: at most `rounds` commits. A commit another worker's trim got ahead of is read again.
+   * Resolves to whether some may be left to delete.
    */
   async trim(kv: KvHandle, now: number, rounds = Infinity): Promise<boolean> {
     const expiredBefore = now - this.ttlMs;
@@ -129,38 +183,39 @@ export class KvDiskRefs {
     for (let round = 0; round < rounds; round++) {
       const count = await this.read(kv);
       if (count > this.maxRefs) target = Math.floor(this.maxRefs * TRIM_TO);
-      const batch: Listed[] = [];
-      const listed = kv.list<[string, string]>({ prefix: kvKeys.refTimes }, {
-        limit: PER_COMMIT,
-      });
-      for await (const entry of listed) {
-        const at = entry.key[1] as number;
-        if (at >= expiredBefore && count - batch.length <= target) break;
-        const [room, ref] = entry.value;
-        batch.push({ key: entry.key as KvKey, stamp: entry.versionstamp, at, room, ref });
-      }
-      if (batch.length === 0) return false;
-      const groups = [];
-      for (let i = 0; i < batch.length; i += KV_LIMITS.getMany) {
-        const group = batch.slice(i, i + KV_LIMITS.getMany);
-        groups.push(kv.getMany(group.map((b) => kvKeys.ref(b.room, b.ref))));
-      }
-      const records = (await Promise.all(groups)).flat();
       const atomic = kv.atomic();
+      let mutations = 1;
+      let taken = 0;
+      let removed = 0;
       let early = 0;
-      for (const [i, b] of batch.entries()) {
-        atomic.check({ key: b.key, versionstamp: b.stamp }).delete(b.key);
-        // The record this entry was written with (a later one of the same key stays).
-        const record = records[i];
-        if ((record.value as KvRef | null)?.at === b.at) {
-          const key = kvKeys.ref(b.room, b.ref);
-          atomic.check({ key, versionstamp: record.versionstamp }).delete(key);
+      for await (
+        const entry of kv.list<string[]>({ prefix: kvKeys.refTimes }, { limit: LISTED })
+      ) {
+        const at = entry.key[1] as number;
+        const live = at >= expiredBefore;
+        if (live && count - removed <= target) break;
+        const parts = entry.value;
+        const refs = parts.length / 2;
+        // One check per entry: LISTED is under KV_LIMITS.checks.
+        if (taken > 0 && mutations + 1 + (live ? refs : 0) > KV_LIMITS.mutations) break;
+        taken++;
+        atomic.check({ key: entry.key as KvKey, versionstamp: entry.versionstamp });
+        atomic.delete(entry.key as KvKey);
+        mutations++;
+        if (live) {
+          // A live ref's record is this entry's: the same ref is never accepted twice meanwhile.
+          for (let i = 0; i < parts.length; i += 2) {
+            atomic.delete(kvKeys.ref(parts[i], parts[i + 1]));
+          }
+          mutations += refs;
+          early += refs;
         }
-        if (b.at >= expiredBefore) early++;
+        removed += refs;
       }
-      atomic.sum(kvKeys.refCount, minus(batch.length));
+      if (taken === 0) return false;
+      atomic.sum(kvKeys.refCount, minus(removed));
       if ((await atomic.commit()).ok) {
-        this.#held = count - batch.length;
+        this.#held = count - removed;
         this.#forgotten += early;
       }
     }

@@ -42,7 +42,7 @@ import { RoomFeed } from "../room_feed.ts";
 import { type CommittedRoom, KvPeers, type PeerChannel } from "./kv_peers.ts";
 import type { Timers } from "../../shared/timers.ts";
 import { KvTail } from "./kv_tail.ts";
-import { KvDiskRefs } from "./kv_disk_refs.ts";
+import { type DiskRef, KvDiskRefs } from "./kv_disk_refs.ts";
 
 /** Options of {@linkcode KvEngine}. */
 export interface KvEngineOptions {
@@ -559,9 +559,7 @@ export class KvEngine implements Engine {
     const inBatch = new Map<string, { planned: ChatMessage; hash: number }>();
     const results: { pending: Pending; result: PublishResult | Error; planned?: ChatMessage }[] =
       [];
-    let refs = 0;
-    let refBytes = 0;
-    let refKeys = 0;
+    const refCosts = this.#storedRefs.costs();
     let taken = 0;
     for (const pending of this.#queue) {
       const { draft, ts } = pending;
@@ -602,13 +600,12 @@ export class KvEngine implements Engine {
       const message = messageOf(draft.room, room.epoch, plan.nextOffset, ts, draft);
       plan.add({ message, chunks, bytes });
       const withRef = key !== null && dedupTtlMs > 0;
-      const refSize = withRef ? this.#storedRefs.bytes(draft.room, key) : { keys: 0, all: 0 };
+      const refCost = withRef ? this.#storedRefs.cost(draft.room, key) : null;
+      const withRefs = refCosts.with(refCost);
       const all = isNew ? [...plans.values(), plan] : [...plans.values()];
-      const mutations = all.reduce((n, p) => n + p.mutations + 1, 0) +
-        KvDiskRefs.mutations(refs + (withRef ? 1 : 0));
-      const size = all.reduce((n, p) => n + p.writeBytes + p.headBytes, 0) + refBytes +
-        refSize.all;
-      const setKeys = all.reduce((n, p) => n + p.setKeyBytes, 0) + refKeys + refSize.keys;
+      const mutations = all.reduce((n, p) => n + p.mutations + 1, 0) + withRefs.mutations;
+      const size = all.reduce((n, p) => n + p.writeBytes + p.headBytes, 0) + withRefs.bytes;
+      const setKeys = all.reduce((n, p) => n + p.setKeyBytes, 0) + withRefs.setKeys;
       if (
         mutations > KV_LIMITS.mutations || size > KV_LIMITS.bytes || setKeys > KV_LIMITS.setKeys
       ) {
@@ -623,11 +620,7 @@ export class KvEngine implements Engine {
         break;
       }
       if (isNew) plans.set(draft.room, plan);
-      if (withRef) {
-        refs++;
-        refBytes += refSize.all;
-        refKeys += refSize.keys;
-      }
+      if (refCost) refCosts.add(refCost);
       if (key !== null) inBatch.set(`${draft.room}\u0000${key}`, { planned: message, hash });
       results.push({ pending, result: { status: "accepted", message }, planned: message });
       taken++;
@@ -636,19 +629,19 @@ export class KvEngine implements Engine {
     if (plans.size > 0) {
       const atomic = kv.atomic();
       for (const plan of plans.values()) plan.write(atomic, now);
+      const refs: DiskRef[] = [];
       for (const { pending, planned } of results) {
         const { draft } = pending;
         if (!planned || draft.ref === null || dedupTtlMs <= 0) continue;
         const key = refKey(draft.client, draft.from, draft.ref);
-        const record: KvRef = {
-          offset: planned.offset,
-          ts: planned.ts,
-          hash: inBatch.get(`${draft.room}\u0000${key}`)!.hash,
-          at: now,
-        };
-        this.#storedRefs.write(atomic, draft.room, key, record);
+        const hash = inBatch.get(`${draft.room}\u0000${key}`)!.hash;
+        refs.push({
+          room: draft.room,
+          key,
+          record: { offset: planned.offset, ts: planned.ts, hash, at: now },
+        });
       }
-      this.#storedRefs.count(atomic, refs);
+      this.#storedRefs.write(atomic, refs);
       let committed;
       try {
         committed = await atomic.commit();
@@ -657,7 +650,7 @@ export class KvEngine implements Engine {
         return "done";
       }
       if (!committed.ok) return "changed";
-      this.#storedRefs.wrote(refs);
+      this.#storedRefs.wrote(refs.length);
       if (this.#storedRefs.over) this.#trimRefsLater();
       for (const plan of plans.values()) {
         const prev = plan.room.stamp;

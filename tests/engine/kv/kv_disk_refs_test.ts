@@ -4,15 +4,17 @@
  * later record of the same ref kept when an earlier entry goes.
  */
 import assert from "node:assert/strict";
-import { kvDraft, startedKvEngine } from "../../helpers/kv_engine.ts";
+import { countingKv, kvDraft, startedKvEngine } from "../../helpers/kv_engine.ts";
 import { kvKeys } from "../../../lib/engine/kv/kv_messages.ts";
 import type { KvHandle } from "../../../lib/engine/kv/kv_handle.ts";
 
-/** Entries in the order of refs, records of refs, and the count, as the file holds them. */
+/** Refs the entries in order list, records of refs, and the count, as the file holds them. */
 async function onDisk(kv: KvHandle): Promise<{ entries: number; records: number; count: number }> {
   let entries = 0;
   let records = 0;
-  for await (const _ of kv.list({ prefix: kvKeys.refTimes })) entries++;
+  for await (const e of kv.list<string[]>({ prefix: kvKeys.refTimes })) {
+    entries += e.value.length / 2;
+  }
   for await (const _ of kv.list({ prefix: ["r"] })) records++;
   const counted = (await kv.get<{ value: bigint }>(kvKeys.refCount)).value;
   return { entries, records, count: Number(counted?.value ?? 0n) };
@@ -73,7 +75,8 @@ Deno.test("kv refs on disk: housekeeping deletes the entries and records past DE
     now += 101; // the first three are 501 ms old, the last 101 ms
     engine.maintain(now);
     await engine.settled();
-    assert.deepEqual(await onDisk(kv), { entries: 1, records: 1, count: 1 });
+    // The records expire by themselves (`expireIn`, on the real clock): only their entries go.
+    assert.deepEqual(await onDisk(kv), { entries: 1, records: 4, count: 1 });
     assert.deepEqual(engine.diskRefs, { held: 1, forgotten: 0 }, "expired, not forgotten early");
   } finally {
     await engine.close();
@@ -173,5 +176,31 @@ Deno.test("kv refs on disk: two workers trimming one file at once keep the count
     await b.engine.close();
     probe.close();
     await tmp.remove();
+  }
+});
+
+Deno.test("kv refs on disk: a commit's refs past one value's size are written in several entries", async () => {
+  const { kv, commits } = countingKv(await Deno.openKv(":memory:"));
+  const { engine } = await startedKvEngine(kv);
+  try {
+    const room = "r".repeat(64);
+    const before = commits();
+    const results = await Promise.all(
+      Array.from(
+        { length: 600 },
+        (_, i) => engine.publish(kvDraft(room, `m${i}`, { ref: `${i}-`.padEnd(128, "x") })),
+      ),
+    );
+    assert.deepEqual(results.filter((r) => r.status !== "accepted"), []);
+    const made = commits() - before;
+    let rows = 0;
+    for await (const _ of kv.list({ prefix: kvKeys.refTimes })) rows++;
+    assert.ok(
+      rows > made,
+      `${rows} entries for ${made} commits: each commit's refs fill more than one`,
+    );
+    assert.deepEqual(await onDisk(kv), { entries: 600, records: 600, count: 600 });
+  } finally {
+    await engine.close();
   }
 });
