@@ -4,8 +4,6 @@
  * @module
  */
 
-import { Fifo } from "../shared/fifo.ts";
-
 /** What a remembered ref maps to: the original ack and the `textHash` of the text it carried. */
 export interface AckRecord {
   offset: number;
@@ -14,18 +12,17 @@ export interface AckRecord {
   hash: number;
 }
 
-/** A remembered ref: its record, its key, when it was remembered and the room cache holding it. */
-export interface RefEntry extends AckRecord {
-  key: string;
-  at: number;
-  owner: DedupCache;
-}
+/** Sequence numbers of refs wrap at 2^30 (small integers in V8: a map holds them unboxed). */
+const SEQ_SPAN = 2 ** 30;
+/** Slots of a ledger's first ring (it doubles as refs come, up to `maxRefs`). */
+const FIRST_SLOTS = 1024;
 
 /**
  * The order of the refs of every room of an engine, oldest first, and their bound: past the TTL
- * and past `maxRefs` (a bound that survives any number of rooms and senders: every ref costs
- * 150-450 bytes of heap), the oldest refs are forgotten. A {@linkcode Fifo} keeps the order (a
- * `Map` iterated from its start is not O(1) once entries were deleted).
+ * and past `maxRefs` (a bound that survives any number of rooms and senders), the oldest refs are
+ * forgotten. Refs are kept in a ring of parallel arrays (key, room cache, when, offset, ts, hash),
+ * so that remembering one allocates no object of its own; a room's cache maps each key to its
+ * ref's sequence number.
  *
  * @example
  * ```ts
@@ -36,38 +33,115 @@ export interface RefEntry extends AckRecord {
  * ```
  */
 export class RefLedger {
-  #order = new Fifo<RefEntry>();
   /** Refs forgotten before their TTL because `maxRefs` were held. */
   forgotten = 0;
+  /** Sequence number of the oldest ref held. */
+  #head = 0;
+  #count = 0;
+  #mask = -1;
+  #keys: (string | undefined)[] = [];
+  #owners: (DedupCache | undefined)[] = [];
+  #at = new Float64Array(0);
+  #offset = new Float64Array(0);
+  #ts = new Float64Array(0);
+  #hash = new Float64Array(0);
 
-  /** `ttlMs`: how long a ref lives; `maxRefs`: how many every room together may hold. */
-  constructor(readonly ttlMs: number, readonly maxRefs = Infinity) {}
+  /**
+   * `ttlMs`: how long a ref lives; `maxRefs`: how many every room together may hold; `seqSpan`:
+   * where sequence numbers wrap (a power of two; tests make it small).
+   */
+  constructor(readonly ttlMs: number, readonly maxRefs = Infinity, readonly seqSpan = SEQ_SPAN) {
+    if (!Number.isInteger(Math.log2(seqSpan)) || seqSpan < FIRST_SLOTS) {
+      throw new RangeError(`seqSpan must be a power of two from ${FIRST_SLOTS}, got ${seqSpan}`);
+    }
+  }
 
   /** Refs held, every room together (a ref remembered twice counts twice until its first goes). */
   get size(): number {
-    return this.#order.length;
+    return this.#count;
   }
 
-  /** Records `entry` as the newest, forgetting the oldest past `maxRefs`. */
-  add(entry: RefEntry): void {
-    this.#order.push(entry);
-    while (this.#order.length > this.maxRefs) {
-      const oldest = this.#order.shift()!;
-      if (oldest.owner.forget(oldest, this.ttlMs)) this.forgotten++;
+  /**
+   * Records a ref of `owner` as the newest, forgetting the oldest past `maxRefs`; returns its
+   * sequence number.
+   */
+  add(owner: DedupCache, key: string, record: AckRecord, at: number): number {
+    // The ring holds at most `seqSpan` refs: their sequence numbers must differ.
+    while (this.#count >= this.maxRefs || this.#count >= this.seqSpan) {
+      if (this.#shift(this.ttlMs)) this.forgotten++;
     }
+    if (this.#count === this.#mask + 1) this.#grow();
+    const seq = (this.#head + this.#count) % this.seqSpan;
+    const slot = seq & this.#mask;
+    this.#keys[slot] = key;
+    this.#owners[slot] = owner;
+    this.#at[slot] = at;
+    this.#offset[slot] = record.offset;
+    this.#ts[slot] = record.ts;
+    this.#hash[slot] = record.hash;
+    this.#count++;
+    return seq;
+  }
+
+  /** The record of the ref `seq` while it is held and younger than the TTL at `now`. */
+  record(seq: number, now: number): AckRecord | undefined {
+    if ((seq - this.#head + this.seqSpan) % this.seqSpan >= this.#count) return undefined;
+    const slot = seq & this.#mask;
+    if (now - this.#at[slot] > this.ttlMs) return undefined;
+    return { offset: this.#offset[slot], ts: this.#ts[slot], hash: this.#hash[slot] };
   }
 
   /**
    * Forgets refs older than the TTL, oldest first, so this stops at the first fresh one. A key
-   * remembered again left its older entry in the queue: that one goes without touching the map.
+   * remembered again left its older ref in the ring: that one goes without touching the map.
    */
   sweep(now: number): void {
-    const order = this.#order;
-    let oldest: RefEntry | undefined;
-    while ((oldest = order.peek()) !== undefined && now - oldest.at > this.ttlMs) {
-      order.shift();
-      oldest.owner.forget(oldest, 0);
+    while (this.#count > 0 && now - this.#at[this.#head & this.#mask] > this.ttlMs) {
+      this.#shift(0);
     }
+  }
+
+  /** Takes the oldest ref out and tells its cache; true when that forgot it. */
+  #shift(lifeLeft: number): boolean {
+    const seq = this.#head;
+    const slot = seq & this.#mask;
+    const owner = this.#owners[slot]!;
+    const key = this.#keys[slot]!;
+    this.#owners[slot] = undefined;
+    this.#keys[slot] = undefined;
+    this.#head = (seq + 1) % this.seqSpan;
+    this.#count--;
+    return owner.forget(key, seq, this.#at[slot], lifeLeft);
+  }
+
+  /** Doubles the ring, each held ref moving to the slot its sequence number gives. */
+  #grow(): void {
+    const slots = Math.min(this.seqSpan, Math.max(FIRST_SLOTS, 2 * (this.#mask + 1)));
+    const mask = slots - 1;
+    const keys = new Array<string | undefined>(slots);
+    const owners = new Array<DedupCache | undefined>(slots);
+    const at = new Float64Array(slots);
+    const offset = new Float64Array(slots);
+    const ts = new Float64Array(slots);
+    const hash = new Float64Array(slots);
+    for (let i = 0; i < this.#count; i++) {
+      const seq = (this.#head + i) % this.seqSpan;
+      const from = seq & this.#mask;
+      const to = seq & mask;
+      keys[to] = this.#keys[from];
+      owners[to] = this.#owners[from];
+      at[to] = this.#at[from];
+      offset[to] = this.#offset[from];
+      ts[to] = this.#ts[from];
+      hash[to] = this.#hash[from];
+    }
+    this.#mask = mask;
+    this.#keys = keys;
+    this.#owners = owners;
+    this.#at = at;
+    this.#offset = offset;
+    this.#ts = ts;
+    this.#hash = hash;
   }
 }
 
@@ -84,9 +158,9 @@ export class RefLedger {
  * ```
  */
 export class DedupCache {
-  #ttl: number;
   #ledger: RefLedger;
-  #entries = new Map<string, RefEntry>();
+  /** Each key's ref: its sequence number in the ledger. */
+  #entries = new Map<string, number>();
   /**
    * Until when refs this cache forgot before their TTL (the ledger's bound) would still have
    * answered, in the clock of `set`: a store that also keeps refs elsewhere (on disk) asks there
@@ -96,7 +170,6 @@ export class DedupCache {
 
   /** `ledger`: the order and bound shared with other rooms (default: one of its own). */
   constructor(ttlMs: number, ledger: RefLedger = new RefLedger(ttlMs)) {
-    this.#ttl = ttlMs;
     this.#ledger = ledger;
   }
 
@@ -107,28 +180,25 @@ export class DedupCache {
 
   /** The original ack of `key`, if it was accepted within the TTL. */
   get(key: string, now: number): AckRecord | undefined {
-    const hit = this.#entries.get(key);
-    if (!hit || now - hit.at > this.#ttl) return undefined;
-    return { offset: hit.offset, ts: hit.ts, hash: hit.hash };
+    const seq = this.#entries.get(key);
+    return seq === undefined ? undefined : this.#ledger.record(seq, now);
   }
 
   /** Remembers `key` (again, if it expired) and forgets refs past their TTL or the bound. */
   set(key: string, record: AckRecord, now: number): void {
     this.#ledger.sweep(now);
-    const { offset, ts, hash } = record;
-    const entry: RefEntry = { offset, ts, hash, key, at: now, owner: this };
-    this.#entries.set(key, entry);
-    this.#ledger.add(entry);
+    this.#entries.set(key, this.#ledger.add(this, key, record, now));
   }
 
   /**
-   * Removes `entry` unless its key was remembered again since (true when removed); `lifeLeft`:
-   * the TTL of a ref forgotten early, 0 when it expired. Called by the {@linkcode RefLedger}.
+   * Removes `key` unless it was remembered again since its ref `seq` (true when removed);
+   * `at`: when that ref was remembered; `lifeLeft`: the TTL of a ref forgotten early, 0 when it
+   * expired. Called by the {@linkcode RefLedger}.
    */
-  forget(entry: RefEntry, lifeLeft: number): boolean {
-    if (this.#entries.get(entry.key) !== entry) return false;
-    this.#entries.delete(entry.key);
-    if (lifeLeft > 0) this.forgottenUntil = Math.max(this.forgottenUntil, entry.at + lifeLeft);
+  forget(key: string, seq: number, at: number, lifeLeft: number): boolean {
+    if (this.#entries.get(key) !== seq) return false;
+    this.#entries.delete(key);
+    if (lifeLeft > 0) this.forgottenUntil = Math.max(this.forgottenUntil, at + lifeLeft);
     return true;
   }
 }
