@@ -335,6 +335,11 @@ const MAX_CONTROL = 125;
  */
 const MASK_BYTES = new Uint8Array(4);
 const CONTROL_SCRATCH = new Uint8Array(MAX_CONTROL);
+/**
+ * A text message's payload when it arrives whole in one chunk and fits (as chat messages nearly
+ * always do): unmasked here and decoded at once, with no buffer of its own.
+ */
+const TEXT_SCRATCH = new Uint8Array(16 * 1024);
 
 /** Header length announced by a frame's second byte (its length field and mask bit). */
 function headerLength(second: number): number {
@@ -456,6 +461,8 @@ export class FrameReader<T = undefined> {
    * 8.1): these are its characters so far; the decoder keeps a character cut between pieces.
    */
   #texts: string[] | null = null;
+  /** A whole text message decoded as it was read (see {@linkcode TEXT_SCRATCH}). */
+  #text: string | null = null;
   #utf8: TextDecoder | null = null;
   #messageBytes = 0;
   #fragments = 0;
@@ -573,9 +580,25 @@ export class FrameReader<T = undefined> {
         }
         continue;
       } else if (take > 0) {
+        const whole = at === 0 && take === this.#frameLength && this.#fin && this.#fragments === 1;
+        if (whole && this.#messageOpcode === Opcode.text && take <= TEXT_SCRATCH.length) {
+          const mask = loadMask(this.#maskKey);
+          for (let k = 0; k < take; k++) TEXT_SCRATCH[k] = chunk[i + k] ^ mask[k & 3];
+          this.#messageBytes += take;
+          if (!this.#charge(take)) return;
+          try {
+            this.#text = strictUtf8.decode(TEXT_SCRATCH.subarray(0, take));
+          } catch {
+            this.#fail(Close.invalidData, "text message is not valid UTF-8");
+            return;
+          }
+          this.#filled = take;
+          i += take;
+          this.#endFrame();
+          continue;
+        }
         // Data: what arrived is unmasked into a part of its own, counted as it comes.
         const part = new Uint8Array(take);
-        const whole = at === 0 && take === this.#frameLength && this.#fin && this.#fragments === 1;
         const mask = loadMask(this.#maskKey);
         for (let k = 0; k < take; k++, at++) part[k] = chunk[i + k] ^ mask[at & 3];
         this.#messageBytes += take;
@@ -670,9 +693,11 @@ export class FrameReader<T = undefined> {
     if (!this.#fin) return;
     const parts = this.#parts;
     const texts = this.#texts;
+    const whole = this.#text;
     const kind = this.#messageOpcode;
-    this.#parts = [];
+    if (parts.length > 0) this.#parts = [];
     this.#texts = null;
+    this.#text = null;
     this.#messageOpcode = 0;
     this.#messageBytes = 0;
     this.#fragments = 0;
@@ -680,7 +705,8 @@ export class FrameReader<T = undefined> {
     if (kind === Opcode.binary) return this.#on.binary(joined(parts), this.#target);
     let text: string;
     try {
-      if (texts !== null) {
+      if (whole !== null) text = whole;
+      else if (texts !== null) {
         // The end: a character still cut short fails it (the decoder is then ready again).
         texts.push(this.#utf8!.decode());
         text = texts.join("");

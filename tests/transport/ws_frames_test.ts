@@ -578,6 +578,26 @@ Deno.test("FrameReader: a text message cut anywhere, in reads or fragments, deco
   assert.deepEqual(events, [["text", "€"], ["text", "€"]]);
 });
 
+Deno.test("FrameReader: whole text messages in one read, around the shared scratch's 16 KiB, decode and fail alike", () => {
+  const { reader, events } = recorder({ maxMessageBytes: 64 * 1024 });
+  const sizes = [1, 16 * 1024 - 1, 16 * 1024, 16 * 1024 + 1, 3];
+  // Several whole messages in one read: each text is its own string, not a view of the scratch.
+  reader.push(
+    frames(...sizes.map((n, i) => ({ opcode: Opcode.text, payload: filled(n, 0x61 + i) }))),
+  );
+  assert.deepEqual(
+    events.map((e) => [e[0], (e[1] as string).length, (e[1] as string)[0]]),
+    sizes.map((n, i) => ["text", n, String.fromCharCode(0x61 + i)]),
+  );
+  for (const n of [16 * 1024, 16 * 1024 + 1]) {
+    const bad = filled(n);
+    bad[n - 1] = 0xff;
+    const one = recorder({ maxMessageBytes: 64 * 1024 });
+    one.reader.push(maskedFrame({ opcode: Opcode.text, payload: bad }));
+    assert.equal(failCode(one.events), Close.invalidData, `invalid UTF-8 in ${n} bytes`);
+  }
+});
+
 Deno.test("FrameReader: a leading U+FEFF is part of the text, not a BOM to strip", () => {
   const bom = new Uint8Array([0xef, 0xbb, 0xbf]);
   const text = new Uint8Array([...bom, ...enc.encode("hi")]);
