@@ -9,7 +9,7 @@
 
 import { Close } from "../protocol/close_codes.ts";
 import type { Connection } from "./connection.ts";
-import type { Draft, Engine } from "../engine/engine.ts";
+import type { Draft, Engine, PublishResult } from "../engine/engine.ts";
 import {
   type ErrorCode,
   type MessageBody,
@@ -243,37 +243,64 @@ export class Inbound {
       draft.user = identity.user;
       if (identity.info !== null) draft.info = identity.info;
     }
-    this.#o.engine.publish(draft).then(
-      (result) => {
-        if (result.status === "conflict") {
-          return this.#reject(
-            conn,
-            "ref_conflict",
-            `ref ${JSON.stringify(ref)} was already used for a different message; ` +
-              "send it with a new ref",
-            ref ?? undefined,
-            named,
-          );
-        }
-        if (result.status === "accepted") this.#o.metrics.messagesIn++;
-        if (!conn.json) return;
-        const ack = result.status === "accepted" ? result.message : result;
-        // A connection in several rooms is told which one each ack is about.
-        const frame: ServerFrame = { type: "ack", ref, offset: ack.offset, ts: ack.ts };
-        if (named !== undefined) frame.room = named;
-        this.#o.out.send(conn, frame);
-      },
-      (err) => {
-        this.#o.logger.warn("publish.failed", { id: conn.id, room, error: String(err) });
-        this.#reject(
-          conn,
-          "unavailable",
-          "the message could not be stored; it was not sent, retry later",
-          ref ?? undefined,
-          named,
-        );
-      },
+    const engine = this.#o.engine;
+    if (engine.publishNow) {
+      let result: PublishResult;
+      try {
+        result = engine.publishNow(draft);
+      } catch (err) {
+        return this.#unstored(conn, room, err, ref, named);
+      }
+      return this.#published(conn, result, ref, named);
+    }
+    engine.publish(draft).then(
+      (result) => this.#published(conn, result, ref, named),
+      (err) => this.#unstored(conn, room, err, ref, named),
     );
+  }
+
+  /** A publish the engine could not store: logged, and its sender told to retry. */
+  #unstored(
+    conn: Connection,
+    room: string,
+    err: unknown,
+    ref: string | null,
+    named: string | undefined,
+  ): void {
+    this.#o.logger.warn("publish.failed", { id: conn.id, room, error: String(err) });
+    this.#reject(
+      conn,
+      "unavailable",
+      "the message could not be stored; it was not sent, retry later",
+      ref ?? undefined,
+      named,
+    );
+  }
+
+  /** Answers a publish: its ack, or its refusal (a ref used for another text). */
+  #published(
+    conn: Connection,
+    result: PublishResult,
+    ref: string | null,
+    named: string | undefined,
+  ): void {
+    if (result.status === "conflict") {
+      return this.#reject(
+        conn,
+        "ref_conflict",
+        `ref ${JSON.stringify(ref)} was already used for a different message; ` +
+          "send it with a new ref",
+        ref ?? undefined,
+        named,
+      );
+    }
+    if (result.status === "accepted") this.#o.metrics.messagesIn++;
+    if (!conn.json) return;
+    const ack = result.status === "accepted" ? result.message : result;
+    // A connection in several rooms is told which one each ack is about.
+    const frame: ServerFrame = { type: "ack", ref, offset: ack.offset, ts: ack.ts };
+    if (named !== undefined) frame.room = named;
+    this.#o.out.send(conn, frame);
   }
 
   #reject(

@@ -286,3 +286,29 @@ Deno.test("hub: data reaches JSON members as sent, plain members as compact JSON
   assert.deepEqual(p.socket.sent, [JSON.stringify(data), "with"]);
   assert.deepEqual(a.socket.objects().find((f) => f.type === "ack").ref, "d1");
 });
+
+Deno.test("hub: an engine that answers at once (publishNow) acks in the same turn; a throw there is unavailable", async () => {
+  const t = fakeHub();
+  const a = await t.connect();
+  const b = await t.connect();
+  for (const s of [a, b]) s.socket.sent.length = 0;
+  const engine = t.engine;
+  t.hub.receive(a.conn, msg("hi", "r1"));
+  assert.ok(a.conn.queuedBytes > 0, "the ack is queued before any promise settles");
+  await t.turn();
+  assert.deepEqual(a.socket.objects().map((f) => [f.type, f.ref, f.offset]), [["ack", "r1", 1]]);
+  assert.deepEqual(b.socket.objects().map((f) => [f.type, f.text]), [["message", "hi"]]);
+  a.socket.sent.length = 0;
+  engine.publishNow = () => {
+    throw new Error("broken");
+  };
+  t.hub.receive(a.conn, msg("again", "r2"));
+  await t.turn();
+  assert.deepEqual(a.socket.objects(), [{
+    type: "error",
+    code: "unavailable",
+    message: "the message could not be stored; it was not sent, retry later",
+    ref: "r2",
+  }]);
+  assert.equal(t.hub.metrics.rejected.get("unavailable"), 1);
+});

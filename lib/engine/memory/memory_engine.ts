@@ -199,14 +199,18 @@ export class MemoryEngine implements Engine {
   }
 
   publish(draft: Draft): Promise<PublishResult> {
+    return Promise.resolve(this.publishNow(draft));
+  }
+
+  publishNow(draft: Draft): PublishResult {
     const room = this.#room(draft.room);
     const now = this.#options.now();
     const key = draft.ref === null ? null : refKey(draft.client, draft.from, draft.ref);
     const hash = key === null ? 0 : textHash(dedupeContent(draft));
     if (key !== null) {
       const seen = room.refs?.get(key, now);
-      if (seen && seen.hash !== hash) return Promise.resolve({ status: "conflict" });
-      if (seen) return Promise.resolve({ status: "duplicate", offset: seen.offset, ts: seen.ts });
+      if (seen && seen.hash !== hash) return { status: "conflict" };
+      if (seen) return { status: "duplicate", offset: seen.offset, ts: seen.ts };
     }
     const before = room.log.bytes;
     const message = room.log.append((offset) =>
@@ -222,7 +226,7 @@ export class MemoryEngine implements Engine {
       room.refs.set(key, { offset: message.offset, ts: now, hash }, now);
     }
     this.#events.message(message);
-    return Promise.resolve({ status: "accepted", message });
+    return { status: "accepted", message };
   }
 
   join(name: string): Promise<void> {
