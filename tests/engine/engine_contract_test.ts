@@ -108,6 +108,32 @@ async function contract(t: Deno.TestContext, make: () => Promise<Subject>) {
     assert.deepEqual(both.status === "accepted" && both.message.data, { k: 1 });
   });
 
+  await t.step("publishNow, where an engine has it, answers as publish does", async () => {
+    const { engine, received } = await make();
+    if (!engine.publishNow) {
+      // Engines with something to wait for (KV, Redis) have only publish; memory answers at once.
+      assert.notEqual(engine.name, "memory");
+      return;
+    }
+    await engine.join("r");
+    const first = engine.publishNow(draft("now", { ref: "n1" }));
+    assert.ok(first.status === "accepted" && first.message.text === "now");
+    assert.equal(received.length, 1, "emitted before it returned");
+    assert.deepEqual(engine.publishNow(draft("now", { ref: "n1" })), {
+      status: "duplicate",
+      offset: first.message.offset,
+      ts: first.message.ts,
+    });
+    assert.deepEqual(await engine.publish(draft("now", { ref: "n1" })), {
+      status: "duplicate",
+      offset: first.message.offset,
+      ts: first.message.ts,
+    });
+    assert.deepEqual(engine.publishNow(draft("other", { ref: "n1" })), { status: "conflict" });
+    const next = engine.publishNow(draft("next"));
+    assert.ok(next.status === "accepted" && next.message.offset === first.message.offset + 1);
+  });
+
   await t.step("open mode's messages have no user and no info field", async () => {
     const { engine, received } = await make();
     await engine.join("r");

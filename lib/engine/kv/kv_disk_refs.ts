@@ -26,6 +26,8 @@ const ENTRY_BYTES = 60_000;
 const LISTED = 20;
 /** What takes `n` off a `Deno.KvU64` sum (which wraps modulo 2^64). */
 const minus = (n: number): bigint => (1n << 64n) - BigInt(n);
+/** Bytes a ref's room and key take in an entry, at most (V8 serializes a string in 2 per char). */
+const partBytes = (room: string, key: string): number => 2 * (room.length + key.length) + 16;
 
 /** A ref to write: its room, its key and its record. */
 export interface DiskRef {
@@ -38,7 +40,7 @@ export interface DiskRef {
 export interface RefCost {
   recordKey: number;
   all: number;
-  /** Bytes its room and key take in an entry, at most (V8 serializes a string in 2 per char). */
+  /** Bytes its room and key take in an entry, at most. */
   part: number;
 }
 
@@ -74,6 +76,7 @@ export class RefCosts {
     return { mutations: count + entries + 1, bytes, setKeys };
   }
 
+  /** Plans one more ref, of `cost`. */
   add(cost: RefCost): void {
     this.count++;
     this.#recordKeys += cost.recordKey;
@@ -130,7 +133,7 @@ export class KvDiskRefs {
   cost(room: string, key: string): RefCost {
     const recordKey = keySize(kvKeys.ref(room, key));
     // The record's value is 4 numbers.
-    return { recordKey, all: recordKey + 64, part: 2 * (room.length + key.length) + 16 };
+    return { recordKey, all: recordKey + 64, part: partBytes(room, key) };
   }
 
   /** An empty plan of one commit's refs. */
@@ -150,7 +153,7 @@ export class KvDiskRefs {
     };
     for (const { room, key, record } of refs) {
       atomic.set(kvKeys.ref(room, key), record, { expireIn: this.ttlMs });
-      const size = 2 * (room.length + key.length) + 16;
+      const size = partBytes(room, key);
       if (bytes + size > ENTRY_BYTES && part.length > 0) entry();
       part.push(room, key);
       bytes += size;
@@ -158,6 +161,7 @@ export class KvDiskRefs {
     entry();
     atomic.sum(kvKeys.refCount, BigInt(refs.length));
   }
+
   /** Tells that `count` refs were committed (by this engine or another worker's). */
   wrote(count: number): void {
     this.#held += count;

@@ -893,6 +893,8 @@ export class KvEngine implements Engine {
     const headKey = kvKeys.head(name);
     const head = await kv.get<KvHead>(headKey);
     const check = { key: headKey, versionstamp: head.versionstamp };
+    // The refs' entries in the order of refs stay, and count, until housekeeping finds them past
+    // DEDUP_TTL_MS (they are not found by room).
     for (const prefix of [kvKeys.messages(name), kvKeys.refs(name)]) {
       let atomic = kv.atomic().check(check);
       let count = 0;
