@@ -10,6 +10,7 @@
  */
 
 import { CoalescedTimers } from "../shared/coalesced_timers.ts";
+import { RecencyQueue } from "../shared/recency_queue.ts";
 import { settleWithin, type Timers } from "../shared/timers.ts";
 import {
   type ConnectionInfo,
@@ -32,6 +33,13 @@ export interface AcceptedConn extends ConnLike {
    * `Deno.TcpConn` has it, and `Deno.listen` leaves it off.
    */
   setNoDelay?(noDelay?: boolean): void;
+}
+
+/** A connection held: the key its address is counted under, and its places in the wait order. */
+interface Held {
+  conn: AcceptedConn;
+  key: string;
+  queued: number;
 }
 
 /** A TCP listener: `Deno.Listener` satisfies it. */
@@ -98,12 +106,14 @@ export class HttpServer {
   #o: HttpServerOptions;
   #timers: Timers;
   /** Every connection held, with the key its address is counted under. */
-  #conns = new Map<AcceptedConn, string>();
+  #conns = new Map<AcceptedConn, Held>();
   /**
-   * Connections waiting for a request (their first or their next), the longest waiting first:
-   * closed first when descriptors run out, and at once when the server shuts down.
+   * Connections waiting for a request (their first or their next): closed at once when the server
+   * shuts down, and the longest waiting (`#waitOrder`) first when descriptors run out.
    */
   #waiting = new Set<AcceptedConn>();
+  /** When each connection began to wait, oldest first (a `Set` walked from its start is not O(1)). */
+  #waitOrder = new RecencyQueue<Held>();
   #perAddress = new Map<string, number>();
   #sockets = new Set<ServerWebSocket>();
   #listeners = new Set<ListenerLike>();
@@ -134,7 +144,15 @@ export class HttpServer {
         this.#waiting.delete(conn);
         if (phase !== "waiting") return;
         if (this.#draining) return conn.close();
+        const held = this.#conns.get(conn);
+        if (!held) return;
         this.#waiting.add(conn);
+        this.#waitOrder.touch(held);
+        this.#waitOrder.compact(
+          this.#waiting.size,
+          () => this.#heldOf(this.#waiting),
+          () => this.#conns.values(),
+        );
       },
       now: options.now,
       timers: this.#timers,
@@ -168,7 +186,7 @@ export class HttpServer {
         // descriptor to the newcomer; without one, new connections wait in the backlog until
         // descriptors are free again.
         this.#o.onAcceptError?.(err, this.#conns.size);
-        const oldest = this.#waiting.values().next().value;
+        const oldest = this.#waitOrder.oldest((held) => this.#waiting.has(held.conn))?.conn;
         if (oldest) {
           this.#waiting.delete(oldest);
           this.#o.onRefused?.("descriptors_exhausted", "");
@@ -217,7 +235,7 @@ export class HttpServer {
       );
       return;
     }
-    this.#conns.set(conn, key);
+    this.#conns.set(conn, { conn, key, queued: 0 });
     this.#perAddress.set(key, held + 1);
     const info: ConnectionInfo = { remoteAddr: { transport: "tcp", ...remote } };
     serveHttpConnection(conn, info, this.#serving).then((outcome) => {
@@ -227,7 +245,7 @@ export class HttpServer {
 
   /** `conn` is done: it no longer counts, in total or for its address. */
   #release(conn: AcceptedConn): void {
-    const key = this.#conns.get(conn);
+    const key = this.#conns.get(conn)?.key;
     if (key === undefined) return;
     this.#conns.delete(conn);
     this.#waiting.delete(conn);
@@ -235,6 +253,14 @@ export class HttpServer {
     if (left === 0) this.#perAddress.delete(key);
     else this.#perAddress.set(key, left);
     if (this.#draining && this.#conns.size === 0) this.#idle.resolve();
+  }
+
+  /** The records of `conns`, in their order. */
+  *#heldOf(conns: Iterable<AcceptedConn>): Iterable<Held> {
+    for (const conn of conns) {
+      const held = this.#conns.get(conn);
+      if (held) yield held;
+    }
   }
 
   #scheduleHeartbeat(): void {

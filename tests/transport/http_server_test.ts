@@ -357,6 +357,23 @@ Deno.test("HttpServer: close() closes kept-alive connections waiting for a reque
   assert.equal(t.server.connections, 0);
 });
 
+Deno.test("HttpServer: out of descriptors, a connection that waited again after many requests is not the oldest", async () => {
+  const t = setup({ maxConnections: 10, maxConnectionsPerAddress: 10 });
+  const busy = await t.connect("10.0.0.1");
+  const idle = await t.connect("10.0.0.2"); // waits for its first request from here on
+  const later = await t.connect("10.0.0.3");
+  // The first connection leaves the wait and comes back 300 times (keep-alive requests).
+  for (let i = 0; i < 300; i++) await answered(busy, `/r${i}`);
+  await tick();
+  t.listener.failAccept(emfile());
+  await until(() => idle.closed, "the connection waiting since it connected makes way");
+  assert.deepEqual([busy.closed, later.closed], [false, false]);
+  t.listener.failAccept(emfile());
+  await until(() => later.closed, "then the next one by when it began to wait");
+  assert.equal(busy.closed, false, "the busy one began to wait last");
+  await t.server.close(100);
+});
+
 Deno.test("HttpServer: out of descriptors, the connection waiting longest for a request makes way", async () => {
   const t = setup({ maxConnections: 10, maxConnectionsPerAddress: 10 });
   const slowest = await t.connect("10.0.0.1"); // sends nothing: waits for its first request
