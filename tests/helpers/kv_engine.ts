@@ -1,6 +1,7 @@
 /**
  * Test helpers for the KV engine: an engine started on a handle with the messages and resets it
- * told, and a handle that counts the atomic operations committed and the lists read through it.
+ * told, a handle that counts the atomic operations committed and the lists read through it, and a
+ * temporary KV file.
  *
  * @module
  */
@@ -79,4 +80,20 @@ export function countingKv(
     commits: () => commits,
     lists: () => lists,
   };
+}
+
+/**
+ * A path for a KV file in a new temporary folder, and what removes that folder.
+ *
+ * @example
+ * ```ts
+ * const tmp = await kvTempPath();
+ * const kv = await Deno.openKv(tmp.path);
+ * kv.close();
+ * await tmp.remove();
+ * ```
+ */
+export async function kvTempPath(): Promise<{ path: string; remove(): Promise<void> }> {
+  const dir = await Deno.makeTempDir({ prefix: "fanout_kv_" });
+  return { path: `${dir}/kv.sqlite3`, remove: () => Deno.remove(dir, { recursive: true }) };
 }

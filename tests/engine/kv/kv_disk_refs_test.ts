@@ -4,7 +4,12 @@
  * later record of the same ref kept when an earlier entry goes.
  */
 import assert from "node:assert/strict";
-import { countingKv, kvDraft, startedKvEngine } from "../../helpers/kv_engine.ts";
+import {
+  countingKv,
+  kvDraft,
+  kvTempPath as tempPath,
+  startedKvEngine,
+} from "../../helpers/kv_engine.ts";
 import { kvKeys } from "../../../lib/engine/kv/kv_messages.ts";
 import type { KvHandle } from "../../../lib/engine/kv/kv_handle.ts";
 
@@ -18,11 +23,6 @@ async function onDisk(kv: KvHandle): Promise<{ entries: number; records: number;
   for await (const _ of kv.list({ prefix: ["r"] })) records++;
   const counted = (await kv.get<{ value: bigint }>(kvKeys.refCount)).value;
   return { entries, records, count: Number(counted?.value ?? 0n) };
-}
-
-async function tempPath(): Promise<{ path: string; remove(): Promise<void> }> {
-  const dir = await Deno.makeTempDir({ prefix: "fanout_kv_refs_" });
-  return { path: `${dir}/kv.sqlite3`, remove: () => Deno.remove(dir, { recursive: true }) };
 }
 
 Deno.test("kv refs on disk: up to maxDiskRefs nothing goes; one more and the oldest go, down to 90 %", async () => {

@@ -2,15 +2,15 @@ import assert from "node:assert/strict";
 import type { KvHandle } from "../../../lib/engine/kv/kv_handle.ts";
 import { encodeBody, kvKeys } from "../../../lib/engine/kv/kv_messages.ts";
 import type { Draft } from "../../../lib/engine/engine.ts";
-import { countingKv, kvDraft, startedKvEngine } from "../../helpers/kv_engine.ts";
+import {
+  countingKv,
+  kvDraft,
+  kvTempPath as tempPath,
+  startedKvEngine,
+} from "../../helpers/kv_engine.ts";
 
 /** Body bytes of `draft` on disk (what the byte budgets count). */
 const bodyBytes = (d: Draft, ts: number) => encodeBody(d, ts).bytes;
-
-async function tempPath(): Promise<{ path: string; remove(): Promise<void> }> {
-  const dir = await Deno.makeTempDir({ prefix: "fanout_kv_" });
-  return { path: `${dir}/kv.sqlite3`, remove: () => Deno.remove(dir, { recursive: true }) };
-}
 
 Deno.test("kv: concurrent publishes get gap-free offsets per room, in one commit per turn", async () => {
   const { kv, commits } = countingKv(await Deno.openKv(":memory:"));
