@@ -14,7 +14,7 @@ import { validName } from "../lib/protocol/names.ts";
 import { Island, renderPage } from "../lib/web/island.ts";
 import { Document } from "../components/Document.tsx";
 import { Chat, type ChatProps } from "../islands/Chat.tsx";
-import { ROOM_PATTERN } from "../lib/protocol/handshake.ts";
+import { ROOM_PATTERN, WS_PATH } from "../lib/protocol/handshake.ts";
 
 /** What the page reads. */
 export interface IndexDeps {
@@ -43,7 +43,7 @@ export function pageProps(url: URL, config: IndexDeps["config"]): ChatProps {
   return {
     room: ROOM_PATTERN.test(room) ? room : "lobby",
     name: validName(q.get("name")),
-    wsPath: "/ws",
+    wsPath: WS_PATH,
     auth: authRequired(config),
     limits: {
       maxMessageBytes: config.maxMessageBytes,

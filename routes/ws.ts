@@ -109,16 +109,6 @@ async function authenticate(
 }
 
 /**
- * The WebSocket route's path.
- *
- * @example
- * ```ts
- * app.get(WS_PATH, (c) => handleWs(deps, c.req.raw, c.env));
- * ```
- */
-export const WS_PATH = "/ws";
-
-/**
  * Handles a WebSocket handshake: 405 for anything but a GET (a HEAD included), before anything is
  * counted; 503 while draining, full or at `MAX_ROOMS`, 429 for an address
  * over its limits; in auth mode 401 for a missing or refused token and 403 for a room it does not

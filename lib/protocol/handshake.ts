@@ -44,6 +44,16 @@ export type HandshakeResult = { ok: true; value: HandshakeQuery } | { ok: false;
  * ```
  */
 export const ROOM_PATTERN = /^[a-z0-9_-]{1,64}$/;
+
+/**
+ * The path clients open their WebSocket on (`GET /ws?room=...`).
+ *
+ * @example
+ * ```ts
+ * new URL(WS_PATH, "http://localhost:8000/"); // http://localhost:8000/ws
+ * ```
+ */
+export const WS_PATH = "/ws";
 const CLIENT = /^[A-Za-z0-9_-]{8,64}$/;
 const EPOCH = /^[A-Za-z0-9_-]{1,64}$/;
 // Control characters, and the bidi marks, embeddings, overrides and isolates.

@@ -14,6 +14,7 @@ import { type Config, type Env, loadConfig } from "../shared/config.ts";
 import { createFanout, type Fanout, type FanoutOptions } from "./fanout.ts";
 import { servedHere, upgradeWebSocket } from "../transport/http_connection.ts";
 import { HttpServer } from "../transport/http_server.ts";
+import { WS_PATH } from "../protocol/handshake.ts";
 import { createLogger, type LogFormat, type Logger } from "../shared/log.ts";
 import type { KvHandle } from "../engine/kv/kv_handle.ts";
 import type { PeerChannel } from "../engine/kv/kv_peers.ts";
@@ -373,7 +374,7 @@ export function printUrls(
   print: (line: string) => void = console.log,
   now: () => number = Date.now,
 ): void {
-  const ws = new URL("/ws", url);
+  const ws = new URL(WS_PATH, url);
   ws.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   if (format === "json") {
     // The same line format as every other event (the level does not apply: always printed).
