@@ -204,3 +204,50 @@ Deno.test("kv refs on disk: a commit's refs past one value's size are written in
     await engine.close();
   }
 });
+
+Deno.test("kv refs on disk: a trim that fails is logged, and publishes go on", async () => {
+  const inner = await Deno.openKv(":memory:");
+  let failing = true;
+  // The order of refs cannot be read while `failing`: every trim fails.
+  const kv: KvHandle = {
+    get: (key) => inner.get(key as Deno.KvKey),
+    getMany: (keys) => inner.getMany(keys as Deno.KvKey[]),
+    list: (selector, options) => {
+      if (failing && "prefix" in selector && selector.prefix[0] === "rt") {
+        throw new Error("disk read failed");
+      }
+      return inner.list(selector as Deno.KvListSelector, options);
+    },
+    atomic: () => inner.atomic(),
+    close: () => inner.close(),
+  };
+  const warned: string[] = [];
+  const logger = {
+    debug() {},
+    info() {},
+    warn: (event: string) => void warned.push(event),
+    error() {},
+  };
+  const { engine } = await startedKvEngine(kv, { maxDiskRefs: 2, logger });
+  try {
+    for (let i = 1; i <= 5; i++) {
+      assert.equal(
+        (await engine.publish(kvDraft("r", `t${i}`, { ref: `r${i}` }))).status,
+        "accepted",
+      );
+    }
+    await engine.settled();
+    assert.ok(warned.includes("kv.refs_trim_failed"), `warned: ${warned}`);
+    assert.equal(engine.diskRefs.held, 5, "nothing could be deleted");
+    failing = false;
+    await engine.publish(kvDraft("r", "t6", { ref: "r6" }));
+    await engine.settled();
+    assert.deepEqual(
+      await onDisk(kv),
+      { entries: 2, records: 2, count: 2 },
+      "trimmed once it could",
+    );
+  } finally {
+    await engine.close();
+  }
+});
