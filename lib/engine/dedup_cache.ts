@@ -12,17 +12,33 @@ export interface AckRecord {
   hash: number;
 }
 
-/** Sequence numbers of refs wrap at 2^30 (small integers in V8: a map holds them unboxed). */
+/** Sequence numbers of refs wrap at 2^30 (a table cell holds one plus one in 32 bits). */
 const SEQ_SPAN = 2 ** 30;
 /** Slots of a ledger's first ring (it doubles as refs come, up to `maxRefs`). */
 const FIRST_SLOTS = 1024;
 
 /**
- * The order of the refs of every room of an engine, oldest first, and their bound: past the TTL
- * and past `maxRefs` (a bound that survives any number of rooms and senders), the oldest refs are
- * forgotten. Refs are kept in a ring of parallel arrays (key, room cache, when, offset, ts, hash),
- * so that remembering one allocates no object of its own; a room's cache maps each key to its
- * ref's sequence number.
+ * A hash of `key` (FNV-1a over its UTF-16 units), 32 bits.
+ *
+ * @example
+ * ```ts
+ * keyHash("a") === keyHash("a"); // true
+ * ```
+ */
+function keyHash(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return (h ^ (h >>> 16)) | 0;
+}
+
+/**
+ * The refs of every room of an engine, oldest first, and their bound: past the TTL and past
+ * `maxRefs` (a bound that survives any number of rooms and senders), the oldest refs are
+ * forgotten. Refs are kept in a ring of parallel arrays (key, room cache, hash, when, offset, ts,
+ * text hash), and found through one open-addressing table of their sequence numbers (linear
+ * probing, deletion by shifting back): remembering or finding one allocates nothing, and the
+ * table never rehashes as refs come and go (a `Map` under that churn rebuilds its tables, and
+ * hashes every fresh key string).
  *
  * @example
  * ```ts
@@ -41,18 +57,29 @@ export class RefLedger {
   #mask = -1;
   #keys: (string | undefined)[] = [];
   #owners: (DedupCache | undefined)[] = [];
+  #keyHash = new Int32Array(0);
   #at = new Float64Array(0);
   #offset = new Float64Array(0);
   #ts = new Float64Array(0);
   #hash = new Float64Array(0);
+  /** Cells: 0 when empty, else one plus the sequence number of a ref that is its key's latest. */
+  #table = new Int32Array(0);
+  #tableMask = -1;
+  /** Refs the table holds (their keys' latest). */
+  #mapped = 0;
+  /** The last key hashed, and its hash (a `get` and the `set` after it hash one key once). */
+  #lastKey = "";
+  #lastHash = keyHash("");
 
   /**
    * `ttlMs`: how long a ref lives; `maxRefs`: how many every room together may hold; `seqSpan`:
    * where sequence numbers wrap (a power of two; tests make it small).
    */
   constructor(readonly ttlMs: number, readonly maxRefs = Infinity, readonly seqSpan = SEQ_SPAN) {
-    if (!Number.isInteger(Math.log2(seqSpan)) || seqSpan < FIRST_SLOTS) {
-      throw new RangeError(`seqSpan must be a power of two from ${FIRST_SLOTS}, got ${seqSpan}`);
+    if (!Number.isInteger(Math.log2(seqSpan)) || seqSpan < FIRST_SLOTS || seqSpan > SEQ_SPAN) {
+      throw new RangeError(
+        `seqSpan must be a power of two from ${FIRST_SLOTS} to ${SEQ_SPAN}, got ${seqSpan}`,
+      );
     }
   }
 
@@ -61,11 +88,44 @@ export class RefLedger {
     return this.#count;
   }
 
+  #hashOf(key: string): number {
+    if (key !== this.#lastKey) {
+      this.#lastKey = key;
+      this.#lastHash = keyHash(key);
+    }
+    return this.#lastHash;
+  }
+
+  /** The table cell of `owner`'s `key`, or the empty cell where it would go (as `-1 - cell`). */
+  #find(owner: DedupCache, key: string, h: number): number {
+    const table = this.#table;
+    const mask = this.#tableMask;
+    if (mask < 0) return -1;
+    for (let p = h & mask;; p = (p + 1) & mask) {
+      const cell = table[p];
+      if (cell === 0) return -1 - p;
+      const slot = (cell - 1) & this.#mask;
+      if (this.#keyHash[slot] === h && this.#owners[slot] === owner && this.#keys[slot] === key) {
+        return p;
+      }
+    }
+  }
+
+  /** The record of `owner`'s `key` while it is held and younger than the TTL at `now`. */
+  find(owner: DedupCache, key: string, now: number): AckRecord | undefined {
+    const p = this.#find(owner, key, this.#hashOf(key));
+    if (p < 0) return undefined;
+    const slot = (this.#table[p] - 1) & this.#mask;
+    if (now - this.#at[slot] > this.ttlMs) return undefined;
+    return { offset: this.#offset[slot], ts: this.#ts[slot], hash: this.#hash[slot] };
+  }
+
   /**
-   * Records a ref of `owner` as the newest, forgetting the oldest past `maxRefs`; returns its
-   * sequence number.
+   * Remembers `owner`'s `key` as the newest ref (a key remembered again points at its new ref),
+   * forgetting the oldest past `maxRefs`.
    */
-  add(owner: DedupCache, key: string, record: AckRecord, at: number): number {
+  add(owner: DedupCache, key: string, record: AckRecord, at: number): void {
+    const h = this.#hashOf(key);
     // The ring holds at most `seqSpan` refs: their sequence numbers must differ.
     while (this.#count >= this.maxRefs || this.#count >= this.seqSpan) {
       if (this.#shift(this.ttlMs)) this.forgotten++;
@@ -75,25 +135,26 @@ export class RefLedger {
     const slot = seq & this.#mask;
     this.#keys[slot] = key;
     this.#owners[slot] = owner;
+    this.#keyHash[slot] = h;
     this.#at[slot] = at;
     this.#offset[slot] = record.offset;
     this.#ts[slot] = record.ts;
     this.#hash[slot] = record.hash;
     this.#count++;
-    return seq;
-  }
-
-  /** The record of the ref `seq` while it is held and younger than the TTL at `now`. */
-  record(seq: number, now: number): AckRecord | undefined {
-    if ((seq - this.#head + this.seqSpan) % this.seqSpan >= this.#count) return undefined;
-    const slot = seq & this.#mask;
-    if (now - this.#at[slot] > this.ttlMs) return undefined;
-    return { offset: this.#offset[slot], ts: this.#ts[slot], hash: this.#hash[slot] };
+    if (2 * (this.#mapped + 1) > this.#tableMask + 1) this.#growTable();
+    const p = this.#find(owner, key, h);
+    if (p >= 0) {
+      this.#table[p] = seq + 1;
+      return;
+    }
+    this.#table[-1 - p] = seq + 1;
+    this.#mapped++;
+    owner.size++;
   }
 
   /**
    * Forgets refs older than the TTL, oldest first, so this stops at the first fresh one. A key
-   * remembered again left its older ref in the ring: that one goes without touching the map.
+   * remembered again left its older ref in the ring: that one goes without touching the table.
    */
   sweep(now: number): void {
     while (this.#count > 0 && now - this.#at[this.#head & this.#mask] > this.ttlMs) {
@@ -101,17 +162,47 @@ export class RefLedger {
     }
   }
 
-  /** Takes the oldest ref out and tells its cache; true when that forgot it. */
+  /**
+   * Takes the oldest ref out; when it was its key's latest, the key is forgotten (true), and
+   * `lifeLeft` (the TTL of a ref forgotten early, 0 when it expired) tells its cache until when it
+   * would have answered.
+   */
   #shift(lifeLeft: number): boolean {
     const seq = this.#head;
     const slot = seq & this.#mask;
     const owner = this.#owners[slot]!;
-    const key = this.#keys[slot]!;
     this.#owners[slot] = undefined;
     this.#keys[slot] = undefined;
     this.#head = (seq + 1) % this.seqSpan;
     this.#count--;
-    return owner.forget(key, seq, this.#at[slot], lifeLeft);
+    if (!this.#unmap(seq, this.#keyHash[slot])) return false;
+    owner.size--;
+    if (lifeLeft > 0) {
+      owner.forgottenUntil = Math.max(owner.forgottenUntil, this.#at[slot] + lifeLeft);
+    }
+    return true;
+  }
+
+  /** Removes the cell of ref `seq` (hash `h`) when it has one, shifting back the cells after it. */
+  #unmap(seq: number, h: number): boolean {
+    const table = this.#table;
+    const mask = this.#tableMask;
+    let i = h & mask;
+    while (table[i] !== seq + 1) {
+      if (table[i] === 0) return false;
+      i = (i + 1) & mask;
+    }
+    for (let j = (i + 1) & mask; table[j] !== 0; j = (j + 1) & mask) {
+      const home = this.#keyHash[(table[j] - 1) & this.#mask] & mask;
+      // Cell j may move back to i when its home is not in the cyclic range (i, j].
+      if (i <= j ? home <= i || home > j : home <= i && home > j) {
+        table[i] = table[j];
+        i = j;
+      }
+    }
+    table[i] = 0;
+    this.#mapped--;
+    return true;
   }
 
   /** Doubles the ring, each held ref moving to the slot its sequence number gives. */
@@ -120,6 +211,7 @@ export class RefLedger {
     const mask = slots - 1;
     const keys = new Array<string | undefined>(slots);
     const owners = new Array<DedupCache | undefined>(slots);
+    const keyHash = new Int32Array(slots);
     const at = new Float64Array(slots);
     const offset = new Float64Array(slots);
     const ts = new Float64Array(slots);
@@ -130,6 +222,7 @@ export class RefLedger {
       const to = seq & mask;
       keys[to] = this.#keys[from];
       owners[to] = this.#owners[from];
+      keyHash[to] = this.#keyHash[from];
       at[to] = this.#at[from];
       offset[to] = this.#offset[from];
       ts[to] = this.#ts[from];
@@ -138,16 +231,32 @@ export class RefLedger {
     this.#mask = mask;
     this.#keys = keys;
     this.#owners = owners;
+    this.#keyHash = keyHash;
     this.#at = at;
     this.#offset = offset;
     this.#ts = ts;
     this.#hash = hash;
   }
+
+  /** Doubles the table (at least twice the refs it holds), each cell placed again by its hash. */
+  #growTable(): void {
+    const cells = Math.max(2 * FIRST_SLOTS, 2 * (this.#tableMask + 1));
+    const mask = cells - 1;
+    const table = new Int32Array(cells);
+    for (const cell of this.#table) {
+      if (cell === 0) continue;
+      let p = this.#keyHash[(cell - 1) & this.#mask] & mask;
+      while (table[p] !== 0) p = (p + 1) & mask;
+      table[p] = cell;
+    }
+    this.#table = table;
+    this.#tableMask = mask;
+  }
 }
 
 /**
- * One room's refs: a map that forgets entries older than `ttlMs`, oldest first, and, with a
- * shared {@linkcode RefLedger}, the oldest of every room past the ledger's bound.
+ * One room's refs, in a {@linkcode RefLedger} (of its own, or shared with other rooms: then the
+ * oldest of every room go first past the ledger's bound), forgotten past `ttlMs`.
  *
  * @example
  * ```ts
@@ -159,12 +268,12 @@ export class RefLedger {
  */
 export class DedupCache {
   #ledger: RefLedger;
-  /** Each key's ref: its sequence number in the ledger. */
-  #entries = new Map<string, number>();
+  /** Refs remembered (their keys), kept by the ledger. */
+  size = 0;
   /**
    * Until when refs this cache forgot before their TTL (the ledger's bound) would still have
    * answered, in the clock of `set`: a store that also keeps refs elsewhere (on disk) asks there
-   * until then.
+   * until then. Kept by the ledger.
    */
   forgottenUntil = 0;
 
@@ -173,33 +282,15 @@ export class DedupCache {
     this.#ledger = ledger;
   }
 
-  /** Number of refs remembered. */
-  get size(): number {
-    return this.#entries.size;
-  }
-
   /** The original ack of `key`, if it was accepted within the TTL. */
   get(key: string, now: number): AckRecord | undefined {
-    const seq = this.#entries.get(key);
-    return seq === undefined ? undefined : this.#ledger.record(seq, now);
+    return this.#ledger.find(this, key, now);
   }
 
   /** Remembers `key` (again, if it expired) and forgets refs past their TTL or the bound. */
   set(key: string, record: AckRecord, now: number): void {
     this.#ledger.sweep(now);
-    this.#entries.set(key, this.#ledger.add(this, key, record, now));
-  }
-
-  /**
-   * Removes `key` unless it was remembered again since its ref `seq` (true when removed);
-   * `at`: when that ref was remembered; `lifeLeft`: the TTL of a ref forgotten early, 0 when it
-   * expired. Called by the {@linkcode RefLedger}.
-   */
-  forget(key: string, seq: number, at: number, lifeLeft: number): boolean {
-    if (this.#entries.get(key) !== seq) return false;
-    this.#entries.delete(key);
-    if (lifeLeft > 0) this.forgottenUntil = Math.max(this.forgottenUntil, at + lifeLeft);
-    return true;
+    this.#ledger.add(this, key, record, now);
   }
 }
 

@@ -48,32 +48,38 @@ type Op =
   | { kind: "set"; room: number; key: number; dt: number }
   | { kind: "sweep"; dt: number };
 
-const op: fc.Arbitrary<Op> = fc.oneof(
-  {
-    weight: 8,
-    arbitrary: fc.record({
-      kind: fc.constant("set" as const),
-      room: fc.nat(1),
-      key: fc.nat(40),
-      dt: fc.nat(30),
-    }),
-  },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("sweep" as const), dt: fc.nat(300) }) },
-);
+/** Operations over `keys + 1` keys per room: few keys are set again often, many fill the table. */
+const ops = (keys: number): fc.Arbitrary<Op[]> =>
+  fc.array(
+    fc.oneof(
+      {
+        weight: 8,
+        arbitrary: fc.record({
+          kind: fc.constant("set" as const),
+          room: fc.nat(1),
+          key: fc.nat(keys),
+          dt: fc.nat(30),
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({ kind: fc.constant("sweep" as const), dt: fc.nat(300) }),
+      },
+    ),
+    { minLength: 1200, maxLength: 3000 },
+  );
 
-Deno.test("RefLedger and DedupCache behave as the model: bound, TTL, keys set again, growth, wrapping", () => {
-  fc.assert(
-    fc.property(
-      fc.array(op, { minLength: 1200, maxLength: 3000 }),
-      fc.integer({ min: 1, max: 1500 }),
-      (ops, max) => {
+for (const keys of [40, 3000]) {
+  Deno.test(`RefLedger and DedupCache behave as the model: bound, TTL, keys set again, growth, wrapping (${keys + 1} keys per room)`, () => {
+    fc.assert(
+      fc.property(ops(keys), fc.integer({ min: 1, max: 1500 }), (list, max) => {
         const ttl = 500;
         const ledger = new RefLedger(ttl, max, 1024);
         const caches = [new DedupCache(ttl, ledger), new DedupCache(ttl, ledger)];
         const model = new Model(ttl, Math.min(max, 1024));
         let now = 0;
         let n = 0;
-        for (const o of ops) {
+        for (const o of list) {
           now += o.dt;
           if (o.kind === "sweep") {
             ledger.sweep(now);
@@ -89,21 +95,22 @@ Deno.test("RefLedger and DedupCache behave as the model: bound, TTL, keys set ag
         for (const room of [0, 1]) {
           assert.equal(caches[room].size, model.rooms[room].size, `room ${room}'s size`);
           assert.equal(caches[room].forgottenUntil, model.forgottenUntil[room]);
-          for (let key = 0; key <= 40; key++) {
+          for (let key = 0; key <= keys; key++) {
             assert.deepEqual(caches[room].get(`k${key}`, now), model.get(room, `k${key}`, now));
           }
         }
-      },
-    ),
-    { numRuns: 200 },
-  );
-});
+      }),
+      { numRuns: keys > 100 ? 60 : 200 },
+    );
+  });
+}
 
-Deno.test("RefLedger: seqSpan must be a power of two of at least 1024", () => {
+Deno.test("RefLedger: seqSpan must be a power of two from 1024 to 2^30", () => {
   assert.throws(
     () => new RefLedger(1000, 10, 1000),
-    /seqSpan must be a power of two from 1024, got 1000/,
+    /seqSpan must be a power of two from 1024 to 1073741824, got 1000/,
   );
   assert.throws(() => new RefLedger(1000, 10, 512), /got 512/);
+  assert.throws(() => new RefLedger(1000, 10, 2 ** 31), /got 2147483648/);
   assert.equal(new RefLedger(1000, 10, 2048).seqSpan, 2048);
 });
