@@ -3,9 +3,9 @@
  * UTF-8 JSON cut into chunks that fit a KV value, and the messages read back from a range.
  *
  * Keys: `["h", room]` the room's head ({@linkcode KvHead}), `["m", room, offset, part]` the
- * chunks of a message, `["r", room, refKey]` a remembered `ref` (with `expireIn`), `["rt", at, room,
- * refKey]` the same ref in the order refs were accepted and `["rn"]` how many of those there are
- * (see `kv_ref_bound.ts`).
+ * chunks of a message, `["r", room, refKey]` a remembered `ref` (with `expireIn`), `["rt", at,
+ * writer, n]` a commit's refs (their rooms and keys) in the order refs were accepted and `["rn"]`
+ * how many refs those hold (see `kv_disk_refs.ts`).
  *
  * @module
  */
@@ -70,20 +70,6 @@ export const kvKeys = {
   /** How many entries `refTimes` holds (a `Deno.KvU64` every commit adds to). */
   refCount: ["rn"] as KvKey,
 };
-
-/**
- * A bound of the bytes a key counts as in an atomic operation.
- *
- * @example
- * ```ts
- * keyBytes(["m", "lobby", 3, 0]); // 3 + 17 + 10 + 10 + 2
- * ```
- */
-export function keyBytes(key: KvKey): number {
-  let n = 2;
-  for (const part of key) n += typeof part === "string" ? 3 * part.length + 2 : 10;
-  return n;
-}
 
 /**
  * The bytes of `key` as Deno KV encodes it, which its limits count: 2 and the UTF-8 bytes of a

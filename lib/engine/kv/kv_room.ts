@@ -9,11 +9,8 @@
 import type { DedupCache } from "../dedup_cache.ts";
 import type { ChatMessage } from "../../protocol/frames.ts";
 import type { KvHead } from "./kv_messages.ts";
-import { keyBytes, keySize, kvKeys, partsOf } from "./kv_messages.ts";
+import { keySize, kvKeys, partsOf } from "./kv_messages.ts";
 import type { KvAtomic } from "./kv_handle.ts";
-
-/** What the key of one chunk counts as in an atomic operation, at most (room names are short). */
-const KEY_BYTES = 256;
 
 /** A message planned into a commit: the message, its chunks and its body bytes. */
 export interface Planned {
@@ -147,7 +144,7 @@ export class RoomPlan {
   chunkKeyBytes = 0;
   #historySize: number;
   #maxBytes: number;
-  /** Bytes of one chunk's key in this room. */
+  /** Bytes of one chunk's key in this room (written or deleted). */
   #chunkKey: number;
 
   constructor(room: KvRoom, historySize: number, maxBytes: number) {
@@ -172,7 +169,7 @@ export class RoomPlan {
     this.added.push(planned);
     this.bytes += planned.bytes;
     this.mutations += planned.chunks.length;
-    this.writeBytes += planned.bytes + planned.chunks.length * KEY_BYTES;
+    this.writeBytes += planned.bytes + planned.chunks.length * this.#chunkKey;
     this.chunkKeyBytes += planned.chunks.length * this.#chunkKey;
     while (
       this.#count() > 0 && (this.#count() > this.#historySize || this.bytes > this.#maxBytes)
@@ -181,12 +178,12 @@ export class RoomPlan {
         const bytes = this.room.sizeAt(this.dropOld++);
         this.bytes -= bytes;
         this.mutations += partsOf(bytes);
-        this.writeBytes += partsOf(bytes) * KEY_BYTES;
+        this.writeBytes += partsOf(bytes) * this.#chunkKey;
       } else {
         const gone = this.added[this.dropNew++];
         this.bytes -= gone.bytes;
         this.mutations -= gone.chunks.length;
-        this.writeBytes -= gone.bytes + gone.chunks.length * KEY_BYTES;
+        this.writeBytes -= gone.bytes + gone.chunks.length * this.#chunkKey;
         this.chunkKeyBytes -= gone.chunks.length * this.#chunkKey;
       }
     }
@@ -258,7 +255,7 @@ export class RoomPlan {
 
   /** Bytes of the head's check and write, and of the keys of the messages. */
   get headBytes(): number {
-    return 2 * keyBytes(kvKeys.head(this.room.name)) + 128;
+    return 2 * keySize(kvKeys.head(this.room.name)) + 128;
   }
 
   /** Bytes of the keys the plan sets: its chunks' and its head's (see `KV_LIMITS.setKeys`). */
