@@ -553,7 +553,9 @@ export class KvEngine implements Engine {
     const now = this.#o.now();
     const { historySize, dedupTtlMs, roomHistoryBytes } = this.#o;
     // Refs accepted before this process read the room are only on disk: read those that may
-    // still be live first.
+    // still be live first. Publishes queued during that read wait for the next commit: their refs
+    // were not read.
+    const considered = this.#queue.length;
     const seenOnDisk = await this.#diskRefs(loaded, now);
     const plans = new Map<string, RoomPlan>();
     const inBatch = new Map<string, { planned: ChatMessage; hash: number }>();
@@ -562,6 +564,7 @@ export class KvEngine implements Engine {
     const refCosts = this.#storedRefs.costs();
     let taken = 0;
     for (const pending of this.#queue) {
+      if (taken >= considered) break;
       const { draft, ts } = pending;
       const room = loaded.get(draft.room);
       if (!room) break;

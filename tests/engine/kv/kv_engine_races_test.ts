@@ -200,3 +200,42 @@ Deno.test("kv races: a failed read of refs on disk fails the publish, nothing is
     await engine.close();
   }
 });
+
+Deno.test("kv races: a resend queued while the disk's refs are read is checked against the disk too", async () => {
+  const base = await Deno.openKv(":memory:");
+  let gate: Promise<void> | null = null;
+  let reading: () => void = () => {};
+  const readingNow = new Promise<void>((r) => reading = r);
+  const kv: KvHandle = {
+    get: (k) => base.get(k),
+    list: (s, o) => base.list(s, o),
+    atomic: () => base.atomic(),
+    getMany: async (keys) => {
+      if (gate) {
+        reading();
+        await gate;
+      }
+      return base.getMany(keys);
+    },
+    close: () => base.close(),
+  };
+  // Memory keeps one ref: r1 and r2 are found on disk only.
+  const { engine, received } = await startedKvEngine(kv, { maxRefs: 1 });
+  try {
+    for (const r of ["r1", "r2", "r3"]) await engine.publish(kvDraft("a", `t-${r}`, { ref: r }));
+    let open: () => void = () => {};
+    gate = new Promise<void>((r) => open = r);
+    const first = engine.publish(kvDraft("a", "t-r1", { ref: "r1" }));
+    await readingNow; // the writer reads r1 from disk...
+    gate = null;
+    const second = engine.publish(kvDraft("a", "t-r2", { ref: "r2" })); // ...as r2 comes
+    open();
+    assert.deepEqual((await Promise.all([first, second])).map((r) => r.status), [
+      "duplicate",
+      "duplicate",
+    ]);
+    assert.equal(received.length, 3, "neither resend was published again");
+  } finally {
+    await engine.close();
+  }
+});
