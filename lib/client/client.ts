@@ -389,7 +389,8 @@ export class FanoutClient {
       return credentials.renewable ? loop.retryNow() : loop.refuse(401, code, reason);
     }
     if (welcomed) return;
-    void credentials.probe(url).then((refusal) => {
+    // The next attempt waits for the answer: a refusal must end the retries before another one.
+    const probing = credentials.probe(url).then((refusal) => {
       if (refusal === null || loop.state === "online" || loop.state === "refused") return;
       if (refusal.status === 401 && credentials.renewable && !this.#renewedAfter401) {
         this.#renewedAfter401 = true; // the attempt already scheduled gets a new token
@@ -397,6 +398,7 @@ export class FanoutClient {
       }
       loop.refuse(refusal.status, code, refusal.reason);
     });
+    loop.holdRetry(probing);
   }
 
   /** The socket URL for the current settings (with `change` applied); throws when invalid. */

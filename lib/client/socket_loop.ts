@@ -105,6 +105,8 @@ export class SocketLoop {
   #closing = new ClosingSockets();
   /** Counts attempts and teardowns: an attempt whose preparation outlived it is dropped. */
   #ticket = 0;
+  /** What the next attempt waits for besides its backoff (see `holdRetry`), or null. */
+  #hold: Promise<void> | null = null;
   #welcomed = false;
   #url = "";
 
@@ -142,6 +144,24 @@ export class SocketLoop {
     this.#teardown(1000, "reconnecting with new settings");
     this.#attempt = 0;
     this.#open();
+  }
+
+  /**
+   * Makes the attempt scheduled now wait for `until` too, at most `connectTimeoutMs` more (the
+   * client asks the server why a handshake failed: the answer may end the retries).
+   */
+  holdRetry(until: Promise<unknown>): void {
+    let timer: unknown = null;
+    const hold: Promise<void> = Promise.race([
+      until.then(() => {}, () => {}),
+      new Promise<void>((resolve) => {
+        timer = this.#o.timers.setTimer(resolve, this.#o.connectTimeoutMs);
+      }),
+    ]).then(() => {
+      this.#o.timers.clearTimer(timer);
+      if (this.#hold === hold) this.#hold = null;
+    });
+    this.#hold = hold;
   }
 
   /** Skips the current backoff wait and connects now (no-op when not waiting). */
@@ -201,6 +221,17 @@ export class SocketLoop {
   drop(code: number, reason: string): void {
     this.#teardown(code, reason);
     this.#lost(code, reason);
+  }
+
+  /** The backoff is over: connect, once what holds the attempt (if anything) has settled. */
+  #retryDue(): void {
+    this.#retryTimer = null;
+    const hold = this.#hold;
+    if (hold === null) return this.#open();
+    const ticket = this.#ticket;
+    hold.then(() => {
+      if (ticket === this.#ticket && this.#state === "reconnecting") this.#open();
+    });
   }
 
   #open(): void {
@@ -278,7 +309,7 @@ export class SocketLoop {
       code === Close.policy,
     );
     this.#attempt++;
-    this.#retryTimer = this.#o.timers.setTimer(() => this.#open(), delay);
+    this.#retryTimer = this.#o.timers.setTimer(() => this.#retryDue(), delay);
     this.#setState("reconnecting", delay, code, reason);
     this.#o.ended?.(code, reason, this.#welcomed, this.#url);
   }

@@ -185,6 +185,36 @@ Deno.test("token: a handshake refused with 403 is probed and reported, never ret
   assert.equal(t.net.sockets.length, 1);
 });
 
+Deno.test("token: a slow probe holds the next attempt: its 403 ends the retries before another handshake", async () => {
+  let answer: (r: Response) => void = () => {};
+  const fetch = (() => new Promise<Response>((r) => answer = r)) as typeof globalThis.fetch;
+  const t = fakeClient({ token: "a.b.c", fetch });
+  t.client.connect();
+  t.net.last.serverClose(1006);
+  await settle();
+  t.clock.advance(5_000); // well past the backoff: the attempt waits for the probe
+  await settle();
+  assert.equal(t.net.sockets.length, 1, "no second handshake while the probe is out");
+  answer(new Response("forbidden: the token does not grant room lobby\n", { status: 403 }));
+  await settle();
+  assert.equal(t.client.state, "refused");
+  t.clock.advance(600_000);
+  await settle();
+  assert.equal(t.net.sockets.length, 1);
+});
+
+Deno.test("token: a probe that never answers holds the next attempt for connectTimeoutMs at most", async () => {
+  const fetch = (() => new Promise<Response>(() => {})) as typeof globalThis.fetch;
+  const t = fakeClient({ token: "a.b.c", fetch });
+  t.client.connect();
+  t.net.last.serverClose(1006);
+  await settle();
+  t.clock.advance(600_000);
+  await settle();
+  assert.equal(t.net.sockets.length, 2, "the attempt went ahead once the hold timed out");
+  t.client.disconnect();
+});
+
 Deno.test("token: a probed 401 with getToken tries one new token, then stops", async () => {
   const probe = probeFetch(401, "unauthorized: token expired\n");
   let n = 0;
