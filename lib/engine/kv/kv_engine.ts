@@ -1101,6 +1101,11 @@ export class KvEngine implements Engine {
 
   admission(name: string): "known" | "new" | "full" {
     if (this.#rooms.has(name) || this.#loading.has(name)) return "known";
+    // A room new to the disk waits while the disk is past `maxDiskRooms` (housekeeping removes
+    // the least recently used, one at a time): rooms made faster than that must not pile up.
+    if (!this.#disk.has(name) && this.#disk.size + this.#loading.size > this.#o.maxDiskRooms) {
+      return "full";
+    }
     // Rooms being read count, and each idle room makes way once: parallel handshakes into new
     // rooms must not pass MAX_ROOMS.
     let idle = this.#idle.size;

@@ -311,6 +311,29 @@ Deno.test("kv: at most maxDiskRooms rooms on disk: past it the least recently us
   }
 });
 
+Deno.test("kv: past maxDiskRooms a room new to the disk is refused until housekeeping made way", async () => {
+  let now = 1000;
+  const kv = await Deno.openKv(":memory:");
+  const { engine } = await startedKvEngine(kv, { now: () => now, maxDiskRooms: 2 });
+  try {
+    for (const room of ["a", "b"]) {
+      now++;
+      await engine.publish(kvDraft(room, "x"));
+    }
+    await engine.settled();
+    assert.equal(engine.admission("c"), "new", "at the bound: a new room may come");
+    await engine.join("c"); // the removal it causes is queued, not done yet
+    assert.equal(engine.diskRooms, 3);
+    assert.equal(engine.admission("d"), "full", "one over: the next new room waits");
+    assert.equal(engine.admission("a"), "known", "a room on disk is not new");
+    await engine.settled();
+    assert.equal(engine.diskRooms, 2);
+    assert.equal(engine.admission("d"), "new", "way made: new rooms come again");
+  } finally {
+    await engine.close();
+  }
+});
+
 Deno.test("kv: rooms over maxDiskRooms on disk at start are removed, least recently used first", async () => {
   let now = 1000;
   const kv = await Deno.openKv(":memory:");
