@@ -141,7 +141,7 @@ export function handleWs(
       },
     );
   }
-  const parsed = parseHandshake(new URL(req.url));
+  const parsed = parseHandshake(req.url);
   if (deps.lifecycle.draining) return draining(deps);
   const address = hub.handshake(requestAddress(req, info, config));
   if (!address.ok) {

@@ -65,6 +65,52 @@ function shown(value: string): string {
   return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
 }
 
+/** The query of an absolute URL, with its `?` ("" without one), as `URL.search` reads it. */
+function searchOf(url: string): string {
+  const at = url.indexOf("?");
+  if (at < 0) return "";
+  const hash = url.indexOf("#", at);
+  return hash < 0 ? url.slice(at) : url.slice(at, hash);
+}
+
+/** Reads a query's fields as `URLSearchParams.get` does. */
+interface QueryReader {
+  get(name: string): string | null;
+}
+
+/**
+ * A query with nothing to decode (no `%`, no `+`): its fields are its text. Reading five fields
+ * this way costs a fraction of building a `URLSearchParams`, which parses in the runtime.
+ */
+class PlainQuery implements QueryReader {
+  constructor(readonly search: string) {}
+
+  get(name: string): string | null {
+    const search = this.search;
+    let at = search.charCodeAt(0) === 63 /* ? */ ? 1 : 0;
+    while (at <= search.length) {
+      let end = search.indexOf("&", at);
+      if (end < 0) end = search.length;
+      if (end > at) {
+        const eq = search.indexOf("=", at);
+        const nameEnd = eq < 0 || eq > end ? end : eq;
+        if (nameEnd - at === name.length && search.startsWith(name, at)) {
+          return nameEnd === end ? "" : search.slice(nameEnd + 1, end);
+        }
+      }
+      at = end + 1;
+    }
+    return null;
+  }
+}
+
+/** The fields of `search` (a URL's query, with or without its `?`). */
+function queryOf(search: string): QueryReader {
+  return search.includes("%") || search.includes("+")
+    ? new URLSearchParams(search)
+    : new PlainQuery(search);
+}
+
 /**
  * Validates the query of a `/ws` request.
  *
@@ -74,8 +120,8 @@ function shown(value: string): string {
  * // { ok: true, value: { room: "dev", name: "Ann", key: null, resume: null } }
  * ```
  */
-export function parseHandshake(url: URL): HandshakeResult {
-  const q = url.searchParams;
+export function parseHandshake(url: URL | string): HandshakeResult {
+  const q = queryOf(typeof url === "string" ? searchOf(url) : url.search);
   const room = q.get("room") ?? "lobby";
   if (!ROOM_PATTERN.test(room)) {
     return {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import {
   originAllowed,
   type OriginPolicy,
@@ -24,6 +25,55 @@ Deno.test("parseHandshake reads every parameter", () => {
     ok: true,
     value: { room: "dev-1", name: "Ann", key: "abcdefgh", resume: { since: 12, epoch: "e1" } },
   });
+});
+
+Deno.test("parseHandshake reads a URL string's query as URLSearchParams does (with or without anything to decode)", () => {
+  const piece = fc.constantFrom(
+    ..."abc019-_.~é#'\"<>/\\=?%+&".split(""),
+    "%20",
+    "%41",
+    "%zz",
+    "%e9",
+    "%C3%A9",
+    "a",
+    "1",
+  );
+  const name = fc.constantFrom(
+    "room",
+    "name",
+    "client",
+    "since",
+    "epoch",
+    "roo",
+    "",
+    "Room",
+    "ro%6Fm",
+    "na+me",
+  );
+  const field = fc.tuple(name, fc.boolean(), fc.array(piece, { maxLength: 12 }))
+    .map(([n, eq, v]) => eq ? `${n}=${v.join("")}` : n);
+  let accepted = 0;
+  fc.assert(
+    fc.property(fc.array(field, { maxLength: 6 }), fc.constantFrom("&", "&&"), (fields, sep) => {
+      const url = new URL(`http://h/ws?${fields.join(sep)}`);
+      const fromString = parseHandshake(url.href);
+      assert.deepEqual(fromString, parseHandshake(url), url.href);
+      if (!fromString.ok) return;
+      accepted++;
+      // What the handshake read is what URLSearchParams reads (the name trimmed).
+      const v = fromString.value;
+      const q = url.searchParams;
+      assert.equal(v.room, q.get("room") ?? "lobby", url.href);
+      assert.equal(v.name, q.get("name")?.trim() ?? null, url.href);
+      assert.equal(v.key, q.get("client"), url.href);
+      assert.equal(v.resume?.epoch ?? null, q.get("epoch"), url.href);
+    }),
+    { numRuns: 3000, seed: 24 },
+  );
+  assert.ok(accepted > 500, `only ${accepted} queries were valid handshakes`);
+  // A fragment is not part of the query.
+  assert.deepEqual(parseHandshake("http://h/ws?room=a#room=b"), parse("room=a"));
+  assert.deepEqual(parseHandshake("http://h/ws"), parse(""));
 });
 
 Deno.test("parseHandshake checks room names at the boundary", () => {

@@ -812,6 +812,30 @@ Deno.test("upgradeWebSocket: bytes after the head in the same read reach the soc
   assert.deepEqual(serverFrames(bytes.subarray(headEnd)).map((f) => f.text), ["echo early bird"]);
 });
 
+Deno.test("upgradeWebSocket: a frame cut after the head survives the next connection reading into the same buffer", async () => {
+  // An upgraded connection's HTTP read buffer goes back to a pool for the next connection: the
+  // socket must have copied the part of a frame that came with the head.
+  const first = upgrading();
+  const frame = maskedFrame({ opcode: 1, payload: "x".repeat(100) + " whole" });
+  const head = new TextEncoder().encode(UPGRADE);
+  const cut = 40;
+  const both = new Uint8Array(head.length + cut);
+  both.set(head);
+  both.set(frame.subarray(0, cut), head.length);
+  first.conn.feed(both);
+  await until(() => first.sockets.length === 1, "the first upgrade");
+  for (let i = 0; i < 3; i++) {
+    // Others read their heads (and junk) into whatever buffer they get.
+    const other = upgrading();
+    other.conn.feed(UPGRADE + "\xff".repeat(300));
+    await until(() => other.sockets.length === 1, "another upgrade");
+    other.conn.end();
+  }
+  first.conn.feed(frame.subarray(cut));
+  await until(() => first.messages.length === 1, "the whole message");
+  assert.deepEqual(first.messages, ["x".repeat(100) + " whole"]);
+});
+
 Deno.test("upgradeWebSocket: frames read later reach the socket; the request timer is gone", async () => {
   const t = upgrading();
   t.conn.feed(UPGRADE);
@@ -1032,6 +1056,36 @@ Deno.test("webSocketRoute: GET of its path reaches it with the head's URL and he
   assert.equal(res.status, 101);
   assert.equal(res.get("sec-websocket-accept"), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
   assert.equal(res.get("sec-websocket-protocol"), "fanout.v1");
+});
+
+Deno.test("webSocketRoute: a query is handed on as sent, or as the URL parser writes it when it would change it", async () => {
+  const urls: string[] = [];
+  const route: WebSocketRoute = {
+    path: "/ws",
+    handle: (req) => (urls.push(req.url), new Response("route")),
+  };
+  const targets = [
+    "/ws",
+    "/ws?",
+    "/ws?room=a&name=%41n+n&x=~!$()*,;:@/?[]^`{|}\\",
+    "/ws?name=\"x\"&y='<z>'",
+    "/ws?room=a#frag",
+    "http://other.test/ws?room=b",
+  ];
+  for (const target of targets) {
+    const t = start(echoTo([]), {}, route);
+    t.conn.feed(GET(target, "connection: close\r\n"));
+    await t.done;
+  }
+  // Each is the URL a parser gives (the host as the Host header names it: example.test).
+  const parsed = targets.map((target) =>
+    new URL(
+      target.startsWith("http") ? new URL(target).pathname + new URL(target).search : target,
+      "http://example.test",
+    ).href
+  );
+  assert.deepEqual(urls, parsed);
+  assert.equal(urls[3], "http://example.test/ws?name=%22x%22&y=%27%3Cz%3E%27");
 });
 
 Deno.test("webSocketRoute: other methods and paths go to the handler as Requests", async () => {
