@@ -79,28 +79,30 @@ interface QueryReader {
 }
 
 /**
- * A query with nothing to decode (no `%`, no `+`): its fields are its text. Reading five fields
- * this way costs a fraction of building a `URLSearchParams`, which parses in the runtime.
+ * A query with nothing to decode (no `%`, no `+`): its fields are its text, read in one pass (the
+ * first of a name counts). Five fields read this way cost a fraction of a `URLSearchParams`, which
+ * parses in the runtime.
  */
 class PlainQuery implements QueryReader {
-  constructor(readonly search: string) {}
+  #fields = new Map<string, string>();
 
-  get(name: string): string | null {
-    const search = this.search;
+  constructor(search: string) {
     let at = search.charCodeAt(0) === 63 /* ? */ ? 1 : 0;
-    while (at <= search.length) {
+    while (at < search.length) {
       let end = search.indexOf("&", at);
       if (end < 0) end = search.length;
       if (end > at) {
         const eq = search.indexOf("=", at);
-        const nameEnd = eq < 0 || eq > end ? end : eq;
-        if (nameEnd - at === name.length && search.startsWith(name, at)) {
-          return nameEnd === end ? "" : search.slice(nameEnd + 1, end);
-        }
+        const name = eq < 0 || eq > end ? search.slice(at, end) : search.slice(at, eq);
+        const value = eq < 0 || eq > end ? "" : search.slice(eq + 1, end);
+        if (!this.#fields.has(name)) this.#fields.set(name, value);
       }
       at = end + 1;
     }
-    return null;
+  }
+
+  get(name: string): string | null {
+    return this.#fields.get(name) ?? null;
   }
 }
 
