@@ -123,17 +123,47 @@ function digestByte(i: number): number {
  * ```
  */
 export function acceptKey(key: string): string {
+  writeAcceptKey(key, ACCEPT, 0);
+  return String.fromCharCode.apply(null, ACCEPT as unknown as number[]);
+}
+
+/** The length of a `Sec-WebSocket-Accept` value: the base64 of 20 bytes. */
+export const ACCEPT_KEY_LENGTH = 28;
+
+/**
+ * Writes `Sec-WebSocket-Accept` for `key` as {@linkcode ACCEPT_KEY_LENGTH} ASCII bytes at
+ * `out[at..]`; returns where they end. The 101's head is built as bytes this way, with no string
+ * for the value or the head.
+ *
+ * @example
+ * ```ts
+ * const out = new Uint8Array(28);
+ * writeAcceptKey("dGhlIHNhbXBsZSBub25jZQ==", out, 0); // 28: out holds "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+ * ```
+ */
+export function writeAcceptKey(key: string, out: Uint8Array, at: number): number {
   putAscii(key, 0);
   BLOCKS.set(GUID_BYTES, key.length);
   digest(key.length + GUID_BYTES.length);
   // Base64 of the 20 bytes: six groups of three, then two bytes and one "=".
-  let out = "";
   for (let i = 0; i < 18; i += 3) {
     const n = (digestByte(i) << 16) | (digestByte(i + 1) << 8) | digestByte(i + 2);
-    out += BASE64[n >>> 18] + BASE64[(n >>> 12) & 63] + BASE64[(n >>> 6) & 63] + BASE64[n & 63];
+    out[at++] = BASE64[n >>> 18];
+    out[at++] = BASE64[(n >>> 12) & 63];
+    out[at++] = BASE64[(n >>> 6) & 63];
+    out[at++] = BASE64[n & 63];
   }
   const n = (digestByte(18) << 16) | (digestByte(19) << 8);
-  return out + BASE64[n >>> 18] + BASE64[(n >>> 12) & 63] + BASE64[(n >>> 6) & 63] + "=";
+  out[at++] = BASE64[n >>> 18];
+  out[at++] = BASE64[(n >>> 12) & 63];
+  out[at++] = BASE64[(n >>> 6) & 63];
+  out[at++] = 0x3d; // =
+  return at;
 }
 
-const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/** Where {@linkcode acceptKey} writes its value. */
+const ACCEPT = new Uint8Array(ACCEPT_KEY_LENGTH);
+
+const BASE64 = new TextEncoder().encode(
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+);

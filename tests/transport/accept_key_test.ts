@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { acceptKey, sha1Ascii } from "../../lib/transport/accept_key.ts";
+import {
+  ACCEPT_KEY_LENGTH,
+  acceptKey,
+  sha1Ascii,
+  writeAcceptKey,
+} from "../../lib/transport/accept_key.ts";
 
 const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 
@@ -32,4 +37,15 @@ Deno.test("sha1Ascii: FIPS 180 vectors and every length up to one block and a ha
   }
   assert.throws(() => sha1Ascii("x".repeat(120)), /at most 119 characters, got 120/);
   assert.throws(() => sha1Ascii("é"), /ASCII only, got code 233 at 0/);
+});
+
+Deno.test("writeAcceptKey: the value as ASCII bytes at an offset, nothing around it touched", () => {
+  const out = new Uint8Array(40).fill(0xaa);
+  assert.equal(writeAcceptKey("dGhlIHNhbXBsZSBub25jZQ==", out, 5), 5 + ACCEPT_KEY_LENGTH);
+  assert.equal(new TextDecoder().decode(out.subarray(5, 33)), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+  assert.ok(out.subarray(0, 5).every((b) => b === 0xaa), "before the value");
+  assert.ok(out.subarray(33).every((b) => b === 0xaa), "after the value");
+  const key = btoa("0123456789abcdef");
+  writeAcceptKey(key, out, 0);
+  assert.equal(new TextDecoder().decode(out.subarray(0, 28)), acceptKey(key));
 });

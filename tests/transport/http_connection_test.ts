@@ -796,6 +796,26 @@ Deno.test("upgradeWebSocket: no subprotocol header when none was agreed", async 
   assert.equal(responses(t.conn.text())[0].get("sec-websocket-protocol"), undefined);
 });
 
+Deno.test("upgradeWebSocket: each 101 names its own subprotocol, or none, whatever the one before", async () => {
+  for (const protocol of ["fanout.v1", "", "chat", "fanout.v1", ""]) {
+    const t = upgrading(protocol || undefined);
+    t.conn.feed(UPGRADE);
+    await until(() => t.sockets.length === 1, "the upgrade");
+    const text = t.conn.text();
+    assert.ok(text.endsWith("\r\n\r\n"), JSON.stringify(text));
+    const [res] = responses(text);
+    assert.equal(res.status, 101);
+    assert.equal(res.get("sec-websocket-accept"), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    assert.equal(res.get("sec-websocket-protocol"), protocol || undefined, protocol);
+    assert.deepEqual(res.headers.map(([n]) => n), [
+      "upgrade",
+      "connection",
+      "sec-websocket-accept",
+      ...(protocol ? ["sec-websocket-protocol"] : []),
+    ]);
+  }
+});
+
 Deno.test("upgradeWebSocket: bytes after the head in the same read reach the socket", async () => {
   const t = upgrading();
   const frame = maskedFrame({ opcode: 1, payload: "early bird" });
