@@ -236,12 +236,15 @@ const SWITCHING = encoder.encode(
   "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n" +
     "sec-websocket-accept: ",
 );
-/** The subprotocol's field of the last 101 that had one (every upgrade agrees on the same one). */
+/**
+ * The subprotocol's field of the last 101 (empty for none): upgrades nearly always agree on one,
+ * so it is encoded once, not per handshake.
+ */
 let protocolField = { protocol: "", bytes: new Uint8Array(0) };
 
 /**
  * The head of the 101 for `key`, with `protocol` ("" for none), built as bytes: a constant start,
- * the accept value written by its digest, the subprotocol's field, the empty line. Built from
+ * the accept value written from its digest, the subprotocol's field, the empty line. Built from
  * strings, it took about 2 KB of them per handshake, and the encoder's call.
  */
 function switchingProtocols(key: string, protocol: string): Uint8Array {
