@@ -15,7 +15,7 @@ const GUID_BYTES = new TextEncoder().encode(GUID);
 const W = new Int32Array(80);
 /** The padded message: a key of 24 characters and the GUID fit two 64-byte blocks. */
 const BLOCKS = new Uint8Array(128);
-/** The last digest computed, as five big-endian words. */
+/** The last digest computed ({@linkcode digest}), as five big-endian words. */
 const H = new Int32Array(5);
 
 /**
@@ -27,7 +27,8 @@ const H = new Int32Array(5);
  * ```
  */
 export function sha1Ascii(text: string): Uint8Array {
-  sha1Into(text);
+  putAscii(text);
+  digest(text.length);
   const out = new Uint8Array(20);
   for (let i = 0; i < 5; i++) {
     const w = H[i];
@@ -39,23 +40,15 @@ export function sha1Ascii(text: string): Uint8Array {
   return out;
 }
 
-/** Writes the ASCII `text` into {@linkcode BLOCKS} from `at`. */
-function putAscii(text: string, at: number): void {
+/** Writes the ASCII `text` at the start of {@linkcode BLOCKS}. */
+function putAscii(text: string): void {
   const length = text.length;
-  if (at + length > 119) {
-    throw new RangeError(`sha1Ascii takes at most 119 characters, got ${at + length}`);
-  }
+  if (length > 119) throw new RangeError(`sha1Ascii takes at most 119 characters, got ${length}`);
   for (let i = 0; i < length; i++) {
     const code = text.charCodeAt(i);
     if (code > 0x7f) throw new RangeError(`sha1Ascii takes ASCII only, got code ${code} at ${i}`);
-    BLOCKS[at + i] = code;
+    BLOCKS[i] = code;
   }
-}
-
-/** SHA-1 of an ASCII `text` of at most 119 characters, into {@linkcode H}. */
-function sha1Into(text: string): void {
-  putAscii(text, 0);
-  digest(text.length);
 }
 
 /** SHA-1 of the first `length` bytes of {@linkcode BLOCKS} (at most 119), into {@linkcode H}. */
@@ -142,7 +135,7 @@ export const ACCEPT_KEY_LENGTH = 28;
  * ```
  */
 export function writeAcceptKey(key: string, out: Uint8Array, at: number): number {
-  putAscii(key, 0);
+  putAscii(key);
   BLOCKS.set(GUID_BYTES, key.length);
   digest(key.length + GUID_BYTES.length);
   // Base64 of the 20 bytes: six groups of three, then two bytes and one "=".
