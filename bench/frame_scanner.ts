@@ -116,55 +116,110 @@ export class FrameScanner {
   }
 
   /**
-   * Finds markers in `chunk[p, end)`. The bytes are decoded first because `String#indexOf` is
-   * several times faster than `Uint8Array#indexOf` (benchmark payloads are ASCII, so a read
-   * boundary never splits a character).
+   * Finds markers in `chunk[p, end)`. The bytes are decoded to find each marker's start,
+   * because `String#indexOf` is several times faster than `Uint8Array#indexOf`; its digits are
+   * then read from the bytes, because indexing a `Uint8Array` is several times faster than
+   * `String#charCodeAt`.
    */
   #scan(chunk: Uint8Array, p: number, end: number, now: number): void {
     const s = decoder.decode(chunk.subarray(p, end));
+    // A string as long as its bytes has one character per byte (nothing decodes to more
+    // characters than bytes), so the indexes of the two agree; otherwise (multi-byte
+    // characters) the digits are read from the string's own codes.
+    const codes = s.length === end - p ? chunk.subarray(p, end) : codesOf(s);
     const n = s.length;
     const sink = this.#hooks.onMarker;
     const ackSink = this.#hooks.onAck;
-    let field = this.#field, acc = this.#acc, sender = this.#sender, seq = this.#seq;
-    let kind = this.#kind;
     let i = 0;
+    let kind = this.#kind;
+    if (this.#field !== 0) {
+      // A marker cut by the previous read goes on here.
+      i = readMarker(codes, 0, n, this.#field, this.#acc, this.#sender, this.#seq);
+      if (i < 0) return this.#keep();
+      if (found.complete) this.#emit(kind, now, sink, ackSink);
+      this.#field = 0;
+    }
     // The next `!` at or after i, looked up again only once passed: searching for it before
     // every `#` scanned the text up to the next ack again for every delivery before it.
-    let ack = ackSink ? s.indexOf("!") : -1;
+    let ack = ackSink ? s.indexOf("!", i) : -1;
     while (i < n) {
-      if (field === 0) {
-        let h = s.indexOf("#", i);
-        kind = DELIVERY;
-        if (ack >= 0 && ack < i) ack = s.indexOf("!", i);
-        if (ack >= 0 && (h < 0 || ack < h)) (h = ack, kind = ACK);
-        if (h < 0) break;
-        i = h + 1;
-        field = 1;
-        acc = 0;
-        continue;
+      let h = s.indexOf("#", i);
+      kind = DELIVERY;
+      if (ack >= 0 && ack < i) ack = s.indexOf("!", i);
+      if (ack >= 0 && (h < 0 || ack < h)) (h = ack, kind = ACK);
+      if (h < 0) return;
+      i = readMarker(codes, h + 1, n, 1, 0, 0, 0);
+      if (i < 0) {
+        this.#kind = kind;
+        return this.#keep();
       }
-      const d = s.charCodeAt(i++) - 48;
-      if (d >= 0 && d <= 9) acc = acc * 10 + d;
-      else if (d === DOT - 48 && field < 3) {
-        if (field === 1) sender = acc;
-        else seq = acc;
-        field++;
-        acc = 0;
-      } else {
-        if (d === BAR - 48 && field === 3) {
-          if (kind === ACK) ackSink!(sender, seq, acc, now);
-          else {
-            this.markers++;
-            sink?.(sender, seq, acc, now);
-          }
-        }
-        field = 0;
-      }
+      if (found.complete) this.#emit(kind, now, sink, ackSink);
     }
-    this.#field = field;
-    this.#acc = acc;
-    this.#sender = sender;
-    this.#seq = seq;
-    this.#kind = kind;
   }
+
+  /** The marker read so far runs on into the next read. */
+  #keep(): void {
+    this.#field = found.field;
+    this.#acc = found.acc;
+    this.#sender = found.sender;
+    this.#seq = found.seq;
+  }
+
+  #emit(kind: number, now: number, sink?: MarkerSink, ackSink?: MarkerSink): void {
+    if (kind === ACK) ackSink!(found.sender, found.seq, found.acc, now);
+    else {
+      this.markers++;
+      sink?.(found.sender, found.seq, found.acc, now);
+    }
+  }
+}
+
+/** What {@linkcode readMarker} read, in one record for every scanner (no object per marker). */
+const found = { field: 0, acc: 0, sender: 0, seq: 0, complete: false };
+
+/**
+ * Reads a marker from `codes[i]` on, in its field `field` (1-3) with what was read of it: returns
+ * the index after the character that ended it (`found.complete` when that was the closing `|`),
+ * or -1 when `codes` ends first (`found` then holds what was read, for the next read to go on).
+ */
+function readMarker(
+  codes: Uint8Array,
+  i: number,
+  n: number,
+  field: number,
+  acc: number,
+  sender: number,
+  seq: number,
+): number {
+  while (i < n) {
+    const d = codes[i++] - 48;
+    if (d >= 0 && d <= 9) acc = acc * 10 + d;
+    else if (d === DOT - 48 && field < 3) {
+      if (field === 1) sender = acc;
+      else seq = acc;
+      field++;
+      acc = 0;
+    } else {
+      found.complete = d === BAR - 48 && field === 3;
+      found.sender = sender;
+      found.seq = seq;
+      found.acc = acc;
+      return i;
+    }
+  }
+  found.field = field;
+  found.acc = acc;
+  found.sender = sender;
+  found.seq = seq;
+  return -1;
+}
+
+/** The codes of `s`, one byte each (those past a byte as 0, which no marker holds). */
+function codesOf(s: string): Uint8Array {
+  const codes = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    codes[i] = c < 256 ? c : 0;
+  }
+  return codes;
 }

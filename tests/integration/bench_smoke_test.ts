@@ -362,6 +362,29 @@ testWithPermissions(
 );
 
 testWithPermissions(
+  "bench frame scanner: markers after multi-byte characters are read from the right places",
+  () => {
+    // Characters of two, three and four bytes before each marker: a string index is then not
+    // the byte's, and the digits must still be those of the marker.
+    const names = ["é", "€", "😀", "ü€😀", ""];
+    const lines = Array.from(
+      { length: 25 },
+      (_, q) => `{"name":"${names[q % 5]}","text":"#${q % 4}.${q}.${700 + q}|${names[q % 3]}"}`,
+    );
+    const stream = serverFrame(1, lines.join("\n"));
+    for (const step of [1, 2, 3, 5, 64, stream.length]) {
+      const seen: string[] = [];
+      const scanner = new FrameScanner({ onMarker: (s, q, t) => seen.push(`${s}.${q}.${t}`) });
+      for (let at = 0; at < stream.length; at += step) {
+        scanner.push(stream.subarray(at, at + step), 1);
+      }
+      const want = Array.from({ length: 25 }, (_, q) => `${q % 4}.${q}.${700 + q}`);
+      assert.deepEqual(seen, want, `read size ${step}`);
+    }
+  },
+);
+
+testWithPermissions(
   "bench frame scanner: ack markers only for a scanner that asks, apart from deliveries",
   () => {
     const stream = concat([
