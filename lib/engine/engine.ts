@@ -280,6 +280,17 @@ export interface Engine {
     resume: { since: number; epoch: string } | null,
     recent: number,
   ): Promise<Recovery>;
+  /**
+   * `recover` answered at once, by an engine with nothing to wait for (the memory engine): with
+   * {@linkcode Engine.membersNow}, the hub welcomes a joiner of a room it already holds in the
+   * turn its socket opened, without a promise or a microtask. Throws where `recover` would
+   * reject.
+   */
+  recoverNow?(
+    room: string,
+    resume: { since: number; epoch: string } | null,
+    recent: number,
+  ): Recovery;
   /** Connections online in `room` across every process, given this process's own count. */
   online(room: string, local: number): number;
   /** Tells the engine how many local connections each room has (for shared presence). */
@@ -300,6 +311,11 @@ export interface Engine {
    * a `RangeError` for a bad `limit` (see {@linkcode memberLimit}), and when unavailable.
    */
   members(room: string, limit: number, local: number): Promise<RoomMembers>;
+  /**
+   * `members` answered at once, by an engine with nothing to wait for (the memory engine); see
+   * {@linkcode Engine.recoverNow}. Throws where `members` would reject.
+   */
+  membersNow?(room: string, limit: number, local: number): RoomMembers;
   /** How many rooms this process knows (O(1)). */
   roomCount(): number;
   /** Bytes of history this process holds for its rooms (engines that keep it in memory). */

@@ -50,19 +50,24 @@ export class LocalMembers {
    */
   list(room: string, limit: number, local: number): Promise<RoomMembers> {
     try {
-      memberLimit(limit);
+      return Promise.resolve(this.listNow(room, limit, local));
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /** {@linkcode LocalMembers.list} at once: throws the `RangeError` it would reject with. */
+  listNow(room: string, limit: number, local: number): RoomMembers {
+    memberLimit(limit);
     const cached = this.#lists.get(room);
-    if (cached?.limit === limit) return Promise.resolve({ online: local, members: cached.members });
+    if (cached?.limit === limit) return { online: local, members: cached.members };
     const out: Member[] = [];
     for (const member of this.#rooms.get(room)?.values() ?? []) {
       if (out.length >= limit) break;
       out.push(member);
     }
     this.#lists.set(room, { limit, members: out });
-    return Promise.resolve({ online: local, members: out });
+    return { online: local, members: out };
   }
 
   /** Forgets `room` (its last connection left). */

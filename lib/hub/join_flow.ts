@@ -72,15 +72,39 @@ export class JoinFlow {
 
   /**
    * Joins the subscription's room and sends its welcome with history (the connection's `welcome`
-   * for the handshake's room, `subscribed` for a later one), or the refusal.
+   * for the handshake's room, `subscribed` for a later one), or the refusal. At once when the
+   * engine can answer at once (`recoverNow`, `membersNow`) and has joined the room already;
+   * otherwise once it has answered (the promise then settles after the welcome; it never
+   * rejects).
    */
-  async open(sub: Subscription, resume: Handshake["resume"]): Promise<void> {
+  open(sub: Subscription, resume: Handshake["resume"]): Promise<void> | void {
+    const { engine, config } = this.#o;
+    const room = this.#o.room(sub.room);
+    if (!room.isReady || !engine.recoverNow || !engine.membersNow) {
+      return this.#openLater(sub, resume);
+    }
+    if (!room.joining.has(sub)) room.joining.set(sub, []);
+    const conn = sub.conn;
+    // The joiner heads its own list: the engine is asked for the others.
+    const others = conn.json ? config.maxWelcomeMembers - 1 : 0;
+    try {
+      const recovery = engine.recoverNow(sub.room, resume, config.historyOnJoin);
+      const listed = others > 0 ? engine.membersNow(sub.room, others, room.size) : null;
+      const online = engine.online(sub.room, room.size);
+      if (conn.state === "closed" || sub.state === "closed") return;
+      this.#welcome(sub, room, recovery, listed?.members ?? [], online, resume !== null);
+    } catch (err) {
+      this.#refuse(sub, err);
+    }
+  }
+
+  /** {@linkcode JoinFlow.open} waiting for the engine. */
+  async #openLater(sub: Subscription, resume: Handshake["resume"]): Promise<void> {
     const { engine, config } = this.#o;
     const conn = sub.conn;
     const room = this.#o.room(sub.room);
     if (!room.joining.has(sub)) room.joining.set(sub, []);
     const resets = room.resets;
-    // The joiner heads its own list: the engine is asked for the others.
     const others = conn.json ? config.maxWelcomeMembers - 1 : 0;
     try {
       await room.ready;

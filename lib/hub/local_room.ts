@@ -34,7 +34,13 @@ export class LocalRoom implements RunHolder {
   jsonRun: RoomRun | null = null;
   plainRun: RoomRun | null = null;
 
-  constructor(readonly name: string, readonly ready: Promise<void>) {}
+  /** True once `ready` has resolved (the engine joined the room); false while it has not. */
+  isReady = false;
+
+  constructor(readonly name: string, readonly ready: Promise<void>) {
+    // A rejection is the joiners' to handle (they await `ready`); this only takes note of success.
+    ready.then(() => this.isReady = true, () => {});
+  }
 
   /** Members and joiners. */
   get size(): number {

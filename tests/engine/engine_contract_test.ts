@@ -134,6 +134,36 @@ async function contract(t: Deno.TestContext, make: () => Promise<Subject>) {
     assert.ok(next.status === "accepted" && next.message.offset === first.message.offset + 1);
   });
 
+  await t.step(
+    "recoverNow and membersNow, where an engine has them, answer as recover and members do",
+    async () => {
+      const { engine } = await make();
+      if (!engine.recoverNow || !engine.membersNow) {
+        // Engines with something to wait for (KV, Redis) have only the promises.
+        assert.notEqual(engine.name, "memory");
+        assert.equal(engine.recoverNow, undefined, "both or neither");
+        assert.equal(engine.membersNow, undefined, "both or neither");
+        return;
+      }
+      await engine.join("r");
+      for (const text of ["a", "b", "c"]) await engine.publish(draft(text));
+      engine.memberJoined("r", ANN);
+      engine.memberJoined("r", BOB);
+      const fresh = engine.recoverNow("r", null, 2);
+      assert.deepEqual(fresh, await engine.recover("r", null, 2));
+      assert.deepEqual(fresh.history.map((m) => m.text), ["b", "c"]);
+      const resume = { since: 1, epoch: fresh.epoch };
+      const resumed = engine.recoverNow("r", resume, 0);
+      assert.deepEqual(resumed, await engine.recover("r", resume, 0));
+      assert.deepEqual([resumed.recovered, resumed.history.map((m) => m.text)], [true, ["b", "c"]]);
+      const stale = engine.recoverNow("r", { since: 1, epoch: "other" }, 1);
+      assert.deepEqual([stale.recovered, stale.history.map((m) => m.text)], [false, ["c"]]);
+      assert.deepEqual(engine.membersNow("r", 10, 2), await engine.members("r", 10, 2));
+      assert.deepEqual(engine.membersNow("r", 1, 2), { online: 2, members: [ANN] });
+      assert.throws(() => engine.membersNow!("r", -1, 0), RangeError);
+    },
+  );
+
   await t.step("open mode's messages have no user and no info field", async () => {
     const { engine, received } = await make();
     await engine.join("r");

@@ -287,6 +287,34 @@ Deno.test("hub: data reaches JSON members as sent, plain members as compact JSON
   assert.deepEqual(a.socket.objects().find((f) => f.type === "ack").ref, "d1");
 });
 
+Deno.test("hub: an engine that answers at once (recoverNow, membersNow) welcomes as the socket opens once it joined the room; a throw there is unavailable", async () => {
+  const t = fakeHub();
+  const a = await t.connect();
+  t.hub.receive(a.conn, msg("before", "r0"));
+  await t.turn();
+  const first = t.start({ room: "other" });
+  assert.equal(first.conn.queuedBytes, 0, "a room's first joiner waits for the engine's join");
+  await first.open;
+  assert.ok(first.conn.queuedBytes > 0);
+  const b = t.start();
+  assert.ok(b.conn.queuedBytes > 0, "the welcome is queued before any promise settles");
+  await t.turn();
+  const welcome = b.socket.objects()[0];
+  assert.deepEqual(
+    [welcome.type, welcome.online, welcome.members.map((m: { id: string }) => m.id)],
+    ["welcome", 2, ["c3", "c1"]],
+  );
+  assert.deepEqual(welcome.history.map((m: { text: string }) => m.text), ["before"]);
+  t.engine.membersNow = () => {
+    throw new Error("broken");
+  };
+  const c = t.start();
+  await c.open;
+  await t.turn();
+  assert.deepEqual(c.socket.objects().map((f) => [f.type, f.code]), [["error", "unavailable"]]);
+  assert.equal(c.socket.closeCode, 1011);
+});
+
 Deno.test("hub: an engine that answers at once (publishNow) acks in the same turn; a throw there is unavailable", async () => {
   const t = fakeHub();
   const a = await t.connect();

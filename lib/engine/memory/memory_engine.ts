@@ -255,6 +255,10 @@ export class MemoryEngine implements Engine {
     return this.#members.list(room, limit, local);
   }
 
+  membersNow(room: string, limit: number, local: number): RoomMembers {
+    return this.#members.listNow(room, limit, local);
+  }
+
   admission(name: string): "known" | "new" | "full" {
     if (this.#rooms.has(name)) return "known";
     return this.#rooms.size < this.#options.maxRooms || this.#idle.size > 0 ? "new" : "full";
@@ -265,14 +269,22 @@ export class MemoryEngine implements Engine {
     resume: { since: number; epoch: string } | null,
     recent: number,
   ): Promise<Recovery> {
+    return Promise.resolve(this.recoverNow(name, resume, recent));
+  }
+
+  recoverNow(
+    name: string,
+    resume: { since: number; epoch: string } | null,
+    recent: number,
+  ): Recovery {
     const { log } = this.#room(name);
     const replay = resume && resume.epoch === log.epoch ? log.after(resume.since) : null;
-    return Promise.resolve({
+    return {
       epoch: log.epoch,
       offset: log.offset,
       recovered: replay !== null,
       history: replay ?? log.recent(recent),
-    });
+    };
   }
 
   online(_room: string, local: number): number {
