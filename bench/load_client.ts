@@ -27,6 +27,25 @@ export interface LoadClientOptions {
 }
 
 const enc = new TextEncoder();
+const decoder = new TextDecoder();
+const STATUS_101 = enc.encode("HTTP/1.1 101");
+
+/** Where `\r\n\r\n` starts in `bytes`, or -1. */
+function headEnd(bytes: Uint8Array): number {
+  for (let i = 0; i + 3 < bytes.length; i++) {
+    if (bytes[i] === 13 && bytes[i + 1] === 10 && bytes[i + 2] === 13 && bytes[i + 3] === 10) {
+      return i;
+    }
+  }
+  return -1;
+}
+
+/** True when `bytes` starts with a 101 status line. */
+function startsWith101(bytes: Uint8Array): boolean {
+  if (bytes.length < STATUS_101.length) return false;
+  for (let i = 0; i < STATUS_101.length; i++) if (bytes[i] !== STATUS_101[i]) return false;
+  return true;
+}
 /** The mask key of every frame the load generator sends: XOR with zero keeps the payload. */
 const ZERO_KEY = [0, 0, 0, 0];
 
@@ -140,17 +159,25 @@ export class LoadClient {
     while (true) {
       const n = await this.#conn.read(buf);
       if (n === null) throw new Error(`handshake with ${o.host}:${o.port}: connection closed`);
-      const joined = new Uint8Array(head.length + n);
-      joined.set(head);
-      joined.set(buf.subarray(0, n), head.length);
-      head = joined;
-      const text = new TextDecoder().decode(head);
-      const end = text.indexOf("\r\n\r\n");
-      if (end < 0) continue;
-      if (!text.startsWith("HTTP/1.1 101")) {
-        throw new Error(`handshake refused: ${text.slice(0, text.indexOf("\r\n"))}`);
+      // Most often the whole response head comes in the first read: no copy then.
+      if (head.length === 0) head = buf.subarray(0, n);
+      else {
+        const joined = new Uint8Array(head.length + n);
+        joined.set(head);
+        joined.set(buf.subarray(0, n), head.length);
+        head = joined;
       }
-      return head.subarray(end + 4); // the header is ASCII, so char and byte offsets agree
+      // Only the head is looked at, not what follows it in the same read (Fanout's welcome).
+      const end = headEnd(head);
+      if (end < 0) {
+        if (head.buffer === buf.buffer) head = head.slice(); // the next read reuses buf
+        continue;
+      }
+      if (!startsWith101(head)) {
+        const status = decoder.decode(head.subarray(0, Math.min(end, 200)));
+        throw new Error(`handshake refused: ${status.slice(0, status.indexOf("\r\n"))}`);
+      }
+      return head.slice(end + 4);
     }
   }
 

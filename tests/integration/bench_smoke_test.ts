@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { parseFlags, scenarioParams } from "../../bench/flags.ts";
 import { FrameScanner } from "../../bench/frame_scanner.ts";
-import { clientTextFrame } from "../../bench/load_client.ts";
+import { clientTextFrame, LoadClient } from "../../bench/load_client.ts";
 import { median } from "../../bench/report.ts";
 import { roomsEnv, roomsLayout } from "../../bench/rooms_scenario.ts";
 import { maskedFrame, Op } from "../helpers/masked_frames.ts";
@@ -443,6 +443,52 @@ testWithPermissions(
     }
   },
 );
+
+testWithPermissions({
+  name: "bench client: a 101 and a first frame in one read, cut heads, and a refusal",
+  async fn() {
+    // A raw server writing each connection its script: the 101 and a frame together, the same
+    // head cut in three writes, and a 429.
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n";
+    const frame = [0x81, 5, ...new TextEncoder().encode("hello")];
+    const scripts = [
+      [[...new TextEncoder().encode(head), ...frame]],
+      [[...new TextEncoder().encode(head.slice(0, 20))], [
+        ...new TextEncoder().encode(head.slice(20, head.length - 1)),
+      ], [...new TextEncoder().encode(head.slice(-1)), ...frame]],
+      [[...new TextEncoder().encode(
+        "HTTP/1.1 429 Too Many Requests\r\ncontent-length: 0\r\n\r\n",
+      )]],
+    ];
+    const served = (async () => {
+      for (const script of scripts) {
+        const conn = await listener.accept();
+        await conn.read(new Uint8Array(4096));
+        for (const part of script) {
+          await conn.write(new Uint8Array(part));
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        if (script === scripts[2]) conn.close();
+        else setTimeout(() => conn.close(), 200);
+      }
+    })();
+    const port = (listener.addr as Deno.NetAddr).port;
+    const options = { host: "127.0.0.1", port, path: "/ws" };
+    for (let i = 0; i < 2; i++) {
+      const client = await LoadClient.connect(options);
+      await client.firstFrame;
+      assert.equal(client.frames, 1, `script ${i}: the frame after the head`);
+      client.close();
+    }
+    await assert.rejects(
+      () => LoadClient.connect(options),
+      /handshake refused: HTTP\/1\.1 429 Too Many Requests$/,
+    );
+    await served;
+    listener.close();
+  },
+});
 
 testWithPermissions("bench client frames are masked text frames with the payload intact", () => {
   const frame = clientTextFrame("x".repeat(200));
