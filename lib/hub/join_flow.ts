@@ -80,60 +80,59 @@ export class JoinFlow {
   open(sub: Subscription, resume: Handshake["resume"]): Promise<void> | void {
     const { engine, config } = this.#o;
     const room = this.#o.room(sub.room);
-    if (!room.isReady || !engine.recoverNow || !engine.membersNow) {
-      return this.#openLater(sub, resume);
-    }
     if (!room.joining.has(sub)) room.joining.set(sub, []);
-    const conn = sub.conn;
     // The joiner heads its own list: the engine is asked for the others.
-    const others = conn.json ? config.maxWelcomeMembers - 1 : 0;
+    const others = sub.conn.json ? config.maxWelcomeMembers - 1 : 0;
+    if (!room.isReady || !engine.recoverNow || !engine.membersNow) {
+      return this.#openLater(sub, room, others, resume);
+    }
     try {
       const recovery = engine.recoverNow(sub.room, resume, config.historyOnJoin);
-      const listed = others > 0 ? engine.membersNow(sub.room, others, room.size) : null;
-      const online = engine.online(sub.room, room.size);
-      if (conn.state === "closed" || sub.state === "closed") return;
-      this.#welcome(sub, room, recovery, listed?.members ?? [], online, resume !== null);
+      const listed = others > 0 ? engine.membersNow(sub.room, others, room.size).members : [];
+      this.#welcome(sub, room, recovery, listed, resume !== null);
     } catch (err) {
       this.#refuse(sub, err);
     }
   }
 
   /** {@linkcode JoinFlow.open} waiting for the engine. */
-  async #openLater(sub: Subscription, resume: Handshake["resume"]): Promise<void> {
+  async #openLater(
+    sub: Subscription,
+    room: LocalRoom,
+    others: number,
+    resume: Handshake["resume"],
+  ): Promise<void> {
     const { engine, config } = this.#o;
-    const conn = sub.conn;
-    const room = this.#o.room(sub.room);
-    if (!room.joining.has(sub)) room.joining.set(sub, []);
     const resets = room.resets;
-    const others = conn.json ? config.maxWelcomeMembers - 1 : 0;
     try {
       await room.ready;
       const [recovery, listed] = await Promise.all([
         engine.recover(sub.room, resume, config.historyOnJoin),
         others > 0 ? engine.members(sub.room, others, room.size) : null,
       ]);
-      const online = engine.online(sub.room, room.size);
-      if (conn.state === "closed" || sub.state === "closed") return;
-      if (room.resets !== resets && room.epoch !== recovery.epoch) {
+      const open = sub.conn.state !== "closed" && sub.state !== "closed";
+      if (open && room.resets !== resets && room.epoch !== recovery.epoch) {
         // The room's epoch changed while this recovery was read: it may describe the old one.
         return this.#o.restart(sub, "room history was reset");
       }
-      this.#welcome(sub, room, recovery, listed?.members ?? [], online, resume !== null);
+      this.#welcome(sub, room, recovery, listed?.members ?? [], resume !== null);
     } catch (err) {
       this.#refuse(sub, err);
     }
   }
 
+  /** Sends `sub` its welcome from what the engine answered, unless it closed meanwhile. */
   #welcome(
     sub: Subscription,
     room: LocalRoom,
     recovery: Recovery,
     others: readonly Member[],
-    online: number,
     resumed: boolean,
   ): void {
     const { config, out, engine } = this.#o;
     const conn = sub.conn;
+    if (conn.state === "closed" || sub.state === "closed") return;
+    const online = engine.online(sub.room, room.size);
     const { maxMessageBytes, rateLimit, rateBurst } = config;
     const limits = { maxMessageBytes, rateLimit, rateBurst };
     const member = memberOf(conn);
