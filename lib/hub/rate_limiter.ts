@@ -47,12 +47,13 @@ export class RateLimiter {
   #windowStart: number;
 
   constructor(options: RateLimiterOptions) {
-    this.#now = options.now ?? (() => performance.now());
-    this.#own = new TokenBucket(options.rate, options.burst, this.#now);
+    const now = this.#now = options.now ?? (() => performance.now());
+    const start = now();
+    this.#own = new TokenBucket(options.rate, options.burst, now, start);
     this.#shared = options.shared ?? null;
     this.#closeAfter = options.closeAfter;
     this.#window = options.abuseWindowMs ?? 10_000;
-    this.#windowStart = this.#now();
+    this.#windowStart = start;
   }
 
   /**
@@ -60,8 +61,8 @@ export class RateLimiter {
    * counts a rejection) when either is empty.
    */
   take(): boolean {
-    if (this.#own.take() && (this.#shared === null || this.#shared.take())) return true;
     const now = this.#now();
+    if (this.#own.take(now) && (this.#shared === null || this.#shared.take(now))) return true;
     if (now - this.#windowStart > this.#window) {
       this.#windowStart = now;
       this.#rejected = 0;
