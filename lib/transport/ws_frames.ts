@@ -515,6 +515,18 @@ export class FrameReader<T = undefined> {
     return survived;
   }
 
+  /**
+   * A whole message decoded from the shared scratch within this call holds nothing afterwards:
+   * when it fits in the budget it is counted in and out at once (no entry in `holders`, whose
+   * add and delete per message cost an allocation each), as {@linkcode #charge} then
+   * {@linkcode #release} would. Past the cap, it is charged as any other and reclaims.
+   */
+  #admit(n: number): boolean {
+    const inbound = this.#inbound;
+    if (inbound === null || (this.#held === 0 && inbound.held + n <= inbound.max)) return true;
+    return this.#charge(n);
+  }
+
   /** Stops reading for good (the connection is closing) and releases what is held. */
   stop(): void {
     this.#stopped = true;
@@ -585,7 +597,7 @@ export class FrameReader<T = undefined> {
           const mask = loadMask(this.#maskKey);
           for (let k = 0; k < take; k++) TEXT_SCRATCH[k] = chunk[i + k] ^ mask[k & 3];
           this.#messageBytes += take;
-          if (!this.#charge(take)) return;
+          if (!this.#admit(take)) return;
           try {
             this.#text = strictUtf8.decode(TEXT_SCRATCH.subarray(0, take));
           } catch {

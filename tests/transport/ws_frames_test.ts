@@ -777,6 +777,24 @@ Deno.test("FrameReader: readers share the budget: exactly full passes; past it t
   assert.equal(budget.held, 410);
 });
 
+Deno.test("FrameReader: a whole text message is counted against the budget: exactly full passes, one byte over reclaims", () => {
+  const budget: InboundBudget = { held: 0, max: 1000 };
+  const a = recorder({ maxMessageBytes: 1000, inbound: budget });
+  a.reader.push(maskedFrame({ opcode: Opcode.binary, payload: filled(600), fin: false }));
+  const b = recorder({ maxMessageBytes: 1000, inbound: budget });
+  b.reader.push(maskedFrame({ opcode: Opcode.text, payload: "x".repeat(400) }));
+  assert.deepEqual(b.events, [["text", "x".repeat(400)]], "600 + 400 fits exactly");
+  assert.deepEqual(a.events, [], "the holder stays");
+  assert.equal(budget.held, 600, "the whole message is counted out at once");
+  assert.equal(b.reader.held, 0);
+  const c = recorder({ maxMessageBytes: 1000, inbound: budget });
+  c.reader.push(maskedFrame({ opcode: Opcode.text, payload: "y".repeat(401) }));
+  assert.equal(failCode(a.events), Close.busy, "one byte over: the largest holder is closed");
+  assert.deepEqual(c.events, [["text", "y".repeat(401)]], "and the message is read");
+  assert.equal(budget.held, 0);
+  assert.equal(budget.holders?.size ?? 0, 0, "nobody is left holding");
+});
+
 Deno.test("FrameReader: headers announcing large frames cannot silence other senders", () => {
   const budget: InboundBudget = { held: 0, max: 1000 };
   const attackers = Array.from(
