@@ -570,7 +570,9 @@ export class Hub {
       if (conn.json) {
         if (jsonRun === null) {
           jsonRun = out.run(room, true);
-          jsonAt = jsonRun.texts.push(this.#json.of(message)) - 1;
+          // Stringified here, not through the welcomes' cache: keeping every live message in
+          // it (a map keyed by message) cost more than the one stringify a later welcome adds.
+          jsonAt = jsonRun.texts.push(JSON.stringify(message)) - 1;
         }
         out.queueRun(conn, jsonRun, jsonAt);
       } else {

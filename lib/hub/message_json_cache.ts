@@ -1,7 +1,9 @@
 /**
- * The JSON of the latest messages, shared by the live fan-out and the welcomes: a message is
- * stringified once, whether it goes to a room's members or into the history of many welcomes at
- * once (after a restart every client resumes together). Bounded in bytes, the oldest going first.
+ * The JSON of the messages welcomes carry in their history: a message is stringified once for
+ * all the welcomes it is in (after a restart every client resumes together). Bounded in bytes,
+ * the oldest going first. The live fan-out stringifies each message once itself (one string
+ * shared by the room's members) and does not fill the cache: a map entry per message cost more
+ * than the second stringify of the few messages a later welcome carries.
  *
  * @module
  */
