@@ -38,7 +38,9 @@ function keyHash(key: string): number {
  * text hash), and found through one open-addressing table of their sequence numbers (linear
  * probing, deletion by shifting back): remembering or finding one allocates nothing, and the
  * table never rehashes as refs come and go (a `Map` under that churn rebuilds its tables, and
- * hashes every fresh key string).
+ * hashes every fresh key string). Each cell holds its ref's key hash next to its sequence number,
+ * so that probing and shifting back read the table alone: with 200,000 refs the ring's arrays
+ * are megabytes, and a read in them per probed cell was a cache miss.
  *
  * @example
  * ```ts
@@ -62,7 +64,10 @@ export class RefLedger {
   #offset = new Float64Array(0);
   #ts = new Float64Array(0);
   #hash = new Float64Array(0);
-  /** Cells: 0 when empty, else one plus the sequence number of a ref that is its key's latest. */
+  /**
+   * Cells of two numbers: at `2p`, 0 when empty, else one plus the sequence number of a ref that
+   * is its key's latest; at `2p + 1`, that ref's key hash.
+   */
   #table = new Int32Array(0);
   #tableMask = -1;
   /** Refs the table holds (their keys' latest). */
@@ -102,12 +107,11 @@ export class RefLedger {
     const mask = this.#tableMask;
     if (mask < 0) return -1;
     for (let p = h & mask;; p = (p + 1) & mask) {
-      const cell = table[p];
+      const cell = table[2 * p];
       if (cell === 0) return -1 - p;
+      if (table[2 * p + 1] !== h) continue;
       const slot = (cell - 1) & this.#mask;
-      if (this.#keyHash[slot] === h && this.#owners[slot] === owner && this.#keys[slot] === key) {
-        return p;
-      }
+      if (this.#owners[slot] === owner && this.#keys[slot] === key) return p;
     }
   }
 
@@ -115,7 +119,7 @@ export class RefLedger {
   find(owner: DedupCache, key: string, now: number): AckRecord | undefined {
     const p = this.#find(owner, key, this.#hashOf(key));
     if (p < 0) return undefined;
-    const slot = (this.#table[p] - 1) & this.#mask;
+    const slot = (this.#table[2 * p] - 1) & this.#mask;
     if (now - this.#at[slot] > this.ttlMs) return undefined;
     return { offset: this.#offset[slot], ts: this.#ts[slot], hash: this.#hash[slot] };
   }
@@ -144,10 +148,11 @@ export class RefLedger {
     if (2 * (this.#mapped + 1) > this.#tableMask + 1) this.#growTable();
     const p = this.#find(owner, key, h);
     if (p >= 0) {
-      this.#table[p] = seq + 1;
+      this.#table[2 * p] = seq + 1;
       return;
     }
-    this.#table[-1 - p] = seq + 1;
+    this.#table[2 * (-1 - p)] = seq + 1;
+    this.#table[2 * (-1 - p) + 1] = h;
     this.#mapped++;
     owner.size++;
   }
@@ -188,19 +193,20 @@ export class RefLedger {
     const table = this.#table;
     const mask = this.#tableMask;
     let i = h & mask;
-    while (table[i] !== seq + 1) {
-      if (table[i] === 0) return false;
+    while (table[2 * i] !== seq + 1) {
+      if (table[2 * i] === 0) return false;
       i = (i + 1) & mask;
     }
-    for (let j = (i + 1) & mask; table[j] !== 0; j = (j + 1) & mask) {
-      const home = this.#keyHash[(table[j] - 1) & this.#mask] & mask;
+    for (let j = (i + 1) & mask; table[2 * j] !== 0; j = (j + 1) & mask) {
+      const home = table[2 * j + 1] & mask;
       // Cell j may move back to i when its home is not in the cyclic range (i, j].
       if (i <= j ? home <= i || home > j : home <= i && home > j) {
-        table[i] = table[j];
+        table[2 * i] = table[2 * j];
+        table[2 * i + 1] = table[2 * j + 1];
         i = j;
       }
     }
-    table[i] = 0;
+    table[2 * i] = 0;
     this.#mapped--;
     return true;
   }
@@ -242,12 +248,14 @@ export class RefLedger {
   #growTable(): void {
     const cells = Math.max(2 * FIRST_SLOTS, 2 * (this.#tableMask + 1));
     const mask = cells - 1;
-    const table = new Int32Array(cells);
-    for (const cell of this.#table) {
-      if (cell === 0) continue;
-      let p = this.#keyHash[(cell - 1) & this.#mask] & mask;
-      while (table[p] !== 0) p = (p + 1) & mask;
-      table[p] = cell;
+    const table = new Int32Array(2 * cells);
+    const old = this.#table;
+    for (let q = 0; q < old.length; q += 2) {
+      if (old[q] === 0) continue;
+      let p = old[q + 1] & mask;
+      while (table[2 * p] !== 0) p = (p + 1) & mask;
+      table[2 * p] = old[q];
+      table[2 * p + 1] = old[q + 1];
     }
     this.#table = table;
     this.#tableMask = mask;
