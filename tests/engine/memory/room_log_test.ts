@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DedupCache, refKey, RefLedger } from "../../../lib/engine/dedup_cache.ts";
 import type { ChatMessage } from "../../../lib/protocol/frames.ts";
-import { RoomLog } from "../../../lib/engine/memory/room_log.ts";
+import { messageCost, RoomLog } from "../../../lib/engine/memory/room_log.ts";
 
 function fill(log: RoomLog, n: number): void {
   for (let i = 0; i < n; i++) {
@@ -28,6 +28,24 @@ Deno.test("RoomLog keeps only the last capacity messages and reports gaps", () =
   assert.equal(log.after(6), null, "offset 7 is gone");
   assert.deepEqual(offsets(log.recent(3)), [10, 11, 12]);
   assert.deepEqual(offsets(log.recent(50)), [8, 9, 10, 11, 12]);
+});
+
+Deno.test("RoomLog counts the bytes of exactly the messages it keeps, through drops, compactions and trims", () => {
+  const log = new RoomLog("e", 100);
+  const kept = () => log.recent(1000).reduce((sum, m) => sum + messageCost(m), 0);
+  for (let i = 1; i <= 1000; i++) {
+    // Texts of varied lengths, so that a cost counted against the wrong message shows.
+    log.append((offset) => ({ offset, text: "x".repeat((offset * 37) % 101) } as ChatMessage));
+    if (i % 97 === 0 || i === 150) assert.equal(log.bytes, kept(), `after ${i} appends`);
+  }
+  assert.equal(log.size, 100);
+  const freed = log.trimTo(log.bytes / 3);
+  assert.equal(log.bytes, kept(), "after a trim");
+  assert.ok(freed > 0 && log.size < 100);
+  log.trimTo(0);
+  assert.deepEqual([log.bytes, log.size], [0, 0]);
+  log.append((offset) => ({ offset, text: "again" } as ChatMessage));
+  assert.equal(log.bytes, messageCost({ text: "again", name: null }));
 });
 
 Deno.test("RoomLog with no history still counts offsets", () => {
