@@ -13,7 +13,7 @@ import { addressKey } from "../transport/client_address.ts";
 import { type Config, type Env, loadConfig } from "../shared/config.ts";
 import { createFanout, type Fanout, type FanoutOptions } from "./fanout.ts";
 import { servedHere, upgradeWebSocket } from "../transport/http_connection.ts";
-import { HttpServer } from "../transport/http_server.ts";
+import { HttpServer, type ListenerLike } from "../transport/http_server.ts";
 import { WS_PATH } from "../protocol/handshake.ts";
 import { createLogger, type LogFormat, type Logger } from "../shared/log.ts";
 import type { KvHandle } from "../engine/kv/kv_handle.ts";
@@ -241,13 +241,21 @@ export interface RunningServer {
  */
 export async function listen(
   config: Config,
-  options: Partial<FanoutOptions> & { fanout?: Fanout; reusePort?: boolean } = {},
+  options: Partial<FanoutOptions> & {
+    fanout?: Fanout;
+    reusePort?: boolean;
+    /**
+     * Where connections come from instead of `Deno.listen` on `HOST:PORT` (the in-process
+     * benchmark hands it fake connections).
+     */
+    listener?: ListenerLike & { addr: { hostname: string; port: number } };
+  } = {},
 ): Promise<RunningServer> {
   const fanout = options.fanout ?? createDenoFanout(config, options);
   if (!options.fanout) await fanout.start();
   // With `reusePort` (the workers of `WORKERS`), several listeners share the port: the kernel
   // spreads new connections between them.
-  const listener = Deno.listen({
+  const listener = options.listener ?? Deno.listen({
     hostname: config.host,
     port: config.port,
     ...(options.reusePort ? { reusePort: true } : {}),

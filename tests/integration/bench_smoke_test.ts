@@ -12,6 +12,7 @@
 import assert from "node:assert/strict";
 import { parseFlags, scenarioParams } from "../../bench/flags.ts";
 import { FrameScanner } from "../../bench/frame_scanner.ts";
+import { runInproc } from "../../bench/inproc_fanout.ts";
 import { clientTextFrame, LoadClient } from "../../bench/load_client.ts";
 import { median } from "../../bench/report.ts";
 import { roomsEnv, roomsLayout } from "../../bench/rooms_scenario.ts";
@@ -528,5 +529,26 @@ testWithPermissions(
     assert.equal(scanner.frames, 2);
     assert.equal(frames, 2);
     assert.equal(scanner.markers, 0, "not scanned");
+  },
+);
+
+testWithPermissions(
+  "bench:js: every message reaches every other member, as one JSON line each",
+  async () => {
+    // Sizes where a pass whose refs repeated the previous pass's would show (see below).
+    const clients = 12, senders = 2, perTurn = 1, turns = 20, passes = 3;
+    const r = await runInproc(new URL("../../", import.meta.url).href, {
+      clients,
+      senders,
+      perTurn,
+      turns,
+      passes,
+    });
+    // Counted passes are the third on: turns × senders × perTurn messages to clients - 1 each.
+    assert.equal(r.deliveries, turns * senders * perTurn * (clients - 1));
+    // A delivery is a ~200-byte message line; acks and frame headers add a little. A pass whose
+    // refs repeated (duplicates, acked and not broadcast) would write a tenth of it.
+    assert.ok(r.bytesPerDelivery > 190 && r.bytesPerDelivery < 260, `${r.bytesPerDelivery} B`);
+    assert.ok(r.cpuNsPerDelivery > 0 && Number.isFinite(r.cpuNsPerDelivery));
   },
 );
