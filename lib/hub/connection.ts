@@ -59,6 +59,11 @@ export class Connection {
   run: RoomRun | null = null;
   runFrom = 0;
   runTo = 0;
+  /**
+   * True while the connection follows `run`: it gets every text of it from `runFrom` on, up to
+   * the run's end (`runTo` is not kept up to date until it stops following).
+   */
+  follows = false;
   /** What `queue` holds, in UTF-16 units (close enough to bytes). */
   queuedBytes = 0;
   /** True while the connection waits in `Outbound`'s flush list. */
@@ -92,6 +97,7 @@ export class Connection {
     this.state = "closed";
     this.queue = [];
     this.run = null;
+    this.follows = false;
     this.queuedBytes = 0;
     try {
       this.socket.close(code, reason);

@@ -548,17 +548,51 @@ export class Hub {
       if (joiner.conn.id !== message.from) held.push(message);
     }
     const epoch = epochOf(message);
-    // The message's text goes once into the room's run of this turn (per mode), and each
-    // recipient's queue takes its place in it.
-    let jsonRun: RoomRun | null = null;
-    let jsonAt = 0;
-    let plainRun: RoomRun | null = null;
-    let plainAt = 0;
-    let count = 0;
-    let stale: Subscription[] | null = null;
     const offset = message.offset;
     const out = this.#out;
-    for (const sub of room.members) {
+    // The message's JSON goes once into the room's JSON run of this turn. Members that get all of
+    // it follow the run (`Outbound.follow`): they are taken once per turn, at its first message,
+    // and only the others (senders, plain and multi-room connections, new members) are visited
+    // per message. A change of the room's members, or a message of another epoch or out of
+    // order, ends the following: every member is visited again.
+    let jsonRun = room.jsonRun;
+    if (
+      jsonRun !== null && jsonRun.followers !== null &&
+      (jsonRun.version !== room.members.version || jsonRun.epoch !== epoch ||
+        offset <= jsonRun.lastOffset)
+    ) out.unfollowAll(jsonRun);
+    let visit: Iterable<Subscription> = room.members;
+    if (jsonRun === null) {
+      jsonRun = out.run(room, true);
+      jsonRun.version = room.members.version;
+      jsonRun.epoch = epoch;
+      const followers = jsonRun.followers = new Map<string, unknown>();
+      for (const sub of room.members) {
+        const conn = sub.conn;
+        if (
+          conn.json && !conn.multiRoom && conn.run === null && sub.epoch === epoch &&
+          offset > sub.floor && conn.id !== message.from
+        ) out.follow(conn, jsonRun, sub);
+        else jsonRun.explicit.push(sub);
+      }
+      if (followers.size > 0) visit = jsonRun.explicit as Subscription[];
+      else jsonRun.followers = null;
+    } else if (jsonRun.followers !== null) {
+      // A follower that sends gets the run up to its message, and is visited from now on.
+      out.unfollow(jsonRun, message.from);
+      visit = jsonRun.explicit as Subscription[];
+    }
+    jsonRun.lastOffset = offset;
+    let jsonAt = -1;
+    let count = 0;
+    if (jsonRun.followers !== null && jsonRun.followers.size > 0) {
+      count = jsonRun.followers.size;
+      jsonAt = out.append(jsonRun, JSON.stringify(message));
+    }
+    let plainRun: RoomRun | null = null;
+    let plainAt = 0;
+    let stale: Subscription[] | null = null;
+    for (const sub of visit) {
       if (sub.epoch !== epoch) {
         (stale ??= []).push(sub);
         continue;
@@ -568,17 +602,14 @@ export class Hub {
       // can deliver a message after a joiner's welcome held it in its history).
       if (offset <= sub.floor || conn.id === message.from) continue;
       if (conn.json) {
-        if (jsonRun === null) {
-          jsonRun = out.run(room, true);
-          // Stringified here, not through the welcomes' cache: keeping every live message in
-          // it (a map keyed by message) cost more than the one stringify a later welcome adds.
-          jsonAt = jsonRun.texts.push(JSON.stringify(message)) - 1;
-        }
+        // Stringified here, not through the welcomes' cache: keeping every live message in
+        // it (a map keyed by message) cost more than the one stringify a later welcome adds.
+        if (jsonAt < 0) jsonAt = out.append(jsonRun, JSON.stringify(message));
         out.queueRun(conn, jsonRun, jsonAt);
       } else {
         if (plainRun === null) {
           plainRun = out.run(room, false);
-          plainAt = plainRun.texts.push(messageText(message)) - 1;
+          plainAt = out.append(plainRun, messageText(message));
         }
         out.queueRun(conn, plainRun, plainAt);
       }

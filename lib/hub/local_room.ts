@@ -22,7 +22,7 @@ import type { ChatMessage, Peer, ServerFrame } from "../protocol/frames.ts";
  */
 export class LocalRoom implements RunHolder {
   /** The subscriptions of this room that got their welcome. */
-  readonly members = new Set<Subscription>();
+  readonly members = new MemberSet();
   /** Subscriptions waiting for their welcome, with the messages delivered meanwhile. */
   readonly joining = new Map<Subscription, ChatMessage[]>();
   readonly presence = new PresenceBatch();
@@ -45,6 +45,37 @@ export class LocalRoom implements RunHolder {
   /** Members and joiners. */
   get size(): number {
     return this.members.size + this.joining.size;
+  }
+}
+
+/**
+ * A room's members: a `Set` that counts its changes (`version`), so that a room's run can tell
+ * whether the members it was taken for are still the members.
+ *
+ * @example
+ * ```ts
+ * const members = new MemberSet();
+ * const before = members.version;
+ * members.add(subscription);
+ * members.version !== before; // true
+ * ```
+ */
+export class MemberSet extends Set<Subscription> {
+  version = 0;
+
+  override add(sub: Subscription): this {
+    this.version++;
+    return super.add(sub);
+  }
+
+  override delete(sub: Subscription): boolean {
+    this.version++;
+    return super.delete(sub);
+  }
+
+  override clear(): void {
+    this.version++;
+    super.clear();
   }
 }
 

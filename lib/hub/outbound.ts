@@ -13,7 +13,7 @@
 
 import { realTimers, type Timers } from "../shared/timers.ts";
 import { Close } from "../protocol/close_codes.ts";
-import type { Connection } from "./connection.ts";
+import type { Connection, Subscription } from "./connection.ts";
 import type { Logger } from "../shared/log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
@@ -118,14 +118,32 @@ function textCount(queue: (string | RunSlice)[]): number {
   return n;
 }
 
+/**
+ * A connection that followed its run stops: its range ends at the run's end now, its bytes are
+ * counted, and (while the run still grows) it is visited per message from now on.
+ */
+function settle(conn: Connection): void {
+  if (!conn.follows) return;
+  const run = conn.run!;
+  conn.follows = false;
+  conn.runTo = run.texts.length;
+  if (conn.runFrom < conn.runTo) conn.queuedBytes += run.bytes - run.cum[conn.runFrom];
+  const sub = run.followers?.get(conn.id);
+  if (sub === undefined) return;
+  run.followers!.delete(conn.id);
+  if (!run.sealed) run.explicit.push(sub);
+}
+
 /** Ends `conn`'s open range of a run: it goes into the queue (a single text as itself). */
 function closeRun(conn: Connection): void {
+  settle(conn);
   const run = conn.run!;
-  conn.queue.push(
-    conn.runTo - conn.runFrom === 1
-      ? run.texts[conn.runFrom]
-      : { run, from: conn.runFrom, to: conn.runTo },
-  );
+  const n = conn.runTo - conn.runFrom;
+  if (n > 0) {
+    conn.queue.push(
+      n === 1 ? run.texts[conn.runFrom] : { run, from: conn.runFrom, to: conn.runTo },
+    );
+  }
   conn.run = null;
 }
 
@@ -227,10 +245,62 @@ export class Outbound {
   }
 
   /**
+   * Appends `text` to `run` and returns its index. A run with followers that grew past
+   * `flushBytes` loses them (each is flushed if its queue is that large, as {@linkcode queueRun}
+   * would have done).
+   */
+  append(run: RoomRun, text: string): number {
+    run.cum.push(run.bytes);
+    run.bytes += text.length;
+    const at = run.texts.push(text) - 1;
+    if (run.followers !== null && run.bytes >= this.#o.flushBytes) this.unfollowAll(run);
+    return at;
+  }
+
+  /**
+   * `conn` (a member of `sub`'s room) follows `run` from its next text on: it gets every text
+   * appended to the run, and is not visited per message (`Hub.deliver` visits only the run's
+   * `explicit` members). It stops following, its range then spelled out like any other, when
+   * anything else is queued for it, when it sends in the room ({@linkcode unfollow}), or when its
+   * queue is written.
+   */
+  follow(conn: Connection, run: RoomRun, sub: Subscription): void {
+    conn.run = run;
+    conn.runFrom = conn.runTo = run.texts.length;
+    conn.follows = true;
+    run.followers!.set(conn.id, sub);
+    this.#mark(conn);
+  }
+
+  /** The follower `id` of `run`, if any, stops following (it sent the message appended next). */
+  unfollow(run: RoomRun, id: string): void {
+    const sub = run.followers?.get(id) as Subscription | undefined;
+    if (sub !== undefined && sub.conn.run === run) settle(sub.conn);
+  }
+
+  /**
+   * Every follower of `run` stops following (the room's members changed, or its messages' epoch
+   * or order did), each flushed if its queue passed `flushBytes`; from then on every member is
+   * visited per message.
+   */
+  unfollowAll(run: RoomRun): void {
+    const followers = run.followers;
+    if (followers === null) return;
+    run.followers = null;
+    for (const sub of followers.values() as Iterable<Subscription>) {
+      const conn = sub.conn;
+      if (conn.run !== run || !conn.follows) continue;
+      settle(conn);
+      if (conn.queuedBytes >= this.#o.flushBytes && conn.state === "open") this.flushOne(conn);
+    }
+  }
+
+  /**
    * Queues text `at` of `run` for `conn`, like {@linkcode queue}: a connection that got the
    * run's previous text just takes one more (no allocation); otherwise a new range starts.
    */
   queueRun(conn: Connection, run: RoomRun, at: number): void {
+    if (conn.follows) settle(conn);
     if (conn.run === run && conn.runTo === at) conn.runTo = at + 1;
     else {
       if (conn.run !== null) closeRun(conn);
@@ -382,6 +452,9 @@ export class Outbound {
    */
   #write(conn: Connection, cache?: FrameCache): number {
     const socket = conn.socket;
+    settle(conn);
+    // A follower that got nothing of its run has no range.
+    if (conn.run !== null && conn.runTo === conn.runFrom) conn.run = null;
     const run = conn.run;
     if (run !== null && conn.queue.length === 0 && conn.runFrom === 0) {
       conn.run = null;

@@ -31,6 +31,23 @@ export interface CachedFrame {
  */
 export class RoomRun {
   readonly texts: string[] = [];
+  /** `cum[i]`: the length of texts `0..i-1` together (UTF-16 units), for a range's bytes. */
+  readonly cum: number[] = [];
+  /** The length of every text together. */
+  bytes = 0;
+  /**
+   * JSON runs: the members that follow the run (every text of it is theirs, none is queued for
+   * them one by one), by connection id; null once the run stopped having followers (then every
+   * member is visited per message). See `Outbound.follow`. Members are the room's
+   * `Subscription`s, untyped here (`connection.ts` imports this module).
+   */
+  followers: Map<string, unknown> | null = null;
+  /** The members visited per message while the run has followers (they do not follow it). */
+  readonly explicit: unknown[] = [];
+  /** The room's `members.version`, epoch and latest offset the followers were taken for. */
+  version = -1;
+  epoch = "";
+  lastOffset = -Infinity;
   /** The frame of the run's first `wholeCount` texts, for the members that got all of them. */
   whole: CachedFrame | null = null;
   wholeCount = 0;

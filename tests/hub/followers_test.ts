@@ -1,0 +1,124 @@
+/**
+ * Members that follow a room's run (`Outbound.follow`): taken once per turn, they get every text
+ * of it but their own, in order with everything else queued for them, and stop following when
+ * the room's members change.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { fakeHub } from "../helpers/fake_hub.ts";
+import { chat, scriptedHub } from "../helpers/scripted_engine.ts";
+
+const msg = (text: string) => JSON.stringify({ type: "message", text });
+const texts = (objects: { type: string; text?: string }[]) =>
+  objects.filter((m) => m.type === "message").map((m) => m.text);
+
+/** What a socket got, one word per object: `m1` for a message, `ack3` for an ack of offset 3. */
+// deno-lint-ignore no-explicit-any
+const words = (objects: any[]) =>
+  objects.map((o) => o.type === "message" ? o.text : o.type === "ack" ? `ack${o.offset}` : o.type);
+
+Deno.test("followers: several senders in one turn: nobody gets its own message, everything in order, one frame each", async () => {
+  const t = fakeHub();
+  const [a, b, c, d] = [await t.connect(), await t.connect(), await t.connect(), await t.connect()];
+  for (const s of [a, b, c, d]) s.socket.sent.length = 0;
+  const before = t.hub.metrics.messagesOut;
+  t.hub.receive(a.conn, msg("m1")); // b, c and d follow the run from here
+  t.hub.receive(b.conn, msg("m2")); // b stops following before its own message
+  t.hub.receive(a.conn, msg("m3"));
+  t.hub.receive(c.conn, msg("m4"));
+  await t.turn();
+  assert.deepEqual(words(a.socket.objects()), ["ack1", "m2", "ack3", "m4"]);
+  assert.deepEqual(words(b.socket.objects()), ["m1", "ack2", "m3", "m4"]);
+  assert.deepEqual(words(c.socket.objects()), ["m1", "m2", "m3", "ack4"]);
+  assert.deepEqual(words(d.socket.objects()), ["m1", "m2", "m3", "m4"]);
+  for (const s of [a, b, c, d]) assert.equal(s.socket.sent.length, 1, "one frame per socket");
+  assert.equal(t.hub.metrics.messagesOut - before, 12, "each message to the three others");
+});
+
+Deno.test("followers: a member welcomed during the turn gets the turn's later messages, not earlier ones", async () => {
+  const t = fakeHub();
+  const a = await t.connect();
+  const b = await t.connect();
+  b.socket.sent.length = 0;
+  t.hub.receive(a.conn, msg("m1")); // b follows
+  const c = t.start(); // welcomed at once (the room is joined): its welcome holds m1
+  await c.open;
+  t.hub.receive(a.conn, msg("m2"));
+  await t.turn();
+  assert.deepEqual(words(b.socket.objects()).filter((w) => w !== "presence"), ["m1", "m2"]);
+  const got = c.socket.objects();
+  assert.equal(got[0].type, "welcome");
+  assert.deepEqual(got[0].history.map((m: { text: string }) => m.text), ["m1"]);
+  assert.deepEqual(words(got.slice(1)).filter((w) => w !== "presence"), ["m2"]);
+});
+
+Deno.test("followers: a member that leaves during the turn is not counted for the turn's later messages", async () => {
+  const t = fakeHub();
+  const a = await t.connect();
+  const b = await t.connect();
+  const c = await t.connect();
+  b.socket.sent.length = 0;
+  const before = t.hub.metrics.messagesOut;
+  t.hub.receive(a.conn, msg("m1")); // b and c follow
+  t.hub.remove(c.conn);
+  t.hub.receive(a.conn, msg("m2"));
+  await t.turn();
+  assert.deepEqual(words(b.socket.objects()).filter((w) => w !== "presence"), ["m1", "m2"]);
+  assert.equal(t.hub.metrics.messagesOut - before, 3, "m1 to b and c, m2 to b alone");
+});
+
+Deno.test("followers: a frame of a follower's own (a pong) stays between the messages around it", async () => {
+  const t = fakeHub();
+  const a = await t.connect();
+  const b = await t.connect();
+  b.socket.sent.length = 0;
+  t.hub.receive(a.conn, msg("m1")); // b follows
+  t.hub.receive(b.conn, JSON.stringify({ type: "ping", t: 7 }));
+  t.hub.receive(a.conn, msg("m2"));
+  await t.turn();
+  assert.deepEqual(words(b.socket.objects()), ["m1", "pong", "m2"]);
+});
+
+Deno.test("followers: past FLUSH_BYTES the run's followers are flushed early, and nothing is lost or repeated", async () => {
+  const t = fakeHub({ FLUSH_BYTES: "1024" });
+  const a = await t.connect();
+  const followers = [await t.connect(), await t.connect(), await t.connect()];
+  for (const f of followers) f.socket.sent.length = 0;
+  const texts = Array.from({ length: 12 }, (_, i) => `m${i + 1} ${"x".repeat(200)}`);
+  for (const text of texts) t.hub.receive(a.conn, msg(text));
+  await t.turn();
+  for (const f of followers) {
+    assert.ok(f.socket.sent.length >= 2, `flushed early: ${f.socket.sent.length} frames`);
+    assert.deepEqual(words(f.socket.objects()).filter((w) => w !== "presence"), texts);
+  }
+});
+
+Deno.test("followers: a message of another epoch in the same turn reaches no follower; they rejoin", async () => {
+  const t = scriptedHub();
+  const a = await t.connect();
+  const b = await t.connect();
+  for (const s of [a, b]) s.socket.sent.length = 0;
+  t.engine.deliver(chat("e1", 1)); // a and b follow
+  t.engine.deliver(chat("e2", 5, "other", "new epoch")); // a later offset, another epoch
+  await t.turn();
+  for (const s of [a, b]) {
+    assert.deepEqual(texts(s.socket.objects()), ["m1"], "e2-5 is not delivered under e1");
+    assert.equal(s.socket.closeCode, 1012);
+  }
+});
+
+Deno.test("followers: a message out of order in the same turn reaches no member whose welcome held it", async () => {
+  const t = scriptedHub();
+  t.engine.recovery = { epoch: "e1", offset: 3, recovered: false, history: [] };
+  const a = await t.connect(); // welcomed at offset 3
+  t.engine.recovery = { epoch: "e1", offset: 5, recovered: false, history: [] };
+  const b = await t.connect(); // welcomed at offset 5
+  for (const s of [a, b]) s.socket.sent.length = 0;
+  t.engine.deliver(chat("e1", 7)); // a and b follow
+  t.engine.deliver(chat("e1", 4)); // late: a's welcome did not hold it, b's did
+  await t.turn();
+  assert.deepEqual(texts(a.socket.objects()), ["m7", "m4"]);
+  assert.deepEqual(texts(b.socket.objects()), ["m7"]);
+});
