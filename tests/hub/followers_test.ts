@@ -20,6 +20,21 @@ const texts = (objects: { type: string; text?: string }[]) =>
 const words = (objects: any[]) =>
   objects.map((o) => o.type === "message" ? o.text : o.type === "ack" ? `ack${o.offset}` : o.type);
 
+/**
+ * A room of `n` members whose first has sent m1 and m2 in the turn under way: the others follow
+ * its run. `before` is the count of deliveries before them.
+ */
+async function turnUnderWay(n: number) {
+  const t = fakeHub();
+  const members = [];
+  for (let i = 0; i < n; i++) members.push(await t.connect());
+  for (const m of members) m.socket.sent.length = 0;
+  const before = t.hub.metrics.messagesOut;
+  t.hub.receive(members[0].conn, msg("m1"));
+  t.hub.receive(members[0].conn, msg("m2"));
+  return { t, members, before };
+}
+
 Deno.test("followers: several senders in one turn: nobody gets its own message, everything in order, one frame each", async () => {
   const t = fakeHub();
   const [a, b, c, d] = [await t.connect(), await t.connect(), await t.connect(), await t.connect()];
@@ -40,12 +55,7 @@ Deno.test("followers: several senders in one turn: nobody gets its own message, 
 });
 
 Deno.test("followers: a member welcomed during the turn gets the turn's later messages, not earlier ones", async () => {
-  const t = fakeHub();
-  const a = await t.connect();
-  const b = await t.connect();
-  b.socket.sent.length = 0;
-  t.hub.receive(a.conn, msg("m1"));
-  t.hub.receive(a.conn, msg("m2")); // b follows
+  const { t, members: [a, b] } = await turnUnderWay(2);
   const c = t.start(); // welcomed at once (the room is joined): its welcome holds m1 and m2
   await c.open;
   t.hub.receive(a.conn, msg("m3"));
@@ -58,14 +68,7 @@ Deno.test("followers: a member welcomed during the turn gets the turn's later me
 });
 
 Deno.test("followers: a member that leaves during the turn is not counted for the turn's later messages", async () => {
-  const t = fakeHub();
-  const a = await t.connect();
-  const b = await t.connect();
-  const c = await t.connect();
-  b.socket.sent.length = 0;
-  const before = t.hub.metrics.messagesOut;
-  t.hub.receive(a.conn, msg("m1"));
-  t.hub.receive(a.conn, msg("m2")); // b and c follow
+  const { t, members: [a, b, c], before } = await turnUnderWay(3);
   t.hub.remove(c.conn);
   t.hub.receive(a.conn, msg("m3"));
   await t.turn();
@@ -74,12 +77,7 @@ Deno.test("followers: a member that leaves during the turn is not counted for th
 });
 
 Deno.test("followers: a frame of a follower's own (a pong) stays between the messages around it", async () => {
-  const t = fakeHub();
-  const a = await t.connect();
-  const b = await t.connect();
-  b.socket.sent.length = 0;
-  t.hub.receive(a.conn, msg("m1"));
-  t.hub.receive(a.conn, msg("m2")); // b follows
+  const { t, members: [a, b] } = await turnUnderWay(2);
   t.hub.receive(b.conn, JSON.stringify({ type: "ping", t: 7 }));
   t.hub.receive(a.conn, msg("m3"));
   await t.turn();
