@@ -24,6 +24,8 @@
 import process from "node:process";
 import { canPin, FANOUT_ENV } from "./servers.ts";
 import { clientTextFrame } from "./load_client.ts";
+import { median } from "./report.ts";
+import { startFlags } from "../scripts/start_flags.ts";
 
 /** Sizes of one run. */
 export interface InprocParams {
@@ -204,24 +206,55 @@ export async function runInproc(root: string, p: InprocParams): Promise<InprocRe
   }
   for (const conn of conns) conn.close();
   await server.shutdown();
-  counted.sort((a, b) => a - b);
   return {
-    cpuNsPerDelivery: counted[Math.floor(counted.length / 2)],
+    cpuNsPerDelivery: median(counted),
     bytesPerDelivery: bytes / (perPass * counted.length),
     deliveries: perPass * counted.length,
   };
 }
 
-/** Reads `--name value` flags with their defaults. */
-function flag(args: string[], name: string, fallback: string): string {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 && at + 1 < args.length ? args[at + 1] : fallback;
+/** The flags of the sizes, with their defaults. */
+const SIZES: Record<string, [keyof InprocParams, number]> = {
+  "--clients": ["clients", 100],
+  "--senders": ["senders", 10],
+  "--per-turn": ["perTurn", 5],
+  "--turns": ["turns", 2000],
+  "--passes": ["passes", 5],
+};
+
+/** What the command line asks for; an unknown flag or a bad number throws, naming it. */
+function parseArgs(args: string[]): {
+  params: InprocParams;
+  worker: string;
+  against: string;
+  rounds: number;
+} {
+  const params = Object.fromEntries(Object.values(SIZES)) as unknown as InprocParams;
+  let worker = "", against = "", rounds = 3;
+  for (let i = 0; i < args.length; i += 2) {
+    const [name, value] = [args[i], args[i + 1]];
+    if (value === undefined) throw new RangeError(`${name} needs a value`);
+    if (name === "--worker") worker = value;
+    else if (name === "--against") against = value;
+    else {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 1) {
+        throw new RangeError(`${name} needs a positive integer, got "${value}"`);
+      }
+      if (name === "--rounds") rounds = n;
+      else if (name in SIZES) params[SIZES[name][0]] = n;
+      else throw new RangeError(`unknown flag "${name}"; see bench/inproc_fanout.ts`);
+    }
+  }
+  return { params, worker, against, rounds };
 }
 
 /** Runs `root` in a process of its own (pinned to core 0 when it can be) and returns its result. */
 async function runChild(root: string, args: string[]): Promise<InprocResult> {
   const self = new URL(import.meta.url).pathname;
-  const deno = [Deno.execPath(), "run", "-A", "--v8-flags=--max-semi-space-size=8", self];
+  // Each checkout runs with the V8 flags of its own `deno task start`.
+  const v8 = startFlags(new URL(root)).filter((f) => f.startsWith("--v8-flags="));
+  const deno = [Deno.execPath(), "run", "-A", ...v8, self];
   const argv = [...deno, "--worker", root, ...args];
   const [program, ...rest] = canPin() ? ["taskset", "-c", "0", ...argv] : argv;
   const out = await new Deno.Command(program, {
@@ -236,54 +269,33 @@ async function runChild(root: string, args: string[]): Promise<InprocResult> {
 }
 
 if (import.meta.main) {
-  const args = Deno.args;
-  const params: InprocParams = {
-    clients: Number(flag(args, "clients", "100")),
-    senders: Number(flag(args, "senders", "10")),
-    perTurn: Number(flag(args, "per-turn", "5")),
-    turns: Number(flag(args, "turns", "2000")),
-    passes: Number(flag(args, "passes", "5")),
-  };
-  const worker = flag(args, "worker", "");
+  const { params, worker, against, rounds } = parseArgs(Deno.args);
   if (worker !== "") {
     console.log(JSON.stringify(await runInproc(worker, params)));
     Deno.exit(0);
   }
   const here = new URL("../", import.meta.url).href;
-  const against = flag(args, "against", "");
   const roots = against === ""
     ? [here]
     : [here, new URL(`${against.replace(/\/$/, "")}/`, `file://${Deno.cwd()}/`).href];
-  const rounds = Number(flag(args, "rounds", "3"));
-  const sizes = ["--clients", "--senders", "--per-turn", "--turns", "--passes"]
-    .flatMap((
-      name,
-    ) => [
-      name,
-      flag(
-        args,
-        name.slice(2),
-        String(params[name === "--per-turn" ? "perTurn" : name.slice(2) as keyof InprocParams]),
-      ),
-    ]);
+  const sizes = Object.entries(SIZES).flatMap(([name, [key]]) => [name, String(params[key])]);
   const results = new Map<string, number[]>(roots.map((r) => [r, []]));
   for (let round = 0; round < rounds; round++) {
     for (const root of roots) {
       const r = await runChild(root, sizes);
       results.get(root)!.push(r.cpuNsPerDelivery);
+      const bytes = r.bytesPerDelivery.toFixed(0);
       console.log(
-        `${new URL(root).pathname}: ${r.cpuNsPerDelivery.toFixed(1)} ns per delivery (${
-          r.bytesPerDelivery.toFixed(0)
-        } bytes)`,
+        `${new URL(root).pathname}: ${
+          r.cpuNsPerDelivery.toFixed(1)
+        } ns per delivery (${bytes} bytes)`,
       );
     }
   }
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   for (const [root, xs] of results) {
+    const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
     console.log(
-      `${new URL(root).pathname}: mean ${
-        mean(xs).toFixed(1)
-      } ns per delivery over ${xs.length} runs`,
+      `${new URL(root).pathname}: mean ${mean.toFixed(1)} ns per delivery over ${xs.length} runs`,
     );
   }
 }
