@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import { parseFlags, scenarioParams } from "../../bench/flags.ts";
 import { FrameScanner } from "../../bench/frame_scanner.ts";
 import { runInproc } from "../../bench/inproc_fanout.ts";
+import { runInprocConnect } from "../../bench/inproc_connect.ts";
 import { clientTextFrame, LoadClient } from "../../bench/load_client.ts";
 import { median } from "../../bench/report.ts";
 import { roomsEnv, roomsLayout } from "../../bench/rooms_scenario.ts";
@@ -550,5 +551,25 @@ testWithPermissions(
     // refs repeated (duplicates, acked and not broadcast) would write a tenth of it.
     assert.ok(r.bytesPerDelivery > 190 && r.bytesPerDelivery < 260, `${r.bytesPerDelivery} B`);
     assert.ok(r.cpuNsPerDelivery > 0 && Number.isFinite(r.cpuNsPerDelivery));
+  },
+);
+
+testWithPermissions(
+  "bench:js connect: every connection is welcomed, counted once per counted pass",
+  async () => {
+    // Four passes: the first three are not counted.
+    const r = await runInprocConnect(new URL("../../", import.meta.url).href, {
+      connections: 30,
+      window: 7,
+      passes: 4,
+    });
+    assert.equal(r.connections, 30);
+    // The 101 (about 130 bytes) and a welcome that lists up to 31 members (about 45 bytes each).
+    assert.ok(
+      r.bytesPerConnection > 1000 && r.bytesPerConnection < 3000,
+      `${r.bytesPerConnection}`,
+    );
+    assert.ok(r.joinUs > 0 && Number.isFinite(r.joinUs), `${r.joinUs}`);
+    assert.ok(r.leaveUs > 0 && Number.isFinite(r.leaveUs), `${r.leaveUs}`);
   },
 );
