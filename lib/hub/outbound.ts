@@ -469,10 +469,10 @@ export class Outbound {
     conn.queuedBytes = 0;
     if (socket.readyState !== OPEN) return 0;
     const texts = queue.every(isText);
-    if (!texts && conn.json && socket.encodeTextPieces) {
+    if (!texts && conn.json && socket.sendTextPieces) {
       const pieces = piecesOf(queue, payloadRange, socket as FrameEncoder);
       if (pieces !== null) {
-        socket.sendFrame!(socket.encodeTextPieces(pieces));
+        socket.sendTextPieces(pieces);
         return 1;
       }
     }

@@ -40,6 +40,11 @@ export interface SocketLike {
    */
   encodeTextPieces?(pieces: readonly (string | Uint8Array)[]): Uint8Array;
   /**
+   * Sends one text frame of `pieces` joined with newlines, as `encodeTextPieces` makes it, for
+   * this socket alone (it may build it in a buffer it reuses once written).
+   */
+  sendTextPieces?(pieces: readonly (string | Uint8Array)[]): void;
+  /**
    * Encodes text frames back to back with where each starts (`starts[i]`, and the end after the
    * last): plain mode's frames of a room's run, which `joinTextFrames` takes ranges of.
    */

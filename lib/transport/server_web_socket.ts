@@ -11,6 +11,7 @@
 import { realTimers, type Timers } from "../shared/timers.ts";
 import type { SocketListener } from "../shared/socket_listener.ts";
 import { Close } from "../protocol/close_codes.ts";
+import { type FramePool, sharedFramePool } from "./frame_pool.ts";
 import {
   encodeCloseFrame,
   encodeFrame,
@@ -63,6 +64,8 @@ export interface ServerWebSocketOptions {
   now?: () => number;
   /** Timers (default `setTimeout` and `clearTimeout`). */
   timers?: Timers;
+  /** Buffers for the frames of `sendTextPieces` (default: one pool for every socket). */
+  framePool?: FramePool;
 }
 
 const CONNECTING = 0;
@@ -123,6 +126,9 @@ export class ServerWebSocket {
   #writing = false;
   /** What the write in flight is writing (null when none). */
   #chunk: Uint8Array | null = null;
+  /** The frame of the write in flight when it is the pool's, given back once all written. */
+  #pooled: Uint8Array | null = null;
+  #pool: FramePool;
   #onWritten: ((n: number) => void) | null = null;
   #onWriteFailed: ((err: unknown) => void) | null = null;
   /** Set when the last queued frame is written: end the connection then (close handshake done). */
@@ -147,6 +153,7 @@ export class ServerWebSocket {
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 2000;
     this.#now = options.now ?? monotonicNow;
     this.#timers = options.timers ?? realTimers;
+    this.#pool = options.framePool ?? sharedFramePool;
     this.#heardAt = this.#now();
     this.#reader = new FrameReader(
       {
@@ -251,6 +258,22 @@ export class ServerWebSocket {
    */
   encodeTextPieces(pieces: readonly (string | Uint8Array)[]): Uint8Array {
     return encodeTextPieces(pieces);
+  }
+
+  /**
+   * Sends one text frame of `pieces` joined with newlines ({@linkcode encodeTextPieces}): a frame
+   * for this socket alone. With nothing waiting to be written it is built in a buffer of the
+   * frame pool, written at once, and the buffer goes back to the pool when the write completed.
+   */
+  sendTextPieces(pieces: readonly (string | Uint8Array)[]): void {
+    if (this.#state !== OPEN) return;
+    if (this.#writing || this.#queue.length > 0 || this.#pongs.length > 0) {
+      return this.#enqueue(encodeTextPieces(pieces));
+    }
+    const frame = encodeTextPieces(pieces, this.#pool);
+    this.#enqueue(frame);
+    // Written at once (nothing was waiting): the write in flight is this frame.
+    this.#pooled = frame;
   }
 
   /**
@@ -453,6 +476,10 @@ export class ServerWebSocket {
     }
     this.#chunk = null;
     this.#inFlight = 0;
+    if (this.#pooled !== null) {
+      this.#pool.give(this.#pooled);
+      this.#pooled = null;
+    }
     this.#pump();
   }
 

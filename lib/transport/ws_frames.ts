@@ -26,6 +26,7 @@ export const Opcode = {
 } as const;
 
 import { Close } from "../protocol/close_codes.ts";
+import type { FramePool } from "./frame_pool.ts";
 
 const encoder = new TextEncoder();
 
@@ -234,7 +235,8 @@ function joinUtf8Frames(pieces: readonly (string | Uint8Array)[]): Uint8Array {
 /**
  * Encodes one text frame whose payload is `pieces` joined with newlines: strings as UTF-8, bytes
  * (already UTF-8) as they are. An NDJSON frame made of parts of other frames' payloads and new
- * lines, without building one string of it first.
+ * lines, without building one string of it first. With a `pool`, the frame is built in one of
+ * its buffers when its size has a class (the caller gives it back once written).
  *
  * @example
  * ```ts
@@ -242,24 +244,31 @@ function joinUtf8Frames(pieces: readonly (string | Uint8Array)[]): Uint8Array {
  * encodeTextPieces([bytes.subarray(0, 7), '{"c":3}']); // one frame: {"a":1}\n{"c":3}
  * ```
  */
-export function encodeTextPieces(pieces: readonly (string | Uint8Array)[]): Uint8Array {
+export function encodeTextPieces(
+  pieces: readonly (string | Uint8Array)[],
+  pool: FramePool | null = null,
+): Uint8Array {
   // Most often every string is ASCII: one buffer, each string written in place.
   let len = pieces.length - 1;
   for (const piece of pieces) len += piece.length;
-  const out = new Uint8Array(sentHeaderLength(len) + len);
+  const size = sentHeaderLength(len) + len;
+  const out = pool?.take(size) ?? new Uint8Array(size);
   let at = writeHeader(out, 0, Opcode.text, len);
   for (let i = 0; i < pieces.length; i++) {
     const piece = pieces[i];
     if (i > 0) out[at++] = 0x0a;
     if (typeof piece !== "string") out.set(piece, at);
-    else if (!writeAscii(out, at, piece)) return utf8Pieces(pieces);
+    else if (!writeAscii(out, at, piece)) {
+      pool?.give(out);
+      return utf8Pieces(pieces, pool);
+    }
     at += piece.length;
   }
   return out;
 }
 
 /** {@linkcode encodeTextPieces} when a string is not ASCII: each encoded, then copied. */
-function utf8Pieces(pieces: readonly (string | Uint8Array)[]): Uint8Array {
+function utf8Pieces(pieces: readonly (string | Uint8Array)[], pool: FramePool | null): Uint8Array {
   const bytes: Uint8Array[] = new Array(pieces.length);
   let len = pieces.length - 1;
   for (let i = 0; i < pieces.length; i++) {
@@ -267,7 +276,8 @@ function utf8Pieces(pieces: readonly (string | Uint8Array)[]): Uint8Array {
     const b = bytes[i] = typeof piece === "string" ? encoder.encode(piece) : piece;
     len += b.length;
   }
-  const out = new Uint8Array(sentHeaderLength(len) + len);
+  const size = sentHeaderLength(len) + len;
+  const out = pool?.take(size) ?? new Uint8Array(size);
   let at = writeHeader(out, 0, Opcode.text, len);
   for (let i = 0; i < bytes.length; i++) {
     if (i > 0) out[at++] = 0x0a;

@@ -199,9 +199,9 @@ export class FakeConn {
     const mode = this.#mode;
     if (mode.kind === "fail") return Promise.reject(mode.error);
     if (mode.kind === "hold") {
-      return new Promise((resolve, reject) =>
-        this.#held.push({ bytes: bytes.slice(), resolve, reject })
-      );
+      // Kept by reference, as Deno's write op keeps the buffer it was given: what the caller
+      // writes into it before the write completes is what gets written.
+      return new Promise((resolve, reject) => this.#held.push({ bytes, resolve, reject }));
     }
     const n = mode.kind === "short" ? Math.min(mode.max, bytes.length) : bytes.length;
     this.writes.push(bytes.slice(0, n));

@@ -179,6 +179,9 @@ function countEncodings(peers: { conn: Connection }[]): { count: number } {
     socket.encodeText = (text) => (encodings.count++, encodeText(text));
     socket.encodeTexts = (texts) => (encodings.count++, encodeTexts(texts));
     socket.encodeTextPieces = (pieces) => (encodings.count++, encodeTextPieces(pieces));
+    // A sender's frame of pieces, built by the socket itself (in a pooled buffer).
+    const sendTextPieces = socket.sendTextPieces.bind(socket);
+    socket.sendTextPieces = (pieces) => (encodings.count++, sendTextPieces(pieces));
   }
   return encodings;
 }

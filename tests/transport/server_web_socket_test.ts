@@ -2,8 +2,9 @@
  * The server-side WebSocket over a fake byte stream and manual timers: sending with one write in
  * flight and the rest coalesced, bufferedAmount through short writes, the close handshake and
  * its deadline when the peer never reads, the peer's close echoed, protocol failures answered
- * with their code, heartbeats, every ping answered (a flood bounded, the newest kept), and the
- * `closed` promise.
+ * with their code, heartbeats, every ping answered (a flood bounded, the newest kept), the
+ * `closed` promise, and the frames built in the frame pool's buffers (given back only once
+ * written whole, never while a write holds them).
  */
 
 import assert from "node:assert/strict";
@@ -14,6 +15,7 @@ import {
   type ServerWebSocketOptions,
   type SocketCloseEvent,
 } from "../../lib/transport/server_web_socket.ts";
+import { FramePool } from "../../lib/transport/frame_pool.ts";
 import { FakeConn, tick } from "../helpers/fake_conn.ts";
 import { ManualTimers } from "../helpers/manual_timers.ts";
 import { closeBody, maskedFrame, serverFrames } from "../helpers/masked_frames.ts";
@@ -604,4 +606,83 @@ Deno.test("ServerWebSocket: listen hands every event to one shared listener with
   for (const t of [a, b]) {
     assert.deepEqual([t.messages, t.closes, t.errors, t.fails], [[], [], [], []], "no on* calls");
   }
+});
+
+/** A run's bytes (about 4.5 KB) and a sender's own line between two parts of it. */
+function senderPieces(tag: string): (string | Uint8Array)[] {
+  const run = new TextEncoder().encode(big(4500, tag));
+  return [run.subarray(0, 2000), `{"type":"ack","ref":"${tag}"}`, run.subarray(2000)];
+}
+const piecesText = (tag: string) =>
+  `${big(2000, tag)}\n{"type":"ack","ref":"${tag}"}\n${big(2500, tag)}`;
+
+Deno.test("ServerWebSocket: sendTextPieces builds in the frame pool and gives the buffer back once written", async () => {
+  const framePool = new FramePool();
+  const t = setup({ framePool });
+  t.socket.sendTextPieces(senderPieces("a"));
+  assert.equal(framePool.heldBytes, 0, "in flight: still the write's");
+  await tick();
+  assert.equal(framePool.heldBytes, 8192, "written: back in the pool");
+  t.socket.sendTextPieces(senderPieces("b"));
+  assert.equal(framePool.heldBytes, 0, "taken again for the next frame");
+  await tick();
+  assert.deepEqual(t.frames().map((f) => f.text), [piecesText("a"), piecesText("b")]);
+  assert.equal(t.conn.writes.length, 2);
+});
+
+Deno.test("ServerWebSocket: a pooled frame whose write is held keeps its buffer; later frames are built elsewhere", async () => {
+  const framePool = new FramePool();
+  const t = setup({ framePool });
+  const u = setup({ framePool });
+  t.conn.holdWrites();
+  t.socket.sendTextPieces(senderPieces("a")); // in flight, held
+  t.socket.sendTextPieces(senderPieces("b")); // queued behind it: not the pool's
+  u.socket.sendTextPieces(senderPieces("c")); // another socket: the pool has nothing free
+  await tick();
+  assert.equal(framePool.heldBytes, 8192, "only c's buffer came back");
+  u.socket.sendTextPieces(senderPieces("d")); // takes c's buffer while a's is still held
+  await tick();
+  t.conn.releaseWrites(); // a is copied now: its bytes must be a's
+  await tick();
+  t.conn.releaseWrites(); // then b
+  await tick();
+  assert.deepEqual(t.frames().map((f) => f.text), [piecesText("a"), piecesText("b")]);
+  assert.deepEqual(u.frames().map((f) => f.text), [piecesText("c"), piecesText("d")]);
+  assert.equal(framePool.heldBytes, 2 * 8192, "a's and d's buffers, not b's");
+});
+
+Deno.test("ServerWebSocket: a pooled frame written in short writes goes back only after its last byte", async () => {
+  const framePool = new FramePool();
+  const t = setup({ framePool });
+  const other = setup({ framePool });
+  t.conn.holdWrites();
+  t.socket.sendTextPieces(senderPieces("a")); // about 4.5 KB: five writes of at most 1000
+  for (let i = 0; i < 4; i++) {
+    t.conn.releaseWrites(1000);
+    await tick();
+    assert.equal(framePool.heldBytes, 0, `after write ${i + 1} of 5`);
+    // Another socket's frame built now must not land in the buffer still being written.
+    other.socket.sendTextPieces(senderPieces(`${i}`));
+    await tick();
+    framePool.take(4600); // the other's buffer, back in the pool, taken out of it again
+  }
+  t.conn.releaseWrites(1000);
+  await tick();
+  assert.equal(t.socket.bufferedAmount, 0);
+  assert.equal(t.conn.writes.length, 5);
+  assert.deepEqual(t.frames().map((f) => f.text), [piecesText("a")]);
+  assert.equal(framePool.heldBytes, 8192);
+  assert.deepEqual(other.frames().map((f) => f.text), ["0", "1", "2", "3"].map(piecesText));
+});
+
+Deno.test("ServerWebSocket: a pooled frame whose write fails is not given back", async () => {
+  const framePool = new FramePool();
+  const t = setup({ framePool });
+  t.conn.failWrites();
+  t.socket.sendTextPieces(senderPieces("a"));
+  await tick();
+  assert.deepEqual(t.closes, [{ code: 1006, reason: "", wasClean: false }]);
+  assert.equal(framePool.heldBytes, 0);
+  t.socket.sendTextPieces(senderPieces("b")); // closed: ignored, nothing taken
+  assert.equal(framePool.heldBytes, 0);
 });
