@@ -112,18 +112,19 @@ export class FakeListener {
 }
 
 /**
- * The upgrade request of client `i` to `room` in JSON mode (`fanout.v1`), as a browser sends it.
+ * The upgrade request of client `i` to `room`, as a browser sends it: in JSON mode (`fanout.v1`),
+ * or in plain mode (no subprotocol) when `plain`.
  *
  * @example
  * ```ts
  * new TextDecoder().decode(upgradeRequest(3, "bench")).startsWith("GET /ws?room=bench "); // true
  * ```
  */
-export function upgradeRequest(i: number, room: string): Uint8Array {
+export function upgradeRequest(i: number, room: string, plain = false): Uint8Array {
   const key = btoa(String(i).padStart(16, "k"));
   return enc.encode(
     `GET /ws?room=${room} HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nUpgrade: websocket\r\n` +
       `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
-      "Sec-WebSocket-Protocol: fanout.v1\r\n\r\n",
+      (plain ? "" : "Sec-WebSocket-Protocol: fanout.v1\r\n") + "\r\n",
   );
 }

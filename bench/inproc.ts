@@ -13,7 +13,7 @@
  * both, which resolves 2-3 %. The other checkout needs `listen()`'s `listener` option (003cf81).
  *
  * Flags: `--scenario fanout|connect`, `--against <dir>`, `--rounds` (3); for `fanout`:
- * `--clients` (100), `--senders` (10), `--per-turn` (5), `--turns` (2000 per pass), `--passes` (5;
+ * `--mode json|plain` (json), `--clients` (100), `--senders` (10), `--per-turn` (5), `--turns` (2000 per pass), `--passes` (5;
  * the first two are not counted); for `connect`: `--connections` (2000), `--window` (50),
  * `--passes` (8; the first three are not counted).
  *
@@ -52,15 +52,21 @@ function parseArgs(args: string[]): {
   worker: string;
   against: string;
   rounds: number;
+  plain: boolean;
 } {
-  let scenario: Scenario = "fanout", worker = "", against = "", rounds = 3;
+  let scenario: Scenario = "fanout", worker = "", against = "", rounds = 3, plain = false;
   const given: Record<string, number> = {};
   for (let i = 0; i < args.length; i += 2) {
     const [name, value] = [args[i], args[i + 1]];
     if (value === undefined) throw new RangeError(`${name} needs a value`);
     if (name === "--worker") worker = value;
     else if (name === "--against") against = value;
-    else if (name === "--scenario") {
+    else if (name === "--mode") {
+      if (value !== "json" && value !== "plain") {
+        throw new RangeError(`--mode must be json or plain, got "${value}"`);
+      }
+      plain = value === "plain";
+    } else if (name === "--scenario") {
       if (!(value in SIZES)) {
         throw new RangeError(`--scenario must be one of ${Object.keys(SIZES)}, got "${value}"`);
       }
@@ -83,7 +89,8 @@ function parseArgs(args: string[]): {
     }
     sizes[name] = n;
   }
-  return { scenario, sizes, worker, against, rounds };
+  if (plain && scenario !== "fanout") throw new RangeError("--mode plain is for --scenario fanout");
+  return { scenario, sizes, worker, against, rounds, plain };
 }
 
 /** Runs `scenario` against the checkout at `root` in this process. */
@@ -91,6 +98,7 @@ async function runHere(
   scenario: Scenario,
   root: string,
   s: Record<string, number>,
+  plain: boolean,
 ): Promise<Outcome> {
   if (scenario === "connect") {
     const r = await runInprocConnect(root, {
@@ -110,6 +118,7 @@ async function runHere(
     perTurn: s["--per-turn"],
     turns: s["--turns"],
     passes: s["--passes"],
+    plain,
   });
   return {
     figure: r.cpuNsPerDelivery,
@@ -139,16 +148,19 @@ async function runChild(root: string, args: string[]): Promise<Outcome> {
 }
 
 if (import.meta.main) {
-  const { scenario, sizes, worker, against, rounds } = parseArgs(Deno.args);
+  const { scenario, sizes, worker, against, rounds, plain } = parseArgs(Deno.args);
   if (worker !== "") {
-    console.log(JSON.stringify(await runHere(scenario, worker, sizes)));
+    console.log(JSON.stringify(await runHere(scenario, worker, sizes, plain)));
     Deno.exit(0);
   }
   const here = new URL("../", import.meta.url).href;
   const roots = against === ""
     ? [here]
     : [here, new URL(`${against.replace(/\/$/, "")}/`, `file://${Deno.cwd()}/`).href];
-  const args = ["--scenario", scenario, ...Object.entries(sizes).flatMap(([k, v]) => [k, `${v}`])];
+  const args = [
+    ...["--scenario", scenario, "--mode", plain ? "plain" : "json"],
+    ...Object.entries(sizes).flatMap(([k, v]) => [k, `${v}`]),
+  ];
   const results = new Map<string, number[]>(roots.map((r) => [r, []]));
   const unit = scenario === "connect" ? "µs per join" : "ns per delivery";
   for (let round = 0; round < rounds; round++) {

@@ -2,7 +2,8 @@
  * The `fanout` scenario of `deno task bench:js` (`bench/inproc.ts`): the fan-out's own cost per
  * delivery, in one process over fake connections. Fanout's whole server (`listen` with its HTTP
  * server, WebSocket transport, hub and memory engine) takes `clients` fake connections into one
- * room, then `senders` of them write `perTurn` JSON messages each per event-loop turn (masked
+ * room, then `senders` of them write `perTurn` messages each per event-loop turn (JSON, or plain
+ * texts with `plain`; masked
  * frames, fed as one read), and every write goes to a counter. What is measured is JavaScript,
  * V8 and the collector, per delivery (the process's CPU, frames built beforehand).
  *
@@ -20,6 +21,8 @@ export interface InprocParams {
   clients: number;
   senders: number;
   perTurn: number;
+  /** Plain mode (texts as they are, one frame each) instead of JSON mode. */
+  plain?: boolean;
   turns: number;
   passes: number;
 }
@@ -44,7 +47,11 @@ function framesOfPass(p: InprocParams, pass: number): Uint8Array[][] {
       const frames: Uint8Array[] = [];
       for (let k = 0; k < p.perTurn; k++, seq++) {
         const text = `#${s}.${seq}.${seq * 7}|`.padEnd(60, "x");
-        frames.push(clientTextFrame(`{"type":"message","text":"${text}","ref":"!${s}.${seq}|"}`));
+        frames.push(
+          clientTextFrame(
+            p.plain ? text : `{"type":"message","text":"${text}","ref":"!${s}.${seq}|"}`,
+          ),
+        );
       }
       const all = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
       let at = 0;
@@ -75,18 +82,19 @@ export async function runInproc(root: string, p: InprocParams): Promise<InprocRe
   const server = await inprocServer(root);
   const conns: FakeConn[] = [];
   for (let i = 0; i < p.clients; i++) {
-    const conn = new FakeConn(upgradeRequest(i, "bench"));
+    const conn = new FakeConn(upgradeRequest(i, "bench", p.plain));
     conns.push(conn);
     server.listener.connect(conn);
     await turnOver();
   }
   await new Promise((resolve) => setTimeout(resolve, 300)); // welcomes and presence
-  const unwelcomed = conns.filter((c) => c.bytes < 200).length;
+  // A JSON client's 101 and welcome are over 200 bytes; a plain client gets its 101 alone.
+  const unwelcomed = conns.filter((c) => p.plain ? c.writes === 0 : c.bytes < 200).length;
   if (unwelcomed > 0) {
     await server.shutdown();
     throw new Error(
-      `${unwelcomed} of ${p.clients} fake connections got no welcome from the checkout at ${root}: ` +
-        "its listen() must take the `listener` option",
+      `${unwelcomed} of ${p.clients} fake connections got no ${p.plain ? "101" : "welcome"} ` +
+        `from the checkout at ${root}: its listen() must take the \`listener\` option`,
     );
   }
   const step = Math.floor(p.clients / p.senders);

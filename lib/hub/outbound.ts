@@ -476,10 +476,10 @@ export class Outbound {
         return 1;
       }
     }
-    if (!texts && !conn.json && socket.joinTextFrames && socket.encodeTextsAt) {
+    if (!texts && !conn.json && socket.sendJoinedTextFrames && socket.encodeTextsAt) {
       const pieces = piecesOf(queue, framesRange, socket as FrameEncoder);
       if (pieces !== null) {
-        socket.sendFrame!(socket.joinTextFrames(pieces));
+        socket.sendJoinedTextFrames(pieces);
         return textCount(queue);
       }
     }

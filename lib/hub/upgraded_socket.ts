@@ -54,6 +54,8 @@ export interface SocketLike {
    * `encodeTextsAt`'s) copied as they are (a plain queue holding parts of a shared run).
    */
   joinTextFrames?(pieces: readonly (string | Uint8Array)[]): Uint8Array;
+  /** Sends what `joinTextFrames` makes of `pieces`, for this socket alone (like `sendTextPieces`). */
+  sendJoinedTextFrames?(pieces: readonly (string | Uint8Array)[]): void;
   /** Sends what `encodeText`, `encodeTexts`, `encodeTextPieces` or `joinTextFrames` made. */
   sendFrame?(frame: Uint8Array): void;
   close(code?: number, reason?: string): void;

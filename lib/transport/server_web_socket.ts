@@ -253,6 +253,24 @@ export class ServerWebSocket {
   }
 
   /**
+   * Sends {@linkcode ServerWebSocket.joinTextFrames} of `pieces`: frames for this socket alone
+   * (plain mode's sender: ranges of a room's run with its own frames between), built in a buffer
+   * of the frame pool like {@linkcode ServerWebSocket.sendTextPieces}'s. A lone range is sent as
+   * it is (it is shared: never the pool's).
+   */
+  sendJoinedTextFrames(pieces: readonly (string | Uint8Array)[]): void {
+    if (this.#state !== OPEN) return;
+    if (pieces.length === 1 && typeof pieces[0] !== "string") return this.#enqueue(pieces[0]);
+    if (this.#writing || this.#queue.length > 0 || this.#pongs.length > 0) {
+      return this.#enqueue(joinTextFrames(pieces));
+    }
+    const frame = joinTextFrames(pieces, this.#pool);
+    this.#enqueue(frame);
+    // Written at once (nothing was waiting): the write in flight is this frame.
+    this.#pooled = frame;
+  }
+
+  /**
    * Encodes one text frame of `pieces` joined with newlines (strings, or UTF-8 bytes taken as
    * they are), for {@linkcode ServerWebSocket.sendFrame}: a frame made of parts of a shared one.
    */

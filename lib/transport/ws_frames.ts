@@ -195,7 +195,8 @@ function utf8FramesAt(texts: readonly string[]): TextFrames {
 /**
  * Text frames back to back in one buffer from `pieces`: a string is encoded as a text frame, bytes
  * are whole frames already (a range of {@linkcode encodeTextFramesAt}'s) and are copied as they
- * are; a lone piece of bytes is returned itself.
+ * are; a lone piece of bytes is returned itself. With a `pool`, a frame built is built in one of
+ * its buffers when its size has a class (the caller gives it back once written).
  *
  * @example
  * ```ts
@@ -203,7 +204,10 @@ function utf8FramesAt(texts: readonly string[]): TextFrames {
  * joinTextFrames([run.bytes.subarray(run.starts[1], run.starts[3]), "d"]); // frames b, c, d
  * ```
  */
-export function joinTextFrames(pieces: readonly (string | Uint8Array)[]): Uint8Array {
+export function joinTextFrames(
+  pieces: readonly (string | Uint8Array)[],
+  pool: FramePool | null = null,
+): Uint8Array {
   if (pieces.length === 1 && typeof pieces[0] !== "string") return pieces[0];
   // Most often every string is ASCII: one buffer, each string's frame written in place.
   let size = 0;
@@ -212,7 +216,7 @@ export function joinTextFrames(pieces: readonly (string | Uint8Array)[]): Uint8A
       ? sentHeaderLength(piece.length) + piece.length
       : piece.length;
   }
-  const out = new Uint8Array(size);
+  const out = pool?.take(size) ?? new Uint8Array(size);
   let at = 0;
   for (const piece of pieces) {
     if (typeof piece !== "string") {
@@ -221,7 +225,10 @@ export function joinTextFrames(pieces: readonly (string | Uint8Array)[]): Uint8A
       continue;
     }
     at = writeHeader(out, at, Opcode.text, piece.length);
-    if (!writeAscii(out, at, piece)) return joinUtf8Frames(pieces);
+    if (!writeAscii(out, at, piece)) {
+      pool?.give(out);
+      return joinUtf8Frames(pieces);
+    }
     at += piece.length;
   }
   return out;

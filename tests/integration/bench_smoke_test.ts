@@ -551,6 +551,17 @@ testWithPermissions(
     // refs repeated (duplicates, acked and not broadcast) would write a tenth of it.
     assert.ok(r.bytesPerDelivery > 190 && r.bytesPerDelivery < 260, `${r.bytesPerDelivery} B`);
     assert.ok(r.cpuNsPerDelivery > 0 && Number.isFinite(r.cpuNsPerDelivery));
+    // Plain mode: a frame per 60-byte text (2 bytes of header), no ack.
+    const plain = await runInproc(new URL("../../", import.meta.url).href, {
+      clients,
+      senders,
+      perTurn,
+      turns,
+      passes,
+      plain: true,
+    });
+    assert.equal(plain.deliveries, r.deliveries);
+    assert.equal(plain.bytesPerDelivery, 62, `${plain.bytesPerDelivery} B`);
   },
 );
 

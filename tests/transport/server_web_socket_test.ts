@@ -686,3 +686,27 @@ Deno.test("ServerWebSocket: a pooled frame whose write fails is not given back",
   t.socket.sendTextPieces(senderPieces("b")); // closed: ignored, nothing taken
   assert.equal(framePool.heldBytes, 0);
 });
+
+Deno.test("ServerWebSocket: sendJoinedTextFrames builds a sender's frames in the pool; a lone shared range is never the pool's", async () => {
+  const framePool = new FramePool();
+  const t = setup({ framePool });
+  // A room's run as frames back to back (4 KiB exactly: a buffer the pool would take).
+  const run = new Uint8Array(4096);
+  const first = encodeTextFrame(big(2000, "r"));
+  const second = encodeTextFrame(big(4096 - first.length - 4, "s"));
+  run.set(first);
+  run.set(second, first.length);
+  t.socket.sendJoinedTextFrames([run.subarray(0, first.length), "own", run.subarray(first.length)]);
+  await tick();
+  assert.equal(framePool.heldBytes, 8192, "the sender's frames, written: back in the pool");
+  t.socket.sendJoinedTextFrames([run]); // a member that got all of it: the shared bytes themselves
+  await tick();
+  assert.equal(framePool.heldBytes, 8192, "the shared run is not taken into the pool");
+  assert.deepEqual(t.frames().map((f) => f.text), [
+    big(2000, "r"),
+    "own",
+    big(4096 - first.length - 4, "s"),
+    big(2000, "r"),
+    big(4096 - first.length - 4, "s"),
+  ]);
+});
