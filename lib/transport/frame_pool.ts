@@ -4,11 +4,11 @@
  * frame. A fresh `Uint8Array` of a few kilobytes costs far more than its bytes: a backing store
  * allocated and zeroed outside V8's heap, counted as external memory, and freed by a later
  * collection. Ten senders each got one of about 9 KB per event-loop turn; built in reused buffers,
- * the fan-out's JavaScript per delivery fell by about a tenth (`deno task bench:js`).
+ * the fan-out's JavaScript per delivery fell by about 8 % (`deno task bench:js`).
  *
  * The pool is bounded: at most `perClass` free buffers of each size class (powers of two from 1
- * KiB to 64 KiB), about 4 MiB in all by default, whatever the clients do. A frame outside the
- * classes is allocated as before.
+ * KiB to 64 KiB, for frames from 512 bytes to 64 KiB), about 4 MiB in all by default, whatever the
+ * clients do. A frame outside the classes is allocated as before.
  *
  * @module
  */

@@ -261,13 +261,8 @@ export class ServerWebSocket {
   sendJoinedTextFrames(pieces: readonly (string | Uint8Array)[]): void {
     if (this.#state !== OPEN) return;
     if (pieces.length === 1 && typeof pieces[0] !== "string") return this.#enqueue(pieces[0]);
-    if (this.#writing || this.#queue.length > 0 || this.#pongs.length > 0) {
-      return this.#enqueue(joinTextFrames(pieces));
-    }
-    const frame = joinTextFrames(pieces, this.#pool);
-    this.#enqueue(frame);
-    // Written at once (nothing was waiting): the write in flight is this frame.
-    this.#pooled = frame;
+    const pooled = this.#idle();
+    this.#sendOwn(joinTextFrames(pieces, pooled ? this.#pool : null), pooled);
   }
 
   /**
@@ -285,13 +280,22 @@ export class ServerWebSocket {
    */
   sendTextPieces(pieces: readonly (string | Uint8Array)[]): void {
     if (this.#state !== OPEN) return;
-    if (this.#writing || this.#queue.length > 0 || this.#pongs.length > 0) {
-      return this.#enqueue(encodeTextPieces(pieces));
-    }
-    const frame = encodeTextPieces(pieces, this.#pool);
+    const pooled = this.#idle();
+    this.#sendOwn(encodeTextPieces(pieces, pooled ? this.#pool : null), pooled);
+  }
+
+  /** Nothing waits to be written: a frame enqueued now is written at once, alone. */
+  #idle(): boolean {
+    return !this.#writing && this.#queue.length === 0 && this.#pongs.length === 0;
+  }
+
+  /**
+   * Sends a frame of this socket's own; `pooled` when it was built in the pool's buffer, the
+   * socket being idle: it is then the write in flight, and its buffer goes back once written.
+   */
+  #sendOwn(frame: Uint8Array, pooled: boolean): void {
     this.#enqueue(frame);
-    // Written at once (nothing was waiting): the write in flight is this frame.
-    this.#pooled = frame;
+    if (pooled) this.#pooled = frame;
   }
 
   /**
@@ -421,7 +425,7 @@ export class ServerWebSocket {
   }
 
   #enqueue(frame: Uint8Array): void {
-    if (!this.#writing && this.#queue.length === 0 && this.#pongs.length === 0) {
+    if (this.#idle()) {
       // Nothing waits: written at once, without going through the queue's array.
       this.#writing = true;
       this.#inFlight = frame.length;
