@@ -59,6 +59,11 @@ function writeAscii(out: Uint8Array, at: number, text: string): boolean {
  */
 const UTF8 = { fatal: true, ignoreBOM: true };
 const strictUtf8 = new TextDecoder("utf-8", UTF8);
+/**
+ * For ASCII bytes only, which are valid UTF-8 and decode the same either way: Deno's decoder
+ * takes about 370 ns for a 100-byte text when it must fail on invalid input, 140 ns when not.
+ */
+const asciiDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
 const STREAM = { stream: true };
 
 /**
@@ -612,11 +617,14 @@ export class FrameReader<T = undefined> {
         const whole = at === 0 && take === this.#frameLength && this.#fin && this.#fragments === 1;
         if (whole && this.#messageOpcode === Opcode.text && take <= TEXT_SCRATCH.length) {
           const mask = loadMask(this.#maskKey);
-          for (let k = 0; k < take; k++) TEXT_SCRATCH[k] = chunk[i + k] ^ mask[k & 3];
+          let high = 0;
+          for (let k = 0; k < take; k++) high |= TEXT_SCRATCH[k] = chunk[i + k] ^ mask[k & 3];
           this.#messageBytes += take;
           if (!this.#admit(take)) return;
+          const payload = TEXT_SCRATCH.subarray(0, take);
           try {
-            this.#text = strictUtf8.decode(TEXT_SCRATCH.subarray(0, take));
+            // ASCII (no byte with its high bit set) cannot be invalid: no check needed.
+            this.#text = high < 0x80 ? asciiDecoder.decode(payload) : strictUtf8.decode(payload);
           } catch {
             this.#fail(Close.invalidData, "text message is not valid UTF-8");
             return;

@@ -469,6 +469,8 @@ Deno.test("FrameReader: a character split across fragments is joined before deco
 Deno.test("FrameReader: invalid UTF-8 fails 1007, also split across fragments", () => {
   const invalid: [string, MaskedFrameSpec[]][] = [
     ["lone 0xff", [{ opcode: Opcode.text, payload: new Uint8Array([0x61, 0xff]) }]],
+    // The bad byte first, ASCII after it: the whole payload decides, not its last byte.
+    ["0xff, then ASCII", [{ opcode: Opcode.text, payload: new Uint8Array([0xff, 0x61, 0x62]) }]],
     ["overlong NUL", [{ opcode: Opcode.text, payload: new Uint8Array([0xc0, 0x80]) }]],
     ["UTF-16 surrogate", [{ opcode: Opcode.text, payload: new Uint8Array([0xed, 0xa0, 0x80]) }]],
     ["past U+10FFFF", [{ opcode: Opcode.text, payload: new Uint8Array([0xf4, 0x90, 0x80, 0x80]) }]],
@@ -915,6 +917,37 @@ function encodeMessages(messages: GenMessage[]): { bytes: Uint8Array; expected: 
   }
   return { bytes: frames(...specs), expected };
 }
+
+Deno.test("FrameReader property: a whole text frame of any bytes is its strict UTF-8 decoding, or fails 1007", () => {
+  // Mostly ASCII (decoded without the strict check) with high bytes anywhere: the reader must
+  // tell the two apart over the whole payload.
+  const byte = fc.oneof(
+    { weight: 8, arbitrary: fc.integer({ min: 0, max: 0x7f }) },
+    { weight: 1, arbitrary: fc.integer({ min: 0x80, max: 0xff }) },
+  );
+  const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  fc.assert(
+    fc.property(fc.array(byte, { maxLength: 300 }), (values) => {
+      const payload = new Uint8Array(values);
+      let want: unknown[];
+      try {
+        want = [["text", strict.decode(payload)]];
+      } catch {
+        want = [["fail", Close.invalidData, "text message is not valid UTF-8"]];
+      }
+      const { reader, events } = recorder({ maxMessageBytes: 1000 });
+      reader.push(maskedFrame({ opcode: Opcode.text, payload }));
+      assert.deepEqual(events, want);
+    }),
+    { numRuns: 2000 },
+  );
+  // A BOM is not ASCII: kept as the message's first character (U+FEFF), as the strict decoder does.
+  const { reader, events } = recorder({ maxMessageBytes: 100 });
+  reader.push(
+    maskedFrame({ opcode: Opcode.text, payload: new Uint8Array([0xef, 0xbb, 0xbf, 0x61]) }),
+  );
+  assert.deepEqual(events, [["text", "\ufeffa"]]);
+});
 
 Deno.test("FrameReader property: a frame split at every byte position parses the same", () => {
   fc.assert(
