@@ -3,7 +3,8 @@
  * no kernel), for one scenario:
  *
  * - `fanout` (the default, `bench/inproc_fanout.ts`): CPU per delivery when `senders` of `clients`
- *   members of one room write `perTurn` JSON messages each per event-loop turn;
+ *   members of one room write `perTurn` messages each per event-loop turn (JSON mode, or plain
+ *   mode with `--mode plain`);
  * - `connect` (`bench/inproc_connect.ts`): CPU per connection for `connections` handshakes into
  *   one room, `window` at a time, to their welcomes, and for their leaves.
  *
@@ -13,9 +14,9 @@
  * both, which resolves 2-3 %. The other checkout needs `listen()`'s `listener` option (003cf81).
  *
  * Flags: `--scenario fanout|connect`, `--against <dir>`, `--rounds` (3); for `fanout`:
- * `--mode json|plain` (json), `--clients` (100), `--senders` (10), `--per-turn` (5), `--turns` (2000 per pass), `--passes` (5;
- * the first two are not counted); for `connect`: `--connections` (2000), `--window` (50),
- * `--passes` (8; the first three are not counted).
+ * `--mode json|plain` (json), `--clients` (100), `--senders` (10), `--per-turn` (5), `--turns`
+ * (2000 per pass), `--passes` (5; the first two are not counted); for `connect`: `--connections`
+ * (2000), `--window` (50), `--passes` (8; the first three are not counted).
  *
  * @example
  * ```sh

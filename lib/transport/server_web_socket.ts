@@ -64,7 +64,10 @@ export interface ServerWebSocketOptions {
   now?: () => number;
   /** Timers (default `setTimeout` and `clearTimeout`). */
   timers?: Timers;
-  /** Buffers for the frames of `sendTextPieces` (default: one pool for every socket). */
+  /**
+   * Buffers for the frames of `sendTextPieces` and `sendJoinedTextFrames` (default: one pool for
+   * every socket).
+   */
   framePool?: FramePool;
 }
 

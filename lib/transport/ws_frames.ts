@@ -200,8 +200,8 @@ function utf8FramesAt(texts: readonly string[]): TextFrames {
 /**
  * Text frames back to back in one buffer from `pieces`: a string is encoded as a text frame, bytes
  * are whole frames already (a range of {@linkcode encodeTextFramesAt}'s) and are copied as they
- * are; a lone piece of bytes is returned itself. With a `pool`, a frame built is built in one of
- * its buffers when its size has a class (the caller gives it back once written).
+ * are; a lone piece of bytes is returned itself. With a `pool`, the frames (when they are built)
+ * go in one of its buffers when their size has a class (the caller gives it back once written).
  *
  * @example
  * ```ts
