@@ -37,6 +37,7 @@ import type { Config } from "../shared/config.ts";
 import type { Identity, TokenVerifier } from "../auth/identity.ts";
 import { TokenLifecycle } from "./token_lifecycle.ts";
 import type { UnsubscribeReason } from "../protocol/frames.ts";
+import { messageJson } from "../protocol/message_json.ts";
 
 /** Metric reasons of the closes the transport decides (`UpgradedSocket.onfail`). */
 const TRANSPORT_CLOSES: Record<number, string> = {
@@ -587,7 +588,7 @@ export class Hub {
     let count = 0;
     if (jsonRun.followers !== null && jsonRun.followers.size > 0) {
       count = jsonRun.followers.size;
-      jsonAt = out.append(jsonRun, JSON.stringify(message));
+      jsonAt = out.append(jsonRun, messageJson(message));
     }
     let plainRun: RoomRun | null = null;
     let plainAt = 0;
@@ -604,7 +605,7 @@ export class Hub {
       if (conn.json) {
         // Stringified here, not through the welcomes' cache: keeping every live message in
         // it (a map keyed by message) cost more than the one stringify a later welcome adds.
-        if (jsonAt < 0) jsonAt = out.append(jsonRun, JSON.stringify(message));
+        if (jsonAt < 0) jsonAt = out.append(jsonRun, messageJson(message));
         out.queueRun(conn, jsonRun, jsonAt);
       } else {
         if (plainRun === null) {

@@ -11,6 +11,7 @@ import { Close } from "../protocol/close_codes.ts";
 import type { Connection } from "./connection.ts";
 import { type Engine, epochOf, type Recovery } from "../engine/engine.ts";
 import type { Handshake } from "../protocol/handshake.ts";
+import { messageJson } from "../protocol/message_json.ts";
 import type { Config } from "../shared/config.ts";
 import type { LocalRoom } from "./local_room.ts";
 import type { Logger } from "../shared/log.ts";
@@ -172,7 +173,7 @@ export class JoinFlow {
     }
     for (const m of held) {
       if (m.offset > recovery.offset && epochOf(m) === sub.epoch) {
-        out.queue(conn, conn.json ? JSON.stringify(m) : messageText(m));
+        out.queue(conn, conn.json ? messageJson(m) : messageText(m));
       }
     }
     out.queue(conn, null);

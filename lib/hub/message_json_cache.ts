@@ -9,10 +9,11 @@
  */
 
 import type { ChatMessage } from "../protocol/frames.ts";
+import { messageJson } from "../protocol/message_json.ts";
 import { Fifo } from "../shared/fifo.ts";
 
 /**
- * A byte-bounded cache of `JSON.stringify(message)` by message object.
+ * A byte-bounded cache of a message's JSON (`messageJson`) by message object.
  *
  * @example
  * ```ts
@@ -33,7 +34,7 @@ export class MessageJsonCache {
   of(message: ChatMessage): string {
     const hit = this.#entries.get(message);
     if (hit !== undefined) return hit;
-    const json = JSON.stringify(message);
+    const json = messageJson(message);
     if (json.length > this.maxBytes) return json;
     this.#entries.set(message, json);
     this.#order.push(message);
