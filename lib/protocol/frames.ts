@@ -315,6 +315,9 @@ export function plainMessageFrame(data: string): ParseResult | null {
   const found = PLAIN_MESSAGE.exec(data);
   // A blank text (spaces only: the only whitespace here) gets its error from the general parser.
   if (found === null || found[1].trim() === "") return null;
+  // The text may be V8's slice of `data`: a message kept in history then holds its whole frame,
+  // at most the ref and about 30 characters more than the text (within the 200 bytes a kept
+  // message's object is counted for, `messageCost` in lib/engine/memory/room_log.ts).
   const frame: ClientFrame = { type: "message", text: found[1], ref: found[2] };
   return { ok: true, frame };
 }
