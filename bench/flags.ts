@@ -61,6 +61,12 @@ export interface Flags {
    * baseline (`fanout*` only); `memory` (the default) keeps the baseline.
    */
   engine: "memory" | "kv";
+  /**
+   * Another checkout of Fanout (its directory) in the baseline's place: its `main.ts`, with its own
+   * start task's flags and the benchmark's environment, against this one's, in the same run (an
+   * A/B of two versions; `fanout*`, `idle` and `connect`).
+   */
+  against?: string;
   json?: string;
 }
 
@@ -264,6 +270,12 @@ export function parseFlags(args: string[]): Flags {
       case "json":
         flags.json = value();
         break;
+      case "against": {
+        const dir = (value() ?? "").trim();
+        if (dir === "") throw new RangeError("--against needs a checkout's directory");
+        flags.against = dir;
+        break;
+      }
       case "peer": {
         const command = (value() ?? "").trim().split(/\s+/).filter((w) => w !== "");
         if (command.length === 0) throw new RangeError('--peer needs a command, e.g. "node s.mjs"');
@@ -273,6 +285,14 @@ export function parseFlags(args: string[]): Flags {
       default:
         throw new RangeError(`unknown flag "${args[i]}"; see bench/run.ts for the list`);
     }
+  }
+  if (
+    flags.against !== undefined &&
+    (flags.peer || flags.engine === "kv" || flags.plain || flags.parallel || flags.serve)
+  ) {
+    throw new RangeError(
+      "--against compares two checkouts of main.ts: drop --peer, --engine, --plain, --parallel, --serve",
+    );
   }
   if (flags.peer && flags.engine === "kv") {
     throw new RangeError("--peer and --engine kv both choose the first column: give one");

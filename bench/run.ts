@@ -9,8 +9,10 @@
  * under `deno serve --parallel` with Redis), `--serve` (Fanout under `deno serve serve.ts`, one
  * process, pinned), `--plain` (Fanout's plain mode against its JSON mode, no baseline),
  * `--peer "<command>"` (another server, e.g. Bun's from `../shared/peers/`, in the baseline's
- * place; with `--plain`, against Fanout's plain mode), `--engine kv` (Fanout on the KV engine against Fanout on the memory engine, no baseline;
- * `restart` always compares the two), `--json <file>`.
+ * place; with `--plain`, against Fanout's plain mode), `--engine kv` (Fanout on the KV engine
+ * against Fanout on the memory engine, no baseline; `restart` always compares the two),
+ * `--against <dir>` (another checkout's `main.ts` in the baseline's place: two versions of Fanout
+ * in one run), `--json <file>`.
  *
  * @example
  * ```sh
@@ -154,10 +156,11 @@ async function runOne(
   flags: Flags,
   plain = false,
   engine: "memory" | "kv" = "memory",
+  root?: string,
 ): Promise<Figures> {
   const p = scenarioParams(scenario, flags);
   const kv = engine === "kv" ? kvStore() : null;
-  const started = await startServer(kind, { cpu: "0", env: kv?.env, command: flags.peer })
+  const started = await startServer(kind, { cpu: "0", env: kv?.env, command: flags.peer, root })
     .catch(async (err) => {
       await kv?.remove();
       throw err;
@@ -209,6 +212,19 @@ async function runRooms(kind: ServerKind, phase: RoomsPhase, flags: Flags): Prom
   }
 }
 
+/** The directory of the checkout `--against` names (with a trailing slash); throws without one. */
+function checkoutRoot(dir: string): string {
+  const root = new URL(`${dir.replace(/\/$/, "")}/`, `file://${Deno.cwd()}/`).pathname;
+  for (const file of ["main.ts", "deno.json"]) {
+    try {
+      Deno.statSync(`${root}${file}`);
+    } catch {
+      throw new Error(`--against ${dir}: no ${file} in ${root}: not a checkout of Fanout`);
+    }
+  }
+  return root;
+}
+
 if (import.meta.main) {
   const flags = parseFlags(Deno.args);
   const pinned = canPin() && await pinSelf("1");
@@ -228,7 +244,12 @@ if (import.meta.main) {
     : flags.serve
     ? "; Fanout: deno serve serve.ts (Deno's server and sockets)"
     : "";
-  const peer = flags.peer ? `; baseline: ${flags.peer.join(" ")}` : "";
+  const againstRoot = flags.against === undefined ? undefined : checkoutRoot(flags.against);
+  const peer = flags.peer
+    ? `; baseline: ${flags.peer.join(" ")}`
+    : againstRoot
+    ? `; baseline: Fanout at ${againstRoot}`
+    : "";
   for (const scenario of flags.scenarios) {
     const p = scenarioParams(scenario, flags);
     if (flags.plain && !PLAIN_SCENARIOS.includes(scenario)) {
@@ -239,6 +260,12 @@ if (import.meta.main) {
       console.log(
         `### ${scenario}: skipped (--engine kv applies to ${ENGINE_SCENARIOS.join(", ")})\n`,
       );
+      continue;
+    }
+    if (
+      againstRoot && (scenario === "restart" || scenario === "api-publish" || scenario === "rooms")
+    ) {
+      console.log(`### ${scenario}: skipped (--against compares the scenarios with a baseline)\n`);
       continue;
     }
     if (scenario === "restart") {
@@ -302,11 +329,13 @@ if (import.meta.main) {
         ? ["baseline", "fanout"] as const
         : ["fanout", "baseline"] as const;
       for (const column of order) {
-        const versus = (flags.plain && !flags.peer) || flags.engine === "kv";
+        const versus = (flags.plain && !flags.peer) || flags.engine === "kv" ||
+          againstRoot !== undefined;
         const kind: ServerKind = column === "baseline" && !versus ? column : fanoutKind;
         const engine = flags.engine === "kv" && column === "fanout" ? "kv" : "memory";
+        const root = column === "baseline" ? againstRoot : undefined;
         out[column].push(
-          await runOne(kind, scenario, flags, flags.plain && column === "fanout", engine),
+          await runOne(kind, scenario, flags, flags.plain && column === "fanout", engine, root),
         );
       }
     }
@@ -314,7 +343,9 @@ if (import.meta.main) {
       ? `${p.clients} clients, ${p.senders} senders, ` +
         (p.rate > 0 ? `${p.rate} msg/s each` : `${p.inflight} in flight each`) + `, ${p.seconds} s`
       : `${p.clients} clients`;
-    const heads = flags.plain && flags.peer
+    const heads = againstRoot
+      ? { first: "Fanout there", second: "Fanout here", ratio: "here / there" }
+      : flags.plain && flags.peer
       ? { first: "peer", second: "Fanout plain", ratio: "Fanout plain / peer" }
       : flags.plain
       ? { first: "Fanout JSON", second: "Fanout plain", ratio: "plain / JSON" }

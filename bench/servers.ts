@@ -114,6 +114,8 @@ export async function startServer(
     pollMs?: number;
     /** For `baseline`: another server's command in the naive one's place (see `--peer`). */
     command?: string[];
+    /** For `fanout`: the checkout to run (default this one; see `--against`). */
+    root?: string;
   } = {},
 ): Promise<ServerHandle> {
   const port = freePort();
@@ -123,8 +125,9 @@ export async function startServer(
   const redis = kind === "fanout-parallel" && options.env?.ENGINE !== "kv"
     ? await startRedis()
     : null;
+  const root = options.root ?? ROOT;
   const args = kind === "fanout"
-    ? ["run", ...startFlags(new URL("../", import.meta.url)), "main.ts"]
+    ? ["run", ...startFlags(new URL(`file://${root}`)), "main.ts"]
     : kind === "fanout-parallel" || kind === "fanout-serve"
     ? [
       "serve",
@@ -146,7 +149,7 @@ export async function startServer(
   if (redis) Object.assign(env, { REDIS_URL: redis.url });
   const child = new Deno.Command(pin ? "taskset" : program, {
     args: pin ? ["-c", options.cpu!, program, ...programArgs] : programArgs,
-    cwd: ROOT,
+    cwd: kind === "fanout" ? root : ROOT,
     env: { ...env, PORT: String(port), NO_COLOR: "1" },
     stdin: "null",
     stdout: "null",

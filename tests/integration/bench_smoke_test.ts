@@ -66,6 +66,16 @@ testWithPermissions("bench flags: defaults, overrides and errors", () => {
     /--engine must be memory or kv, got "disk"/,
   );
   assert.throws(() => parseFlags(["--engine", "kv", "--plain"]), /--engine kv compares/);
+  assert.equal(parseFlags(["--against", "/tmp/before"]).against, "/tmp/before");
+  assert.equal(parseFlags([]).against, undefined);
+  assert.throws(() => parseFlags(["--against", " "]), /--against needs a checkout's directory/);
+  for (const other of [["--plain"], ["--serve"], ["--peer", "bun s.ts"], ["--engine", "kv"]]) {
+    assert.throws(
+      () => parseFlags(["--against", "/tmp/before", ...other]),
+      /--against compares two checkouts of main.ts/,
+      other.join(" "),
+    );
+  }
   assert.ok(parseFlags([]).scenarios.includes("restart"), "all includes restart");
   assert.equal(scenarioParams("restart", parseFlags([])).rooms, 1000);
   assert.equal(scenarioParams("restart", parseFlags([])).messages, 1000);
@@ -504,6 +514,40 @@ testWithPermissions("bench client frames are masked text frames with the payload
     const want = maskedFrame({ opcode: Op.text, payload: text, mask: [0, 0, 0, 0] });
     assert.deepEqual(clientTextFrame(text), want, `${len} bytes`);
   }
+});
+
+testWithPermissions({
+  name: "bench --quick --against: another checkout's Fanout takes the baseline's place",
+  async fn() {
+    // This very checkout as the other one: both columns are Fanout, welcomes and acks included.
+    const here = new URL("../../", import.meta.url).pathname;
+    const stdout = await runBench(["--quick", "--scenario", "fanout-rate", "--against", here]);
+    assert.ok(stdout.includes(`; baseline: Fanout at ${here})`), stdout);
+    assert.match(stdout, /\| figure \| Fanout there \| Fanout here \| here \/ there \|/);
+    assert.match(stdout, /\| lost \| 0 \| 0 \|/);
+    // Acks on both sides: the other column is Fanout in JSON mode too, not the naive server.
+    assert.doesNotMatch(stdout, /\| ack p50 \(ms\) \| – \|/);
+    const err = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "bench/run.ts",
+        "--quick",
+        "--scenario",
+        "idle",
+        "--against",
+        "/nonexistent",
+      ],
+      cwd: here,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(err.success, false);
+    assert.match(
+      new TextDecoder().decode(err.stderr),
+      /no main.ts in \/nonexistent\/: not a checkout/,
+    );
+  },
 });
 
 testWithPermissions({
