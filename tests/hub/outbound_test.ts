@@ -301,3 +301,27 @@ Deno.test("outbound: plain mode encodes a run's texts once; senders' frames are 
   const got = peers.map(({ tcp }) => serverFrames(tcp.bytes()).map((f) => f.text!));
   assert.deepEqual(got, [["b", "ü"], ["a", "error: own", "ü"], ["a", "b"], ["a", "b", "ü"]]);
 });
+
+Deno.test("outbound: a queue that starts with a welcome is the socket's own pieced frame, never the frame cache's", async () => {
+  const { out, peers } = overTcp(true, 3);
+  let pieced = 0, encoded = 0;
+  for (const { conn } of peers) {
+    const socket = conn.socket as ServerWebSocket;
+    const sendTextPieces = socket.sendTextPieces.bind(socket);
+    const encodeText = socket.encodeText.bind(socket);
+    socket.sendTextPieces = (pieces) => (pieced++, sendTextPieces(pieces));
+    socket.encodeText = (text) => (encoded++, encodeText(text));
+  }
+  // Connection 0 is welcomed (its welcome first, then a presence frame); 1 and 2 get that
+  // presence frame alone and share one encoding of it.
+  const welcome = '{"type":"welcome","id":"c0","room":"r","members":[]}';
+  const presence = '{"type":"presence","joined":{"id":"c0"}}';
+  out.putFirst(peers[0].conn, welcome);
+  for (const { conn } of peers) out.queue(conn, presence);
+  out.flushAll();
+  await tick();
+  const got = peers.map(({ tcp }) => serverFrames(tcp.bytes()).map((f) => f.text!));
+  assert.deepEqual(got, [[`${welcome}\n${presence}`], [presence], [presence]]);
+  assert.equal(pieced, 1, "the welcome's frame, built by its socket");
+  assert.equal(encoded, 1, "the others' frame, encoded once for both");
+});
