@@ -64,6 +64,11 @@ export class Connection {
    * the run's end (`runTo` is not kept up to date until it stops following).
    */
   follows = false;
+  /**
+   * True while `queue` starts with a frame of this connection's alone (its welcome, put there by
+   * `Outbound.putFirst`): the frame it is written in is shared with no other connection.
+   */
+  ownFirst = false;
   /** What `queue` holds, in UTF-16 units (close enough to bytes). */
   queuedBytes = 0;
   /** True while the connection waits in `Outbound`'s flush list. */
@@ -98,6 +103,7 @@ export class Connection {
     this.queue = [];
     this.run = null;
     this.follows = false;
+    this.ownFirst = false;
     this.queuedBytes = 0;
     try {
       this.socket.close(code, reason);
