@@ -9,6 +9,16 @@
 
 const enc = new TextEncoder();
 
+/** Where the head in `bytes` ends (after its empty line), or all of `bytes` without one. */
+function headEnd(bytes: Uint8Array): number {
+  for (let i = 3; i < bytes.length; i++) {
+    if (bytes[i] === 10 && bytes[i - 1] === 13 && bytes[i - 2] === 10 && bytes[i - 3] === 13) {
+      return i + 1;
+    }
+  }
+  return bytes.length;
+}
+
 /**
  * A connection the benchmark feeds: reads wait for `feed`, writes are counted and dropped.
  *
@@ -25,6 +35,8 @@ export class FakeConn {
   bytes = 0;
   /** Writes made to this connection. */
   writes = 0;
+  /** Bytes of the HTTP response head, found in the first write (0 before it). */
+  headBytes = 0;
   #inbox: Uint8Array[] = [];
   #pending: { buf: Uint8Array; resolve: (n: number | null) => void } | null = null;
   #closed = false;
@@ -57,8 +69,14 @@ export class FakeConn {
     return n;
   }
 
+  /** True once bytes after the HTTP response head were written (the 101, then a frame). */
+  get framed(): boolean {
+    return this.headBytes > 0 && this.bytes > this.headBytes;
+  }
+
   /** Counts the write and drops it. */
   write(bytes: Uint8Array): Promise<number> {
+    if (this.writes === 0) this.headBytes = headEnd(bytes);
     this.bytes += bytes.length;
     this.writes++;
     return Promise.resolve(bytes.length);

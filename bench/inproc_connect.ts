@@ -71,7 +71,7 @@ export async function runInprocConnect(root: string, p: ConnectParams): Promise<
         }
         await turnOver();
         const before = inflight.length;
-        inflight = inflight.filter((c) => c.writes < 2);
+        inflight = inflight.filter((c) => !c.framed);
         stalled = inflight.length < before ? 0 : stalled + 1;
         if (stalled > 10_000) throw new Error(`${inflight.length} handshakes got no welcome`);
       }
@@ -99,9 +99,12 @@ export async function runInprocConnect(root: string, p: ConnectParams): Promise<
   };
 }
 
-/** Waits until each of `conns` had its 101 and its welcome written (a write each). */
+/**
+ * Waits until each of `conns` had its 101 and its welcome written (one write with the memory
+ * engine: the socket writes the 101 in front of its first frame).
+ */
 async function welcomed(conns: FakeConn[]): Promise<void> {
-  for (let turns = 0; conns.some((c) => c.writes < 2); turns++) {
+  for (let turns = 0; conns.some((c) => !c.framed); turns++) {
     if (turns > 1000) throw new Error("no welcome after 1000 turns: is the room's join stuck?");
     await new Promise((resolve) => setTimeout(resolve, 1));
   }

@@ -88,8 +88,8 @@ export async function runInproc(root: string, p: InprocParams): Promise<InprocRe
     await turnOver();
   }
   await new Promise((resolve) => setTimeout(resolve, 300)); // welcomes and presence
-  // A JSON client's 101 and welcome are over 200 bytes; a plain client gets its 101 alone.
-  const unwelcomed = conns.filter((c) => p.plain ? c.writes === 0 : c.bytes < 200).length;
+  // A JSON client gets its 101 and a welcome after it; a plain client gets its 101 alone.
+  const unwelcomed = conns.filter((c) => p.plain ? c.writes === 0 : !c.framed).length;
   if (unwelcomed > 0) {
     await server.shutdown();
     throw new Error(

@@ -135,6 +135,8 @@ interface PendingUpgrade {
   socket: ServerWebSocket;
   key: string;
   protocol: string;
+  /** The 101's head, made once the handler returned it: the socket writes it (see `open`). */
+  head?: Uint8Array;
 }
 
 /** Requests read by this module, with the connection they came on (for the upgrade). */
@@ -737,16 +739,10 @@ async function respond<C extends ConnLike>(
   }
   if (upgrade) {
     upgrades.delete(res);
-    const head101 = switchingProtocols(upgrade.key, upgrade.protocol);
-    phase.writing();
-    try {
-      await writeAll(conn, head101);
-    } catch (err) {
-      // The peer left before the upgrade: its socket never opens, but is closed (its owner
-      // hears of it through onclose).
-      upgrade.socket.ended(String((err as Error)?.message ?? err));
-      throw err;
-    }
+    // Not written here: the socket opens with it and writes it in front of its first frame (the
+    // welcome, most often), in one write. A peer gone meanwhile fails that write: the socket,
+    // open by then, closes with 1006.
+    upgrade.head = switchingProtocols(upgrade.key, upgrade.protocol);
     return upgrade;
   }
   const close = wantsClose || opts.draining();
@@ -800,7 +796,7 @@ function runWebSocket<C extends ConnLike>(
   opts.onWebSocket(conn, socket);
   const reads = new WebSocketReads(conn, socket, opts);
   try {
-    socket.open();
+    socket.open(upgrade.head);
     if (buf.size > 0) socket.receive(buf.bytes.subarray(buf.start, buf.end));
   } catch (err) {
     reads.failed(err);

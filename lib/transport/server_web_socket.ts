@@ -69,6 +69,11 @@ export interface ServerWebSocketOptions {
    * every socket).
    */
   framePool?: FramePool;
+  /**
+   * Runs a function once the callbacks of the current turn are done (default `setImmediate`): a
+   * socket opened with the 101's head writes it then, alone, when nothing was sent meanwhile.
+   */
+  defer?: (fn: () => void) => void;
 }
 
 const CONNECTING = 0;
@@ -84,6 +89,8 @@ const COALESCE_BYTES = 64 * 1024;
  */
 export const MAX_PENDING_PONGS = 16;
 const PING = encodeFrame(Opcode.ping, new Uint8Array(0));
+/** Nothing to write behind the 101's head. */
+const EMPTY = new Uint8Array(0);
 /** The default clock (one function for every socket). */
 function monotonicNow(): number {
   return performance.now();
@@ -98,7 +105,7 @@ let FRAME_EVENTS: FrameEvents<ServerWebSocket>;
  * ```ts
  * const socket = new ServerWebSocket({ stream: conn, protocol: "fanout.v1", maxMessageBytes: 1 << 18 });
  * socket.onmessage = (e) => console.log(e.data);
- * socket.open(); // after the 101 response was written
+ * socket.open(head101); // the 101 goes out in front of the first frame
  * socket.receive(bytesReadFromConn); // frames are parsed and handed on
  * socket.send("hello");
  * socket.close(1000, "bye");
@@ -132,6 +139,9 @@ export class ServerWebSocket {
   /** The frame of the write in flight when it is the pool's, given back once all written. */
   #pooled: Uint8Array | null = null;
   #pool: FramePool;
+  /** The handshake's 101 while it waits to go out in front of the socket's first write. */
+  #head: Uint8Array | null = null;
+  #defer: (fn: () => void) => void;
   #onWritten: ((n: number) => void) | null = null;
   #onWriteFailed: ((err: unknown) => void) | null = null;
   /** Set when the last queued frame is written: end the connection then (close handshake done). */
@@ -157,6 +167,7 @@ export class ServerWebSocket {
     this.#now = options.now ?? monotonicNow;
     this.#timers = options.timers ?? realTimers;
     this.#pool = options.framePool ?? sharedFramePool;
+    this.#defer = options.defer ?? setImmediate;
     this.#heardAt = this.#now();
     this.#reader = new FrameReader(
       {
@@ -211,12 +222,20 @@ export class ServerWebSocket {
     return this.#queued + this.#inFlight;
   }
 
-  /** The handshake response is written: the socket is open. */
-  open(): void {
+  /**
+   * Opens the socket: the handshake is answered. `head`, the 101 response when it is not written
+   * yet, goes out in front of the socket's first write: when `onopen` sends (Fanout's welcome, at
+   * once with the memory engine) before the turn's callbacks are done, the 101 and that frame
+   * leave in one write, one TCP segment; otherwise the head is written alone then.
+   */
+  open(head?: Uint8Array): void {
     if (this.#state !== CONNECTING) return;
     this.#state = OPEN;
     this.#heardAt = this.#now();
+    if (head !== undefined && head.length > 0) this.#head = head;
     this.onopen?.({});
+    // Deferred after `onopen`, so that what it deferred (a hub's flush) runs first.
+    if (this.#head !== null) this.#defer(() => this.#head !== null && this.#start(EMPTY));
   }
 
   /** Sends a text message; ignored unless open (like `WebSocket` after closing). */
@@ -297,8 +316,8 @@ export class ServerWebSocket {
    * socket being idle: it is then the write in flight, and its buffer goes back once written.
    */
   #sendOwn(frame: Uint8Array, pooled: boolean): void {
-    this.#enqueue(frame);
     if (pooled) this.#pooled = frame;
+    this.#enqueue(frame);
   }
 
   /**
@@ -428,12 +447,8 @@ export class ServerWebSocket {
   }
 
   #enqueue(frame: Uint8Array): void {
-    if (this.#idle()) {
-      // Nothing waits: written at once, without going through the queue's array.
-      this.#writing = true;
-      this.#inFlight = frame.length;
-      return this.#write(frame);
-    }
+    // Nothing waits: written at once, without going through the queue's array.
+    if (this.#idle()) return this.#start(frame);
     this.#queue.push(frame);
     this.#queued += frame.length;
     if (!this.#writing) this.#pump();
@@ -475,6 +490,31 @@ export class ServerWebSocket {
     if (pongs.length > 0) this.#pongs = [];
     if (taken > 0) this.#queue = taken === queue.length ? [] : queue.slice(taken);
     this.#queued -= chunk.length;
+    this.#start(chunk);
+  }
+
+  /**
+   * Starts writing `chunk`, nothing being in flight. While the 101's head waits, the write is the
+   * head and `chunk` copied behind it (in a buffer of the pool when one fits; a pooled `chunk`
+   * goes back at once, never written).
+   */
+  #start(chunk: Uint8Array): void {
+    this.#writing = true;
+    const head = this.#head;
+    if (head !== null) {
+      this.#head = null;
+      if (chunk.length === 0) chunk = head;
+      else {
+        const size = head.length + chunk.length;
+        const taken = this.#pool.take(size);
+        const both = taken ?? new Uint8Array(size);
+        both.set(head);
+        both.set(chunk, head.length);
+        if (this.#pooled !== null) this.#pool.give(this.#pooled);
+        this.#pooled = taken;
+        chunk = both;
+      }
+    }
     this.#inFlight = chunk.length;
     this.#write(chunk);
   }
@@ -520,6 +560,7 @@ export class ServerWebSocket {
   #finish(wasClean: boolean): void {
     if (this.#state === CLOSED) return;
     this.#state = CLOSED;
+    this.#head = null;
     this.#reader.stop();
     if (this.#closeTimer !== null) this.#timers.clearTimer(this.#closeTimer);
     this.#closeTimer = null;

@@ -22,6 +22,7 @@ import type { ServerWebSocket } from "../../lib/transport/server_web_socket.ts";
 import { FakeConn, tick, until } from "../helpers/fake_conn.ts";
 import { ManualTimers } from "../helpers/manual_timers.ts";
 import { closeBody, maskedFrame, serverFrames } from "../helpers/masked_frames.ts";
+import { Opcode } from "../../lib/transport/ws_frames.ts";
 
 const LIMITS: HttpLimits = {
   maxHeadBytes: 4096,
@@ -775,7 +776,7 @@ function upgrading(protocol?: string, limits: Partial<HttpLimits> = {}) {
 Deno.test("upgradeWebSocket: a correct 101 for RFC 6455's sample key, with the subprotocol", async () => {
   const t = upgrading("fanout.v1");
   t.conn.feed(UPGRADE);
-  await until(() => t.sockets.length === 1, "the upgrade");
+  await until(() => t.sockets.length === 1 && t.conn.writes.length > 0, "the upgrade, its 101");
   const text = t.conn.text();
   assert.ok(text.startsWith("HTTP/1.1 101 Switching Protocols\r\n"), text);
   const [res] = responses(text);
@@ -792,7 +793,7 @@ Deno.test("upgradeWebSocket: a correct 101 for RFC 6455's sample key, with the s
 Deno.test("upgradeWebSocket: no subprotocol header when none was agreed", async () => {
   const t = upgrading();
   t.conn.feed(UPGRADE);
-  await until(() => t.sockets.length === 1, "the upgrade");
+  await until(() => t.sockets.length === 1 && t.conn.writes.length > 0, "the upgrade, its 101");
   assert.equal(responses(t.conn.text())[0].get("sec-websocket-protocol"), undefined);
 });
 
@@ -800,7 +801,7 @@ Deno.test("upgradeWebSocket: each 101 names its own subprotocol, or none, whatev
   for (const protocol of ["fanout.v1", "", "chat", "fanout.v1", ""]) {
     const t = upgrading(protocol || undefined);
     t.conn.feed(UPGRADE);
-    await until(() => t.sockets.length === 1, "the upgrade");
+    await until(() => t.sockets.length === 1 && t.conn.writes.length > 0, "the upgrade, its 101");
     const text = t.conn.text();
     assert.ok(text.endsWith("\r\n\r\n"), JSON.stringify(text));
     const [res] = responses(text);
@@ -859,7 +860,7 @@ Deno.test("upgradeWebSocket: a frame cut after the head survives the next connec
 Deno.test("upgradeWebSocket: frames read later reach the socket; the request timer is gone", async () => {
   const t = upgrading();
   t.conn.feed(UPGRADE);
-  await until(() => t.sockets.length === 1, "the upgrade");
+  await until(() => t.sockets.length === 1 && t.conn.writes.length > 0, "the upgrade, its 101");
   assert.equal(t.timers.pending, 0, "no request or keep-alive timer on a WebSocket");
   t.timers.advance(60_000);
   assert.equal(t.conn.closed, false);
@@ -879,7 +880,7 @@ Deno.test("upgradeWebSocket: frames read later reach the socket; the request tim
 Deno.test("upgradeWebSocket: the end of the stream closes the socket 1006 and ends the connection", async () => {
   const t = upgrading();
   t.conn.feed(UPGRADE);
-  await until(() => t.sockets.length === 1, "the upgrade");
+  await until(() => t.sockets.length === 1 && t.conn.writes.length > 0, "the upgrade, its 101");
   const closed = t.sockets[0].closed;
   t.conn.end();
   await t.done;
@@ -889,7 +890,7 @@ Deno.test("upgradeWebSocket: the end of the stream closes the socket 1006 and en
 Deno.test("upgradeWebSocket: the socket's limits come from the connection's", async () => {
   const t = upgrading();
   t.conn.feed(UPGRADE);
-  await until(() => t.sockets.length === 1, "the upgrade");
+  await until(() => t.sockets.length === 1 && t.conn.writes.length > 0, "the upgrade, its 101");
   t.conn.feed(maskedFrame({ opcode: 2, announce: LIMITS.maxWsMessageBytes + 1 }));
   await t.done;
   const headEnd = t.conn.text().indexOf("\r\n\r\n") + 4;
@@ -900,7 +901,7 @@ Deno.test("upgradeWebSocket: the socket's limits come from the connection's", as
 Deno.test("upgradeWebSocket: the fragment cap comes from maxWsFragments: exactly it passes, one more 1009", async () => {
   const t = upgrading(undefined, { maxWsFragments: 2 });
   t.conn.feed(UPGRADE);
-  await until(() => t.sockets.length === 1, "the upgrade");
+  await until(() => t.sockets.length === 1 && t.conn.writes.length > 0, "the upgrade, its 101");
   t.conn.feed(maskedFrame({ opcode: 1, payload: "a", fin: false }));
   t.conn.feed(maskedFrame({ opcode: 0, payload: "b" }));
   await until(() => t.messages.length === 1, "the message in two fragments");
@@ -1066,7 +1067,7 @@ Deno.test("webSocketRoute: GET of its path reaches it with the head's URL and he
     },
   });
   t.conn.feed(UPGRADE.replace("GET /ws ", "GET /ws?room=a&x=%20 "));
-  await until(() => t.sockets.length === 1, "the upgrade");
+  await until(() => t.sockets.length === 1 && t.conn.writes.length > 0, "the upgrade, its 101");
   assert.deepEqual(handled, []);
   assert.equal(seen[0].url, "http://example.test/ws?room=a&x=%20");
   assert.equal(seen[0].headers.get("Sec-WebSocket-Key"), "dGhlIHNhbXBsZSBub25jZQ==");
@@ -1204,4 +1205,55 @@ Deno.test("serveHttpConnection: Connection fields on several lines all count (Up
   await t.done;
   assert.equal(seen.length, 1);
   assert.equal(responses(t.conn.text())[0].get("connection"), "close");
+});
+
+Deno.test("upgradeWebSocket: the 101 and a frame sent when the socket opens leave in one write", async () => {
+  const t = start((req) => {
+    const { socket, response } = upgradeWebSocket(req, { protocol: "fanout.v1" });
+    // As the hub does: the welcome is sent once the turn's callbacks are done.
+    socket.onopen = () => setImmediate(() => socket.send("welcome"));
+    return response;
+  });
+  t.conn.feed(UPGRADE);
+  await until(() => t.conn.writes.length === 1, "the first write");
+  await tick();
+  assert.equal(t.conn.writes.length, 1, "one write");
+  const text = t.conn.text();
+  const end = text.indexOf("\r\n\r\n") + 4;
+  assert.equal(responses(text.slice(0, end))[0].status, 101);
+  const bytes = t.conn.bytes();
+  assert.deepEqual(serverFrames(bytes.subarray(end)).map((f) => f.text), ["welcome"]);
+  t.sockets[0].send("next");
+  await tick();
+  assert.equal(t.conn.writes.length, 2);
+  assert.deepEqual(serverFrames(t.conn.writes[1]).map((f) => f.text), ["next"], "no 101 again");
+});
+
+Deno.test("upgradeWebSocket: with nothing sent in its turn, the 101 is written alone", async () => {
+  const t = upgrading();
+  t.conn.feed(UPGRADE);
+  await until(() => t.conn.writes.length === 1, "the 101");
+  await tick();
+  assert.equal(t.conn.writes.length, 1);
+  const [res] = responses(t.conn.text());
+  assert.equal(res.status, 101);
+  assert.equal(res.get("sec-websocket-accept"), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+  t.conn.feed(maskedFrame({ opcode: Opcode.text, payload: "hi" }));
+  await until(() => t.conn.writes.length === 2, "the echo");
+  assert.deepEqual(serverFrames(t.conn.writes[1]).map((f) => f.text), ["echo hi"]);
+});
+
+Deno.test("upgradeWebSocket: a peer gone before its 101: the socket opens, its write fails, it closes 1006", async () => {
+  const closes: number[] = [];
+  const t = start((req) => {
+    const { socket, response } = upgradeWebSocket(req);
+    socket.onclose = (e) => closes.push(e.code);
+    return response;
+  });
+  t.conn.failWrites(new Error("connection reset"));
+  t.conn.feed(UPGRADE);
+  await until(() => closes.length === 1, "the close");
+  assert.deepEqual(closes, [1006]);
+  assert.equal(t.conn.writes.length, 0);
+  await t.done;
 });

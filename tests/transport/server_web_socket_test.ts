@@ -710,3 +710,89 @@ Deno.test("ServerWebSocket: sendJoinedTextFrames builds a sender's frames in the
     big(4096 - first.length - 4, "s"),
   ]);
 });
+
+// --- the 101's head, written in front of the first frame --------------------------------------
+
+const HEAD = new TextEncoder().encode("HTTP/1.1 101 Switching Protocols\r\n\r\n");
+
+/** A socket opened with `HEAD`, its deferred functions run by the test (in order). */
+function withHead(onopen: (socket: ServerWebSocket, defer: (fn: () => void) => void) => void) {
+  const deferred: (() => void)[] = [];
+  const defer = (fn: () => void) => void deferred.push(fn);
+  const framePool = new FramePool();
+  const t = setup({ defer, framePool }, false);
+  t.socket.onopen = () => onopen(t.socket, defer);
+  t.socket.open(HEAD);
+  const runDeferred = () => {
+    while (deferred.length > 0) deferred.shift()!();
+  };
+  /** The first write's head and the frames behind it. */
+  const first = () => {
+    const w = t.conn.writes[0];
+    assert.deepEqual(w.subarray(0, HEAD.length), HEAD, "the write starts with the head");
+    return serverFrames(w.subarray(HEAD.length)).map((f) =>
+      f.opcode === 1 ? f.text : `op ${f.opcode}`
+    );
+  };
+  return { ...t, framePool, deferred, runDeferred, first };
+}
+
+Deno.test("ServerWebSocket: open(head): a frame sent by what onopen deferred goes behind the head, in one write", async () => {
+  const t = withHead((socket, defer) => defer(() => socket.send("welcome")));
+  assert.equal(t.socket.readyState, 1);
+  assert.equal(t.deferred.length, 2, "onopen's send, then the head's own check");
+  t.runDeferred();
+  await tick();
+  assert.equal(t.conn.writes.length, 1, "one write");
+  assert.deepEqual(t.first(), ["welcome"]);
+  t.socket.send("next");
+  await tick();
+  assert.equal(t.conn.writes.length, 2);
+  assert.deepEqual(serverFrames(t.conn.writes[1]).map((f) => f.text), ["next"], "no head again");
+});
+
+Deno.test("ServerWebSocket: open(head): nothing sent in the turn: the head is written alone, frames after it", async () => {
+  const t = withHead(() => {});
+  assert.equal(t.conn.writes.length, 0, "not before the deferred check");
+  t.runDeferred();
+  await tick();
+  assert.deepEqual(t.conn.writes.map((w) => [...w]), [[...HEAD]]);
+  t.socket.send("later");
+  await tick();
+  assert.deepEqual(serverFrames(t.conn.writes[1]).map((f) => f.text), ["later"]);
+});
+
+Deno.test("ServerWebSocket: open(head): a pooled frame is copied behind the head; both buffers go back", async () => {
+  const t = withHead((socket, defer) => defer(() => socket.sendTextPieces(senderPieces("w"))));
+  t.conn.holdWrites();
+  t.runDeferred();
+  assert.equal(t.framePool.heldBytes, 8192, "the built frame went back at once, never written");
+  t.conn.releaseWrites();
+  await tick();
+  assert.equal(t.framePool.heldBytes, 2 * 8192, "the head's write went back once written");
+  assert.deepEqual(t.first(), [piecesText("w")]);
+  assert.equal(t.conn.writes.length, 1);
+});
+
+Deno.test("ServerWebSocket: open(head): a pong, or a close, before any frame goes behind the head", async () => {
+  const p = withHead(() => {});
+  p.socket.receive(maskedFrame({ opcode: Opcode.ping, payload: "p" }));
+  p.runDeferred();
+  await tick();
+  assert.deepEqual(p.first(), [`op ${Opcode.pong}`]);
+  assert.equal(p.conn.writes.length, 1);
+  const c = withHead((socket) => socket.close(4000, "refused"));
+  c.runDeferred();
+  await tick();
+  assert.deepEqual(c.first(), [`op ${Opcode.close}`]);
+  assert.equal(c.conn.writes.length, 1);
+});
+
+Deno.test("ServerWebSocket: open(head): a connection gone before the head was written writes nothing", async () => {
+  const t = withHead(() => {});
+  t.socket.ended("connection reset");
+  t.runDeferred();
+  await tick();
+  assert.equal(t.conn.writes.length, 0);
+  assert.deepEqual(t.closes.map((e) => e.code), [1006]);
+});
