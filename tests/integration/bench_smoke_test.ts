@@ -186,6 +186,9 @@ testWithPermissions({
         assert.ok(rows.idle[kind][0].rssAfter > 0);
         assert.equal(rows.connect[kind][0].failedAll, 0);
         assert.ok(rows.connect[kind][0].perSecWarm > 0, JSON.stringify(rows.connect[kind][0]));
+        // The server's thread CPU (schedstat) was read: neither NaN nor 0 per connection.
+        const us = rows.connect[kind][0].serverUsPerConnectionWarm;
+        assert.ok(us > 0 && us < 100_000, `server CPU per connection: ${us} µs`);
         assert.equal(rows["join-storm"][kind][0].connections, 50);
       }
       const api = stdout.slice(stdout.indexOf("### api-publish ("));
