@@ -133,6 +133,8 @@ const STATUS_TEXT: Record<number, string> = {
 /** What the handler's upgrade left for the connection to carry out. */
 interface PendingUpgrade {
   socket: ServerWebSocket;
+  /** The response `upgradeWebSocket` returned: the handler must answer with it. */
+  response: Response;
   key: string;
   protocol: string;
   /** The 101's head, made once the handler returned it: the socket writes it (see `open`). */
@@ -142,9 +144,17 @@ interface PendingUpgrade {
 /** Requests read by this module, with the connection they came on (for the upgrade). */
 // deno-lint-ignore no-explicit-any
 type RequestFrom = { conn: ConnLike; opts: HttpConnectionOptions<any>; upgrade?: PendingUpgrade };
+/**
+ * The connections of the `Request`s this module made (the WebSocket route's requests carry
+ * theirs: a weak map's entry per handshake, which only a collection removes, is garbage the
+ * collector must trace specially).
+ */
 const requestConns = new WeakMap<HandshakeRequest, RequestFrom>();
-/** Responses returned by {@linkcode upgradeWebSocket}, with what the upgrade needs. */
-const upgrades = new WeakMap<Response, PendingUpgrade>();
+
+/** The connection `req` came on, when this module read it. */
+function requestFrom(req: HandshakeRequest): RequestFrom | undefined {
+  return req instanceof HeadRequest ? req.from : requestConns.get(req);
+}
 
 /**
  * True when `req` was read by {@linkcode serveHttpConnection} (so {@linkcode upgradeWebSocket}
@@ -156,7 +166,7 @@ const upgrades = new WeakMap<Response, PendingUpgrade>();
  * ```
  */
 export function servedHere(req: HandshakeRequest): boolean {
-  return requestConns.has(req);
+  return requestFrom(req) !== undefined;
 }
 
 /**
@@ -175,8 +185,9 @@ export function upgradeWebSocket(
   req: HandshakeRequest,
   options: { protocol?: string } = {},
 ): { socket: ServerWebSocket; response: Response } {
-  const from = requestConns.get(req);
+  const from = requestFrom(req);
   if (!from) throw new TypeError("the request was not read by this server");
+  if (from.upgrade) throw new TypeError("the request was upgraded already");
   const headers = req.headers;
   if (!/(^|,)\s*upgrade\s*(,|$)/i.test(headers.get("connection") ?? "")) {
     throw new TypeError("'connection' header must contain 'Upgrade'");
@@ -205,9 +216,7 @@ export function upgradeWebSocket(
     timers: opts.timers,
   });
   const response = new Response(null, { status: 200 });
-  const pending = { socket, key, protocol: options.protocol ?? "" };
-  upgrades.set(response, pending);
-  from.upgrade = pending;
+  from.upgrade = { socket, response, key, protocol: options.protocol ?? "" };
   return { socket, response };
 }
 
@@ -589,7 +598,12 @@ class HeadHeaders implements HeaderReader {
 class HeadRequest implements HandshakeRequest {
   readonly method = "GET";
   readonly headers: HeadHeaders;
-  constructor(readonly url: string, fields: readonly [string, string][]) {
+  constructor(
+    readonly url: string,
+    fields: readonly [string, string][],
+    /** The connection it came on. */
+    readonly from: RequestFrom,
+  ) {
     this.headers = new HeadHeaders(fields);
   }
 }
@@ -676,9 +690,8 @@ async function answer<C extends ConnLike>(
     ? !/(^|,)\s*keep-alive\s*(,|$)/.test(connection)
     : /(^|,)\s*close\s*(,|$)/.test(connection);
   if (route !== undefined && href !== null) {
-    const req = new HeadRequest(href, head.headers);
     const from: RequestFrom = { conn, opts };
-    requestConns.set(req, from);
+    const req = new HeadRequest(href, head.headers, from);
     const res = await handled(route.handle, req, info, opts);
     return respond(conn, head, res, wantsClose, opts, phase, from.upgrade);
   }
@@ -733,17 +746,15 @@ async function respond<C extends ConnLike>(
   phase: { writing(): void },
   made?: PendingUpgrade,
 ): Promise<"keep" | "close" | PendingUpgrade> {
-  const upgrade = upgrades.get(res);
-  if (made !== undefined && upgrade !== made) {
+  if (made !== undefined) {
+    if (made.response === res) {
+      // Not written here: the socket opens with it and writes it in front of its first frame
+      // (the welcome, most often), in one write. A peer gone meanwhile fails that write: the
+      // socket, open by then, closes with 1006.
+      made.head = switchingProtocols(made.key, made.protocol);
+      return made;
+    }
     made.socket.ended("the handler answered the upgrade with another response");
-  }
-  if (upgrade) {
-    upgrades.delete(res);
-    // Not written here: the socket opens with it and writes it in front of its first frame (the
-    // welcome, most often), in one write. A peer gone meanwhile fails that write: the socket,
-    // open by then, closes with 1006.
-    upgrade.head = switchingProtocols(upgrade.key, upgrade.protocol);
-    return upgrade;
   }
   const close = wantsClose || opts.draining();
   const headers: [string, string][] = [];

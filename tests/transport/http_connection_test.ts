@@ -1257,3 +1257,20 @@ Deno.test("upgradeWebSocket: a peer gone before its 101: the socket opens, its w
   assert.equal(t.conn.writes.length, 0);
   await t.done;
 });
+
+Deno.test("upgradeWebSocket: a request upgrades once; a second upgrade of it throws", async () => {
+  const errors: string[] = [];
+  const t = start((req) => {
+    const { response } = upgradeWebSocket(req);
+    try {
+      upgradeWebSocket(req);
+    } catch (err) {
+      errors.push((err as Error).message);
+    }
+    return response;
+  });
+  t.conn.feed(UPGRADE);
+  await until(() => t.sockets.length === 1 && t.conn.writes.length > 0, "the upgrade, its 101");
+  assert.deepEqual(errors, ["the request was upgraded already"]);
+  assert.equal(responses(t.conn.text())[0].status, 101);
+});
