@@ -7,6 +7,12 @@
 
 import { apiError } from "./api_error.ts";
 
+/**
+ * One strict decoder for every body: a whole decode (not streamed) keeps no state from one call to
+ * the next, a failed one included.
+ */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
 /** A parsed body, or the error response to send. */
 export type JsonBody = { ok: true; value: unknown } | { ok: false; response: Response };
 
@@ -52,7 +58,7 @@ export async function readJsonBody(req: Request, maxBytes: number): Promise<Json
   }
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = utf8.decode(bytes);
   } catch {
     return { ok: false, response: apiError(400, "invalid_body", "the body is not valid UTF-8") };
   }

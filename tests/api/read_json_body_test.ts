@@ -37,3 +37,12 @@ Deno.test("readJsonBody: empty, not UTF-8 and not JSON are 400 invalid_body", as
   assert.equal(await code(await readJsonBody(bad, 100)), "400 invalid_body");
   assert.equal(await code(await readJsonBody(streamed(["{nope"]), 100)), "400 invalid_body");
 });
+
+Deno.test("readJsonBody: a body cut inside a character, then a whole one: the second reads whole", async () => {
+  // "é" is 0xc3 0xa9: the first body ends after 0xc3, which must not stay for the next body.
+  const bytes = (b: number[]) =>
+    new Request("http://h/", { method: "POST", body: new Uint8Array(b) });
+  assert.equal(await code(await readJsonBody(bytes([0x22, 0x61, 0xc3]), 100)), "400 invalid_body");
+  const whole = await readJsonBody(bytes([0x22, 0xc3, 0xa9, 0x22]), 100);
+  assert.deepEqual(whole, { ok: true, value: "é" });
+});
