@@ -153,7 +153,7 @@ const requestConns = new WeakMap<HandshakeRequest, RequestFrom>();
 
 /** The connection `req` came on, when this module read it. */
 function requestFrom(req: HandshakeRequest): RequestFrom | undefined {
-  return req instanceof HeadRequest ? req.from : requestConns.get(req);
+  return HeadRequest.from(req) ?? requestConns.get(req);
 }
 
 /**
@@ -598,13 +598,17 @@ class HeadHeaders implements HeaderReader {
 class HeadRequest implements HandshakeRequest {
   readonly method = "GET";
   readonly headers: HeadHeaders;
-  constructor(
-    readonly url: string,
-    fields: readonly [string, string][],
-    /** The connection it came on. */
-    readonly from: RequestFrom,
-  ) {
+  /** The connection it came on (private: the route's handler sees a request, not the server). */
+  #from: RequestFrom;
+
+  constructor(readonly url: string, fields: readonly [string, string][], from: RequestFrom) {
     this.headers = new HeadHeaders(fields);
+    this.#from = from;
+  }
+
+  /** The connection `req` came on when it is a `HeadRequest`, else undefined. */
+  static from(req: HandshakeRequest): RequestFrom | undefined {
+    return #from in req ? (req as HeadRequest).#from : undefined;
   }
 }
 

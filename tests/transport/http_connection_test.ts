@@ -1063,6 +1063,7 @@ Deno.test("webSocketRoute: GET of its path reaches it with the head's URL and he
       assert.equal(info, INFO);
       assert.equal(req instanceof Request, false, "no Request built");
       assert.equal(servedHere(req), true);
+      assert.deepEqual(Object.keys(req).sort(), ["headers", "method", "url"], "no server inside");
       return upgradeWebSocket(req, { protocol: "fanout.v1" }).response;
     },
   });
