@@ -7,7 +7,13 @@
  */
 
 import { allWelcomed, connectMany, sleep } from "./clients.ts";
-import { metric, rssBytes, type ServerHandle, threadCpuSeconds } from "./servers.ts";
+import {
+  mainThreadCpuSeconds,
+  metric,
+  rssBytes,
+  type ServerHandle,
+  threadCpuSeconds,
+} from "./servers.ts";
 import { median } from "./report.ts";
 
 /** Figures of the `idle` scenario. */
@@ -77,6 +83,10 @@ export interface ConnectResult {
   serverCpu: number;
   /** Server CPU time per accepted connection, in µs. */
   serverUsPerConnection: number;
+  /** The part of it on the server's main thread (the rest: V8's compilers, the collector's helpers). */
+  serverMainUsPerConnection: number;
+  /** The part of it on the server's other threads. */
+  serverOtherUsPerConnection: number;
 }
 
 /**
@@ -93,9 +103,11 @@ export async function runConnect(
   concurrency = 50,
 ): Promise<ConnectResult> {
   const t0 = performance.now(), cpu0 = threadCpuSeconds(server.pid);
+  const main0 = mainThreadCpuSeconds(server.pid);
   const opened = await connectMany(server, { count, concurrency, bufferBytes: 1024 });
   const seconds = (performance.now() - t0) / 1000;
   const cpu = threadCpuSeconds(server.pid) - cpu0;
+  const main = mainThreadCpuSeconds(server.pid) - main0;
   const serverCpu = cpu / seconds * 100;
   for (const c of opened.clients) c.close();
   await sleep(500);
@@ -105,6 +117,8 @@ export async function runConnect(
     perSec: opened.clients.length / seconds,
     serverCpu,
     serverUsPerConnection: cpu * 1e6 / Math.max(1, opened.clients.length),
+    serverMainUsPerConnection: main * 1e6 / Math.max(1, opened.clients.length),
+    serverOtherUsPerConnection: (cpu - main) * 1e6 / Math.max(1, opened.clients.length),
   };
 }
 
@@ -114,6 +128,10 @@ export interface ConnectPassesResult extends ConnectResult {
   perSecWarm: number;
   /** Server CPU per accepted connection in µs, median of the passes after the first. */
   serverUsPerConnectionWarm: number;
+  /** Its main thread's part, median of the passes after the first. */
+  serverMainUsPerConnectionWarm: number;
+  /** Its other threads' part, median of the passes after the first. */
+  serverOtherUsPerConnectionWarm: number;
   /** Connections that failed in every pass together. */
   failedAll: number;
 }
@@ -142,6 +160,8 @@ export async function runConnectPasses(
     ...first,
     perSecWarm: median(warm.map((r) => r.perSec)),
     serverUsPerConnectionWarm: median(warm.map((r) => r.serverUsPerConnection)),
+    serverMainUsPerConnectionWarm: median(warm.map((r) => r.serverMainUsPerConnection)),
+    serverOtherUsPerConnectionWarm: median(warm.map((r) => r.serverOtherUsPerConnection)),
     failedAll: first.failed + warm.reduce((n, r) => n + r.failed, 0),
   };
 }

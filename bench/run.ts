@@ -125,6 +125,19 @@ const COLUMNS: Record<ServerScenario, Column[]> = {
       key: "serverUsPerConnectionWarm",
       label: "server CPU per connection (µs, median of the next 3 passes)",
     },
+    { key: "serverMainUsPerConnection", label: "of which on its main thread (µs, first pass)" },
+    {
+      key: "serverOtherUsPerConnection",
+      label: "of which on its other threads: V8's compilers, the collector (µs, first pass)",
+    },
+    {
+      key: "serverMainUsPerConnectionWarm",
+      label: "of which on its main thread (µs, median of the next 3 passes)",
+    },
+    {
+      key: "serverOtherUsPerConnectionWarm",
+      label: "of which on its other threads (µs, median of the next 3 passes)",
+    },
     { key: "failedAll", label: "failed connections (every pass)" },
   ],
   "join-storm": [

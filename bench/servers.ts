@@ -314,6 +314,24 @@ export function threadCpuSeconds(pid: number): number {
 }
 
 /**
+ * CPU time of a process's main thread in seconds, to the nanosecond (its
+ * `/proc/<pid>/task/<pid>/schedstat`): what {@linkcode threadCpuSeconds} counts but the runtime's
+ * other threads (V8's compilers and the collector's helpers); NaN when unreadable.
+ *
+ * @example
+ * ```ts
+ * const main = mainThreadCpuSeconds(server.pid);
+ * ```
+ */
+export function mainThreadCpuSeconds(pid: number): number {
+  try {
+    return Number(Deno.readTextFileSync(`/proc/${pid}/task/${pid}/schedstat`).split(" ")[0]) / 1e9;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
  * Reads one counter from Fanout's `/metrics` (NaN for the baseline or when missing).
  *
  * @example

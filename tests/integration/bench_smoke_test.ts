@@ -189,6 +189,17 @@ testWithPermissions({
         // The server's thread CPU (schedstat) was read: neither NaN nor 0 per connection.
         const us = rows.connect[kind][0].serverUsPerConnectionWarm;
         assert.ok(us > 0 && us < 100_000, `server CPU per connection: ${us} µs`);
+        // Its main thread's part and the other threads' add up to it (one pass, the same reads).
+        const first = rows.connect[kind][0];
+        assert.ok(first.serverMainUsPerConnection > 0, JSON.stringify(first));
+        assert.ok(first.serverOtherUsPerConnection >= 0, JSON.stringify(first));
+        assert.ok(
+          Math.abs(
+            first.serverMainUsPerConnection + first.serverOtherUsPerConnection -
+              first.serverUsPerConnection,
+          ) < 1e-6,
+          JSON.stringify(first),
+        );
         assert.equal(rows["join-storm"][kind][0].connections, 50);
       }
       const api = stdout.slice(stdout.indexOf("### api-publish ("));
