@@ -70,8 +70,9 @@ export interface ServerWebSocketOptions {
    */
   framePool?: FramePool;
   /**
-   * Runs a function once the callbacks of the current turn are done (default `setImmediate`): a
-   * socket opened with the 101's head writes it then, alone, when nothing was sent meanwhile.
+   * Runs a function once the callbacks of the current turn are done: a socket opened with the
+   * 101's head writes it then, alone, when nothing was sent meanwhile. Default: one `setImmediate`
+   * per turn checks every such socket of the turn.
    */
   defer?: (fn: () => void) => void;
 }
@@ -97,6 +98,19 @@ function monotonicNow(): number {
 }
 /** What every socket's reader hands on (set in the class's static block, which may use privates). */
 let FRAME_EVENTS: FrameEvents<ServerWebSocket>;
+/** Writes a socket's 101 alone when it still waits (set in the class's static block). */
+let WRITE_HEAD: (socket: ServerWebSocket) => void;
+/**
+ * Sockets of this turn whose 101 still waited after their `onopen`: checked together once the
+ * turn's callbacks are done, one `setImmediate` for all of them (one per socket cost about as
+ * much as a handshake's syscall saved).
+ */
+let waitingHeads: ServerWebSocket[] = [];
+function writeWaitingHeads(): void {
+  const sockets = waitingHeads;
+  waitingHeads = [];
+  for (const socket of sockets) WRITE_HEAD(socket);
+}
 
 /**
  * One WebSocket connection after the HTTP upgrade.
@@ -141,7 +155,8 @@ export class ServerWebSocket {
   #pool: FramePool;
   /** The handshake's 101 while it waits to go out in front of the socket's first write. */
   #head: Uint8Array | null = null;
-  #defer: (fn: () => void) => void;
+  /** The `defer` option; null for the default (the turn's shared check). */
+  #defer: ((fn: () => void) => void) | null;
   #onWritten: ((n: number) => void) | null = null;
   #onWriteFailed: ((err: unknown) => void) | null = null;
   /** Set when the last queued frame is written: end the connection then (close handshake done). */
@@ -167,7 +182,7 @@ export class ServerWebSocket {
     this.#now = options.now ?? monotonicNow;
     this.#timers = options.timers ?? realTimers;
     this.#pool = options.framePool ?? sharedFramePool;
-    this.#defer = options.defer ?? setImmediate;
+    this.#defer = options.defer ?? null;
     this.#heardAt = this.#now();
     this.#reader = new FrameReader(
       {
@@ -235,7 +250,9 @@ export class ServerWebSocket {
     if (head !== undefined && head.length > 0) this.#head = head;
     this.onopen?.({});
     // Deferred after `onopen`, so that what it deferred (a hub's flush) runs first.
-    if (this.#head !== null) this.#defer(() => this.#head !== null && this.#start(EMPTY));
+    if (this.#head === null) return;
+    if (this.#defer !== null) this.#defer(() => WRITE_HEAD(this));
+    else if (waitingHeads.push(this) === 1) setImmediate(writeWaitingHeads);
   }
 
   /** Sends a text message; ignored unless open (like `WebSocket` after closing). */
@@ -384,6 +401,9 @@ export class ServerWebSocket {
   }
 
   static {
+    WRITE_HEAD = (socket) => {
+      if (socket.#head !== null) socket.#start(EMPTY);
+    };
     // The reader's events for every socket: one table, no closures per socket (an idle
     // connection holds only what it must).
     FRAME_EVENTS = {

@@ -796,3 +796,20 @@ Deno.test("ServerWebSocket: open(head): a connection gone before the head was wr
   assert.equal(t.conn.writes.length, 0);
   assert.deepEqual(t.closes.map((e) => e.code), [1006]);
 });
+
+Deno.test("ServerWebSocket: open(head) by default: the turn's sockets are checked together, after what their onopen deferred", async () => {
+  const sockets = [0, 1, 2].map(() => setup({}, false));
+  // The first sends once the turn's callbacks are done (as the hub's flush does); the others not.
+  sockets[0].socket.onopen = () => setImmediate(() => sockets[0].socket.send("welcome"));
+  for (const t of sockets) t.socket.open(HEAD);
+  assert.ok(sockets.every((t) => t.conn.writes.length === 0), "nothing before the turn ends");
+  await tick();
+  assert.equal(sockets[0].conn.writes.length, 1);
+  assert.deepEqual(
+    serverFrames(sockets[0].conn.writes[0].subarray(HEAD.length)).map((f) => f.text),
+    [
+      "welcome",
+    ],
+  );
+  for (const t of sockets.slice(1)) assert.deepEqual(t.conn.writes.map((w) => [...w]), [[...HEAD]]);
+});
