@@ -7,17 +7,9 @@
  * @module
  */
 
-const enc = new TextEncoder();
+import { headEnd } from "../lib/transport/http_head.ts";
 
-/** Where the head in `bytes` ends (after its empty line), or all of `bytes` without one. */
-function headEnd(bytes: Uint8Array): number {
-  for (let i = 3; i < bytes.length; i++) {
-    if (bytes[i] === 10 && bytes[i - 1] === 13 && bytes[i - 2] === 10 && bytes[i - 3] === 13) {
-      return i + 1;
-    }
-  }
-  return bytes.length;
-}
+const enc = new TextEncoder();
 
 /**
  * A connection the benchmark feeds: reads wait for `feed`, writes are counted and dropped.
@@ -76,7 +68,10 @@ export class FakeConn {
 
   /** Counts the write and drops it. */
   write(bytes: Uint8Array): Promise<number> {
-    if (this.writes === 0) this.headBytes = headEnd(bytes);
+    if (this.writes === 0) {
+      const end = headEnd(bytes, 0, bytes.length);
+      this.headBytes = end < 0 ? bytes.length : end;
+    }
     this.bytes += bytes.length;
     this.writes++;
     return Promise.resolve(bytes.length);
