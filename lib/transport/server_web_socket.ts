@@ -102,8 +102,8 @@ let FRAME_EVENTS: FrameEvents<ServerWebSocket>;
 let WRITE_HEAD: (socket: ServerWebSocket) => void;
 /**
  * Sockets of this turn whose 101 still waited after their `onopen`: checked together once the
- * turn's callbacks are done, one `setImmediate` for all of them (one per socket cost about as
- * much as a handshake's syscall saved).
+ * turn's callbacks are done, one `setImmediate` for all of them (one per socket costs 0.1-1.2 µs
+ * and an object).
  */
 let waitingHeads: ServerWebSocket[] = [];
 function writeWaitingHeads(): void {
