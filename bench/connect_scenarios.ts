@@ -7,13 +7,7 @@
  */
 
 import { allWelcomed, connectMany, sleep } from "./clients.ts";
-import {
-  mainThreadCpuSeconds,
-  metric,
-  rssBytes,
-  type ServerHandle,
-  threadCpuSeconds,
-} from "./servers.ts";
+import { metric, rssBytes, type ServerHandle, threadCpuSince, threadCpuTimes } from "./servers.ts";
 import { median } from "./report.ts";
 
 /** Figures of the `idle` scenario. */
@@ -102,12 +96,10 @@ export async function runConnect(
   count: number,
   concurrency = 50,
 ): Promise<ConnectResult> {
-  const t0 = performance.now(), cpu0 = threadCpuSeconds(server.pid);
-  const main0 = mainThreadCpuSeconds(server.pid);
+  const t0 = performance.now(), cpu0 = threadCpuTimes(server.pid);
   const opened = await connectMany(server, { count, concurrency, bufferBytes: 1024 });
   const seconds = (performance.now() - t0) / 1000;
-  const cpu = threadCpuSeconds(server.pid) - cpu0;
-  const main = mainThreadCpuSeconds(server.pid) - main0;
+  const { all: cpu, main } = threadCpuSince(server.pid, cpu0, threadCpuTimes(server.pid));
   const serverCpu = cpu / seconds * 100;
   for (const c of opened.clients) c.close();
   await sleep(500);

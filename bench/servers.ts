@@ -290,45 +290,53 @@ export function cpuSeconds(pid: number | "self"): number {
 }
 
 /**
- * CPU time of a process's live threads in seconds, to the nanosecond: the sum of each thread's
- * `/proc/<pid>/task/<tid>/schedstat` ({@linkcode cpuSeconds} counts 10 ms ticks: 5 µs steps over
- * a pass of 2000 handshakes, too coarse to tell two versions apart). A thread that ends between
- * two reads takes its time with it: for servers whose threads live as long as they do (NaN when
- * unreadable).
+ * CPU time of each live thread of a process, in nanoseconds by thread id (each thread's
+ * `/proc/<pid>/task/<tid>/schedstat`; {@linkcode cpuSeconds} counts 10 ms ticks, 5 µs steps over a
+ * pass of 2000 handshakes, too coarse to tell two versions apart). Null when unreadable.
  *
  * @example
  * ```ts
- * const before = threadCpuSeconds(server.pid);
+ * const before = threadCpuTimes(server.pid);
  * ```
  */
-export function threadCpuSeconds(pid: number): number {
+export function threadCpuTimes(pid: number): Map<number, number> | null {
   try {
-    let ns = 0;
+    const times = new Map<number, number>();
     for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
-      ns += Number(Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/schedstat`).split(" ")[0]);
+      try {
+        const stat = Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/schedstat`);
+        times.set(Number(task.name), Number(stat.split(" ")[0]));
+      } catch {
+        // The thread ended while read.
+      }
     }
-    return ns / 1e9;
+    return times;
   } catch {
-    return NaN;
+    return null;
   }
 }
 
 /**
- * CPU time of a process's main thread in seconds, to the nanosecond (its
- * `/proc/<pid>/task/<pid>/schedstat`): what {@linkcode threadCpuSeconds} counts but the runtime's
- * other threads (V8's compilers and the collector's helpers); NaN when unreadable.
+ * Seconds of CPU a process's threads spent between two {@linkcode threadCpuTimes}, all of them and
+ * its main thread's (the rest: V8's compilers, the collector's helpers). Thread by thread: a thread
+ * new since `before` counts from zero, and one that ended meanwhile (an idle blocking-pool thread)
+ * takes only its time in between with it, not its whole life. NaN without both readings.
  *
  * @example
  * ```ts
- * const main = mainThreadCpuSeconds(server.pid);
+ * const { all, main } = threadCpuSince(server.pid, before, threadCpuTimes(server.pid));
  * ```
  */
-export function mainThreadCpuSeconds(pid: number): number {
-  try {
-    return Number(Deno.readTextFileSync(`/proc/${pid}/task/${pid}/schedstat`).split(" ")[0]) / 1e9;
-  } catch {
-    return NaN;
-  }
+export function threadCpuSince(
+  pid: number,
+  before: Map<number, number> | null,
+  after: Map<number, number> | null,
+): { all: number; main: number } {
+  if (before === null || after === null) return { all: NaN, main: NaN };
+  let all = 0;
+  for (const [tid, ns] of after) all += ns - (before.get(tid) ?? 0);
+  const main = (after.get(pid) ?? NaN) - (before.get(pid) ?? NaN);
+  return { all: all / 1e9, main: main / 1e9 };
 }
 
 /**

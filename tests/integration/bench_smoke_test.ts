@@ -17,6 +17,7 @@ import { runInprocConnect } from "../../bench/inproc_connect.ts";
 import { clientTextFrame, LoadClient } from "../../bench/load_client.ts";
 import { median } from "../../bench/report.ts";
 import { roomsEnv, roomsLayout } from "../../bench/rooms_scenario.ts";
+import { threadCpuSince, threadCpuTimes } from "../../bench/servers.ts";
 import { maskedFrame, Op } from "../helpers/masked_frames.ts";
 import { testWithPermissions } from "../helpers/requires.ts";
 
@@ -640,5 +641,25 @@ testWithPermissions(
     );
     assert.ok(r.joinUs > 0 && Number.isFinite(r.joinUs), `${r.joinUs}`);
     assert.ok(r.leaveUs > 0 && Number.isFinite(r.leaveUs), `${r.leaveUs}`);
+  },
+);
+
+testWithPermissions(
+  "bench threadCpuSince: thread by thread, a thread gone takes only its own time",
+  () => {
+    const before = new Map([[10, 5e9], [11, 2e9], [12, 9e9]]);
+    // Thread 12 ended (its 9 s of life must not be subtracted), 13 started.
+    const after = new Map([[10, 5.5e9], [11, 2.25e9], [13, 0.125e9]]);
+    assert.deepEqual(threadCpuSince(10, before, after), { all: 0.875, main: 0.5 });
+    assert.deepEqual(threadCpuSince(10, null, after), { all: NaN, main: NaN });
+    const own = threadCpuTimes(Deno.pid);
+    if (own !== null) {
+      assert.ok(own.has(Deno.pid), "the main thread is listed under the process's id");
+      let x = 0;
+      for (let i = 0; i < 2e6; i++) x += Math.sqrt(i);
+      // Under `deno test` this code may run on another thread than the process's first one.
+      const spent = threadCpuSince(Deno.pid, own, threadCpuTimes(Deno.pid));
+      assert.ok(spent.all > 0 && spent.all >= spent.main, JSON.stringify({ spent, x }));
+    }
   },
 );
