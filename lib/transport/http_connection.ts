@@ -137,8 +137,6 @@ interface PendingUpgrade {
   response: Response;
   key: string;
   protocol: string;
-  /** The 101's head, made once the handler returned it: the socket writes it (see `open`). */
-  head?: Uint8Array;
 }
 
 /** Requests read by this module, with the connection they came on (for the upgrade). */
@@ -736,7 +734,8 @@ async function handled<R extends HandshakeRequest>(
 }
 
 /**
- * Writes `res` to the request of `head`: the 101 of an upgrade, or the response (and its body).
+ * Writes `res` to the request of `head` (the response and its body), or, when `res` is the
+ * response of `made`, returns that upgrade for its socket to open (the socket writes the 101).
  * `made`: the upgrade the handler made for this request, if any; when `res` is not its response
  * (a router's HEAD answers with another), its socket never opens and is closed, so that whoever
  * holds it lets it go.
@@ -751,13 +750,8 @@ async function respond<C extends ConnLike>(
   made?: PendingUpgrade,
 ): Promise<"keep" | "close" | PendingUpgrade> {
   if (made !== undefined) {
-    if (made.response === res) {
-      // Not written here: the socket opens with it and writes it in front of its first frame
-      // (the welcome, most often), in one write. A peer gone meanwhile fails that write: the
-      // socket, open by then, closes with 1006.
-      made.head = switchingProtocols(made.key, made.protocol);
-      return made;
-    }
+    // The 101 is not written here: `runWebSocket` opens the socket with it.
+    if (made.response === res) return made;
     made.socket.ended("the handler answered the upgrade with another response");
   }
   const close = wantsClose || opts.draining();
@@ -811,7 +805,9 @@ function runWebSocket<C extends ConnLike>(
   opts.onWebSocket(conn, socket);
   const reads = new WebSocketReads(conn, socket, opts);
   try {
-    socket.open(upgrade.head);
+    // The socket writes the 101 in front of its first frame (the welcome, most often), in one
+    // write. A peer gone meanwhile fails that write: the socket, open by then, closes with 1006.
+    socket.open(switchingProtocols(upgrade.key, upgrade.protocol));
     if (buf.size > 0) socket.receive(buf.bytes.subarray(buf.start, buf.end));
   } catch (err) {
     reads.failed(err);
