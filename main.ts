@@ -17,6 +17,7 @@ import {
 } from "./lib/server/deno_server.ts";
 import { inWorker, serveInWorker, startWorkers } from "./lib/server/deno_workers.ts";
 import { createLogger } from "./lib/shared/log.ts";
+import { logWarmUp, warmUp } from "./lib/server/warm_up.ts";
 
 if (import.meta.main && inWorker()) {
   serveInWorker(Deno.env.toObject());
@@ -34,7 +35,9 @@ if (import.meta.main && inWorker()) {
     printUrls(group.url, config.logFormat);
     exitOnSignals(() => group.shutdown(), config.shutdownGraceMs, { logger });
   } else {
+    const warmed = await warmUp(config.warmUpHandshakes);
     const server = await startOrExit(listen(config));
+    logWarmUp(warmed, server.fanout.deps.logger);
     printUrls(server.url, config.logFormat);
     exitOnSignals(() => server.shutdown(), config.shutdownGraceMs, {
       logger: server.fanout.deps.logger,

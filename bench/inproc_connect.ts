@@ -11,7 +11,8 @@
 
 import process from "node:process";
 import { median } from "./report.ts";
-import { FakeConn, upgradeRequest } from "./fake_listener.ts";
+import { MemoryConn } from "../lib/transport/memory_conn.ts";
+import { upgradeRequest } from "../lib/server/warm_up.ts";
 import { inprocServer, turnOver } from "./inproc_server.ts";
 
 /** Sizes of one run. */
@@ -55,16 +56,16 @@ export async function runInprocConnect(root: string, p: ConnectParams): Promise<
   let bytes = 0, counted = 0, next = 0;
   try {
     // The room's first member, for all passes: every counted join is into a room already held.
-    const keeper = new FakeConn(upgradeRequest(next++, "bench"));
+    const keeper = new MemoryConn(upgradeRequest(next++, "bench"));
     server.listener.connect(keeper);
     await welcomed([keeper]);
     for (let pass = 0; pass < p.passes; pass++) {
-      const conns: FakeConn[] = [];
-      let inflight: FakeConn[] = [];
+      const conns: MemoryConn[] = [];
+      let inflight: MemoryConn[] = [];
       const cpu0 = process.cpuUsage();
       for (let stalled = 0; conns.length < p.connections || inflight.length > 0;) {
         while (inflight.length < p.window && conns.length < p.connections) {
-          const conn = new FakeConn(upgradeRequest(next++, "bench"));
+          const conn = new MemoryConn(upgradeRequest(next++, "bench"));
           conns.push(conn);
           inflight.push(conn);
           server.listener.connect(conn);
@@ -103,7 +104,7 @@ export async function runInprocConnect(root: string, p: ConnectParams): Promise<
  * Waits until each of `conns` had its 101 and its welcome written (one write with the memory
  * engine: the socket writes the 101 in front of its first frame).
  */
-async function welcomed(conns: FakeConn[]): Promise<void> {
+async function welcomed(conns: MemoryConn[]): Promise<void> {
   for (let turns = 0; conns.some((c) => !c.framed); turns++) {
     if (turns > 1000) throw new Error("no welcome after 1000 turns: is the room's join stuck?");
     await new Promise((resolve) => setTimeout(resolve, 1));

@@ -13,7 +13,8 @@
 import process from "node:process";
 import { clientTextFrame } from "./load_client.ts";
 import { median } from "./report.ts";
-import { FakeConn, upgradeRequest } from "./fake_listener.ts";
+import { MemoryConn } from "../lib/transport/memory_conn.ts";
+import { upgradeRequest } from "../lib/server/warm_up.ts";
 import { inprocServer, turnOver } from "./inproc_server.ts";
 
 /** Sizes of one run. */
@@ -80,9 +81,9 @@ export async function runInproc(root: string, p: InprocParams): Promise<InprocRe
     throw new RangeError(`senders must be at most clients, got ${p.senders}`);
   }
   const server = await inprocServer(root);
-  const conns: FakeConn[] = [];
+  const conns: MemoryConn[] = [];
   for (let i = 0; i < p.clients; i++) {
-    const conn = new FakeConn(upgradeRequest(i, "bench", p.plain));
+    const conn = new MemoryConn(upgradeRequest(i, "bench", p.plain));
     conns.push(conn);
     server.listener.connect(conn);
     await turnOver();

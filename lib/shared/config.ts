@@ -85,6 +85,12 @@ export interface Config {
   flushBytes: number;
   /** Time allowed for a graceful shutdown, in ms (`SHUTDOWN_GRACE_MS`, default 5000). */
   shutdownGraceMs: number;
+  /**
+   * Handshakes run in memory before `deno task start` listens, so that V8 has compiled the
+   * handshake path when the first clients come (`WARM_UP_HANDSHAKES`, 0-100 000, default 2000;
+   * 0: none). See `lib/server/warm_up.ts`.
+   */
+  warmUpHandshakes: number;
   /** Least severe log level written (`LOG_LEVEL`: debug, info, warn, error; default info). */
   logLevel: LogLevel;
   /** Log line format (`LOG_FORMAT`: pretty or json; default pretty). */
@@ -583,6 +589,7 @@ export function loadConfig(env: Env): Config {
     roomTtlMs: integer(env, "ROOM_TTL_MS", 10 * 60_000, 0, 7 * 24 * 3600_000),
     flushBytes: integer(env, "FLUSH_BYTES", 64 * 1024, 1024, 16 * MiB),
     shutdownGraceMs: integer(env, "SHUTDOWN_GRACE_MS", 5000, 0, 600_000),
+    warmUpHandshakes: integer(env, "WARM_UP_HANDSHAKES", 2000, 0, 100_000),
     logLevel: oneOf(env, "LOG_LEVEL", "info", ["debug", "info", "warn", "error"] as const),
     logFormat: oneOf(env, "LOG_FORMAT", "pretty", ["pretty", "json"] as const),
     logLinesPerEvent: integer(env, "LOG_LINES_PER_EVENT", 20, 0, 1_000_000),

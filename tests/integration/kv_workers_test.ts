@@ -127,6 +127,8 @@ Deno.test("WORKERS=2 (main.ts, Fanout's own server on one port with reusePort) o
     await server.stop(5000);
     assert.equal(await server.exited, 0, server.output());
     assert.match(server.output(), /server\.stopping/);
+    // Each worker warmed its own handshake path up before it listened.
+    assert.equal(server.output().match(/server\.warmed_up handshakes=2000/g)?.length, 2);
   } finally {
     await server?.stop();
     await file.remove();

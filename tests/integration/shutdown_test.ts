@@ -43,6 +43,12 @@ testWithPermissions(
         assert.equal(typeof event.event, "string", l);
       }
       const events = lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l).event);
+      // The start-up warm-up ran (WARM_UP_HANDSHAKES, default 2000) before the server listened,
+      // and logged nothing of its throwaway server (no second engine.started, no ws.join of it).
+      const warmed = lines.map((l) => JSON.parse(l)).find((e) => e.event === "server.warmed_up");
+      assert.equal(warmed?.handshakes, 2000, lines.join("\n"));
+      assert.equal(events.filter((e) => e === "engine.started").length, 1);
+      assert.equal(events.filter((e) => e === "ws.join").length, 2);
       for (const e of ["server.listening", "ws.join", "server.stopping", "server.stopped"]) {
         assert.ok(events.includes(e), `${e} in ${events.join(", ")}`);
       }

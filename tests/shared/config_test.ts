@@ -76,6 +76,20 @@ Deno.test("loadConfig reads LOG_LINES_PER_EVENT: default 20, 0 turns the throttl
   );
 });
 
+Deno.test("loadConfig reads WARM_UP_HANDSHAKES: default 2000, 0 turns the warm-up off, bounded", () => {
+  assert.equal(loadConfig({}).warmUpHandshakes, 2000);
+  assert.equal(loadConfig({ WARM_UP_HANDSHAKES: "0" }).warmUpHandshakes, 0);
+  assert.equal(loadConfig({ WARM_UP_HANDSHAKES: "100000" }).warmUpHandshakes, 100_000);
+  assert.throws(
+    () => loadConfig({ WARM_UP_HANDSHAKES: "-1" }),
+    /WARM_UP_HANDSHAKES must be an integer from 0 to 100000, got "-1"/,
+  );
+  assert.throws(
+    () => loadConfig({ WARM_UP_HANDSHAKES: "100001" }),
+    /WARM_UP_HANDSHAKES .* got "100001"/,
+  );
+});
+
 Deno.test("loadConfig reads PUBLIC_URL as http(s) origins and names a bad value", () => {
   assert.deepEqual(
     loadConfig({ PUBLIC_URL: " https://Chat.Example.com/app?x=1 , http://10.0.0.5:8000/,," })
