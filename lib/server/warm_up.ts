@@ -49,8 +49,9 @@ const encoder = new TextEncoder();
 export const WARM_UP_ROOM = "warm-up";
 
 /**
- * The throwaway server's settings: the defaults, with the per-address limits lifted (every
- * handshake comes from one address) and the memory engine (never the configured store).
+ * The throwaway server's settings: the defaults (no `ENGINE` nor `REDIS_URL`: the memory engine,
+ * never the configured store), with the per-address limits lifted (every handshake comes from one
+ * address) and no grace at its shutdown.
  */
 const WARM_UP_ENV: Record<string, string> = {
   PORT: "0",
@@ -107,7 +108,8 @@ export async function warmUp(
   } = options;
   if (handshakes <= 0) return { handshakes: 0, bytes: 0, ms: 0 };
   const t0 = now();
-  let welcomed = 0, bytes = 0;
+  let welcomed = 0, bytes = 0, error: string | undefined;
+  const failed = (err: unknown) => error ??= err instanceof Error ? err.message : String(err);
   const silent = createLogger({ level: "error", write: () => {} });
   const listener = new MemoryListener();
   let server: Awaited<ReturnType<typeof listen>> | undefined;
@@ -132,18 +134,14 @@ export async function warmUp(
       welcomed += wave.length;
       for (const conn of wave) bytes += conn.bytes;
     }
-    return { handshakes: welcomed, bytes, ms: now() - t0 };
   } catch (err) {
-    return {
-      handshakes: welcomed,
-      bytes,
-      ms: now() - t0,
-      error: err instanceof Error ? err.message : String(err),
-    };
+    failed(err);
   } finally {
     keeper?.close();
-    await server?.shutdown();
+    await server?.shutdown().catch(failed);
   }
+  const report: WarmUpReport = { handshakes: welcomed, bytes, ms: now() - t0 };
+  return error === undefined ? report : { ...report, error };
 }
 
 /**

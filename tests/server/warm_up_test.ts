@@ -67,6 +67,20 @@ Deno.test("warmUp: a wave that gets no answer is reported, not thrown, and the s
   assert.equal(report.error, "1 of 1 handshakes got no answer in 0 turns");
 });
 
+Deno.test("warmUp: a shutdown that fails is reported, after the handshakes it counted", async () => {
+  const report = await warmUp(20, {
+    listen: async (...args) => {
+      const server = await listen(...args);
+      return {
+        ...server,
+        shutdown: () => server.shutdown().then(() => Promise.reject(new Error("stuck socket"))),
+      };
+    },
+  });
+  assert.equal(report.handshakes, 20);
+  assert.equal(report.error, "stuck socket");
+});
+
 Deno.test("warmUp: the real server started after it has nothing of it (connections, metrics)", async () => {
   await warmUp(60);
   const server = await listen(loadConfig({ HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "error" }), {
