@@ -1,5 +1,6 @@
 /**
- * Entry point of `deno task start` (`deno run <permissions> main.ts`): reads the config once, builds the
+ * Entry point of `deno task start` (`deno run <permissions> main.ts`): reads the config once, warms
+ * the handshake path up in memory (`WARM_UP_HANDSHAKES`, `lib/server/warm_up.ts`), builds the
  * server, listens on `HOST:PORT`, prints the URLs and shuts down gracefully on SIGINT/SIGTERM.
  * With `WORKERS` above 1 it starts that many workers running this file instead, each listening
  * on the same port with Fanout's own server (`lib/server/deno_workers.ts`). `deno serve` has its

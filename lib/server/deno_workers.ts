@@ -128,8 +128,9 @@ export async function startWorkers(
 }
 
 /**
- * The worker's side of {@linkcode startWorkers}: reads the config from `env`, listens with
- * `reusePort` on the port the main thread gives, and shuts down when told.
+ * The worker's side of {@linkcode startWorkers}: reads the config from `env`, warms its handshake
+ * path up (`WARM_UP_HANDSHAKES`), listens with `reusePort` on the port the main thread gives, and
+ * shuts down when told.
  *
  * @example
  * ```ts
