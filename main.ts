@@ -1,7 +1,8 @@
 /**
- * Entry point of `deno task start` (`deno run <permissions> main.ts`): reads the config once, warms
- * the handshake path up in memory (`WARM_UP_HANDSHAKES`, `lib/server/warm_up.ts`), builds the
- * server, listens on `HOST:PORT`, prints the URLs and shuts down gracefully on SIGINT/SIGTERM.
+ * Entry point of `deno task start` (`deno run <permissions> main.ts`): reads the config once, builds
+ * the server, binds `HOST:PORT`, warms the handshake path up in memory before its first accept
+ * (`WARM_UP_HANDSHAKES`, `lib/server/warm_up.ts`), serves, prints the URLs and shuts down
+ * gracefully on SIGINT/SIGTERM.
  * With `WORKERS` above 1 it starts that many workers running this file instead, each listening
  * on the same port with Fanout's own server (`lib/server/deno_workers.ts`). `deno serve` has its
  * own entry point, `serve.ts`.
@@ -18,7 +19,7 @@ import {
 } from "./lib/server/deno_server.ts";
 import { inWorker, serveInWorker, startWorkers } from "./lib/server/deno_workers.ts";
 import { createLogger } from "./lib/shared/log.ts";
-import { logWarmUp, warmUp } from "./lib/server/warm_up.ts";
+import { warmUpBeforeServing } from "./lib/server/warm_up.ts";
 
 if (import.meta.main && inWorker()) {
   serveInWorker(Deno.env.toObject());
@@ -36,9 +37,9 @@ if (import.meta.main && inWorker()) {
     printUrls(group.url, config.logFormat);
     exitOnSignals(() => group.shutdown(), config.shutdownGraceMs, { logger });
   } else {
-    const warmed = await warmUp(config.warmUpHandshakes);
-    const server = await startOrExit(listen(config));
-    logWarmUp(warmed, server.fanout.deps.logger);
+    const server = await startOrExit(
+      listen(config, { beforeServing: warmUpBeforeServing(config.warmUpHandshakes) }),
+    );
     printUrls(server.url, config.logFormat);
     exitOnSignals(() => server.shutdown(), config.shutdownGraceMs, {
       logger: server.fanout.deps.logger,

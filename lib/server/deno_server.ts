@@ -249,6 +249,13 @@ export async function listen(
      * benchmark hands it fake connections).
      */
     listener?: ListenerLike & { addr: { hostname: string; port: number } };
+    /**
+     * Runs once the socket is bound and before the first connection is accepted, given the
+     * server (`main.ts`'s start-up warm-up): clients that come meanwhile wait in the kernel's
+     * backlog instead of being refused. When it throws, the listener and the engine are closed
+     * and `listen` rejects with its error.
+     */
+    beforeServing?: (fanout: Fanout) => Promise<unknown>;
   } = {},
 ): Promise<RunningServer> {
   const fanout = options.fanout ?? createDenoFanout(config, options);
@@ -299,6 +306,13 @@ export async function listen(
     onError: (err) => logger.error("http.error", { error: String(err) }),
   });
   fanout.deps.transport = { connections: () => http.connections };
+  try {
+    await options.beforeServing?.(fanout);
+  } catch (err) {
+    listener.close();
+    if (!options.fanout) await fanout.shutdown();
+    throw err;
+  }
   const finished = http.serve(listener);
   let stopping: Promise<void> | undefined;
   return {

@@ -13,7 +13,7 @@
 import type { Env } from "../shared/config.ts";
 import { type Config, loadConfig } from "../shared/config.ts";
 import { listen, type RunningServer } from "./deno_server.ts";
-import { logWarmUp, warmUp } from "./warm_up.ts";
+import { warmUpBeforeServing } from "./warm_up.ts";
 
 /** What the main thread tells a worker. */
 type ToWorker = { kind: "start"; port: number } | { kind: "stop" };
@@ -147,9 +147,10 @@ export function serveInWorker(env: Env): void {
     if (e.data.kind === "start") {
       try {
         const config = loadConfig(env);
-        const warmed = await warmUp(config.warmUpHandshakes);
-        server = await listen({ ...config, port: e.data.port }, { reusePort: true });
-        logWarmUp(warmed, server.fanout.deps.logger);
+        server = await listen({ ...config, port: e.data.port }, {
+          reusePort: true,
+          beforeServing: warmUpBeforeServing(config.warmUpHandshakes),
+        });
         scope.postMessage({ kind: "listening", url: server.url.href });
       } catch (err) {
         scope.postMessage({

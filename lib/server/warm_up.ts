@@ -1,15 +1,17 @@
 /**
- * The start-up warm-up: before the server listens, a throwaway copy of it (memory engine, silent
+ * The start-up warm-up: after the server bound its port and before its first accept (clients that
+ * come meanwhile wait in the kernel's backlog), a throwaway copy of it (memory engine, silent
  * logger, limits lifted, connections held in memory) takes `WARM_UP_HANDSHAKES` WebSocket
  * handshakes into one room, each welcomed and then gone. V8 compiles the HTTP, WebSocket and join
- * path while nobody waits: after a restart every client reconnects at once, and those first
- * handshakes then cost what later ones do. Nothing of the copy stays: no store, no port, no log
+ * path before any client is served: after a restart every client reconnects at once, and those
+ * first handshakes then cost what later ones do. Nothing of the copy stays: no store, no port, no log
  * line, no metric of the real server.
  *
  * @module
  */
 
 import { listen } from "./deno_server.ts";
+import type { Fanout } from "./fanout.ts";
 import { loadConfig } from "../shared/config.ts";
 import { createLogger, type Logger } from "../shared/log.ts";
 import { MemoryConn } from "../transport/memory_conn.ts";
@@ -90,9 +92,8 @@ const turnOver = (): Promise<void> => new Promise<void>((resolve) => setImmediat
  *
  * @example
  * ```ts
- * const warmed = await warmUp(config.warmUpHandshakes);
- * const server = await listen(config);
- * logWarmUp(warmed, server.fanout.deps.logger);
+ * const report = await warmUp(2000);
+ * console.log(report.handshakes, report.ms); // 2000 140
  * ```
  */
 export async function warmUp(
@@ -159,6 +160,23 @@ async function waitAnswered(conns: MemoryConn[], plain: Set<MemoryConn>, maxTurn
     }
     await turnOver();
   }
+}
+
+/**
+ * The warm-up as `listen`'s `beforeServing` step: runs {@linkcode warmUp} once the real server's
+ * socket is bound (clients that come meanwhile wait in the kernel's backlog) and logs it on the
+ * real server's logger ({@linkcode logWarmUp}).
+ *
+ * @example
+ * ```ts
+ * const server = await listen(config, { beforeServing: warmUpBeforeServing(config.warmUpHandshakes) });
+ * ```
+ */
+export function warmUpBeforeServing(
+  handshakes: number,
+  options: WarmUpOptions = {},
+): (fanout: Fanout) => Promise<void> {
+  return async (fanout) => logWarmUp(await warmUp(handshakes, options), fanout.deps.logger);
 }
 
 /**

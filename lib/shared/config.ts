@@ -86,9 +86,9 @@ export interface Config {
   /** Time allowed for a graceful shutdown, in ms (`SHUTDOWN_GRACE_MS`, default 5000). */
   shutdownGraceMs: number;
   /**
-   * Handshakes run in memory before `deno task start` listens, so that V8 has compiled the
-   * handshake path when the first clients come (`WARM_UP_HANDSHAKES`, 0-100 000, default 2000;
-   * 0: none). See `lib/server/warm_up.ts`.
+   * Handshakes run in memory before `deno task start` accepts its first connection, so that V8
+   * has compiled the handshake path when the first clients come (`WARM_UP_HANDSHAKES`, 0-100 000,
+   * default 2000; 0: none). See `lib/server/warm_up.ts`.
    */
   warmUpHandshakes: number;
   /** Least severe log level written (`LOG_LEVEL`: debug, info, warn, error; default info). */

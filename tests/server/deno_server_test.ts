@@ -3,11 +3,16 @@ import {
   DEFAULT_KV,
   denoKvPeers,
   exitOnSignals,
+  listen,
   loadConfigOrExit,
   openDenoKv,
   printUrls,
 } from "../../lib/server/deno_server.ts";
 import { createLogger } from "../../lib/shared/log.ts";
+import { loadConfig } from "../../lib/shared/config.ts";
+import type { Fanout } from "../../lib/server/fanout.ts";
+import { freePort } from "../helpers/server.ts";
+import { MemoryEngine } from "../../lib/engine/memory/memory_engine.ts";
 
 Deno.test("loadConfigOrExit: a bad variable gives one line naming it and exit 1", () => {
   const printed: string[] = [];
@@ -125,4 +130,64 @@ Deno.test("KV_PATH=:default: opens Deno.openKv() without a path (Deploy's manage
     for (const c of [a, b, other]) c.close();
   }
   assert.equal(denoKvPeers(":memory:"), null);
+});
+
+Deno.test("listen: beforeServing runs with the port bound and nothing accepted; a client that comes meanwhile is served after it", async () => {
+  const port = freePort();
+  const gate = Promise.withResolvers<void>();
+  let given: Fanout | undefined;
+  const starting = listen(
+    loadConfig({ HOST: "127.0.0.1", PORT: String(port), LOG_LEVEL: "error" }),
+    {
+      logger: createLogger({ write: () => {} }),
+      beforeServing: (fanout) => {
+        given = fanout;
+        return gate.promise;
+      },
+    },
+  );
+  while (given === undefined) await new Promise((r) => setTimeout(r, 1));
+  // The port is bound: the kernel completes the TCP handshake into the backlog.
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(new TextEncoder().encode("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"));
+    const buf = new Uint8Array(4096);
+    const reading = conn.read(buf);
+    const early = await Promise.race([
+      reading.then(() => "answered"),
+      new Promise((r) => setTimeout(() => r("waiting"), 100)),
+    ]);
+    assert.equal(early, "waiting", "nothing is accepted before beforeServing is done");
+    gate.resolve();
+    const server = await starting;
+    try {
+      assert.equal(server.fanout, given);
+      const n = await reading;
+      assert.match(new TextDecoder().decode(buf.subarray(0, n ?? 0)), /^HTTP\/1\.1 200 /);
+    } finally {
+      await server.shutdown();
+    }
+  } finally {
+    conn.close();
+  }
+});
+
+Deno.test("listen: a beforeServing that throws closes the port and the engine, and listen rejects with it", async () => {
+  const port = freePort();
+  let closed = 0;
+  const engine = new MemoryEngine({ historySize: 10, dedupTtlMs: 1000, roomTtlMs: 1000 });
+  const close = engine.close.bind(engine);
+  engine.close = () => (closed++, close());
+  await assert.rejects(
+    listen(loadConfig({ HOST: "127.0.0.1", PORT: String(port), LOG_LEVEL: "error" }), {
+      logger: createLogger({ write: () => {} }),
+      engine,
+      beforeServing: () => Promise.reject(new Error("warm-up broke")),
+    }),
+    /warm-up broke/,
+  );
+  assert.equal(closed, 1, "the engine was closed");
+  // The port is free again: another server can bind it.
+  const again = Deno.listen({ hostname: "127.0.0.1", port });
+  again.close();
 });
