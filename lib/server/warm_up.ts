@@ -1,11 +1,11 @@
 /**
- * The start-up warm-up: after the server bound its port and before its first accept (clients that
- * come meanwhile wait in the kernel's backlog), a throwaway copy of it (memory engine, silent
+ * The start-up warm-up: after the server bound its port and before its first accept (clients
+ * that come meanwhile wait in the kernel's backlog), a throwaway copy of it (memory engine, silent
  * logger, limits lifted, connections held in memory) takes `WARM_UP_HANDSHAKES` WebSocket
  * handshakes into one room, each welcomed and then gone. V8 compiles the HTTP, WebSocket and join
  * path before any client is served: after a restart every client reconnects at once, and those
- * first handshakes then cost what later ones do. Nothing of the copy stays: no store, no port, no log
- * line, no metric of the real server.
+ * first handshakes then cost what later ones do. Nothing of the copy stays: no store, no port, no
+ * log line, no metric of the real server.
  *
  * @module
  */
@@ -48,7 +48,7 @@ export interface WarmUpOptions {
 const encoder = new TextEncoder();
 
 /** The room of the warm-up's handshakes (the throwaway server's only room). */
-export const WARM_UP_ROOM = "warm-up";
+const WARM_UP_ROOM = "warm-up";
 
 /**
  * The throwaway server's settings: the defaults (no `ENGINE` nor `REDIS_URL`: the memory engine,

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { logWarmUp, upgradeRequest, warmUp } from "../../lib/server/warm_up.ts";
+import {
+  logWarmUp,
+  upgradeRequest,
+  warmUp,
+  warmUpBeforeServing,
+} from "../../lib/server/warm_up.ts";
+import type { Fanout } from "../../lib/server/fanout.ts";
 import { listen } from "../../lib/server/deno_server.ts";
 import { loadConfig } from "../../lib/shared/config.ts";
 import { createLogger } from "../../lib/shared/log.ts";
@@ -133,4 +139,15 @@ Deno.test("logWarmUp: info with the count and time, warn with the reason, nothin
       error: "1 of 50 handshakes got no answer",
     },
   ]);
+});
+
+Deno.test("warmUpBeforeServing: warms up, then logs on the logger of the server it is given", async () => {
+  const lines: string[] = [];
+  const logger = createLogger({ format: "json", write: (l) => lines.push(l) });
+  const step = warmUpBeforeServing(30, { window: 7 });
+  await step({ deps: { logger } } as unknown as Fanout);
+  assert.equal(lines.length, 1);
+  const line = JSON.parse(lines[0]);
+  assert.equal(line.event, "server.warmed_up");
+  assert.equal(line.handshakes, 30);
 });
